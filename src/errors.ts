@@ -1,0 +1,48 @@
+/** Coded errors a person can meet: what went wrong, and what to do about it. */
+
+/** Stable codes, so logs, tests and documentation can name a failure. */
+export type ErrorCode =
+  | 'E_CONFIG'
+  | 'E_CONFIG_FILE'
+  | 'E_BIND_ACCESS'
+  | 'E_BIND_IN_USE'
+  | 'E_BIND_NO_ADDR'
+  | 'E_BIND_FAMILY'
+  | 'E_SOCKET'
+  | 'E_WORKER_START'
+  | 'E_ZONE';
+
+/** An error with a code and a hint that tells the reader what to do next. */
+export class ShardnsError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+
+  constructor(code: ErrorCode, message: string, hint = '') {
+    super(message);
+    this.name = 'ShardnsError';
+    this.code = code;
+    this.hint = hint;
+  }
+
+  /** One line for a log or a terminal: message, then the hint after a dash. */
+  describe(): string {
+    return this.hint ? `${this.message} — ${this.hint}` : this.message;
+  }
+
+  /** A plain object that survives IPC (structured clone loses the class). */
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, hint: this.hint };
+  }
+
+  /** Rebuilds an error sent over IPC. */
+  static fromJSON(e: SerializedError): ShardnsError {
+    return new ShardnsError(e.code, e.message, e.hint);
+  }
+}
+
+/** The shape a ShardnsError takes on the wire between processes. */
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+}
