@@ -1,0 +1,163 @@
+/** The command line (yargs): `serve` and `check`, wiring only. */
+
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { SETTINGS, resolveConfig, type Config } from './config.js';
+import { usableCpus } from './cpus.js';
+import { createLogger, type Logger } from './log.js';
+import { Supervisor } from './supervisor.js';
+import { VERSION } from './version.js';
+
+/** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+type Args = Record<string, unknown> & { config?: string };
+
+/** Runs the command line; resolves to the exit code when the command is done. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const parser = yargs(argv)
+    .scriptName('shardns')
+    .usage('$0 [serve] [options]\n$0 check [options]')
+    .command(['serve', '$0'], 'answer DNS queries (the default command)', addSettings, async (args) => {
+      exitCode = await serve(args as Args);
+    })
+    .command('check', 'load and validate the configuration exactly as serve does, without binding; exit 0 or 1', addSettings, (args) => {
+      exitCode = check(args as Args);
+    })
+    .option('config', { type: 'string', describe: 'JSON file with any of these settings; flags on the command line win', requiresArg: true })
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Examples:\n  shardns --port 5353                 serve on 127.0.0.1 and ::1, port 5353\n  shardns --config config/shardns.json --listen 0.0.0.0')
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`shardns: ${msg}\nRun "shardns --help" for the flags and their values.\n`);
+      void y;
+      process.exit(EXIT.USAGE);
+    });
+  await parser.parseAsync();
+  return exitCode;
+}
+
+function addSettings(y: Argv): Argv {
+  for (const s of SETTINGS) {
+    y.option(s.flag, {
+      type: 'string',
+      array: s.kind === 'strings' || s.kind === 'zones',
+      describe: s.describe,
+      defaultDescription: s.defaultText,
+      requiresArg: true,
+      ...(s.choices ? { choices: [...s.choices] } : {}),
+    });
+  }
+  return y;
+}
+
+/** Reads `--config` and merges it with the flags; problems are printed and mapped to an exit code. */
+function loadConfig(args: Args, badExit: number): Config | number {
+  let fileValues: Record<string, unknown> | null = null;
+  if (args.config !== undefined) {
+    const read = readConfigFile(args.config);
+    if (typeof read === 'string') {
+      process.stderr.write(`shardns: ${read}\n`);
+      return badExit;
+    }
+    fileValues = read;
+  }
+  const result = resolveConfig(args, fileValues, args.config ?? null, usableCpus(), process.cwd());
+  if (!result.ok) {
+    for (const p of result.problems) process.stderr.write(`shardns: ${p}\n`);
+    process.stderr.write('Run "shardns --help" for the flags and their values.\n');
+    return badExit;
+  }
+  return result.config;
+}
+
+/** Parses the JSON config file; a string is the error to show. */
+function readConfigFile(path: string): Record<string, unknown> | string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — check the path given to --config`;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${path}: the config file must hold one JSON object ({ "port": 5353, … })`;
+    return value as Record<string, unknown>;
+  } catch (err) {
+    const message = (err as Error).message;
+    const pos = /position (\d+)/.exec(message)?.[1];
+    if (pos === undefined) return `${path}: not valid JSON: ${message}`;
+    const before = text.slice(0, Number(pos)).split('\n');
+    return `${path}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}: not valid JSON: ${message}`;
+  }
+}
+
+function check(args: Args): number {
+  const config = loadConfig(args, EXIT.FAILED);
+  if (typeof config === 'number') return config;
+  process.stdout.write(`configuration OK: ${config.listen.length} address(es) on port ${config.port}, ${config.workers} workers, ${config.zones.length} zone(s)\n`);
+  return EXIT.OK;
+}
+
+async function serve(args: Args): Promise<number> {
+  const config = loadConfig(args, EXIT.USAGE);
+  if (typeof config === 'number') return config;
+  process.title = 'shardns supervisor';
+  const log = createLogger('supervisor', config.logLevel, config.logFormat);
+  log.info(`shardns ${VERSION} starting ${config.workers} worker${config.workers === 1 ? '' : 's'}`, { node: process.version });
+
+  const supervisor = new Supervisor(config, log);
+  const stopped = handleSignals(supervisor, log);
+  try {
+    await supervisor.start();
+  } catch (err) {
+    supervisor.killAll();
+    const e = err as Error & { describe?: () => string; code?: string };
+    log.error(`cannot start: ${e.describe ? e.describe() : e.message}`, e.code ? { code: e.code } : {});
+    return EXIT.FAILED;
+  }
+  log.info(supervisor.describeListening());
+  return stopped;
+}
+
+/** SIGTERM/SIGINT drain and exit 0 (a second one kills at once); SIGUSR1 logs each worker's counters. */
+function handleSignals(supervisor: Supervisor, log: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    let signalled = false;
+    const onStop = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        log.warn(`${signal} again: killing workers now`);
+        supervisor.killAll();
+        resolve(EXIT.FAILED);
+        return;
+      }
+      signalled = true;
+      log.info(`${signal}: shutting down; workers finish what they hold`);
+      void supervisor.stop().then(() => {
+        log.info('stopped');
+        resolve(EXIT.OK);
+      });
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGUSR1', () => {
+      void supervisor.stats().then((all) => {
+        for (const s of all) log.info(`worker ${s.id} (pid ${s.pid}) counters`, { ...flatten(s.counters) });
+      });
+    });
+  });
+}
+
+function flatten(c: object, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (typeof v === 'number') out[prefix + k] = v;
+    else if (v && typeof v === 'object') Object.assign(out, flatten(v as object, `${prefix}${k}.`));
+  }
+  return out;
+}

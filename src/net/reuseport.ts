@@ -1,0 +1,193 @@
+/** The only koffi code for sockets: socket/setsockopt/bind/listen → a descriptor Node can adopt. */
+
+import koffi from 'koffi';
+import { isIP } from 'node:net';
+import { ShardnsError } from '../errors.js';
+
+// Linux constants (x86_64 and arm64; socket(7), ip(7), ipv6(7), errno(3)).
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+/** `SOL_SOCKET` level for setsockopt(2). */
+export const SOL_SOCKET = 1;
+/** `SO_REUSEADDR`: what libuv turns on when it adopts a UDP descriptor. */
+export const SO_REUSEADDR = 2;
+/** `SO_REUSEPORT`: several sockets of one uid share an address; the kernel hashes between them. */
+export const SO_REUSEPORT = 15;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+
+const ERRNO = {
+  EACCES: 13,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  EAFNOSUPPORT: 97,
+  EINVAL: 22,
+  ENODEV: 19,
+} as const;
+
+const libc = koffi.load('libc.so.6');
+const c = {
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+  getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
+  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
+  listen: libc.func('int listen(int fd, int backlog)'),
+  close: libc.func('int close(int fd)'),
+  inetPton: libc.func('int inet_pton(int af, const char *src, void *dst)'),
+  ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *name)'),
+  strerror: libc.func('const char *strerror(int errnum)'),
+};
+
+/** UDP or TCP: the two transports DNS runs on. */
+export type Transport = 'udp' | 'tcp';
+
+/** Where one socket listens. */
+export interface ListenSpec {
+  /** An IPv4 or IPv6 literal; IPv6 may carry a zone (`fe80::1%eth0`). */
+  address: string;
+  port: number;
+  transport: Transport;
+  /** TCP accept backlog. */
+  backlog?: number;
+}
+
+/** A socket opened and bound, ready for `dgram` `bind({ fd })` or `net.Server.listen({ fd })`. */
+export interface OpenSocket {
+  fd: number;
+  family: 4 | 6;
+  spec: ListenSpec;
+}
+
+/** The outcome of opening a socket: the descriptor, or an error that says what to do. */
+export type OpenResult = { ok: true; socket: OpenSocket } | { ok: false; error: ShardnsError };
+
+/** `127.0.0.1:53` or `[::1]:53`, as people write endpoints. */
+export function formatEndpoint(address: string, port: number): string {
+  return isIP(address.split('%')[0] ?? '') === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Opens a socket with SO_REUSEPORT on (and IPV6_V6ONLY for IPv6, so `0.0.0.0`
+ * and `::` can both be bound), close-on-exec and non-blocking, binds it and,
+ * for TCP, listens. Errors are read from errno through koffi, never guessed.
+ */
+export function openReusePortSocket(spec: ListenSpec): OpenResult {
+  const where = `${formatEndpoint(spec.address, spec.port)}/${spec.transport}`;
+  const addr = sockaddrFor(spec.address, spec.port);
+  if (!addr.ok) return { ok: false, error: new ShardnsError('E_CONFIG', `cannot listen on ${where}: ${addr.reason}`, addr.hint) };
+
+  const type = (spec.transport === 'udp' ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+  const fd = c.socket(addr.family === 4 ? AF_INET : AF_INET6, type, 0) as number;
+  if (fd < 0) return { ok: false, error: bindError(koffi.errno(), where, spec, 'socket') };
+
+  const fail = (step: string): OpenResult => {
+    const errno = koffi.errno();
+    c.close(fd);
+    return { ok: false, error: bindError(errno, where, spec, step) };
+  };
+  if (!setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)) return fail('setsockopt(SO_REUSEPORT)');
+  if (addr.family === 6 && !setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) return fail('setsockopt(IPV6_V6ONLY)');
+  if (c.bind(fd, addr.bytes, addr.bytes.length) !== 0) return fail('bind');
+  if (spec.transport === 'tcp' && c.listen(fd, spec.backlog ?? 511) !== 0) return fail('listen');
+  return { ok: true, socket: { fd, family: addr.family, spec } };
+}
+
+/**
+ * Hijack guard: libuv's `uv_udp_open` (behind `dgram` `bind({ fd })`) turns
+ * SO_REUSEADDR on for the socket it adopts. With it on, a process of another
+ * user may bind the same UDP port with SO_REUSEADDR alone and receive our
+ * datagrams. Turning it off again makes such a bind fail with EADDRINUSE.
+ */
+export function clearReuseAddr(fd: number): void {
+  if (!setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 0)) {
+    const errno = koffi.errno();
+    throw new ShardnsError('E_SOCKET', `cannot clear SO_REUSEADDR on fd ${fd}: ${errnoText(errno)}`);
+  }
+}
+
+/** Reads an integer socket option (for tests and the hijack guard's checks). */
+export function getIntOption(fd: number, level: number, name: number): number {
+  const value = Buffer.alloc(4);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  if (c.getsockopt(fd, level, name, value, len) !== 0) {
+    throw new ShardnsError('E_SOCKET', `getsockopt(${level}, ${name}) on fd ${fd}: ${errnoText(koffi.errno())}`);
+  }
+  return value.readInt32LE(0);
+}
+
+/** Closes a descriptor that Node has not adopted (adopted ones close with their Node handle). */
+export function closeFd(fd: number): void {
+  c.close(fd);
+}
+
+function setIntOption(fd: number, level: number, name: number, value: number): boolean {
+  const buf = Buffer.alloc(4);
+  buf.writeInt32LE(value);
+  return c.setsockopt(fd, level, name, buf, 4) === 0;
+}
+
+type SockaddrResult =
+  | { ok: true; family: 4 | 6; bytes: Buffer }
+  | { ok: false; reason: string; hint: string };
+
+/** Builds a `struct sockaddr_in` / `sockaddr_in6`, using inet_pton for the address bytes. */
+function sockaddrFor(address: string, port: number): SockaddrResult {
+  const [host = '', zone] = address.split('%', 2);
+  const family = isIP(host);
+  if (family === 4 && zone === undefined) {
+    const sa = Buffer.alloc(16);
+    sa.writeUInt16LE(AF_INET, 0);
+    sa.writeUInt16BE(port, 2);
+    c.inetPton(AF_INET, host, sa.subarray(4, 8));
+    return { ok: true, family: 4, bytes: sa };
+  }
+  if (family === 6) {
+    const sa = Buffer.alloc(28);
+    sa.writeUInt16LE(AF_INET6, 0);
+    sa.writeUInt16BE(port, 2);
+    c.inetPton(AF_INET6, host, sa.subarray(8, 24));
+    if (zone !== undefined) {
+      const index = /^\d+$/.test(zone) ? Number(zone) : (c.ifNameToIndex(zone) as number);
+      if (!index) return { ok: false, reason: `no network interface "${zone}"`, hint: 'check the zone after % against "ip link"' };
+      sa.writeUInt32LE(index, 24);
+    }
+    return { ok: true, family: 6, bytes: sa };
+  }
+  return { ok: false, reason: `"${address}" is not an IP address`, hint: 'give an IPv4 or IPv6 literal, e.g. 127.0.0.1 or ::1' };
+}
+
+function errnoText(errno: number): string {
+  return `${(c.strerror(errno) as string).toLowerCase()} (errno ${errno})`;
+}
+
+/** Turns a failed system call into an error that tells the operator what to do. */
+function bindError(errno: number, where: string, spec: ListenSpec, step: string): ShardnsError {
+  const what = `cannot bind ${where}: ${errnoText(errno)}`;
+  switch (errno) {
+    case ERRNO.EACCES:
+      return new ShardnsError(
+        'E_BIND_ACCESS',
+        what,
+        `ports below 1024 need privilege: run as root, grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep "$(command -v node)"), or use --port 5353`,
+      );
+    case ERRNO.EADDRINUSE:
+      return new ShardnsError(
+        'E_BIND_IN_USE',
+        what,
+        `another program holds port ${spec.port} without SO_REUSEPORT, or runs as another user; ` +
+          `find it with "ss -lunpt 'sport = :${spec.port}'", stop it, or choose another --port`,
+      );
+    case ERRNO.EADDRNOTAVAIL:
+    case ERRNO.ENODEV:
+      return new ShardnsError('E_BIND_NO_ADDR', what, `${spec.address} is not an address of this host; check --listen against "ip addr"`);
+    case ERRNO.EAFNOSUPPORT:
+      return new ShardnsError('E_BIND_FAMILY', what, `IPv${spec.address.includes(':') ? 6 : 4} is not available on this host; remove ${spec.address} from --listen`);
+    default:
+      return new ShardnsError('E_SOCKET', `${what} (in ${step})`, 'this is unexpected; please report it with the output of "ss -lunpt"');
+  }
+}

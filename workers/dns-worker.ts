@@ -1,0 +1,143 @@
+/** Worker process entry: open this worker's own reuseport sockets, answer queries, obey the supervisor. */
+
+import { hostname } from 'node:os';
+import type { Config } from '../src/config.js';
+import { answer, servfail, type AnswerContext } from '../src/dns/answer.js';
+import { Counters, type CounterSnapshot } from '../src/dns/counters.js';
+import { ShardnsError } from '../src/errors.js';
+import { isToWorker, type FromWorker } from '../src/ipc.js';
+import { createLogger } from '../src/log.js';
+import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket, type Transport } from '../src/net/reuseport.js';
+import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
+import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
+import { VERSION } from '../src/version.js';
+
+/** Our advertised EDNS UDP payload size (the DNS flag day 2020 value). */
+const EDNS_UDP_SIZE = 1232;
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+/** Runs a worker once the supervisor has said who it is. */
+async function run(id: number, config: Config): Promise<void> {
+  process.title = `shardns worker ${id}`;
+  const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
+  const counters = new Counters();
+  const ctx: AnswerContext = {
+    identity: { server: `worker-${id} pid ${process.pid} host ${hostname()}`, version: `shardns ${VERSION}` },
+    ednsUdpSize: EDNS_UDP_SIZE,
+  };
+  let lastErrorLog = 0;
+
+  /** No exception escapes a socket callback: a bug in one query answers SERVFAIL. */
+  const handler = (transport: Transport) => (msg: Buffer): Buffer | null => {
+    let reply: Buffer | null;
+    try {
+      reply = answer(msg, ctx);
+    } catch (err) {
+      counters.internalError();
+      const now = Date.now();
+      if (now - lastErrorLog > 1000) {
+        lastErrorLog = now;
+        log.error(`internal error answering a query (answered SERVFAIL): ${(err as Error).stack ?? String(err)}`);
+      }
+      reply = servfail(msg);
+    }
+    counters.record(transport, reply);
+    return reply;
+  };
+
+  const opened: OpenSocket[] = [];
+  for (const address of config.listen) {
+    for (const transport of ['udp', 'tcp'] as const) {
+      const result = openReusePortSocket({ address, port: config.port, transport });
+      if (!result.ok) {
+        for (const s of opened) closeFd(s.fd);
+        fail(id, result.error);
+        return;
+      }
+      opened.push(result.socket);
+    }
+  }
+
+  const udp: UdpEndpoint[] = [];
+  const tcp: TcpEndpoint[] = [];
+  try {
+    for (const sock of opened) {
+      if (sock.spec.transport === 'udp') {
+        udp.push(await serveUdp(sock, handler('udp'), (err) => log.debug(`UDP send failed: ${err.message}`)));
+      } else {
+        tcp.push(
+          await serveTcp(sock, handler('tcp'), {
+            idleTimeoutMs: config.tcpIdleTimeout * 1000,
+            maxConnections: config.tcpMaxConnections,
+          }),
+        );
+      }
+    }
+  } catch (err) {
+    fail(id, err instanceof ShardnsError ? err : new ShardnsError('E_SOCKET', `cannot serve: ${(err as Error).message}`));
+    return;
+  }
+
+  let stopping = false;
+  serving.stats = () => counters.snapshot();
+  serving.stop = () => {
+    if (stopping) return;
+    stopping = true;
+    const graceMs = config.shutdownTimeout * 1000 * 0.8;
+    log.debug('stopping: no new queries, finishing what is held');
+    void Promise.all([...udp, ...tcp].map((e) => e.close(graceMs))).then(() => {
+      log.debug('stopped', { queries: counters.snapshot().queries });
+      process.exit(0);
+    });
+  };
+
+  const endpoints = config.listen.map((a) => formatEndpoint(a, config.port));
+  log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
+  send({ type: 'ready', id, pid: process.pid, endpoints });
+}
+
+function fail(id: number, error: ShardnsError): void {
+  send({ type: 'fatal', id, error: error.toJSON() });
+  // Let the IPC message leave before exiting.
+  setTimeout(() => process.exit(1), 50);
+}
+
+/** What a serving worker offers the message loop; empty until sockets are open. */
+const serving: { id: number; stats?: () => CounterSnapshot; stop?: () => void } = { id: -1 };
+
+// One message loop from the first moment: heartbeats are answered while
+// starting too, so a worker stuck in start-up is caught by the same timeout.
+process.on('message', (m) => {
+  if (!isToWorker(m)) return;
+  switch (m.type) {
+    case 'ping':
+      send({ type: 'pong', seq: m.seq });
+      break;
+    case 'start':
+      serving.id = m.id;
+      void run(m.id, m.config);
+      break;
+    case 'stats':
+      if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });
+      break;
+    case 'stop':
+      if (serving.stop) serving.stop();
+      else process.exit(0);
+      break;
+  }
+});
+
+// The supervisor is gone (killed, crashed): exit rather than linger as an orphan
+// whose socket the kernel would keep hashing queries to.
+process.on('disconnect', () => {
+  process.stderr.write(`shardns worker pid ${process.pid}: supervisor went away (IPC channel closed); exiting\n`);
+  process.exit(0);
+});
+
+if (!process.send) {
+  process.stderr.write('workers/dns-worker.js is started by "shardns serve", not by hand\n');
+  process.exit(2);
+}
