@@ -8,4 +8,5 @@ if (!existsSync(cli)) {
   process.exit(1);
 }
 const { main } = await import(cli.href);
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: a finished command must not linger on a leftover timer or handle.
+process.exit(await main(process.argv.slice(2)));

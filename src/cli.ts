@@ -1,6 +1,7 @@
 /** The command line (yargs): `serve` and `check`, wiring only. */
 
 import { readFileSync } from 'node:fs';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import yargs, { type Argv } from 'yargs';
 import { SETTINGS, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
@@ -32,10 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Examples:\n  shardns --port 5353                 serve on 127.0.0.1 and ::1, port 5353\n  shardns --config config/shardns.json --listen 0.0.0.0')
-    .fail((msg, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`shardns: ${msg}\nRun "shardns --help" for the flags and their values.\n`);
-      void y;
+    .fail((msg, err) => {
+      // yargs reports usage problems as YError; anything else is a bug to surface.
+      if (err && err.name !== 'YError') throw err;
+      process.stderr.write(`shardns: ${msg ?? err?.message}\nRun "shardns --help" for the flags and their values.\n`);
       process.exit(EXIT.USAGE);
     });
   await parser.parseAsync();
@@ -76,7 +77,7 @@ function loadConfig(args: Args, badExit: number): Config | number {
   return result.config;
 }
 
-/** Parses the JSON config file; a string is the error to show. */
+/** Parses the JSON config file (comments and trailing commas allowed); a string is the error to show. */
 function readConfigFile(path: string): Record<string, unknown> | string {
   let text: string;
   try {
@@ -84,17 +85,16 @@ function readConfigFile(path: string): Record<string, unknown> | string {
   } catch (err) {
     return `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — check the path given to --config`;
   }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${path}: the config file must hold one JSON object ({ "port": 5353, … })`;
-    return value as Record<string, unknown>;
-  } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message)?.[1];
-    if (pos === undefined) return `${path}: not valid JSON: ${message}`;
-    const before = text.slice(0, Number(pos)).split('\n');
-    return `${path}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}: not valid JSON: ${message}`;
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
+  const first = errors[0];
+  if (first !== undefined) {
+    const before = text.slice(0, first.offset).split('\n');
+    const found = JSON.stringify(text.slice(first.offset, first.offset + Math.max(1, first.length)));
+    return `${path}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}: not valid JSON: ${printParseErrorCode(first.error)} at ${found}`;
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${path}: the config file must hold one JSON object ({ "port": 5353, … })`;
+  return value as Record<string, unknown>;
 }
 
 function check(args: Args): number {

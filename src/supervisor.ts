@@ -137,6 +137,7 @@ export class Supervisor {
 
   /** Kills every worker at once (second Ctrl-C, or a failed start). */
   killAll(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
     for (const slot of this.slots) {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
       slot.child?.kill('SIGKILL');

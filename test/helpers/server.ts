@@ -1,0 +1,156 @@
+/** Starts the real shardns program on a free high port and watches its output. */
+
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test/helpers). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The command entry people run. */
+export const BIN = `${ROOT}bin/shardns.js`;
+
+/** A running (or exited) shardns process. */
+export interface RunningServer {
+  proc: ChildProcess;
+  port: number;
+  /** Everything written to stdout and stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the combined output matches, rejects after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL the supervisor and every process still in its tree (test clean-up). */
+  kill(): void;
+}
+
+/** Is this port free for UDP and TCP on 127.0.0.1 and ::1? */
+async function portFree(port: number): Promise<boolean> {
+  const tryUdp = (host: string): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, host, () => s.close(() => resolve(true)));
+    });
+  const tryTcp = (host: string): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, host, () => s.close(() => resolve(true)));
+    });
+  for (const host of ['127.0.0.1', '::1']) {
+    if (!(await tryUdp(host)) || !(await tryTcp(host))) return false;
+  }
+  return true;
+}
+
+/** A port in 20000–59999 free on loopback for UDP and TCP. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    if (await portFree(port)) return port;
+  }
+  throw new Error('no free port found');
+}
+
+/** Spawns `node bin/shardns.js ARGS` (port added unless given) and returns at once. */
+export function spawnServer(args: string[], port: number, options: SpawnOptions = {}): RunningServer {
+  const proc = spawn(process.execPath, [BIN, ...args, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const l of listeners) l();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      resolve({ code, signal });
+      for (const l of listeners) l();
+    });
+  });
+  return {
+    proc,
+    port,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = (out + err).match(pattern);
+          if (m) {
+            cleanup();
+            resolve(m);
+          } else if (proc.exitCode !== null || proc.signalCode !== null) {
+            cleanup();
+            reject(new Error(`shardns exited before printing ${pattern}:\n${out}\n${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${pattern}:\n${out}\n${err}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    kill() {
+      const pids = [...childPids(proc.pid ?? -1), proc.pid ?? -1].filter((p) => p > 0);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    },
+  };
+}
+
+/** Starts shardns and waits for its "listening on" line. */
+export async function startServer(args: string[], options: SpawnOptions = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const server = spawnServer(args, port, options);
+  await server.waitFor(/listening on .* with \d+ workers?/);
+  return server;
+}
+
+/** Direct children of a pid, from /proc. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Is a process alive (and not a zombie)? */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until fn() is true or the time is up. */
+export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return fn();
+}

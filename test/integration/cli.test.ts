@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, ROOT, freePort, startServer } from '../helpers/server.js';
+import { VERSION } from '../../src/version.js';
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000, cwd: ROOT });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shardns-cli-'));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('shardns command line', function () {
+  this.timeout(30_000);
+
+  const usage: { name: string; args: string[]; stderr: RegExp }[] = [
+    { name: 'unknown flag', args: ['--prot', '53'], stderr: /Unknown arguments?: prot/ },
+    { name: 'bad port', args: ['--port', 'http'], stderr: /--port: must be a whole number from 1 to 65535, got "http"/ },
+    { name: 'bad choice', args: ['--log-format', 'xml'], stderr: /Invalid values:[\s\S]*log-format/ },
+    { name: 'flag without value', args: ['--workers'], stderr: /Not enough arguments following: workers/ },
+    { name: 'unknown command', args: ['frobnicate'], stderr: /Unknown argument: frobnicate/ },
+    { name: 'missing config file', args: ['--config', '/nonexistent/shardns.json'], stderr: /cannot read config file \/nonexistent\/shardns\.json: ENOENT — check the path given to --config/ },
+  ];
+  for (const c of usage) {
+    it(`exit 2 with a clear message: ${c.name}`, () => {
+      const r = run(c.args);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(c.stderr);
+    });
+  }
+
+  it('a config file that is not JSON: exit 2 with file:line:column', () => {
+    const path = tempFile('bad.json', '{\n  "port": 5353,\n  "workers": two\n}\n');
+    const r = run(['--config', path]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(new RegExp(`${path}:3:\\d+: not valid JSON`));
+  });
+
+  it('--version prints the package version', () => {
+    const r = run(['--version']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.trim()).to.equal(VERSION);
+  });
+
+  it('--help lists the settings with their defaults', () => {
+    const r = run(['--help']);
+    expect(r.code).to.equal(0);
+    for (const flag of ['--listen', '--port', '--workers', '--worker-timeout', '--config', '--log-level', '--log-format']) expect(r.stdout).to.include(flag);
+    expect(r.stdout).to.include('[default: 127.0.0.1 ::1]');
+  });
+
+  it('check: exit 0 on the shipped config, without binding', () => {
+    const r = run(['check', '--config', 'config/shardns.json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^configuration OK/);
+  });
+
+  it('check: exit 1 and every problem on a bad config', () => {
+    const path = tempFile('c.json', JSON.stringify({ port: 0, listen: ['nowhere'], colour: 'blue' }));
+    const r = run(['check', '--config', path]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('unknown setting "colour"');
+    expect(r.stderr).to.include('"port": must be a whole number');
+    expect(r.stderr).to.include('"listen": not an IP address: "nowhere"');
+  });
+
+  it('serve takes settings from --config, flags win, and --log-format json gives JSON lines', async () => {
+    const port = await freePort();
+    const path = tempFile('c.json', JSON.stringify({ port: 1, workers: 1, listen: ['127.0.0.1'], 'log-format': 'json' }));
+    const server = await startServer(['--config', path]);
+    try {
+      const line = server.stdout().split('\n').find((l) => l.includes('listening on'));
+      const entry = JSON.parse(line!) as Record<string, unknown>;
+      expect(entry).to.deep.include({ level: 'info', role: 'supervisor', pid: server.proc.pid, msg: `listening on 127.0.0.1:${server.port} (udp, tcp) with 1 worker` });
+      expect(server.port).to.not.equal(port === 1 ? 0 : 1);
+    } finally {
+      server.kill();
+    }
+  });
+});

@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
+import { answer, servfail, type AnswerContext } from '../../../src/dns/answer.js';
+import { buildQuery, decodeReply } from '../../helpers/dns-client.js';
+
+const ctx: AnswerContext = { identity: { server: 'worker-7 pid 1 host test', version: 'shardns 9.9.9' }, ednsUdpSize: 1232 };
+
+/** A query with arbitrary header fields over a valid question. */
+function raw(opts: { id?: number; flags?: number; qd?: number; ar?: number; body?: Buffer }): Buffer {
+  const q = buildQuery('Example.COM', 'A', 'IN', { id: 1 });
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(opts.id ?? 0x1234, 0);
+  h.writeUInt16BE(opts.flags ?? 0x0100, 2);
+  h.writeUInt16BE(opts.qd ?? 1, 4);
+  h.writeUInt16BE(opts.ar ?? 0, 10);
+  return Buffer.concat([h, opts.body ?? q.subarray(12)]);
+}
+
+const rcodeOf = (b: Buffer): number => b[3]! & 0xf;
+
+describe('answer(): message checks in NSD order', () => {
+  const cases: { name: string; query: Buffer; expect: null | { rcode: number; qd: number } }[] = [
+    { name: 'empty datagram is dropped', query: Buffer.alloc(0), expect: null },
+    { name: '11 bytes (shorter than a header) is dropped', query: Buffer.alloc(11), expect: null },
+    { name: 'QR=1 (a response) is dropped', query: raw({ flags: 0x8100 }), expect: null },
+    { name: 'opcode NOTIFY → NOTIMP with the question echoed', query: raw({ flags: 4 << 11 }), expect: { rcode: 4, qd: 1 } },
+    { name: 'opcode UPDATE → NOTIMP', query: raw({ flags: 5 << 11 }), expect: { rcode: 4, qd: 1 } },
+    { name: 'opcode IQUERY with no question → NOTIMP, header only', query: raw({ flags: 1 << 11, qd: 0, body: Buffer.alloc(0) }), expect: { rcode: 4, qd: 0 } },
+    { name: 'QDCOUNT 0 → FORMERR', query: raw({ qd: 0, body: Buffer.alloc(0) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'QDCOUNT 2 → FORMERR', query: raw({ qd: 2 }), expect: { rcode: 1, qd: 0 } },
+    { name: 'question cut short → FORMERR', query: raw({ body: Buffer.from([7, 0x65, 0x78]) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'label longer than 63 → FORMERR', query: raw({ body: Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0, 0, 1, 0, 1])]) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'ARCOUNT 1 with nothing there → FORMERR, question echoed', query: raw({ ar: 1 }), expect: { rcode: 1, qd: 1 } },
+    { name: 'IN query outside every zone → REFUSED', query: raw({}), expect: { rcode: 5, qd: 1 } },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const reply = answer(c.query, ctx);
+      if (c.expect === null) {
+        expect(reply).to.equal(null);
+        return;
+      }
+      expect(reply).to.not.equal(null);
+      expect(reply!.readUInt16BE(0), 'ID kept').to.equal(c.query.readUInt16BE(0));
+      expect(reply![2]! & 0x80, 'QR set').to.equal(0x80);
+      expect((reply![2]! >> 3) & 0xf, 'opcode kept').to.equal((c.query[2]! >> 3) & 0xf);
+      expect(rcodeOf(reply!)).to.equal(c.expect.rcode);
+      expect(reply!.readUInt16BE(4), 'QDCOUNT').to.equal(c.expect.qd);
+      if (c.expect.qd === 1) expect(reply!.subarray(12)).to.deep.equal(c.query.subarray(12, 12 + reply!.length - 12));
+    });
+  }
+
+  it('two OPT records → FORMERR (RFC 6891 §6.1.1)', () => {
+    const q = dnsPacket.encode({
+      type: 'query',
+      id: 9,
+      questions: [{ name: 'a.example', type: 'A', class: 'IN' }],
+      additionals: [
+        { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as never,
+        { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as never,
+      ],
+    });
+    expect(rcodeOf(answer(q, ctx)!)).to.equal(1);
+  });
+});
+
+describe('answer(): class CH identity', () => {
+  const cases = [
+    { qname: 'id.server', qtype: 'TXT', text: 'worker-7 pid 1 host test' },
+    { qname: 'ID.Server.', qtype: 'TXT', text: 'worker-7 pid 1 host test' },
+    { qname: 'hostname.bind', qtype: 'TXT', text: 'worker-7 pid 1 host test' },
+    { qname: 'version.bind', qtype: 'TXT', text: 'shardns 9.9.9' },
+    { qname: 'version.server', qtype: 'ANY', text: 'shardns 9.9.9' },
+  ];
+  for (const c of cases) {
+    it(`${c.qname} CH ${c.qtype} → "${c.text}"`, () => {
+      const reply = decodeReply(answer(buildQuery(c.qname, c.qtype, 'CH', { id: 4711 }), ctx)!);
+      expect(reply.id).to.equal(4711);
+      expect(reply.rcode).to.equal('NOERROR');
+      expect(reply.flag_aa).to.equal(true);
+      expect(reply.questions?.[0]?.name, 'question echoed as asked').to.equal(c.qname.replace(/\.$/, ''));
+      expect(reply.answers).to.have.length(1);
+      const a = reply.answers![0]!;
+      expect(a.class).to.equal('CH');
+      expect((a.data as Buffer[]).map(String).join('')).to.equal(c.text);
+    });
+  }
+  it('id.server CH A → NOERROR with no answer', () => {
+    const reply = decodeReply(answer(buildQuery('id.server', 'A', 'CH'), ctx)!);
+    expect(reply.rcode).to.equal('NOERROR');
+    expect(reply.answers).to.have.length(0);
+  });
+  it('another name in CH → REFUSED', () => {
+    const reply = decodeReply(answer(buildQuery('authors.bind', 'TXT', 'CH'), ctx)!);
+    expect(reply.rcode).to.equal('REFUSED');
+  });
+});
+
+describe('answer(): header and EDNS echo', () => {
+  it('copies RD, keeps ID and question case, sets no AA on REFUSED', () => {
+    const reply = decodeReply(answer(buildQuery('MiXeD.Example', 'AAAA', 'IN', { id: 77, rd: true }), ctx)!);
+    expect(reply.id).to.equal(77);
+    expect(reply.flag_rd).to.equal(true);
+    expect(reply.flag_aa).to.equal(false);
+    expect(reply.flag_ra).to.equal(false);
+    expect(reply.questions?.[0]).to.include({ name: 'MiXeD.Example', type: 'AAAA' });
+  });
+  it('RD clear stays clear', () => {
+    expect(decodeReply(answer(buildQuery('a.example', 'A', 'IN', { rd: false }), ctx)!).flag_rd).to.equal(false);
+  });
+  it('OPT echoed with our UDP size when the query had one, absent otherwise', () => {
+    const withOpt = decodeReply(answer(buildQuery('id.server', 'TXT', 'CH', { edns: true }), ctx)!);
+    const opt = withOpt.additionals?.find((r) => r.type === 'OPT') as unknown as { udpPayloadSize: number } | undefined;
+    expect(opt?.udpPayloadSize).to.equal(1232);
+    const without = decodeReply(answer(buildQuery('id.server', 'TXT', 'CH'), ctx)!);
+    expect(without.additionals).to.have.length(0);
+  });
+});
+
+describe('servfail()', () => {
+  it('answers SERVFAIL with the question when it can be found', () => {
+    const q = buildQuery('x.example', 'A', 'IN', { id: 5 });
+    const r = servfail(q)!;
+    expect(rcodeOf(r)).to.equal(2);
+    expect(r.readUInt16BE(0)).to.equal(5);
+    expect(r.readUInt16BE(4)).to.equal(1);
+  });
+  it('drops what is not a query', () => {
+    expect(servfail(Buffer.alloc(5))).to.equal(null);
+  });
+});
