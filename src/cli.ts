@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { SETTINGS, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
 import { createLogger, type Logger } from './log.js';
+import { probe } from './probe.js';
 import { Supervisor } from './supervisor.js';
 import { VERSION } from './version.js';
 
@@ -19,12 +20,15 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
   const parser = yargs(argv)
     .scriptName('shardns')
-    .usage('$0 [serve] [options]\n$0 check [options]')
+    .usage('$0 [serve] [options]\n$0 check [options]\n$0 probe [options]')
     .command(['serve', '$0'], 'answer DNS queries (the default command)', addSettings, async (args) => {
       exitCode = await serve(args as Args);
     })
     .command('check', 'load and validate the configuration exactly as serve does, without binding; exit 0 or 1', addSettings, (args) => {
       exitCode = check(args as Args);
+    })
+    .command('probe', 'send one DNS query and print the reply; exit 0 when the rcode is the expected one (health checks)', addProbeOptions, async (args) => {
+      exitCode = await runProbe(args as unknown as ProbeArgs);
     })
     .option('config', { type: 'string', describe: 'JSON file with any of these settings; flags on the command line win', requiresArg: true })
     .strict()
@@ -160,4 +164,50 @@ function flatten(c: object, prefix = ''): Record<string, number> {
     else if (v && typeof v === 'object') Object.assign(out, flatten(v as object, `${prefix}${k}.`));
   }
   return out;
+}
+
+interface ProbeArgs {
+  server: string;
+  port: string;
+  name: string;
+  type: string;
+  class: string;
+  tcp: boolean;
+  timeout: string;
+  'expect-rcode': string;
+}
+
+function addProbeOptions(y: Argv): Argv {
+  return y
+    .option('server', { type: 'string', default: '127.0.0.1', describe: 'address to ask' })
+    .option('port', { type: 'string', default: '53', describe: 'port to ask' })
+    .option('name', { type: 'string', default: 'id.server.', describe: 'query name' })
+    .option('type', { type: 'string', default: 'TXT', describe: 'query type' })
+    .option('class', { type: 'string', default: 'CH', describe: 'query class' })
+    .option('tcp', { type: 'boolean', default: false, describe: 'ask over TCP instead of UDP' })
+    .option('timeout', { type: 'string', default: '2', describe: 'seconds to wait for the reply' })
+    .option('expect-rcode', { type: 'string', default: 'NOERROR', describe: 'rcode that counts as healthy' });
+}
+
+async function runProbe(a: ProbeArgs): Promise<number> {
+  const port = Number(a.port);
+  const timeout = Number(a.timeout);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return usage(`--port: must be a whole number from 1 to 65535, got "${a.port}"`);
+  if (!(timeout > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${a.timeout}"`);
+  const r = await probe({ server: a.server, port, name: a.name, type: a.type.toUpperCase(), klass: a.class.toUpperCase(), tcp: a.tcp, timeoutMs: timeout * 1000 });
+  if (!r.ok) {
+    process.stderr.write(`unhealthy: ${r.reason}\n`);
+    return EXIT.FAILED;
+  }
+  process.stdout.write(`${r.rcode} in ${r.ms} ms${r.answers.map((t) => `\n${t}`).join('')}\n`);
+  if (r.rcode !== a['expect-rcode'].toUpperCase()) {
+    process.stderr.write(`unhealthy: rcode ${r.rcode}, expected ${a['expect-rcode'].toUpperCase()}\n`);
+    return EXIT.FAILED;
+  }
+  return EXIT.OK;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`shardns: ${message}\n`);
+  return EXIT.USAGE;
 }

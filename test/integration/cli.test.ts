@@ -85,4 +85,21 @@ describe('shardns command line', function () {
       server.kill();
     }
   });
+
+  it('probe: exit 0 with the answer from a running server, 1 when the rcode differs or nothing answers', async () => {
+    const server = await startServer(['--workers', '1', '--listen', '127.0.0.1']);
+    try {
+      const ok = run(['probe', '--port', String(server.port), '--tcp']);
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(ok.stdout).to.match(/^NOERROR in \d+ ms\nid\.server TXT worker-0 pid \d+ host /);
+      const refused = run(['probe', '--port', String(server.port), '--name', 'example.com', '--class', 'IN', '--type', 'A']);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.include('unhealthy: rcode REFUSED, expected NOERROR');
+    } finally {
+      server.kill();
+    }
+    const silent = run(['probe', '--port', String(await freePort()), '--timeout', '0.3']);
+    expect(silent.code).to.equal(1);
+    expect(silent.stderr).to.match(/unhealthy: no reply from 127\.0\.0\.1:\d+ within 300 ms/);
+  });
 });
