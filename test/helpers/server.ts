@@ -18,8 +18,10 @@ export interface RunningServer {
   /** Everything written to stdout and stderr so far. */
   stdout(): string;
   stderr(): string;
-  /** Resolves when the combined output matches, rejects after timeoutMs. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** A position in the combined output, for waitFor's `since`. */
+  mark(): number;
+  /** Resolves when the combined output after `since` matches, rejects after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number, since?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code and signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL the supervisor and every process still in its tree (test clean-up). */
@@ -60,13 +62,16 @@ export function spawnServer(args: string[], port: number, options: SpawnOptions 
   const proc = spawn(process.execPath, [BIN, ...args, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let out = '';
   let err = '';
+  let both = '';
   const listeners = new Set<() => void>();
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
+    both += d.toString();
     for (const l of listeners) l();
   });
   proc.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
+    both += d.toString();
     for (const l of listeners) l();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -81,10 +86,11 @@ export function spawnServer(args: string[], port: number, options: SpawnOptions 
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitFor(pattern, timeoutMs = 10_000) {
+    mark: () => both.length,
+    waitFor(pattern, timeoutMs = 10_000, since = 0) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
-          const m = (out + err).match(pattern);
+          const m = both.slice(since).match(pattern);
           if (m) {
             cleanup();
             resolve(m);

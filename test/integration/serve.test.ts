@@ -60,7 +60,11 @@ describe('shardns serve: workers sharing one port', function () {
     const before = childPids(server.proc.pid!).sort();
     const sock = dgram.createSocket('udp4');
     const junk = [Buffer.alloc(0), Buffer.alloc(3), Buffer.alloc(12, 0xff), Buffer.from('not dns at all, just text'), Buffer.alloc(600, 0x41)];
-    for (let i = 0; i < 50; i++) for (const j of junk) sock.send(j, server.port, '127.0.0.1');
+    // Paced: one source port hashes to one worker, whose receive queue holds ~256 datagrams.
+    for (let i = 0; i < 50; i++) {
+      await Promise.all(junk.map((j) => new Promise((resolve) => sock.send(j, server.port, '127.0.0.1', resolve))));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
     // A header that reads but a question that does not: FORMERR.
     const formerr = await udpExchange(Buffer.concat([buildQuery('a.example', 'A').subarray(0, 12), Buffer.from([60, 1, 2])]), server.port);
     sock.close();
@@ -72,9 +76,10 @@ describe('shardns serve: workers sharing one port', function () {
 
   it('kill -9 of a worker: the supervisor says so, restarts it, and answers continue', async () => {
     const victim = await whoAnswers(server.port);
+    const since = server.mark();
     process.kill(victim.pid, 'SIGKILL');
-    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid ${victim.pid}\\) exited unexpectedly \\(SIGKILL\\); restarting`));
-    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid \\d+\\) ready again`));
+    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid ${victim.pid}\\) exited unexpectedly \\(SIGKILL\\); restarting`), 8000, since);
+    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid \\d+\\) ready again`), 8000, since);
     const counts = await spread(server.port, 200);
     expect(counts.size).to.equal(4);
     expect(childPids(server.proc.pid!)).to.have.length(4).and.not.include(victim.pid);
@@ -82,9 +87,10 @@ describe('shardns serve: workers sharing one port', function () {
 
   it('a stalled worker (SIGSTOP) misses heartbeats and is replaced', async () => {
     const victim = await whoAnswers(server.port);
+    const since = server.mark();
     process.kill(victim.pid, 'SIGSTOP');
-    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid ${victim.pid}\\) has not answered for [\\d.]+s; killing it`), 8000);
-    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid \\d+\\) ready again`), 8000);
+    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid ${victim.pid}\\) has not answered for [\\d.]+s; killing it`), 8000, since);
+    await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid \\d+\\) ready again`), 8000, since);
     expect(await until(() => !alive(victim.pid))).to.equal(true);
     expect((await spread(server.port, 100)).size).to.equal(4);
   });
