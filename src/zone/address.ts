@@ -1,0 +1,158 @@
+/** IPv4 and IPv6 addresses in text: strict reading and the printed forms. */
+
+/**
+ * Reads a dotted quad strictly, as BIND does (RFC 1035 §3.4.1 A RDATA):
+ * four decimal octets, no leading zeros, none above 255. Returns the text
+ * itself (already canonical) or null.
+ */
+export function parseIPv4(text: string): string | null {
+  const n = text.length;
+  if (n < 7 || n > 15) return null;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  let lead = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || (digits > 1 && lead === 0x30)) return null;
+      parts++;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39) return null;
+    if (digits === 0) lead = c;
+    value = value * 10 + (c - 0x30);
+    if (++digits > 3) return null;
+  }
+  return parts === 4 ? text : null;
+}
+
+/** The four octets of a dotted quad already checked by parseIPv4. */
+export function ipv4Bytes(text: string, out: Uint8Array, at: number): void {
+  let v = 0;
+  let k = at;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      out[k++] = v;
+      v = 0;
+    } else {
+      v = v * 10 + (c - 0x30);
+    }
+  }
+  out[k] = v;
+}
+
+/**
+ * Reads an IPv6 address (RFC 4291 §2.2): up to eight groups of one to four
+ * hex digits, at most one `::`, optionally ending in a dotted quad.
+ * Returns the 16 octets or null.
+ */
+export function parseIPv6(text: string): Uint8Array | null {
+  const n = text.length;
+  if (n < 2 || n > 45) return null;
+  const words: number[] = [];
+  let gap = -1;
+  let i = 0;
+  if (text.startsWith('::')) {
+    gap = 0;
+    i = 2;
+    if (n === 2) return new Uint8Array(16);
+  } else if (text.charCodeAt(0) === 0x3a) {
+    return null;
+  }
+  while (i < n) {
+    // One group: hex digits, or a dotted quad at the very end.
+    let j = i;
+    while (j < n && isHex(text.charCodeAt(j))) j++;
+    if (j < n && text.charCodeAt(j) === 0x2e) {
+      const quad = parseIPv4(text.slice(i));
+      if (quad === null || words.length > 6) return null;
+      const b = new Uint8Array(4);
+      ipv4Bytes(quad, b, 0);
+      words.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+      i = n;
+      break;
+    }
+    if (j === i || j - i > 4) return null;
+    let word = 0;
+    for (let q = i; q < j; q++) word = (word << 4) | hexValue(text.charCodeAt(q));
+    words.push(word);
+    if (words.length > 8) return null;
+    if (j === n) {
+      i = n;
+      break;
+    }
+    if (text.charCodeAt(j) !== 0x3a) return null;
+    if (j + 1 < n && text.charCodeAt(j + 1) === 0x3a) {
+      if (gap >= 0) return null;
+      gap = words.length;
+      i = j + 2;
+    } else {
+      if (j + 1 === n) return null;
+      i = j + 1;
+    }
+  }
+  if (gap < 0 ? words.length !== 8 : words.length > 7) return null;
+  const out = new Uint8Array(16);
+  const tail = gap < 0 ? 0 : words.length - gap;
+  for (let w = 0; w < words.length; w++) {
+    const slot = gap >= 0 && w >= gap ? 8 - tail + (w - gap) : w;
+    out[slot * 2] = words[w]! >> 8;
+    out[slot * 2 + 1] = words[w]! & 0xff;
+  }
+  return out;
+}
+
+function hexValue(c: number): number {
+  return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/**
+ * Prints 16 octets as text. The longest run of two or more zero groups
+ * becomes `::` (the first on a tie), digits in lower case (RFC 5952 §4).
+ * With `embedV4`, IPv4-compatible and IPv4-mapped addresses end in a dotted
+ * quad, as BIND prints them; without it the text is pure hex, which
+ * dns-packet's encoder reads correctly.
+ */
+export function formatIPv6(b: ArrayLike<number>, embedV4 = false): string {
+  const w: number[] = [];
+  for (let i = 0; i < 16; i += 2) w.push((b[i]! << 8) | b[i + 1]!);
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  const v4 =
+    embedV4 && best === 0 && (bestLen === 6 || (bestLen === 7 && w[7] !== 1) || (bestLen === 5 && w[5] === 0xffff));
+  if (v4) return (bestLen === 5 ? '::ffff:' : '::') + `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  // Built as an array and joined: repeated += would leave a rope of small strings behind.
+  const parts: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      parts.push(i === 0 ? '::' : ':');
+      i += bestLen - 1;
+      continue;
+    }
+    parts.push(w[i]!.toString(16));
+    if (i < 7) parts.push(':');
+  }
+  return parts.join('');
+}

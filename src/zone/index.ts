@@ -1,0 +1,12 @@
+/** The zone package's public surface: load, inspect and print zones. */
+
+// Loading: from the file system, or through an injected reader (pure).
+export { loadZoneFile } from './load.js';
+export { parseZone, parseZoneText, type ParseZoneOptions, type ReadFile } from './parser.js';
+// Outcomes and their diagnostics (`file:line:column: message`).
+export { formatDiagnostic, type Diagnostic, type Severity, DEFAULT_MAX_ERRORS } from './diagnostics.js';
+// The loaded zone: dns-packet answers grouped by owner, RRsets adjacent.
+export { rrsets, zoneRecords, recordTypeCode, type Zone, type ZoneRecord, type RecordData, type ZoneLoadResult } from './zone.js';
+export { nameKey } from './names.js';
+// Canonical text, comparable with `named-checkzone -D`.
+export { printZone, printRecord } from './print.js';

@@ -1,0 +1,54 @@
+/** The parts of dns-packet the zone code relies on that its typings do not declare. */
+
+import dnsPacket from 'dns-packet';
+import packetTypes from 'dns-packet/types.js';
+
+interface NameCodec {
+  encode: { (name: string, buf?: Buffer, offset?: number, opts?: { mail?: boolean }): Buffer; bytes: number };
+  decode(buf: Buffer, offset?: number, opts?: { mail?: boolean }): string;
+}
+
+interface AnswerCodec {
+  encode(answer: unknown, buf?: Buffer, offset?: number): Buffer;
+  decode(buf: Buffer, offset?: number): { type: string; data: unknown };
+}
+
+const internals = dnsPacket as unknown as { name: NameCodec; answer: AnswerCodec };
+
+/** dns-packet's own name for a type number: `A`, `SPF`, or `UNKNOWN_65`. */
+export function packetTypeName(code: number): string {
+  return packetTypes.toString(code);
+}
+
+/** The wire form dns-packet writes for a name string (mail: the SOA RNAME / RP mbox convention). */
+export function packetNameWire(name: string, mail: boolean): Buffer {
+  // The buffer may be longer than the name (dns-packet sizes it before resolving `\.`); trust encode.bytes.
+  const buf = internals.name.encode(name, undefined, 0, { mail });
+  return buf.subarray(0, internals.name.encode.bytes);
+}
+
+/** The name string dns-packet reads from wire form. */
+export function packetNameFromWire(wire: Buffer, mail: boolean): string {
+  return internals.name.decode(wire, 0, { mail });
+}
+
+/** Encodes one resource record as dns-packet does when it writes an answer. */
+export function packetEncodeRecord(record: unknown): Buffer {
+  return internals.answer.encode(record);
+}
+
+/** Decodes one resource record with dns-packet (from offset 0). */
+export function packetDecodeRecord(wire: Buffer): { type: string; data: unknown } {
+  return internals.answer.decode(wire, 0);
+}
+
+/** The RDATA dns-packet writes for a record: the encoded record minus owner, type, class, TTL and length. */
+export function packetRdata(record: unknown): Buffer {
+  const wire = packetEncodeRecord(record);
+  let i = 0;
+  // dns-packet writes uncompressed names: skip the owner's labels.
+  while (wire[i]! !== 0) i += wire[i]! + 1;
+  i += 1 + 8;
+  const len = wire.readUInt16BE(i);
+  return wire.subarray(i + 2, i + 2 + len);
+}

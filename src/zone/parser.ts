@@ -1,0 +1,499 @@
+/** Reads RFC 1035 §5 master files, with $INCLUDE through an injected reader, into a checked zone. */
+
+import { posix as path } from 'node:path';
+import { checkZone } from './checks.js';
+import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
+import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
+import { Entry, Lexer } from './lexer.js';
+import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, presentName } from './names.js';
+import { readRdata } from './rdata.js';
+import { type NameReader, RdataError, RdataText } from './rdata-io.js';
+import { classFromText, classMnemonic, isMetaType, packetType, T, typeFromText, typeMnemonic } from './rrtypes.js';
+import { looksNumeric, MAX_TTL, parseTtl } from './ttl.js';
+import { ZoneBuilder, type ZoneLoadResult, type ZoneRecord } from './zone.js';
+
+/**
+ * Returns a file's content: bytes, or text (taken as Unicode and read as
+ * UTF-8). Throws if the file cannot be read; the message is reported.
+ */
+export type ReadFile = (file: string) => string | Uint8Array;
+
+/** What parseZone needs. */
+export interface ParseZoneOptions {
+  /** The zone's name, with or without the final dot: `example.com.`. */
+  readonly origin: string;
+  /** The zone file's path as the user wrote it; diagnostics name it so. */
+  readonly file: string;
+  /** Reads the zone file and every $INCLUDE. */
+  readonly readFile: ReadFile;
+  /** Errors to report before giving up (default 100). */
+  readonly maxErrors?: number;
+}
+
+/** Deepest $INCLUDE nesting accepted (loops are caught before this). */
+const MAX_INCLUDE_DEPTH = 20;
+/** Most records one $GENERATE may produce. */
+const MAX_GENERATE = 1 << 24;
+
+/**
+ * Loads a zone from master files. Pure: every file is read through
+ * `readFile`. Returns the zone with its warnings, or every error found (up
+ * to the limit) — a broken entry is reported and reading goes on at the next
+ * one (RFC 1035 §5; BIND's rules where the RFC is silent, see the notes in
+ * this module).
+ */
+export function parseZone(opts: ParseZoneOptions): ZoneLoadResult {
+  const sink = new DiagnosticSink(opts.maxErrors ?? DEFAULT_MAX_ERRORS);
+  const originName = opts.origin === '.' || opts.origin === '' ? '.' : opts.origin.replace(/\.$/, '');
+  const origin = parseName(originName + '.', originOf('.'));
+  if (typeof origin !== 'string') {
+    sink.error(opts.file, 0, 0, `bad zone name "${opts.origin}": ${origin.message}`);
+    return { ok: false, errors: sink.errors, warnings: sink.warnings };
+  }
+  const builder = new ZoneBuilder(origin, sink);
+  const reader = new MasterReader(opts.readFile, sink, builder);
+  try {
+    const text = reader.read(opts.file, opts.file, 0, 0);
+    if (text !== null) {
+      reader.file(opts.file, text, originOf(origin), [opts.file]);
+      checkZone(builder, sink, opts.file);
+    }
+  } catch (e) {
+    if (!(e instanceof TooManyErrors)) throw e;
+  }
+  sink.finish(opts.file);
+  const soa = builder.apexSoa();
+  if (sink.errors.length > 0 || soa === undefined) return { ok: false, errors: sink.errors, warnings: sink.warnings };
+  return {
+    ok: true,
+    zone: { origin, class: 'IN', soa, nodes: builder.nodes, size: builder.size },
+    warnings: sink.warnings,
+  };
+}
+
+/** Loads a zone from text held in memory (tests, tools); $INCLUDE is refused. */
+export function parseZoneText(origin: string, text: string, file = 'zone'): ZoneLoadResult {
+  return parseZone({
+    origin,
+    file,
+    readFile: (f) => {
+      if (f === file) return text;
+      throw new Error('no such file');
+    },
+  });
+}
+
+/** Decodes file content to a string of octets (one character per octet). */
+function octets(content: string | Uint8Array): string {
+  if (typeof content !== 'string') return Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('latin1');
+  for (let i = 0; i < content.length; i++) {
+    if (content.charCodeAt(i) >= 0x80) return Buffer.from(content, 'utf8').toString('latin1');
+  }
+  return content;
+}
+
+/** Caches RDATA names (NS, MX and CNAME targets repeat): text to name, for one origin. */
+const NAME_CACHE_LIMIT = 20000;
+
+/**
+ * The reading state across one zone's files. TTL rules follow BIND (RFC 2308
+ * §4 with RFC 1035 §5.1 as fallback): a record without TTL takes $TTL; before
+ * any $TTL, the last explicit TTL ("RFC 1035 semantics", with one warning);
+ * before any TTL at all, an SOA takes its MINIMUM field (with a warning) and
+ * that becomes the default; any other record is an error.
+ */
+class MasterReader {
+  private defaultTtl = -1;
+  private lastTtl = -1;
+  private warned1035 = false;
+  private owner: string | null = null;
+  private ownerText = '';
+  private ownerOrigin = '';
+  private batch = 0;
+  private lastOwner = '';
+  private lastOwnerFlat = '';
+  private lastKey = '';
+  private names = new Map<string, string>();
+  private namesOrigin: Origin | null = null;
+  private readName: NameReader = () => new NameError('no origin');
+  private readonly rdataText = new RdataText(new Entry(), 0, this.readName);
+
+  constructor(
+    private readonly readFile: ReadFile,
+    private readonly sink: DiagnosticSink,
+    private readonly builder: ZoneBuilder,
+  ) {}
+
+  /** Reads a file's octets; reports a failure at the place that asked for it. */
+  read(file: string, from: string, line: number, col: number): string | null {
+    try {
+      return octets(this.readFile(file));
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      const what = line === 0 ? 'cannot read zone file' : `cannot read $INCLUDE file "${file}"`;
+      this.sink.error(from, line, col, `${what}: ${why}`);
+      return null;
+    }
+  }
+
+  /** Reads one file's entries; `chain` is the $INCLUDE path that led here. */
+  file(file: string, text: string, startOrigin: Origin, chain: string[]): void {
+    let origin = startOrigin;
+    const lexer = new Lexer(text, (l, c, m) => this.sink.error(file, l, c, m));
+    const e = new Entry();
+    while (lexer.next(e)) {
+      if (e.broken) continue;
+      const first = e.texts[0]!;
+      if (!e.blankStart && !e.quoted[0] && first.charCodeAt(0) === 0x24 /* $ */) {
+        origin = this.directive(file, e, origin, chain);
+      } else {
+        this.record(file, e, origin);
+      }
+    }
+  }
+
+  private err(file: string, e: Entry, k: number, message: string): void {
+    if (k < 0 || k >= e.count) this.sink.error(file, e.endLine(), e.endCol(), message);
+    else this.sink.error(file, e.lines[k]!, e.cols[k]!, message);
+  }
+
+  // ---------- records ----------
+
+  private record(file: string, e: Entry, origin: Origin): void {
+    let k = 0;
+    let owner: string;
+    if (e.blankStart) {
+      if (this.owner === null) {
+        this.err(file, e, 0, 'no owner name: the first record must name its owner (a line starting with a blank repeats the previous owner)');
+        return;
+      }
+      owner = this.owner;
+    } else {
+      const text = e.texts[0]!;
+      if (text === this.ownerText && origin.name === this.ownerOrigin && this.owner !== null) {
+        owner = this.owner;
+      } else {
+        const r = parseName(text, origin);
+        if (typeof r !== 'string') {
+          this.err(file, e, 0, r.message);
+          return;
+        }
+        owner = r;
+        this.ownerText = text;
+        this.ownerOrigin = origin.name;
+      }
+      // BIND groups lines with the same owner (compared case-sensitively) into one batch.
+      if (owner !== this.owner) this.batch++;
+      this.owner = owner;
+      k = 1;
+    }
+    this.resourceRecord(file, e, k, owner, origin, this.batch);
+  }
+
+  /**
+   * Reads `[TTL] [class] type RDATA` (TTL and class in either order,
+   * RFC 1035 §5.1) from token k on, and adds the record.
+   */
+  private resourceRecord(file: string, e: Entry, k: number, owner: string, origin: Origin, batch: number): void {
+    let ttl = -1;
+    let cls = -1;
+    let ttlTok = -1;
+    for (let n = 0; n < 2 && k < e.count; n++) {
+      const tok = e.texts[k]!;
+      if (ttl < 0 && looksNumeric(tok)) {
+        const v = parseTtl(tok);
+        if (v < 0) {
+          this.err(file, e, k, `bad TTL "${tok}": use seconds, or units like 1h30m (s, m, h, d, w)`);
+          return;
+        }
+        ttl = v;
+        ttlTok = k++;
+        continue;
+      }
+      if (cls < 0) {
+        const c = classFromText(tok);
+        if (c >= 0) {
+          cls = c;
+          if (c !== 1) {
+            this.err(file, e, k, `class ${classMnemonic(c)} does not match the zone's class IN`);
+            return;
+          }
+          k++;
+          continue;
+        }
+      }
+      break;
+    }
+    if (k >= e.count) {
+      this.err(file, e, -1, 'missing RR type');
+      return;
+    }
+    const typeText = e.texts[k]!;
+    const code = typeFromText(typeText);
+    if (code < 0) {
+      this.err(file, e, k, `unknown RR type "${typeText}"`);
+      return;
+    }
+    if (isMetaType(code)) {
+      this.err(file, e, k, `type ${typeMnemonic(code)} cannot appear in zone data (RFC 6895 §3.1)`);
+      return;
+    }
+    const typeTok = k++;
+    let data: unknown;
+    const rt = this.rdataText;
+    rt.entry = e;
+    rt.i = k;
+    rt.readName = this.nameReader(origin);
+    try {
+      data = readRdata(code, rt);
+    } catch (x) {
+      if (!(x instanceof RdataError)) throw x;
+      this.err(file, e, x.token, x.message);
+      return;
+    }
+    let key: string;
+    if (owner === this.lastOwner) {
+      key = this.lastKey;
+      owner = this.lastOwnerFlat;
+    } else {
+      this.lastOwner = owner;
+      key = nameKey(owner);
+      // A relative owner is a concatenation; when it has no capitals its key is the same
+      // text, already flat: keep that one string for both (saves a string per name).
+      if (key === owner) owner = key;
+      this.lastKey = key;
+      this.lastOwnerFlat = owner;
+    }
+    if (!isAtOrBelow(key, this.builder.originKey)) {
+      this.sink.warning(file, e.lines[0]!, e.cols[0]!, `ignoring out-of-zone data (${presentName(owner)})`);
+      return;
+    }
+    const finalTtl = this.ttlFor(file, e, ttl, ttlTok >= 0 ? ttlTok : typeTok, code, data);
+    if (finalTtl < 0) return;
+    const rec: ZoneRecord = { name: owner, type: packetType(code), class: 'IN', ttl: finalTtl, data: data as ZoneRecord['data'] };
+    this.builder.add(rec, key, code, batch, file, e.lines[0]!, e.cols[0]!);
+  }
+
+  /** The TTL a record gets (see the class comment); -1 after reporting an error. */
+  private ttlFor(file: string, e: Entry, explicit: number, tok: number, code: number, data: unknown): number {
+    if (explicit >= 0) {
+      this.lastTtl = explicit;
+      return this.clamp(file, e, tok, explicit);
+    }
+    if (this.defaultTtl >= 0) return this.defaultTtl;
+    if (this.lastTtl >= 0) {
+      if (!this.warned1035) {
+        this.warned1035 = true;
+        this.sink.warning(file, e.lines[tok] ?? e.endLine(), e.cols[tok] ?? 1, `no $TTL: records without a TTL take the previous record's TTL (${this.lastTtl}), as in RFC 1035; add a $TTL line`);
+      }
+      return this.lastTtl;
+    }
+    if (code === T.SOA) {
+      const min = (data as { minimum: number }).minimum;
+      this.sink.warning(file, e.lines[tok] ?? e.endLine(), e.cols[tok] ?? 1, `no TTL specified; using the SOA MINIMUM (${min}) instead, as BIND does; add a $TTL line`);
+      this.defaultTtl = this.clamp(file, e, tok, min);
+      return this.defaultTtl;
+    }
+    this.err(file, e, tok, 'no TTL: this record has none and no $TTL or earlier TTL applies (RFC 2308 §4)');
+    return -1;
+  }
+
+  /** RFC 2181 §8: a TTL with the top bit set is taken as zero (BIND warns likewise). */
+  private clamp(file: string, e: Entry, tok: number, v: number): number {
+    if (v <= MAX_TTL) return v;
+    this.sink.warning(file, e.lines[tok] ?? e.endLine(), e.cols[tok] ?? 1, `TTL ${v} is above ${MAX_TTL}; using 0 (RFC 2181 §8)`);
+    return 0;
+  }
+
+  /** The name reader for RDATA under an origin; made once per origin, not per record. */
+  private nameReader(origin: Origin): NameReader {
+    if (origin === this.namesOrigin && this.names.size <= NAME_CACHE_LIMIT) return this.readName;
+    const cache = new Map<string, string>();
+    this.names = cache;
+    this.namesOrigin = origin;
+    this.readName = (text, mail) => {
+      if (mail) return parseName(text, origin, true);
+      const hit = cache.get(text);
+      if (hit !== undefined) return hit;
+      const r = parseName(text, origin);
+      if (typeof r === 'string') cache.set(text, r);
+      return r;
+    };
+    return this.readName;
+  }
+
+  // ---------- directives ----------
+
+  /** Handles a $ line; returns the origin in force after it. */
+  private directive(file: string, e: Entry, origin: Origin, chain: string[]): Origin {
+    const name = e.texts[0]!.toUpperCase();
+    switch (name) {
+      case '$ORIGIN': {
+        if (!this.args(file, e, 1, 1, '$ORIGIN needs one domain name')) return origin;
+        const r = parseName(e.texts[1]!, origin);
+        if (typeof r !== 'string') {
+          this.err(file, e, 1, r.message);
+          return origin;
+        }
+        return originOf(r);
+      }
+      case '$TTL': {
+        if (!this.args(file, e, 1, 1, '$TTL needs one TTL')) return origin;
+        const v = parseTtl(e.texts[1]!);
+        if (v < 0) this.err(file, e, 1, `bad TTL "${e.texts[1]}": use seconds, or units like 1h30m (s, m, h, d, w)`);
+        else this.defaultTtl = this.clamp(file, e, 1, v);
+        return origin;
+      }
+      case '$INCLUDE':
+        this.include(file, e, origin, chain);
+        return origin;
+      case '$GENERATE':
+        this.generate(file, e, origin);
+        return origin;
+      default:
+        this.err(file, e, 0, `unknown directive "${e.texts[0]}" (known: $ORIGIN, $TTL, $INCLUDE, $GENERATE)`);
+        return origin;
+    }
+  }
+
+  private args(file: string, e: Entry, min: number, max: number, usage: string): boolean {
+    if (e.count - 1 < min) {
+      this.err(file, e, -1, usage);
+      return false;
+    }
+    if (e.count - 1 > max) {
+      this.err(file, e, max + 1, `extra text "${e.texts[max + 1]}": ${usage}`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * RFC 1035 §5.1 $INCLUDE: the path is taken relative to the including
+   * file (BIND takes it relative to its working directory); the origin
+   * argument and any $ORIGIN inside apply to the included file only, and
+   * afterwards the previous owner is current again, as in BIND.
+   */
+  private include(file: string, e: Entry, origin: Origin, chain: string[]): void {
+    if (!this.args(file, e, 1, 2, '$INCLUDE needs a file name and optionally an origin')) return;
+    const target = e.texts[1]!;
+    const resolved = path.isAbsolute(target) ? path.normalize(target) : path.join(path.dirname(file), target);
+    let incOrigin = origin;
+    if (e.count === 3) {
+      const r = parseName(e.texts[2]!, origin);
+      if (typeof r !== 'string') {
+        this.err(file, e, 2, r.message);
+        return;
+      }
+      incOrigin = originOf(r);
+    }
+    if (chain.includes(resolved)) {
+      this.err(file, e, 1, `$INCLUDE loop: ${[...chain, resolved].join(' includes ')}`);
+      return;
+    }
+    if (chain.length >= MAX_INCLUDE_DEPTH) {
+      this.err(file, e, 1, `$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} deep`);
+      return;
+    }
+    const text = this.read(resolved, file, e.lines[1]!, e.cols[1]!);
+    if (text === null) return;
+    const owner = this.owner;
+    const ownerText = this.ownerText;
+    const ownerOrigin = this.ownerOrigin;
+    this.batch++;
+    this.file(resolved, text, incOrigin, [...chain, resolved]);
+    this.batch++;
+    this.owner = owner;
+    this.ownerText = ownerText;
+    this.ownerOrigin = ownerOrigin;
+  }
+
+  /**
+   * BIND's `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`: one
+   * record per value, owner and RDATA from the templates (see generate.ts).
+   * The RDATA template is one token; quote it to hold blanks. Each record is
+   * a batch of its own. A failing value is reported once and ends the
+   * directive.
+   */
+  private generate(file: string, e: Entry, origin: Origin): void {
+    if (e.count < 5) {
+      this.err(file, e, -1, '$GENERATE needs: range owner [TTL] [class] type rdata');
+      return;
+    }
+    const range = parseRange(e.texts[1]!);
+    if (range === null) {
+      this.err(file, e, 1, `bad $GENERATE range "${e.texts[1]}": use start-stop or start-stop/step, start <= stop < 2^31`);
+      return;
+    }
+    if (rangeCount(range) > MAX_GENERATE) {
+      this.err(file, e, 1, `$GENERATE range "${e.texts[1]}" makes more than ${MAX_GENERATE} records`);
+      return;
+    }
+    // Everything between the owner template and the RDATA template is [TTL] [class] type.
+    const rhsTok = e.count - 1;
+    const middle = new Entry();
+    for (let k = 3; k < rhsTok; k++) {
+      middle.texts[middle.count] = e.texts[k]!;
+      middle.quoted[middle.count] = e.quoted[k]!;
+      middle.lines[middle.count] = e.lines[k]!;
+      middle.cols[middle.count] = e.cols[k]!;
+      middle.count++;
+    }
+    // The type must end the middle: `MX 10 mx$` would leave "10" between type and template.
+    for (let k = 0; k < middle.count - 1; k++) {
+      const tok = middle.texts[k]!;
+      if (!(looksNumeric(tok) || classFromText(tok) >= 0)) {
+        this.err(file, e, 3 + k + 1, `extra text "${e.texts[3 + k + 1]}" in $GENERATE: the RDATA template is one token; quote it to hold blanks`);
+        return;
+      }
+    }
+    const gen = new Entry();
+    for (let v = range.start; v <= range.stop; v += range.step) {
+      const lhs = expandTemplate(e.texts[2]!, v);
+      if (lhs instanceof TemplateError) {
+        this.err(file, e, 2, lhs.message);
+        return;
+      }
+      const owner = parseName(lhs, origin);
+      if (owner instanceof NameError) {
+        this.err(file, e, 2, `$GENERATE owner "${lhs}": ${owner.message}`);
+        return;
+      }
+      const rhs = expandTemplate(e.texts[rhsTok]!, v);
+      if (rhs instanceof TemplateError) {
+        this.err(file, e, rhsTok, rhs.message);
+        return;
+      }
+      // Build the entry: [TTL] [class] type from the line, RDATA tokens lexed from the expansion.
+      gen.count = 0;
+      for (let k = 0; k < middle.count; k++) {
+        gen.texts[k] = middle.texts[k]!;
+        gen.quoted[k] = middle.quoted[k]!;
+        gen.lines[k] = middle.lines[k]!;
+        gen.cols[k] = middle.cols[k]!;
+      }
+      gen.count = middle.count;
+      const tail = new Entry();
+      let lexError = '';
+      const lx = new Lexer(rhs, (_l, _c, m) => (lexError = lexError || m));
+      if (lx.next(tail)) {
+        for (let k = 0; k < tail.count; k++) {
+          gen.texts[gen.count] = tail.texts[k]!;
+          gen.quoted[gen.count] = tail.quoted[k]!;
+          gen.lines[gen.count] = e.lines[rhsTok]!;
+          gen.cols[gen.count] = e.cols[rhsTok]!;
+          gen.count++;
+        }
+      }
+      if (lexError !== '') {
+        this.err(file, e, rhsTok, `$GENERATE RDATA "${rhs}": ${lexError}`);
+        return;
+      }
+      this.batch++;
+      const before = this.sink.errors.length;
+      this.resourceRecord(file, gen, 0, owner, origin, this.batch);
+      if (this.sink.errors.length > before) return;
+    }
+    this.batch++;
+  }
+}

@@ -1,0 +1,161 @@
+/** RDATA as a whole: reading it (presentation or RFC 3597 generic form), its wire and canonical forms, printing it. */
+
+import { encodeHex, chunk56, decodeHex } from './encoding.js';
+import { nameKey } from './names.js';
+import { packetRdata } from './packet.js';
+import { RdataError, RdataText, WireReader, WireWriter } from './rdata-io.js';
+import { NotRepresentable, SPECS, type RdataSpec } from './rdata-types.js';
+import { packetType, T, typeMnemonic } from './rrtypes.js';
+
+/**
+ * Reads the RDATA of a record of type `code` from the remaining tokens and
+ * returns the `data` of a dns-packet answer: an object or string for types
+ * dns-packet encodes structurally, otherwise a Buffer of wire RDATA.
+ * Throws RdataError (with the token at fault) on bad input.
+ */
+export function readRdata(code: number, t: RdataText): unknown {
+  if (t.more() && t.entry.texts[t.i] === '\\#' && !t.entry.quoted[t.i]) {
+    t.i++;
+    return readGeneric(code, t);
+  }
+  const spec = SPECS.get(code);
+  if (spec === undefined) {
+    if (code === T.NULL) throw new RdataError('NULL records can only be written in RFC 3597 form: \\# length hex', t.i < t.entry.count ? t.i : -1);
+    throw new RdataError(`${typeMnemonic(code)} records can only be written here in RFC 3597 form: \\# length hex`, t.i < t.entry.count ? t.i : -1);
+  }
+  if (spec.fast) {
+    const data = spec.fast(t);
+    t.end();
+    return data;
+  }
+  const values = new Array<unknown>(spec.fields.length);
+  const starts = new Array<number>(spec.fields.length);
+  for (let k = 0; k < spec.fields.length; k++) {
+    starts[k] = t.i < t.entry.count ? t.i : -1;
+    values[k] = spec.fields[k]!.parse(t);
+  }
+  t.end();
+  return finish(spec, values, (field) => starts[field] ?? -1);
+}
+
+/** Applies the semantic checks and builds the data; `tokenOf` says where a field was written. */
+function finish(spec: RdataSpec, values: unknown[], tokenOf: (field: number) => number): unknown {
+  if (spec.check) {
+    const problem = spec.check(values);
+    if (problem !== null) throw new RdataError(problem.message, tokenOf(problem.field));
+  }
+  if (spec.toPacket) {
+    try {
+      return spec.toPacket(values);
+    } catch (e) {
+      if (e instanceof NotRepresentable) throw new RdataError(e.message, tokenOf(e.field));
+      throw e;
+    }
+  }
+  const w = new WireWriter();
+  for (let k = 0; k < spec.fields.length; k++) spec.fields[k]!.write(w, values[k]);
+  return w.done();
+}
+
+/** RFC 3597 §5: `\# length hex…`; known types are checked against their wire layout. */
+function readGeneric(code: number, t: RdataText): unknown {
+  const lenText = t.take('RDATA length after \\#');
+  if (!/^[0-9]+$/.test(lenText) || Number(lenText) > 0xffff) t.fail(`bad RDATA length "${lenText}" after \\#`);
+  const len = Number(lenText);
+  const lenToken = t.i - 1;
+  let wire: Buffer;
+  if (len === 0) {
+    t.end();
+    wire = Buffer.alloc(0);
+  } else {
+    const hex = t.takeRest('hex RDATA');
+    const decoded = decodeHex(hex);
+    if (decoded === null) t.fail(`bad hex "${hex}" in RFC 3597 RDATA`);
+    if (decoded.length !== len) throw new RdataError(`\\# says ${len} octets but the hex holds ${decoded.length}`, lenToken);
+    wire = decoded;
+  }
+  const spec = SPECS.get(code);
+  if (spec === undefined) return wire;
+  return fromWire(code, spec, wire, lenToken);
+}
+
+/** Reads wire RDATA of a type with a known layout; the result is what readRdata would give. */
+function fromWire(code: number, spec: RdataSpec, wire: Buffer, token: number): unknown {
+  const r = new WireReader(wire);
+  const values = new Array<unknown>(spec.fields.length);
+  try {
+    for (let k = 0; k < spec.fields.length; k++) values[k] = spec.fields[k]!.read(r);
+  } catch (e) {
+    if (e instanceof RdataError) throw new RdataError(`bad ${typeMnemonic(code)} data in RFC 3597 form: ${e.message}`, token);
+    throw e;
+  }
+  if (r.left() > 0) throw new RdataError(`bad ${typeMnemonic(code)} data in RFC 3597 form: ${r.left()} octets left over`, token);
+  const data = finish(spec, values, () => token);
+  if (spec.toPacket && !packetRdata({ name: '.', type: packetType(code), class: 'IN', ttl: 0, data }).equals(wire)) {
+    throw new RdataError(`this ${typeMnemonic(code)} data cannot be represented by dns-packet exactly`, token);
+  }
+  return data;
+}
+
+/** The wire RDATA of a record as dns-packet writes it. */
+export function recordRdata(record: { name: string; type: string; class?: string; ttl?: number; data: unknown }): Buffer {
+  return Buffer.isBuffer(record.data) ? record.data : packetRdata(record);
+}
+
+/** RDATA in BIND's presentation form; RFC 3597 form for types without a known layout. */
+export function printRdata(code: number, wire: Buffer): string {
+  const spec = SPECS.get(code);
+  if (spec === undefined) return genericText(wire);
+  const r = new WireReader(wire);
+  const parts: string[] = [];
+  for (const f of spec.fields) {
+    const s = f.print(f.read(r));
+    if (s !== '') parts.push(s);
+  }
+  return parts.join(' ');
+}
+
+/** RFC 3597 §5 text for any RDATA. */
+export function genericText(wire: Uint8Array): string {
+  return wire.length === 0 ? '\\# 0' : `\\# ${wire.length} ${chunk56(encodeHex(wire))}`;
+}
+
+/** Canonical RDATA (RFC 4034 §6.2): names lower-cased for the types that require it. */
+export function canonicalRdata(code: number, wire: Buffer): Buffer {
+  const spec = SPECS.get(code);
+  if (spec === undefined || !spec.downcase) return wire;
+  const r = new WireReader(wire);
+  const w = new WireWriter();
+  for (const f of spec.fields) {
+    const v = f.read(r);
+    f.write(w, f.isName ? nameKey(v as string) : v);
+  }
+  return w.done();
+}
+
+/**
+ * A string equal for two records of one type exactly when their canonical
+ * RDATA is equal: what makes two records duplicates (RFC 2181 §5).
+ */
+export function rdataKey(code: number, record: { name: string; type: string; data: unknown }): string {
+  const d = record.data;
+  switch (code) {
+    case T.A:
+    case T.AAAA:
+      return d as string;
+    case T.NS:
+    case T.CNAME:
+    case T.PTR:
+      return nameKey(d as string);
+    case T.MX: {
+      const mx = d as { preference: number; exchange: string };
+      return `${mx.preference}|${nameKey(mx.exchange)}`;
+    }
+    case T.TXT: {
+      let k = '';
+      for (const b of d as Buffer[]) k += String.fromCharCode(b.length) + b.toString('latin1');
+      return k;
+    }
+  }
+  return canonicalRdata(code, recordRdata({ ...record, class: 'IN', ttl: 0 })).toString('latin1');
+}
