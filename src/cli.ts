@@ -1,19 +1,24 @@
 /** The command line (yargs): `serve` and `check`, wiring only. */
 
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import yargs, { type Argv } from 'yargs';
 import { SETTINGS, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
+import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } from './forward/upstreams.js';
 import { createLogger, type Logger } from './log.js';
 import { probe } from './probe.js';
+import type { ReloadOutcome } from './ipc.js';
 import { Supervisor } from './supervisor.js';
 import { VERSION } from './version.js';
+import { printZone } from './zone/index.js';
+import { loadZones } from './zones.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
-type Args = Record<string, unknown> & { config?: string };
+type Args = Record<string, unknown> & { config?: string; print?: boolean };
 
 /** Runs the command line; resolves to the exit code when the command is done. */
 export async function main(argv: string[]): Promise<number> {
@@ -24,9 +29,14 @@ export async function main(argv: string[]): Promise<number> {
     .command(['serve', '$0'], 'answer DNS queries (the default command)', addSettings, async (args) => {
       exitCode = await serve(args as Args);
     })
-    .command('check', 'load and validate the configuration exactly as serve does, without binding; exit 0 or 1', addSettings, (args) => {
-      exitCode = check(args as Args);
-    })
+    .command(
+      'check',
+      'load and validate the configuration and zones exactly as serve does, without binding; exit 0 or 1',
+      (y) => addSettings(y).option('print', { type: 'boolean', describe: 'write each zone in canonical form (one RR a line, absolute names, sorted)' }),
+      (args) => {
+        exitCode = check(args as Args);
+      },
+    )
     .command('probe', 'send one DNS query and print the reply; exit 0 when the rcode is the expected one (health checks)', addProbeOptions, async (args) => {
       exitCode = await runProbe(args as unknown as ProbeArgs);
     })
@@ -51,7 +61,7 @@ function addSettings(y: Argv): Argv {
   for (const s of SETTINGS) {
     y.option(s.flag, {
       type: 'string',
-      array: s.kind === 'strings' || s.kind === 'zones',
+      array: s.kind === 'strings' || s.kind === 'zones' || s.kind === 'cidrs' || s.kind === 'forward',
       describe: s.describe,
       defaultDescription: s.defaultText,
       requiresArg: true,
@@ -104,7 +114,22 @@ function readConfigFile(path: string): Record<string, unknown> | string {
 function check(args: Args): number {
   const config = loadConfig(args, EXIT.FAILED);
   if (typeof config === 'number') return config;
-  process.stdout.write(`configuration OK: ${config.listen.length} address(es) on port ${config.port}, ${config.workers} workers, ${config.zones.length} zone(s)\n`);
+  const zones = loadZones(config.zones);
+  for (const w of zones.warnings) process.stderr.write(`${w}\n`);
+  if (!zones.ok) {
+    for (const e of zones.errors) process.stderr.write(`${e}\n`);
+    process.stderr.write(`shardns: ${zones.errors.length} error(s); the server would refuse to start\n`);
+    return EXIT.FAILED;
+  }
+  if (args.print === true) {
+    for (const zone of zones.loaded) process.stdout.write(printZone(zone));
+    return EXIT.OK;
+  }
+  const records = zones.loaded.reduce((n, z) => n + z.size, 0);
+  process.stdout.write(
+    `configuration OK: ${config.listen.length} address(es) on port ${config.port}, ${config.workers} workers, ` +
+      `${zones.loaded.length} zone(s) with ${records} records\n`,
+  );
   return EXIT.OK;
 }
 
@@ -115,6 +140,7 @@ async function serve(args: Args): Promise<number> {
   const log = createLogger('supervisor', config.logLevel, config.logFormat);
   log.info(`shardns ${VERSION} starting ${config.workers} worker${config.workers === 1 ? '' : 's'}`, { node: process.version });
 
+  config.upstreams = workOutUpstreams(config, log);
   const supervisor = new Supervisor(config, log);
   const stopped = handleSignals(supervisor, log);
   try {
@@ -128,6 +154,40 @@ async function serve(args: Args): Promise<number> {
   log.info(supervisor.describeListening());
   return stopped;
 }
+
+/**
+ * The upstreams to forward to: the list given, none, or for `auto` the
+ * nameservers of /etc/resolv.conf that are not this server itself.
+ */
+function workOutUpstreams(config: Config, log: Logger): Upstream[] {
+  const spec = config.forward;
+  if (spec.mode === 'none') {
+    log.info('forwarding off (--forward none): names outside our zones are REFUSED');
+    return [];
+  }
+  let upstreams: Upstream[];
+  if (spec.mode === 'list') {
+    upstreams = spec.upstreams;
+  } else {
+    let text = '';
+    try {
+      text = readFileSync(RESOLV_CONF, 'utf8');
+    } catch {
+      /* no resolv.conf: nothing to forward to */
+    }
+    const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+    upstreams = autoUpstreams(resolvConfNameservers(text), config.listen, config.port, local);
+    if (upstreams.length === 0) {
+      log.warn(`--forward auto: ${RESOLV_CONF} names no nameserver other than this server; serving only our zones (names outside them are REFUSED); give upstreams with --forward ADDR`);
+      return [];
+    }
+  }
+  log.info(`forwarding names outside our zones to ${upstreams.map(formatUpstream).join(', ')} for clients in ${config.allowRecursion.join(' ')}`);
+  return upstreams;
+}
+
+/** Where `--forward auto` finds the machine's resolvers. */
+const RESOLV_CONF = '/etc/resolv.conf';
 
 /** SIGTERM/SIGINT drain and exit 0 (a second one kills at once); SIGUSR1 logs each worker's counters. */
 function handleSignals(supervisor: Supervisor, log: Logger): Promise<number> {
@@ -149,12 +209,40 @@ function handleSignals(supervisor: Supervisor, log: Logger): Promise<number> {
     };
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
+    let reloading = false;
+    process.on('SIGHUP', () => {
+      if (reloading) {
+        log.warn('SIGHUP: a reload is already running; ignored');
+        return;
+      }
+      reloading = true;
+      log.info('SIGHUP: reloading zones');
+      void supervisor.reload().then((results) => {
+        reloading = false;
+        logReload(log, results);
+      });
+    });
     process.on('SIGUSR1', () => {
       void supervisor.stats().then((all) => {
         for (const s of all) log.info(`worker ${s.id} (pid ${s.pid}) counters`, { ...flatten(s.counters) });
       });
     });
   });
+}
+
+/** One line for a good reload; the errors (once, all workers read the same files) for a failed one. */
+function logReload(log: Logger, results: { id: number; outcome: ReloadOutcome }[]): void {
+  const failed = results.find((r) => !r.outcome.ok);
+  const first = results[0]?.outcome;
+  for (const w of first?.warnings ?? []) log.warn(w);
+  if (failed && !failed.outcome.ok) {
+    log.error(`reload failed; still serving the previous zones:\n${failed.outcome.errors.join('\n')}`);
+    return;
+  }
+  if (first && first.ok) {
+    const slowest = Math.max(...results.map((r) => (r.outcome.ok ? r.outcome.ms : 0)));
+    log.info(`reloaded ${first.zones} zone(s), ${first.records} records, in ${results.length} worker(s) (slowest ${slowest} ms)`);
+  }
 }
 
 function flatten(c: object, prefix = ''): Record<string, number> {

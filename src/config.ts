@@ -2,6 +2,8 @@
 
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { DEFAULT_RECURSION_ACL, compileAcl } from './forward/acl.js';
+import { parseForwardSpec, type ForwardSpec, type Upstream } from './forward/upstreams.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 /** A zone to serve: its origin and the master file it is read from. */
@@ -20,14 +22,27 @@ export interface Config {
   workerTimeout: number;
   shutdownTimeout: number;
   tcpIdleTimeout: number;
+  tcpMessageTimeout: number;
   tcpMaxConnections: number;
+  ednsUdpSize: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   zones: ZoneConfig[];
+  /** `--forward` as given: upstreams, auto or none. */
+  forward: ForwardSpec;
+  /** The upstreams in use, once `auto` is worked out at start (see resolveUpstreams). */
+  upstreams: Upstream[];
+  allowRecursion: string[];
+  forwardTimeout: number;
+  forwardDeadline: number;
+  cacheSize: number;
+  cacheMaxBytes: number;
+  cacheMinTtl: number;
+  cacheMaxTtl: number;
 }
 
 /** How a setting is read from a flag or config file value. */
-type Kind = 'strings' | 'int' | 'seconds' | 'enum' | 'zones';
+type Kind = 'strings' | 'cidrs' | 'forward' | 'int' | 'seconds' | 'enum' | 'zones';
 
 /** One setting: its flag, its config-file key (the same name), its default and its help. */
 export interface Setting {
@@ -50,7 +65,17 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'worker-timeout', key: 'workerTimeout', kind: 'seconds', describe: 'replace a worker that misses heartbeats this long (seconds)', defaultText: '5', min: 0.1, max: 3600 },
   { flag: 'shutdown-timeout', key: 'shutdownTimeout', kind: 'seconds', describe: 'on SIGTERM, wait this long for workers to drain (seconds)', defaultText: '5', min: 0.1, max: 3600 },
   { flag: 'tcp-idle-timeout', key: 'tcpIdleTimeout', kind: 'seconds', describe: 'close a TCP connection idle this long (seconds, RFC 7766 §6.2.3)', defaultText: '10', min: 0.1, max: 3600 },
+  { flag: 'tcp-message-timeout', key: 'tcpMessageTimeout', kind: 'seconds', describe: 'a TCP query begun must arrive whole within this long (seconds)', defaultText: '3', min: 0.1, max: 3600 },
   { flag: 'tcp-max-connections', key: 'tcpMaxConnections', kind: 'int', describe: 'TCP connections one worker holds at most', defaultText: '128', min: 1, max: 65535 },
+  { flag: 'edns-udp-size', key: 'ednsUdpSize', kind: 'int', describe: 'largest UDP reply we send to EDNS clients, and the size we advertise (RFC 6891)', defaultText: '1232', min: 512, max: 4096 },
+  { flag: 'forward', key: 'forward', kind: 'forward', describe: 'resolve names outside our zones through these upstreams (ADDR, ADDR:PORT, [V6]:PORT, comma list), "auto" (resolv.conf) or "none"', defaultText: 'auto' },
+  { flag: 'allow-recursion', key: 'allowRecursion', kind: 'cidrs', describe: 'clients that may use forwarding (CIDR list, "any" or "none"); others get REFUSED', defaultText: 'loopback, RFC 1918, RFC 6598, link-local, ULA' },
+  { flag: 'forward-timeout', key: 'forwardTimeout', kind: 'seconds', describe: 'wait this long for one upstream attempt (seconds)', defaultText: '1', min: 0.05, max: 60 },
+  { flag: 'forward-deadline', key: 'forwardDeadline', kind: 'seconds', describe: 'give up (SERVFAIL) after this long over all upstreams (seconds)', defaultText: '3', min: 0.05, max: 120 },
+  { flag: 'cache-size', key: 'cacheSize', kind: 'int', describe: 'forwarded answers kept per worker (entries; LRU)', defaultText: '10000', min: 0, max: 10_000_000 },
+  { flag: 'cache-max-bytes', key: 'cacheMaxBytes', kind: 'int', describe: 'memory the forwarding cache may use per worker (bytes, estimated)', defaultText: '67108864', min: 1024, max: 2 ** 40 },
+  { flag: 'cache-min-ttl', key: 'cacheMinTtl', kind: 'int', describe: 'keep positive answers at least this long (seconds)', defaultText: '0', min: 0, max: 604800 },
+  { flag: 'cache-max-ttl', key: 'cacheMaxTtl', kind: 'int', describe: 'keep answers at most this long (seconds)', defaultText: '86400', min: 0, max: 604800 },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, describe: 'least severe log lines to print', defaultText: 'info' },
   { flag: 'log-format', key: 'logFormat', kind: 'enum', choices: LOG_FORMATS, describe: 'log line format', defaultText: 'text' },
   { flag: 'zone', key: 'zones', kind: 'zones', describe: 'serve a zone: ORIGIN=FILE (repeatable); in the config file "zones": [{"name","file"}]', defaultText: 'none' },
@@ -65,10 +90,21 @@ export function defaults(cpus: number): Config {
     workerTimeout: 5,
     shutdownTimeout: 5,
     tcpIdleTimeout: 10,
+    tcpMessageTimeout: 3,
     tcpMaxConnections: 128,
+    ednsUdpSize: 1232,
     logLevel: 'info',
     logFormat: 'text',
     zones: [],
+    forward: { mode: 'auto' },
+    upstreams: [],
+    allowRecursion: [...DEFAULT_RECURSION_ACL],
+    forwardTimeout: 1,
+    forwardDeadline: 3,
+    cacheSize: 10000,
+    cacheMaxBytes: 64 * 1024 * 1024,
+    cacheMinTtl: 0,
+    cacheMaxTtl: 86400,
   };
 }
 
@@ -119,6 +155,7 @@ export function resolveConfig(
     }
   }
   if (config.listen.length === 0) problems.push('--listen: give at least one address');
+  if (config.cacheMinTtl > config.cacheMaxTtl) problems.push(`--cache-min-ttl (${config.cacheMinTtl}) is above --cache-max-ttl (${config.cacheMaxTtl})`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }
 
@@ -130,6 +167,15 @@ function parseSetting(setting: Setting, raw: unknown, source: Source): { value: 
       const bad = list.filter((a) => isIP(a.split('%')[0] ?? '') === 0);
       if (bad.length > 0) return `not an IP address: ${bad.map((b) => `"${b}"`).join(', ')} (give literals such as 127.0.0.1, ::1, 0.0.0.0 or ::)`;
       return { value: [...new Set(list)] };
+    }
+    case 'cidrs': {
+      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter(Boolean);
+      const acl = compileAcl(list);
+      return typeof acl === 'string' ? acl : { value: list };
+    }
+    case 'forward': {
+      const spec = parseForwardSpec((Array.isArray(raw) ? raw : [raw]).map(String));
+      return typeof spec === 'string' ? spec : { value: spec };
     }
     case 'int':
     case 'seconds': {

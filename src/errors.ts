@@ -46,3 +46,17 @@ export interface SerializedError {
   message: string;
   hint: string;
 }
+
+/** How many zone errors one message lists before it says how many more there are. */
+const ZONE_ERRORS_SHOWN = 20;
+
+/** The error for zones that did not load: every problem, one a line (file:line:column: message). */
+export function zoneError(problems: readonly string[]): ShardnsError {
+  const shown = problems.slice(0, ZONE_ERRORS_SHOWN);
+  const more = problems.length > shown.length ? `\n…and ${problems.length - shown.length} more` : '';
+  return new ShardnsError(
+    'E_ZONE',
+    `${problems.length === 1 ? 'a zone has an error' : `zones have ${problems.length} errors`}:\n${shown.join('\n')}${more}`,
+    'fix the zone files (shardns check lists every problem), then start again',
+  );
+}

@@ -12,6 +12,8 @@ export type ToWorker =
   | { type: 'ping'; seq: number }
   /** Ask for the worker's counters; the answer is `stats` with the same `seq`. */
   | { type: 'stats'; seq: number }
+  /** Read the zone files again; swap them in only if all load (answer `reloaded`). */
+  | { type: 'reload'; seq: number }
   /** Planned shutdown: stop reading, finish what you hold, close, exit 0. */
   | { type: 'stop' };
 
@@ -22,7 +24,14 @@ export type FromWorker =
   /** The worker cannot serve (a bind failed, …) and is about to exit. */
   | { type: 'fatal'; id: number; error: SerializedError }
   | { type: 'pong'; seq: number }
-  | { type: 'stats'; seq: number; id: number; pid: number; counters: CounterSnapshot };
+  | { type: 'stats'; seq: number; id: number; pid: number; counters: CounterSnapshot }
+  /** The outcome of a reload: the new zones serve, or the errors and the old zones still serve. */
+  | { type: 'reloaded'; seq: number; id: number; outcome: ReloadOutcome };
+
+/** What one worker's reload did. */
+export type ReloadOutcome =
+  | { ok: true; zones: number; records: number; warnings: string[]; ms: number }
+  | { ok: false; errors: string[]; warnings: string[] };
 
 /** Narrows an unknown IPC payload to a worker message (anything else is ignored). */
 export function isFromWorker(m: unknown): m is FromWorker {

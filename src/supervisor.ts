@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import type { CounterSnapshot } from './dns/counters.js';
 import { ShardnsError } from './errors.js';
-import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js';
+import { isFromWorker, type FromWorker, type ReloadOutcome, type ToWorker } from './ipc.js';
 import type { Logger } from './log.js';
 import { formatEndpoint } from './net/reuseport.js';
 
@@ -52,6 +52,7 @@ export class Supervisor {
   private heartbeat: NodeJS.Timeout | null = null;
   private seq = 0;
   private readonly statsWaiters = new Map<number, (s: WorkerStats) => void>();
+  private readonly reloadWaiters = new Map<number, (o: ReloadOutcome) => void>();
   private startDone: { resolve: () => void; reject: (e: ShardnsError) => void } | null = null;
   private stopDone: (() => void) | null = null;
 
@@ -110,6 +111,32 @@ export class Supervisor {
           }),
       );
     return (await Promise.all(asks)).filter((s): s is WorkerStats => s !== null);
+  }
+
+  /**
+   * Asks every running worker to read the zones again. Each swaps in the new
+   * zones only if all of them load; otherwise it keeps serving the old ones.
+   * Resolves with each worker's outcome (a worker silent for `timeoutMs` is left out).
+   */
+  async reload(timeoutMs = 120_000): Promise<{ id: number; outcome: ReloadOutcome }[]> {
+    const asks = this.slots
+      .filter((s) => s.child && s.readyAt !== null)
+      .map(
+        (slot) =>
+          new Promise<{ id: number; outcome: ReloadOutcome } | null>((resolve) => {
+            const seq = ++this.seq;
+            const timer = setTimeout(() => {
+              this.reloadWaiters.delete(seq);
+              resolve(null);
+            }, timeoutMs);
+            this.reloadWaiters.set(seq, (outcome) => {
+              clearTimeout(timer);
+              resolve({ id: slot.id, outcome });
+            });
+            this.send(slot, { type: 'reload', seq });
+          }),
+      );
+    return (await Promise.all(asks)).filter((r): r is { id: number; outcome: ReloadOutcome } => r !== null);
   }
 
   /** Planned shutdown: workers stop reading, finish, exit; stragglers are killed after the timeout. */
@@ -196,6 +223,12 @@ export class Supervisor {
       case 'stats':
         this.statsWaiters.get(m.seq)?.({ id: m.id, pid: m.pid, counters: m.counters });
         this.statsWaiters.delete(m.seq);
+        break;
+      case 'reloaded':
+        // A reload of big zones blocks the worker; its heartbeat clock restarts now.
+        slot.lastPong = Date.now();
+        this.reloadWaiters.get(m.seq)?.(m.outcome);
+        this.reloadWaiters.delete(m.seq);
         break;
     }
   }

@@ -2,18 +2,24 @@
 
 import { hostname } from 'node:os';
 import type { Config } from '../src/config.js';
-import { answer, servfail, type AnswerContext } from '../src/dns/answer.js';
+import { answer, servfail, type AnswerContext, type AnswerOutcome } from '../src/dns/answer.js';
+import { forwardedReply } from '../src/dns/forwarded.js';
+import { compileAcl } from '../src/forward/acl.js';
+import { Forwarder } from '../src/forward/forwarder.js';
 import { Counters, type CounterSnapshot } from '../src/dns/counters.js';
-import { ShardnsError } from '../src/errors.js';
-import { isToWorker, type FromWorker } from '../src/ipc.js';
+import { ShardnsError, zoneError } from '../src/errors.js';
+import { isToWorker, type FromWorker, type ReloadOutcome } from '../src/ipc.js';
 import { createLogger } from '../src/log.js';
 import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket, type Transport } from '../src/net/reuseport.js';
 import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
+import { loadZones } from '../src/zones.js';
 
-/** Our advertised EDNS UDP payload size (the DNS flag day 2020 value). */
-const EDNS_UDP_SIZE = 1232;
+/** Negative answers from upstreams are kept at most 3 hours (RFC 2308 §5). */
+const NEGATIVE_TTL_CAP = 10_800;
+/** SERVFAIL is kept a few seconds only (RFC 2308 §7.1 allows up to 5 minutes). */
+const SERVFAIL_TTL = 5;
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
@@ -24,29 +30,80 @@ async function run(id: number, config: Config): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
   const counters = new Counters();
+  const zones = loadZones(config.zones);
+  if (!zones.ok) {
+    fail(id, zoneError(zones.errors));
+    return;
+  }
+  // Every worker reads the same files, so warnings are worker 0's to tell.
+  if (id === 0) for (const w of zones.warnings) log.warn(w);
+  const server = `worker-${id} pid ${process.pid} host ${hostname()}`;
+  const forwarding = config.upstreams.length > 0;
+  const acl = compileAcl(config.allowRecursion);
   const ctx: AnswerContext = {
-    identity: { server: `worker-${id} pid ${process.pid} host ${hostname()}`, version: `shardns ${VERSION}` },
-    ednsUdpSize: EDNS_UDP_SIZE,
+    identity: { server, version: `shardns ${VERSION}` },
+    zones: zones.zones,
+    recursion: forwarding && typeof acl !== 'string' ? acl : null,
+    ednsUdpSize: config.ednsUdpSize,
+    nsid: Buffer.from(server),
   };
+  const forwarder = forwarding
+    ? new Forwarder({
+        upstreams: config.upstreams,
+        attemptTimeoutMs: config.forwardTimeout * 1000,
+        deadlineMs: config.forwardDeadline * 1000,
+        cache: {
+          maxEntries: config.cacheSize,
+          maxBytes: config.cacheMaxBytes,
+          minTtl: config.cacheMinTtl,
+          maxTtl: config.cacheMaxTtl,
+          maxNegativeTtl: NEGATIVE_TTL_CAP,
+          servfailTtl: SERVFAIL_TTL,
+        },
+        onEvent: (m) => log.warn(m),
+      })
+    : null;
   let lastErrorLog = 0;
+  const internalError = (err: unknown): void => {
+    counters.internalError();
+    const now = Date.now();
+    if (now - lastErrorLog > 1000) {
+      lastErrorLog = now;
+      log.error(`internal error answering a query (answered SERVFAIL): ${(err as Error).stack ?? String(err)}`);
+    }
+  };
 
   /** No exception escapes a socket callback: a bug in one query answers SERVFAIL. */
-  const handler = (transport: Transport) => (msg: Buffer): Buffer | null => {
-    let reply: Buffer | null;
-    try {
-      reply = answer(msg, ctx);
-    } catch (err) {
-      counters.internalError();
-      const now = Date.now();
-      if (now - lastErrorLog > 1000) {
-        lastErrorLog = now;
-        log.error(`internal error answering a query (answered SERVFAIL): ${(err as Error).stack ?? String(err)}`);
+  const handler =
+    (transport: Transport) =>
+    (msg: Buffer, address: string): Buffer | null | Promise<Buffer | null> => {
+      let out: AnswerOutcome;
+      try {
+        out = answer(msg, ctx, { transport, address });
+      } catch (err) {
+        internalError(err);
+        out = servfail(msg);
       }
-      reply = servfail(msg);
-    }
-    counters.record(transport, reply);
-    return reply;
-  };
+      if (out === null || Buffer.isBuffer(out)) {
+        counters.record(transport, out);
+        return out;
+      }
+      const request = out;
+      const question = { name: request.target, type: request.question.type, klass: 'IN', dnssecOk: request.edns?.dnssecOk ?? false, checkingDisabled: (request.flags & 0x10) !== 0 };
+      return forwarder!.resolve(question).then(
+        (a) => {
+          const reply = forwardedReply(request, a, ctx);
+          counters.record(transport, reply);
+          return reply;
+        },
+        (err: unknown) => {
+          internalError(err);
+          const reply = servfail(msg);
+          counters.record(transport, reply);
+          return reply;
+        },
+      );
+    };
 
   const opened: OpenSocket[] = [];
   for (const address of config.listen) {
@@ -71,6 +128,7 @@ async function run(id: number, config: Config): Promise<void> {
         tcp.push(
           await serveTcp(sock, handler('tcp'), {
             idleTimeoutMs: config.tcpIdleTimeout * 1000,
+            messageTimeoutMs: config.tcpMessageTimeout * 1000,
             maxConnections: config.tcpMaxConnections,
           }),
         );
@@ -83,6 +141,14 @@ async function run(id: number, config: Config): Promise<void> {
 
   let stopping = false;
   serving.stats = () => counters.snapshot();
+  // Reload = parse everything anew, then swap one reference; on failure the old zones keep serving.
+  serving.reload = () => {
+    const started = Date.now();
+    const next = loadZones(config.zones);
+    if (!next.ok) return { ok: false, errors: next.errors, warnings: next.warnings };
+    ctx.zones = next.zones;
+    return { ok: true, zones: next.loaded.length, records: next.loaded.reduce((n, z) => n + z.size, 0), warnings: next.warnings, ms: Date.now() - started };
+  };
   serving.stop = () => {
     if (stopping) return;
     stopping = true;
@@ -106,7 +172,7 @@ function fail(id: number, error: ShardnsError): void {
 }
 
 /** What a serving worker offers the message loop; empty until sockets are open. */
-const serving: { id: number; stats?: () => CounterSnapshot; stop?: () => void } = { id: -1 };
+const serving: { id: number; stats?: () => CounterSnapshot; reload?: () => ReloadOutcome; stop?: () => void } = { id: -1 };
 
 // One message loop from the first moment: heartbeats are answered while
 // starting too, so a worker stuck in start-up is caught by the same timeout.
@@ -122,6 +188,9 @@ process.on('message', (m) => {
       break;
     case 'stats':
       if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });
+      break;
+    case 'reload':
+      if (serving.reload) send({ type: 'reloaded', seq: m.seq, id: serving.id, outcome: serving.reload() });
       break;
     case 'stop':
       if (serving.stop) serving.stop();

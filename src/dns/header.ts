@@ -1,7 +1,7 @@
 /** The 12-byte DNS header read and written on raw bytes, for replies that need no decoding. */
 
-/** RCODE values this server sends (RFC 1035 §4.1.1, RFC 6891 §9). */
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+/** RCODE values this server sends (RFC 1035 §4.1.1, RFC 6672 §2.2). */
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6 } as const;
 
 /** The fields of a header that decide how a message is handled. */
 export interface RawHeader {

@@ -9,6 +9,8 @@ import type { MessageHandler } from './udp.js';
 export interface TcpLimits {
   /** Close a connection with nothing outstanding after this long (RFC 7766 §6.2.3). */
   idleTimeoutMs: number;
+  /** A message begun must arrive whole within this long, or the connection is closed (slow clients). */
+  messageTimeoutMs: number;
   /** Connections one worker holds; further ones are closed at once. */
   maxConnections: number;
 }
@@ -63,31 +65,44 @@ export function serveTcp(sock: OpenSocket, handle: MessageHandler, limits: TcpLi
 /** Reads frames off one connection and writes the replies in order. */
 function serveConnection(conn: net.Socket, handle: MessageHandler, limits: TcpLimits): void {
   let buffered: Buffer = Buffer.alloc(0);
+  // Started when a message is begun, cleared when none is pending: a client
+  // trickling a byte at a time cannot hold the slot past this bound.
+  let partial: NodeJS.Timeout | null = null;
+  const close = (): void => {
+    if (partial) clearTimeout(partial);
+    conn.destroy();
+  };
   conn.setNoDelay(true);
-  conn.setTimeout(limits.idleTimeoutMs, () => conn.destroy());
-  conn.on('error', () => conn.destroy());
+  conn.setTimeout(limits.idleTimeoutMs, close);
+  conn.on('error', close);
+  conn.on('close', () => partial && clearTimeout(partial));
   conn.on('drain', () => conn.resume());
+  const write = (reply: Buffer): void => {
+    const prefix = Buffer.allocUnsafe(2);
+    prefix.writeUInt16BE(reply.length);
+    // Pause reading while the client is not taking our replies.
+    if (!conn.write(Buffer.concat([prefix, reply]))) conn.pause();
+  };
   conn.on('data', (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     let off = 0;
     while (buffered.length - off >= 2) {
       const len = buffered.readUInt16BE(off);
-      if (len < HEADER_LENGTH) {
-        conn.destroy();
-        return;
-      }
+      if (len < HEADER_LENGTH) return close();
       if (buffered.length - off - 2 < len) break;
-      const reply = handle(buffered.subarray(off + 2, off + 2 + len));
+      const out = handle(buffered.subarray(off + 2, off + 2 + len), conn.remoteAddress ?? '');
       off += 2 + len;
-      if (reply === null) {
-        conn.destroy();
-        return;
-      }
-      const prefix = Buffer.allocUnsafe(2);
-      prefix.writeUInt16BE(reply.length);
-      // Pause reading while the client is not taking our replies.
-      if (!conn.write(Buffer.concat([prefix, reply]))) conn.pause();
+      if (out === null) return close();
+      // Forwarded questions are answered when ready, possibly out of order (RFC 7766 §6.2.1.1).
+      if (out instanceof Promise) void out.then((reply) => reply && !conn.destroyed && write(reply));
+      else write(out);
     }
     buffered = off === buffered.length ? Buffer.alloc(0) : buffered.subarray(off);
+    if (buffered.length === 0 && partial) {
+      clearTimeout(partial);
+      partial = null;
+    } else if (buffered.length > 0 && !partial) {
+      partial = setTimeout(close, limits.messageTimeoutMs);
+    }
   });
 }

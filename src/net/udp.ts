@@ -3,8 +3,8 @@
 import dgram from 'node:dgram';
 import { clearReuseAddr, type OpenSocket } from './reuseport.js';
 
-/** Turns one received message into the reply to send, or null to send nothing. */
-export type MessageHandler = (msg: Buffer) => Buffer | null;
+/** Turns one received message into the reply to send (now or later), or null to send nothing. */
+export type MessageHandler = (msg: Buffer, peerAddress: string) => Buffer | null | Promise<Buffer | null>;
 
 /** A UDP socket being served. */
 export interface UdpEndpoint {
@@ -20,19 +20,34 @@ export interface UdpEndpoint {
 export function serveUdp(sock: OpenSocket, handle: MessageHandler, onSendError: (err: Error) => void): Promise<UdpEndpoint> {
   const socket = dgram.createSocket({ type: sock.family === 4 ? 'udp4' : 'udp6' });
   let pending = 0;
+  let waiting = 0;
   let closing = false;
+  let closed = false;
   let drained: (() => void) | null = null;
 
   const sent = (err: Error | null): void => {
     pending--;
     if (err) onSendError(err);
-    if (closing && pending === 0) drained?.();
+    if (closing && pending === 0 && waiting === 0) drained?.();
+  };
+  const reply = (bytes: Buffer | null, port: number, address: string): void => {
+    if (bytes === null || closed) return;
+    pending++;
+    socket.send(bytes, port, address, sent);
   };
   socket.on('message', (msg, rinfo) => {
-    const reply = handle(msg);
-    if (reply === null) return;
-    pending++;
-    socket.send(reply, rinfo.port, rinfo.address, sent);
+    const out = handle(msg, rinfo.address);
+    if (out instanceof Promise) {
+      // A forwarded question: the reply goes out when the upstream (or cache) answers.
+      waiting++;
+      void out.then((bytes) => {
+        waiting--;
+        reply(bytes, rinfo.port, rinfo.address);
+        if (closing && waiting === 0 && pending === 0) drained?.();
+      });
+    } else {
+      reply(out, rinfo.port, rinfo.address);
+    }
   });
   // A send error (EPERM from a firewall, ENOBUFS…) arrives in the callback;
   // anything else here must not kill the worker.
@@ -55,12 +70,14 @@ export function serveUdp(sock: OpenSocket, handle: MessageHandler, onSendError: 
             closing = true;
             socket.removeAllListeners('message');
             const finish = (): void => {
+              if (closed) return;
+              closed = true;
               clearTimeout(timer);
               socket.close(() => done());
             };
             const timer = setTimeout(finish, graceMs);
             drained = finish;
-            if (pending === 0) finish();
+            if (pending === 0 && waiting === 0) finish();
           }),
       });
     });

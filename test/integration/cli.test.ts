@@ -87,7 +87,7 @@ describe('shardns command line', function () {
   });
 
   it('probe: exit 0 with the answer from a running server, 1 when the rcode differs or nothing answers', async () => {
-    const server = await startServer(['--workers', '1', '--listen', '127.0.0.1']);
+    const server = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', 'none']);
     try {
       const ok = run(['probe', '--port', String(server.port), '--tcp']);
       expect(ok.code, ok.stderr).to.equal(0);

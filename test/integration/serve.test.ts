@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildQuery, decodeReply, frame, tcpExchange, txtOf, udpExchange, udpQuery } from '../helpers/dns-client.js';
 import { alive, childPids, spawnServer, startServer, freePort, until, type RunningServer } from '../helpers/server.js';
 import { bindAsOtherUser, otherUserUnavailable } from '../helpers/other-user.js';
@@ -27,7 +30,7 @@ describe('shardns serve: workers sharing one port', function () {
   let server: RunningServer;
 
   before(async () => {
-    server = await startServer(['--workers', '4', '--listen', '127.0.0.1', '--listen', '::1', '--worker-timeout', '1']);
+    server = await startServer(['--workers', '4', '--listen', '127.0.0.1', '--listen', '::1', '--worker-timeout', '1', '--forward', 'none']);
   });
   after(() => server?.kill());
 
@@ -48,7 +51,7 @@ describe('shardns serve: workers sharing one port', function () {
     expect((await whoAnswers(server.port, '::1')).worker).to.match(/^worker-\d$/);
   });
 
-  it('answers other queries REFUSED with the question and ID kept', async () => {
+  it('with forwarding off, answers other queries REFUSED with the question and ID kept', async () => {
     const reply = await udpExchange(buildQuery('WWW.Example.com', 'A', 'IN', { id: 4242 }), server.port);
     const p = decodeReply(reply!);
     expect(p.id).to.equal(4242);
@@ -169,6 +172,18 @@ describe('shardns serve: start-up and supervisor failures', function () {
     const server = spawnServer(['--workers', '1', '--listen', '192.0.2.1'], await freePort());
     expect((await server.exited).code).to.equal(1);
     expect(server.stderr()).to.include('192.0.2.1 is not an address of this host');
+  });
+
+  it('a broken zone file: exits 1 with every error as file:line:column', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shardns-zone-'));
+    const file = join(dir, 'bad.zone');
+    writeFileSync(file, '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 10.0.0.256\nwww AAAA not-an-address\n');
+    const server = spawnServer(['--workers', '2', '--listen', '127.0.0.1', '--zone', `bad.example.=${file}`], await freePort());
+    expect((await server.exited).code).to.equal(1);
+    expect(server.stderr()).to.include(`${file}:4:7: bad IPv4 address "10.0.0.256"`);
+    expect(server.stderr()).to.match(new RegExp(`${file}:5:\\d+: .*not-an-address`));
+    expect(server.stderr()).to.include('shardns check lists every problem');
+    expect(server.stdout()).to.not.include('listening on');
   });
 
   it('supervisor killed with SIGKILL: the workers notice and exit (no orphans)', async () => {

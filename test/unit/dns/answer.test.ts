@@ -1,9 +1,18 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { answer, servfail, type AnswerContext } from '../../../src/dns/answer.js';
+import { servfail, type AnswerContext } from '../../../src/dns/answer.js';
+import { authoritativeOnly } from '../../helpers/answer.js';
+import { ZoneSet } from '../../../src/dns/zoneset.js';
 import { buildQuery, decodeReply } from '../../helpers/dns-client.js';
 
-const ctx: AnswerContext = { identity: { server: 'worker-7 pid 1 host test', version: 'shardns 9.9.9' }, ednsUdpSize: 1232 };
+const ctx: AnswerContext = {
+  identity: { server: 'worker-7 pid 1 host test', version: 'shardns 9.9.9' },
+  zones: new ZoneSet([]),
+  ednsUdpSize: 1232,
+  nsid: Buffer.from('worker-7'),
+  recursion: null,
+};
+const run = authoritativeOnly(ctx);
 
 /** A query with arbitrary header fields over a valid question. */
 function raw(opts: { id?: number; flags?: number; qd?: number; ar?: number; body?: Buffer }): Buffer {
@@ -35,7 +44,7 @@ describe('answer(): message checks in NSD order', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const reply = answer(c.query, ctx);
+      const reply = run(c.query);
       if (c.expect === null) {
         expect(reply).to.equal(null);
         return;
@@ -60,7 +69,7 @@ describe('answer(): message checks in NSD order', () => {
         { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as never,
       ],
     });
-    expect(rcodeOf(answer(q, ctx)!)).to.equal(1);
+    expect(rcodeOf(run(q)!)).to.equal(1);
   });
 });
 
@@ -74,7 +83,7 @@ describe('answer(): class CH identity', () => {
   ];
   for (const c of cases) {
     it(`${c.qname} CH ${c.qtype} → "${c.text}"`, () => {
-      const reply = decodeReply(answer(buildQuery(c.qname, c.qtype, 'CH', { id: 4711 }), ctx)!);
+      const reply = decodeReply(run(buildQuery(c.qname, c.qtype, 'CH', { id: 4711 }))!);
       expect(reply.id).to.equal(4711);
       expect(reply.rcode).to.equal('NOERROR');
       expect(reply.flag_aa).to.equal(true);
@@ -86,19 +95,19 @@ describe('answer(): class CH identity', () => {
     });
   }
   it('id.server CH A → NOERROR with no answer', () => {
-    const reply = decodeReply(answer(buildQuery('id.server', 'A', 'CH'), ctx)!);
+    const reply = decodeReply(run(buildQuery('id.server', 'A', 'CH'))!);
     expect(reply.rcode).to.equal('NOERROR');
     expect(reply.answers).to.have.length(0);
   });
   it('another name in CH → REFUSED', () => {
-    const reply = decodeReply(answer(buildQuery('authors.bind', 'TXT', 'CH'), ctx)!);
+    const reply = decodeReply(run(buildQuery('authors.bind', 'TXT', 'CH'))!);
     expect(reply.rcode).to.equal('REFUSED');
   });
 });
 
 describe('answer(): header and EDNS echo', () => {
   it('copies RD, keeps ID and question case, sets no AA on REFUSED', () => {
-    const reply = decodeReply(answer(buildQuery('MiXeD.Example', 'AAAA', 'IN', { id: 77, rd: true }), ctx)!);
+    const reply = decodeReply(run(buildQuery('MiXeD.Example', 'AAAA', 'IN', { id: 77, rd: true }))!);
     expect(reply.id).to.equal(77);
     expect(reply.flag_rd).to.equal(true);
     expect(reply.flag_aa).to.equal(false);
@@ -106,13 +115,13 @@ describe('answer(): header and EDNS echo', () => {
     expect(reply.questions?.[0]).to.include({ name: 'MiXeD.Example', type: 'AAAA' });
   });
   it('RD clear stays clear', () => {
-    expect(decodeReply(answer(buildQuery('a.example', 'A', 'IN', { rd: false }), ctx)!).flag_rd).to.equal(false);
+    expect(decodeReply(run(buildQuery('a.example', 'A', 'IN', { rd: false }))!).flag_rd).to.equal(false);
   });
   it('OPT echoed with our UDP size when the query had one, absent otherwise', () => {
-    const withOpt = decodeReply(answer(buildQuery('id.server', 'TXT', 'CH', { edns: true }), ctx)!);
+    const withOpt = decodeReply(run(buildQuery('id.server', 'TXT', 'CH', { edns: true }))!);
     const opt = withOpt.additionals?.find((r) => r.type === 'OPT') as unknown as { udpPayloadSize: number } | undefined;
     expect(opt?.udpPayloadSize).to.equal(1232);
-    const without = decodeReply(answer(buildQuery('id.server', 'TXT', 'CH'), ctx)!);
+    const without = decodeReply(run(buildQuery('id.server', 'TXT', 'CH'))!);
     expect(without.additionals).to.have.length(0);
   });
 });

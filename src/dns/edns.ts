@@ -1,0 +1,78 @@
+/** EDNS(0) (RFC 6891): what the query's OPT asks for, and the OPT of our reply. */
+
+import type { Answer } from 'dns-packet';
+
+/** NSID option code (RFC 5001 §2.3). */
+const OPTION_NSID = 3;
+/** DO bit in the OPT flags (RFC 3225 §3). */
+const FLAG_DO = 0x8000;
+/** Extended RCODE BADVERS (RFC 6891 §9). */
+export const BADVERS = 16;
+
+/** What a query's OPT record says. */
+export interface EdnsRequest {
+  version: number;
+  /** The requestor's UDP payload size; below 512 counts as 512 (RFC 6891 §6.2.3). */
+  udpSize: number;
+  /** DNSSEC OK (RFC 3225): copied into the reply. */
+  dnssecOk: boolean;
+  /** The query carried an (empty) NSID option (RFC 5001 §2.1). */
+  nsid: boolean;
+}
+
+/** No OPT, one OPT, or a malformed message (more than one OPT, or an OPT not at the root). */
+export type EdnsRead = { kind: 'none' } | { kind: 'edns'; request: EdnsRequest } | { kind: 'formerr' };
+
+interface OptRecord {
+  type: 'OPT';
+  name: string;
+  udpPayloadSize: number;
+  extendedRcode: number;
+  ednsVersion: number;
+  flags: number;
+  options: { code: number; data?: Buffer }[];
+}
+
+/** Reads the OPT record among a query's additionals (RFC 6891 §6.1.1: at most one, owned by the root). */
+export function readEdns(additionals: readonly Answer[] | undefined): EdnsRead {
+  let opt: OptRecord | undefined;
+  for (const rr of additionals ?? []) {
+    if (rr.type !== 'OPT') continue;
+    if (opt) return { kind: 'formerr' };
+    opt = rr as unknown as OptRecord;
+  }
+  if (!opt) return { kind: 'none' };
+  if (opt.name !== '.' && opt.name !== '') return { kind: 'formerr' };
+  return {
+    kind: 'edns',
+    request: {
+      version: opt.ednsVersion,
+      udpSize: Math.max(512, opt.udpPayloadSize),
+      dnssecOk: (opt.flags & FLAG_DO) !== 0,
+      nsid: (opt.options ?? []).some((o) => o.code === OPTION_NSID),
+    },
+  };
+}
+
+/**
+ * Our OPT: version 0, our UDP size, the DO bit copied and every other flag
+ * clear, unknown options not echoed (RFC 6891 §6.1.4, §7), NSID when asked.
+ * `extendedRcode` is the full RCODE; its upper 8 bits go into the OPT.
+ */
+export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer, extendedRcode = 0): Answer {
+  const opt: OptRecord = {
+    type: 'OPT',
+    name: '.',
+    udpPayloadSize: ourUdpSize,
+    extendedRcode: extendedRcode >> 4,
+    ednsVersion: 0,
+    flags: request.dnssecOk ? FLAG_DO : 0,
+    options: request.nsid ? [{ code: OPTION_NSID, data: nsid }] : [],
+  };
+  return opt as unknown as Answer;
+}
+
+/** The largest UDP reply this requestor takes: its size capped by ours, 512 without EDNS (RFC 1035 §4.2.1). */
+export function udpLimit(request: EdnsRequest | null, ourUdpSize: number): number {
+  return request ? Math.min(request.udpSize, ourUdpSize) : 512;
+}

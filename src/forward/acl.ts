@@ -1,0 +1,42 @@
+/** Who may use us as a resolver: `--allow-recursion` CIDR lists, checked with node:net BlockList. */
+
+import { BlockList, isIP } from 'node:net';
+
+/** The default: loopback, RFC 1918 private, RFC 6598 shared, link-local, and ULA (RFC 4193) clients. */
+export const DEFAULT_RECURSION_ACL = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
+
+/** A compiled ACL: is this client address allowed? */
+export interface Acl {
+  allows(address: string): boolean;
+}
+
+/** Compiles CIDR strings (`10.0.0.0/8`, `::1`, `any`, `none`); a string result is the problem. */
+export function compileAcl(entries: readonly string[]): Acl | string {
+  const list = new BlockList();
+  let any = false;
+  for (const entry of entries) {
+    if (entry === 'any') {
+      any = true;
+      continue;
+    }
+    if (entry === 'none') continue;
+    const [addr = '', bits] = entry.split('/');
+    const family = isIP(addr);
+    if (family === 0) return `"${entry}" is not an address or CIDR block (write 10.0.0.0/8, ::1 or fc00::/7)`;
+    const max = family === 4 ? 32 : 128;
+    const prefix = bits === undefined ? max : Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return `"${entry}": prefix length must be 0–${max}`;
+    list.addSubnet(addr, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return {
+    allows(address: string): boolean {
+      if (any) return true;
+      const a = address.split('%')[0]!;
+      const family = isIP(a);
+      if (family === 0) return false;
+      // An IPv4-mapped IPv6 client (::ffff:10.0.0.1) is checked as the IPv4 address too.
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a)?.[1];
+      return list.check(a, family === 4 ? 'ipv4' : 'ipv6') || (mapped !== undefined && list.check(mapped, 'ipv4'));
+    },
+  };
+}

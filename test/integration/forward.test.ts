@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
+import { a, soa, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { ROOT, freePort, spawnServer, startServer, type RunningServer } from '../helpers/server.js';
+
+const FIX = `${ROOT}test/fixtures/answers/`;
+
+async function ask(port: number, name: string, type = 'A', host = '127.0.0.1'): Promise<Reply & { ms: number }> {
+  const started = Date.now();
+  const bytes = await udpExchange(buildQuery(name, type, 'IN', { edns: true }), port, host, 6000);
+  if (!bytes) throw new Error(`no reply for ${name}`);
+  return Object.assign(decodeReply(bytes), { ms: Date.now() - started });
+}
+
+const addrs = (r: Reply): string[] => r.answers.filter((x) => x.type === 'A').map((x) => x.data as string);
+
+describe('forwarding: names outside our zones go upstream, with a cache', function () {
+  this.timeout(60_000);
+  const started: { stop(): void }[] = [];
+  const up = async (address: string, behave: Parameters<typeof startFakeUpstream>[2]): Promise<FakeUpstream> => {
+    const f = await startFakeUpstream(address, await freePort(), behave);
+    started.push({ stop: () => void f.close() });
+    return f;
+  };
+  const serve = async (args: string[]): Promise<RunningServer> => {
+    const s = await startServer(['--workers', '1', '--listen', '127.0.0.1', ...args]);
+    started.push({ stop: () => s.kill() });
+    return s;
+  };
+  afterEach(() => {
+    for (const s of started.splice(0)) s.stop();
+  });
+
+  it('answers a forwarded name with RA=1, then from the cache (the upstream is asked once), TTL counting down', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('www.remote.test', '203.0.113.7', 300)] }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--zone', `example.com.=${FIX}example.com.zone`]);
+    const first = await ask(s.port, 'www.remote.test');
+    expect(first.rcode).to.equal('NOERROR');
+    expect(first.flag_ra).to.equal(true);
+    expect(first.flag_aa).to.equal(false);
+    expect(addrs(first)).to.deep.equal(['203.0.113.7']);
+    await new Promise((r) => setTimeout(r, 2100));
+    const second = await ask(s.port, 'WWW.Remote.Test');
+    expect(addrs(second)).to.deep.equal(['203.0.113.7']);
+    expect(second.questions?.[0]?.name, 'question echoed as asked').to.equal('WWW.Remote.Test');
+    expect(second.answers[0]!.ttl).to.be.within(296, 298);
+    expect(f.udpQueries).to.equal(1);
+  });
+
+  it('local zones are answered authoritatively and never forwarded; RA=1 for allowed clients', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('x', '6.6.6.6')] }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--zone', `example.com.=${FIX}example.com.zone`]);
+    const local = await ask(s.port, 'www.example.com');
+    expect(local.flag_aa).to.equal(true);
+    expect(local.flag_ra).to.equal(true);
+    expect((await ask(s.port, 'nx.example.com')).rcode).to.equal('NXDOMAIN');
+    expect(f.udpQueries).to.equal(0);
+  });
+
+  it('a CNAME of ours leading out of our zones is chased upstream', async () => {
+    const f = await up('127.0.0.2', (q) => ({ kind: 'answer', answers: [a(q.questions![0]!.name, '198.51.100.80')] }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--zone', `example.com.=${FIX}example.com.zone`]);
+    const r = await ask(s.port, 'out.example.com');
+    expect(r.answers.map((x) => `${x.name} ${x.type}`)).to.deep.equal(['out.example.com CNAME', 'www.other.test A']);
+    expect(f.seen).to.deep.equal(['www.other.test A']);
+  });
+
+  it('negative answers are cached for min(SOA TTL, MINIMUM) (RFC 2308)', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', rcode: 3, authorities: [soa('remote.test', 3600, 60)] }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`]);
+    const r1 = await ask(s.port, 'nope.remote.test');
+    expect(r1.rcode).to.equal('NXDOMAIN');
+    const r2 = await ask(s.port, 'nope.remote.test');
+    expect(r2.rcode).to.equal('NXDOMAIN');
+    expect((r2.authorities as Reply['answers'])[0]!.type).to.equal('SOA');
+    expect(f.udpQueries).to.equal(1);
+  });
+
+  it('identical questions in flight share one upstream query', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('slow.remote.test', '192.0.2.9')], delayMs: 300 }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`]);
+    const replies = await Promise.all(Array.from({ length: 8 }, () => ask(s.port, 'slow.remote.test')));
+    for (const r of replies) expect(addrs(r)).to.deep.equal(['192.0.2.9']);
+    expect(f.udpQueries).to.equal(1);
+  });
+
+  it('a silent upstream: failover to the next one', async () => {
+    const dead = await up('127.0.0.2', () => ({ kind: 'silent' }));
+    const live = await up('127.0.0.3', () => ({ kind: 'answer', answers: [a('www.remote.test', '192.0.2.33')] }));
+    const s = await serve(['--forward', `127.0.0.2:${dead.port},127.0.0.3:${live.port}`, '--forward-timeout', '0.4']);
+    const r = await ask(s.port, 'www.remote.test');
+    expect(addrs(r)).to.deep.equal(['192.0.2.33']);
+    expect(dead.udpQueries + live.udpQueries).to.be.at.least(1);
+    expect(live.udpQueries).to.equal(1);
+  });
+
+  it('every upstream silent: SERVFAIL within the deadline', async () => {
+    const dead = await up('127.0.0.2', () => ({ kind: 'silent' }));
+    const s = await serve(['--forward', `127.0.0.2:${dead.port}`, '--forward-timeout', '0.3', '--forward-deadline', '1']);
+    const r = await ask(s.port, 'www.remote.test');
+    expect(r.rcode).to.equal('SERVFAIL');
+    expect(r.ms).to.be.within(900, 2000);
+    expect(dead.udpQueries).to.be.at.least(3);
+  });
+
+  it('TC from the upstream: the question is asked again over TCP', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('big.remote.test', '192.0.2.44')], tcOverUdp: true }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`]);
+    const r = await ask(s.port, 'big.remote.test');
+    expect(addrs(r)).to.deep.equal(['192.0.2.44']);
+    expect(f.udpQueries).to.equal(1);
+    expect(f.tcpQueries).to.equal(1);
+  });
+
+  for (const forge of ['id', 'port'] as const) {
+    it(`a reply with the wrong ${forge === 'id' ? 'ID' : 'source port'} is ignored (RFC 5452)`, async () => {
+      const f = await up('127.0.0.2', () => ({ kind: 'forged-then-real', forge, forged: [a('www.remote.test', '6.6.6.6')], real: [a('www.remote.test', '192.0.2.55')], delayMs: 150 }));
+      const s = await serve(['--forward', `127.0.0.2:${f.port}`]);
+      expect(addrs(await ask(s.port, 'www.remote.test'))).to.deep.equal(['192.0.2.55']);
+    });
+  }
+
+  it('a client outside --allow-recursion gets REFUSED, RA clear', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('www.remote.test', '192.0.2.1')] }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--allow-recursion', '10.0.0.0/8']);
+    const r = await ask(s.port, 'www.remote.test');
+    expect(r.rcode).to.equal('REFUSED');
+    expect(r.flag_ra).to.equal(false);
+    expect(f.udpQueries).to.equal(0);
+  });
+
+  it('--forward none: authoritative only, REFUSED outside our zones', async () => {
+    const s = await serve(['--forward', 'none', '--zone', `example.com.=${FIX}example.com.zone`]);
+    expect((await ask(s.port, 'www.remote.test')).rcode).to.equal('REFUSED');
+    expect((await ask(s.port, 'www.example.com')).flag_ra).to.equal(false);
+  });
+
+  it('a second shardns instance as the upstream', async () => {
+    const upstreamPort = await freePort();
+    const u = spawnServer(['--workers', '1', '--listen', '127.0.0.4', '--forward', 'none', '--zone', `other.test.=${FIX}other.test.zone`], upstreamPort);
+    started.push({ stop: () => u.kill() });
+    await u.waitFor(/listening on/);
+    const s = await serve(['--forward', `127.0.0.4:${upstreamPort}`]);
+    const r = await ask(s.port, 'www.other.test');
+    expect(addrs(r)).to.deep.equal(['198.51.100.80']);
+    expect((await ask(s.port, 'nothing.other.test')).rcode).to.equal('NXDOMAIN');
+  });
+});

@@ -1,0 +1,27 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { SETTINGS, defaults } from '../../src/config.js';
+import { ROOT } from '../helpers/server.js';
+
+describe('README configuration reference', () => {
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  const rows = new Map<string, string>();
+  for (const line of readme.split('\n')) {
+    const m = /^\| `([a-z-]+)`[^|]*\| ([^|]*) \|/.exec(line);
+    if (m) rows.set(m[1]!, m[2]!.trim());
+  }
+
+  it('lists every setting, and no setting that does not exist', () => {
+    expect(new Set(rows.keys())).to.deep.equal(new Set(SETTINGS.map((s) => s.flag)));
+  });
+
+  for (const s of SETTINGS) {
+    it(`states the default of --${s.flag} as the code has it`, () => {
+      const text = rows.get(s.flag);
+      expect(text, `no README row for ${s.flag}`).to.not.equal(undefined);
+      const value = (defaults(4) as unknown as Record<string, unknown>)[s.key];
+      if (typeof value === 'number' && s.flag !== 'workers') expect(text).to.equal(`\`${value}\``);
+      if (typeof value === 'string') expect(text).to.equal(`\`${value}\``);
+    });
+  }
+});
