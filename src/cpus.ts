@@ -4,12 +4,14 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 
 /**
- * CPUs this process may use: the affinity mask (`availableParallelism`, which
- * reads sched_getaffinity) capped by a cgroup CPU quota, rounded up, at least 1.
+ * CPUs this process may use: the affinity mask (Cpus_allowed_list in
+ * /proc/self/status) capped by a cgroup CPU quota, rounded up, at least 1.
  * cgroup v2 `cpu.max` ("max 100000" or "150000 100000"), v1 `cpu.cfs_quota_us`.
  */
 export function usableCpus(readFile: (path: string) => string | null = tryRead): number {
-  const affinity = availableParallelism();
+  // Not availableParallelism() alone: from libuv 1.49 (Node 22+) it also applies
+  // cpu.max, rounded down, so --cpus 1.5 would give 1 instead of 2.
+  const affinity = affinityCpus(readFile) ?? availableParallelism();
   const quota = cgroupQuota(readFile);
   return Math.max(1, quota === null ? affinity : Math.min(affinity, Math.ceil(quota)));
 }
@@ -46,6 +48,19 @@ export function cgroupQuota(readFile: (path: string) => string | null): number |
     if (q !== null && p !== null) return ratio(q.trim(), p.trim());
   }
   return null;
+}
+
+/** CPUs in this process's affinity mask, from `Cpus_allowed_list: 0-3,8` in /proc/self/status. */
+export function affinityCpus(readFile: (path: string) => string | null): number | null {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFile('/proc/self/status') ?? '')?.[1];
+  if (!list) return null;
+  let n = 0;
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || Number.isNaN(a)) return null;
+    n += b === undefined ? 1 : b - a + 1;
+  }
+  return n > 0 ? n : null;
 }
 
 function tryRead(path: string): string | null {

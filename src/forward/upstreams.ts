@@ -62,7 +62,11 @@ export function resolvConfNameservers(text: string): string[] {
 /**
  * `auto`: the resolv.conf nameservers (port 53), minus any address this
  * server answers on at port 53 itself, so it never asks itself. Listening on
- * a wildcard (0.0.0.0 or ::) at port 53 means every local address is us.
+ * a wildcard (0.0.0.0 or ::) at port 53 makes every address of this host's
+ * interfaces ours; other loopback addresses stay (Docker's resolver at
+ * 127.0.0.11 is redirected by the runtime's NAT, not answered by us). Should
+ * a nameserver turn out to be us after all, the shared in-flight query ends
+ * the loop in SERVFAIL at the deadline.
  */
 export function autoUpstreams(nameservers: readonly string[], listen: readonly string[], port: number, localAddresses: readonly string[]): Upstream[] {
   if (port !== 53) return nameservers.map((address) => ({ address, port: 53 }));
@@ -75,18 +79,13 @@ export function autoUpstreams(nameservers: readonly string[], listen: readonly s
       const a = normalize(ns);
       if (ours.has(a)) return false;
       const v4 = isIP(a) === 4;
-      if ((v4 ? wildcard4 : wildcard6) && (local.has(a) || isLoopback(a))) return false;
-      return true;
+      return !((v4 ? wildcard4 : wildcard6) && local.has(a));
     })
     .map((address) => ({ address, port: 53 }));
 }
 
 function normalize(a: string): string {
   return a.split('%')[0]!.toLowerCase();
-}
-
-function isLoopback(a: string): boolean {
-  return a.startsWith('127.') || a === '::1';
 }
 
 /** `192.0.2.53:53` or `[2001:db8::53]:53`. */

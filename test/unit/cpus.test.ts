@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cgroupQuota, usableCpus } from '../../src/cpus.js';
+import { affinityCpus, cgroupQuota, usableCpus } from '../../src/cpus.js';
 
 describe('cgroupQuota', () => {
   const fs = (files: Record<string, string>) => (p: string): string | null => files[p] ?? null;
@@ -17,6 +17,14 @@ describe('cgroupQuota', () => {
   ];
   for (const c of cases) it(c.name, () => expect(cgroupQuota(fs(c.files))).to.equal(c.expect));
 
+  it('affinity from Cpus_allowed_list', () => {
+    expect(affinityCpus(fs({ '/proc/self/status': 'Name:\tnode\nCpus_allowed_list:\t0-3,8,10-11\n' }))).to.equal(7);
+    expect(affinityCpus(fs({}))).to.equal(null);
+  });
+  it('usableCpus: affinity capped by the quota rounded up', () => {
+    expect(usableCpus(fs({ '/proc/self/status': 'Cpus_allowed_list:\t0-7\n', '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '150000 100000' }))).to.equal(2);
+    expect(usableCpus(fs({ '/proc/self/status': 'Cpus_allowed_list:\t1\n', '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '200000 100000' }))).to.equal(1);
+  });
   it('usableCpus rounds a quota up and never goes below 1', () => {
     expect(usableCpus(fs({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '10000 100000' }))).to.equal(1);
     expect(usableCpus(fs({}))).to.be.at.least(1);

@@ -28,7 +28,8 @@ describe('resolv.conf and auto', () => {
   const cases: { name: string; ns: string[]; listen: string[]; port: number; local?: string[]; want: string[] }[] = [
     { name: 'skips our own address on port 53', ns: ['127.0.0.1', '10.0.0.2'], listen: ['127.0.0.1', '::1'], port: 53, want: ['10.0.0.2'] },
     { name: 'keeps 127.0.0.1 when we listen on another port (it is not us)', ns: ['127.0.0.1'], listen: ['127.0.0.1'], port: 5353, want: ['127.0.0.1'] },
-    { name: 'a wildcard listener on 53 is every local address', ns: ['127.0.0.53', '192.168.1.5', '192.168.1.1'], listen: ['0.0.0.0'], port: 53, local: ['192.168.1.5'], want: ['192.168.1.1'] },
+    { name: 'a wildcard listener on 53 is every interface address', ns: ['127.0.0.1', '192.168.1.5', '192.168.1.1'], listen: ['0.0.0.0'], port: 53, local: ['127.0.0.1', '192.168.1.5'], want: ['192.168.1.1'] },
+    { name: 'a wildcard listener keeps Docker\'s 127.0.0.11 (the runtime redirects it)', ns: ['127.0.0.11'], listen: ['0.0.0.0', '::'], port: 53, local: ['127.0.0.1', '::1', '172.17.0.2'], want: ['127.0.0.11'] },
     { name: 'the systemd-resolved stub stays when we do not listen on it', ns: ['127.0.0.53'], listen: ['127.0.0.1'], port: 53, want: ['127.0.0.53'] },
     { name: 'nothing left: empty (authoritative only)', ns: ['::1'], listen: ['::1'], port: 53, want: [] },
   ];
