@@ -6,6 +6,11 @@ import { DEFAULT_RECURSION_ACL, compileAcl } from './forward/acl.js';
 import { parseForwardSpec, type ForwardSpec, type Upstream } from './forward/upstreams.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
+/** The UDP I/O engines: recvmmsg/sendmmsg batches through koffi, or node:dgram. */
+export const IO_ENGINES = ['mmsg', 'dgram'] as const;
+/** One of {@link IO_ENGINES}. */
+export type IoEngine = (typeof IO_ENGINES)[number];
+
 /** A zone to serve: its origin and the master file it is read from. */
 export interface ZoneConfig {
   /** Absolute origin with trailing dot, e.g. `example.com.` */
@@ -21,6 +26,8 @@ export interface Config {
   workers: number;
   workerTimeout: number;
   shutdownTimeout: number;
+  io: IoEngine;
+  answerCache: number;
   tcpIdleTimeout: number;
   tcpMessageTimeout: number;
   tcpMaxConnections: number;
@@ -64,6 +71,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'workers', key: 'workers', kind: 'int', describe: 'worker processes, each with its own sockets', defaultText: 'the CPUs this process may use', min: 1, max: 256 },
   { flag: 'worker-timeout', key: 'workerTimeout', kind: 'seconds', describe: 'replace a worker that misses heartbeats this long (seconds)', defaultText: '5', min: 0.1, max: 3600 },
   { flag: 'shutdown-timeout', key: 'shutdownTimeout', kind: 'seconds', describe: 'on SIGTERM, wait this long for workers to drain (seconds)', defaultText: '5', min: 0.1, max: 3600 },
+  { flag: 'io', key: 'io', kind: 'enum', choices: IO_ENGINES, describe: 'UDP engine: batched recvmmsg/sendmmsg through koffi, or node:dgram', defaultText: 'mmsg' },
+  { flag: 'answer-cache', key: 'answerCache', kind: 'int', describe: 'encoded authoritative replies kept per worker (entries; 0: off)', defaultText: '20000', min: 0, max: 10_000_000 },
   { flag: 'tcp-idle-timeout', key: 'tcpIdleTimeout', kind: 'seconds', describe: 'close a TCP connection idle this long (seconds, RFC 7766 §6.2.3)', defaultText: '10', min: 0.1, max: 3600 },
   { flag: 'tcp-message-timeout', key: 'tcpMessageTimeout', kind: 'seconds', describe: 'a TCP query begun must arrive whole within this long (seconds)', defaultText: '3', min: 0.1, max: 3600 },
   { flag: 'tcp-max-connections', key: 'tcpMaxConnections', kind: 'int', describe: 'TCP connections one worker holds at most', defaultText: '128', min: 1, max: 65535 },
@@ -89,6 +98,8 @@ export function defaults(cpus: number): Config {
     workers: cpus,
     workerTimeout: 5,
     shutdownTimeout: 5,
+    io: 'mmsg',
+    answerCache: 20000,
     tcpIdleTimeout: 10,
     tcpMessageTimeout: 3,
     tcpMaxConnections: 128,

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import type { Config } from '../src/config.js';
 import { answer, servfail, type AnswerContext, type AnswerOutcome } from '../src/dns/answer.js';
+import { ReplyCache, queryShape, type QueryShape } from '../src/dns/answer-cache.js';
 import { forwardedReply } from '../src/dns/forwarded.js';
 import { compileAcl } from '../src/forward/acl.js';
 import { Forwarder } from '../src/forward/forwarder.js';
@@ -12,6 +13,7 @@ import { isToWorker, type FromWorker, type ReloadOutcome } from '../src/ipc.js';
 import { createLogger } from '../src/log.js';
 import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket, type Transport } from '../src/net/reuseport.js';
 import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
+import { serveUdpMmsg } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
 import { loadZones } from '../src/zones.js';
@@ -63,6 +65,8 @@ async function run(id: number, config: Config): Promise<void> {
         onEvent: (m) => log.warn(m),
       })
     : null;
+  // Encoded replies by question; emptied when a reload swaps the zones.
+  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048 }) : null;
   let lastErrorLog = 0;
   const internalError = (err: unknown): void => {
     counters.internalError();
@@ -78,8 +82,17 @@ async function run(id: number, config: Config): Promise<void> {
     (transport: Transport) =>
     (msg: Buffer, address: string): Buffer | null | Promise<Buffer | null> => {
       let out: AnswerOutcome;
+      let shape: QueryShape | null = null;
       try {
+        const allowed = ctx.recursion !== null && ctx.recursion.allows(address);
+        shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed) : null;
+        const hit = shape && replies!.get(msg, shape, ctx.zones);
+        if (hit) {
+          counters.record(transport, hit);
+          return hit;
+        }
         out = answer(msg, ctx, { transport, address });
+        if (shape && Buffer.isBuffer(out)) replies!.put(shape, out, ctx.zones);
       } catch (err) {
         internalError(err);
         out = servfail(msg);
@@ -123,7 +136,8 @@ async function run(id: number, config: Config): Promise<void> {
   try {
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
-        udp.push(await serveUdp(sock, handler('udp'), (err) => log.debug(`UDP send failed: ${err.message}`)));
+        const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
+        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, handler('udp'), onError) : await serveUdp(sock, handler('udp'), onError));
       } else {
         tcp.push(
           await serveTcp(sock, handler('tcp'), {

@@ -17,6 +17,11 @@ export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 /** `SO_REUSEPORT`: several sockets of one uid share an address; the kernel hashes between them. */
 export const SO_REUSEPORT = 15;
+const SO_SNDBUF = 7;
+/** `SO_RCVBUF`: the socket's receive queue size. */
+export const SO_RCVBUF = 8;
+/** UDP socket buffers asked for (the kernel doubles the value for its bookkeeping, within the sysctl cap). */
+const UDP_BUFFER_BYTES = 2 * 1024 * 1024;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 
@@ -90,6 +95,13 @@ export function openReusePortSocket(spec: ListenSpec): OpenResult {
     return { ok: false, error: bindError(errno, where, spec, step) };
   };
   if (!setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)) return fail('setsockopt(SO_REUSEPORT)');
+  if (spec.transport === 'udp') {
+    // The default queue holds ~256 small datagrams: too few for a burst of
+    // queries while a worker is busy. Ask for more (capped by net.core.rmem_max
+    // and wmem_max); a refusal is not an error.
+    setIntOption(fd, SOL_SOCKET, SO_RCVBUF, UDP_BUFFER_BYTES);
+    setIntOption(fd, SOL_SOCKET, SO_SNDBUF, UDP_BUFFER_BYTES);
+  }
   if (addr.family === 6 && !setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) return fail('setsockopt(IPV6_V6ONLY)');
   if (c.bind(fd, addr.bytes, addr.bytes.length) !== 0) return fail('bind');
   if (spec.transport === 'tcp' && c.listen(fd, spec.backlog ?? 511) !== 0) return fail('listen');
@@ -173,7 +185,8 @@ function bindError(errno: number, where: string, spec: ListenSpec, step: string)
       return new ShardnsError(
         'E_BIND_ACCESS',
         what,
-        `ports below 1024 need privilege: run as root, grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep "$(command -v node)"), or use --port 5353`,
+        `ports below 1024 need privilege: run as root, grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep "$(command -v node)"), ` +
+          `or use --port 5353; in a container: --sysctl net.ipv4.ip_unprivileged_port_start=53 or --cap-add NET_BIND_SERVICE`,
       );
     case ERRNO.EADDRINUSE:
       return new ShardnsError(
