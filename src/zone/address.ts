@@ -51,17 +51,37 @@ export function ipv4Bytes(text: string, out: Uint8Array, at: number): void {
  * Returns the 16 octets or null.
  */
 export function parseIPv6(text: string): Uint8Array | null {
+  if (!parseIPv6Words(text, W16)) return null;
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = W16[i]! >> 8;
+    out[2 * i + 1] = W16[i]! & 0xff;
+  }
+  return out;
+}
+
+/** An IPv6 address in the RFC 5952 text records carry, or null: parseIPv6 then formatIPv6, without the octets. */
+export function canonicalIPv6(text: string): string | null {
+  return parseIPv6Words(text, W16) ? formatWords(W16, false) : null;
+}
+
+/** Reads an IPv6 address into eight 16-bit words; false when it is not one. */
+function parseIPv6Words(text: string, out: Uint16Array): boolean {
   const n = text.length;
-  if (n < 2 || n > 45) return null;
-  const words: number[] = [];
+  if (n < 2 || n > 45) return false;
+  const words = WORDS;
+  words.length = 0;
   let gap = -1;
   let i = 0;
   if (text.startsWith('::')) {
     gap = 0;
     i = 2;
-    if (n === 2) return new Uint8Array(16);
+    if (n === 2) {
+      out.fill(0);
+      return true;
+    }
   } else if (text.charCodeAt(0) === 0x3a) {
-    return null;
+    return false;
   }
   while (i < n) {
     // One group: hex digits, or a dotted quad at the very end.
@@ -69,42 +89,40 @@ export function parseIPv6(text: string): Uint8Array | null {
     while (j < n && isHex(text.charCodeAt(j))) j++;
     if (j < n && text.charCodeAt(j) === 0x2e) {
       const quad = parseIPv4(text.slice(i));
-      if (quad === null || words.length > 6) return null;
+      if (quad === null || words.length > 6) return false;
       const b = new Uint8Array(4);
       ipv4Bytes(quad, b, 0);
       words.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
       i = n;
       break;
     }
-    if (j === i || j - i > 4) return null;
+    if (j === i || j - i > 4) return false;
     let word = 0;
     for (let q = i; q < j; q++) word = (word << 4) | hexValue(text.charCodeAt(q));
     words.push(word);
-    if (words.length > 8) return null;
+    if (words.length > 8) return false;
     if (j === n) {
       i = n;
       break;
     }
-    if (text.charCodeAt(j) !== 0x3a) return null;
+    if (text.charCodeAt(j) !== 0x3a) return false;
     if (j + 1 < n && text.charCodeAt(j + 1) === 0x3a) {
-      if (gap >= 0) return null;
+      if (gap >= 0) return false;
       gap = words.length;
       i = j + 2;
     } else {
-      if (j + 1 === n) return null;
+      if (j + 1 === n) return false;
       i = j + 1;
     }
   }
-  if (gap < 0 ? words.length !== 8 : words.length > 7) return null;
-  const out = new Uint8Array(16);
+  if (gap < 0 ? words.length !== 8 : words.length > 7) return false;
+  out.fill(0);
   const tail = gap < 0 ? 0 : words.length - gap;
-  for (let w = 0; w < words.length; w++) {
-    const slot = gap >= 0 && w >= gap ? 8 - tail + (w - gap) : w;
-    out[slot * 2] = words[w]! >> 8;
-    out[slot * 2 + 1] = words[w]! & 0xff;
-  }
-  return out;
+  for (let w = 0; w < words.length; w++) out[gap >= 0 && w >= gap ? 8 - tail + (w - gap) : w] = words[w]!;
+  return true;
 }
+
+const WORDS: number[] = [];
 
 function hexValue(c: number): number {
   return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
@@ -112,6 +130,16 @@ function hexValue(c: number): number {
 
 function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+const W16 = new Uint16Array(8);
+const FORMAT16 = new Uint16Array(8);
+const PARTS: string[] = [];
+/** Hex text of 16-bit values, filled as they are met (at most 65536 short strings). */
+const HEX16: (string | undefined)[] = new Array(65536);
+
+function hex16(v: number): string {
+  return (HEX16[v] ??= v.toString(16));
 }
 
 /**
@@ -122,8 +150,13 @@ function isHex(c: number): boolean {
  * dns-packet's encoder reads correctly.
  */
 export function formatIPv6(b: ArrayLike<number>, embedV4 = false): string {
-  const w: number[] = [];
-  for (let i = 0; i < 16; i += 2) w.push((b[i]! << 8) | b[i + 1]!);
+  const w = FORMAT16;
+  for (let i = 0; i < 8; i++) w[i] = (b[2 * i]! << 8) | b[2 * i + 1]!;
+  return formatWords(w, embedV4);
+}
+
+/** formatIPv6 from eight words. */
+function formatWords(w: Uint16Array, embedV4: boolean): string {
   let best = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -142,16 +175,17 @@ export function formatIPv6(b: ArrayLike<number>, embedV4 = false): string {
   if (bestLen < 2) best = -1;
   const v4 =
     embedV4 && best === 0 && (bestLen === 6 || (bestLen === 7 && w[7] !== 1) || (bestLen === 5 && w[5] === 0xffff));
-  if (v4) return (bestLen === 5 ? '::ffff:' : '::') + `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (v4) return (bestLen === 5 ? '::ffff:' : '::') + `${w[6]! >> 8}.${w[6]! & 0xff}.${w[7]! >> 8}.${w[7]! & 0xff}`;
   // Built as an array and joined: repeated += would leave a rope of small strings behind.
-  const parts: string[] = [];
+  const parts = PARTS;
+  parts.length = 0;
   for (let i = 0; i < 8; i++) {
     if (i === best) {
       parts.push(i === 0 ? '::' : ':');
       i += bestLen - 1;
       continue;
     }
-    parts.push(w[i]!.toString(16));
+    parts.push(hex16(w[i]!));
     if (i < 7) parts.push(':');
   }
   return parts.join('');

@@ -14,17 +14,25 @@ export function hashKey(key: string): number {
   return h | 0;
 }
 
+/** The records of a table entry as an array. */
+function records(v: ZoneRecord | ZoneRecord[]): ZoneRecord[] {
+  return Array.isArray(v) ? v : [v];
+}
+
 /**
  * Owner-name key → the records at that name, in insertion order. Reads as a
  * ReadonlyMap; the builder writes through `find`, `add` and `replace`, which
- * take a hash computed once per record.
+ * take a hash computed once per record. A name with a single record keeps
+ * the record itself and hands out a one-element array when read: most names
+ * of big zones have one record, and a million arrays cost more memory and
+ * collector time than their records.
  */
 export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   private slots = new Int32Array(1024); // entry index + 1; 0 is empty
   private mask = 1023;
   private hashes = new Int32Array(512);
   private readonly keyList: string[] = [];
-  private readonly valueList: ZoneRecord[][] = [];
+  private readonly valueList: (ZoneRecord | ZoneRecord[])[] = [];
 
   get size(): number {
     return this.keyList.length;
@@ -41,8 +49,8 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     }
   }
 
-  /** Adds a key known to be absent; returns its entry index. */
-  add(key: string, h: number, value: ZoneRecord[]): number {
+  /** Adds a key known to be absent with its first record; returns its entry index. */
+  add(key: string, h: number, value: ZoneRecord): number {
     const index = this.keyList.length;
     this.keyList.push(key);
     this.valueList.push(value);
@@ -59,12 +67,12 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
 
   /** The records of an entry. */
   at(index: number): ZoneRecord[] {
-    return this.valueList[index]!;
+    return records(this.valueList[index]!);
   }
 
   /** Replaces the records of an entry. */
   replace(index: number, value: ZoneRecord[]): void {
-    this.valueList[index] = value;
+    this.valueList[index] = value.length === 1 ? value[0]! : value;
   }
 
   private place(index: number, h: number): void {
@@ -82,7 +90,7 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
 
   get(key: string): ZoneRecord[] | undefined {
     const i = this.find(key, hashKey(key));
-    return i < 0 ? undefined : this.valueList[i];
+    return i < 0 ? undefined : records(this.valueList[i]!);
   }
 
   has(key: string): boolean {
@@ -90,19 +98,19 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   }
 
   forEach(fn: (value: ZoneRecord[], key: string, map: ReadonlyMap<string, ZoneRecord[]>) => void, thisArg?: unknown): void {
-    for (let i = 0; i < this.keyList.length; i++) fn.call(thisArg, this.valueList[i]!, this.keyList[i]!, this);
+    for (let i = 0; i < this.keyList.length; i++) fn.call(thisArg, records(this.valueList[i]!), this.keyList[i]!, this);
   }
 
   *entries(): MapIterator<[string, ZoneRecord[]]> {
-    for (let i = 0; i < this.keyList.length; i++) yield [this.keyList[i]!, this.valueList[i]!];
+    for (let i = 0; i < this.keyList.length; i++) yield [this.keyList[i]!, records(this.valueList[i]!)];
   }
 
   keys(): MapIterator<string> {
     return this.keyList.values();
   }
 
-  values(): MapIterator<ZoneRecord[]> {
-    return this.valueList.values();
+  *values(): MapIterator<ZoneRecord[]> {
+    for (let i = 0; i < this.valueList.length; i++) yield records(this.valueList[i]!);
   }
 
   [Symbol.iterator](): MapIterator<[string, ZoneRecord[]]> {

@@ -154,6 +154,26 @@ export function decimalEscape(text: string, i: number): number {
  */
 export function labelsToName(labels: ArrayLike<number>[], mail: boolean): NameResult {
   if (labels.length === 0) return '.';
+  // Printable ASCII without dots (nor backslashes, for mailboxes) always survives dns-packet.
+  let simple = true;
+  for (let j = 0; j < labels.length && simple; j++) {
+    const l = labels[j]!;
+    for (let k = 0; k < l.length; k++) {
+      const b = l[k]!;
+      if (b < 0x21 || b > 0x7e || b === 0x2e || (mail && b === 0x5c)) {
+        simple = false;
+        break;
+      }
+    }
+  }
+  if (simple) {
+    let name = '';
+    for (let j = 0; j < labels.length; j++) {
+      if (j > 0) name += '.';
+      name += String.fromCharCode(...Array.from(labels[j]!));
+    }
+    return name;
+  }
   const parts: string[] = [];
   const expected: number[] = [];
   for (let j = 0; j < labels.length; j++) {

@@ -1,6 +1,7 @@
 /** Reads RFC 1035 §5 master files, with $INCLUDE through an injected reader, into a checked zone. */
 
 import { posix as path } from 'node:path';
+import { Batches } from './batches.js';
 import { checkZone } from './checks.js';
 import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
@@ -11,6 +12,37 @@ import { type NameReader, RdataError, RdataText } from './rdata-io.js';
 import { classFromText, classMnemonic, isMetaType, packetType, T, typeFromText, typeMnemonic } from './rrtypes.js';
 import { looksNumeric, MAX_TTL, parseTtl } from './ttl.js';
 import { ZoneBuilder, type ZoneLoadResult, type ZoneRecord } from './zone.js';
+
+/*
+ * What this reader takes from BIND 9 (named-checkzone -i local, checked by
+ * test/integration/zone-named-checkzone.test.ts), beyond RFC 1035 §5:
+ * TTL units and the TTL defaults (see MasterReader); TTLs above 2^31-1 read
+ * as 0 with a warning; in one batch of lines (batches.ts) a differing TTL
+ * takes the RRset's, across batches the later TTL wins; duplicates collapse; data
+ * outside the zone is ignored with a warning; an SOA away from the apex, a
+ * second SOA/CNAME/DNAME, CNAME beside other data, no SOA or NS at the apex,
+ * an apex NS target in the zone without address or being a CNAME, and an
+ * NSEC3 owner that is not a base32hex hash are errors; $GENERATE as BIND
+ * reads it (the RDATA template is one token).
+ *
+ * Deliberate differences:
+ * - $INCLUDE paths are relative to the including file, not to the working
+ *   directory; loops are reported at the first repeat (BIND runs out of
+ *   nesting depth instead).
+ * - Names are refused when dns-packet cannot write them back as the same
+ *   octets: a dot inside a label (`a\.b`), or octets that are not UTF-8.
+ *   Likewise DNSKEY protocols other than 3, SSHFP fingerprint types other
+ *   than 1 and 2, and HINFO/NAPTR/CAA text that is not UTF-8.
+ * - Types without a presentation reader here (WKS, APL, IPSECKEY, HIP, A6,
+ *   NSAP, GPOS, AMTRELAY, …) load only in RFC 3597 form, and their RDATA is
+ *   not checked against the type's layout as BIND does.
+ * - NAPTR regexps are checked for their form but not compiled as POSIX EREs.
+ * - BIND checks a DS owned by a glue name as if the delegation point owned
+ *   it; here a DS is refused only at the apex itself.
+ * - An unclosed "(" is reported where it opens, not at the end of the file.
+ * - check-names (host name syntax) and DNSSEC consistency warnings are not
+ *   given; an unknown $ directive is one error (BIND reports it twice).
+ */
 
 /**
  * Returns a file's content: bytes, or text (taken as Unicode and read as
@@ -92,7 +124,7 @@ function octets(content: string | Uint8Array): string {
   return content;
 }
 
-/** Caches RDATA names (NS, MX and CNAME targets repeat): text to name, for one origin. */
+/** How many RDATA names (NS, MX and CNAME targets repeat) are cached per origin before the cache starts over. */
 const NAME_CACHE_LIMIT = 20000;
 
 /**
@@ -109,7 +141,7 @@ class MasterReader {
   private owner: string | null = null;
   private ownerText = '';
   private ownerOrigin = '';
-  private batch = 0;
+  private readonly batches = new Batches();
   private lastOwner = '';
   private lastOwnerFlat = '';
   private lastKey = '';
@@ -182,19 +214,19 @@ class MasterReader {
         this.ownerText = text;
         this.ownerOrigin = origin.name;
       }
-      // BIND groups lines with the same owner (compared case-sensitively) into one batch.
-      if (owner !== this.owner) this.batch++;
       this.owner = owner;
       k = 1;
     }
-    this.resourceRecord(file, e, k, owner, origin, this.batch);
+    const batch = e.blankStart ? this.batches.active() : this.batches.explicit(owner);
+    const rec = this.resourceRecord(file, e, k, owner, origin, batch);
+    if (rec !== null && rec.type === 'NS') this.batches.ns(rec.data as string);
   }
 
   /**
    * Reads `[TTL] [class] type RDATA` (TTL and class in either order,
    * RFC 1035 §5.1) from token k on, and adds the record.
    */
-  private resourceRecord(file: string, e: Entry, k: number, owner: string, origin: Origin, batch: number): void {
+  private resourceRecord(file: string, e: Entry, k: number, owner: string, origin: Origin, batch: number): ZoneRecord | null {
     let ttl = -1;
     let cls = -1;
     let ttlTok = -1;
@@ -204,7 +236,7 @@ class MasterReader {
         const v = parseTtl(tok);
         if (v < 0) {
           this.err(file, e, k, `bad TTL "${tok}": use seconds, or units like 1h30m (s, m, h, d, w)`);
-          return;
+          return null;
         }
         ttl = v;
         ttlTok = k++;
@@ -216,7 +248,7 @@ class MasterReader {
           cls = c;
           if (c !== 1) {
             this.err(file, e, k, `class ${classMnemonic(c)} does not match the zone's class IN`);
-            return;
+            return null;
           }
           k++;
           continue;
@@ -226,17 +258,17 @@ class MasterReader {
     }
     if (k >= e.count) {
       this.err(file, e, -1, 'missing RR type');
-      return;
+      return null;
     }
     const typeText = e.texts[k]!;
     const code = typeFromText(typeText);
     if (code < 0) {
       this.err(file, e, k, `unknown RR type "${typeText}"`);
-      return;
+      return null;
     }
     if (isMetaType(code)) {
       this.err(file, e, k, `type ${typeMnemonic(code)} cannot appear in zone data (RFC 6895 §3.1)`);
-      return;
+      return null;
     }
     const typeTok = k++;
     let data: unknown;
@@ -249,7 +281,7 @@ class MasterReader {
     } catch (x) {
       if (!(x instanceof RdataError)) throw x;
       this.err(file, e, x.token, x.message);
-      return;
+      return null;
     }
     let key: string;
     if (owner === this.lastOwner) {
@@ -266,12 +298,13 @@ class MasterReader {
     }
     if (!isAtOrBelow(key, this.builder.originKey)) {
       this.sink.warning(file, e.lines[0]!, e.cols[0]!, `ignoring out-of-zone data (${presentName(owner)})`);
-      return;
+      return null;
     }
     const finalTtl = this.ttlFor(file, e, ttl, ttlTok >= 0 ? ttlTok : typeTok, code, data);
-    if (finalTtl < 0) return;
+    if (finalTtl < 0) return null;
     const rec: ZoneRecord = { name: owner, type: packetType(code), class: 'IN', ttl: finalTtl, data: data as ZoneRecord['data'] };
     this.builder.add(rec, key, code, batch, file, e.lines[0]!, e.cols[0]!);
+    return rec;
   }
 
   /** The TTL a record gets (see the class comment); -1 after reporting an error. */
@@ -400,9 +433,9 @@ class MasterReader {
     const owner = this.owner;
     const ownerText = this.ownerText;
     const ownerOrigin = this.ownerOrigin;
-    this.batch++;
+    this.batches.close();
     this.file(resolved, text, incOrigin, [...chain, resolved]);
-    this.batch++;
+    this.batches.close();
     this.owner = owner;
     this.ownerText = ownerText;
     this.ownerOrigin = ownerOrigin;
@@ -489,11 +522,9 @@ class MasterReader {
         this.err(file, e, rhsTok, `$GENERATE RDATA "${rhs}": ${lexError}`);
         return;
       }
-      this.batch++;
       const before = this.sink.errors.length;
-      this.resourceRecord(file, gen, 0, owner, origin, this.batch);
+      this.resourceRecord(file, gen, 0, owner, origin, this.batches.single());
       if (this.sink.errors.length > before) return;
     }
-    this.batch++;
   }
 }

@@ -2,6 +2,7 @@
 
 import { canonicalSortKey, presentName } from './names.js';
 import { canonicalRdata, printRdata, recordRdata } from './rdata.js';
+import { quote } from './rdata-fields.js';
 import { T, typeMnemonic } from './rrtypes.js';
 import { coveredType, recordTypeCode, rrsetKey, rrsets, type Zone, type ZoneRecord } from './zone.js';
 
@@ -31,7 +32,7 @@ function pad(from: number, to: number): [string, number] {
 /** One record in BIND's dump layout, without the newline. */
 export function printRecord(r: ZoneRecord): string {
   const code = recordTypeCode(r);
-  return formatLine(presentName(r.name), r.ttl, typeMnemonic(code), printRdata(code, recordRdata(r)));
+  return formatLine(presentName(r.name), r.ttl, typeMnemonic(code), rdataText(code, r));
 }
 
 function formatLine(owner: string, ttl: number, type: string, rdata: string): string {
@@ -67,36 +68,58 @@ function setOrder(setKey: number): number {
  * hashed names are not part of the ordinary namespace).
  */
 export function printZone(zone: Zone): string {
-  const keys = [...zone.nodes.keys()];
-  const sortKeys = new Map<string, string>();
-  for (const k of keys) sortKeys.set(k, canonicalSortKey(k));
-  keys.sort((a, b) => {
-    const x = sortKeys.get(a)!;
-    const y = sortKeys.get(b)!;
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
+  const nodes: { key: string; records: ZoneRecord[] }[] = [];
+  for (const [name, records] of zone.nodes) nodes.push({ key: canonicalSortKey(name), records });
+  nodes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const main: string[] = [];
   const nsec3: string[] = [];
-  for (const key of keys) {
-    const sets = rrsets(zone.nodes.get(key)!).map((set) => ({ set, setKey: rrsetKey(recordTypeCode(set[0]!), set[0]!.data) }));
+  for (const { records } of nodes) {
+    if (records.length === 1) {
+      const code = recordTypeCode(records[0]!);
+      printSet(records, code === T.NSEC3 ? nsec3 : main);
+      continue;
+    }
+    const sets = rrsets(records).map((set) => ({ set, setKey: rrsetKey(recordTypeCode(set[0]!), set[0]!.data) }));
     sets.sort((a, b) => setOrder(a.setKey) - setOrder(b.setKey));
     for (const { set, setKey } of sets) {
       const out = setKey === T.NSEC3 || coveredType(setKey) === T.NSEC3 ? nsec3 : main;
       printSet(set, out);
     }
   }
-  const all = main.concat(nsec3);
-  return all.length === 0 ? '' : all.join('\n') + '\n';
+  if (main.length + nsec3.length === 0) return '';
+  return main.join('\n') + '\n' + (nsec3.length > 0 ? nsec3.join('\n') + '\n' : '');
 }
 
 function printSet(set: ZoneRecord[], out: string[]): void {
   const code = recordTypeCode(set[0]!);
   const owner = presentName(set[0]!.name);
   const type = typeMnemonic(code);
-  const rows = set.map((r) => {
-    const wire = recordRdata(r);
-    return { r, wire, canon: canonicalRdata(code, wire) };
-  });
-  if (rows.length > 1) rows.sort((a, b) => Buffer.compare(a.canon, b.canon));
-  for (const { r, wire } of rows) out.push(formatLine(owner, r.ttl, type, printRdata(code, wire)));
+  if (set.length === 1) {
+    out.push(formatLine(owner, set[0]!.ttl, type, rdataText(code, set[0]!)));
+    return;
+  }
+  const rows = set.map((r) => ({ r, canon: canonicalRdata(code, recordRdata(r)) }));
+  rows.sort((a, b) => Buffer.compare(a.canon, b.canon));
+  for (const { r } of rows) out.push(formatLine(owner, r.ttl, type, rdataText(code, r)));
+}
+
+/** RDATA text straight from the data of the commonest types; through wire form for the rest. */
+function rdataText(code: number, r: ZoneRecord): string {
+  const d = r.data;
+  switch (code) {
+    case T.A:
+      return d as string;
+    case T.NS:
+    case T.CNAME:
+    case T.PTR:
+    case T.DNAME:
+      return presentName(d as string);
+    case T.MX: {
+      const mx = d as { preference: number; exchange: string };
+      return `${mx.preference} ${presentName(mx.exchange)}`;
+    }
+    case T.TXT:
+      return (d as Buffer[]).map(quote).join(' ');
+  }
+  return printRdata(code, recordRdata(r));
 }

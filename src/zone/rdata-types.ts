@@ -1,6 +1,6 @@
 /** The RDATA layout of each type read in presentation form, and how dns-packet wants its data. */
 
-import { formatIPv6 } from './address.js';
+import { canonicalIPv6, formatIPv6 } from './address.js';
 import { loc } from './loc.js';
 import * as F from './rdata-fields.js';
 import type { AnyField } from './rdata-fields.js';
@@ -75,6 +75,12 @@ function dsCheck(v: unknown[]): Problem | null {
   return want !== undefined && got !== want ? { field: 3, message: `digest type ${v[2]} needs a ${want}-octet digest, not ${got}` } : null;
 }
 
+/** AAAA data straight from text: the RFC 5952 form, with no octets in between. */
+function aaaa(t: RdataText): string {
+  const s = t.take('IPv6 address');
+  return canonicalIPv6(s) ?? t.fail(`bad IPv6 address "${s}"`);
+}
+
 function mx(): RdataSpec {
   const pref = u16('preference');
   const exchange = F.name('mail exchanger');
@@ -84,6 +90,41 @@ function mx(): RdataSpec {
     fast: (t) => ({ preference: pref.parse(t) as number, exchange: exchange.parse(t) }),
     downcase: true,
   };
+}
+
+/**
+ * RFC 3403 §4.1: a NAPTR regexp is empty or `delim ERE delim replacement
+ * delim flags`, flags only `i`, back-references no higher than the groups of
+ * the ERE. Checked as BIND checks it, except that the ERE is not compiled:
+ * groups are counted as unescaped "(".
+ */
+function naptrRegexp(v: unknown[]): Problem | null {
+  const b = v[4] as Buffer;
+  if (b.length === 0) return null;
+  const bad = (why: string): Problem => ({ field: 4, message: `bad NAPTR regexp: ${why} (RFC 3403 §4.1)` });
+  const delim = b[0]!;
+  if ((delim >= 0x30 && delim <= 0x39) || delim === 0x5c || delim === 0x69 || delim === 0) return bad('the delimiter cannot be a digit, a backslash or i');
+  let part = 0; // 0 the ERE, 1 the replacement, 2 the flags
+  let groups = 0;
+  for (let i = 1; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0) return bad('it holds a zero octet');
+    if (c === delim) {
+      if (++part > 2) return bad('too many delimiters');
+      continue;
+    }
+    if (part === 2) {
+      if (c !== 0x69) return bad('the only flag is i');
+      continue;
+    }
+    if (c === 0x28 && part === 0) groups++;
+    if (c === 0x5c) {
+      const d = b[++i];
+      if (d === undefined || d === 0) return bad('it ends in a backslash');
+      if (part === 1 && d >= 0x30 && d <= 0x39 && (d === 0x30 || d - 0x30 > groups)) return bad(`back-reference \\${d - 0x30} has no group`);
+    }
+  }
+  return part === 2 ? null : bad('it needs three delimiters');
 }
 
 const dsFields = [u16('key tag'), F.secAlg, F.digestType, F.hexRest];
@@ -139,7 +180,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
   // RFC 2163 §4
   [26, { fields: [u16('preference'), F.name('MAP822'), F.name('MAPX400')], downcase: true }],
   // RFC 3596 §2.4
-  [T.AAAA, { fields: [F.ipv6], toPacket: (v) => formatIPv6(v[0] as Uint8Array), fast: (t) => formatIPv6(F.ipv6.parse(t)) }],
+  [T.AAAA, { fields: [F.ipv6], toPacket: (v) => formatIPv6(v[0] as Uint8Array), fast: aaaa }],
   // RFC 1876 §3
   [29, { fields: [loc] }],
   // RFC 2782
@@ -156,6 +197,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
     T.NAPTR,
     {
       fields: [u16('order'), u16('preference'), F.charString('flags'), F.charString('services'), F.charString('regexp'), F.name('replacement')],
+      check: naptrRegexp,
       toPacket: (v) => ({
         order: v[0],
         preference: v[1],

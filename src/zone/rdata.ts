@@ -35,20 +35,20 @@ export function readRdata(code: number, t: RdataText): unknown {
     values[k] = spec.fields[k]!.parse(t);
   }
   t.end();
-  return finish(spec, values, (field) => starts[field] ?? -1);
+  return finish(spec, values, starts);
 }
 
-/** Applies the semantic checks and builds the data; `tokenOf` says where a field was written. */
-function finish(spec: RdataSpec, values: unknown[], tokenOf: (field: number) => number): unknown {
+/** Applies the semantic checks and builds the data; `starts[k]` is the token field k began at (-1: none). */
+function finish(spec: RdataSpec, values: unknown[], starts: readonly number[]): unknown {
   if (spec.check) {
     const problem = spec.check(values);
-    if (problem !== null) throw new RdataError(problem.message, tokenOf(problem.field));
+    if (problem !== null) throw new RdataError(problem.message, starts[problem.field] ?? -1);
   }
   if (spec.toPacket) {
     try {
       return spec.toPacket(values);
     } catch (e) {
-      if (e instanceof NotRepresentable) throw new RdataError(e.message, tokenOf(e.field));
+      if (e instanceof NotRepresentable) throw new RdataError(e.message, starts[e.field] ?? -1);
       throw e;
     }
   }
@@ -90,7 +90,7 @@ function fromWire(code: number, spec: RdataSpec, wire: Buffer, token: number): u
     throw e;
   }
   if (r.left() > 0) throw new RdataError(`bad ${typeMnemonic(code)} data in RFC 3597 form: ${r.left()} octets left over`, token);
-  const data = finish(spec, values, () => token);
+  const data = finish(spec, values, new Array<number>(spec.fields.length).fill(token));
   if (spec.toPacket && !packetRdata({ name: '.', type: packetType(code), class: 'IN', ttl: 0, data }).equals(wire)) {
     throw new RdataError(`this ${typeMnemonic(code)} data cannot be represented by dns-packet exactly`, token);
   }

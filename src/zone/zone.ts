@@ -46,7 +46,9 @@ export interface ZoneRecord {
  * A zone as loaded: every record, grouped by owner. `nodes` maps an owner's
  * lookup key (nameKey: ASCII lower case) to the records at that name, where
  * the records of one RRset are adjacent (RRSIGs also by type covered); use
- * `rrsets()` to split them. Records keep the case of the zone file.
+ * `rrsets()` to split them. Records keep the case of the zone file. Treat
+ * the arrays as read-only: for a name with one record, each read hands out a
+ * fresh one-element array (see NameTable).
  */
 export interface Zone {
   /** The apex in dns-packet form: `example.com`. */
@@ -122,17 +124,21 @@ const BIG_RRSET = 32;
  * one TTL per RRset, duplicates collapsed, CNAME alone at its name, one
  * record in a singleton RRset. Diagnostics go to the sink.
  *
- * A "batch" is a run of lines with the same owner text, as BIND's loader
- * groups them. Inside a batch a differing TTL takes the RRset's TTL ("TTL set
- * to prior TTL") and a duplicate replaces the earlier record (so the later
- * spelling of names inside RDATA is kept); a later batch sets the TTL of the
- * whole RRset and its duplicates are dropped. Both match named-checkzone.
+ * A "batch" is a group of lines BIND's loader adds at once (see batches.ts).
+ * Inside a batch a differing TTL takes the RRset's TTL ("TTL set to prior
+ * TTL") and a duplicate replaces the earlier record (so the later spelling
+ * of names inside RDATA is kept); a later batch sets the TTL of the whole
+ * RRset and its duplicates are dropped. Both match named-checkzone.
  */
 export class ZoneBuilder {
   readonly nodes = new NameTable();
   size = 0;
-  private batch = -1;
-  private readonly touched: number[] = [];
+  /** RRset keys added to in the last three batches (the open one and its glue among them): a small ring, reused. */
+  private readonly ringBatch = [-1, -1, -1];
+  private readonly ringKey = ['', '', ''];
+  private readonly ringSets: number[][] = [[], [], []];
+  private ringNext = 0;
+  private touched: number[] = [];
   private lastKey = '';
   private lastIndex = -1;
   private lastHash = 0;
@@ -153,12 +159,17 @@ export class ZoneBuilder {
    * Reports and drops the record if a rule forbids it.
    */
   add(rec: ZoneRecord, key: string, code: number, batch: number, file: string, line: number, col: number): void {
-    if (batch !== this.batch) {
-      this.batch = batch;
-      this.touched.length = 0;
-    }
+    this.touched = this.batchSets(batch, key);
     if (code === T.SOA && key !== this.originKey) {
       this.sink.error(file, line, col, `SOA record at ${presentName(rec.name)} is not at the zone apex ${presentName(this.origin)}`);
+      return;
+    }
+    if (code === T.DS && key === this.originKey) {
+      this.sink.error(file, line, col, `DS record at the zone apex ${presentName(rec.name)}: a DS record belongs in the parent zone (RFC 4035 §2.4)`);
+      return;
+    }
+    if (code === T.NS && (key === '*' || key.startsWith('*.'))) {
+      this.sink.error(file, line, col, `NS records at the wildcard name ${presentName(rec.name)}: BIND refuses them (RFC 4592 §4.2)`);
       return;
     }
     if (code === T.NSEC3 && !nsec3Owner(rec.name)) {
@@ -178,7 +189,7 @@ export class ZoneBuilder {
       if (key.includes('.*.') || key.endsWith('.*')) {
         this.sink.warning(file, line, col, `${presentName(rec.name)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
       }
-      this.lastIndex = this.nodes.add(key, this.lastHash, [rec]);
+      this.lastIndex = this.nodes.add(key, this.lastHash, rec);
       this.lastKey = key;
       this.added(rec, key, code, setKey, file, line, col);
       return;
@@ -189,45 +200,48 @@ export class ZoneBuilder {
     if (!this.compatible(node, code, rec, file, line, col)) return;
     const sameBatch = this.touched.includes(setKey);
 
-    // Find the run of this RRset, or where a new run goes.
-    let start = -1;
-    let end = node.length;
-    let lastSig = -1;
+    // Find the run of this RRset. Records of a name mostly arrive together, so it is
+    // usually the last run; only then is the whole name scanned (or a new run placed).
     const sig = setKey >= 0x10000;
     const type = rec.type;
-    for (let i = 0; i < node.length; i++) {
-      const r = node[i]!;
-      // Compare type names first: computing set keys is only needed for signatures.
-      const k = r.type !== type ? -1 : sig ? rrsetKey(code, r.data) : setKey;
-      if (sig && r.type === type) lastSig = i;
-      if (k === setKey) {
-        if (start < 0) start = i;
-        end = i + 1;
-      } else if (start >= 0 && end === i) {
-        break;
+    const n = node.length;
+    let end = -1;
+    let lastSig = -1;
+    if (inSet(node[n - 1]!, type, sig, code, setKey)) {
+      end = n;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const r = node[i]!;
+        if (sig && r.type === type) lastSig = i;
+        if (inSet(r, type, sig, code, setKey)) {
+          end = i + 1;
+          while (end < n && inSet(node[end]!, type, sig, code, setKey)) end++;
+          break;
+        }
       }
     }
-    if (start < 0) {
+    if (end < 0) {
       // A new RRset: keep RRSIGs together, otherwise append.
-      this.insert(index, node, lastSig >= 0 ? lastSig + 1 : node.length, rec);
+      this.insert(index, node, lastSig >= 0 ? lastSig + 1 : n, rec);
       this.added(rec, key, code, setKey, file, line, col);
       return;
     }
 
-    const setTtl = node[start]!.ttl;
+    const setTtl = node[end - 1]!.ttl;
     if (rec.ttl !== setTtl) {
       if (sameBatch) {
         this.sink.warning(file, line, col, `TTL ${rec.ttl} differs from the TTL ${setTtl} of the ${typeMnemonic(code)} records above at ${presentName(rec.name)}; TTL set to ${setTtl}`);
         rec.ttl = setTtl;
       } else {
         this.sink.warning(file, line, col, `TTL ${rec.ttl} differs from the TTL ${setTtl} of earlier ${typeMnemonic(code)} records at ${presentName(rec.name)}; the RRset takes the later TTL ${rec.ttl}, as BIND does`);
-        for (let i = start; i < end; i++) node[i]!.ttl = rec.ttl;
+        for (let i = runStart(node, end, type, sig, code, setKey, n); i < end; i++) node[i]!.ttl = rec.ttl;
       }
     }
     if (!sameBatch) this.touched.push(setKey);
 
     const rk = rdataKey(code, rec);
-    const dup = this.findDuplicate(node, start, end, code, rk, key, setKey);
+    const big = this.bigSet(node, end, code, key, setKey, type, sig);
+    const dup = big !== null && !big.has(rk) ? -1 : findDuplicate(node, end, code, rk, type, sig, setKey);
     if (dup >= 0) {
       if (sameBatch) node[dup]!.data = rec.data;
       return;
@@ -239,8 +253,35 @@ export class ZoneBuilder {
     }
     this.insert(index, node, end, rec);
     this.added(rec, key, code, setKey, file, line, col);
-    const big = this.bigSets.get(key + '|' + setKey);
-    if (big !== undefined) big.add(rk);
+    if (big !== null) big.add(rk);
+  }
+
+  /**
+   * For an RRset of BIG_RRSET records or more, the set of its RDATA keys, so
+   * that finding duplicates stays cheap however big it grows; null for small ones.
+   */
+  private bigSet(node: ZoneRecord[], end: number, code: number, key: string, setKey: number, type: string, sig: boolean): Set<string> | null {
+    if (end < BIG_RRSET || runStart(node, end, type, sig, code, setKey, BIG_RRSET) > end - BIG_RRSET) return null;
+    const id = key + '|' + setKey;
+    let set = this.bigSets.get(id);
+    if (set === undefined) {
+      set = new Set();
+      for (let i = runStart(node, end, type, sig, code, setKey, end); i < end; i++) set.add(rdataKey(code, node[i]!));
+      this.bigSets.set(id, set);
+    }
+    return set;
+  }
+
+  /** The set keys touched so far in a batch (one owner per batch); remembers the last three batches. */
+  private batchSets(batch: number, key: string): number[] {
+    for (let i = 0; i < 3; i++) if (this.ringBatch[i] === batch && this.ringKey[i] === key) return this.ringSets[i]!;
+    const i = this.ringNext;
+    this.ringNext = (i + 1) % 3;
+    this.ringBatch[i] = batch;
+    this.ringKey[i] = key;
+    const sets = this.ringSets[i]!;
+    sets.length = 0;
+    return sets;
   }
 
   private added(rec: ZoneRecord, key: string, code: number, setKey: number, file: string, line: number, col: number): void {
@@ -271,6 +312,10 @@ export class ZoneBuilder {
     if (CNAME_COMPANIONS.has(code)) return true;
     const type = rec.type;
     const adding = code === T.CNAME;
+    // A name with a CNAME holds only CNAME and its companions; so a first record of any
+    // other type means there is no CNAME to clash with (and keeps this O(1) for big names).
+    const first = node[0]!.type;
+    if (!adding && first !== 'CNAME' && !COMPANION_NAMES.has(first)) return true;
     for (let i = 0; i < node.length; i++) {
       const other = node[i]!.type;
       if (other === type || COMPANION_NAMES.has(other)) continue;
@@ -282,26 +327,28 @@ export class ZoneBuilder {
     return true;
   }
 
-  private findDuplicate(node: ZoneRecord[], start: number, end: number, code: number, rk: string, key: string, setKey: number): number {
-    const n = end - start;
-    if (n >= BIG_RRSET) {
-      const id = key + '|' + setKey;
-      let set = this.bigSets.get(id);
-      if (set === undefined) {
-        set = new Set();
-        for (let i = start; i < end; i++) set.add(rdataKey(code, node[i]!));
-        this.bigSets.set(id, set);
-      }
-      if (!set.has(rk)) return -1;
-    }
-    for (let i = start; i < end; i++) if (rdataKey(code, node[i]!) === rk) return i;
-    return -1;
-  }
-
   /** The SOA record at the apex, if one was added. */
   apexSoa(): ZoneRecord | undefined {
     return this.nodes.get(this.originKey)?.find((r) => r.type === 'SOA');
   }
+}
+
+/** Does a record belong to the RRset of this type (and, for signatures, set key)? */
+function inSet(r: ZoneRecord, type: string, sig: boolean, code: number, setKey: number): boolean {
+  return r.type === type && (!sig || rrsetKey(code, r.data) === setKey);
+}
+
+/** Where the run of an RRset that ends at `end` starts, looking back at most `limit` records. */
+function runStart(node: ZoneRecord[], end: number, type: string, sig: boolean, code: number, setKey: number, limit: number): number {
+  let start = end - 1;
+  while (start > 0 && end - start < limit && inSet(node[start - 1]!, type, sig, code, setKey)) start--;
+  return start;
+}
+
+/** The index of a record of the run ending at `end` whose RDATA key is `rk`, or -1. */
+function findDuplicate(node: ZoneRecord[], end: number, code: number, rk: string, type: string, sig: boolean, setKey: number): number {
+  for (let i = end - 1; i >= 0 && inSet(node[i]!, type, sig, code, setKey); i--) if (rdataKey(code, node[i]!) === rk) return i;
+  return -1;
 }
 
 /** CNAME_COMPANIONS by dns-packet type name, for cheap comparisons. */

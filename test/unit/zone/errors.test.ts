@@ -61,6 +61,12 @@ const cases: [string, string, string[]][] = [
   ['SVCB unknown key', 'x HTTPS 1 . color=red\n', ['zone.db:5:13: unknown SvcParam key "color"']],
   ['SVCB mandatory key absent', 'x SVCB 1 . mandatory=port\n', ['zone.db:5:12: mandatory lists port, which is not present']],
   ['non-UTF-8 text dns-packet must write as a string', 'x HINFO "\\255" os\n', ['zone.db:5:9: HINFO CPU contains octets that are not UTF-8, which dns-packet cannot represent']],
+  ['meta type in a bitmap', 'x NSEC y A TYPE251\n', ['zone.db:5:10: type bitmap names the meta type 251']],
+  ['SVCB value without a key', 'x HTTPS 1 . "h2"\n', ['zone.db:5:13: unexpected quoted string "h2": SvcParams are key=value']],
+  ['SVCB no-default-alpn alone', 'x HTTPS 1 . no-default-alpn\n', ['zone.db:5:13: no-default-alpn needs an alpn param (RFC 9460 §7.1.1)']],
+  ['SVCB port without value', 'x HTTPS 1 . port\n', ['zone.db:5:13: SvcParam port needs a value']],
+  ['LOC altitude', 'x LOC 52 N 4 E 1.234m\n', ['zone.db:5:16: bad altitude "1.234m": metres with at most two decimals']],
+  ['EUI48 without dashes', 'x EUI48 0a0b0c0d0e0f\n', ['zone.db:5:9: bad EUI-48 address "0a0b0c0d0e0f"']],
   ['type without a presentation reader here', 'x APL 1:192.0.2.0/24\n', ['zone.db:5:7: APL records can only be written here in RFC 3597 form: \\# length hex']],
   ['NULL in presentation form', 'x NULL abc\n', ['zone.db:5:8: NULL records can only be written in RFC 3597 form: \\# length hex']],
   // RFC 3597
@@ -85,6 +91,7 @@ const cases: [string, string, string[]][] = [
   ['$GENERATE RDATA split', '$GENERATE 1-2 x$ MX 10 mail$\n', ['zone.db:5:21: extra text "10" in $GENERATE: the RDATA template is one token; quote it to hold blanks']],
   ['$GENERATE bad modifier', '$GENERATE 1-2 x${0,2,q} A 192.0.2.1\n', ['zone.db:5:15: bad modifier "${0,2,q}": use ${offset[,width[,base]]} with base d, o, x, X, n or N']],
   ['$GENERATE bad owner', '$GENERATE 1-2 x$.. A 192.0.2.1\n', ['zone.db:5:15: $GENERATE owner "x1..": empty label in name "x1.."']],
+  ['$GENERATE RDATA that does not lex', '$GENERATE 1-2 x$ TXT "a ) $"\n', ['zone.db:5:22: $GENERATE RDATA "a ) 1": unbalanced parentheses: ")" without "("']],
   ['$GENERATE bad RDATA, once', '$GENERATE 250-260 x$ A 192.0.2.$\n', ['zone.db:5:24: bad IPv4 address "192.0.2.256"']],
   // rules of the zone
   ['SOA away from the apex', 'sub SOA ns1 h 1 2 3 4 5\n', ['zone.db:5:1: SOA record at sub.example.com. is not at the zone apex example.com.']],
@@ -94,6 +101,12 @@ const cases: [string, string, string[]][] = [
   ['CNAME at the apex', '@ CNAME y\n', ['zone.db:5:1: CNAME and other data at example.com.: a name with a CNAME record holds no other records (RFC 1034 §3.6.2)']],
   ['second CNAME', 'x CNAME y\nx CNAME z\n', ['zone.db:6:1: a second CNAME record at x.example.com.; a name holds only one CNAME record']],
   ['second DNAME', 'x DNAME y\nx DNAME z\n', ['zone.db:6:1: a second DNAME record at x.example.com.; a name holds only one DNAME record']],
+  ['DS at the apex', '@ DS 1 13 2 ' + 'ab'.repeat(32) + '\n', ['zone.db:5:1: DS record at the zone apex example.com.: a DS record belongs in the parent zone (RFC 4035 §2.4)']],
+  ['NS at a wildcard', '*.x NS ns1\n', ['zone.db:5:1: NS records at the wildcard name *.x.example.com.: BIND refuses them (RFC 4592 §4.2)']],
+  ['NAPTR regexp delimiter', 'x NAPTR 1 2 "" "" "1a1b1" .\n', ['zone.db:5:19: bad NAPTR regexp: the delimiter cannot be a digit, a backslash or i (RFC 3403 §4.1)']],
+  ['NAPTR regexp flags', 'x NAPTR 1 2 "" "" "!a!b!x" .\n', ['zone.db:5:19: bad NAPTR regexp: the only flag is i (RFC 3403 §4.1)']],
+  ['NAPTR regexp delimiters', 'x NAPTR 1 2 "" "" "!a!b" .\n', ['zone.db:5:19: bad NAPTR regexp: it needs three delimiters (RFC 3403 §4.1)']],
+  ['NAPTR back-reference', 'x NAPTR 1 2 "" "" "!(a)!\\\\2!" .\n', ['zone.db:5:19: bad NAPTR regexp: back-reference \\2 has no group (RFC 3403 §4.1)']],
   ['NSEC3 owner not a hash', 'n3 NSEC3 1 1 10 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A\n', ['zone.db:5:1: NSEC3 owner n3.example.com. does not start with a base32hex hash label (RFC 5155 §3)']],
 ];
 
@@ -109,6 +122,10 @@ describe('zone errors', () => {
     ['no SOA and no NS', { z: '$TTL 1\nx A 192.0.2.1\n' }, ['z: no SOA record at the zone apex example.com.', 'z: no NS records at the zone apex example.com.']],
     ['apex NS without address', { z: '$TTL 1\n@ SOA ns1 h 1 2 3 4 5\n NS ns1\n NS ns2.example.net.\n' }, ['z:3:2: NS target ns1.example.com. has no address records (A or AAAA) in the zone']],
     ['apex NS that is a CNAME', { z: '$TTL 1\n@ SOA ns1 h 1 2 3 4 5\n NS ns1\nns1 CNAME ns.example.net.\n' }, ['z:3:2: NS target ns1.example.com. is a CNAME, which RFC 2181 §10.3 forbids']],
+    ['apex NS below a DNAME', { z: '$TTL 1\n@ SOA ns1 h 1 2 3 4 5\n NS ns.x\nx DNAME example.net.\nns.x A 192.0.2.1\n' }, ['z:3:2: NS target ns.x.example.com. is below the DNAME at x.example.com., so it cannot be reached (RFC 6672 §2.3)']],
+    ['CDS without a DNSKEY of its algorithm', { z: HEAD + '@ CDS 1 13 2 ' + 'ab'.repeat(32) + '\n@ CDS 0 0 0 00\n' }, ['z: CDS at the apex names algorithm 13, but no apex DNSKEY has it (RFC 7344 §4.1)']],
+    ['$INCLUDE nested too deep', Object.fromEntries([['a.zone', HEAD + '$INCLUDE i1.inc\n'], ...Array.from({ length: 21 }, (_, i) => [`i${i + 1}.inc`, `$INCLUDE i${i + 2}.inc\n`])]), ['i19.inc:1:10: $INCLUDE nested more than 20 deep']],
+    ['RRset too big for a message (bounds found against named-checkzone)', { z: HEAD + '$GENERATE 1-3640 big AAAA 2001:db8::${0,0,x}\n' }, ['z: the AAAA records at big.example.com. hold 65520 octets of data; BIND refuses more than 65511 in one RRset, which must fit in one DNS message']],
     ['$INCLUDE loop', { 'a.zone': HEAD + '$INCLUDE b.inc\n', 'b.inc': '$INCLUDE a.zone\n' }, ['b.inc:1:10: $INCLUDE loop: a.zone includes b.inc includes a.zone']],
     ['errors in an included file name that file', { 'a.zone': HEAD + '$INCLUDE sub/b.inc\n', 'sub/b.inc': 'x A 1.2.3\n' }, ['sub/b.inc:1:5: bad IPv4 address "1.2.3"']],
   ];
@@ -132,6 +149,10 @@ describe('zone errors', () => {
     expect(e).to.have.length(101);
     expect(e[99]).to.equal('z:104:7: bad IPv4 address "1.2.3"');
     expect(e[100]).to.equal('z:105:8: too many errors (more than 100); stopped reading');
+  });
+
+  it('an RRset just small enough loads', () => {
+    expect(load({ z: HEAD + '$GENERATE 1-3639 big AAAA 2001:db8::${0,0,x}\n' }).ok).to.equal(true);
   });
 
   it('a bad zone name', () => {

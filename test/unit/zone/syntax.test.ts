@@ -60,6 +60,12 @@ const cases: Case[] = [
     want: ['x.example.com. 200 IN A 192.0.2.2', 'x.example.com. 200 IN A 192.0.2.3', 'y.example.com. 3600 IN A 192.0.2.9'],
     warn: [/zone.db:7:1: warning: TTL 200 differs .* the RRset takes the later TTL 200/],
   },
+  {
+    name: 'glue under an NS owner does not end its batch, as in BIND',
+    body: 'sub 100 NS ns.sub\nns.sub A 192.0.2.2\nsub 200 NS ns2.example.net.\n',
+    want: ['sub.example.com. 100 IN NS ns.sub.example.com.', 'sub.example.com. 100 IN NS ns2.example.net.', 'ns.sub.example.com. 3600 IN A 192.0.2.2'],
+    warn: [/zone.db:7:1: warning: TTL 200 differs from the TTL 100 .* TTL set to 100/],
+  },
   { name: 'RRSIGs keep a TTL per type covered', body: 'x 60 RRSIG A 13 3 60 20300101000000 20200101000000 1 example.com. AAAA\nx 70 RRSIG TXT 13 3 70 20300101000000 20200101000000 1 example.com. AAAA\n', want: ['x.example.com. 60 IN RRSIG A 13 3 60 20300101000000 20200101000000 1 example.com. AAAA', 'x.example.com. 70 IN RRSIG TXT 13 3 70 20300101000000 20200101000000 1 example.com. AAAA'] },
   // layout
   { name: 'parentheses across lines with comments', body: 'x IN SOA ( ns1 ; a\n h\n 1 2 3 4 5 )\n'.replace('x IN SOA', '@ IN TXT').replace(' ( ns1 ; a\n h\n 1 2 3 4 5 )', ' ( "a" ; one\n "b"\n )'), want: ['example.com. 3600 IN TXT "a" "b"'] },
