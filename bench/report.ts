@@ -1,0 +1,141 @@
+/** The benchmark report: markdown tables from a result, for stdout and bench/README.md; also re-renders a saved result. */
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { maxMinRatio } from './balance.js';
+import { ratios, summarize, type BenchResult } from './result.js';
+import { SERVER_LABEL } from './servers.js';
+import { renderChart } from './svg.js';
+
+/** 12345.6 → `12,346`. */
+export const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+/** A number with `digits` decimals, or `–`. */
+export const fixed = (n: number | undefined, digits: number): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '–');
+/** A ratio like `0.87×`; `∞` when the divisor was 0. */
+export const times = (n: number): string => (n === Infinity ? '∞' : Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+
+function table(head: string[], rows: string[][], right: boolean[] = head.map((_, i) => i > 0)): string {
+  const sep = right.map((r) => (r ? '---:' : '---'));
+  return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+/** One line naming the machine and the software. */
+export function renderMeta(r: BenchResult): string {
+  const m = r.meta;
+  const versions = Object.entries(m.versions)
+    .map(([k, v]) => `${SERVER_LABEL[k as keyof typeof SERVER_LABEL]} ${v}`)
+    .join(', ');
+  return `${m.date.slice(0, 16).replace('T', ' ')} UTC · Node ${m.node} · ${m.cpuModel} · ${m.cores} cores · Linux ${m.kernel} · dnsperf ${m.dnsperf} · ${versions}${m.commit ? ` · shardns commit ${m.commit}` : ''}${m.backgroundBusyCores !== undefined ? ` · CPUs busy before the start: ${m.backgroundBusyCores.toFixed(2)}` : ''}`;
+}
+
+/** The load test: one row per server and worker count, then shardns / peer. */
+export function renderLoad(r: BenchResult): string {
+  if (r.runs.length === 0 || r.load === null) return '';
+  const o = r.options;
+  const q = r.load.queries;
+  const pct = (n: number): string => `${((n / q.count) * 100).toFixed(0)} %`;
+  const lines: string[] = [];
+  lines.push(
+    `### Load: ${r.load.zone.origin} (${int(r.load.zone.records)} records${r.load.zone.generated ? ', generated' : ''}), ` +
+      `dnsperf -c ${o.clients} -q ${o.outstanding}, ${o.durationSec} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'} (${[...new Set(r.runs.map((x) => SERVER_LABEL[x.server]))].join(', ')} in turn)`,
+    '',
+    `Query file: ${int(q.count)} lines — existing names ${pct(q.kinds.existing)}, below a delegation ${pct(q.kinds.referral)}, ` +
+      `NODATA ${pct(q.kinds.nodata)}, wildcard hits ${pct(q.kinds.wildcard)}, absent ${pct(q.kinds.absent)}; ${pct(q.mixedCase)} in mixed case; ` +
+      `types ${Object.entries(q.types).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${pct(n)}`).join(', ')}.`,
+    '',
+  );
+  const sums = summarize(r.runs);
+  lines.push(
+    table(
+      ['server', 'workers', 'QPS', 'µs CPU / query', 'lost', 'latency avg ms', 'latency stddev ms', 'latency max ms', 'peak RSS MB', 'machine CPUs busy'],
+      sums.map((s) => [
+        SERVER_LABEL[s.server],
+        String(s.workers),
+        s.runs > 1 ? `${int(s.qps)} (${int(s.qpsMin)}–${int(s.qpsMax)})` : int(s.qps),
+        fixed(s.cpuUsPerQuery, 1),
+        `${int(s.lost)} (${fixed(s.lostPct, s.lostPct > 0 && s.lostPct < 0.1 ? 3 : 2)} %)`,
+        fixed(s.latencyAvgMs, 2),
+        fixed(s.latencyStdDevMs, 2),
+        fixed(s.latencyMaxMs, 1),
+        fixed(s.peakRssMB, 0),
+        fixed(s.machineBusyCores, 2),
+      ]),
+      [false, true, true, true, true, true, true, true, true, true],
+    ),
+  );
+  const rat = ratios(sums);
+  if (rat.length > 0) {
+    lines.push(
+      '',
+      'shardns / peer, same run (QPS above 1: shardns answered more; CPU above 1: shardns spent more CPU per answer):',
+      '',
+      table(
+        ['workers', 'peer', 'QPS ratio', 'CPU / query ratio'],
+        rat.map((x) => [String(x.workers), SERVER_LABEL[x.peer], times(x.qps), times(x.cpu)]),
+        [false, false, true, true],
+      ),
+    );
+  }
+  const rcodes = sums.map((s) => {
+    const all: Record<string, number> = {};
+    for (const run of r.runs.filter((x) => x.server === s.server && x.workers === s.workers)) {
+      for (const [k, v] of Object.entries(run.dnsperf.rcodes)) all[k] = (all[k] ?? 0) + v;
+    }
+    const total = Object.values(all).reduce((a, b) => a + b, 0);
+    return `${SERVER_LABEL[s.server]} ×${s.workers}: ${Object.entries(all).map(([k, v]) => `${k} ${((v / total) * 100).toFixed(1)} %`).join(', ')}`;
+  });
+  lines.push('', `Response codes (same query file, so they should agree): ${rcodes.join('; ')}.`);
+  return lines.join('\n');
+}
+
+/** Replies per shardns worker and the busiest / idlest ratio. */
+export function renderBalance(r: BenchResult): string {
+  if (r.balance.length === 0) return '';
+  return [
+    '### Worker balance (shardns, replies per worker over all rounds, from the workers\' counters)',
+    '',
+    table(
+      ['workers', 'dnsperf clients', 'replies per worker', 'max / min'],
+      r.balance.map((b) => [String(b.workers), String(b.clients), b.shares.map((s) => `#${s.id}: ${int(s.answered)}`).join(', '), times(maxMinRatio(b.shares))]),
+      [false, true, false, true],
+    ),
+  ].join('\n');
+}
+
+/** Load time and memory for the generated zones. */
+export function renderScale(r: BenchResult): string {
+  if (r.scale.length === 0) return '';
+  return [
+    `### Zone scale (generated zones, ${r.options.scaleWorkers} worker${r.options.scaleWorkers === 1 ? '' : 's'} each; time from start to the first correct answer; memory summed over the server's processes just then)`,
+    '',
+    table(
+      ['records', 'zone file MB', 'server', 'first correct answer s', 'RSS MB', 'PSS MB', 'peak RSS MB'],
+      r.scale.map((s) => [int(s.records), fixed(s.zoneMB, 1), SERVER_LABEL[s.server], s.ok ? fixed(s.firstAnswerSec, 2) : `failed: ${s.error?.split('\n')[0] ?? ''}`, fixed(s.rssMB, 0), fixed(s.pssMB, 0), fixed(s.peakRssMB, 0)]),
+      [true, true, false, true, true, true, true],
+    ),
+  ].join('\n');
+}
+
+/** The whole report. */
+export function renderMarkdown(r: BenchResult): string {
+  const parts = [`## shardns benchmark\n\n${renderMeta(r)}`, renderLoad(r), renderBalance(r), renderScale(r)];
+  if (r.skipped.length > 0) parts.push(`Skipped: ${r.skipped.map((s) => `${SERVER_LABEL[s.server]} (${s.reason})`).join('; ')}.`);
+  if (r.errors.length > 0) parts.push(`Errors:\n\n${r.errors.map((e) => `- ${e.split('\n')[0]}`).join('\n')}`);
+  return parts.filter((p) => p !== '').join('\n\n') + '\n';
+}
+
+/** `node dist/bench/report.js RESULT.json [CHART.svg]`: prints the report of a saved result (and writes its chart). */
+function main(argv: string[]): number {
+  const [file, svg] = argv;
+  if (file === undefined) {
+    process.stderr.write('usage: node dist/bench/report.js bench/results/RESULT.json [CHART.svg]\n');
+    return 2;
+  }
+  const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+  process.stdout.write(renderMarkdown(result));
+  if (svg !== undefined) writeFileSync(svg, renderChart(result));
+  return 0;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,183 @@
+/** The servers under test (shardns, NSD, Knot DNS): configuration, start on a loopback port, readiness, versions. */
+
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitForAnswer } from './dns.js';
+import type { ProcessGroups, Tracked } from './processes.js';
+
+/** The repository root (this file runs as dist/bench/servers.js). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The servers the benchmark knows. */
+export const SERVER_KINDS = ['shardns', 'nsd', 'knot'] as const;
+/** One of {@link SERVER_KINDS}. */
+export type ServerKind = (typeof SERVER_KINDS)[number];
+/** The peers (every server but shardns). */
+export type PeerKind = Exclude<ServerKind, 'shardns'>;
+
+/** A zone as the servers are given it. */
+export interface ZoneUnderTest {
+  /** With the trailing dot: `example.com.` */
+  origin: string;
+  /** Absolute path. */
+  file: string;
+}
+
+/** A question whose right answer shows that a server serves the zone. */
+export interface Probe {
+  name: string;
+  type: string;
+  /** One answer's rdata as dns-packet prints it, e.g. `192.0.2.1`. */
+  expect: string;
+}
+
+/** How to start one server. */
+export interface ServerOptions {
+  kind: ServerKind;
+  workers: number;
+  port: number;
+  zone: ZoneUnderTest;
+  /** A private folder for the server's config, pid file and databases. */
+  dir: string;
+  probe: Probe;
+  /** How long to wait for the first correct answer. */
+  timeoutMs: number;
+}
+
+/** A server that answers. */
+export interface ServerHandle {
+  kind: ServerKind;
+  workers: number;
+  port: number;
+  process: Tracked;
+  /** Milliseconds from spawn to the first correct answer to the probe. */
+  readyMs: number;
+}
+
+/**
+ * NSD's configuration: one zone, loopback only, `server-count` processes
+ * sharing the port with SO_REUSEPORT (as shardns's workers do), response rate
+ * limiting off (on by default: 200 answers/s per /24 would cap the benchmark),
+ * no database file, no remote control.
+ */
+export function nsdConfig(o: { workers: number; port: number; zone: ZoneUnderTest; dir: string }): string {
+  return [
+    'server:',
+    `  ip-address: 127.0.0.1@${o.port}`,
+    `  port: ${o.port}`,
+    '  do-ip6: no',
+    `  server-count: ${o.workers}`,
+    '  reuseport: yes',
+    '  rrl-ratelimit: 0',
+    '  username: ""',
+    `  zonesdir: "${o.dir}"`,
+    '  database: ""',
+    `  pidfile: "${o.dir}/nsd.pid"`,
+    `  xfrdfile: "${o.dir}/xfrd.state"`,
+    `  zonelistfile: "${o.dir}/zone.list"`,
+    '  verbosity: 0',
+    'remote-control:',
+    '  control-enable: no',
+    'zone:',
+    `  name: "${o.zone.origin}"`,
+    `  zonefile: "${o.zone.file}"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Knot DNS's configuration: one zone read whole from the file and never
+ * written back, no journal, loopback only, the same number of UDP, TCP and
+ * background workers as the others get workers, its own run and storage
+ * folders.
+ */
+export function knotConfig(o: { workers: number; port: number; zone: ZoneUnderTest; dir: string }): string {
+  return [
+    'server:',
+    `  rundir: "${o.dir}"`,
+    `  pidfile: "${o.dir}/knot.pid"`,
+    `  listen: 127.0.0.1@${o.port}`,
+    `  udp-workers: ${o.workers}`,
+    `  tcp-workers: ${o.workers}`,
+    `  background-workers: ${o.workers}`,
+    'control:',
+    `  listen: "${o.dir}/knot.sock"`,
+    'database:',
+    `  storage: "${o.dir}/db"`,
+    'log:',
+    '  - target: stderr',
+    '    any: warning',
+    'template:',
+    '  - id: default',
+    `    storage: "${o.dir}"`,
+    '    zonefile-sync: -1',
+    '    zonefile-load: whole',
+    '    journal-content: none',
+    'zone:',
+    `  - domain: "${o.zone.origin}"`,
+    `    file: "${o.zone.file}"`,
+    '',
+  ].join('\n');
+}
+
+/** The command line that starts a server in the foreground. */
+export function serverCommand(o: Pick<ServerOptions, 'kind' | 'workers' | 'port' | 'zone' | 'dir'>): { command: string; args: string[]; config?: { path: string; text: string } } {
+  switch (o.kind) {
+    case 'shardns':
+      return {
+        command: process.execPath,
+        args: [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', String(o.workers), '--port', String(o.port), '--listen', '127.0.0.1', '--zone', `${o.zone.origin}=${o.zone.file}`, '--log-format', 'text', '--log-level', 'info'],
+      };
+    case 'nsd': {
+      const path = join(o.dir, 'nsd.conf');
+      return { command: 'nsd', args: ['-d', '-c', path], config: { path, text: nsdConfig(o) } };
+    }
+    case 'knot': {
+      const path = join(o.dir, 'knot.conf');
+      return { command: 'knotd', args: ['-c', path], config: { path, text: knotConfig(o) } };
+    }
+  }
+}
+
+/** Starts a server and resolves once it answers the probe correctly; stops it and throws if it does not in time. */
+export async function startServer(groups: ProcessGroups, o: ServerOptions): Promise<ServerHandle> {
+  const cmd = serverCommand(o);
+  if (cmd.config) writeFileSync(cmd.config.path, cmd.config.text);
+  const t0 = performance.now();
+  const tracked = groups.spawn(`${o.kind} (${o.workers} worker${o.workers === 1 ? '' : 's'})`, cmd.command, cmd.args, { cwd: o.dir });
+  const died = tracked.exited.then(() => false);
+  const ok = await Promise.race([waitForAnswer(o.port, o.probe.name, o.probe.type, o.probe.expect, o.timeoutMs), died]);
+  const readyMs = performance.now() - t0;
+  if (!ok) {
+    const out = tracked.output().slice(-2000);
+    await groups.stop(tracked, 1000);
+    const why = tracked.proc.exitCode !== null || tracked.proc.signalCode !== null ? 'exited' : `gave no correct answer within ${o.timeoutMs / 1000} s`;
+    throw new Error(`${o.kind} ${why} (probe ${o.probe.name} ${o.probe.type} → ${o.probe.expect}):\n${out}`);
+  }
+  return { kind: o.kind, workers: o.workers, port: o.port, process: tracked, readyMs };
+}
+
+/** `nsd -v` prints the version; `knotd -v` means verbose (and starts the server), `-V` is its version. */
+const versionFlag = (kind: PeerKind): string => (kind === 'nsd' ? '-v' : '-V');
+
+/** Why a server cannot run here, with what to do, or null when it can. */
+export function serverUnavailable(kind: ServerKind): string | null {
+  if (kind === 'shardns') return null;
+  const bin = kind === 'nsd' ? 'nsd' : 'knotd';
+  const r = spawnSync(bin, [versionFlag(kind)], { encoding: 'utf8' });
+  if (r.error) return `${bin} not installed — apt-get install ${kind}`;
+  if (process.getuid?.() !== 0) return `${kind} is started as root here (its own temp config, pid and database files); run the benchmark as root`;
+  return null;
+}
+
+/** The server's version, e.g. `4.6.1`. */
+export function serverVersion(kind: ServerKind, shardnsVersion: string): string {
+  if (kind === 'shardns') return shardnsVersion;
+  const r = spawnSync(kind === 'nsd' ? 'nsd' : 'knotd', [versionFlag(kind)], { encoding: 'utf8' });
+  return /version\s+(\S+)/i.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
+}
+
+/** How the report names a server. */
+export const SERVER_LABEL: Record<ServerKind, string> = { shardns: 'shardns', nsd: 'NSD', knot: 'Knot DNS' };

@@ -1,0 +1,142 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dnsperfUnavailable } from '../../bench/dnsperf.js';
+import type { BenchResult } from '../../bench/result.js';
+import { ROOT, alive, childPids, until } from '../helpers/server.js';
+
+const RUN = `${ROOT}dist/bench/run.js`;
+
+/** Every process below `pid` (children, their children, …). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (const c of childPids(pid)) out.push(c, ...descendants(c));
+  return out;
+}
+
+/** The command name of a live process ('' when gone). */
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts `node dist/bench/run.js ARGS` and, while it runs, notes every
+ * process below it (shardns's supervisor and workers, dnsperf), so the test
+ * can check afterwards that none is left.
+ */
+interface BenchRun {
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  stderr: () => string;
+  kill: (s: NodeJS.Signals) => void;
+  running: () => boolean;
+  seen: Map<number, string>;
+}
+
+/** The run of the current test, so a failed test still stops it (SIGINT: the benchmark then stops its servers). */
+let current: BenchRun | undefined;
+
+function runBench(args: string[], env: NodeJS.ProcessEnv): BenchRun {
+  const proc = spawn(process.execPath, [RUN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const seen = new Map<number, string>(); // pid → command name
+  const watch = setInterval(() => {
+    // The latest name: shardns renames its processes (process.title) after start.
+    for (const p of descendants(proc.pid!)) seen.set(p, comm(p) || (seen.get(p) ?? ''));
+  }, 25);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    proc.on('close', (code) => {
+      clearInterval(watch);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  current = { done, stderr: () => stderr, kill: (s) => proc.kill(s), running: () => proc.exitCode === null && proc.signalCode === null, seen };
+  return current;
+}
+
+describe('bench smoke run (dnsperf against shardns, one worker, no peers)', function () {
+  this.timeout(30_000);
+  let work: string;
+
+  before(function () {
+    if (dnsperfUnavailable() !== null) {
+      console.log('skip: dnsperf not installed — apt-get install dnsperf');
+      this.skip();
+    }
+  });
+  beforeEach(() => {
+    work = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  });
+  afterEach(async () => {
+    if (current?.running()) {
+      current.kill('SIGINT');
+      await Promise.race([current.done, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    current = undefined;
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('measures for a few seconds and writes the table, the JSON and the SVG, leaving no process behind', async () => {
+    const out = join(work, 'results');
+    const run = runBench(
+      ['--workers', '1', '--duration', '2', '--rounds', '1', '--warmup', '0', '--peers', 'none', '--scale', 'none', '--zone-records', '500', '--queries', '2000', '--out', out],
+      { TMPDIR: work },
+    );
+    const { code, stdout, stderr } = await run.done;
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.match(/^\| shardns \| 1 \| [\d,]+ \| [\d.]+ \|/m);
+    expect(stdout).to.include('### Worker balance');
+
+    const files = readdirSync(out);
+    const json = files.find((f) => f.endsWith('.json'));
+    expect(json, files.join()).to.not.equal(undefined);
+    expect(files.some((f) => f.endsWith('.svg'))).to.equal(true);
+    const result = JSON.parse(readFileSync(join(out, json!), 'utf8')) as BenchResult;
+    expect(result.errors).to.deep.equal([]);
+    expect(result.runs).to.have.length(1);
+    const r = result.runs[0]!;
+    expect(r.server).to.equal('shardns');
+    expect(r.dnsperf.completed).to.be.greaterThan(1000);
+    expect(r.dnsperf.rcodes.NOERROR).to.be.greaterThan(0);
+    expect(r.dnsperf.rcodes.NXDOMAIN).to.be.greaterThan(0);
+    expect(r.dnsperf.rcodes.REFUSED ?? 0).to.equal(0);
+    expect(r.cpuSec).to.be.greaterThan(0);
+    expect(r.cpuUsPerQuery).to.be.within(0.5, 5000);
+    expect(r.peakRssMB).to.be.greaterThan(10);
+    // The worker's own count of replies agrees with what dnsperf saw answered.
+    const shares = result.balance[0]!.shares;
+    expect(shares).to.have.length(1);
+    expect(shares[0]!.answered).to.be.within(r.dnsperf.completed, r.dnsperf.sent + 50);
+    expect(result.load?.queries.kinds.absent).to.be.greaterThan(0);
+    expect(result.load?.queries.kinds.wildcard).to.be.greaterThan(0);
+
+    const names = [...run.seen.values()];
+    expect(names.some((n) => n.startsWith('shardns superv')) && names.some((n) => n.startsWith('shardns worker')) && names.includes('dnsperf'), names.join()).to.equal(true);
+    expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
+    expect(readdirSync(work).filter((f) => f.startsWith('shardns-bench-'))).to.deep.equal([]); // its temp folder is gone
+  });
+
+  it('Ctrl-C in the middle of a run stops shardns and dnsperf and exits 130', async () => {
+    const run = runBench(['--workers', '1', '--duration', '20', '--rounds', '1', '--warmup', '0', '--peers', 'none', '--scale', 'none', '--zone-records', '500', '--queries', '1000', '--out', join(work, 'results')], { TMPDIR: work });
+    expect(await until(() => /answers on 127\.0\.0\.1/.test(run.stderr()), 15_000), run.stderr()).to.equal(true);
+    // Let dnsperf start, then interrupt.
+    const names = (): string[] => [...run.seen.values()];
+    const all = (): boolean => names().includes('dnsperf') && names().some((n) => n.startsWith('shardns superv')) && names().some((n) => n.startsWith('shardns worker'));
+    expect(await until(all, 5000), names().join()).to.equal(true);
+    run.kill('SIGINT');
+    const { code, stderr } = await run.done;
+    expect(code, stderr).to.equal(130);
+    expect(stderr).to.include('SIGINT: stopping every process it started');
+    const left = (): number[] => [...run.seen.keys()].filter(alive);
+    expect(await until(() => left().length === 0, 3000), `left: ${left().map(comm).join(', ')}`).to.equal(true);
+    expect(existsSync(join(work, 'results'))).to.equal(false);
+  });
+});

@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { DEFAULTS, parseOptions } from '../../../bench/options.js';
+
+const parse = (...argv: string[]): ReturnType<typeof parseOptions> => parseOptions(argv, '/out');
+
+describe('bench options', () => {
+  it('defaults: 1 and 2 workers, 10 s, 2 rounds, NSD and Knot, 10k/100k/1M zone scale', () => {
+    const r = parse();
+    expect(r.ok && r.options).to.deep.equal({ ...DEFAULTS, out: '/out' });
+    expect(DEFAULTS.workers).to.deep.equal([1, 2]);
+    expect(DEFAULTS.peers).to.deep.equal(['nsd', 'knot']);
+  });
+
+  it('reads lists, none, the zone and the peers', () => {
+    const r = parse('--workers', '1,2,4', '--duration', '2.5', '--peers', 'knot', '--scale', 'none', '--zone', 'example.org=z/example.org.zone', '--clients', '16');
+    if (!r.ok) throw new Error(r.errors.join());
+    expect(r.options.workers).to.deep.equal([1, 2, 4]);
+    expect(r.options.durationSec).to.equal(2.5);
+    expect(r.options.peers).to.deep.equal(['knot']);
+    expect(r.options.scale).to.deep.equal([]);
+    expect(r.options.zone).to.deep.equal({ origin: 'example.org.', file: 'z/example.org.zone' });
+    expect(r.options.clients).to.equal(16);
+    const none = parse('--peers', 'none', '--workers', 'none');
+    expect(none.ok && none.options.peers).to.deep.equal([]);
+    expect(none.ok && none.options.workers).to.deep.equal([]);
+  });
+
+  it('reports every problem at once', () => {
+    const r = parse('--workers', '0,x', '--duration', 'long', '--peers', 'bind', '--zone', 'nofile', '--clients', '1000');
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.errors).to.have.length(5);
+    expect(r.errors.join('\n')).to.match(/--workers: .*got "0,x"/).and.match(/--duration/).and.match(/--peers: .*"bind"/).and.match(/--zone: must be ORIGIN=FILE/).and.match(/--clients: .*1 to 256/);
+  });
+
+  it('rejects unknown flags', () => {
+    const r = parse('--wrokers', '2');
+    expect(r.ok).to.equal(false);
+    expect(!r.ok && r.errors[0]).to.match(/wrokers/);
+  });
+});

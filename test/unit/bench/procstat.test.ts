@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessGroups } from '../../../bench/processes.js';
+import {
+  busyCores,
+  clockTicks,
+  cpuSecondsBetween,
+  groupMemoryMB,
+  groupPids,
+  groupStats,
+  parseStat,
+  parseSystemCpu,
+  sampleCpu,
+} from '../../../bench/procstat.js';
+
+/** A stat line as the kernel writes it, with the fields the benchmark reads set. */
+function statLine(pid: number, comm: string, state: string, pgrp: number, utime: number, stime: number): string {
+  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+  return `${pid} (${comm}) ${state} 1 ${pgrp} ${pgrp} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 7 8 20 0 1 0 12345 1000000 200 18446744073709551615\n`;
+}
+
+describe('bench /proc accounting', () => {
+  it('parses a stat line whose command name holds spaces and parentheses', () => {
+    const s = parseStat(statLine(4242, 'shardns (worker) 0)', 'S', 4240, 1500, 250));
+    expect(s).to.deep.equal({ pid: 4242, comm: 'shardns (worker) 0)', state: 'S', ppid: 1, pgrp: 4240, utime: 1500, stime: 250 });
+  });
+
+  it('parses this process\'s own stat line', () => {
+    const s = parseStat(readFileSync('/proc/self/stat', 'utf8'));
+    expect(s.pid).to.equal(process.pid);
+    expect(s.utime + s.stime).to.be.greaterThan(0);
+  });
+
+  it('rejects what is not a stat line', () => {
+    expect(() => parseStat('hello')).to.throw(/not a \/proc stat line/);
+  });
+
+  it('adds CPU per process between samples: a new process counts in full, an exited one never goes negative', () => {
+    const before = new Map([[10, 100], [11, 50], [12, 70]]);
+    const after = new Map([[10, 180], [11, 50], [13, 30]]); // 12 exited, 13 started
+    expect(cpuSecondsBetween(before, after, 100)).to.be.closeTo(1.1, 1e-9);
+    // Reversed: 12 looks new (0.7 s), 10 went backwards and counts 0, not -0.8.
+    expect(cpuSecondsBetween(after, before, 100)).to.be.closeTo(0.7, 1e-9);
+  });
+
+  it('reads groups, user+system time and memory from a /proc tree (fake)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-proc-'));
+    try {
+      const put = (pid: number, stat: string, rssKb: number, hwmKb: number): void => {
+        mkdirSync(join(root, String(pid)));
+        writeFileSync(join(root, String(pid), 'stat'), stat);
+        writeFileSync(join(root, String(pid), 'status'), `Name:\tx\nVmHWM:\t  ${hwmKb} kB\nVmRSS:\t  ${rssKb} kB\n`);
+        writeFileSync(join(root, String(pid), 'smaps_rollup'), `Rss:  ${rssKb} kB\nPss:  ${rssKb / 2} kB\n`);
+      };
+      put(100, statLine(100, 'supervisor', 'S', 100, 10, 5), 1024, 2048);
+      put(101, statLine(101, 'worker 0', 'R', 100, 300, 100), 2048, 4096);
+      put(102, statLine(102, 'worker 1', 'Z', 100, 9, 9), 0, 0);
+      put(200, statLine(200, 'other', 'S', 200, 1, 1), 512, 512);
+      mkdirSync(join(root, 'self'));
+      writeFileSync(join(root, 'stat'), 'cpu  1 2 3 4\n');
+      expect(groupPids(100, root).sort()).to.deep.equal([100, 101]);
+      expect(groupStats(100, root).map((s) => s.comm).sort()).to.deep.equal(['supervisor', 'worker 0']);
+      expect([...sampleCpu(100, root)]).to.have.deep.members([[100, 15], [101, 400]]);
+      expect(groupMemoryMB(100, root)).to.deep.equal({ rssMB: 3, peakMB: 6, pssMB: 1.5 });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('sees the CPU a busy process group burns', async function () {
+    this.timeout(10_000);
+    const g2 = new ProcessGroups();
+    const busy = g2.spawn('busy', process.execPath, ['-e', 'const e = Date.now() + 5000; while (Date.now() < e);']);
+    try {
+      const a = sampleCpu(busy.pgid);
+      await new Promise((r) => setTimeout(r, 700));
+      const b = sampleCpu(busy.pgid);
+      // One busy thread for 0.7 s: some CPU, never more than the wall time (less when the machine is loaded).
+      expect(cpuSecondsBetween(a, b, clockTicks())).to.be.within(0.05, 0.8);
+    } finally {
+      await g2.stopAll();
+    }
+  });
+
+  it('reads the machine\'s busy CPUs from /proc/stat', () => {
+    const a = parseSystemCpu('cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3 4\n');
+    expect(a).to.deep.equal({ busy: 200, total: 1000 });
+    const b = parseSystemCpu('cpu  300 0 200 800 100 0 0 0 0 0\n');
+    expect(busyCores(a, b, 2)).to.be.closeTo(1.5, 1e-9);
+    expect(() => parseSystemCpu('nothing')).to.throw(/cpu/);
+  });
+});
