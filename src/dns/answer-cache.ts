@@ -1,18 +1,24 @@
 /** Encoded authoritative replies kept by question, so repeated queries skip decode, lookup and encode. */
 
-import { LRUCache } from 'lru-cache';
 import { HEADER_LENGTH } from './header.js';
 import type { ZoneSet } from './zoneset.js';
 
-/** What makes two queries get the same reply bytes, but for ID, RD/CD and the case of the name. */
+/** What makes two queries get the same reply bytes, but for ID, CD and the case of the name. */
 export interface QueryShape {
-  /** The cache key: lower-cased question, EDNS facts, reply size limit, RD, recursion permission. */
-  key: string;
+  /** The question (name, type, class) in wire form, lower-cased. */
+  question: string;
+  /** The rest of the key as one number: reply size limit, EDNS present, DO, NSID, RD, recursion allowed. */
+  variant: number;
   /** Offset just past the question name (the bytes patched with the asker's case). */
   nameEnd: number;
 }
 
 const TYPE_OPT = 41;
+const NON_ASCII = /[\x80-\xff]/;
+
+function latin1(q: Uint8Array, from: number, to: number): string {
+  return (Buffer.isBuffer(q) ? q : Buffer.from(q.buffer, q.byteOffset, q.byteLength)).toString('latin1', from, to);
+}
 const OPTION_NSID = 3;
 
 /**
@@ -32,26 +38,23 @@ export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recu
   const arcount = q[11]!;
   if (arcount > 1) return null;
   let off = HEADER_LENGTH;
-  let key = '';
   for (;;) {
     if (off >= len) return null;
     const l = q[off]!;
     if (l === 0) break;
     if (l > 63 || off + 1 + l > len || off - HEADER_LENGTH + l + 2 > 255) return null;
-    key += String.fromCharCode(l);
-    for (let i = off + 1; i <= off + l; i++) {
-      const c = q[i]!;
-      key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c);
-    }
     off += l + 1;
   }
   const nameEnd = off + 1;
   const qEnd = nameEnd + 4;
   if (qEnd > len) return null;
-  key += `\u0000${(q[nameEnd]! << 8) | q[nameEnd + 1]!}/${(q[nameEnd + 2]! << 8) | q[nameEnd + 3]!}`;
-
+  // One native slice and ASCII lower-casing; names with other octets take the full path
+  // (String.toLowerCase would fold Latin-1 letters, which DNS does not, RFC 4343 §3).
+  const question = latin1(q, HEADER_LENGTH, qEnd);
+  if (NON_ASCII.test(question)) return null;
+  const lowered = question.toLowerCase();
   let limit = tcp ? 65535 : 512;
-  let edns = '-';
+  let edns = 0;
   if (arcount === 0) {
     if (qEnd !== len) return null;
   } else {
@@ -72,10 +75,11 @@ export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recu
       o += 4 + olen;
     }
     if (!tcp) limit = Math.min(Math.max(512, size), ourUdpSize);
-    edns = `${dnssecOk ? 'D' : 'd'}${nsid ? 'N' : 'n'}`;
+    edns = 1 | (dnssecOk ? 2 : 0) | (nsid ? 4 : 0);
   }
-  key += `\u0000${limit}${edns}${(q[2]! & 0x01) !== 0 ? 'R' : 'r'}${recursionAllowed ? 'A' : 'a'}`;
-  return { key, nameEnd };
+  // Separate numbers, not one concatenated string: no string to build and hash per query.
+  const variant = limit * 32 + edns * 4 + ((q[2]! & 0x01) !== 0 ? 2 : 0) + (recursionAllowed ? 1 : 0);
+  return { question: lowered, variant, nameEnd };
 }
 
 /** Limits of the reply cache. */
@@ -91,26 +95,30 @@ export interface AnswerCacheLimits {
  * empties it. A hit is the stored reply with the asker's ID, RD and CD bits,
  * and question-name case patched in; owner names elsewhere in it keep the case
  * of the query that filled the entry (names compare case-insensitively,
- * RFC 4343).
+ * RFC 4343). Bounded by entries and bytes; when full, the oldest entry goes
+ * (first in, first out: a plain Map costs less per hit than keeping recency,
+ * and the hot questions of a zone come back right away).
  */
 export class ReplyCache {
-  private readonly lru: LRUCache<string, Buffer> | null;
+  private readonly map = new Map<string, Map<number, Buffer>>();
+  private entries = 0;
+  private bytes = 0;
   private zones: ZoneSet | null = null;
   hits = 0;
   misses = 0;
 
-  constructor(limits: AnswerCacheLimits) {
-    this.lru = limits.entries > 0 ? new LRUCache<string, Buffer>({ max: limits.entries, maxSize: limits.bytes, sizeCalculation: (b) => b.length + 64 }) : null;
-  }
+  constructor(private readonly limits: AnswerCacheLimits) {}
 
   /** The reply for this query if cached (patched for it), else undefined. */
   get(query: Uint8Array, shape: QueryShape, zones: ZoneSet): Buffer | undefined {
-    if (!this.lru) return undefined;
+    if (this.limits.entries === 0) return undefined;
     if (zones !== this.zones) {
-      this.lru.clear();
+      this.map.clear();
+      this.entries = 0;
+      this.bytes = 0;
       this.zones = zones;
     }
-    const stored = this.lru.get(shape.key);
+    const stored = this.map.get(shape.question)?.get(shape.variant);
     if (!stored) {
       this.misses++;
       return undefined;
@@ -128,12 +136,26 @@ export class ReplyCache {
 
   /** Keeps a reply produced by the full path for this query shape. */
   put(shape: QueryShape, reply: Buffer, zones: ZoneSet): void {
-    if (!this.lru || zones !== this.zones) return;
-    this.lru.set(shape.key, Buffer.from(reply));
+    if (this.limits.entries === 0 || zones !== this.zones) return;
+    // Full: the oldest question goes, with all its variants.
+    while (this.map.size > 0 && (this.entries >= this.limits.entries || this.bytes + reply.length > this.limits.bytes)) {
+      const [oldest, variants] = this.map.entries().next().value as [string, Map<number, Buffer>];
+      this.map.delete(oldest);
+      for (const b of variants.values()) {
+        this.entries--;
+        this.bytes -= b.length;
+      }
+    }
+    let variants = this.map.get(shape.question);
+    if (!variants) this.map.set(shape.question, (variants = new Map()));
+    if (variants.has(shape.variant)) return;
+    variants.set(shape.variant, Buffer.from(reply));
+    this.entries++;
+    this.bytes += reply.length;
   }
 
   /** Entries held. */
   get size(): number {
-    return this.lru?.size ?? 0;
+    return this.entries;
   }
 }

@@ -28,15 +28,29 @@ export function compileAcl(entries: readonly string[]): Acl | string {
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return `"${entry}": prefix length must be 0–${max}`;
     list.addSubnet(addr, prefix, family === 4 ? 'ipv4' : 'ipv6');
   }
+  // BlockList.check costs more than the rest of a cached answer: remember recent verdicts.
+  const seen = new Map<string, boolean>();
+  const check = (address: string): boolean => {
+    const a = address.split('%')[0]!;
+    const family = isIP(a);
+    if (family === 0) return false;
+    // An IPv4-mapped IPv6 client (::ffff:10.0.0.1) is checked as the IPv4 address too.
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a)?.[1];
+    return list.check(a, family === 4 ? 'ipv4' : 'ipv6') || (mapped !== undefined && list.check(mapped, 'ipv4'));
+  };
   return {
     allows(address: string): boolean {
       if (any) return true;
-      const a = address.split('%')[0]!;
-      const family = isIP(a);
-      if (family === 0) return false;
-      // An IPv4-mapped IPv6 client (::ffff:10.0.0.1) is checked as the IPv4 address too.
-      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a)?.[1];
-      return list.check(a, family === 4 ? 'ipv4' : 'ipv6') || (mapped !== undefined && list.check(mapped, 'ipv4'));
+      let verdict = seen.get(address);
+      if (verdict === undefined) {
+        if (seen.size >= MEMO_ENTRIES) seen.clear();
+        verdict = check(address);
+        seen.set(address, verdict);
+      }
+      return verdict;
     },
   };
 }
+
+/** Client addresses whose verdict is remembered (cleared when full). */
+const MEMO_ENTRIES = 4096;

@@ -82,8 +82,15 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
   const nameOff = n * (MMSGHDR + IOVEC);
   const sendIovOff = n * MMSGHDR;
 
+  // Addresses of the sender-address slots as two 32-bit halves, so the hot path writes
+  // pointers without making a BigInt per datagram.
+  const nameLo = new Uint32Array(n);
+  const nameHi = new Uint32Array(n);
   // Fill the fixed parts of the structs once.
   for (let i = 0; i < n; i++) {
+    const addr = recvVec.base + BigInt(nameOff + i * NAME);
+    nameLo[i] = Number(addr & 0xffffffffn);
+    nameHi[i] = Number(addr >> 32n);
     const h = i * MMSGHDR;
     const iov = iovOff + i * IOVEC;
     recvVec.view.setBigUint64(h + 0, recvVec.base + BigInt(nameOff + i * NAME), true); // msg_name
@@ -112,7 +119,8 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
     name.copy(late.bytes, MMSGHDR + IOVEC);
     late.view.setUint32(8, name.length, true);
     reply.copy(late.bytes, MMSGHDR + IOVEC + NAME);
-    late.view.setBigUint64(MMSGHDR + 8, BigInt(reply.length), true);
+    late.view.setUint32(MMSGHDR + 8, reply.length, true);
+    late.view.setUint32(MMSGHDR + 12, 0, true);
     if (sendmmsg(sock.fd, late.ptr, 1, MSG_DONTWAIT) === 1) stats.sent++;
     else stats.sendFailures++;
   };
@@ -160,8 +168,11 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
       if (reply.length > options.sendSize) continue;
       const sh = out * MMSGHDR;
       reply.copy(sendData.bytes, out * options.sendSize);
-      sendVec.view.setBigUint64(sendIovOff + out * IOVEC + 8, BigInt(reply.length), true);
-      sendVec.view.setBigUint64(sh, recvVec.base + BigInt(nameAt), true); // reply to the sender's address
+      const lenAt = sendIovOff + out * IOVEC + 8;
+      sendVec.view.setUint32(lenAt, reply.length, true); // iov_len (64-bit, high half stays 0)
+      sendVec.view.setUint32(lenAt + 4, 0, true);
+      sendVec.view.setUint32(sh, nameLo[i]!, true); // msg_name: reply to the sender's address
+      sendVec.view.setUint32(sh + 4, nameHi[i]!, true);
       sendVec.view.setUint32(sh + 8, nameLen, true);
       out++;
     }

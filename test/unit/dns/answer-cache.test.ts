@@ -39,6 +39,9 @@ function cached(cache: ReplyCache, query: Buffer, zones: ZoneSet = ctx.zones): {
   return { reply, hit: false };
 }
 
+/** A shape as one comparable string. */
+const key = (s: ReturnType<typeof queryShape>): string => (s ? `${s.question}/${s.variant}` : 'null');
+
 describe('queryShape', () => {
   const same: [string, Buffer, Buffer][] = [
     ['case of the name', q('WWW.example.com', 'A'), q('www.EXAMPLE.com', 'A')],
@@ -46,7 +49,7 @@ describe('queryShape', () => {
     ['CD bit', q('www.example.com', 'A', { cd: true }), q('www.example.com', 'A')],
     ['unknown EDNS options (a cookie)', q('a.example.com', 'A', { edns: true }), q('a.example.com', 'A', { edns: true })],
   ];
-  for (const [what, a, b] of same) it(`ignores the ${what}`, () => expect(queryShape(a, 1232, false, false)!.key).to.equal(queryShape(b, 1232, false, false)!.key));
+  for (const [what, a, b] of same) it(`ignores the ${what}`, () => expect(key(queryShape(a, 1232, false, false))).to.equal(key(queryShape(b, 1232, false, false))));
   const differ: [string, Buffer, Buffer][] = [
     ['type', q('www.example.com', 'A'), q('www.example.com', 'AAAA')],
     ['EDNS or not', q('www.example.com', 'A', { edns: true }), q('www.example.com', 'A')],
@@ -55,11 +58,11 @@ describe('queryShape', () => {
     ['NSID asked', q('www.example.com', 'A', { edns: true, nsid: true }), q('www.example.com', 'A', { edns: true })],
     ['RD bit', q('www.example.com', 'A', { rd: false }), q('www.example.com', 'A')],
   ];
-  for (const [what, a, b] of differ) it(`tells apart the ${what}`, () => expect(queryShape(a, 1232, false, false)!.key).to.not.equal(queryShape(b, 1232, false, false)!.key));
+  for (const [what, a, b] of differ) it(`tells apart the ${what}`, () => expect(key(queryShape(a, 1232, false, false))).to.not.equal(key(queryShape(b, 1232, false, false))));
   it('tells apart UDP and TCP, and clients allowed to recurse or not', () => {
     const m = q('www.example.com', 'A');
-    expect(queryShape(m, 1232, true, false)!.key).to.not.equal(queryShape(m, 1232, false, false)!.key);
-    expect(queryShape(m, 1232, false, true)!.key).to.not.equal(queryShape(m, 1232, false, false)!.key);
+    expect(key(queryShape(m, 1232, true, false))).to.not.equal(key(queryShape(m, 1232, false, false)));
+    expect(key(queryShape(m, 1232, false, true))).to.not.equal(key(queryShape(m, 1232, false, false)));
   });
   const slow: [string, Buffer][] = [
     ['a response', (() => { const m = q('a.example.com', 'A'); m[2] = m[2]! | 0x80; return m; })()],
