@@ -24,9 +24,15 @@ export type FromWorker =
   /** The worker cannot serve (a bind failed, …) and is about to exit. */
   | { type: 'fatal'; id: number; error: SerializedError }
   | { type: 'pong'; seq: number }
-  | { type: 'stats'; seq: number; id: number; pid: number; counters: CounterSnapshot }
+  | { type: 'stats'; seq: number; id: number; pid: number; counters: WorkerCounters }
   /** The outcome of a reload: the new zones serve, or the errors and the old zones still serve. */
   | { type: 'reloaded'; seq: number; id: number; outcome: ReloadOutcome };
+
+/** A worker's counters: queries and rcodes, its reply cache, and its forwarding (when on). */
+export type WorkerCounters = CounterSnapshot & {
+  replyCache: { hits: number; misses: number; entries: number };
+  forwarding?: { cacheHits: number; cacheMisses: number; upstreamQueries: number; upstreamFailures: number; shared: number };
+};
 
 /** What one worker's reload did. */
 export type ReloadOutcome =

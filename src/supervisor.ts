@@ -3,9 +3,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import type { CounterSnapshot } from './dns/counters.js';
 import { ShardnsError } from './errors.js';
-import { isFromWorker, type FromWorker, type ReloadOutcome, type ToWorker } from './ipc.js';
+import { isFromWorker, type FromWorker, type ReloadOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
 import type { Logger } from './log.js';
 import { formatEndpoint } from './net/reuseport.js';
 
@@ -38,7 +37,7 @@ type Phase = 'starting' | 'running' | 'stopping';
 export interface WorkerStats {
   id: number;
   pid: number;
-  counters: CounterSnapshot;
+  counters: WorkerCounters;
 }
 
 /**

@@ -7,9 +7,9 @@ import { ReplyCache, queryShape, type QueryShape } from '../src/dns/answer-cache
 import { forwardedReply } from '../src/dns/forwarded.js';
 import { compileAcl } from '../src/forward/acl.js';
 import { Forwarder } from '../src/forward/forwarder.js';
-import { Counters, type CounterSnapshot } from '../src/dns/counters.js';
+import { Counters } from '../src/dns/counters.js';
 import { ShardnsError, zoneError } from '../src/errors.js';
-import { isToWorker, type FromWorker, type ReloadOutcome } from '../src/ipc.js';
+import { isToWorker, type FromWorker, type ReloadOutcome, type WorkerCounters } from '../src/ipc.js';
 import { createLogger } from '../src/log.js';
 import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket, type Transport } from '../src/net/reuseport.js';
 import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
@@ -154,7 +154,11 @@ async function run(id: number, config: Config): Promise<void> {
   }
 
   let stopping = false;
-  serving.stats = () => counters.snapshot();
+  serving.stats = () => ({
+    ...counters.snapshot(),
+    replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0 },
+    ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
+  });
   // Reload = parse everything anew, then swap one reference; on failure the old zones keep serving.
   serving.reload = () => {
     const started = Date.now();
@@ -186,7 +190,7 @@ function fail(id: number, error: ShardnsError): void {
 }
 
 /** What a serving worker offers the message loop; empty until sockets are open. */
-const serving: { id: number; stats?: () => CounterSnapshot; reload?: () => ReloadOutcome; stop?: () => void } = { id: -1 };
+const serving: { id: number; stats?: () => WorkerCounters; reload?: () => ReloadOutcome; stop?: () => void } = { id: -1 };
 
 // One message loop from the first moment: heartbeats are answered while
 // starting too, so a worker stuck in start-up is caught by the same timeout.

@@ -18,8 +18,7 @@ export const SO_REUSEADDR = 2;
 /** `SO_REUSEPORT`: several sockets of one uid share an address; the kernel hashes between them. */
 export const SO_REUSEPORT = 15;
 const SO_SNDBUF = 7;
-/** `SO_RCVBUF`: the socket's receive queue size. */
-export const SO_RCVBUF = 8;
+const SO_RCVBUF = 8;
 /** UDP socket buffers asked for (the kernel doubles the value for its bookkeeping, within the sysctl cap). */
 const UDP_BUFFER_BYTES = 2 * 1024 * 1024;
 const IPPROTO_IPV6 = 41;

@@ -90,7 +90,7 @@ function synthesize(dname: RRset, qname: string, owner: string): LookupResult {
 }
 
 /** Address records of the NS targets that this zone holds (glue below the cut, or in-zone names). */
-export function glueFor(zone: ZoneTree, ns: RRset): RRset[] {
+function glueFor(zone: ZoneTree, ns: RRset): RRset[] {
   const glue: RRset[] = [];
   for (const r of ns.records) {
     const key = nameKey((r as { data: string }).data);

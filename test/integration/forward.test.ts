@@ -45,6 +45,9 @@ describe('forwarding: names outside our zones go upstream, with a cache', functi
     expect(second.questions?.[0]?.name, 'question echoed as asked').to.equal('WWW.Remote.Test');
     expect(second.answers[0]!.ttl).to.be.within(296, 298);
     expect(f.udpQueries).to.equal(1);
+    const since = s.mark();
+    process.kill(s.proc.pid!, 'SIGUSR1');
+    await s.waitFor(/forwarding\.cacheHits=1 forwarding\.cacheMisses=1 forwarding\.upstreamQueries=1 forwarding\.upstreamFailures=0/, 5000, since);
   });
 
   it('local zones are answered authoritatively and never forwarded; RA=1 for allowed clients', async () => {

@@ -122,6 +122,7 @@ describe('shardns serve: workers sharing one port', function () {
     process.kill(server.proc.pid!, 'SIGUSR1');
     const m = await server.waitFor(/(worker \d \(pid \d+\) counters queries=\d+[^\n]*\n[^\n]*){4}/);
     expect(m[0]).to.match(/udp=\d+ tcp=\d+ dropped=\d+/);
+    expect(m[0]).to.match(/replyCache\.hits=\d+ replyCache\.misses=\d+ replyCache\.entries=\d+/);
   });
 
   it('SIGTERM: exit 0, and no process left behind', async () => {
