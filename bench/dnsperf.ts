@@ -68,9 +68,11 @@ export interface DnsperfOptions {
   outstanding: number;
   /** Seconds before an unanswered query counts as lost (dnsperf -t). */
   timeoutSec: number;
+  /** Stop after this many passes through the query file (dnsperf -n), or at durationSec, whichever comes first. */
+  passes?: number;
 }
 
-/** The dnsperf command line: UDP to 127.0.0.1 only, time-limited. */
+/** The dnsperf command line: UDP to 127.0.0.1 only, time-limited (and limited to a number of passes through the file, when asked). */
 export function dnsperfArgs(o: DnsperfOptions): string[] {
   return [
     '-s', '127.0.0.1',
@@ -81,6 +83,7 @@ export function dnsperfArgs(o: DnsperfOptions): string[] {
     '-c', String(o.clients),
     '-q', String(o.outstanding),
     '-t', String(o.timeoutSec),
+    ...(o.passes !== undefined ? ['-n', String(o.passes)] : []),
   ];
 }
 

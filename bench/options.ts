@@ -2,6 +2,12 @@
 
 import { parseArgs } from 'node:util';
 import { SERVER_KINDS, type PeerKind } from './servers.js';
+import { DEFAULT_VARIANT, parseVariant } from './variants.js';
+
+/** What a run measures: the load test against every server, the cached-forwarding scenario. */
+export const SCENARIOS = ['auth', 'forward'] as const;
+/** One of {@link SCENARIOS}. */
+export type Scenario = (typeof SCENARIOS)[number];
 
 /** What `npm run bench -- …` asked for. */
 export interface RunOptions {
@@ -15,6 +21,13 @@ export interface RunOptions {
   /** Records of the generated zone (when no --zone). */
   zoneRecords: number;
   peers: PeerKind[];
+  /** shardns variants measured side by side in the load test (names as in bench/variants.ts). */
+  variants: string[];
+  scenarios: Scenario[];
+  /** Forwarding scenario: cache settings of the forwarding shardns (`on`, `default`, `off`, or entries). */
+  forwardCache: string[];
+  /** Forwarding scenario: worker counts of the forwarding shardns. */
+  forwardWorkers: number[];
   clients: number;
   outstanding: number;
   queries: number;
@@ -27,7 +40,7 @@ export interface RunOptions {
   help: boolean;
 }
 
-/** The defaults: 1 and 2 workers, 10 s runs, 2 rounds, NSD and Knot, 10k/100k/1M zone scale. */
+/** The defaults: 1 and 2 workers, 10 s runs, 2 rounds, NSD, Knot and dns2, shardns as shipped, forwarding with and without cache at 1 worker, 10k/100k/1M zone scale. */
 export const DEFAULTS: Omit<RunOptions, 'out'> = {
   workers: [1, 2],
   durationSec: 10,
@@ -35,7 +48,11 @@ export const DEFAULTS: Omit<RunOptions, 'out'> = {
   warmupSec: 2,
   zone: null,
   zoneRecords: 10_000,
-  peers: ['nsd', 'knot'],
+  peers: ['nsd', 'knot', 'dns2'],
+  variants: [DEFAULT_VARIANT],
+  scenarios: ['auth', 'forward'],
+  forwardCache: ['on', 'off'],
+  forwardWorkers: [1],
   clients: 8,
   outstanding: 200,
   queries: 50_000,
@@ -48,17 +65,26 @@ export const DEFAULTS: Omit<RunOptions, 'out'> = {
 /** The --help text. */
 export const USAGE = `usage: npm run bench -- [options]      (or: node dist/bench/run.js [options])
 
-Load test with dnsperf against shardns and, when installed, NSD and Knot DNS
-(same zone, same query file, same worker count, runs alternating), then the
-zone-scale test. Loopback only; every process it starts is stopped, also on Ctrl-C.
+Load test with dnsperf against shardns (one or more variants) and, when
+installed, NSD, Knot DNS and the npm dns2 server (same zone, same query file,
+same worker count, runs alternating); then shardns forwarding to an upstream
+from its cache; then the zone-scale test. Loopback only; every process it
+starts is stopped, also on Ctrl-C.
 
+  --scenarios LIST     auth (load test against every server), forward (cached forwarding); default auth,forward
   --workers LIST       worker counts to measure, e.g. 1,2 (default 1,2); none: skip the load test
   --duration SEC       length of each measured dnsperf run (default 10)
   --rounds N           measured runs per server and worker count, servers in turn (default 2)
-  --warmup SEC         unmeasured dnsperf run per server before the first round (default 2; 0: none)
+  --warmup SEC         unmeasured dnsperf run per server before the first round (default 2; 0: none);
+                       the forwarding scenario warms up with one pass through the query file instead
   --zone ORIGIN=FILE   zone to serve (default: a generated zone of --zone-records records plus wildcards)
   --zone-records N     size of the generated zone (default 10000)
-  --peers LIST         nsd,knot (default), nsd, knot or none
+  --peers LIST         any of nsd, knot, dns2 (default nsd,knot,dns2), or none; dns2 runs with 1 worker only
+  --variants LIST      shardns variants side by side: default (as shipped), mmsg, dgram, each optionally
+                       with -nocache (--answer-cache 0) or -cacheN, e.g. mmsg,dgram,mmsg-nocache (default: default)
+  --forward-cache LIST forwarding scenario: cache settings of the forwarding shardns: on (sized to hold every
+                       question of the file), default (shardns's --cache-size default), off (0), or entries (default on,off)
+  --forward-workers LIST  forwarding scenario: workers of the forwarding shardns (default 1)
   --clients N          dnsperf clients (-c): source sockets, each one flow the kernel hashes to one worker (default 8)
   --outstanding N      dnsperf queries in flight at most (-q, over all clients; default 200)
   --queries N          lines in the query file (default 50000)
@@ -85,6 +111,10 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
         zone: { type: 'string' },
         'zone-records': { type: 'string' },
         peers: { type: 'string' },
+        variants: { type: 'string' },
+        scenarios: { type: 'string' },
+        'forward-cache': { type: 'string' },
+        'forward-workers': { type: 'string' },
         clients: { type: 'string' },
         outstanding: { type: 'string' },
         queries: { type: 'string' },
@@ -136,6 +166,7 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
   };
 
   o.workers = list('workers', 1, 64) ?? o.workers;
+  o.forwardWorkers = list('forward-workers', 1, 64) ?? o.forwardWorkers;
   o.durationSec = seconds('duration', 1, 3600) ?? o.durationSec;
   o.rounds = int('rounds', 1, 100) ?? o.rounds;
   o.warmupSec = seconds('warmup', 0, 600) ?? o.warmupSec;
@@ -164,9 +195,29 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
     else {
       const items = [...new Set(peers.split(',').map((s) => s.trim()))];
       const bad = items.filter((p) => p === 'shardns' || !(SERVER_KINDS as readonly string[]).includes(p));
-      if (bad.length > 0 || items.length === 0) errors.push(`--peers: must be nsd, knot, nsd,knot or none, got "${peers}"`);
+      if (bad.length > 0 || items.length === 0) errors.push(`--peers: must be a comma-separated list of nsd, knot, dns2 (or none), got "${peers}"`);
       else o.peers = items as PeerKind[];
     }
+  }
+  const variants = str('variants');
+  if (variants !== undefined) {
+    const items = [...new Set(variants.split(',').map((s) => s.trim()))];
+    const bad = items.filter((v) => parseVariant(v) === null);
+    if (bad.length > 0 || items.length === 0) errors.push(`--variants: each must be default, mmsg or dgram, optionally followed by -nocache or -cacheN (e.g. mmsg,dgram,mmsg-nocache), got "${variants}"`);
+    else o.variants = items;
+  }
+  const scenarios = str('scenarios');
+  if (scenarios !== undefined) {
+    const items = scenarios === 'none' ? [] : [...new Set(scenarios.split(',').map((s) => s.trim()))];
+    if (items.some((x) => !(SCENARIOS as readonly string[]).includes(x))) errors.push(`--scenarios: must be auth, forward, auth,forward or none, got "${scenarios}"`);
+    else o.scenarios = items as Scenario[];
+  }
+  const cache = str('forward-cache');
+  if (cache !== undefined) {
+    const items = [...new Set(cache.split(',').map((s) => s.trim()))];
+    const ok = (x: string): boolean => x === 'on' || x === 'off' || x === 'default' || (/^\d+$/.test(x) && Number(x) <= 10_000_000);
+    if (items.length === 0 || !items.every(ok)) errors.push(`--forward-cache: each must be on, default, off or a number of entries up to 10000000, got "${cache}"`);
+    else o.forwardCache = items;
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, options: o };
 }

@@ -3,7 +3,7 @@
 import type { WorkerShare } from './balance.js';
 import type { DnsperfStats } from './dnsperf.js';
 import type { QueryKind } from './queries.js';
-import type { ServerKind } from './servers.js';
+import { runLabel, type ServerKind } from './servers.js';
 
 /** Where and with what the benchmark ran. */
 export interface BenchMeta {
@@ -34,6 +34,13 @@ export interface BenchOptions {
   servers: ServerKind[];
   scale: number[];
   scaleWorkers: number;
+  /** shardns variants of the load test (absent in results from before variants: shipped settings only). */
+  variants?: string[];
+  /** `auth` (the load test against every server), `forward` (the cached-forwarding scenario). */
+  scenarios?: string[];
+  /** Forwarding scenario: cache settings and worker counts of the forwarding shardns. */
+  forwardCache?: string[];
+  forwardWorkers?: number[];
 }
 
 /** The zone and the query file of the load test. */
@@ -45,6 +52,8 @@ export interface LoadSetup {
 /** One measured dnsperf run against one server. */
 export interface LoadRun {
   server: ServerKind;
+  /** shardns only: the variant (`default`, `mmsg`, `dgram-nocache`, …); absent in older results. */
+  variant?: string;
   workers: number;
   /** 1-based; within a round the servers run one after another. */
   round: number;
@@ -65,6 +74,8 @@ export interface LoadRun {
 /** Replies per shardns worker, added over all rounds of one worker count. */
 export interface BalanceEntry {
   workers: number;
+  /** The shardns variant these counters are from (absent: shipped settings). */
+  variant?: string;
   shares: WorkerShare[];
   /** Busiest worker over idlest worker (1 is even). */
   maxMin: number;
@@ -88,6 +99,43 @@ export interface ScaleEntry {
   error?: string;
 }
 
+/** One measured dnsperf run against a forwarding shardns (every name outside its zones, cached after the first time). */
+export interface ForwardRun extends LoadRun {
+  /** The cache setting: `on`, `default`, `off` or a number of entries (see --forward-cache). */
+  setting: string;
+  /** The forwarder's --cache-size, or null when left at shardns's default. */
+  cacheSize: number | null;
+  /** Queries the upstream received during the run (its workers' counters, read before and after). */
+  upstreamQueries: number;
+  /** CPU the upstream used during the run (not part of cpuSec). */
+  upstreamCpuSec: number;
+}
+
+/** What happened before the measured rounds of one forwarding setting: the probe and the warm-up fill the cache. */
+export interface ForwardFill {
+  setting: string;
+  workers: number;
+  /** Queries dnsperf had answered in the warm-up (one pass through the file; 0 without a warm-up). */
+  warmupCompleted: number;
+  /** Queries the upstream received from the start until the first measured round (probe and warm-up). */
+  upstreamQueries: number;
+}
+
+/** The forwarding scenario: its query file, its upstream, and its runs. */
+export interface ForwardResult {
+  /** Lines of its query file, and the distinct questions among them (case folded). */
+  queries: number;
+  distinctQuestions: number;
+  /** Lines of the load test's file left out: names below a delegation (the upstream answers those with referrals, which a forwarder does not cache). */
+  leftOut: number;
+  /** How the upstream ran, e.g. `shardns, 1 worker, --forward none, same zone`. */
+  upstream: string;
+  /** shardns's default --cache-size. */
+  defaultCacheSize: number;
+  fills: ForwardFill[];
+  runs: ForwardRun[];
+}
+
 /** Everything one `npm run bench` measured (bench/results/bench-<date>.json). */
 export interface BenchResult {
   schema: 1;
@@ -97,15 +145,22 @@ export interface BenchResult {
   runs: LoadRun[];
   balance: BalanceEntry[];
   scale: ScaleEntry[];
+  /** The cached-forwarding scenario, when it ran. */
+  forward?: ForwardResult | null;
+  /** Things the reader should know (a peer measured at fewer worker counts, …). */
+  notes?: string[];
   /** Servers left out, and why (not installed, not root). */
   skipped: { server: ServerKind; reason: string }[];
   /** Steps that failed; the rest of the run went on. */
   errors: string[];
 }
 
-/** One server at one worker count, over its rounds. */
+/** One server (or shardns variant) at one worker count, over its rounds. */
 export interface Summary {
   server: ServerKind;
+  variant?: string;
+  /** `shardns`, `shardns dgram`, `NSD`, … */
+  label: string;
   workers: number;
   runs: number;
   /** Mean over the rounds, and the lowest and highest round. */
@@ -125,9 +180,12 @@ export interface Summary {
   machineBusyCores: number;
 }
 
-/** shardns over a peer at one worker count, same run. */
+/** shardns (one variant) over a peer at one worker count, same run. */
 export interface Ratio {
   workers: number;
+  /** The shardns row: `shardns`, `shardns dgram`, … */
+  shardns: string;
+  variant?: string;
   peer: ServerKind;
   /** shardns QPS / peer QPS: above 1 means shardns answered more. */
   qps: number;
@@ -137,50 +195,95 @@ export interface Ratio {
 
 const mean = (v: number[]): number => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
 
-/** Summaries per server and worker count, ordered by worker count, then shardns, NSD, Knot. */
-export function summarize(runs: readonly LoadRun[], order: readonly ServerKind[] = ['shardns', 'nsd', 'knot']): Summary[] {
-  const groups = new Map<string, LoadRun[]>();
-  for (const r of runs) {
-    const key = `${r.workers}\u0000${r.server}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+/** The rounds of one server (or variant) at one worker count, summed up. */
+function summarizeGroup(g: readonly LoadRun[]): Summary {
+  const qps = g.map((r) => r.dnsperf.qps);
+  const completed = g.reduce((a, r) => a + r.dnsperf.completed, 0);
+  const sent = g.reduce((a, r) => a + r.dnsperf.sent, 0);
+  const lost = g.reduce((a, r) => a + r.dnsperf.lost, 0);
+  const first = g[0]!;
+  return {
+    server: first.server,
+    ...(first.variant !== undefined ? { variant: first.variant } : {}),
+    label: runLabel(first.server, first.variant),
+    workers: first.workers,
+    runs: g.length,
+    qps: mean(qps),
+    qpsMin: Math.min(...qps),
+    qpsMax: Math.max(...qps),
+    cpuUsPerQuery: completed > 0 ? (g.reduce((a, r) => a + r.cpuSec, 0) / completed) * 1e6 : NaN,
+    sent,
+    lost,
+    lostPct: sent > 0 ? (lost / sent) * 100 : 0,
+    latencyAvgMs: mean(g.map((r) => r.dnsperf.latencyAvgSec * 1000)),
+    latencyStdDevMs: mean(g.map((r) => r.dnsperf.latencyStdDevSec * 1000)),
+    latencyMaxMs: Math.max(...g.map((r) => r.dnsperf.latencyMaxSec * 1000)),
+    peakRssMB: Math.max(...g.map((r) => r.peakRssMB)),
+    machineBusyCores: mean(g.map((r) => r.machineBusyCores)),
+  };
+}
+
+/** Runs grouped by `key`, groups in order of first appearance. */
+function groupBy<T>(items: readonly T[], key: (x: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const x of items) {
+    const k = key(x);
+    const g = groups.get(k);
+    if (g) g.push(x);
+    else groups.set(k, [x]);
   }
-  const out: Summary[] = [];
-  for (const g of groups.values()) {
-    const qps = g.map((r) => r.dnsperf.qps);
-    const completed = g.reduce((a, r) => a + r.dnsperf.completed, 0);
-    const sent = g.reduce((a, r) => a + r.dnsperf.sent, 0);
-    const lost = g.reduce((a, r) => a + r.dnsperf.lost, 0);
-    out.push({
-      server: g[0]!.server,
-      workers: g[0]!.workers,
-      runs: g.length,
-      qps: mean(qps),
-      qpsMin: Math.min(...qps),
-      qpsMax: Math.max(...qps),
-      cpuUsPerQuery: completed > 0 ? (g.reduce((a, r) => a + r.cpuSec, 0) / completed) * 1e6 : NaN,
-      sent,
-      lost,
-      lostPct: sent > 0 ? (lost / sent) * 100 : 0,
-      latencyAvgMs: mean(g.map((r) => r.dnsperf.latencyAvgSec * 1000)),
-      latencyStdDevMs: mean(g.map((r) => r.dnsperf.latencyStdDevSec * 1000)),
-      latencyMaxMs: Math.max(...g.map((r) => r.dnsperf.latencyMaxSec * 1000)),
-      peakRssMB: Math.max(...g.map((r) => r.peakRssMB)),
-      machineBusyCores: mean(g.map((r) => r.machineBusyCores)),
-    });
-  }
+  return [...groups.values()];
+}
+
+/**
+ * Summaries per server (and shardns variant) and worker count, ordered by
+ * worker count, then shardns (variants in the order they ran), NSD, Knot, dns2.
+ */
+export function summarize(runs: readonly LoadRun[], order: readonly ServerKind[] = ['shardns', 'nsd', 'knot', 'dns2']): Summary[] {
+  const out = groupBy(runs, (r) => `${r.workers}\u0000${r.server}\u0000${r.variant ?? ''}`).map(summarizeGroup);
   const rank = (k: ServerKind): number => (order.indexOf(k) < 0 ? order.length : order.indexOf(k));
   return out.sort((a, b) => a.workers - b.workers || rank(a.server) - rank(b.server));
 }
 
-/** shardns / peer for QPS and CPU per query, for every worker count where both ran. */
+/** shardns / peer for QPS and CPU per query, for every shardns variant and worker count where both ran. */
 export function ratios(summaries: readonly Summary[]): Ratio[] {
   const out: Ratio[] = [];
   for (const s of summaries) {
     if (s.server !== 'shardns') continue;
     for (const p of summaries) {
       if (p.server === 'shardns' || p.workers !== s.workers) continue;
-      out.push({ workers: s.workers, peer: p.server, qps: s.qps / p.qps, cpu: s.cpuUsPerQuery / p.cpuUsPerQuery });
+      out.push({ workers: s.workers, shardns: s.label, ...(s.variant !== undefined ? { variant: s.variant } : {}), peer: p.server, qps: s.qps / p.qps, cpu: s.cpuUsPerQuery / p.cpuUsPerQuery });
     }
   }
   return out;
+}
+
+/** One forwarding setting at one worker count, over its rounds. */
+export interface ForwardSummary extends Summary {
+  setting: string;
+  cacheSize: number | null;
+  upstreamQueries: number;
+  /** Upstream queries over queries answered (dnsperf's completed), over all rounds. */
+  upstreamShare: number;
+  /** The upstream's CPU per answer the forwarder gave, in microseconds: add it to cpuUsPerQuery for the cost of both. */
+  upstreamCpuUsPerAnswer: number;
+}
+
+/** Summaries of the forwarding scenario, per worker count and cache setting, in the order they ran. */
+export function summarizeForward(runs: readonly ForwardRun[]): ForwardSummary[] {
+  return groupBy(runs, (r) => `${r.workers}\u0000${r.setting}`)
+    .map((g) => {
+      const completed = g.reduce((a, r) => a + r.dnsperf.completed, 0);
+      const upstreamQueries = g.reduce((a, r) => a + r.upstreamQueries, 0);
+      const upstreamCpu = g.reduce((a, r) => a + r.upstreamCpuSec, 0);
+      return {
+        ...summarizeGroup(g),
+        setting: g[0]!.setting,
+        cacheSize: g[0]!.cacheSize,
+        upstreamQueries,
+        upstreamShare: completed > 0 ? upstreamQueries / completed : NaN,
+        upstreamCpuUsPerAnswer: completed > 0 ? (upstreamCpu / completed) * 1e6 : NaN,
+      };
+    })
+    .sort((a, b) => a.workers - b.workers);
 }

@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: the load test (dnsperf against shardns, NSD and Knot DNS in
- * one run, alternating), worker balance and zone scale; prints a markdown
- * report and writes JSON and an SVG chart to bench/results/.
+ * `npm run bench`: the load test (dnsperf against shardns variants, NSD, Knot
+ * DNS and dns2 in one run, alternating), worker balance, the cached-forwarding
+ * scenario and zone scale; prints a markdown report and writes JSON and an
+ * SVG chart to bench/results/.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -11,19 +12,22 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatDiagnostic, loadZoneFile, type Zone } from '../src/zone/index.js';
 import { VERSION } from '../src/version.js';
-import { addShares, maxMinRatio, readCounters, sharesBetween, type WorkerCounters, type WorkerShare } from './balance.js';
+import { addShares, maxMinRatio, type WorkerShare } from './balance.js';
 import { dnsperfUnavailable, dnsperfVersion, runDnsperf } from './dnsperf.js';
+import { forwardQueries, forwardSettings, forwardTest, SHARDNS_DEFAULT_CACHE_SIZE } from './forward.js';
 import { generateZone } from './gen-zone.js';
+import { measureRun } from './measure.js';
 import { parseOptions, USAGE, type RunOptions } from './options.js';
 import { freePort } from './ports.js';
-import { busyCores, clockTicks, cpuSecondsBetween, groupMemoryMB, sampleCpu, systemCpu } from './procstat.js';
+import { busyCores, clockTicks, systemCpu } from './procstat.js';
 import { ProcessGroups } from './processes.js';
 import { generateQueries, toDnsperfFile } from './queries.js';
 import { renderMarkdown } from './report.js';
-import type { BalanceEntry, BenchMeta, BenchResult, LoadRun, LoadSetup } from './result.js';
+import type { BalanceEntry, BenchMeta, BenchResult, LoadSetup } from './result.js';
 import { measureScale } from './scale.js';
-import { ROOT, SERVER_LABEL, serverUnavailable, serverVersion, startServer, type Probe, type ServerHandle, type ServerKind, type ZoneUnderTest } from './servers.js';
+import { MAX_WORKERS, ROOT, runLabel, SERVER_LABEL, serverUnavailable, serverVersion, startServer, type Probe, type ServerHandle, type ServerKind, type ZoneUnderTest } from './servers.js';
 import { renderChart } from './svg.js';
+import { parseVariant, type ShardnsVariant } from './variants.js';
 
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
@@ -96,52 +100,40 @@ function prepareZone(o: RunOptions, dir: string): { zone: ZoneUnderTest; loaded:
   return { zone, loaded: r.zone, generated };
 }
 
-/** One measured dnsperf run against one running server. */
-async function measure(groups: ProcessGroups, s: ServerHandle, o: RunOptions, queryFile: string, round: number, hz: number): Promise<{ run: LoadRun; shares?: WorkerShare[] }> {
-  let before: WorkerCounters[] | undefined;
-  // Counters are read outside the CPU window: asking for them costs the supervisor and workers a little.
-  if (s.kind === 'shardns') before = await readCounters(s.process, s.workers);
-  const sys0 = systemCpu();
-  const cpu0 = sampleCpu(s.process.pgid);
-  const { stats } = await runDnsperf(groups, { port: s.port, queryFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding, timeoutSec: 2 });
-  const cpu1 = sampleCpu(s.process.pgid);
-  const sys1 = systemCpu();
-  const mem = groupMemoryMB(s.process.pgid);
-  const cpuSec = cpuSecondsBetween(cpu0, cpu1, hz);
-  const run: LoadRun = {
-    server: s.kind,
-    workers: s.workers,
-    round,
-    dnsperf: stats,
-    cpuSec,
-    cpuUsPerQuery: stats.completed > 0 ? (cpuSec / stats.completed) * 1e6 : NaN,
-    rssMB: mem.rssMB,
-    peakRssMB: mem.peakMB,
-    pssMB: mem.pssMB,
-    machineBusyCores: busyCores(sys0, sys1, availableParallelism()),
-  };
-  if (s.kind !== 'shardns' || before === undefined) return { run };
-  const after = await readCounters(s.process, s.workers);
-  return { run, shares: sharesBetween(before, after) };
+/** One server to start and measure in the load test: a peer, or shardns with a variant's flags. */
+export interface Entry {
+  kind: ServerKind;
+  variant?: ShardnsVariant;
+}
+
+/**
+ * What runs at one worker count, in the order of a round: the shardns
+ * variants, then the peers that can run with that many workers (dns2 is one
+ * process: 1 worker only).
+ */
+export function entriesFor(workers: number, variants: readonly ShardnsVariant[], peers: readonly ServerKind[]): Entry[] {
+  return [...variants.map((v): Entry => ({ kind: 'shardns', variant: v })), ...peers.filter((p) => workers <= (MAX_WORKERS[p] ?? Infinity)).map((kind): Entry => ({ kind }))];
 }
 
 /** The load test at every worker count: start every server, warm each up, then rounds of A B C. */
-async function loadTest(groups: ProcessGroups, o: RunOptions, servers: ServerKind[], zone: ZoneUnderTest, probe: Probe, queryFile: string, dir: string, result: BenchResult): Promise<void> {
+async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers: number) => Entry[], zone: ZoneUnderTest, probe: Probe, queryFile: string, dir: string, result: BenchResult): Promise<void> {
   const hz = clockTicks();
+  const load = { queryFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding };
   for (const workers of o.workers) {
     const running: ServerHandle[] = [];
     const ports = new Set<number>();
-    for (const kind of servers) {
-      const sdir = join(dir, `${kind}-${workers}`);
+    for (const e of entries(workers)) {
+      const label = runLabel(e.kind, e.variant?.name);
+      const sdir = join(dir, `${e.kind}${e.variant ? `-${e.variant.name}` : ''}-${workers}`);
       mkdirSync(sdir, { recursive: true });
       try {
         const port = await freePort(ports);
         ports.add(port);
-        const s = await startServer(groups, { kind, workers, port, zone, dir: sdir, probe, timeoutMs: 60_000 });
-        log(`${SERVER_LABEL[kind]} with ${workers} worker${workers === 1 ? '' : 's'} answers on 127.0.0.1:${port} (ready after ${(s.readyMs / 1000).toFixed(2)} s)`);
+        const s = await startServer(groups, { kind: e.kind, workers, port, zone, dir: sdir, probe, timeoutMs: 60_000, ...(e.variant ? { variant: e.variant.name, args: e.variant.args } : {}) });
+        log(`${label} with ${workers} worker${workers === 1 ? '' : 's'} answers on 127.0.0.1:${port} (ready after ${(s.readyMs / 1000).toFixed(2)} s)`);
         running.push(s);
       } catch (err) {
-        result.errors.push(`${SERVER_LABEL[kind]} with ${workers} workers did not start: ${(err as Error).message}`);
+        result.errors.push(`${label} with ${workers} workers did not start: ${(err as Error).message}`);
         log(result.errors.at(-1)!);
       }
     }
@@ -150,34 +142,45 @@ async function loadTest(groups: ProcessGroups, o: RunOptions, servers: ServerKin
         try {
           await runDnsperf(groups, { port: s.port, queryFile, durationSec: o.warmupSec, clients: o.clients, outstanding: o.outstanding, timeoutSec: 2 });
         } catch (err) {
-          log(`warm-up of ${s.kind} failed: ${(err as Error).message.split('\n')[0]}`);
+          log(`warm-up of ${runLabel(s.kind, s.variant)} failed: ${(err as Error).message.split('\n')[0]}`);
         }
       }
     }
-    const shares: WorkerShare[][] = [];
+    const shares = new Map<string, WorkerShare[][]>();
     for (let round = 1; round <= o.rounds; round++) {
       for (const s of running) {
+        const label = runLabel(s.kind, s.variant);
         try {
-          const m = await measure(groups, s, o, queryFile, round, hz);
+          const m = await measureRun(groups, s, load, round, hz);
           result.runs.push(m.run);
-          if (m.shares) shares.push(m.shares);
+          if (m.shares) shares.set(s.variant ?? '', [...(shares.get(s.variant ?? '') ?? []), m.shares]);
           log(
-            `${SERVER_LABEL[s.kind]} ×${workers} round ${round}: ${Math.round(m.run.dnsperf.qps).toLocaleString('en-US')} QPS, ` +
+            `${label} ×${workers} round ${round}: ${Math.round(m.run.dnsperf.qps).toLocaleString('en-US')} QPS, ` +
               `${m.run.cpuUsPerQuery.toFixed(1)} µs CPU/query, lost ${m.run.dnsperf.lost}, latency ${(m.run.dnsperf.latencyAvgSec * 1000).toFixed(2)} ms, machine ${m.run.machineBusyCores.toFixed(2)} CPUs busy`,
           );
         } catch (err) {
-          result.errors.push(`${SERVER_LABEL[s.kind]} ×${workers} round ${round}: ${(err as Error).message}`);
+          result.errors.push(`${label} ×${workers} round ${round}: ${(err as Error).message}`);
           log(result.errors.at(-1)!.split('\n')[0]!);
         }
       }
     }
-    if (shares.length > 0) {
-      const total = addShares(shares);
-      const entry: BalanceEntry = { workers, shares: total, maxMin: maxMinRatio(total), clients: o.clients };
+    for (const [variant, runs] of shares) {
+      const total = addShares(runs);
+      const entry: BalanceEntry = { workers, ...(variant !== '' ? { variant } : {}), shares: total, maxMin: maxMinRatio(total), clients: o.clients };
       result.balance.push(entry);
     }
     for (const s of running) await groups.stop(s.process);
   }
+}
+
+/** Seconds the options will take, roughly (start-up, warm-up, rounds; not the zone-scale test). */
+export function estimateSeconds(o: RunOptions, peers: readonly ServerKind[]): number {
+  const variants = o.variants.map((v) => parseVariant(v)!);
+  const perServer = 2 + o.warmupSec + o.rounds * (o.durationSec + 1);
+  let sec = 0;
+  if (o.scenarios.includes('auth')) for (const w of o.workers) sec += entriesFor(w, variants, peers).length * perServer;
+  if (o.scenarios.includes('forward')) sec += o.forwardWorkers.length * o.forwardCache.length * (perServer + 2);
+  return sec;
 }
 
 /** Runs everything the options ask for; resolves with the exit code. */
@@ -193,10 +196,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (o.workers.length > 0) {
+  const authWanted = o.scenarios.includes('auth') && o.workers.length > 0;
+  const forwardWanted = o.scenarios.includes('forward') && o.forwardWorkers.length > 0;
+  if (authWanted || forwardWanted) {
     const why = dnsperfUnavailable();
     if (why !== null) {
-      process.stderr.write(`bench: ${why} (or skip the load test with --workers none)\n`);
+      process.stderr.write(`bench: ${why} (or run only the zone-scale test with --scenarios none)\n`);
       return 1;
     }
   }
@@ -223,19 +228,44 @@ export async function main(argv: string[]): Promise<number> {
   const result: BenchResult = {
     schema: 1,
     meta: { ...describeMachine(servers), backgroundBusyCores },
-    options: { workers: o.workers, durationSec: o.durationSec, rounds: o.rounds, warmupSec: o.warmupSec, clients: o.clients, outstanding: o.outstanding, servers, scale: o.scale, scaleWorkers: o.scaleWorkers },
+    options: {
+      workers: authWanted ? o.workers : [],
+      durationSec: o.durationSec,
+      rounds: o.rounds,
+      warmupSec: o.warmupSec,
+      clients: o.clients,
+      outstanding: o.outstanding,
+      servers,
+      scale: o.scale,
+      scaleWorkers: o.scaleWorkers,
+      variants: o.variants,
+      scenarios: o.scenarios,
+      forwardCache: o.forwardCache,
+      forwardWorkers: o.forwardWorkers,
+    },
     load: null,
     runs: [],
     balance: [],
     scale: [],
+    forward: null,
+    notes: [],
     skipped,
     errors: [],
   };
-  const perWorkers = servers.length * (2 + o.warmupSec + o.rounds * (o.durationSec + 1));
-  log(`about ${Math.ceil((perWorkers * o.workers.length) / 60)} min for the load test${o.scale.length > 0 ? ', then the zone scale test (up to a few minutes for 1M records)' : ''}; Ctrl-C stops everything`);
+  const peers = servers.filter((k) => k !== 'shardns');
+  const variants = o.variants.map((v) => parseVariant(v)!);
+  const entries = (workers: number): Entry[] => entriesFor(workers, variants, peers);
+  if (authWanted) {
+    for (const p of peers) {
+      const max = MAX_WORKERS[p];
+      if (max !== undefined && o.workers.some((w) => w > max)) result.notes!.push(`${SERVER_LABEL[p]} runs as one process: it is measured with ${max} worker only (left out at ${o.workers.filter((w) => w > max).join(', ')} workers).`);
+    }
+  }
+  const minutes = Math.ceil(estimateSeconds({ ...o, scenarios: o.scenarios.filter((x) => (x === 'auth' ? authWanted : forwardWanted)) }, peers) / 60);
+  log(`about ${minutes} min for the load tests${o.scale.length > 0 ? ', then the zone scale test (up to a few minutes for 1M records)' : ''}; Ctrl-C stops everything`);
 
   try {
-    if (o.workers.length > 0) {
+    if (authWanted || forwardWanted) {
       const z = prepareZone(o, dir);
       const probe = addressProbe(z.loaded);
       if (probe === null) throw new Error(`zone ${z.zone.file} has no A record to check answers with`);
@@ -248,10 +278,46 @@ export async function main(argv: string[]): Promise<number> {
       };
       result.load = setup;
       for (const n of q.notes) log(`query file: ${n}`);
-      await loadTest(groups, o, servers, z.zone, probe, queryFile, dir, result);
+      if (authWanted) await loadTest(groups, o, entries, z.zone, probe, queryFile, dir, result);
+      if (forwardWanted) {
+        const f = forwardQueries(q.queries);
+        const forwardFile = join(dir, 'forward-queries.txt');
+        writeFileSync(forwardFile, toDnsperfFile(f.queries));
+        const settings = forwardSettings(o.forwardCache, f.distinctQuestions);
+        result.forward = {
+          queries: f.queries.length,
+          distinctQuestions: f.distinctQuestions,
+          leftOut: f.leftOut,
+          upstream: 'shardns, 1 worker, --forward none, the same zone; one upstream per forwarder',
+          defaultCacheSize: SHARDNS_DEFAULT_CACHE_SIZE,
+          fills: [],
+          runs: [],
+        };
+        log(`forwarding scenario: ${f.queries.length.toLocaleString('en-US')} queries, ${f.distinctQuestions.toLocaleString('en-US')} distinct questions (${f.leftOut.toLocaleString('en-US')} below a delegation left out)`);
+        await forwardTest(
+          {
+            groups,
+            zone: z.zone,
+            probe,
+            queryFile: forwardFile,
+            load: { queryFile: forwardFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding },
+            warmupSec: o.warmupSec,
+            rounds: o.rounds,
+            workers: o.forwardWorkers,
+            settings,
+            dir,
+            hz: clockTicks(),
+            log,
+            errors: result.errors,
+          },
+          result.forward,
+        );
+      }
     }
     if (o.scale.length > 0) {
-      result.scale = await measureScale(groups, { sizes: o.scale, servers, workers: o.scaleWorkers, dir, origin: 'example.com.', timeoutMs: 300_000, log });
+      // dns2 loads the zone with shardns's own loader: its load time would say nothing new.
+      const scaleServers = servers.filter((k) => k !== 'dns2');
+      result.scale = await measureScale(groups, { sizes: o.scale, servers: scaleServers, workers: o.scaleWorkers, dir, origin: 'example.com.', timeoutMs: 300_000, log });
     }
   } catch (err) {
     result.errors.push((err as Error).message);

@@ -1,21 +1,26 @@
-/** The servers under test (shardns, NSD, Knot DNS): configuration, start on a loopback port, readiness, versions. */
+/** The servers under test (shardns and its variants, NSD, Knot DNS, npm dns2): configuration, start on a loopback port, readiness, versions. */
 
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForAnswer } from './dns.js';
 import type { ProcessGroups, Tracked } from './processes.js';
+import { shardnsLabel } from './variants.js';
 
 /** The repository root (this file runs as dist/bench/servers.js). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The servers the benchmark knows. */
-export const SERVER_KINDS = ['shardns', 'nsd', 'knot'] as const;
+export const SERVER_KINDS = ['shardns', 'nsd', 'knot', 'dns2'] as const;
 /** One of {@link SERVER_KINDS}. */
 export type ServerKind = (typeof SERVER_KINDS)[number];
 /** The peers (every server but shardns). */
 export type PeerKind = Exclude<ServerKind, 'shardns'>;
+
+/** Servers that run as one process only: measured at this many workers at most (dns2 has no multi-process mode). */
+export const MAX_WORKERS: Partial<Record<ServerKind, number>> = { dns2: 1 };
 
 /** A zone as the servers are given it. */
 export interface ZoneUnderTest {
@@ -38,7 +43,12 @@ export interface ServerOptions {
   kind: ServerKind;
   workers: number;
   port: number;
-  zone: ZoneUnderTest;
+  /** The zone to serve; null only for shardns (a forwarder serving no zone of its own). */
+  zone: ZoneUnderTest | null;
+  /** shardns only: flags added to `shardns serve` (a variant's, or the forwarding scenario's). */
+  args?: readonly string[];
+  /** shardns only: the variant's name, carried into the handle and the results. */
+  variant?: string;
   /** A private folder for the server's config, pid file and databases. */
   dir: string;
   probe: Probe;
@@ -49,6 +59,7 @@ export interface ServerOptions {
 /** A server that answers. */
 export interface ServerHandle {
   kind: ServerKind;
+  variant?: string;
   workers: number;
   port: number;
   process: Tracked;
@@ -123,20 +134,26 @@ export function knotConfig(o: { workers: number; port: number; zone: ZoneUnderTe
 }
 
 /** The command line that starts a server in the foreground. */
-export function serverCommand(o: Pick<ServerOptions, 'kind' | 'workers' | 'port' | 'zone' | 'dir'>): { command: string; args: string[]; config?: { path: string; text: string } } {
+export function serverCommand(o: Pick<ServerOptions, 'kind' | 'workers' | 'port' | 'zone' | 'dir' | 'args'>): { command: string; args: string[]; config?: { path: string; text: string } } {
+  if (o.kind === 'shardns') {
+    const zone = o.zone ? ['--zone', `${o.zone.origin}=${o.zone.file}`] : [];
+    return {
+      command: process.execPath,
+      args: [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', String(o.workers), '--port', String(o.port), '--listen', '127.0.0.1', ...zone, '--log-format', 'text', '--log-level', 'info', ...(o.args ?? [])],
+    };
+  }
+  if (o.zone === null) throw new Error(`${o.kind} needs a zone to serve`);
+  const z = { ...o, zone: o.zone };
   switch (o.kind) {
-    case 'shardns':
-      return {
-        command: process.execPath,
-        args: [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', String(o.workers), '--port', String(o.port), '--listen', '127.0.0.1', '--zone', `${o.zone.origin}=${o.zone.file}`, '--log-format', 'text', '--log-level', 'info'],
-      };
+    case 'dns2':
+      return { command: process.execPath, args: [join(ROOT, 'dist/bench/peers/dns2-server.js'), '--port', String(o.port), '--zone', `${o.zone.origin}=${o.zone.file}`] };
     case 'nsd': {
       const path = join(o.dir, 'nsd.conf');
-      return { command: 'nsd', args: ['-d', '-c', path], config: { path, text: nsdConfig(o) } };
+      return { command: 'nsd', args: ['-d', '-c', path], config: { path, text: nsdConfig(z) } };
     }
     case 'knot': {
       const path = join(o.dir, 'knot.conf');
-      return { command: 'knotd', args: ['-c', path], config: { path, text: knotConfig(o) } };
+      return { command: 'knotd', args: ['-c', path], config: { path, text: knotConfig(z) } };
     }
   }
 }
@@ -146,7 +163,7 @@ export async function startServer(groups: ProcessGroups, o: ServerOptions): Prom
   const cmd = serverCommand(o);
   if (cmd.config) writeFileSync(cmd.config.path, cmd.config.text);
   const t0 = performance.now();
-  const tracked = groups.spawn(`${o.kind} (${o.workers} worker${o.workers === 1 ? '' : 's'})`, cmd.command, cmd.args, { cwd: o.dir });
+  const tracked = groups.spawn(`${o.variant ? shardnsLabel(o.variant) : SERVER_LABEL[o.kind]} (${o.workers} worker${o.workers === 1 ? '' : 's'})`, cmd.command, cmd.args, { cwd: o.dir });
   const died = tracked.exited.then(() => false);
   const ok = await Promise.race([waitForAnswer(o.port, o.probe.name, o.probe.type, o.probe.expect, o.timeoutMs), died]);
   const readyMs = performance.now() - t0;
@@ -156,15 +173,25 @@ export async function startServer(groups: ProcessGroups, o: ServerOptions): Prom
     const why = tracked.proc.exitCode !== null || tracked.proc.signalCode !== null ? 'exited' : `gave no correct answer within ${o.timeoutMs / 1000} s`;
     throw new Error(`${o.kind} ${why} (probe ${o.probe.name} ${o.probe.type} → ${o.probe.expect}):\n${out}`);
   }
-  return { kind: o.kind, workers: o.workers, port: o.port, process: tracked, readyMs };
+  return { kind: o.kind, ...(o.variant !== undefined ? { variant: o.variant } : {}), workers: o.workers, port: o.port, process: tracked, readyMs };
 }
 
 /** `nsd -v` prints the version; `knotd -v` means verbose (and starts the server), `-V` is its version. */
-const versionFlag = (kind: PeerKind): string => (kind === 'nsd' ? '-v' : '-V');
+const versionFlag = (kind: 'nsd' | 'knot'): string => (kind === 'nsd' ? '-v' : '-V');
+
+/** dns2's package.json (a dev dependency), or null when it is not installed. */
+function dns2Package(): { version?: string } | null {
+  try {
+    return JSON.parse(readFileSync(createRequire(import.meta.url).resolve('dns2/package.json'), 'utf8')) as { version?: string };
+  } catch {
+    return null;
+  }
+}
 
 /** Why a server cannot run here, with what to do, or null when it can. */
 export function serverUnavailable(kind: ServerKind): string | null {
   if (kind === 'shardns') return null;
+  if (kind === 'dns2') return dns2Package() === null ? 'the npm package dns2 is not installed — npm install (it is a dev dependency)' : null;
   const bin = kind === 'nsd' ? 'nsd' : 'knotd';
   const r = spawnSync(bin, [versionFlag(kind)], { encoding: 'utf8' });
   if (r.error) return `${bin} not installed — apt-get install ${kind}`;
@@ -175,9 +202,15 @@ export function serverUnavailable(kind: ServerKind): string | null {
 /** The server's version, e.g. `4.6.1`. */
 export function serverVersion(kind: ServerKind, shardnsVersion: string): string {
   if (kind === 'shardns') return shardnsVersion;
+  if (kind === 'dns2') return dns2Package()?.version ?? 'unknown';
   const r = spawnSync(kind === 'nsd' ? 'nsd' : 'knotd', [versionFlag(kind)], { encoding: 'utf8' });
   return /version\s+(\S+)/i.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
 /** How the report names a server. */
-export const SERVER_LABEL: Record<ServerKind, string> = { shardns: 'shardns', nsd: 'NSD', knot: 'Knot DNS' };
+export const SERVER_LABEL: Record<ServerKind, string> = { shardns: 'shardns', nsd: 'NSD', knot: 'Knot DNS', dns2: 'dns2' };
+
+/** How the report names a server run (a shardns variant by its name). */
+export function runLabel(kind: ServerKind, variant?: string): string {
+  return kind === 'shardns' ? shardnsLabel(variant) : SERVER_LABEL[kind];
+}

@@ -62,7 +62,7 @@ function runBench(args: string[], env: NodeJS.ProcessEnv): BenchRun {
   return current;
 }
 
-describe('bench smoke run (dnsperf against shardns, one worker, no peers)', function () {
+describe('bench smoke run (dnsperf against two shardns variants and dns2, one worker; cached forwarding)', function () {
   this.timeout(30_000);
   let work: string;
 
@@ -87,13 +87,17 @@ describe('bench smoke run (dnsperf against shardns, one worker, no peers)', func
   it('measures for a few seconds and writes the table, the JSON and the SVG, leaving no process behind', async () => {
     const out = join(work, 'results');
     const run = runBench(
-      ['--workers', '1', '--duration', '2', '--rounds', '1', '--warmup', '0', '--peers', 'none', '--scale', 'none', '--zone-records', '500', '--queries', '2000', '--out', out],
+      ['--workers', '1', '--duration', '1', '--rounds', '1', '--warmup', '0', '--peers', 'dns2', '--variants', 'default,dgram', '--forward-cache', 'on', '--scale', 'none', '--zone-records', '500', '--queries', '2000', '--out', out],
       { TMPDIR: work },
     );
     const { code, stdout, stderr } = await run.done;
     expect(code, stderr).to.equal(0);
     expect(stdout).to.match(/^\| shardns \| 1 \| [\d,]+ \| [\d.]+ \|/m);
+    expect(stdout).to.match(/^\| shardns dgram \| 1 \| [\d,]+ \| [\d.]+ \|/m);
+    expect(stdout).to.match(/^\| dns2 \| 1 \| [\d,]+ \| [\d.]+ \|/m);
+    expect(stdout).to.match(/^\| 1 \| shardns dgram \| dns2 \| [\d.]+× \| [\d.]+× \|/m);
     expect(stdout).to.include('### Worker balance');
+    expect(stdout).to.match(/^\| cache on \([\d,]+ entries\) \| 1 \| [\d,]+ \| [\d.]+ \|/m);
 
     const files = readdirSync(out);
     const json = files.find((f) => f.endsWith('.json'));
@@ -101,10 +105,20 @@ describe('bench smoke run (dnsperf against shardns, one worker, no peers)', func
     expect(files.some((f) => f.endsWith('.svg'))).to.equal(true);
     const result = JSON.parse(readFileSync(join(out, json!), 'utf8')) as BenchResult;
     expect(result.errors).to.deep.equal([]);
-    expect(result.runs).to.have.length(1);
+    expect(result.runs.map((x) => `${x.server}/${x.variant ?? ''}`)).to.deep.equal(['shardns/default', 'shardns/dgram', 'dns2/']);
     const r = result.runs[0]!;
-    expect(r.server).to.equal('shardns');
     expect(r.dnsperf.completed).to.be.greaterThan(1000);
+    // dns2 answers the same file from the same zone: the same rcodes (authority and additional sections differ).
+    const d = result.runs[2]!;
+    expect(d.dnsperf.completed).to.be.greaterThan(500);
+    expect(d.dnsperf.rcodes.NXDOMAIN! / d.dnsperf.completed).to.be.closeTo(r.dnsperf.rcodes.NXDOMAIN! / r.dnsperf.completed, 0.02);
+    // Forwarding from the cache: the upstream saw each distinct question about once.
+    const f = result.forward!;
+    expect(f.runs).to.have.length(1);
+    expect(f.runs[0]!.dnsperf.completed).to.be.greaterThan(1000);
+    expect(f.runs[0]!.dnsperf.rcodes.REFUSED ?? 0).to.equal(0);
+    expect(f.runs[0]!.upstreamQueries).to.be.within(1, f.distinctQuestions + 50);
+    expect(f.runs[0]!.cpuUsPerQuery).to.be.within(0.5, 5000);
     expect(r.dnsperf.rcodes.NOERROR).to.be.greaterThan(0);
     expect(r.dnsperf.rcodes.NXDOMAIN).to.be.greaterThan(0);
     expect(r.dnsperf.rcodes.REFUSED ?? 0).to.equal(0);
@@ -112,6 +126,7 @@ describe('bench smoke run (dnsperf against shardns, one worker, no peers)', func
     expect(r.cpuUsPerQuery).to.be.within(0.5, 5000);
     expect(r.peakRssMB).to.be.greaterThan(10);
     // The worker's own count of replies agrees with what dnsperf saw answered.
+    expect(result.balance).to.have.length(2);
     const shares = result.balance[0]!.shares;
     expect(shares).to.have.length(1);
     expect(shares[0]!.answered).to.be.within(r.dnsperf.completed, r.dnsperf.sent + 50);
@@ -119,13 +134,13 @@ describe('bench smoke run (dnsperf against shardns, one worker, no peers)', func
     expect(result.load?.queries.kinds.wildcard).to.be.greaterThan(0);
 
     const names = [...run.seen.values()];
-    expect(names.some((n) => n.startsWith('shardns superv')) && names.some((n) => n.startsWith('shardns worker')) && names.includes('dnsperf'), names.join()).to.equal(true);
+    expect(names.some((n) => n.startsWith('shardns superv')) && names.some((n) => n.startsWith('shardns worker')) && names.includes('dnsperf') && names.includes('dns2 peer'), names.join()).to.equal(true);
     expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
     expect(readdirSync(work).filter((f) => f.startsWith('shardns-bench-'))).to.deep.equal([]); // its temp folder is gone
   });
 
   it('Ctrl-C in the middle of a run stops shardns and dnsperf and exits 130', async () => {
-    const run = runBench(['--workers', '1', '--duration', '20', '--rounds', '1', '--warmup', '0', '--peers', 'none', '--scale', 'none', '--zone-records', '500', '--queries', '1000', '--out', join(work, 'results')], { TMPDIR: work });
+    const run = runBench(['--workers', '1', '--duration', '20', '--rounds', '1', '--warmup', '0', '--peers', 'none', '--scenarios', 'auth', '--scale', 'none', '--zone-records', '500', '--queries', '1000', '--out', join(work, 'results')], { TMPDIR: work });
     expect(await until(() => /answers on 127\.0\.0\.1/.test(run.stderr()), 15_000), run.stderr()).to.equal(true);
     // Let dnsperf start, then interrupt.
     const names = (): string[] => [...run.seen.values()];

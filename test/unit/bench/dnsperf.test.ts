@@ -67,5 +67,12 @@ describe('bench dnsperf output', () => {
     expect(flag('-c')).to.equal('8');
     expect(flag('-q')).to.equal('200');
     expect(flag('-t')).to.equal('2');
+    expect(args).to.not.include('-n');
+  });
+
+  it('stops after a number of passes through the file when asked (the forwarding warm-up)', () => {
+    const args = dnsperfArgs({ port: 5353, queryFile: '/tmp/q', durationSec: 120, clients: 8, outstanding: 200, timeoutSec: 2, passes: 1 });
+    expect(args.slice(-2)).to.deep.equal(['-n', '1']);
+    expect(args[args.indexOf('-l') + 1]).to.equal('120');
   });
 });

@@ -4,11 +4,39 @@ import { DEFAULTS, parseOptions } from '../../../bench/options.js';
 const parse = (...argv: string[]): ReturnType<typeof parseOptions> => parseOptions(argv, '/out');
 
 describe('bench options', () => {
-  it('defaults: 1 and 2 workers, 10 s, 2 rounds, NSD and Knot, 10k/100k/1M zone scale', () => {
+  it('defaults: 1 and 2 workers, 10 s, 2 rounds, NSD, Knot and dns2, shardns as shipped, both scenarios, 10k/100k/1M zone scale', () => {
     const r = parse();
     expect(r.ok && r.options).to.deep.equal({ ...DEFAULTS, out: '/out' });
     expect(DEFAULTS.workers).to.deep.equal([1, 2]);
-    expect(DEFAULTS.peers).to.deep.equal(['nsd', 'knot']);
+    expect(DEFAULTS.peers).to.deep.equal(['nsd', 'knot', 'dns2']);
+    expect(DEFAULTS.variants).to.deep.equal(['default']);
+    expect(DEFAULTS.scenarios).to.deep.equal(['auth', 'forward']);
+    expect(DEFAULTS.forwardCache).to.deep.equal(['on', 'off']);
+    expect(DEFAULTS.forwardWorkers).to.deep.equal([1]);
+  });
+
+  it('reads variants, scenarios and the forwarding settings', () => {
+    const r = parse('--variants', 'mmsg,dgram,mmsg-nocache,mmsg', '--peers', 'nsd,knot,dns2', '--scenarios', 'forward', '--forward-cache', 'on,default,off,5000', '--forward-workers', '1,2');
+    if (!r.ok) throw new Error(r.errors.join());
+    expect(r.options.variants).to.deep.equal(['mmsg', 'dgram', 'mmsg-nocache']);
+    expect(r.options.peers).to.deep.equal(['nsd', 'knot', 'dns2']);
+    expect(r.options.scenarios).to.deep.equal(['forward']);
+    expect(r.options.forwardCache).to.deep.equal(['on', 'default', 'off', '5000']);
+    expect(r.options.forwardWorkers).to.deep.equal([1, 2]);
+    const none = parse('--scenarios', 'none');
+    expect(none.ok && none.options.scenarios).to.deep.equal([]);
+  });
+
+  it('refuses unknown variants, scenarios and cache settings, naming each', () => {
+    const r = parse('--variants', 'mmsg,epoll', '--scenarios', 'auth,recursive', '--forward-cache', 'on,big', '--forward-workers', '0');
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.errors).to.have.length(4);
+    expect(r.errors.join('\n'))
+      .to.match(/--variants: .*-nocache .*got "mmsg,epoll"/)
+      .and.match(/--scenarios: .*got "auth,recursive"/)
+      .and.match(/--forward-cache: .*got "on,big"/)
+      .and.match(/--forward-workers: /);
   });
 
   it('reads lists, none, the zone and the peers', () => {
@@ -30,7 +58,7 @@ describe('bench options', () => {
     expect(r.ok).to.equal(false);
     if (r.ok) return;
     expect(r.errors).to.have.length(5);
-    expect(r.errors.join('\n')).to.match(/--workers: .*got "0,x"/).and.match(/--duration/).and.match(/--peers: .*"bind"/).and.match(/--zone: must be ORIGIN=FILE/).and.match(/--clients: .*1 to 256/);
+    expect(r.errors.join('\n')).to.match(/--workers: .*got "0,x"/).and.match(/--duration/).and.match(/--peers: .*nsd, knot, dns2.*"bind"/).and.match(/--zone: must be ORIGIN=FILE/).and.match(/--clients: .*1 to 256/);
   });
 
   it('rejects unknown flags', () => {

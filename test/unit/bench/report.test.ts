@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { renderMarkdown } from '../../../bench/report.js';
-import { ratios, summarize, type BenchResult } from '../../../bench/result.js';
-import { niceMax, renderChart, tickLabel } from '../../../bench/svg.js';
+import { pct, renderMarkdown } from '../../../bench/report.js';
+import { ratios, summarize, summarizeForward, type BenchResult, type ForwardRun, type LoadRun } from '../../../bench/result.js';
+import { axisTop, niceMax, renderChart, tickLabel } from '../../../bench/svg.js';
 import { ROOT } from '../../helpers/server.js';
 
 /** A saved result (hand-made numbers, so the expected figures are easy to check). */
@@ -37,9 +37,9 @@ describe('bench report from a saved result', () => {
     expect(md).to.include('| server | workers | QPS | µs CPU / query | lost |');
     expect(md).to.include('| shardns | 1 | 42,000 (40,000–44,000) | 20.0 | 22 (0.003 %) | 4.00 |');
     expect(md).to.include('| NSD | 2 | 155,000 (150,000–160,000) | 7.0 | 0 (0.00 %) |');
-    expect(md).to.include('| 1 | NSD | 0.29× | 3.33× |');
-    expect(md).to.include('| 2 | Knot DNS | 0.43× | 3.33× |');
-    expect(md).to.include('| 2 | 8 | #0: 700,000, #1: 540,000 | 1.30× |');
+    expect(md).to.include('| 1 | shardns | NSD | 0.29× | 3.33× |');
+    expect(md).to.include('| 2 | shardns | Knot DNS | 0.43× | 3.33× |');
+    expect(md).to.include('| shardns | 2 | 8 | #0: 700,000, #1: 540,000 | 1.30× |');
     expect(md).to.include('| 1,000,000 | 31.5 | shardns | 12.50 | 1300 | 1040 | 1700 |');
     expect(md).to.include('| 1,000,000 | 31.5 | Knot DNS | failed: knot gave no correct answer within 300 s');
     expect(md).to.include('existing names 78 %, below a delegation 2 %, NODATA 5 %, wildcard hits 5 %, absent 10 %; 25 % in mixed case');
@@ -73,7 +73,7 @@ describe('bench report from a saved result', () => {
     expect(svg).to.include('µs CPU per answered query');
     expect(svg).to.include('>Knot DNS</text>');
     expect(svg).to.not.match(/NaN|undefined|Infinity/);
-    const opens = (svg.match(/<(text|rect|line)\b/g) ?? []).length;
+    const opens = (svg.match(/<(text|rect|line|path)\b/g) ?? []).length;
     const closes = (svg.match(/<\/(text|rect)>|\/>/g) ?? []).length;
     expect(closes).to.equal(opens);
   });
@@ -92,5 +92,130 @@ describe('bench report from a saved result', () => {
     expect(tickLabel(12_500, 2_500)).to.equal('12.5k');
     expect(tickLabel(0, 5)).to.equal('0');
     expect(tickLabel(7.5, 2.5)).to.equal('7.5');
+  });
+
+  describe('with shardns variants, the dns2 peer and the forwarding scenario', () => {
+    /** A run like the saved ones, with its own numbers: QPS, CPU seconds, answers. */
+    const run = (base: LoadRun, patch: { server?: LoadRun['server']; variant?: string; round?: number; qps: number; cpuSec: number; completed: number }): LoadRun => ({
+      ...base,
+      server: patch.server ?? base.server,
+      ...(patch.variant !== undefined ? { variant: patch.variant } : {}),
+      round: patch.round ?? base.round,
+      dnsperf: { ...base.dnsperf, qps: patch.qps, completed: patch.completed, sent: patch.completed, lost: 0 },
+      cpuSec: patch.cpuSec,
+      cpuUsPerQuery: (patch.cpuSec / patch.completed) * 1e6,
+    });
+    const one = saved.runs.filter((r) => r.workers === 1);
+    const sh = one.filter((r) => r.server === 'shardns');
+    const forward = (setting: string, cacheSize: number | null, round: number, qps: number, cpuSec: number, upstreamQueries: number, upstreamCpuSec: number): ForwardRun => ({
+      ...run(sh[0]!, { round, qps, cpuSec, completed: qps * 10, variant: `forward ${setting}` }),
+      setting,
+      cacheSize,
+      upstreamQueries,
+      upstreamCpuSec,
+    });
+    const mixed: BenchResult = {
+      ...saved,
+      options: { ...saved.options, variants: ['default', 'dgram'], scenarios: ['auth', 'forward'], forwardCache: ['on', 'off'], forwardWorkers: [1] },
+      runs: [
+        ...sh.map((r) => ({ ...r, variant: 'default' })),
+        ...sh.map((r) => run(r, { variant: 'dgram', qps: r.dnsperf.qps / 2, cpuSec: r.cpuSec * 2, completed: r.dnsperf.completed })),
+        ...one.filter((r) => r.server !== 'shardns'),
+        ...[1, 2].map((round) => run(sh[0]!, { server: 'dns2', round, qps: 10_000, cpuSec: 10, completed: 100_000 })),
+        ...saved.runs.filter((r) => r.workers === 2),
+      ],
+      balance: [{ ...saved.balance[0]!, variant: 'dgram' }],
+      notes: ['dns2 runs as one process: it is measured with 1 worker only (left out at 2 workers).'],
+      forward: {
+        queries: 49_000,
+        distinctQuestions: 18_900,
+        leftOut: 1_000,
+        upstream: 'shardns, 1 worker, --forward none, the same zone; one upstream per forwarder',
+        defaultCacheSize: 10_000,
+        fills: [
+          { setting: 'on', workers: 1, warmupCompleted: 100_000, upstreamQueries: 18_901 },
+          { setting: 'off', workers: 1, warmupCompleted: 20_000, upstreamQueries: 20_001 },
+        ],
+        runs: [
+          forward('on', 19_000, 1, 50_000, 5, 10, 0),
+          forward('off', 0, 1, 20_000, 6, 200_000, 2),
+          forward('on', 19_000, 2, 60_000, 6, 20, 0.01),
+          forward('off', 0, 2, 20_000, 6, 200_000, 2),
+        ],
+      },
+    };
+
+    it('summarizes each variant apart and gives every variant its ratio to every peer, dns2 included', () => {
+      const s = summarize(mixed.runs);
+      expect(s.map((x) => `${x.label}×${x.workers}`)).to.deep.equal(['shardns×1', 'shardns dgram×1', 'NSD×1', 'Knot DNS×1', 'dns2×1', 'shardns×2', 'NSD×2', 'Knot DNS×2']);
+      const r = ratios(s);
+      const get = (w: number, shardns: string, peer: string): { qps: number; cpu: number } => r.find((x) => x.workers === w && x.shardns === shardns && x.peer === peer)!;
+      expect(get(1, 'shardns', 'dns2').qps).to.be.closeTo(4.2, 1e-9);
+      expect(get(1, 'shardns', 'dns2').cpu).to.be.closeTo(0.2, 1e-9);
+      expect(get(1, 'shardns dgram', 'nsd').cpu).to.be.closeTo(40 / 6, 1e-9);
+      expect(r).to.have.length(2 * 3 + 2);
+    });
+
+    it('renders variant rows, dns2 rows and ratios, the note, and balance per variant', () => {
+      const md = renderMarkdown(mixed);
+      expect(md).to.include('(shardns, shardns dgram, NSD, Knot DNS, dns2 in turn)');
+      expect(md).to.include('| shardns dgram | 1 | 21,000 (20,000–22,000) | 40.0 | 0 (0.00 %) |');
+      expect(md).to.include('| dns2 | 1 | 10,000 (10,000–10,000) | 100.0 | 0 (0.00 %) |');
+      expect(md).to.include('| 1 | shardns | dns2 | 4.20× | 0.20× |');
+      expect(md).to.include('| 1 | shardns dgram | dns2 | 2.10× | 0.40× |');
+      expect(md).to.not.match(/\| 2 \| shardns \| dns2 \|/);
+      expect(md).to.include('dns2 runs as one process: it is measured with 1 worker only (left out at 2 workers).');
+      expect(md).to.include('| shardns dgram | 1 | 8 | #0: 840,000 | 1.00× |');
+      expect(md).to.include('shardns dgram ×1: NOERROR 90.0 %, NXDOMAIN 10.0 %');
+    });
+
+    it('renders the forwarding scenario: QPS, CPU of the forwarder alone, upstream share, the fill, same-run ratios', () => {
+      const f = summarizeForward(mixed.forward!.runs);
+      expect(f.map((x) => x.setting)).to.deep.equal(['on', 'off']);
+      expect(f[0]!.upstreamShare).to.be.closeTo(30 / 1_100_000, 1e-12);
+      expect(f[0]!.cpuUsPerQuery).to.be.closeTo(10, 1e-9);
+      expect(f[1]!.upstreamCpuUsPerAnswer).to.be.closeTo(4e6 / 400_000, 1e-9);
+      expect(f[0]!.upstreamCpuUsPerAnswer).to.be.closeTo(0.01e6 / 1_100_000, 1e-9);
+      const md = renderMarkdown(mixed);
+      expect(md).to.include('### Cached forwarding');
+      expect(md).to.include('49,000 lines (1,000 names below a delegation left out');
+      expect(md).to.include('18,900 distinct questions');
+      expect(md).to.include('| cache on (19,000 entries) | 1 | 55,000 (50,000–60,000) | 10.0 | 0 (0.00 %) |');
+      expect(md).to.include('| 30 | 0.003 % | 0.01 |');
+      expect(md).to.include('| cache off | 1 | 20,000 (20,000–20,000) | 30.0 | 0 (0.00 %) |');
+      expect(md).to.include('| 400,000 | 100 % | 10.00 |');
+      expect(md).to.include('cache on (19,000 entries) ×1: the upstream got 18,901 queries while the warm-up answered 100,000 (19 %)');
+      expect(md).to.include('| 1 | cache on (19,000 entries) | cache off | 2.75× | 0.33× |');
+      expect(md).to.include('| 1 | cache on (19,000 entries) | shardns answering the zone itself (load test) | 1.31× | 0.50× |');
+    });
+
+    it('formats shares', () => {
+      expect(pct(0)).to.equal('0 %');
+      expect(pct(1)).to.equal('100 %');
+      expect(pct(0.0037)).to.equal('0.37 %');
+      expect(pct(0.00004)).to.equal('0.004 %');
+      expect(pct(NaN)).to.equal('–');
+    });
+
+    it('draws every variant and dns2 in the chart; a bar far off the scale is cut and keeps its true value', () => {
+      const svg = renderChart(mixed);
+      expect(svg.match(/<rect [^>]*><title>/g)).to.have.length(2 * (5 + 3)); // 5 series at 1 worker, 3 at 2, two panels
+      expect(svg).to.include('<title>shardns dgram, 1 worker: 21000 QPS</title>');
+      expect(svg).to.include('<title>dns2, 1 worker: 100.0 µs</title>');
+      expect(svg).to.include('>shardns dgram</text>');
+      expect(svg).to.include('>dns2</text>');
+      expect(svg.match(/class="cut"/g)).to.have.length(1); // dns2's CPU bar
+      expect(svg).to.not.match(/NaN|undefined|Infinity/);
+      const fills = new Set([...svg.matchAll(/<rect [^>]*fill="(#[0-9a-f]{6})"><title>([^,]+),/g)].map((m) => `${m[2]}=${m[1]}`));
+      expect([...fills].filter((x) => x.startsWith('shardns dgram=')).length).to.equal(1);
+      expect([...fills].find((x) => x.startsWith('shardns=')) !== [...fills].find((x) => x.startsWith('shardns dgram='))).to.equal(true);
+    });
+
+    it('cuts the axis only when one value dwarfs the rest', () => {
+      expect(axisTop([5, 6, 7, 100])).to.deep.equal({ top: 19.5, clipped: true });
+      expect(axisTop([5, 6, 7, 18])).to.deep.equal({ top: 18, clipped: false });
+      expect(axisTop([1, 100])).to.deep.equal({ top: 100, clipped: false });
+      expect(axisTop([])).to.deep.equal({ top: 0, clipped: false });
+    });
   });
 });
