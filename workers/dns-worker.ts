@@ -6,6 +6,7 @@ import { answer, servfail, type AnswerContext, type AnswerOutcome } from '../src
 import { ReplyCache, queryShape, type QueryShape } from '../src/dns/answer-cache.js';
 import { forwardedReply } from '../src/dns/forwarded.js';
 import { compileAcl } from '../src/forward/acl.js';
+import { ttlFor, type CacheLimits } from '../src/forward/cache.js';
 import { Forwarder } from '../src/forward/forwarder.js';
 import { Counters } from '../src/dns/counters.js';
 import { ShardnsError, zoneError } from '../src/errors.js';
@@ -49,19 +50,20 @@ async function run(id: number, config: Config): Promise<void> {
     ednsUdpSize: config.ednsUdpSize,
     nsid: Buffer.from(server),
   };
+  const forwardLimits: CacheLimits = {
+    maxEntries: config.cacheSize,
+    maxBytes: config.cacheMaxBytes,
+    minTtl: config.cacheMinTtl,
+    maxTtl: config.cacheMaxTtl,
+    maxNegativeTtl: NEGATIVE_TTL_CAP,
+    servfailTtl: SERVFAIL_TTL,
+  };
   const forwarder = forwarding
     ? new Forwarder({
         upstreams: config.upstreams,
         attemptTimeoutMs: config.forwardTimeout * 1000,
         deadlineMs: config.forwardDeadline * 1000,
-        cache: {
-          maxEntries: config.cacheSize,
-          maxBytes: config.cacheMaxBytes,
-          minTtl: config.cacheMinTtl,
-          maxTtl: config.cacheMaxTtl,
-          maxNegativeTtl: NEGATIVE_TTL_CAP,
-          servfailTtl: SERVFAIL_TTL,
-        },
+        cache: forwardLimits,
         onEvent: (m) => log.warn(m),
       })
     : null;
@@ -107,6 +109,8 @@ async function run(id: number, config: Config): Promise<void> {
         (a) => {
           const reply = forwardedReply(request, a, ctx);
           counters.record(transport, reply);
+          // The encoded reply is kept too, so the next asker skips decode and encode.
+          if (shape && config.cacheSize > 0 && (a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN')) replies!.put(shape, reply, ctx.zones, ttlFor(a, forwardLimits));
           return reply;
         },
         (err: unknown) => {

@@ -92,7 +92,8 @@ export interface AnswerCacheLimits {
 
 /**
  * Replies by QueryShape key, for one ZoneSet: a new set of zones (a reload)
- * empties it. A hit is the stored reply with the asker's ID, RD and CD bits,
+ * empties it (a forwarded name may have become one of ours). Authoritative
+ * replies are kept as they are; forwarded ones for their TTL, counted down. A hit is the stored reply with the asker's ID, RD and CD bits,
  * and question-name case patched in; owner names elsewhere in it keep the case
  * of the query that filled the entry (names compare case-insensitively,
  * RFC 4343). Bounded by entries and bytes; when full, the oldest entry goes
@@ -100,14 +101,17 @@ export interface AnswerCacheLimits {
  * and the hot questions of a zone come back right away).
  */
 export class ReplyCache {
-  private readonly map = new Map<string, Map<number, Buffer>>();
+  private readonly map = new Map<string, Map<number, Entry>>();
   private entries = 0;
   private bytes = 0;
   private zones: ZoneSet | null = null;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly limits: AnswerCacheLimits) {}
+  constructor(
+    private readonly limits: AnswerCacheLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The reply for this query if cached (patched for it), else undefined. */
   get(query: Uint8Array, shape: QueryShape, zones: ZoneSet): Buffer | undefined {
@@ -118,38 +122,65 @@ export class ReplyCache {
       this.bytes = 0;
       this.zones = zones;
     }
-    const stored = this.map.get(shape.question)?.get(shape.variant);
-    if (!stored) {
+    const variants = this.map.get(shape.question);
+    const entry = variants?.get(shape.variant);
+    if (!entry) {
       this.misses++;
       return undefined;
     }
+    let age = 0;
+    if (entry.aging) {
+      age = Math.floor((this.now() - entry.aging.storedAt) / 1000);
+      if (age >= entry.aging.ttl) {
+        variants!.delete(shape.variant);
+        this.entries--;
+        this.bytes -= entry.reply.length;
+        this.misses++;
+        return undefined;
+      }
+    }
     this.hits++;
+    const stored = entry.reply;
     const reply = Buffer.allocUnsafe(stored.length);
     stored.copy(reply);
     reply[0] = query[0]!;
     reply[1] = query[1]!;
     reply[2] = (reply[2]! & 0xfe) | (query[2]! & 0x01); // RD
     reply[3] = (reply[3]! & 0xef) | (query[3]! & 0x10); // CD
-    reply.set(query.subarray(HEADER_LENGTH, shape.nameEnd), HEADER_LENGTH);
+    for (let i = HEADER_LENGTH; i < shape.nameEnd; i++) reply[i] = query[i]!;
+    if (entry.aging) {
+      // A forwarded answer: every TTL counted down by the entry's age (RFC 1035 §7.4).
+      const { offsets, ttls } = entry.aging;
+      for (let i = 0; i < offsets.length; i++) reply.writeUInt32BE(Math.max(0, ttls[i]! - age), offsets[i]!);
+    }
     return reply;
   }
 
-  /** Keeps a reply produced by the full path for this query shape. */
-  put(shape: QueryShape, reply: Buffer, zones: ZoneSet): void {
+  /**
+   * Keeps a reply for this query shape: an authoritative one as it is, or a
+   * forwarded one with `ttl` seconds to live, whose record TTLs then count down.
+   */
+  put(shape: QueryShape, reply: Buffer, zones: ZoneSet, ttl?: number): void {
     if (this.limits.entries === 0 || zones !== this.zones) return;
+    let aging: Aging | undefined;
+    if (ttl !== undefined) {
+      const offsets = ttlOffsets(reply);
+      if (ttl <= 0 || offsets === null) return;
+      aging = { storedAt: this.now(), ttl, offsets, ttls: offsets.map((o) => reply.readUInt32BE(o)) };
+    }
     // Full: the oldest question goes, with all its variants.
     while (this.map.size > 0 && (this.entries >= this.limits.entries || this.bytes + reply.length > this.limits.bytes)) {
-      const [oldest, variants] = this.map.entries().next().value as [string, Map<number, Buffer>];
+      const [oldest, variants] = this.map.entries().next().value as [string, Map<number, Entry>];
       this.map.delete(oldest);
-      for (const b of variants.values()) {
+      for (const e of variants.values()) {
         this.entries--;
-        this.bytes -= b.length;
+        this.bytes -= e.reply.length;
       }
     }
     let variants = this.map.get(shape.question);
     if (!variants) this.map.set(shape.question, (variants = new Map()));
     if (variants.has(shape.variant)) return;
-    variants.set(shape.variant, Buffer.from(reply));
+    variants.set(shape.variant, { reply: Buffer.from(reply), aging });
     this.entries++;
     this.bytes += reply.length;
   }
@@ -158,4 +189,51 @@ export class ReplyCache {
   get size(): number {
     return this.entries;
   }
+}
+
+/** A cached reply; forwarded ones age. */
+interface Entry {
+  reply: Buffer;
+  aging: Aging | undefined;
+}
+
+/** When a forwarded reply was stored, how long it may live, and where its TTLs are. */
+interface Aging {
+  storedAt: number;
+  ttl: number;
+  offsets: number[];
+  ttls: number[];
+}
+
+/**
+ * Offsets of the TTL field of every record in a reply (the OPT pseudo-record's
+ * is not a TTL, RFC 6891 §6.1.3), or null when the message does not parse.
+ * Names may be compressed; a pointer ends a name.
+ */
+export function ttlOffsets(m: Uint8Array): number[] | null {
+  if (m.length < HEADER_LENGTH) return null;
+  const count = (i: number): number => (m[i]! << 8) | m[i + 1]!;
+  const skipName = (at: number): number => {
+    for (let o = at; o < m.length; ) {
+      const l = m[o]!;
+      if (l === 0) return o + 1;
+      if ((l & 0xc0) === 0xc0) return o + 2;
+      o += l + 1;
+    }
+    return -1;
+  };
+  let off = HEADER_LENGTH;
+  for (let q = count(4); q > 0; q--) {
+    off = skipName(off);
+    if (off < 0) return null;
+    off += 4;
+  }
+  const offsets: number[] = [];
+  for (let r = count(6) + count(8) + count(10); r > 0; r--) {
+    off = skipName(off);
+    if (off < 0 || off + 10 > m.length) return null;
+    if (count(off) !== TYPE_OPT) offsets.push(off + 4);
+    off += 10 + count(off + 8);
+  }
+  return off === m.length ? offsets : null;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { ReplyCache, queryShape } from '../../../src/dns/answer-cache.js';
+import { ReplyCache, queryShape, ttlOffsets } from '../../../src/dns/answer-cache.js';
 import type { AnswerContext } from '../../../src/dns/answer.js';
 import { ZoneSet } from '../../../src/dns/zoneset.js';
 import { loadZones } from '../../../src/zones.js';
@@ -125,5 +125,45 @@ describe('ReplyCache', () => {
     const m = q('www.example.com', 'A');
     cached(cache, m);
     expect(cached(cache, m).hit).to.equal(false);
+  });
+});
+
+describe('ReplyCache: forwarded replies age', () => {
+  const forwarded = (id: number, ttl: number): Buffer =>
+    dnsPacket.encode({
+      type: 'response',
+      id,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: [{ name: 'www.remote.test', type: 'A', class: 'IN' }],
+      answers: [{ name: 'www.remote.test', type: 'A', class: 'IN', ttl, data: '192.0.2.1' }, { name: 'www.remote.test', type: 'A', class: 'IN', ttl: ttl + 100, data: '192.0.2.2' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as never],
+    });
+  it('finds every TTL, not the OPT\'s', () => {
+    const m = forwarded(1, 60);
+    expect(ttlOffsets(m)!.map((o) => m.readUInt32BE(o))).to.deep.equal([60, 160]);
+    expect(ttlOffsets(m.subarray(0, m.length - 3))).to.equal(null);
+  });
+  it('counts TTLs down by the age and forgets at expiry', () => {
+    let now = 1_000_000;
+    const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const query = q('www.remote.test', 'A', { id: 77 });
+    const shape = queryShape(query, 1232, false, true)!;
+    expect(cache.get(query, shape, ctx.zones)).to.equal(undefined);
+    cache.put(shape, forwarded(5, 60), ctx.zones, 60);
+    now += 10_500;
+    const hit = dnsPacket.decode(cache.get(query, shape, ctx.zones)!);
+    expect(hit.id).to.equal(77);
+    expect(hit.answers!.map((r) => (r as { ttl: number }).ttl)).to.deep.equal([50, 150]);
+    now += 50_000;
+    expect(cache.get(query, shape, ctx.zones)).to.equal(undefined);
+    expect(cache.size).to.equal(0);
+  });
+  it('keeps nothing with no time to live', () => {
+    const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 });
+    const query = q('www.remote.test', 'A');
+    const shape = queryShape(query, 1232, false, true)!;
+    cache.get(query, shape, ctx.zones);
+    cache.put(shape, forwarded(5, 0), ctx.zones, 0);
+    expect(cache.size).to.equal(0);
   });
 });
