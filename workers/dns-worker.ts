@@ -104,6 +104,8 @@ async function run(id: number, config: Config): Promise<void> {
         return out;
       }
       const request = out;
+      // The engine reuses the query's memory for the next batch: keep what a late SERVFAIL needs.
+      const original = Buffer.from(msg);
       const question = { name: request.target, type: request.question.type, klass: 'IN', dnssecOk: request.edns?.dnssecOk ?? false, checkingDisabled: (request.flags & 0x10) !== 0 };
       return forwarder!.resolve(question).then(
         (a) => {
@@ -115,7 +117,7 @@ async function run(id: number, config: Config): Promise<void> {
         },
         (err: unknown) => {
           internalError(err);
-          const reply = servfail(msg);
+          const reply = servfail(original);
           counters.record(transport, reply);
           return reply;
         },
