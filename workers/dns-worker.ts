@@ -107,21 +107,25 @@ async function run(id: number, config: Config): Promise<void> {
       // The engine reuses the query's memory for the next batch: keep what a late SERVFAIL needs.
       const original = Buffer.from(msg);
       const question = { name: request.target, type: request.question.type, klass: 'IN', dnssecOk: request.edns?.dnssecOk ?? false, checkingDisabled: (request.flags & 0x10) !== 0 };
-      return forwarder!.resolve(question).then(
-        (a) => {
+      // Whatever the upstream sent, a reply we cannot build is a SERVFAIL, never an
+      // unhandled rejection (which would end the worker).
+      const failed = (err: unknown): Buffer | null => {
+        internalError(err);
+        const reply = servfail(original);
+        counters.record(transport, reply);
+        return reply;
+      };
+      return forwarder!.resolve(question).then((a) => {
+        try {
           const reply = forwardedReply(request, a, ctx);
           counters.record(transport, reply);
           // The encoded reply is kept too, so the next asker skips decode and encode.
           if (shape && config.cacheSize > 0 && (a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN')) replies!.put(shape, reply, ctx.zones, ttlFor(a, forwardLimits));
           return reply;
-        },
-        (err: unknown) => {
-          internalError(err);
-          const reply = servfail(original);
-          counters.record(transport, reply);
-          return reply;
-        },
-      );
+        } catch (err) {
+          return failed(err);
+        }
+      }, failed);
     };
 
   const opened: OpenSocket[] = [];

@@ -8,6 +8,8 @@ import dnsPacket, { type Answer, type Packet } from 'dns-packet';
 export type Behaviour =
   | { kind: 'answer'; answers?: Answer[]; authorities?: Answer[]; rcode?: number; delayMs?: number; tcOverUdp?: boolean }
   | { kind: 'silent' }
+  /** Reply with these bytes (the query's ID is written into them). */
+  | { kind: 'raw'; bytes: Buffer }
   /** Send a forged reply (wrong ID, or from another port) first, then the real one after delayMs. */
   | { kind: 'forged-then-real'; forge: 'id' | 'port'; forged: Answer[]; real: Answer[]; delayMs: number };
 
@@ -63,6 +65,12 @@ export async function startFakeUpstream(address: string, port: number, behave: (
     const b = behave(q);
     const send = (bytes: Buffer, from = udp): void => void from.send(bytes, rinfo.port, rinfo.address);
     if (b.kind === 'silent') return;
+    if (b.kind === 'raw') {
+      const bytes = Buffer.from(b.bytes);
+      bytes.writeUInt16BE(q.id ?? 0, 0);
+      send(bytes);
+      return;
+    }
     if (b.kind === 'answer') {
       setTimeout(() => send(replyTo(q, b, { tc: b.tcOverUdp })), b.delayMs ?? 0);
       return;

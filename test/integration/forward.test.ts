@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
 import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
 import { a, soa, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { ROOT, freePort, spawnServer, startServer, type RunningServer } from '../helpers/server.js';
@@ -130,6 +131,20 @@ describe('forwarding: names outside our zones go upstream, with a cache', functi
       expect(addrs(await ask(s.port, 'www.remote.test'))).to.deep.equal(['192.0.2.55']);
     });
   }
+
+  it('an upstream reply we can decode but not re-encode: SERVFAIL, and the worker lives on', async () => {
+    // A normal reply whose answer record is retyped to OPT with a non-root owner:
+    // dns-packet reads it, but refuses to write it back.
+    const good = dnsPacket.encode({ type: 'response', id: 0, flags: 0x8180, questions: [{ name: 'odd.remote.test', type: 'A', class: 'IN' }], answers: [a('odd.remote.test', '192.0.2.1')] });
+    const typeAt = 12 + 'odd.remote.test'.length + 2 + 4 + 'odd.remote.test'.length + 2;
+    good.writeUInt16BE(41, typeAt);
+    const f = await up('127.0.0.2', (q) => (q.questions?.[0]?.name === 'odd.remote.test' ? { kind: 'raw', bytes: good } : { kind: 'answer', answers: [a(q.questions![0]!.name, '192.0.2.2')] }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`]);
+    expect((await ask(s.port, 'odd.remote.test')).rcode).to.equal('SERVFAIL');
+    expect(addrs(await ask(s.port, 'fine.remote.test'))).to.deep.equal(['192.0.2.2']);
+    expect(s.stdout() + s.stderr()).to.not.match(/exited unexpectedly/);
+    expect(s.stderr()).to.match(/internal error answering a query \(answered SERVFAIL\)/);
+  });
 
   it('a client outside --allow-recursion gets REFUSED, RA clear', async () => {
     const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('www.remote.test', '192.0.2.1')] }));
