@@ -14,8 +14,9 @@ import { isToWorker, type FromWorker, type ReloadOutcome, type WorkerCounters } 
 import { createLogger } from '../src/log.js';
 import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket, type Transport } from '../src/net/reuseport.js';
 import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
-import { serveUdpMmsg } from '../src/net/mmsg.js';
-import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
+import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
+import { sockaddrIpv4, sockaddrText } from '../src/net/sockaddr.js';
+import { serveUdp, type InPlaceHandler, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
 import { loadZones } from '../src/zones.js';
 
@@ -128,6 +129,20 @@ async function run(id: number, config: Config): Promise<void> {
       }, failed);
     };
 
+  /** The UDP hit path: a cached reply written straight into the engine's send area. */
+  const inPlace: InPlaceHandler | null = replies
+    ? (q, qOff, qLen, peer, peerOff, out, outOff, cap) => {
+        let allowed = false;
+        if (ctx.recursion !== null) {
+          const v4 = sockaddrIpv4(peer, peerOff);
+          allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(peer, peerOff));
+        }
+        const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, ctx.zones, out, outOff, cap);
+        if (written >= 0) counters.recordUdpAt(out, outOff);
+        return written;
+      }
+    : null;
+
   const opened: OpenSocket[] = [];
   for (const address of config.listen) {
     for (const transport of ['udp', 'tcp'] as const) {
@@ -147,7 +162,7 @@ async function run(id: number, config: Config): Promise<void> {
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
-        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, handler('udp'), onError) : await serveUdp(sock, handler('udp'), onError));
+        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, handler('udp'), onError, MMSG_DEFAULTS, inPlace) : await serveUdp(sock, handler('udp'), onError));
       } else {
         tcp.push(
           await serveTcp(sock, handler('tcp'), {

@@ -39,6 +39,14 @@ export class Counters {
     if (reply.length > 2 && (reply[2]! & 0x02) !== 0) this.truncated++;
   }
 
+  /** record() for a UDP reply whose header was written at `buf[at]` (the engine's send area). */
+  recordUdpAt(buf: Uint8Array, at: number): void {
+    this.queries++;
+    this.udp++;
+    this.rcodes[buf[at + 3]! & 0x0f]!++;
+    if ((buf[at + 2]! & 0x02) !== 0) this.truncated++;
+  }
+
   /** Counts a query whose handling threw. */
   internalError(): void {
     this.internalErrors++;

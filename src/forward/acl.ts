@@ -8,6 +8,8 @@ export const DEFAULT_RECURSION_ACL = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '1
 /** A compiled ACL: is this client address allowed? */
 export interface Acl {
   allows(address: string): boolean;
+  /** allows() for an IPv4 address given as an unsigned 32-bit number (no string made on the hot path). */
+  allowsIpv4(address: number): boolean;
 }
 
 /** Compiles CIDR strings (`10.0.0.0/8`, `::1`, `any`, `none`); a string result is the problem. */
@@ -30,6 +32,7 @@ export function compileAcl(entries: readonly string[]): Acl | string {
   }
   // BlockList.check costs more than the rest of a cached answer: remember recent verdicts.
   const seen = new Map<string, boolean>();
+  const seenV4 = new Map<number, boolean>();
   const check = (address: string): boolean => {
     const a = address.split('%')[0]!;
     const family = isIP(a);
@@ -46,6 +49,16 @@ export function compileAcl(entries: readonly string[]): Acl | string {
         if (seen.size >= MEMO_ENTRIES) seen.clear();
         verdict = check(address);
         seen.set(address, verdict);
+      }
+      return verdict;
+    },
+    allowsIpv4(address: number): boolean {
+      if (any) return true;
+      let verdict = seenV4.get(address);
+      if (verdict === undefined) {
+        if (seenV4.size >= MEMO_ENTRIES) seenV4.clear();
+        verdict = list.check(`${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`, 'ipv4');
+        seenV4.set(address, verdict);
       }
       return verdict;
     },

@@ -2,7 +2,8 @@
 
 import koffi from 'koffi';
 import type { OpenSocket } from './reuseport.js';
-import type { MessageHandler, UdpEndpoint } from './udp.js';
+import { sockaddrText } from './sockaddr.js';
+import type { InPlaceHandler, MessageHandler, UdpEndpoint } from './udp.js';
 
 // Linux x86_64/arm64 layouts (recvmmsg(2), socket.h): struct iovec 16 bytes,
 // struct msghdr 56 bytes, struct mmsghdr 64 bytes; sockaddr_in6 28 bytes.
@@ -13,7 +14,6 @@ const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const EAGAIN = 11;
 const EINTR = 4;
-const AF_INET = 2;
 
 const libc = koffi.load('libc.so.6');
 const recvmmsg = libc.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)');
@@ -70,7 +70,13 @@ export interface MmsgStats {
  * (forwarded questions) leave through a one-message sendmmsg of their own.
  * Node never adopts this descriptor, so libuv never turns SO_REUSEADDR on.
  */
-export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: (err: Error) => void, options: MmsgOptions = MMSG_DEFAULTS): Promise<UdpEndpoint & { stats: MmsgStats }> {
+export function serveUdpMmsg(
+  sock: OpenSocket,
+  handle: MessageHandler,
+  onError: (err: Error) => void,
+  options: MmsgOptions = MMSG_DEFAULTS,
+  inPlace: InPlaceHandler | null = null,
+): Promise<UdpEndpoint & { stats: MmsgStats }> {
   const n = options.batch;
   const recvVec = region(n * (MMSGHDR + IOVEC + NAME));
   const recvData = region(n * options.recvSize);
@@ -125,6 +131,17 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
     else stats.sendFailures++;
   };
 
+  /** Fills send slot `slot` (its bytes already written): `length` bytes to the sender of datagram `from`. */
+  const queue = (slot: number, from: number, length: number, nameLen: number): void => {
+    const sh = slot * MMSGHDR;
+    const lenAt = sendIovOff + slot * IOVEC + 8;
+    sendVec.view.setUint32(lenAt, length, true); // iov_len (64-bit, high half stays 0)
+    sendVec.view.setUint32(lenAt + 4, 0, true);
+    sendVec.view.setUint32(sh, nameLo[from]!, true); // msg_name: reply to the sender's address
+    sendVec.view.setUint32(sh + 4, nameHi[from]!, true);
+    sendVec.view.setUint32(sh + 8, nameLen, true);
+  };
+
   /** One recvmmsg → answers → one sendmmsg. Returns the number of datagrams read (0: queue empty). */
   const batch = (): number => {
     for (let i = 0; i < n; i++) recvVec.view.setUint32(i * MMSGHDR + 8, NAME, true); // msg_namelen
@@ -146,10 +163,19 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
       }
       const nameAt = nameOff + i * NAME;
       const nameLen = recvVec.view.getUint32(h + 8, true);
-      const query = recvData.bytes.subarray(i * options.recvSize, i * options.recvSize + len);
+      const qOff = i * options.recvSize;
+      if (inPlace !== null) {
+        // The hit path: the reply is written straight into its send slot.
+        const written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * options.sendSize, options.sendSize);
+        if (written >= 0) {
+          queue(out++, i, written, nameLen);
+          continue;
+        }
+      }
+      const query = recvData.bytes.subarray(qOff, qOff + len);
       let reply: ReturnType<MessageHandler>;
       try {
-        reply = handle(query, peerAddress(recvVec.bytes, nameAt));
+        reply = handle(query, sockaddrText(recvVec.bytes, nameAt));
       } catch (err) {
         onError(err as Error);
         continue;
@@ -166,15 +192,8 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
         continue;
       }
       if (reply.length > options.sendSize) continue;
-      const sh = out * MMSGHDR;
       reply.copy(sendData.bytes, out * options.sendSize);
-      const lenAt = sendIovOff + out * IOVEC + 8;
-      sendVec.view.setUint32(lenAt, reply.length, true); // iov_len (64-bit, high half stays 0)
-      sendVec.view.setUint32(lenAt + 4, 0, true);
-      sendVec.view.setUint32(sh, nameLo[i]!, true); // msg_name: reply to the sender's address
-      sendVec.view.setUint32(sh + 4, nameHi[i]!, true);
-      sendVec.view.setUint32(sh + 8, nameLen, true);
-      out++;
+      queue(out++, i, reply.length, nameLen);
     }
     if (out > 0) {
       let sent = 0;
@@ -221,12 +240,4 @@ export function serveUdpMmsg(sock: OpenSocket, handle: MessageHandler, onError: 
 /** Moves the unsent tail of the send vector to its front (after a short sendmmsg). */
 function shiftSendVec(sendVec: Region, sent: number, left: number): void {
   sendVec.bytes.copyWithin(0, sent * MMSGHDR, (sent + left) * MMSGHDR);
-}
-
-/** The sender's address as text, from a sockaddr_in or sockaddr_in6. */
-function peerAddress(buf: Buffer, at: number): string {
-  if (buf.readUInt16LE(at) === AF_INET) return `${buf[at + 4]}.${buf[at + 5]}.${buf[at + 6]}.${buf[at + 7]}`;
-  const words: string[] = [];
-  for (let i = 0; i < 8; i++) words.push(buf.readUInt16BE(at + 8 + i * 2).toString(16));
-  return words.join(':');
 }

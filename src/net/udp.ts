@@ -6,6 +6,15 @@ import { clearReuseAddr, type OpenSocket } from './reuseport.js';
 /** Turns one received message into the reply to send (now or later), or null to send nothing. */
 export type MessageHandler = (msg: Buffer, peerAddress: string) => Buffer | null | Promise<Buffer | null>;
 
+/**
+ * Answers a datagram without allocating when it can (a reply-cache hit): the
+ * query is `q[qOff, qOff + qLen)`, the sender's struct sockaddr starts at
+ * `peer[peerOff]` (read it with sockaddr.ts), and the reply goes to
+ * `out[outOff]`, at most `cap` bytes. Returns the reply's length, or -1 when
+ * the query needs the full MessageHandler. Must not throw.
+ */
+export type InPlaceHandler = (q: Buffer, qOff: number, qLen: number, peer: Buffer, peerOff: number, out: Buffer, outOff: number, cap: number) => number;
+
 /** A UDP socket being served. */
 export interface UdpEndpoint {
   /** Stops reading, waits for replies already handed to the kernel (bounded), closes. */

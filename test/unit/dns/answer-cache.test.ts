@@ -40,7 +40,7 @@ function cached(cache: ReplyCache, query: Buffer, zones: ZoneSet = ctx.zones): {
 }
 
 /** A shape as one comparable string. */
-const key = (s: ReturnType<typeof queryShape>): string => (s ? `${s.question}/${s.variant}` : 'null');
+const key = (s: ReturnType<typeof queryShape>): string => (s ? `${s.question.toString('hex')}/${s.variant}` : 'null');
 
 describe('queryShape', () => {
   const same: [string, Buffer, Buffer][] = [
@@ -73,6 +73,19 @@ describe('queryShape', () => {
     ['two questions', (() => { const m = q('a.example.com', 'A'); m[5] = 2; return m; })()],
   ];
   for (const [what, m] of slow) it(`leaves ${what} to the full path`, () => expect(queryShape(m, 1232, false, false)).to.equal(null));
+  it('folds the case of the name only: type HTTPS (65, "A") and type 97 ("a") stay apart', () => {
+    const https = q('www.example.com', 'HTTPS');
+    const t97 = Buffer.from(https);
+    t97[https.length - 3] = 97; // QTYPE low octet: 65 → 97
+    expect(key(queryShape(https, 1232, false, false))).to.not.equal(key(queryShape(t97, 1232, false, false)));
+  });
+  it('folds ASCII letters only: Latin-1 octets in a label are kept (RFC 4343 §3)', () => {
+    const upper = q('www.example.com', 'A');
+    const lower = Buffer.from(upper);
+    upper[13] = 0xc0; // À
+    lower[13] = 0xe0; // à
+    expect(key(queryShape(upper, 1232, false, false))).to.not.equal(key(queryShape(lower, 1232, false, false)));
+  });
 });
 
 describe('ReplyCache', () => {
@@ -119,6 +132,80 @@ describe('ReplyCache', () => {
     const cache = new ReplyCache({ entries: 5, bytes: 1 << 20 });
     for (let i = 0; i < 20; i++) cached(cache, q(`n${i}.example.com`, 'A'));
     expect(cache.size).to.equal(5);
+  });
+  it('answerInto writes a hit at an offset of the caller\'s buffer, the same bytes get() gives, and refuses a reply over the room given', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 1 << 20 });
+    const first = q('WWW.example.com', 'A', { id: 11, edns: true });
+    const again = q('www.EXAMPLE.com', 'A', { id: 12, edns: true, cd: true });
+    const inbox = Buffer.alloc(600, 0xee);
+    again.copy(inbox, 100);
+    const out = Buffer.alloc(4096, 0xee);
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, ctx.zones, out, 512, 512)).to.equal(-1);
+    cached(cache, first);
+    const n = cache.answerInto(inbox, 100, again.length, 1232, false, ctx.zones, out, 512, 512);
+    expect(n).to.be.greaterThan(0);
+    expect(out.subarray(512, 512 + n).equals(full(again)!)).to.equal(true);
+    expect(out[511]).to.equal(0xee);
+    expect(out[512 + n]).to.equal(0xee);
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, ctx.zones, out, 0, n - 1)).to.equal(-1);
+    // The RD bit and recursion allowed are part of the key.
+    expect(cache.answerInto(inbox, 100, again.length, 1232, true, ctx.zones, out, 0, 4096)).to.equal(-1);
+  });
+  it('under churn: every hit is the reply stored for that question, recent ones are all found, and the bounds hold (a model check)', () => {
+    // Random questions, sizes and limits small enough that the ring, the arena wrap
+    // and backward-shift deletion are all exercised many times.
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const biggest = 2 * 22 + 12 + 119; // question (≤ 22 octets here) twice, header, padding
+    for (const [entries, bytes, names] of [[8, 600, 12], [64, 4000, 80], [200, 1 << 20, 300], [50, 3000, 60]] as const) {
+      const cache = new ReplyCache({ entries, bytes });
+      const stored = new Map<string, Buffer>();
+      // FIFO keeps at least the newest `recent` puts: fewer than the entry bound, and
+      // their bytes plus the room an arena wrap may waste fit the arena.
+      const recent = Math.min(entries, Math.floor((bytes - biggest) / biggest));
+      const puts: { m: Buffer; k: string }[] = [];
+      const expectHit = (m: Buffer, k: string, step: number, what: string): void => {
+        const shape = queryShape(m, 1232, false, false)!;
+        const hit = cache.get(m, shape, ctx.zones);
+        expect(hit, `${what} at step ${step}: ${k}`).to.not.equal(undefined);
+        const want = Buffer.from(stored.get(k)!);
+        m.copy(want, 0, 0, 2);
+        want[2] = (want[2]! & 0xfe) | (m[2]! & 0x01);
+        want[3] = (want[3]! & 0xef) | (m[3]! & 0x10);
+        m.copy(want, 12, 12, shape.nameEnd);
+        expect(hit!.equals(want), `${what} at step ${step}: ${k}`).to.equal(true);
+      };
+      for (let step = 0; step < 4000; step++) {
+        const name = `n${rnd(names)}.example.com`;
+        const m = q(rnd(2) === 0 ? name.toUpperCase() : name, rnd(3) === 0 ? 'AAAA' : 'A', { id: step & 0xffff, edns: rnd(2) === 0, rd: rnd(4) !== 0 });
+        const shape = queryShape(m, 1232, false, false)!;
+        const k = key(shape);
+        if (cache.get(m, shape, ctx.zones)) {
+          expectHit(m, k, step, 'hit');
+        } else {
+          // A stand-in reply of random length whose bytes name the step, so a wrong hit shows.
+          const reply = Buffer.alloc(12 + shape.question.length + rnd(120), step & 0xff);
+          m.copy(reply, 0, 0, 12 + shape.question.length);
+          reply[2] = 0x84;
+          cache.put(shape, reply, ctx.zones);
+          stored.set(k, reply);
+          puts.push({ m, k });
+        }
+        if (step % (recent > 50 ? 10 : 1) === 0) for (const p of puts.slice(-recent)) expectHit(p.m, p.k, step, 'recent put');
+        // Whatever else is still held must be right too (an overwritten arena byte shows here).
+        if (step % Math.ceil(names / 12) === 0) {
+          for (const p of new Map(puts.map((x) => [x.k, x])).values()) {
+            const shape = queryShape(p.m, 1232, false, false)!;
+            if (cache.get(p.m, shape, ctx.zones)) expectHit(p.m, p.k, step, 'held');
+          }
+        }
+        expect(cache.size).to.be.at.most(entries);
+      }
+      expect(cache.hits).to.be.greaterThan(1000);
+    }
   });
   it('0 entries: off', () => {
     const cache = new ReplyCache({ entries: 0, bytes: 0 });

@@ -25,4 +25,17 @@ describe('Counters', () => {
       rcodes: { REFUSED: 1, NOERROR: 1, NXDOMAIN: 1 },
     });
   });
+  it('recordUdpAt counts a reply written inside a larger buffer the same as record()', () => {
+    const q = buildQuery('a.example', 'A');
+    const truncated = Buffer.from(headerOnlyReply(q, RCODE.NXDOMAIN));
+    truncated[2] = truncated[2]! | 0x02;
+    const area = Buffer.alloc(200);
+    truncated.copy(area, 100);
+    const a = new Counters();
+    const b = new Counters();
+    a.recordUdpAt(area, 100);
+    b.record('udp', truncated);
+    expect(a.snapshot()).to.deep.equal(b.snapshot());
+    expect(a.snapshot().rcodes).to.deep.equal({ NXDOMAIN: 1 });
+  });
 });

@@ -47,6 +47,10 @@ describe('compileAcl', () => {
     ['8.8.8.8', false], ['2001:db8::1', false], ['not-an-ip', false],
   ];
   for (const [address, allowed] of table) it(`default ACL ${allowed ? 'allows' : 'refuses'} ${address}`, () => expect(acl.allows(address)).to.equal(allowed));
+  for (const [address, allowed] of table.filter(([a]) => /^\d+\.\d+\.\d+\.\d+$/.test(a))) {
+    const n = address.split('.').reduce((v, o) => v * 256 + Number(o), 0);
+    it(`allowsIpv4 agrees for ${address}`, () => expect(acl.allowsIpv4(n)).to.equal(allowed));
+  }
   it('any and none', () => {
     expect((compileAcl(['any']) as { allows(a: string): boolean }).allows('8.8.8.8')).to.equal(true);
     expect((compileAcl(['none']) as { allows(a: string): boolean }).allows('127.0.0.1')).to.equal(false);
