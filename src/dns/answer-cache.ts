@@ -92,7 +92,7 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
   const variant = limit * 32 + edns * 4 + ((b2 & 0x01) !== 0 ? 2 : 0) + (recursionAllowed ? 1 : 0);
   scanned.nameEnd = nameEnd - off;
   scanned.variant = variant;
-  scanned.hash = Math.imul(h ^ variant, 0x01000193) >>> 0;
+  scanned.hash = Math.imul(h ^ variant, 0x01000193) | 0;
   return true;
 }
 
@@ -128,6 +128,26 @@ interface Aging {
 }
 
 /**
+ * A probe-table slot is four 32-bit words: hash, entry number + 1 (0: empty
+ * slot), variant, and arena offset, so a probe and its match read one cache
+ * line of the table and then the arena.
+ */
+const SLOT = 4;
+const S_HASH = 0;
+const S_ENTRY = 1;
+const S_VARIANT = 2;
+const S_AT = 3;
+/** Each arena record: reply length (2 octets), question length with AGED (2 octets), question, padding to 4, reply. */
+const RECORD_HEADER = 4;
+const AGED = 0x8000;
+const QUESTION_MASK = 0x7fff;
+
+/** Where the reply of a record at `at` with a question of `qLen` octets begins (4-aligned, for word copies). */
+function replyAt(at: number, qLen: number): number {
+  return (at + RECORD_HEADER + qLen + 3) & ~3;
+}
+
+/**
  * Replies by question and variant, for one ZoneSet: a new set of zones (a
  * reload) empties it (a forwarded name may have become one of ours).
  * Authoritative replies are kept as they are; forwarded ones for their TTL,
@@ -136,34 +156,37 @@ interface Aging {
  * case of the query that filled the entry (names compare case-insensitively,
  * RFC 4343).
  *
- * Layout: entries live in a ring of fixed size (typed arrays indexed by entry
- * number), their question and reply bytes one after the other in a byte
- * arena filled in the same order, and a linear-probing table of entry numbers
- * finds them by hash. When the ring or the arena is full, the oldest entry
- * goes (first in, first out: the hot questions of a zone come back at once,
- * and FIFO costs nothing per hit, where LRU would write on every hit).
+ * Layout, chosen so a hit touches few cache lines: a linear-probing table
+ * whose slots hold hash, entry, variant and arena offset, then one arena
+ * record holding lengths, question and reply together. Arena records are
+ * written in entry order and entries form a ring of fixed size; when the ring
+ * or the arena is full, the oldest entry goes (first in, first out: the hot
+ * questions of a zone come back at once, and FIFO costs nothing per hit,
+ * where LRU would write on every hit).
  */
 export class ReplyCache {
   private readonly cap: number;
   private readonly mask: number;
-  /** Probe table: entry number + 1, 0 for an empty slot. */
   private readonly slots: Int32Array;
-  private readonly eHash: Uint32Array;
-  private readonly eVariant: Uint32Array;
-  /** Arena offset of the question; the reply follows it. */
+  /** Hash and arena offset by entry (for taking the oldest entry out). */
+  private readonly eHash: Int32Array;
   private readonly eAt: Int32Array;
-  private readonly eQuestionLen: Uint16Array;
-  private readonly eReplyLen: Int32Array;
   /** 1 while the entry is in the table (an expired forwarded entry leaves the table before its arena space is reused). */
   private readonly eLive: Uint8Array;
   private readonly eAging: (Aging | undefined)[];
   private readonly arena: Buffer;
+  private readonly arena32: Int32Array;
+  /** The last output buffer seen, as 32-bit words (the engine passes the same one every time). */
+  private out: Uint8Array | null = null;
+  private out32: Int32Array | null = null;
   /** Oldest entry in the ring, entries in the ring, entries in the table, next free arena offset. */
   private tail = 0;
   private count = 0;
   private live = 0;
   private head = 0;
   private zones: ZoneSet | null = null;
+  /** The entry of the record find() returned last. */
+  private found = -1;
   hits = 0;
   misses = 0;
 
@@ -175,16 +198,15 @@ export class ReplyCache {
     let size = 2;
     while (size < this.cap * 2) size *= 2;
     this.mask = size - 1;
-    this.slots = new Int32Array(this.cap > 0 ? size : 0);
-    this.eHash = new Uint32Array(this.cap);
-    this.eVariant = new Uint32Array(this.cap);
+    this.slots = new Int32Array(this.cap > 0 ? size * SLOT : 0);
+    this.eHash = new Int32Array(this.cap);
     this.eAt = new Int32Array(this.cap);
-    this.eQuestionLen = new Uint16Array(this.cap);
-    this.eReplyLen = new Int32Array(this.cap);
     this.eLive = new Uint8Array(this.cap);
     this.eAging = new Array<Aging | undefined>(this.cap).fill(undefined);
-    // Buffer.alloc is calloc: untouched pages cost no memory until replies fill them.
-    this.arena = Buffer.alloc(this.cap > 0 ? Math.max(0, limits.bytes) : 0);
+    // Its own zero-filled ArrayBuffer (calloc: untouched pages cost no memory), a multiple of 4.
+    const bytes = this.cap > 0 ? Math.max(0, limits.bytes) & ~3 : 0;
+    this.arena = Buffer.from(new ArrayBuffer(bytes));
+    this.arena32 = new Int32Array(this.arena.buffer, 0, bytes >> 2);
   }
 
   /**
@@ -197,23 +219,28 @@ export class ReplyCache {
     if (this.cap === 0) return -1;
     if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed)) return -1;
     this.sync(zones);
-    const e = this.find(q, qOff, scanned.nameEnd, scanned.variant, scanned.hash);
+    const at = this.find(q, qOff, scanned.nameEnd, scanned.variant, scanned.hash);
     // A miss is counted by the full path's get(), which follows.
-    if (e < 0 || this.eReplyLen[e]! > cap) return -1;
-    return this.write(e, q, qOff, scanned.nameEnd, out, outOff);
+    if (at < 0 || this.replyLength(at) > cap) return -1;
+    if (out !== this.out) {
+      // Word copies need 4-aligned memory; the engine's send area is, and it is the same buffer every time.
+      this.out = out;
+      this.out32 = (out.byteOffset & 3) === 0 ? new Int32Array(out.buffer, out.byteOffset, out.byteLength >> 2) : null;
+    }
+    return this.write(at, q, qOff, scanned.nameEnd, out, outOff, (outOff & 3) === 0 ? this.out32 : null);
   }
 
   /** The reply for this query if cached (patched for it), else undefined. */
   get(query: Uint8Array, shape: QueryShape, zones: ZoneSet): Buffer | undefined {
     if (this.cap === 0) return undefined;
     this.sync(zones);
-    const e = this.find(query, 0, shape.nameEnd, shape.variant, shape.hash);
-    if (e < 0) {
+    const at = this.find(query, 0, shape.nameEnd, shape.variant, shape.hash);
+    if (at < 0) {
       this.misses++;
       return undefined;
     }
-    const reply = Buffer.allocUnsafe(this.eReplyLen[e]!);
-    this.write(e, query, 0, shape.nameEnd, reply, 0);
+    const reply = Buffer.allocUnsafe(this.replyLength(at));
+    this.write(at, query, 0, shape.nameEnd, reply, 0, null);
     return reply;
   }
 
@@ -231,27 +258,30 @@ export class ReplyCache {
       aging = { storedAt: this.now(), ttl, offsets, ttls: offsets.map((o) => view.readUInt32BE(o)) };
     }
     const qLen = shape.question.length;
-    const need = qLen + reply.length;
-    if (need > this.arena.length) return;
+    const need = replyAt(0, qLen) + reply.length;
+    if (need > this.arena.length || reply.length > 0xffff) return;
     if (this.findKey(shape.question, shape.variant, shape.hash) >= 0) return;
     if (this.count === this.cap) this.evictOldest();
     const at = this.place(need);
     const e = (this.tail + this.count) % this.cap;
     this.count++;
-    this.arena.set(shape.question, at);
-    this.arena.set(reply, at + qLen);
+    this.arena.writeUInt16LE(reply.length, at);
+    this.arena.writeUInt16LE(qLen | (aging ? AGED : 0), at + 2);
+    this.arena.set(shape.question, at + RECORD_HEADER);
+    this.arena.set(reply, replyAt(at, qLen));
     this.head = at + need;
     this.eHash[e] = shape.hash;
-    this.eVariant[e] = shape.variant;
     this.eAt[e] = at;
-    this.eQuestionLen[e] = qLen;
-    this.eReplyLen[e] = reply.length;
     this.eAging[e] = aging;
     this.eLive[e] = 1;
     this.live++;
+    const slots = this.slots;
     let s = shape.hash & this.mask;
-    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-    this.slots[s] = e + 1;
+    while (slots[s * SLOT + S_ENTRY] !== 0) s = (s + 1) & this.mask;
+    slots[s * SLOT + S_HASH] = shape.hash;
+    slots[s * SLOT + S_ENTRY] = e + 1;
+    slots[s * SLOT + S_VARIANT] = shape.variant;
+    slots[s * SLOT + S_AT] = at;
   }
 
   /** Entries held. */
@@ -272,92 +302,132 @@ export class ReplyCache {
     this.zones = zones;
   }
 
-  /** The live entry whose question matches the query's (its name compared case-insensitively), or -1; an expired forwarded entry is dropped. */
+  /** Reply length of the arena record at `at`. */
+  private replyLength(at: number): number {
+    return this.arena[at]! | (this.arena[at + 1]! << 8);
+  }
+
+  /** Question length and AGED of the arena record at `at`. */
+  private questionWord(at: number): number {
+    return this.arena[at + 2]! | (this.arena[at + 3]! << 8);
+  }
+
+  /**
+   * The arena offset of the record whose question matches the query's (its
+   * name compared case-insensitively; its entry goes to `found`), or -1; an
+   * expired forwarded entry is dropped.
+   */
   private find(q: Uint8Array, qOff: number, nameEnd: number, variant: number, hash: number): number {
     const arena = this.arena;
+    const slots = this.slots;
     const qLen = nameEnd + 4 - HEADER_LENGTH;
     const nameLen = nameEnd - HEADER_LENGTH;
     const from = qOff + HEADER_LENGTH;
     for (let s = hash & this.mask; ; s = (s + 1) & this.mask) {
-      const slot = this.slots[s]!;
-      if (slot === 0) return -1;
-      const e = slot - 1;
-      if (this.eHash[e] !== hash || this.eVariant[e] !== variant || this.eQuestionLen[e] !== qLen) continue;
-      const at = this.eAt[e]!;
+      const slot = s * SLOT;
+      const entry = slots[slot + S_ENTRY]!;
+      if (entry === 0) return -1;
+      if (slots[slot + S_HASH] !== hash || slots[slot + S_VARIANT] !== variant) continue;
+      const at = slots[slot + S_AT]!;
+      const word = this.questionWord(at);
+      if ((word & QUESTION_MASK) !== qLen) continue;
+      const key = at + RECORD_HEADER;
       let i = 0;
-      while (i < nameLen && arena[at + i] === lower(q[from + i]!)) i++;
+      while (i < nameLen && arena[key + i] === lower(q[from + i]!)) i++;
       if (i < nameLen) continue;
-      while (i < qLen && arena[at + i] === q[from + i]) i++;
+      while (i < qLen && arena[key + i] === q[from + i]) i++;
       if (i < qLen) continue;
-      const aging = this.eAging[e];
-      if (aging !== undefined && this.now() - aging.storedAt >= aging.ttl * 1000) {
-        this.unlink(e);
+      if ((word & AGED) !== 0 && this.expired(entry - 1)) {
+        this.unlink(entry - 1);
         return -1;
       }
-      return e;
+      this.found = entry - 1;
+      return at;
     }
   }
 
-  /** find() for a question already lower-cased (put); an expired entry is dropped. */
+  /** The entry holding this question (already lower-cased: put), or -1; an expired entry is dropped. */
   private findKey(question: Buffer, variant: number, hash: number): number {
+    const slots = this.slots;
     for (let s = hash & this.mask; ; s = (s + 1) & this.mask) {
-      const slot = this.slots[s]!;
-      if (slot === 0) return -1;
-      const e = slot - 1;
-      if (this.eHash[e] === hash && this.eVariant[e] === variant && this.eQuestionLen[e] === question.length) {
-        const at = this.eAt[e]!;
-        if (this.arena.compare(question, 0, question.length, at, at + question.length) === 0) {
-          const aging = this.eAging[e];
-          if (aging === undefined || this.now() - aging.storedAt < aging.ttl * 1000) return e;
-          this.unlink(e);
-          return -1;
-        }
-      }
+      const slot = s * SLOT;
+      const entry = slots[slot + S_ENTRY]!;
+      if (entry === 0) return -1;
+      if (slots[slot + S_HASH] !== hash || slots[slot + S_VARIANT] !== variant) continue;
+      const key = slots[slot + S_AT]! + RECORD_HEADER;
+      if ((this.questionWord(key - RECORD_HEADER) & QUESTION_MASK) !== question.length) continue;
+      if (this.arena.compare(question, 0, question.length, key, key + question.length) !== 0) continue;
+      if (!this.expired(entry - 1)) return entry - 1;
+      this.unlink(entry - 1);
+      return -1;
     }
   }
 
-  /** Copies entry `e`'s reply to `out[outOff]` with the query's ID, RD, CD and name case; returns its length. */
-  private write(e: number, q: Uint8Array, qOff: number, nameEnd: number, out: Uint8Array, outOff: number): number {
+  /** Whether a forwarded entry has outlived its TTL. */
+  private expired(e: number): boolean {
+    const aging = this.eAging[e];
+    return aging !== undefined && this.now() - aging.storedAt >= aging.ttl * 1000;
+  }
+
+  /**
+   * Copies the reply of the record at `at` to `out[outOff]` with the query's
+   * ID, RD, CD and name case; returns its length. `out32` is `out` as words
+   * when `outOff` is 4-aligned: a few dozen word moves cost less than the
+   * subarray a native copy needs.
+   */
+  private write(at: number, q: Uint8Array, qOff: number, nameEnd: number, out: Uint8Array, outOff: number, out32: Int32Array | null): number {
     this.hits++;
     const arena = this.arena;
-    const from = this.eAt[e]! + this.eQuestionLen[e]!;
-    const len = this.eReplyLen[e]!;
-    if (len > 128) out.set(arena.subarray(from, from + len), outOff);
-    else for (let i = 0; i < len; i++) out[outOff + i] = arena[from + i]!;
+    const word = this.questionWord(at);
+    const from = replyAt(at, word & QUESTION_MASK);
+    const len = this.replyLength(at);
+    if (out32 !== null) {
+      const words = len >> 2;
+      const src = from >> 2;
+      const dst = outOff >> 2;
+      const arena32 = this.arena32;
+      for (let i = 0; i < words; i++) out32[dst + i] = arena32[src + i]!;
+      for (let i = words << 2; i < len; i++) out[outOff + i] = arena[from + i]!;
+    } else {
+      out.set(arena.subarray(from, from + len), outOff);
+    }
     out[outOff] = q[qOff]!;
     out[outOff + 1] = q[qOff + 1]!;
     out[outOff + 2] = (arena[from + 2]! & 0xfe) | (q[qOff + 2]! & 0x01); // RD
     out[outOff + 3] = (arena[from + 3]! & 0xef) | (q[qOff + 3]! & 0x10); // CD
     for (let i = HEADER_LENGTH; i < nameEnd; i++) out[outOff + i] = q[qOff + i]!;
-    const aging = this.eAging[e];
-    if (aging !== undefined) {
-      // A forwarded answer: every TTL counted down by the entry's age (RFC 1035 §7.4).
-      const age = Math.floor((this.now() - aging.storedAt) / 1000);
-      const { offsets, ttls } = aging;
-      for (let i = 0; i < offsets.length; i++) {
-        const t = Math.max(0, ttls[i]! - age);
-        const o = outOff + offsets[i]!;
-        out[o] = t >>> 24;
-        out[o + 1] = (t >>> 16) & 0xff;
-        out[o + 2] = (t >>> 8) & 0xff;
-        out[o + 3] = t & 0xff;
-      }
-    }
+    if ((word & AGED) !== 0) this.countDown(out, outOff);
     return len;
   }
 
-  /** Arena offset for `need` bytes, evicting the oldest entries until they fit (first in, first out). */
+  /** A forwarded answer (the entry find() found last): every TTL counted down by its age (RFC 1035 §7.4). */
+  private countDown(out: Uint8Array, outOff: number): void {
+    const aging = this.eAging[this.found];
+    if (aging === undefined) return;
+    const age = Math.floor((this.now() - aging.storedAt) / 1000);
+    for (let i = 0; i < aging.offsets.length; i++) {
+      const t = Math.max(0, aging.ttls[i]! - age);
+      const o = outOff + aging.offsets[i]!;
+      out[o] = t >>> 24;
+      out[o + 1] = (t >>> 16) & 0xff;
+      out[o + 2] = (t >>> 8) & 0xff;
+      out[o + 3] = t & 0xff;
+    }
+  }
+
+  /** Arena offset for `need` bytes, evicting the oldest entries until they fit (first in, first out). Offsets stay multiples of 4. */
   private place(need: number): number {
     for (;;) {
       if (this.count === 0) return (this.head = 0);
+      const head = (this.head + 3) & ~3;
       const t = this.eAt[this.tail]!;
-      if (t < this.head) {
+      if (t < head) {
         // Live bytes are [t, head): room after head, or from 0 up to t.
-        if (this.head + need <= this.arena.length) return this.head;
+        if (head + need <= this.arena.length) return head;
         if (need <= t) return 0;
-      } else if (this.head + need <= t) {
+      } else if (head + need <= t) {
         // Live bytes wrap around: [t, end) and [0, head); room is [head, t).
-        return this.head;
+        return head;
       }
       this.evictOldest();
     }
@@ -375,16 +445,17 @@ export class ReplyCache {
   /** Takes entry `e` out of the probe table (backward-shift deletion keeps every probe chain whole). */
   private unlink(e: number): void {
     const mask = this.mask;
+    const slots = this.slots;
     let s = this.eHash[e]! & mask;
-    while (this.slots[s] !== e + 1) s = (s + 1) & mask;
-    this.slots[s] = 0;
-    for (let j = (s + 1) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.eHash[this.slots[j]! - 1]! & mask;
+    while (slots[s * SLOT + S_ENTRY] !== e + 1) s = (s + 1) & mask;
+    slots[s * SLOT + S_ENTRY] = 0;
+    for (let j = (s + 1) & mask; slots[j * SLOT + S_ENTRY] !== 0; j = (j + 1) & mask) {
+      const home = slots[j * SLOT + S_HASH]! & mask;
       // Move j's entry into the hole unless its home lies cyclically in (s, j].
       const stays = s < j ? home > s && home <= j : home > s || home <= j;
       if (!stays) {
-        this.slots[s] = this.slots[j]!;
-        this.slots[j] = 0;
+        slots.copyWithin(s * SLOT, j * SLOT, j * SLOT + SLOT);
+        slots[j * SLOT + S_ENTRY] = 0;
         s = j;
       }
     }
