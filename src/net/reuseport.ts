@@ -21,8 +21,16 @@ const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 /** UDP socket buffers asked for (the kernel doubles the value for its bookkeeping, within the sysctl cap). */
 const UDP_BUFFER_BYTES = 2 * 1024 * 1024;
-const IPPROTO_IPV6 = 41;
+/** `IPPROTO_IPV6` level for setsockopt(2). */
+export const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
+/** `IPPROTO_IP` level, `IP_MTU_DISCOVER` option (ip(7)). */
+export const IPPROTO_IP = 0;
+export const IP_MTU_DISCOVER = 10;
+/** `IPV6_MTU_DISCOVER` option (ipv6(7)). */
+export const IPV6_MTU_DISCOVER = 23;
+/** `IP_PMTUDISC_OMIT` / `IPV6_PMTUDISC_OMIT`: ignore path-MTU information and never set DF. */
+export const PMTUDISC_OMIT = 5;
 
 const ERRNO = {
   EACCES: 13,
@@ -100,6 +108,12 @@ export function openReusePortSocket(spec: ListenSpec): OpenResult {
     // and wmem_max); a refusal is not an error.
     setIntOption(fd, SOL_SOCKET, SO_RCVBUF, UDP_BUFFER_BYTES);
     setIntOption(fd, SOL_SOCKET, SO_SNDBUF, UDP_BUFFER_BYTES);
+    // As NSD and Knot do: replies go out without DF and sized by the interface MTU,
+    // never by path-MTU data a forged ICMP "fragmentation needed" could lower
+    // (which would fragment our replies and open them to fragment spoofing).
+    // Kernels before 3.15 lack OMIT; a refusal is not an error.
+    if (addr.family === 4) setIntOption(fd, IPPROTO_IP, IP_MTU_DISCOVER, PMTUDISC_OMIT);
+    else setIntOption(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, PMTUDISC_OMIT);
   }
   if (addr.family === 6 && !setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) return fail('setsockopt(IPV6_V6ONLY)');
   if (c.bind(fd, addr.bytes, addr.bytes.length) !== 0) return fail('bind');

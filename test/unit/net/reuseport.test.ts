@@ -7,6 +7,11 @@ import {
   SO_REUSEPORT,
   closeFd,
   getIntOption,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_MTU_DISCOVER,
+  IP_MTU_DISCOVER,
+  PMTUDISC_OMIT,
   openReusePortSocket,
   type OpenSocket,
 } from '../../../src/net/reuseport.js';
@@ -34,6 +39,8 @@ describe('openReusePortSocket', () => {
     toClose.push(a.fd, b.fd);
     expect(getIntOption(a.fd, SOL_SOCKET, SO_REUSEPORT)).to.equal(1);
     expect(getIntOption(b.fd, SOL_SOCKET, SO_REUSEADDR)).to.equal(0);
+    // Path-MTU data is ignored and DF never set (replies are not fragmented on a forged ICMP's word).
+    expect(getIntOption(a.fd, IPPROTO_IP, IP_MTU_DISCOVER)).to.equal(PMTUDISC_OMIT);
   });
 
   it('two reuseport TCP listeners bind the same port', async () => {
@@ -52,6 +59,7 @@ describe('openReusePortSocket', () => {
     toClose.push(v6.fd, any4.fd, any6.fd);
     expect(v6.family).to.equal(6);
     expect(any4.family).to.equal(4);
+    expect(getIntOption(v6.fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER)).to.equal(PMTUDISC_OMIT);
   });
 
   const held: { name: string; transport: 'udp' | 'tcp'; hold: (port: number) => Promise<() => void> }[] = [
