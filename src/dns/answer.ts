@@ -3,7 +3,7 @@
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
 import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
-import { BADVERS, readEdns, replyOpt, udpLimit, type EdnsRequest } from './edns.js';
+import { BADVERS, EDE_NOT_AUTHORITATIVE, readEdns, replyOpt, udpLimit, type EdnsRequest } from './edns.js';
 import { RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
 import { respond } from './respond.js';
 import { encodeWithin } from './truncate.js';
@@ -96,9 +96,9 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
     authorities: [],
     additionals: [],
   };
-  const finish = (rcode: number, aa: boolean, droppable = { additional: true, authority: false }): Buffer => {
+  const finish = (rcode: number, aa: boolean, droppable = { additional: true, authority: false }, extendedError?: number): Buffer => {
     reply.flags = (reply.flags ?? 0) | (aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | (rcode & 0xf);
-    if (request) reply.additionals = [...(reply.additionals ?? []), replyOpt(request, ctx.ednsUdpSize, ctx.nsid, rcode)];
+    if (request) reply.additionals = [...(reply.additionals ?? []), replyOpt(request, ctx.ednsUdpSize, ctx.nsid, rcode, extendedError)];
     return encodeWithin(reply, replyLimit(transport, request, ctx), droppable).bytes;
   };
 
@@ -106,7 +106,8 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   if (request && request.version > 0) return finish(BADVERS, false);
   const outcome = answerQuestion(question, ctx, reply, finish, recursionAllowed && header.rd);
   if (typeof outcome !== 'symbol') return outcome;
-  if (outcome === NOT_OURS && !recursionAllowed) return finish(RCODE.REFUSED, false);
+  // As NSD: the refusal says why (RFC 8914 §4.21) when the client speaks EDNS.
+  if (outcome === NOT_OURS && !recursionAllowed) return finish(RCODE.REFUSED, false, undefined, EDE_NOT_AUTHORITATIVE);
   const chain = outcome === LEADS_OUT ? (reply.answers ?? []) : [];
   const target = outcome === LEADS_OUT ? (chain.at(-1) as { data: string }).data : question.name;
   return { kind: 'forward', id: header.id, flags: reply.flags ?? 0, question, edns: request, transport, target, chain };

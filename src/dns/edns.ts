@@ -4,6 +4,10 @@ import type { Answer } from 'dns-packet';
 
 /** NSID option code (RFC 5001 §2.3). */
 const OPTION_NSID = 3;
+/** Extended DNS Error option (RFC 8914). */
+const OPTION_EDE = 15;
+/** RFC 8914 §4.21: the name is in no zone we are authoritative for, and we do not recurse for this client. */
+export const EDE_NOT_AUTHORITATIVE = 20;
 /** DO bit in the OPT flags (RFC 3225 §3). */
 const FLAG_DO = 0x8000;
 /** Extended RCODE BADVERS (RFC 6891 §9). */
@@ -58,8 +62,16 @@ export function readEdns(additionals: readonly Answer[] | undefined): EdnsRead {
  * Our OPT: version 0, our UDP size, the DO bit copied and every other flag
  * clear, unknown options not echoed (RFC 6891 §6.1.4, §7), NSID when asked.
  * `extendedRcode` is the full RCODE; its upper 8 bits go into the OPT.
+ * `extendedError` adds an Extended DNS Error option with that INFO-CODE (RFC 8914).
  */
-export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer, extendedRcode = 0): Answer {
+export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer, extendedRcode = 0, extendedError?: number): Answer {
+  const options: { code: number; data: Buffer }[] = request.nsid ? [{ code: OPTION_NSID, data: nsid }] : [];
+  if (extendedError !== undefined) {
+    // RFC 8914 §2: INFO-CODE, no EXTRA-TEXT.
+    const data = Buffer.alloc(2);
+    data.writeUInt16BE(extendedError);
+    options.push({ code: OPTION_EDE, data });
+  }
   const opt: OptRecord = {
     type: 'OPT',
     name: '.',
@@ -67,7 +79,7 @@ export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer,
     extendedRcode: extendedRcode >> 4,
     ednsVersion: 0,
     flags: request.dnssecOk ? FLAG_DO : 0,
-    options: request.nsid ? [{ code: OPTION_NSID, data: nsid }] : [],
+    options,
   };
   return opt as unknown as Answer;
 }

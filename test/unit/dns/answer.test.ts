@@ -114,6 +114,16 @@ describe('answer(): header and EDNS echo', () => {
     expect(reply.flag_ra).to.equal(false);
     expect(reply.questions?.[0]).to.include({ name: 'MiXeD.Example', type: 'AAAA' });
   });
+  it('REFUSED for a name outside our zones says why with EDNS: Extended DNS Error 20, Not Authoritative (RFC 8914 §4.21), as NSD does', () => {
+    const reply = decodeReply(run(buildQuery('nowhere.invalid', 'A', 'IN', { edns: true }))!);
+    expect(reply.rcode).to.equal('REFUSED');
+    const opt = reply.additionals?.find((r) => r.type === 'OPT') as unknown as { options: { code: number; data: Buffer }[] };
+    expect(opt.options.map((o) => [o.code, o.data.toString('hex')])).to.deep.equal([[15, '0014']]);
+    // Without EDNS there is nowhere to say it; another refusal (CH) carries no such code.
+    expect(decodeReply(run(buildQuery('nowhere.invalid', 'A', 'IN'))!).additionals).to.have.length(0);
+    const ch = decodeReply(run(buildQuery('authors.bind', 'TXT', 'CH', { edns: true }))!);
+    expect((ch.additionals?.find((r) => r.type === 'OPT') as unknown as { options: unknown[] }).options).to.deep.equal([]);
+  });
   it('RD clear stays clear', () => {
     expect(decodeReply(run(buildQuery('a.example', 'A', 'IN', { rd: false }))!).flag_rd).to.equal(false);
   });
