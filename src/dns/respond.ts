@@ -49,6 +49,8 @@ export function respond(zones: ZoneSet, qname: string, qtype: string): Sections 
         // NSD adds the zone's NS to positive answers, but not to the minimal ANY
         // answer (RFC 8482) nor to a DS answered at a cut from the parent side.
         if (qtype !== 'ANY' && !(qtype === 'DS' && nameKey(name) !== zone.originKey)) addZoneNs(zone, out, r.rrsets);
+        // A record already in the answer is not repeated in additional (as NSD: ns1's A asked for itself).
+        out.additionals = out.additionals.filter((a) => !out.answers.includes(a));
         return out;
       case 'cname':
       case 'dname': {

@@ -1,6 +1,7 @@
 /** Fitting a reply into the requestor's size: drop what may be dropped, else TC=1 (RFC 2181 §9, RFC 1035 §4.2.1). */
 
 import dnsPacket, { type Answer, type Packet } from 'dns-packet';
+import { compressNames } from './compress.js';
 
 /** What may be left out of a reply that does not fit. */
 export interface Droppable {
@@ -11,13 +12,13 @@ export interface Droppable {
 }
 
 /**
- * Encodes `reply` within `limit` octets. First the whole reply; then without
+ * Encodes `reply` within `limit` octets, names compressed (RFC 1035 §4.1.4). First the whole reply; then without
  * the additional records that may go; then also without an optional authority
  * section (neither needs TC, RFC 2181 §9). If the required part still does not
  * fit: TC=1 with only the header, the question and the OPT, as NSD sends.
  */
 export function encodeWithin(reply: Packet, limit: number, droppable: Droppable): { bytes: Buffer; truncated: boolean } {
-  const full = dnsPacket.encode(reply);
+  const full = compressNames(dnsPacket.encode(reply));
   if (full.length <= limit) return { bytes: full, truncated: false };
   const opt = (reply.additionals ?? []).filter((r) => r.type === 'OPT');
   const tries: Packet[] = [];
@@ -26,7 +27,7 @@ export function encodeWithin(reply: Packet, limit: number, droppable: Droppable)
     if (droppable.authority) tries.push({ ...reply, authorities: [], additionals: opt });
   }
   for (const t of tries) {
-    const bytes = dnsPacket.encode(t);
+    const bytes = compressNames(dnsPacket.encode(t));
     if (bytes.length <= limit) return { bytes, truncated: false };
   }
   const tc: Packet = {
@@ -36,5 +37,5 @@ export function encodeWithin(reply: Packet, limit: number, droppable: Droppable)
     authorities: [],
     additionals: opt as Answer[],
   };
-  return { bytes: dnsPacket.encode(tc), truncated: true };
+  return { bytes: compressNames(dnsPacket.encode(tc)), truncated: true };
 }

@@ -52,6 +52,15 @@ const WWW_A = ['www.example.com 3600 A 192.0.2.80', 'www.example.com 3600 A 192.
 const cases: Case[] = [
   // Exact matches (RFC 1034 §4.3.2 step 3a)
   { name: 'exact A with NS in authority and its address', q: 'www.example.com', t: 'A', rcode: 'NOERROR', aa: true, answer: WWW_A, authority: NS, additional: NS_GLUE },
+  { name: 'a name server\'s own address: not repeated in additional (as NSD)', q: 'ns1.example.com', t: 'A', answer: ['ns1.example.com 3600 A 192.0.2.53'], authority: NS, additional: ['ns1.example.com 3600 AAAA 2001:db8::53'] },
+  { name: 'names compressed against the question: owners come back in the asker\'s case (as NSD)', q: 'WWW.example.COM', t: 'A', answer: WWW_A, check: (r, bytes) => {
+    expect(r.answers.map((a) => a.name)).to.deep.equal(['WWW.example.COM', 'WWW.example.COM']);
+    // Each name is written out once; every later one is a pointer (RFC 1035 §4.1.4).
+    const text = bytes.toString('latin1').replace(/[A-Z]/g, (c) => c.toLowerCase());
+    expect(text.split('\x03www\x07example\x03com\x00').length - 1, 'www.example.com in full').to.equal(1);
+    expect(text.split('\x07example\x03com\x00').length - 1, 'example.com in full').to.equal(1);
+    expect(text.split('\x03ns1\xc0').length - 1, 'ns1 + pointer').to.equal(1);
+  } },
   { name: 'exact AAAA', q: 'www.example.com', t: 'AAAA', answer: ['www.example.com 3600 AAAA 2001:db8::80'] },
   { name: 'exact TXT', q: 'www.example.com', t: 'TXT', answer: ['www.example.com 3600 TXT web'] },
   { name: 'apex SOA', q: 'example.com', t: 'SOA', answer: ['example.com 3600 SOA ns1.example.com hostmaster.example.com 2026112301 7200 3600 1209600 300'], authority: NS },
