@@ -28,6 +28,65 @@ const COMPRESSIBLE: ReadonlyMap<number, readonly ('n' | number)[]> = new Map([
 
 /** Pointers carry 14 bits of offset. */
 const MAX_POINTER = 0x3fff;
+/** A name of at most 255 octets has at most 127 labels. */
+const MAX_LABELS = 128;
+/** Scratch for one name: where each label starts and the hash of the suffix it begins. */
+const starts = new Int32Array(MAX_LABELS);
+const hashes = new Int32Array(MAX_LABELS);
+/**
+ * Suffixes written so far in the current message: an open-addressed table of
+ * (hash, offset), its slots valid only when stamped with the message's
+ * generation, so starting a message clears nothing.
+ */
+const TABLE = 512;
+const tableHash = new Int32Array(TABLE);
+const tableAt = new Int32Array(TABLE);
+const tableGen = new Int32Array(TABLE);
+let generation = 0;
+let tableUsed = 0;
+
+/** Where a suffix with this hash was written in this message, and is the same name; else -1. */
+function lookup(hash: number, src: Uint8Array, at: number, out: Uint8Array): number {
+  for (let s = hash & (TABLE - 1); tableGen[s] === generation; s = (s + 1) & (TABLE - 1)) {
+    if (tableHash[s] === hash && sameName(src, at, out, tableAt[s]!)) return tableAt[s]!;
+  }
+  return -1;
+}
+
+/** Remembers a suffix written at `at` (the table keeps room for probing; past that, later names are not remembered). */
+function remember(hash: number, at: number): void {
+  if (tableUsed >= (TABLE * 3) / 4) return;
+  let s = hash & (TABLE - 1);
+  while (tableGen[s] === generation) s = (s + 1) & (TABLE - 1);
+  tableGen[s] = generation;
+  tableHash[s] = hash;
+  tableAt[s] = at;
+  tableUsed++;
+}
+
+/** ASCII upper case to lower; every other octet as it is. */
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+/**
+ * Whether the name at `a[i]` (uncompressed) equals the name at `out[o]`
+ * (which may end in pointers into `out`), ignoring ASCII case.
+ */
+function sameName(a: Uint8Array, i: number, out: Uint8Array, o: number): boolean {
+  for (let hops = 0; ; ) {
+    while ((out[o]! & 0xc0) === 0xc0) {
+      if (++hops > 64) return false;
+      o = ((out[o]! & 0x3f) << 8) | out[o + 1]!;
+    }
+    const l = a[i]!;
+    if (out[o] !== l) return false;
+    if (l === 0) return true;
+    for (let k = 1; k <= l; k++) if (lower(a[i + k]!) !== lower(out[o + k]!)) return false;
+    i += l + 1;
+    o += l + 1;
+  }
+}
 
 /**
  * The message with every owner name, question name and RFC 1035 RDATA name
@@ -35,46 +94,58 @@ const MAX_POINTER = 0x3fff;
  * ASCII case (RFC 4343), so, as with NSD, an owner name equal to the question
  * is written as a pointer to it and reads back in the asker's case. A message
  * that does not parse, or that already holds pointers, is returned as it is.
+ * Suffixes are found by a hash of their lower-cased labels and confirmed
+ * octet by octet against what was written.
  */
 export function compressNames(msg: Uint8Array): Buffer {
   const src = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
   if (src.length < HEADER_LENGTH) return src;
   const out = Buffer.allocUnsafe(src.length);
-  src.copy(out, 0, 0, HEADER_LENGTH);
-  const seen = new Map<string, number>();
+  for (let i = 0; i < HEADER_LENGTH; i++) out[i] = src[i]!;
+  if (++generation === 0x7fffffff) {
+    // Stamps are about to repeat: forget them all.
+    tableGen.fill(0);
+    generation = 1;
+  }
+  tableUsed = 0;
   let r = HEADER_LENGTH;
   let w = HEADER_LENGTH;
 
   /** Copies the name at `r` to `w`, compressed; false when it does not parse. */
   const name = (): boolean => {
-    const starts: number[] = [];
+    let labels = 0;
     let p = r;
     for (;;) {
       if (p >= src.length) return false;
       const l = src[p]!;
       if (l === 0) break;
-      if (l > 63 || p + 1 + l > src.length) return false;
-      starts.push(p);
+      if (l > 63 || p + 1 + l > src.length || labels === MAX_LABELS) return false;
+      starts[labels++] = p;
       p += l + 1;
     }
     const end = p + 1;
+    // Hashes of each suffix, from the root up (FNV-1a over lower-cased octets).
+    let h = 0x811c9dc5;
+    for (let i = labels - 1; i >= 0; i--) {
+      const s = starts[i]!;
+      for (let k = s; k <= s + src[s]!; k++) h = Math.imul(h ^ lower(src[k]!), 0x01000193);
+      hashes[i] = h & 0x3fffffff; // a small integer: no heap number per key
+    }
     let pointer = -1;
-    let keep = starts.length;
-    const keys = starts.map((s) => src.toString('latin1', s, end).replace(/[A-Z]/g, (c) => c.toLowerCase()));
-    for (let i = 0; i < keys.length; i++) {
-      const at = seen.get(keys[i]!);
-      if (at !== undefined) {
+    let keep = labels;
+    for (let i = 0; i < labels; i++) {
+      const at = lookup(hashes[i]!, src, starts[i]!, out);
+      if (at >= 0) {
         pointer = at;
         keep = i;
         break;
       }
     }
     for (let i = 0; i < keep; i++) {
-      if (w <= MAX_POINTER && !seen.has(keys[i]!)) seen.set(keys[i]!, w);
+      // (A suffix seen before was found above, unless a longer one matched first: no duplicate to avoid.)
+      if (w <= MAX_POINTER) remember(hashes[i]!, w);
       const s = starts[i]!;
-      const l = src[s]! + 1;
-      src.copy(out, w, s, s + l);
-      w += l;
+      for (let k = s; k <= s + src[s]!; k++) out[w++] = src[k]!;
     }
     if (pointer >= 0) {
       out[w++] = 0xc0 | (pointer >> 8);
@@ -88,9 +159,13 @@ export function compressNames(msg: Uint8Array): Buffer {
   /** Copies `n` octets as they are. */
   const fixed = (n: number): boolean => {
     if (r + n > src.length) return false;
-    src.copy(out, w, r, r + n);
-    r += n;
-    w += n;
+    if (n > 64) {
+      src.copy(out, w, r, r + n);
+      w += n;
+      r += n;
+    } else {
+      for (const stop = r + n; r < stop; ) out[w++] = src[r++]!;
+    }
     return true;
   };
 
@@ -117,5 +192,5 @@ export function compressNames(msg: Uint8Array): Buffer {
     out.writeUInt16BE(w - rdStart, lengthAt);
   }
   if (r !== src.length) return src;
-  return Buffer.from(out.subarray(0, w));
+  return out.subarray(0, w);
 }

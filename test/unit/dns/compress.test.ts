@@ -2,13 +2,6 @@ import { expect } from 'chai';
 import dnsPacket, { type Answer, type Packet } from 'dns-packet';
 import { compressNames } from '../../../src/dns/compress.js';
 
-/** The names of a message in order of appearance, with their offsets: pointers show as `->offset`. */
-function pointers(m: Buffer): number[] {
-  const found: number[] = [];
-  for (let i = 12; i < m.length - 1; i++) if ((m[i]! & 0xc0) === 0xc0) found.push(((m[i]! & 0x3f) << 8) | m[i + 1]!);
-  return found;
-}
-
 const reply = (answers: Answer[], extra: Partial<Packet> = {}): Buffer =>
   dnsPacket.encode({ type: 'response', id: 7, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: [{ name: 'WWW.Example.COM', type: 'A', class: 'IN' }], answers, ...extra });
 
@@ -49,14 +42,42 @@ describe('compressNames (RFC 1035 §4.1.4)', () => {
     const srvTarget = Buffer.from('\x03sip\x07example\x03com\x00', 'latin1');
     expect(c.includes(srvTarget)).to.equal(true);
   });
-  it('points only below offset 0x4000 (14 bits) in a large message', () => {
+  it('a large message: names past offset 0x3fff (beyond a 14-bit pointer) are not pointed at, and all read back', () => {
     const answers: Answer[] = [];
-    for (let i = 0; i < 700; i++) answers.push({ name: `n${i}.a-rather-long-label-to-fill-the-message.example.com`, type: 'A', class: 'IN', ttl: 1, data: '192.0.2.1' });
+    // Few names, many octets: TXT records fill 17 KB without filling the table of suffixes.
+    for (let i = 0; i < 70; i++) answers.push({ name: 'filler.example.com', type: 'TXT', class: 'IN', ttl: 1, data: [`${i}`.padEnd(250, 'x')] });
+    // A suffix first written past 0x3fff, then asked again: it must be written out again, not pointed at.
+    for (const name of ['host.far-away.test', 'www.host.far-away.test', 'far-away.test']) answers.push({ name, type: 'A', class: 'IN', ttl: 1, data: '192.0.2.2' });
     const m = reply(answers);
     const c = compressNames(m);
-    expect(m.length).to.be.greaterThan(0x4000 * 2);
-    expect(Math.max(...pointers(c))).to.be.lessThan(0x4000);
+    expect(c.length).to.be.greaterThan(0x4000); // compressed, it still reaches past what a pointer can name
     expect(dnsPacket.decode(c).answers!.map((r) => r.name.toLowerCase())).to.deep.equal(answers.map((r) => r.name));
+    // Each of the three names written past 0x3fff is written out whole: none can be pointed at.
+    expect(c.toString('latin1').split('far-away').length - 1, 'far-away.test written out each time').to.equal(3);
+  });
+  it('many messages in a row, random names sharing suffixes: each decodes to the same records (a suffix of one message is never used in the next)', () => {
+    let seed = 11;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const labels = ['a', 'B', 'www', 'Mail', 'x-1', 'example', 'COM', 'net', 'zz'];
+    const randomName = (): string => Array.from({ length: 1 + rnd(5) }, () => labels[rnd(labels.length)]).join('.');
+    for (let m = 0; m < 300; m++) {
+      const answers: Answer[] = [];
+      for (let k = rnd(12); k >= 0; k--) {
+        answers.push(
+          rnd(2) === 0
+            ? { name: randomName(), type: 'CNAME', class: 'IN', ttl: m, data: randomName() }
+            : { name: randomName(), type: 'MX', class: 'IN', ttl: m, data: { preference: k, exchange: randomName() } },
+        );
+      }
+      const plain = reply(answers);
+      const c = compressNames(plain);
+      const lowerAll = (p: ReturnType<typeof dnsPacket.decode>): string => JSON.stringify(p.answers).replace(/[A-Z]/g, (x) => x.toLowerCase());
+      expect(lowerAll(dnsPacket.decode(c)), `message ${m}`).to.equal(lowerAll(dnsPacket.decode(plain)));
+      expect(c.length).to.be.at.most(plain.length);
+    }
   });
   it('leaves a message that does not parse, or already holds pointers, as it is', () => {
     const m = reply([{ name: 'www.example.com', type: 'A', class: 'IN', ttl: 60, data: '192.0.2.1' }]);
