@@ -117,6 +117,8 @@ export function serveUdpMmsg(
 
   let closed = false;
   let waiting = 0;
+  /** Receive slots whose msg_namelen the kernel overwrote in the last call (all of them at first). */
+  let filled = n;
   let drained: (() => void) | null = null;
 
   /** Sends a reply that was not ready within its batch, to the address saved for it. */
@@ -144,8 +146,10 @@ export function serveUdpMmsg(
 
   /** One recvmmsg → answers → one sendmmsg. Returns the number of datagrams read (0: queue empty). */
   const batch = (): number => {
-    for (let i = 0; i < n; i++) recvVec.view.setUint32(i * MMSGHDR + 8, NAME, true); // msg_namelen
+    // msg_namelen is both in and out: give back the room of the slots the last call filled.
+    for (let i = 0; i < filled; i++) recvVec.view.setUint32(i * MMSGHDR + 8, NAME, true);
     const got = recvmmsg(sock.fd, recvVec.ptr, n, MSG_DONTWAIT, null) as number;
+    filled = got > 0 ? got : 0;
     stats.recvCalls++;
     if (got < 0) {
       const errno = koffi.errno();
