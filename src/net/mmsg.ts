@@ -170,7 +170,13 @@ export function serveUdpMmsg(
       const qOff = i * options.recvSize;
       if (inPlace !== null) {
         // The hit path: the reply is written straight into its send slot.
-        const written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * options.sendSize, options.sendSize);
+        let written = -1;
+        try {
+          written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * options.sendSize, options.sendSize);
+        } catch (err) {
+          // A bug must not end the worker: report it, and let the full path answer.
+          onError(err as Error);
+        }
         if (written >= 0) {
           queue(out++, i, written, nameLen);
           continue;

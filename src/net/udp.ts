@@ -11,7 +11,8 @@ export type MessageHandler = (msg: Buffer, peerAddress: string) => Buffer | null
  * query is `q[qOff, qOff + qLen)`, the sender's struct sockaddr starts at
  * `peer[peerOff]` (read it with sockaddr.ts), and the reply goes to
  * `out[outOff]`, at most `cap` bytes. Returns the reply's length, or -1 when
- * the query needs the full MessageHandler. Must not throw.
+ * the query needs the full MessageHandler. Should not throw; if it does, the
+ * engine reports the error and the full handler answers.
  */
 export type InPlaceHandler = (q: Buffer, qOff: number, qLen: number, peer: Buffer, peerOff: number, out: Buffer, outOff: number, cap: number) => number;
 

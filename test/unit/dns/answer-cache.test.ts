@@ -151,6 +151,36 @@ describe('ReplyCache', () => {
     // The RD bit and recursion allowed are part of the key.
     expect(cache.answerInto(inbox, 100, again.length, 1232, true, ctx.zones, out, 0, 4096)).to.equal(-1);
   });
+  it('malformed and mutated queries: answerInto never throws, and answers only what get() answers (bad input loses nothing)', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 1 << 20 });
+    const seeds = [q('www.example.com', 'A'), q('www.example.com', 'A', { edns: true, nsid: true }), q('nx.example.com', 'TXT', { edns: true, size: 4096 })];
+    for (const m of seeds) cached(cache, m);
+    let seed = 3;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const out = Buffer.alloc(8192);
+    const area = Buffer.alloc(4096);
+    let answered = 0;
+    for (let k = 0; k < 5000; k++) {
+      const m = Buffer.from(seeds[rnd(seeds.length)]!);
+      for (let flips = rnd(4); flips > 0; flips--) m[rnd(m.length)] = rnd(256);
+      const len = rnd(5) === 0 ? rnd(m.length + 1) : m.length; // sometimes cut short
+      area.fill(0xaa);
+      m.copy(area, 64, 0, len);
+      const n = cache.answerInto(area, 64, len, 1232, false, ctx.zones, out, 4096, 4096);
+      const shape = queryShape(m.subarray(0, len), 1232, false, false);
+      const viaGet = shape ? cache.get(m.subarray(0, len), shape, ctx.zones) : undefined;
+      if (n < 0) {
+        expect(viaGet, `step ${k}`).to.equal(undefined);
+      } else {
+        answered++;
+        expect(out.subarray(4096, 4096 + n).equals(viaGet!), `step ${k}`).to.equal(true);
+      }
+    }
+    expect(answered).to.be.greaterThan(100); // unharmed copies (no flips) still hit
+  });
   it('under churn: every hit is the reply stored for that question, recent ones are all found, and the bounds hold (a model check)', () => {
     // Random questions, sizes and limits small enough that the ring, the arena wrap
     // and backward-shift deletion are all exercised many times.
