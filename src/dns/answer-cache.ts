@@ -5,6 +5,7 @@
  * reply is copied from one byte arena straight into the caller's send buffer.
  */
 
+import { lowerOctet } from './ascii.js';
 import { HEADER_LENGTH } from './header.js';
 import type { ZoneSet } from './zoneset.js';
 
@@ -26,10 +27,6 @@ const OPTION_NSID = 3;
 /** What `scan` found in the last query it read (one per process: the hit path allocates nothing). */
 const scanned = { nameEnd: 0, variant: 0, hash: 0 };
 
-/** ASCII upper case to lower; every other octet (label lengths ≤ 63 included) as it is. */
-function lower(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
 
 /**
  * Reads, from the raw bytes `q[off, off + len)` alone, the facts that decide
@@ -58,7 +55,7 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
     if (l === 0) break;
     if (l > 63 || at + 1 + l > end || at - off - HEADER_LENGTH + l + 2 > 255) return false;
     h = Math.imul(h ^ l, 0x01000193);
-    for (let i = at + 1; i <= at + l; i++) h = Math.imul(h ^ lower(q[i]!), 0x01000193);
+    for (let i = at + 1; i <= at + l; i++) h = Math.imul(h ^ lowerOctet(q[i]!), 0x01000193);
     at += l + 1;
   }
   const nameEnd = at + 1;
@@ -106,7 +103,7 @@ export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recu
   const question = Buffer.allocUnsafe(nameEnd + 4 - HEADER_LENGTH);
   for (let i = 0; i < question.length; i++) {
     const c = q[HEADER_LENGTH + i]!;
-    question[i] = HEADER_LENGTH + i < nameEnd ? lower(c) : c;
+    question[i] = HEADER_LENGTH + i < nameEnd ? lowerOctet(c) : c;
   }
   return { question, variant, nameEnd, hash };
 }
@@ -333,7 +330,7 @@ export class ReplyCache {
       if ((word & QUESTION_MASK) !== qLen) continue;
       const key = at + RECORD_HEADER;
       let i = 0;
-      while (i < nameLen && arena[key + i] === lower(q[from + i]!)) i++;
+      while (i < nameLen && arena[key + i] === lowerOctet(q[from + i]!)) i++;
       if (i < nameLen) continue;
       while (i < qLen && arena[key + i] === q[from + i]) i++;
       if (i < qLen) continue;

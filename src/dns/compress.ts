@@ -4,6 +4,7 @@
  * size NSD sends, so they truncate sooner and cost more to send. Pure.
  */
 
+import { lowerOctet } from './ascii.js';
 import { HEADER_LENGTH } from './header.js';
 
 /**
@@ -64,10 +65,6 @@ function remember(hash: number, at: number): void {
   tableUsed++;
 }
 
-/** ASCII upper case to lower; every other octet as it is. */
-function lower(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
 
 /**
  * Whether the name at `a[i]` (uncompressed) equals the name at `out[o]`
@@ -82,7 +79,7 @@ function sameName(a: Uint8Array, i: number, out: Uint8Array, o: number): boolean
     const l = a[i]!;
     if (out[o] !== l) return false;
     if (l === 0) return true;
-    for (let k = 1; k <= l; k++) if (lower(a[i + k]!) !== lower(out[o + k]!)) return false;
+    for (let k = 1; k <= l; k++) if (lowerOctet(a[i + k]!) !== lowerOctet(out[o + k]!)) return false;
     i += l + 1;
     o += l + 1;
   }
@@ -128,7 +125,7 @@ export function compressNames(msg: Uint8Array): Buffer {
     let h = 0x811c9dc5;
     for (let i = labels - 1; i >= 0; i--) {
       const s = starts[i]!;
-      for (let k = s; k <= s + src[s]!; k++) h = Math.imul(h ^ lower(src[k]!), 0x01000193);
+      for (let k = s; k <= s + src[s]!; k++) h = Math.imul(h ^ lowerOctet(src[k]!), 0x01000193);
       hashes[i] = h & 0x3fffffff; // a small integer: no heap number per key
     }
     let pointer = -1;
