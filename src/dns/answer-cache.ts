@@ -27,7 +27,6 @@ const OPTION_NSID = 3;
 /** What `scan` found in the last query it read (one per process: the hit path allocates nothing). */
 const scanned = { nameEnd: 0, variant: 0, hash: 0 };
 
-
 /**
  * Reads, from the raw bytes `q[off, off + len)` alone, the facts that decide
  * a reply: a plain query (QR=0, opcode QUERY, one question, no answer or
