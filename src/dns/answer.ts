@@ -3,7 +3,7 @@
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
 import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
-import { BADVERS, EDE_NOT_AUTHORITATIVE, readEdns, replyOpt, udpLimit, type EdnsRequest } from './edns.js';
+import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, replyOpt, udpLimit, type EdnsRequest } from './edns.js';
 import { RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
 import { respond } from './respond.js';
 import { encodeWithin } from './truncate.js';
@@ -106,8 +106,9 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   if (request && request.version > 0) return finish(BADVERS, false);
   const outcome = answerQuestion(question, ctx, reply, finish, recursionAllowed && header.rd);
   if (typeof outcome !== 'symbol') return outcome;
-  // As NSD: the refusal says why (RFC 8914 §4.21) when the client speaks EDNS.
-  if (outcome === NOT_OURS && !recursionAllowed) return finish(RCODE.REFUSED, false, undefined, EDE_NOT_AUTHORITATIVE);
+  // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
+  // says it), or, with forwarding on, a client outside allow-recursion.
+  if (outcome === NOT_OURS && !recursionAllowed) return finish(RCODE.REFUSED, false, undefined, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
   const chain = outcome === LEADS_OUT ? (reply.answers ?? []) : [];
   const target = outcome === LEADS_OUT ? (chain.at(-1) as { data: string }).data : question.name;
   return { kind: 'forward', id: header.id, flags: reply.flags ?? 0, question, edns: request, transport, target, chain };

@@ -6,7 +6,9 @@ import type { Answer } from 'dns-packet';
 const OPTION_NSID = 3;
 /** Extended DNS Error option (RFC 8914). */
 const OPTION_EDE = 15;
-/** RFC 8914 §4.21: the name is in no zone we are authoritative for, and we do not recurse for this client. */
+/** RFC 8914 §4.19: this client may not use us for this (forwarding is on, the client is outside `allow-recursion`). */
+export const EDE_PROHIBITED = 18;
+/** RFC 8914 §4.21: the name is in no zone we are authoritative for, and we do not recurse. */
 export const EDE_NOT_AUTHORITATIVE = 20;
 /** DO bit in the OPT flags (RFC 3225 §3). */
 const FLAG_DO = 0x8000;

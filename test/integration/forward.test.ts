@@ -146,18 +146,28 @@ describe('forwarding: names outside our zones go upstream, with a cache', functi
     expect(s.stderr()).to.match(/internal error answering a query \(answered SERVFAIL\)/);
   });
 
-  it('a client outside --allow-recursion gets REFUSED, RA clear', async () => {
+  /** The Extended DNS Error codes of a reply (RFC 8914). */
+  const edeCodes = (r: Reply): number[] =>
+    ((r.additionals?.find((x) => x.type === 'OPT') as unknown as { options?: { code: number; data: Buffer }[] })?.options ?? []).filter((o) => o.code === 15).map((o) => o.data.readUInt16BE(0));
+
+  it('a client outside --allow-recursion gets REFUSED, RA clear, and EDE 18 Prohibited', async () => {
     const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('www.remote.test', '192.0.2.1')] }));
     const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--allow-recursion', '10.0.0.0/8']);
-    const r = await ask(s.port, 'www.remote.test');
-    expect(r.rcode).to.equal('REFUSED');
-    expect(r.flag_ra).to.equal(false);
+    // Twice: the second time the refusal may come from the reply cache.
+    for (let i = 0; i < 2; i++) {
+      const r = await ask(s.port, 'www.remote.test');
+      expect(r.rcode).to.equal('REFUSED');
+      expect(r.flag_ra).to.equal(false);
+      expect(edeCodes(r)).to.deep.equal([18]);
+    }
     expect(f.udpQueries).to.equal(0);
   });
 
-  it('--forward none: authoritative only, REFUSED outside our zones', async () => {
+  it('--forward none: authoritative only, REFUSED outside our zones with EDE 20 Not Authoritative', async () => {
     const s = await serve(['--forward', 'none', '--zone', `example.com.=${FIX}example.com.zone`]);
-    expect((await ask(s.port, 'www.remote.test')).rcode).to.equal('REFUSED');
+    const refused = await ask(s.port, 'www.remote.test');
+    expect(refused.rcode).to.equal('REFUSED');
+    expect(edeCodes(refused)).to.deep.equal([20]);
     expect((await ask(s.port, 'www.example.com')).flag_ra).to.equal(false);
   });
 
