@@ -1,7 +1,5 @@
 /** Per-worker counters: queries, transports, rcodes, truncation, drops, internal errors. */
 
-import { replyRcode } from './header.js';
-
 /** A plain copy of the counters, as sent over IPC. */
 export interface CounterSnapshot {
   queries: number;
@@ -35,14 +33,18 @@ export class Counters {
       this.dropped++;
       return;
     }
-    this.rcodes[replyRcode(reply)]!++;
-    if (reply.length > 2 && (reply[2]! & 0x02) !== 0) this.truncated++;
+    this.countReply(reply, 0);
   }
 
   /** record() for a UDP reply whose header was written at `buf[at]` (the engine's send area). */
   recordUdpAt(buf: Uint8Array, at: number): void {
     this.queries++;
     this.udp++;
+    this.countReply(buf, at);
+  }
+
+  /** The rcode and TC bit of the reply header at `buf[at]`. */
+  private countReply(buf: Uint8Array, at: number): void {
     this.rcodes[buf[at + 3]! & 0x0f]!++;
     if ((buf[at + 2]! & 0x02) !== 0) this.truncated++;
   }

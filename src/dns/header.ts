@@ -81,8 +81,3 @@ export function headerOnlyReply(query: Uint8Array, rcode: number, questionEnd = 
   }
   return reply;
 }
-
-/** The RCODE of a reply (low four bits of byte 3). */
-export function replyRcode(reply: Uint8Array): number {
-  return reply[3]! & 0xf;
-}

@@ -36,7 +36,7 @@ export async function containerUnavailable(): Promise<string | null> {
   if ((await run('podman', ['--version'])).code !== 0) return 'podman not installed — apt-get install podman runc';
   if ((await run('runc', ['--version'])).code !== 0) return 'runc not installed — apt-get install podman runc';
   // The tests run rootful podman and enter the container's network namespace with nsenter.
-  if (process.getuid?.() !== 0) return 'not root: these tests run rootful podman and nsenter into the container';
+  if (process.getuid?.() !== 0) return 'not root: these tests run rootful podman and nsenter into the container (run the suite as root, as .ci/run does in CI)';
   if ((await run('nsenter', ['--version'])).code !== 0) return 'nsenter not installed — apt-get install util-linux';
   if ((await run('ldd', ['--version'])).code !== 0) return 'ldd not installed — apt-get install libc-bin';
   return null;

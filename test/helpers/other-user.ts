@@ -8,7 +8,7 @@ export const NOBODY = 65534;
 
 /** Why other-user tests cannot run here, or null when they can (we are root). */
 export function otherUserUnavailable(): string | null {
-  return process.getuid?.() === 0 ? null : 'not root: cannot start a process as another user';
+  return process.getuid?.() === 0 ? null : 'not root: cannot start a process as another user (run the suite as root, as .ci/run does in CI)';
 }
 
 /**
