@@ -81,15 +81,16 @@ async function run(id: number, config: Config): Promise<void> {
   };
 
   /** No exception escapes a socket callback: a bug in one query answers SERVFAIL. */
+  /** `cacheTried`: the engine already looked the query up in place (mmsg), so a miss is not looked up twice. */
   const handler =
-    (transport: Transport) =>
+    (transport: Transport, cacheTried = false) =>
     (msg: Buffer, address: string): Buffer | null | Promise<Buffer | null> => {
       let out: AnswerOutcome;
       let shape: QueryShape | null = null;
       try {
         const allowed = ctx.recursion !== null && ctx.recursion.allows(address);
         shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed) : null;
-        const hit = shape && replies!.get(msg, shape, ctx.zones);
+        const hit = shape && !cacheTried && replies!.get(msg, shape, ctx.zones);
         if (hit) {
           counters.record(transport, hit);
           return hit;
@@ -162,7 +163,7 @@ async function run(id: number, config: Config): Promise<void> {
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
-        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, handler('udp'), onError, MMSG_DEFAULTS, inPlace) : await serveUdp(sock, handler('udp'), onError));
+        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, handler('udp', inPlace !== null), onError, MMSG_DEFAULTS, inPlace) : await serveUdp(sock, handler('udp'), onError));
       } else {
         tcp.push(
           await serveTcp(sock, handler('tcp'), {

@@ -209,15 +209,17 @@ export class ReplyCache {
    * The UDP fast path: if the query at `q[qOff, qOff + qLen)` has a cached
    * reply that fits in `cap` bytes, writes it (patched for this query) at
    * `out[outOff]` and returns its length; otherwise returns -1 and the query
-   * takes the full path (whose get() counts the miss).
+   * takes the full path, which need not ask get() again.
    */
   answerInto(q: Uint8Array, qOff: number, qLen: number, ourUdpSize: number, recursionAllowed: boolean, zones: ZoneSet, out: Uint8Array, outOff: number, cap: number): number {
     if (this.cap === 0) return -1;
     if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed)) return -1;
     this.sync(zones);
     const at = this.find(q, qOff, scanned.nameEnd, scanned.variant, scanned.hash);
-    // A miss is counted by the full path's get(), which follows.
-    if (at < 0 || this.replyLength(at) > cap) return -1;
+    if (at < 0 || this.replyLength(at) > cap) {
+      this.misses++;
+      return -1;
+    }
     if (out !== this.out) {
       // Word copies need 4-aligned memory; the engine's send area is, and it is the same buffer every time.
       this.out = out;
