@@ -74,7 +74,8 @@ starts is stopped, also on Ctrl-C.
   --scenarios LIST     auth (load test against every server), forward (cached forwarding); default auth,forward
   --workers LIST       worker counts to measure, e.g. 1,2 (default 1,2); none: skip the load test
   --duration SEC       length of each measured dnsperf run (default 10)
-  --rounds N           measured runs per server and worker count, servers in turn (default 2)
+  --rounds N           measured runs per server and worker count, servers in turn,
+                       every second round in reverse order (default 2)
   --warmup SEC         unmeasured dnsperf run per server before the first round (default 2; 0: none);
                        the forwarding scenario warms up with one pass through the query file instead
   --zone ORIGIN=FILE   zone to serve (default: a generated zone of --zone-records records plus wildcards)

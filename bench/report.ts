@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { maxMinRatio } from './balance.js';
 import { settingLabel, SHARDNS_DEFAULT_CACHE_SIZE } from './forward.js';
-import { ratios, summarize, summarizeForward, type BenchResult, type ForwardResult, type Summary } from './result.js';
+import { ratios, summarize, summarizeForward, type BenchResult, type ForwardResult, type Ratio, type Summary } from './result.js';
 import { runLabel, SERVER_LABEL } from './servers.js';
 import { renderChart } from './svg.js';
 
@@ -61,7 +61,7 @@ export function renderLoad(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(
     `### Load: ${r.load.zone.origin} (${int(r.load.zone.records)} records${r.load.zone.generated ? ', generated' : ''}), ` +
-      `dnsperf -c ${o.clients} -q ${o.outstanding}, ${o.durationSec} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'} (${[...new Set(r.runs.map((x) => runLabel(x.server, x.variant)))].join(', ')} in turn)`,
+      `dnsperf -c ${o.clients} -q ${o.outstanding}, ${o.durationSec} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'} (${[...new Set(r.runs.map((x) => runLabel(x.server, x.variant)))].join(', ')} in turn${o.rounds > 1 ? ', every second round in reverse order' : ''})`,
     '',
     `Query file: ${int(q.count)} lines — existing names ${pct(q.kinds.existing)}, below a delegation ${pct(q.kinds.referral)}, ` +
       `NODATA ${pct(q.kinds.nodata)}, wildcard hits ${pct(q.kinds.wildcard)}, absent ${pct(q.kinds.absent)}; ${pct(q.mixedCase)} in mixed case; ` +
@@ -70,16 +70,18 @@ export function renderLoad(r: BenchResult): string {
   );
   const sums = summarize(r.runs);
   lines.push(table(['server', 'workers', ...LOAD_HEAD], sums.map((s) => [s.label, String(s.workers), ...loadCells(s)]), [false, ...LOAD_HEAD.map(() => true), true]));
-  const rat = ratios(sums);
+  const rat = ratios(sums, r.runs);
   if (rat.length > 0) {
+    const spread = (x: Ratio): string => (x.cpuByRound ? `${times(x.cpuByRound.median)} (${times(x.cpuByRound.min)}–${times(x.cpuByRound.max)})` : '–');
     lines.push(
       '',
-      'shardns / peer, same run (QPS above 1: shardns answered more; CPU above 1: shardns spent more CPU per answer):',
+      'shardns / peer, same run (QPS above 1: shardns answered more; CPU above 1: shardns spent more CPU per answer). ' +
+        'By round: each round\'s shardns run over the same round\'s peer run, median (lowest–highest):',
       '',
       table(
-        ['workers', 'shardns', 'peer', 'QPS ratio', 'CPU / query ratio'],
-        rat.map((x) => [String(x.workers), x.shardns, SERVER_LABEL[x.peer], times(x.qps), times(x.cpu)]),
-        [false, false, false, true, true],
+        ['workers', 'shardns', 'peer', 'QPS ratio', 'CPU / query ratio', 'CPU ratio by round'],
+        rat.map((x) => [String(x.workers), x.shardns, SERVER_LABEL[x.peer], times(x.qps), times(x.cpu), spread(x)]),
+        [false, false, false, true, true, true],
       ),
     );
   }

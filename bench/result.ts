@@ -191,6 +191,23 @@ export interface Ratio {
   qps: number;
   /** shardns µs CPU per query / peer's: above 1 means shardns spends more CPU per answer. */
   cpu: number;
+  /** The same ratio round by round (each round's shardns run over that round's peer run); absent without rounds to pair. */
+  cpuByRound?: RoundSpread;
+}
+
+/** Median, lowest and highest of per-round ratios, and how many rounds were paired. */
+export interface RoundSpread {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const mean = (v: number[]): number => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
@@ -245,17 +262,47 @@ export function summarize(runs: readonly LoadRun[], order: readonly ServerKind[]
   return out.sort((a, b) => a.workers - b.workers || rank(a.server) - rank(b.server));
 }
 
-/** shardns / peer for QPS and CPU per query, for every shardns variant and worker count where both ran. */
-export function ratios(summaries: readonly Summary[]): Ratio[] {
+/**
+ * shardns / peer for QPS and CPU per query, for every shardns variant and
+ * worker count where both ran; with the runs, also the CPU ratio round by
+ * round. Pairing runs of the same round shows whether a gap in the totals
+ * outlasts the machine's noise: a slow patch of a shared 2-core machine
+ * weighs on both runs of a round more than on runs far apart.
+ */
+export function ratios(summaries: readonly Summary[], runs: readonly LoadRun[] = []): Ratio[] {
   const out: Ratio[] = [];
   for (const s of summaries) {
     if (s.server !== 'shardns') continue;
     for (const p of summaries) {
       if (p.server === 'shardns' || p.workers !== s.workers) continue;
-      out.push({ workers: s.workers, shardns: s.label, ...(s.variant !== undefined ? { variant: s.variant } : {}), peer: p.server, qps: s.qps / p.qps, cpu: s.cpuUsPerQuery / p.cpuUsPerQuery });
+      const byRound = roundRatios(runs, s, p);
+      out.push({
+        workers: s.workers,
+        shardns: s.label,
+        ...(s.variant !== undefined ? { variant: s.variant } : {}),
+        peer: p.server,
+        qps: s.qps / p.qps,
+        cpu: s.cpuUsPerQuery / p.cpuUsPerQuery,
+        ...(byRound ? { cpuByRound: byRound } : {}),
+      });
     }
   }
   return out;
+}
+
+/** CPU per query of `a`'s run over `b`'s run, for every round both ran at their worker count. */
+function roundRatios(runs: readonly LoadRun[], a: Summary, b: Summary): RoundSpread | undefined {
+  const of = (x: Summary): Map<number, number> =>
+    new Map(runs.filter((r) => r.server === x.server && r.variant === x.variant && r.workers === x.workers).map((r) => [r.round, r.cpuUsPerQuery]));
+  const ra = of(a);
+  const rb = of(b);
+  const v: number[] = [];
+  for (const [round, cpu] of ra) {
+    const other = rb.get(round);
+    if (other !== undefined && other > 0 && Number.isFinite(cpu)) v.push(cpu / other);
+  }
+  if (v.length === 0) return undefined;
+  return { median: median(v), min: Math.min(...v), max: Math.max(...v), rounds: v.length };
 }
 
 /** One forwarding setting at one worker count, over its rounds. */

@@ -115,7 +115,16 @@ export function entriesFor(workers: number, variants: readonly ShardnsVariant[],
   return [...variants.map((v): Entry => ({ kind: 'shardns', variant: v })), ...peers.filter((p) => workers <= (MAX_WORKERS[p] ?? Infinity)).map((kind): Entry => ({ kind }))];
 }
 
-/** The load test at every worker count: start every server, warm each up, then rounds of A B C. */
+/**
+ * The servers in the order round `round` (from 1) measures them: as started
+ * in odd rounds, reversed in even ones, so no server always follows the same
+ * one (dns2 leaves the machine hot) or always goes first.
+ */
+export function inRoundOrder<T>(servers: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...servers].reverse() : [...servers];
+}
+
+/** The load test at every worker count: start every server, warm each up, then rounds of A B C, C B A, A B C, … */
 async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers: number) => Entry[], zone: ZoneUnderTest, probe: Probe, queryFile: string, dir: string, result: BenchResult): Promise<void> {
   const hz = clockTicks();
   const load = { queryFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding };
@@ -148,7 +157,7 @@ async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers:
     }
     const shares = new Map<string, WorkerShare[][]>();
     for (let round = 1; round <= o.rounds; round++) {
-      for (const s of running) {
+      for (const s of inRoundOrder(running, round)) {
         const label = runLabel(s.kind, s.variant);
         try {
           const m = await measureRun(groups, s, load, round, hz);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { pct, renderMarkdown } from '../../../bench/report.js';
-import { ratios, summarize, summarizeForward, type BenchResult, type ForwardRun, type LoadRun } from '../../../bench/result.js';
+import { median, ratios, summarize, summarizeForward, type BenchResult, type ForwardRun, type LoadRun } from '../../../bench/result.js';
 import { axisTop, niceMax, renderChart, tickLabel } from '../../../bench/svg.js';
 import { ROOT } from '../../helpers/server.js';
 
@@ -29,6 +29,34 @@ describe('bench report from a saved result', () => {
     expect(get(2, 'knot').qps).to.be.closeTo(62_000 / 145_000, 1e-9);
     expect(get(2, 'knot').cpu).to.be.closeTo(20 / 6, 1e-9);
     expect(r).to.have.length(4);
+    // Without the runs there are no rounds to pair.
+    expect(r.every((x) => x.cpuByRound === undefined)).to.equal(true);
+  });
+
+  it('pairs each round of shardns with the same round of the peer: median and range of the CPU ratios', () => {
+    const base = saved.runs.find((x) => x.server === 'shardns' && x.workers === 1)!;
+    const at = (server: LoadRun['server'], round: number, cpu: number): LoadRun => ({ ...base, server, round, cpuUsPerQuery: cpu, cpuSec: (cpu * base.dnsperf.completed) / 1e6 });
+    // Rounds: 6.6/6.0 = 1.1, 5.4/6.0 = 0.9, 6.0/6.0 = 1.0; NSD's round 4 has no shardns run to pair with.
+    const runs = [at('shardns', 1, 6.6), at('nsd', 1, 6.0), at('nsd', 2, 6.0), at('shardns', 2, 5.4), at('shardns', 3, 6.0), at('nsd', 3, 6.0), at('nsd', 4, 9.0)];
+    const r = ratios(summarize(runs), runs);
+    expect(r).to.have.length(1);
+    const by = r[0]!.cpuByRound!;
+    expect(by.rounds).to.equal(3);
+    expect(by.median).to.be.closeTo(1.0, 1e-9);
+    expect(by.min).to.be.closeTo(0.9, 1e-9);
+    expect(by.max).to.be.closeTo(1.1, 1e-9);
+    // The totals count NSD's fourth round too: the two views differ.
+    expect(r[0]!.cpu).to.be.closeTo(6.0 / 6.75, 1e-9);
+    const md = renderMarkdown({ ...saved, runs, balance: [], scale: [], options: { ...saved.options, rounds: 4 } });
+    expect(md).to.include('| QPS ratio | CPU / query ratio | CPU ratio by round |');
+    expect(md).to.include('| 1 | shardns | NSD | 1.00× | 0.89× | 1.00× (0.90×–1.10×) |');
+    expect(md).to.include('in turn, every second round in reverse order)');
+  });
+
+  it('takes the median of an odd and an even count', () => {
+    expect(median([3, 1, 2])).to.equal(2);
+    expect(median([4, 1, 3, 2])).to.equal(2.5);
+    expect(median([7])).to.equal(7);
   });
 
   it('renders the markdown: machine line, load table, ratios, balance, zone scale', () => {
@@ -158,7 +186,7 @@ describe('bench report from a saved result', () => {
 
     it('renders variant rows, dns2 rows and ratios, the note, and balance per variant', () => {
       const md = renderMarkdown(mixed);
-      expect(md).to.include('(shardns, shardns dgram, NSD, Knot DNS, dns2 in turn)');
+      expect(md).to.include('(shardns, shardns dgram, NSD, Knot DNS, dns2 in turn, every second round in reverse order)');
       expect(md).to.include('| shardns dgram | 1 | 21,000 (20,000–22,000) | 40.0 | 0 (0.00 %) |');
       expect(md).to.include('| dns2 | 1 | 10,000 (10,000–10,000) | 100.0 | 0 (0.00 %) |');
       expect(md).to.include('| 1 | shardns | dns2 | 4.20× | 0.20× |');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { entriesFor, estimateSeconds } from '../../../bench/run.js';
+import { entriesFor, estimateSeconds, inRoundOrder } from '../../../bench/run.js';
 import { DEFAULTS } from '../../../bench/options.js';
 import { runLabel, serverCommand } from '../../../bench/servers.js';
 import { parseVariant, shardnsLabel } from '../../../bench/variants.js';
@@ -53,6 +53,17 @@ describe('bench shardns variants and the dns2 peer', () => {
     const names = (w: number): string[] => entriesFor(w, v, ['nsd', 'knot', 'dns2']).map((e) => runLabel(e.kind, e.variant?.name));
     expect(names(1)).to.deep.equal(['shardns mmsg', 'shardns dgram', 'NSD', 'Knot DNS', 'dns2']);
     expect(names(2)).to.deep.equal(['shardns mmsg', 'shardns dgram', 'NSD', 'Knot DNS']);
+  });
+
+  it('measures in that order in odd rounds and in reverse in even ones, leaving the list as it was', () => {
+    const started = ['shardns', 'NSD', 'Knot DNS', 'dns2'];
+    expect([1, 2, 3, 4].map((round) => inRoundOrder(started, round).join(' '))).to.deep.equal([
+      'shardns NSD Knot DNS dns2',
+      'dns2 Knot DNS NSD shardns',
+      'shardns NSD Knot DNS dns2',
+      'dns2 Knot DNS NSD shardns',
+    ]);
+    expect(started).to.deep.equal(['shardns', 'NSD', 'Knot DNS', 'dns2']);
   });
 
   it('keeps the default run under six minutes of load tests (before the zone-scale test)', () => {
