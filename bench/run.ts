@@ -25,6 +25,7 @@ import { generateQueries, toDnsperfFile } from './queries.js';
 import { renderMarkdown } from './report.js';
 import type { BalanceEntry, BenchMeta, BenchResult, LoadSetup } from './result.js';
 import { measureScale } from './scale.js';
+import { isFloor } from './floor.js';
 import { MAX_WORKERS, ROOT, runLabel, SERVER_LABEL, serverUnavailable, serverVersion, startServer, type Probe, type ServerHandle, type ServerKind, type ZoneUnderTest } from './servers.js';
 import { renderChart } from './svg.js';
 import { parseVariant, type ShardnsVariant } from './variants.js';
@@ -264,6 +265,9 @@ export async function main(argv: string[]): Promise<number> {
   const peers = servers.filter((k) => k !== 'shardns');
   const variants = o.variants.map((v) => parseVariant(v)!);
   const entries = (workers: number): Entry[] => entriesFor(workers, variants, peers);
+  if (authWanted && peers.some(isFloor)) {
+    result.notes!.push('The floor (bench/floor/udp-floor.c) answers every query with one A record, whatever the zone holds: its rows are the cost of the I/O alone, not of answering.');
+  }
   if (authWanted) {
     for (const p of peers) {
       const max = MAX_WORKERS[p];
@@ -324,8 +328,8 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     if (o.scale.length > 0) {
-      // dns2 loads the zone with shardns's own loader: its load time would say nothing new.
-      const scaleServers = servers.filter((k) => k !== 'dns2');
+      // dns2 loads the zone with shardns's own loader: its load time would say nothing new; the floor loads no zone.
+      const scaleServers = servers.filter((k) => k !== 'dns2' && !isFloor(k));
       result.scale = await measureScale(groups, { sizes: o.scale, servers: scaleServers, workers: o.scaleWorkers, dir, origin: 'example.com.', timeoutMs: 300_000, log });
     }
   } catch (err) {

@@ -6,14 +6,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForAnswer } from './dns.js';
+import { buildFloor, FLOOR_BINARY, FLOOR_MODES, floorVersion, isFloor } from './floor.js';
 import type { ProcessGroups, Tracked } from './processes.js';
 import { shardnsLabel } from './variants.js';
 
 /** The repository root (this file runs as dist/bench/servers.js). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The servers the benchmark knows. */
-export const SERVER_KINDS = ['shardns', 'nsd', 'knot', 'dns2'] as const;
+/** The servers the benchmark knows: shardns, three DNS servers, and the kernel floor in three ways of doing I/O (bench/floor.ts). */
+export const SERVER_KINDS = ['shardns', 'nsd', 'knot', 'dns2', 'floor-recvfrom', 'floor-mmsg', 'floor-uring'] as const;
 /** One of {@link SERVER_KINDS}. */
 export type ServerKind = (typeof SERVER_KINDS)[number];
 /** The peers (every server but shardns). */
@@ -133,8 +134,12 @@ export function knotConfig(o: { workers: number; port: number; zone: ZoneUnderTe
   ].join('\n');
 }
 
-/** The command line that starts a server in the foreground. */
-export function serverCommand(o: Pick<ServerOptions, 'kind' | 'workers' | 'port' | 'zone' | 'dir' | 'args'>): { command: string; args: string[]; config?: { path: string; text: string } } {
+/** The command line that starts a server in the foreground (the floor answers every query with the probe's address). */
+export function serverCommand(o: Pick<ServerOptions, 'kind' | 'workers' | 'port' | 'zone' | 'dir' | 'args'> & Partial<Pick<ServerOptions, 'probe'>>): { command: string; args: string[]; config?: { path: string; text: string } } {
+  if (isFloor(o.kind)) {
+    if (o.probe === undefined) throw new Error(`${o.kind} needs the probe's address to answer with`);
+    return { command: FLOOR_BINARY, args: [FLOOR_MODES[o.kind], String(o.port), String(o.workers), o.probe.expect] };
+  }
   if (o.kind === 'shardns') {
     const zone = o.zone ? ['--zone', `${o.zone.origin}=${o.zone.file}`] : [];
     return {
@@ -192,6 +197,7 @@ function dns2Package(): { version?: string } | null {
 export function serverUnavailable(kind: ServerKind): string | null {
   if (kind === 'shardns') return null;
   if (kind === 'dns2') return dns2Package() === null ? 'the npm package dns2 is not installed — npm install (it is a dev dependency)' : null;
+  if (isFloor(kind)) return buildFloor();
   const bin = kind === 'nsd' ? 'nsd' : 'knotd';
   const r = spawnSync(bin, [versionFlag(kind)], { encoding: 'utf8' });
   if (r.error) return `${bin} not installed — apt-get install ${kind}`;
@@ -203,12 +209,21 @@ export function serverUnavailable(kind: ServerKind): string | null {
 export function serverVersion(kind: ServerKind, shardnsVersion: string): string {
   if (kind === 'shardns') return shardnsVersion;
   if (kind === 'dns2') return dns2Package()?.version ?? 'unknown';
+  if (isFloor(kind)) return floorVersion();
   const r = spawnSync(kind === 'nsd' ? 'nsd' : 'knotd', [versionFlag(kind)], { encoding: 'utf8' });
   return /version\s+(\S+)/i.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
 /** How the report names a server. */
-export const SERVER_LABEL: Record<ServerKind, string> = { shardns: 'shardns', nsd: 'NSD', knot: 'Knot DNS', dns2: 'dns2' };
+export const SERVER_LABEL: Record<ServerKind, string> = {
+  shardns: 'shardns',
+  nsd: 'NSD',
+  knot: 'Knot DNS',
+  dns2: 'dns2',
+  'floor-recvfrom': 'floor recvfrom',
+  'floor-mmsg': 'floor recvmmsg',
+  'floor-uring': 'floor io_uring',
+};
 
 /** How the report names a server run (a shardns variant by its name). */
 export function runLabel(kind: ServerKind, variant?: string): string {

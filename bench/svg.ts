@@ -4,7 +4,15 @@ import { summarize, type BenchResult, type Summary } from './result.js';
 import type { ServerKind } from './servers.js';
 
 /** Bar colours per server (distinct for colour-blind readers: orange, dark blue, teal, purple). */
-export const COLORS: Record<ServerKind, string> = { shardns: '#e66101', nsd: '#253494', knot: '#1b9e77', dns2: '#7b3294' };
+export const COLORS: Record<ServerKind, string> = {
+  shardns: '#e66101',
+  nsd: '#253494',
+  knot: '#1b9e77',
+  dns2: '#7b3294',
+  'floor-recvfrom': '#969696',
+  'floor-mmsg': '#636363',
+  'floor-uring': '#bdbdbd',
+};
 /** Further shardns variants: shades of the shardns orange. */
 const SHARDNS_SHADES = ['#e66101', '#fdb863', '#b35806', '#f4a582', '#7f3b08'];
 

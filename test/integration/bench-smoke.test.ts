@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dnsperfUnavailable } from '../../bench/dnsperf.js';
+import { buildFloor } from '../../bench/floor.js';
 import type { BenchResult } from '../../bench/result.js';
 import { ROOT, alive, childPids, until } from '../helpers/server.js';
 
@@ -62,7 +63,7 @@ function runBench(args: string[], env: NodeJS.ProcessEnv): BenchRun {
   return current;
 }
 
-describe('bench smoke run (dnsperf against two shardns variants and dns2, one worker; cached forwarding)', function () {
+describe('bench smoke run (dnsperf against two shardns variants, dns2 and the kernel floor, one worker; cached forwarding)', function () {
   this.timeout(30_000);
   let work: string;
 
@@ -137,6 +138,35 @@ describe('bench smoke run (dnsperf against two shardns variants and dns2, one wo
     expect(names.some((n) => n.startsWith('shardns superv')) && names.some((n) => n.startsWith('shardns worker')) && names.includes('dnsperf') && names.includes('dns2 peer'), names.join()).to.equal(true);
     expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
     expect(readdirSync(work).filter((f) => f.startsWith('shardns-bench-'))).to.deep.equal([]); // its temp folder is gone
+  });
+
+  it('measures the kernel floor beside shardns, every second round in reverse order, and stops it', async function () {
+    const why = buildFloor();
+    if (why !== null) {
+      console.log(`skip: ${why}`);
+      this.skip();
+    }
+    const out = join(work, 'results');
+    const run = runBench(['--workers', '1', '--duration', '1', '--rounds', '2', '--warmup', '0', '--peers', 'floor-mmsg', '--scenarios', 'auth', '--scale', 'none', '--zone-records', '500', '--queries', '2000', '--out', out], { TMPDIR: work });
+    const { code, stdout, stderr } = await run.done;
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.match(/^\| floor recvmmsg \| 1 \| [\d,]+ \([\d,]+–[\d,]+\) \| [\d.]+ \|/m);
+    expect(stdout).to.match(/^\| 1 \| shardns \| floor recvmmsg \| [\d.]+× \| [\d.]+× \| [\d.]+× \([\d.]+×–[\d.]+×\) \|/m);
+    expect(stdout).to.include('its rows are the cost of the I/O alone');
+    const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
+    const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
+    expect(result.errors).to.deep.equal([]);
+    expect(result.runs.map((x) => `${x.server} ${x.round}`)).to.deep.equal(['shardns 1', 'floor-mmsg 1', 'floor-mmsg 2', 'shardns 2']);
+    // The floor answers every question (the probe's address, NOERROR) and the harness counted its CPU.
+    const floor = result.runs.filter((x) => x.server === 'floor-mmsg');
+    for (const f of floor) {
+      expect(f.dnsperf.completed).to.be.greaterThan(1000);
+      expect(f.dnsperf.rcodes.NOERROR).to.equal(f.dnsperf.completed);
+      expect(f.cpuSec).to.be.greaterThan(0);
+    }
+    expect(result.meta.versions['floor-mmsg']).to.match(/^built with /);
+    expect([...run.seen.values()]).to.include('udp-floor');
+    expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
   });
 
   it('Ctrl-C in the middle of a run stops shardns and dnsperf and exits 130', async () => {

@@ -45,6 +45,8 @@ describe('bench options', () => {
     expect(r.options.workers).to.deep.equal([1, 2, 4]);
     expect(r.options.durationSec).to.equal(2.5);
     expect(r.options.peers).to.deep.equal(['knot']);
+    const floor = parse('--peers', 'nsd,floor-recvfrom,floor-mmsg,floor-uring');
+    expect(floor.ok && floor.options.peers).to.deep.equal(['nsd', 'floor-recvfrom', 'floor-mmsg', 'floor-uring']);
     expect(r.options.scale).to.deep.equal([]);
     expect(r.options.zone).to.deep.equal({ origin: 'example.org.', file: 'z/example.org.zone' });
     expect(r.options.clients).to.equal(16);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { entriesFor, estimateSeconds, inRoundOrder } from '../../../bench/run.js';
 import { DEFAULTS } from '../../../bench/options.js';
+import { FLOOR_BINARY, isFloor } from '../../../bench/floor.js';
 import { runLabel, serverCommand } from '../../../bench/servers.js';
 import { parseVariant, shardnsLabel } from '../../../bench/variants.js';
 
@@ -46,6 +47,20 @@ describe('bench shardns variants and the dns2 peer', () => {
     expect(d.args[0]).to.match(/dist\/bench\/peers\/dns2-server\.js$/);
     expect(d.args.slice(1)).to.deep.equal(['--port', '25355', '--zone', 'example.com.=/z/example.com.zone']);
     expect(() => serverCommand({ kind: 'nsd', workers: 1, port: 1, zone: null, dir: '/tmp/x' })).to.throw(/needs a zone/);
+  });
+
+  it("starts the kernel floor in its mode with the probe's address to answer with, and needs no zone", () => {
+    const probe = { name: 'host1.example.com.', type: 'A', expect: '192.0.2.7' };
+    const modes = (['floor-recvfrom', 'floor-mmsg', 'floor-uring'] as const).map((kind) => serverCommand({ kind, workers: 2, port: 25356, zone: null, dir: '/tmp/x', probe }));
+    expect(modes.map((c) => c.args)).to.deep.equal([
+      ['recvfrom', '25356', '2', '192.0.2.7'],
+      ['mmsg', '25356', '2', '192.0.2.7'],
+      ['uring', '25356', '2', '192.0.2.7'],
+    ]);
+    expect(modes[0]!.command).to.equal(FLOOR_BINARY);
+    expect(() => serverCommand({ kind: 'floor-mmsg', workers: 1, port: 1, zone: null, dir: '/tmp/x' })).to.throw(/probe/);
+    expect(['floor-recvfrom', 'floor-mmsg', 'floor-uring', 'nsd', 'shardns'].map(isFloor)).to.deep.equal([true, true, true, false, false]);
+    expect(runLabel('floor-mmsg')).to.equal('floor recvmmsg');
   });
 
   it('runs the variants first, then the peers; dns2 only at 1 worker', () => {
