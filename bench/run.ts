@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the load test (dnsperf against shardns variants, NSD, Knot
- * DNS and dns2 in one run, alternating), worker balance, the cached-forwarding
+ * DNS, dns2 and the kernel floor in one run, alternating), worker balance, the cached-forwarding
  * scenario and zone scale; prints a markdown report and writes JSON and an
  * SVG chart to bench/results/.
  */

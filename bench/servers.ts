@@ -1,4 +1,4 @@
-/** The servers under test (shardns and its variants, NSD, Knot DNS, npm dns2): configuration, start on a loopback port, readiness, versions. */
+/** The servers under test (shardns and its variants, NSD, Knot DNS, npm dns2, the kernel floor): configuration, start on a loopback port, readiness, versions. */
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
