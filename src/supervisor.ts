@@ -7,6 +7,7 @@ import { ShardnsError } from './errors.js';
 import { isFromWorker, type FromWorker, type ReloadOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
 import type { Logger } from './log.js';
 import { formatEndpoint } from './net/reuseport.js';
+import type { ZoneFiles } from './zones.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../workers/dns-worker.js', import.meta.url));
 
@@ -53,6 +54,14 @@ export class Supervisor {
   private readonly statsWaiters = new Map<number, (s: WorkerStats) => void>();
   private readonly reloadWaiters = new Map<number, (o: ReloadOutcome) => void>();
   private startDone: { resolve: () => void; reject: (e: ShardnsError) => void } | null = null;
+  /**
+   * The octets of the zone files as the workers last loaded them (from worker
+   * 0 at start, from one worker after each good reload). A worker started in
+   * place of one that died loads these, not the files: it serves what the
+   * others serve even when the files have been edited, or broken, since (as
+   * NSD's restarted server processes keep the zones in memory).
+   */
+  private zoneFiles: ZoneFiles | null = null;
   private stopDone: (() => void) | null = null;
 
   constructor(
@@ -118,6 +127,7 @@ export class Supervisor {
    * Resolves with each worker's outcome (a worker silent for `timeoutMs` is left out).
    */
   async reload(timeoutMs = 120_000): Promise<{ id: number; outcome: ReloadOutcome }[]> {
+    const first = this.seq + 1;
     const asks = this.slots
       .filter((s) => s.child && s.readyAt !== null)
       .map(
@@ -132,7 +142,8 @@ export class Supervisor {
               clearTimeout(timer);
               resolve({ id: slot.id, outcome });
             });
-            this.send(slot, { type: 'reload', seq });
+            // One worker sends back the octets it loaded: they become the replacement workers' zones.
+            this.send(slot, { type: 'reload', seq, wantFiles: seq === first });
           }),
       );
     return (await Promise.all(asks)).filter((r): r is { id: number; outcome: ReloadOutcome } => r !== null);
@@ -179,7 +190,8 @@ export class Supervisor {
     const child = fork(WORKER_SCRIPT, [String(slot.id)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: [],
-      serialization: 'json',
+      // Structured clone: zone octets travel as bytes, not as JSON arrays of numbers.
+      serialization: 'advanced',
     });
     slot.child = child;
     slot.pid = child.pid ?? 0;
@@ -188,7 +200,9 @@ export class Supervisor {
     });
     child.on('exit', (code, signal) => this.onExit(slot, child, code, signal));
     child.on('error', (err) => this.log.error(`worker ${slot.id} (pid ${slot.pid}): ${err.message}`));
-    this.send(slot, { type: 'start', id: slot.id, config: this.config });
+    // At start every worker reads the files and worker 0 sends back what it read; a replacement loads that.
+    const replacing = this.phase !== 'starting' && this.zoneFiles !== null;
+    this.send(slot, { type: 'start', id: slot.id, config: this.config, ...(replacing ? { zoneFiles: this.zoneFiles! } : { wantFiles: slot.id === 0 }) });
   }
 
   private send(slot: Slot, msg: ToWorker): void {
@@ -202,6 +216,7 @@ export class Supervisor {
         slot.lastPong = Date.now();
         break;
       case 'ready':
+        if (m.zoneFiles) this.zoneFiles = m.zoneFiles;
         slot.readyAt = Date.now();
         slot.lastPong = Date.now();
         if (this.phase === 'starting') {
@@ -226,6 +241,7 @@ export class Supervisor {
       case 'reloaded':
         // A reload of big zones blocks the worker; its heartbeat clock restarts now.
         slot.lastPong = Date.now();
+        if (m.outcome.ok && m.zoneFiles) this.zoneFiles = m.zoneFiles;
         this.reloadWaiters.get(m.seq)?.(m.outcome);
         this.reloadWaiters.delete(m.seq);
         break;

@@ -1,14 +1,23 @@
 /** Loading every configured zone into the ZoneSet a worker answers from (used by serve and check). */
 
+import { readFileSync } from 'node:fs';
 import { relative, isAbsolute } from 'node:path';
 import type { ZoneConfig } from './config.js';
 import { ZoneSet } from './dns/zoneset.js';
 import { formatDiagnostic, loadZoneFile, type Zone } from './zone/index.js';
 import { ZoneTree } from './zone/tree.js';
 
-/** Every zone loaded, or every error of every zone (a broken zone keeps the server from starting). */
+/**
+ * The octets of every zone file and $INCLUDE one load read, by the path the
+ * loader asked for. The supervisor keeps the last set that loaded, so a
+ * worker started in place of one that died serves what the others serve,
+ * even when the files have changed (or broken) since.
+ */
+export type ZoneFiles = Record<string, Uint8Array>;
+
+/** Every zone loaded with the files read, or every error of every zone (a broken zone keeps the server from starting). */
 export type ZonesResult =
-  | { ok: true; zones: ZoneSet; loaded: Zone[]; warnings: string[] }
+  | { ok: true; zones: ZoneSet; loaded: Zone[]; warnings: string[]; files?: ZoneFiles }
   | { ok: false; errors: string[]; warnings: string[] };
 
 /** The path as people wrote it, relative to the working folder when it lies below it. */
@@ -17,17 +26,31 @@ export function displayPath(file: string, cwd: string = process.cwd()): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
-/** Loads and checks each zone file; diagnostics are formatted `file:line:column: message`. */
-export function loadZones(configs: readonly ZoneConfig[]): ZonesResult {
+/**
+ * Loads and checks each zone file; diagnostics are formatted
+ * `file:line:column: message`. Reads the file system, or only `from` when
+ * given (a set an earlier load returned: the same paths, since workers share
+ * the supervisor's working folder and config). With `keepFiles`, the result
+ * holds the octets read (otherwise they are garbage once parsed).
+ */
+export function loadZones(configs: readonly ZoneConfig[], options: { from?: ZoneFiles; keepFiles?: boolean } = {}): ZonesResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   const loaded: Zone[] = [];
+  const files: ZoneFiles | undefined = options.keepFiles ? {} : undefined;
+  const from = options.from;
+  const readFile = (path: string): Uint8Array => {
+    const octets = from ? from[path] : readFileSync(path);
+    if (octets === undefined) throw new Error('not among the files the running workers loaded');
+    if (files) files[path] = octets;
+    return octets;
+  };
   for (const z of configs) {
-    const result = loadZoneFile(z.name, displayPath(z.file));
+    const result = loadZoneFile(z.name, displayPath(z.file), { readFile });
     warnings.push(...result.warnings.map(formatDiagnostic));
     if (result.ok) loaded.push(result.zone);
     else errors.push(...result.errors.map(formatDiagnostic));
   }
   if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, zones: new ZoneSet(loaded.map((z) => new ZoneTree(z))), loaded, warnings };
+  return { ok: true, zones: new ZoneSet(loaded.map((z) => new ZoneTree(z))), loaded, warnings, ...(files ? { files } : {}) };
 }

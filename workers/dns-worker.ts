@@ -18,7 +18,7 @@ import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
 import { sockaddrIpv4, sockaddrText } from '../src/net/sockaddr.js';
 import { serveUdp, type InPlaceHandler, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
-import { loadZones } from '../src/zones.js';
+import { loadZones, type ZoneFiles } from '../src/zones.js';
 
 /** Negative answers from upstreams are kept at most 3 hours (RFC 2308 §5). */
 const NEGATIVE_TTL_CAP = 10_800;
@@ -29,12 +29,16 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-/** Runs a worker once the supervisor has said who it is. */
-async function run(id: number, config: Config): Promise<void> {
+/**
+ * Runs a worker once the supervisor has said who it is: from the zone files,
+ * or from `zoneFiles` (the octets the running workers loaded, when this one
+ * replaces a worker that died); `wantFiles` sends the octets back with `ready`.
+ */
+async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined, wantFiles: boolean): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
   const counters = new Counters();
-  const zones = loadZones(config.zones);
+  const zones = loadZones(config.zones, { ...(zoneFiles ? { from: zoneFiles } : {}), keepFiles: wantFiles });
   if (!zones.ok) {
     fail(id, zoneError(zones.errors));
     return;
@@ -186,12 +190,15 @@ async function run(id: number, config: Config): Promise<void> {
     ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
   });
   // Reload = parse everything anew, then swap one reference; on failure the old zones keep serving.
-  serving.reload = () => {
+  serving.reload = (wantFiles) => {
     const started = Date.now();
-    const next = loadZones(config.zones);
-    if (!next.ok) return { ok: false, errors: next.errors, warnings: next.warnings };
+    const next = loadZones(config.zones, { keepFiles: wantFiles });
+    if (!next.ok) return { outcome: { ok: false, errors: next.errors, warnings: next.warnings } };
     ctx.zones = next.zones;
-    return { ok: true, zones: next.loaded.length, records: next.loaded.reduce((n, z) => n + z.size, 0), warnings: next.warnings, ms: Date.now() - started };
+    return {
+      outcome: { ok: true, zones: next.loaded.length, records: next.loaded.reduce((n, z) => n + z.size, 0), warnings: next.warnings, ms: Date.now() - started },
+      ...(next.files ? { files: next.files } : {}),
+    };
   };
   serving.stop = () => {
     if (stopping) return;
@@ -206,7 +213,8 @@ async function run(id: number, config: Config): Promise<void> {
 
   const endpoints = config.listen.map((a) => formatEndpoint(a, config.port));
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
-  send({ type: 'ready', id, pid: process.pid, endpoints });
+  send({ type: 'ready', id, pid: process.pid, endpoints, ...(zones.files ? { zoneFiles: zones.files } : {}) });
+  delete zones.files; // the supervisor has them now
 }
 
 function fail(id: number, error: ShardnsError): void {
@@ -216,7 +224,7 @@ function fail(id: number, error: ShardnsError): void {
 }
 
 /** What a serving worker offers the message loop; empty until sockets are open. */
-const serving: { id: number; stats?: () => WorkerCounters; reload?: () => ReloadOutcome; stop?: () => void } = { id: -1 };
+const serving: { id: number; stats?: () => WorkerCounters; reload?: (wantFiles: boolean) => { outcome: ReloadOutcome; files?: ZoneFiles }; stop?: () => void } = { id: -1 };
 
 // One message loop from the first moment: heartbeats are answered while
 // starting too, so a worker stuck in start-up is caught by the same timeout.
@@ -228,13 +236,16 @@ process.on('message', (m) => {
       break;
     case 'start':
       serving.id = m.id;
-      void run(m.id, m.config);
+      void run(m.id, m.config, m.zoneFiles, m.wantFiles === true);
       break;
     case 'stats':
       if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });
       break;
     case 'reload':
-      if (serving.reload) send({ type: 'reloaded', seq: m.seq, id: serving.id, outcome: serving.reload() });
+      if (serving.reload) {
+        const { outcome, files } = serving.reload(m.wantFiles === true);
+        send({ type: 'reloaded', seq: m.seq, id: serving.id, outcome, ...(files ? { zoneFiles: files } : {}) });
+      }
       break;
     case 'stop':
       if (serving.stop) serving.stop();
