@@ -9,10 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root (this file runs as dist/bench/floor.js; servers.ts, which imports this, says the same). */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { ROOT } from './root.js';
 
 /** The floor's peer kinds and the mode each passes to udp-floor. */
 export const FLOOR_MODES = { 'floor-recvfrom': 'recvfrom', 'floor-mmsg': 'mmsg', 'floor-uring': 'uring' } as const;

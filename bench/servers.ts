@@ -4,14 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { waitForAnswer } from './dns.js';
 import { buildFloor, FLOOR_BINARY, FLOOR_MODES, floorVersion, isFloor } from './floor.js';
 import type { ProcessGroups, Tracked } from './processes.js';
+import { ROOT } from './root.js';
 import { shardnsLabel } from './variants.js';
 
-/** The repository root (this file runs as dist/bench/servers.js). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root (from root.ts; other modules and the tests take it from here). */
+export { ROOT };
 
 /** The servers the benchmark knows: shardns, three DNS servers, and the kernel floor in three ways of doing I/O (bench/floor.ts). */
 export const SERVER_KINDS = ['shardns', 'nsd', 'knot', 'dns2', 'floor-recvfrom', 'floor-mmsg', 'floor-uring'] as const;
