@@ -84,8 +84,10 @@ async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined,
     }
   };
 
-  /** No exception escapes a socket callback: a bug in one query answers SERVFAIL. */
-  /** `cacheTried`: the engine already looked the query up in place (mmsg), so a miss is not looked up twice. */
+  /**
+   * No exception escapes a socket callback: a bug in one query answers SERVFAIL.
+   * `cacheTried`: the engine already looked the query up in place (mmsg), so a miss is not looked up twice.
+   */
   const handler =
     (transport: Transport, cacheTried = false) =>
     (msg: Buffer, address: string): Buffer | null | Promise<Buffer | null> => {

@@ -1,6 +1,7 @@
 /** Who may use us as a resolver: `--allow-recursion` CIDR lists, checked with node:net BlockList. */
 
 import { BlockList, isIP } from 'node:net';
+import { ipv4Text } from '../net/sockaddr.js';
 
 /** The default: loopback, RFC 1918 private, RFC 6598 shared, link-local, and ULA (RFC 4193) clients. */
 export const DEFAULT_RECURSION_ACL = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
@@ -30,9 +31,6 @@ export function compileAcl(entries: readonly string[]): Acl | string {
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return `"${entry}": prefix length must be 0–${max}`;
     list.addSubnet(addr, prefix, family === 4 ? 'ipv4' : 'ipv6');
   }
-  // BlockList.check costs more than the rest of a cached answer: remember recent verdicts.
-  const seen = new Map<string, boolean>();
-  const seenV4 = new Map<number, boolean>();
   const check = (address: string): boolean => {
     const a = address.split('%')[0]!;
     const family = isIP(a);
@@ -41,29 +39,26 @@ export function compileAcl(entries: readonly string[]): Acl | string {
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a)?.[1];
     return list.check(a, family === 4 ? 'ipv4' : 'ipv6') || (mapped !== undefined && list.check(mapped, 'ipv4'));
   };
+  if (any) return { allows: () => true, allowsIpv4: () => true };
   return {
-    allows(address: string): boolean {
-      if (any) return true;
-      let verdict = seen.get(address);
-      if (verdict === undefined) {
-        if (seen.size >= MEMO_ENTRIES) seen.clear();
-        verdict = check(address);
-        seen.set(address, verdict);
-      }
-      return verdict;
-    },
-    allowsIpv4(address: number): boolean {
-      if (any) return true;
-      let verdict = seenV4.get(address);
-      if (verdict === undefined) {
-        if (seenV4.size >= MEMO_ENTRIES) seenV4.clear();
-        verdict = list.check(`${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`, 'ipv4');
-        seenV4.set(address, verdict);
-      }
-      return verdict;
-    },
+    allows: remembered(check),
+    allowsIpv4: remembered((address: number) => list.check(ipv4Text(address), 'ipv4')),
   };
 }
 
 /** Client addresses whose verdict is remembered (cleared when full). */
 const MEMO_ENTRIES = 4096;
+
+/** `check` with its recent verdicts remembered: BlockList.check costs more than the rest of a cached answer. */
+function remembered<K>(check: (key: K) => boolean): (key: K) => boolean {
+  const seen = new Map<K, boolean>();
+  return (key) => {
+    let verdict = seen.get(key);
+    if (verdict === undefined) {
+      if (seen.size >= MEMO_ENTRIES) seen.clear();
+      verdict = check(key);
+      seen.set(key, verdict);
+    }
+    return verdict;
+  };
+}
