@@ -1,0 +1,111 @@
+/** The zone image's binary layout: header fields, record strides, flags, the name hash, and the checksum. */
+
+import { crc32 } from 'node:zlib';
+
+/*
+ * The layout is written down in doc/zone-image.md; this module is the one
+ * place that knows the numbers. All integers are little-endian (the image is
+ * read through Uint32Array views, and shardns runs on x86_64 and arm64 Linux,
+ * both little-endian); every region starts on an 8-octet boundary.
+ */
+
+/** The first eight octets of every image. */
+export const MAGIC = 'SHDNSIMG';
+/** Raised whenever the layout changes: an image of another version is rebuilt, never read. */
+export const FORMAT_VERSION = 1;
+/** Octets of the header. */
+export const HEADER_BYTES = 128;
+
+/** Header fields: octet offsets of u32 values (the magic is at 0). */
+export const H = {
+  version: 8,
+  headerBytes: 12,
+  /** Length of the whole image in octets (also the file's size). */
+  totalBytes: 16,
+  /** CRC-32 of the header with this field zero, and of everything after it. */
+  checksum: 20,
+  flags: 24,
+  nodeCount: 28,
+  nodesOff: 32,
+  rrsetCount: 36,
+  rrsetsOff: 40,
+  namesOff: 44,
+  namesBytes: 48,
+  rdataOff: 52,
+  rdataBytes: 56,
+  hashOff: 60,
+  hashSlots: 64,
+  /** NSEC3 owner names (RFC 5155 §7.2) get their own node table and hash index; version 1 leaves both empty. */
+  nsec3NodeCount: 68,
+  nsec3NodesOff: 72,
+  nsec3HashOff: 76,
+  nsec3HashSlots: 80,
+  recordCount: 84,
+  /** The SOA serial (RFC 1035 §3.3.13), for logs and transfers. */
+  serial: 88,
+  /** A small JSON object: origin in presentation form, source hash, build time. */
+  metaOff: 92,
+  metaBytes: 96,
+} as const;
+
+/** Image flags (header `flags`). */
+export const IMAGE_FLAG = {
+  /** The zone holds RRSIG records. */
+  signed: 1,
+  /** The zone holds NSEC3 records. */
+  nsec3: 2,
+} as const;
+
+/**
+ * A node is five u32 words:
+ * 0 name offset (into the names region), 1 parent node (NO_NODE at the apex),
+ * 2 first RRset index, 3 RRset count (low 16 bits) | flags (high 16 bits),
+ * 4 hash of the lower-cased wire name.
+ */
+export const NODE_WORDS = 5;
+/** An RRset is five u32 words: 0 type | record count << 16, 1 TTL, 2 rdata offset, 3 rdata octets, 4 covered type | set flags << 16. */
+export const RRSET_WORDS = 5;
+/** "No such node" in parent and index fields. */
+export const NO_NODE = 0xffffffff;
+
+/** Node flags (high 16 bits of word 3). */
+export const NODE = {
+  /** Owns no records but has descendants (RFC 4592 §2.2.2): exists for lookup, blocks wildcards above it. */
+  emptyNonTerminal: 1,
+  /** NS below the apex: a zone cut (RFC 1034 §4.2.1); the node and everything below it belong to the child. */
+  cut: 2,
+  /** Strictly below a zone cut: glue or occluded data, never answered authoritatively. */
+  belowCut: 4,
+  /** `*.<this name>` exists: the source of synthesis when a name below is missing (RFC 4592 §3.3.1). */
+  wildcardChild: 8,
+  /** Owns a DNAME (RFC 6672). */
+  dname: 16,
+  /** Owns a CNAME. */
+  cname: 32,
+  /** The zone apex. */
+  apex: 64,
+  /** Its leftmost label is `*`. */
+  wildcard: 128,
+} as const;
+
+/**
+ * Hash of a lower-cased wire name (FNV-1a, 32 bits) over `bytes[start, end)`.
+ * The compiler and every lookup use this one function.
+ */
+export function nameHash(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/** CRC-32 of an image: the header with the checksum field taken as zero, then the rest. */
+export function imageChecksum(bytes: Uint8Array): number {
+  let c = crc32(bytes.subarray(0, H.checksum));
+  c = crc32(new Uint8Array(4), c);
+  return crc32(bytes.subarray(H.checksum + 4), c) >>> 0;
+}
+
+/** Rounds up to a multiple of 8. */
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,266 @@
+/** ZoneImage: reading one compiled zone version (owner names, RRsets, wire RDATA) from its octets, mapped or in memory. */
+
+import { endianness } from 'node:os';
+import { FORMAT_VERSION, H, HEADER_BYTES, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, RRSET_WORDS } from './format.js';
+
+/** Why octets are not a usable image (the store then rebuilds it from the source). */
+export class ImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+/** What the image says about itself (the header's JSON). */
+export interface ImageMeta {
+  /** The origin in presentation form, e.g. `example.com.` or `.`. */
+  readonly origin: string;
+  /** Hex hash of the source octets and format version the image was built from. */
+  readonly source: string;
+  /** When it was built (ISO 8601). */
+  readonly built: string;
+}
+
+/** RRSIG (RFC 4034 §3): its sets are kept per covered type. */
+const RRSIG = 46;
+
+/**
+ * A compiled zone, read in place: nothing is copied out of `bytes` at open
+ * except the header. Nodes are numbered in canonical order (RFC 4034 §6.1),
+ * the apex first; RRsets are numbered across the zone, each node's in a run.
+ * Names handed out are views of the image (lower-cased key or original case),
+ * valid as long as the image's memory is: a caller that keeps one past a
+ * swap must copy it.
+ */
+export class ZoneImage {
+  readonly bytes: Uint8Array;
+  readonly meta: ImageMeta;
+  readonly nodeCount: number;
+  readonly rrsetCount: number;
+  readonly recordCount: number;
+  readonly serial: number;
+  readonly flags: number;
+  /** The apex's lower-cased wire name (a view). */
+  readonly originKey: Uint8Array;
+  private readonly nodes: Uint32Array;
+  private readonly sets: Uint32Array;
+  private readonly hash: Uint32Array;
+  private readonly hashMask: number;
+  private readonly namesOff: number;
+  private readonly rdataOff: number;
+
+  /**
+   * Opens an image. Checks the magic, version, sizes and region bounds;
+   * with `verify`, also the checksum (a full read: the store verifies once
+   * when it first trusts a file, workers need not).
+   */
+  constructor(bytes: Uint8Array, options: { verify?: boolean } = {}) {
+    if (endianness() !== 'LE') throw new ImageError('zone images are little-endian; this machine is not');
+    if (bytes.byteOffset % 8 !== 0) throw new ImageError('image octets must start on an 8-octet boundary');
+    if (bytes.length < HEADER_BYTES) throw new ImageError(`image is ${bytes.length} octets, shorter than its ${HEADER_BYTES}-octet header`);
+    for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC.charCodeAt(i)) throw new ImageError('not a shardns zone image (bad magic)');
+    const head = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+    const u32 = (off: number): number => head.getUint32(off, true);
+    if (u32(H.version) !== FORMAT_VERSION) throw new ImageError(`image format version ${u32(H.version)}, this shardns reads ${FORMAT_VERSION}`);
+    if (u32(H.totalBytes) !== bytes.length) throw new ImageError(`image says it is ${u32(H.totalBytes)} octets but ${bytes.length} are there (truncated or grown)`);
+    if (options.verify && imageChecksum(bytes) !== u32(H.checksum)) throw new ImageError('image checksum does not match its contents (corrupted)');
+    this.bytes = bytes;
+    this.flags = u32(H.flags);
+    this.nodeCount = u32(H.nodeCount);
+    this.rrsetCount = u32(H.rrsetCount);
+    this.recordCount = u32(H.recordCount);
+    this.serial = u32(H.serial);
+    const region = (off: number, len: number, what: string): void => {
+      if (off % 8 !== 0 || off < HEADER_BYTES || off + len > bytes.length) throw new ImageError(`image ${what} region out of bounds`);
+    };
+    const nodesOff = u32(H.nodesOff);
+    const setsOff = u32(H.rrsetsOff);
+    const hashOff = u32(H.hashOff);
+    const slots = u32(H.hashSlots);
+    region(nodesOff, this.nodeCount * NODE_WORDS * 4, 'node');
+    region(setsOff, this.rrsetCount * RRSET_WORDS * 4, 'RRset');
+    region(hashOff, slots * 4, 'hash');
+    if (slots === 0 || (slots & (slots - 1)) !== 0 || slots < this.nodeCount) throw new ImageError('image hash index has a bad size');
+    this.namesOff = u32(H.namesOff);
+    this.rdataOff = u32(H.rdataOff);
+    region(this.namesOff, u32(H.namesBytes), 'names');
+    region(this.rdataOff, u32(H.rdataBytes), 'rdata');
+    region(u32(H.metaOff), u32(H.metaBytes), 'meta');
+    const buffer = bytes.buffer;
+    const base = bytes.byteOffset;
+    this.nodes = new Uint32Array(buffer, base + nodesOff, this.nodeCount * NODE_WORDS);
+    this.sets = new Uint32Array(buffer, base + setsOff, this.rrsetCount * RRSET_WORDS);
+    this.hash = new Uint32Array(buffer, base + hashOff, slots);
+    this.hashMask = slots - 1;
+    const metaOff = u32(H.metaOff);
+    this.meta = JSON.parse(Buffer.from(buffer, base + metaOff, u32(H.metaBytes)).toString('utf8')) as ImageMeta;
+    if (this.nodeCount === 0) throw new ImageError('image has no apex node');
+    this.originKey = this.key(0);
+  }
+
+  // ---------- names ----------
+
+  /**
+   * The node whose lower-cased wire name is `name[start, end)`, or -1.
+   * `end` is one past the name's terminating zero octet. `hash` may be given
+   * when the caller has it (nameHash over the same octets).
+   */
+  find(name: Uint8Array, start: number, end: number, hash = nameHash(name, start, end)): number {
+    const slots = this.hash;
+    const mask = this.hashMask;
+    const nodes = this.nodes;
+    const bytes = this.bytes;
+    const len = end - start;
+    for (let p = hash & mask; ; p = (p + 1) & mask) {
+      const s = slots[p]!;
+      if (s === 0) return -1;
+      const n = s - 1;
+      const w = n * NODE_WORDS;
+      if (nodes[w + 4] !== hash) continue;
+      const at = this.namesOff + nodes[w]!;
+      if (bytes[at] !== len) continue;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (bytes[at + 1 + i] !== name[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return n;
+    }
+  }
+
+  /** The node's lower-cased wire name (a view; the lookup key). */
+  key(node: number): Uint8Array {
+    const at = this.namesOff + this.nodes[node * NODE_WORDS]!;
+    return this.bytes.subarray(at + 1, at + 1 + this.bytes[at]!);
+  }
+
+  /** The node's name as the zone file wrote it (a view, wire form): answers use this case. */
+  owner(node: number): Uint8Array {
+    const at = this.namesOff + this.nodes[node * NODE_WORDS]!;
+    const len = this.bytes[at]!;
+    return this.bytes.subarray(at + 1 + len, at + 1 + 2 * len);
+  }
+
+  /** Where the original-case owner name starts in `bytes`, and its length: for copying without a view. */
+  ownerAt(node: number): number {
+    const at = this.namesOff + this.nodes[node * NODE_WORDS]!;
+    return at + 1 + this.bytes[at]!;
+  }
+
+  /** Octets of a node's wire name. */
+  nameLength(node: number): number {
+    return this.bytes[this.namesOff + this.nodes[node * NODE_WORDS]!]!;
+  }
+
+  /** The parent node, or -1 at the apex (every other node's parent is in the image: empty non-terminals fill the gaps). */
+  parent(node: number): number {
+    const p = this.nodes[node * NODE_WORDS + 1]!;
+    return p === NO_NODE ? -1 : p;
+  }
+
+  /** The node's NODE flags. */
+  nodeFlags(node: number): number {
+    return this.nodes[node * NODE_WORDS + 3]! >>> 16;
+  }
+
+  /** Whether the node has a flag of NODE. */
+  is(node: number, flag: number): boolean {
+    return ((this.nodes[node * NODE_WORDS + 3]! >>> 16) & flag) !== 0;
+  }
+
+  // ---------- RRsets ----------
+
+  /** Index of the node's first RRset. */
+  firstSet(node: number): number {
+    return this.nodes[node * NODE_WORDS + 2]!;
+  }
+
+  /** Number of RRsets at the node (RRSIGs count one per covered type). */
+  setCount(node: number): number {
+    return this.nodes[node * NODE_WORDS + 3]! & 0xffff;
+  }
+
+  /** The node's RRset of `type` (RRSIG: the first RRSIG set; see `sigs`), or -1. */
+  rrset(node: number, type: number): number {
+    const w = node * NODE_WORDS;
+    const first = this.nodes[w + 2]!;
+    const end = first + (this.nodes[w + 3]! & 0xffff);
+    const sets = this.sets;
+    for (let s = first; s < end; s++) if ((sets[s * RRSET_WORDS]! & 0xffff) === type) return s;
+    return -1;
+  }
+
+  /** The node's RRSIG set covering `type` (RFC 4034 §3.1.1), or -1. */
+  sigs(node: number, type: number): number {
+    const w = node * NODE_WORDS;
+    const first = this.nodes[w + 2]!;
+    const end = first + (this.nodes[w + 3]! & 0xffff);
+    const sets = this.sets;
+    for (let s = first; s < end; s++) {
+      if ((sets[s * RRSET_WORDS]! & 0xffff) === RRSIG && (sets[s * RRSET_WORDS + 4]! & 0xffff) === type) return s;
+    }
+    return -1;
+  }
+
+  /** The RRset's type. */
+  setType(set: number): number {
+    return this.sets[set * RRSET_WORDS]! & 0xffff;
+  }
+
+  /** For an RRSIG set, the type its signatures cover; 0 otherwise. */
+  setCovered(set: number): number {
+    return this.sets[set * RRSET_WORDS + 4]! & 0xffff;
+  }
+
+  /** The RRset's TTL (one per set, RFC 2181 §5.2). */
+  setTtl(set: number): number {
+    return this.sets[set * RRSET_WORDS + 1]!;
+  }
+
+  /** Records in the RRset. */
+  setSize(set: number): number {
+    return this.sets[set * RRSET_WORDS]! >>> 16;
+  }
+
+  /**
+   * Where the RRset's records start in `bytes`: each record is RDLENGTH
+   * (big-endian u16, as on the wire) followed by that many RDATA octets, the
+   * records back to back in zone-file order.
+   */
+  setRdataAt(set: number): number {
+    return this.rdataOff + this.sets[set * RRSET_WORDS + 2]!;
+  }
+
+  /** Octets of the RRset's records, RDLENGTH fields included. */
+  setRdataBytes(set: number): number {
+    return this.sets[set * RRSET_WORDS + 3]!;
+  }
+
+  /** The RDATA of each record of the set (views). */
+  rdatas(set: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const bytes = this.bytes;
+    let at = this.setRdataAt(set);
+    for (let i = this.setSize(set); i > 0; i--) {
+      const len = (bytes[at]! << 8) | bytes[at + 1]!;
+      out.push(bytes.subarray(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+    return out;
+  }
+
+  /** Whether the node is the apex. */
+  isApex(node: number): boolean {
+    return node === 0;
+  }
+
+  /** The apex SOA RRset (a compiled zone always has one). */
+  soaSet(): number {
+    return this.rrset(0, 6);
+  }
+}
+
+/** NODE flags, re-exported for readers of ZoneImage. */
+export { NODE };

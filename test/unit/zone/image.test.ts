@@ -1,0 +1,184 @@
+/** The zone image: what compileZone() writes and ZoneImage reads back (order, empty non-terminals, flags, RRsets, integrity). */
+
+import { expect } from 'chai';
+import { compileZone } from '../../../src/zone/image/compile.js';
+import { H, nameHash, NODE } from '../../../src/zone/image/format.js';
+import { ImageError, ZoneImage } from '../../../src/zone/image/image.js';
+import { loadBody, ok } from './helpers.js';
+
+/** Wire form of a presentation name (plain ASCII labels), lower-cased or not as written. */
+function wire(name: string): Uint8Array {
+  const out: number[] = [];
+  for (const label of name.replace(/\.$/, '').split('.')) {
+    if (label === '') continue;
+    out.push(label.length, ...Buffer.from(label, 'latin1'));
+  }
+  out.push(0);
+  return Uint8Array.from(out);
+}
+
+/** Presentation form of a wire name (plain ASCII labels). */
+function text(w: Uint8Array): string {
+  const labels: string[] = [];
+  for (let i = 0; w[i] !== 0; i += w[i]! + 1) labels.push(Buffer.from(w.subarray(i + 1, i + 1 + w[i]!)).toString('latin1'));
+  return labels.join('.') + '.';
+}
+
+function compile(body: string): ZoneImage {
+  const zone = ok(loadBody(body));
+  return new ZoneImage(compileZone(zone, { origin: 'example.com.', source: 'test' }), { verify: true });
+}
+
+function find(img: ZoneImage, name: string): number {
+  const w = wire(name.toLowerCase());
+  return img.find(w, 0, w.length);
+}
+
+const BODY = [
+  'Www A 192.0.2.10',
+  'www TXT "hello"',
+  'www RRSIG A 13 3 60 20300101000000 20200101000000 1 example.com. AAAA',
+  'a.b.c A 192.0.2.2',
+  '*.wild TXT "any"',
+  'sub NS ns.sub',
+  'ns.sub A 192.0.2.53',
+  'alias CNAME www',
+  'old DNAME example.net.',
+  'z A 192.0.2.26',
+  '0 A 192.0.2.48',
+].join('\n') + '\n';
+
+describe('zone image', () => {
+  const img = compile(BODY);
+
+  it('numbers nodes in canonical order (RFC 4034 §6.1), the apex first, empty non-terminals included', () => {
+    const names: string[] = [];
+    for (let n = 0; n < img.nodeCount; n++) names.push(text(img.key(n)));
+    expect(names).to.deep.equal([
+      'example.com.',
+      '0.example.com.',
+      'alias.example.com.',
+      'c.example.com.',
+      'b.c.example.com.',
+      'a.b.c.example.com.',
+      'ns1.example.com.',
+      'old.example.com.',
+      'sub.example.com.',
+      'ns.sub.example.com.',
+      'wild.example.com.',
+      '*.wild.example.com.',
+      'www.example.com.',
+      'z.example.com.',
+    ]);
+  });
+
+  it('finds every node through the hash index, and nothing else', () => {
+    for (let n = 0; n < img.nodeCount; n++) {
+      const key = img.key(n);
+      expect(img.find(key, 0, key.length)).to.equal(n);
+    }
+    expect(find(img, 'nope.example.com.')).to.equal(-1);
+    expect(find(img, 'example.org.')).to.equal(-1);
+    const upper = wire('WWW.example.com.');
+    expect(img.find(upper, 0, upper.length)).to.equal(-1); // the key is lower case; callers fold first
+  });
+
+  it('keeps the owner case of the file beside the lower-cased key', () => {
+    const n = find(img, 'www.example.com.');
+    expect(text(img.owner(n))).to.equal('Www.example.com.');
+    expect(text(img.key(n))).to.equal('www.example.com.');
+  });
+
+  it('links parents and sets the flags lookup needs', () => {
+    const flags = (name: string): number => img.nodeFlags(find(img, name));
+    expect(img.parent(0)).to.equal(-1);
+    expect(flags('example.com.') & NODE.apex).to.equal(NODE.apex);
+    expect(img.parent(find(img, 'a.b.c.example.com.'))).to.equal(find(img, 'b.c.example.com.'));
+    expect(flags('b.c.example.com.')).to.equal(NODE.emptyNonTerminal);
+    expect(flags('c.example.com.')).to.equal(NODE.emptyNonTerminal);
+    expect(flags('wild.example.com.')).to.equal(NODE.emptyNonTerminal | NODE.wildcardChild);
+    expect(flags('*.wild.example.com.')).to.equal(NODE.wildcard);
+    expect(flags('sub.example.com.')).to.equal(NODE.cut);
+    expect(flags('ns.sub.example.com.')).to.equal(NODE.belowCut);
+    expect(flags('alias.example.com.')).to.equal(NODE.cname);
+    expect(flags('old.example.com.')).to.equal(NODE.dname);
+    expect(flags('www.example.com.')).to.equal(0);
+  });
+
+  it('keeps RRsets in file order with wire RDATA, RRSIGs as their own set per covered type', () => {
+    const n = find(img, 'www.example.com.');
+    expect(img.setCount(n)).to.equal(3);
+    const a = img.rrset(n, 1);
+    expect(img.setType(a)).to.equal(1);
+    expect(img.setTtl(a)).to.equal(3600);
+    expect(img.rdatas(a).map((r) => [...r])).to.deep.equal([[192, 0, 2, 10]]);
+    const txt = img.rrset(n, 16);
+    expect(img.rdatas(txt).map((r) => Buffer.from(r).toString('latin1'))).to.deep.equal(['\u0005hello']);
+    const sig = img.sigs(n, 1);
+    expect(img.setType(sig)).to.equal(46);
+    expect(img.setCovered(sig)).to.equal(1);
+    expect(img.sigs(n, 16)).to.equal(-1);
+    expect(img.rrset(n, 28)).to.equal(-1);
+    // RDLENGTH precedes each record, big-endian as on the wire.
+    const at = img.setRdataAt(a);
+    expect([...img.bytes.subarray(at, at + 6)]).to.deep.equal([0, 4, 192, 0, 2, 10]);
+    expect(img.setRdataBytes(a)).to.equal(6);
+  });
+
+  it('writes RDATA names uncompressed, in the case of the file', () => {
+    const n = find(img, 'alias.example.com.');
+    expect(text(img.rdatas(img.rrset(n, 5))[0]!)).to.equal('www.example.com.');
+  });
+
+  it('carries the serial, counts and meta in the header', () => {
+    expect(img.serial).to.equal(1);
+    expect(img.recordCount).to.equal(14);
+    expect(img.meta.origin).to.equal('example.com.');
+    expect(img.meta.source).to.equal('test');
+    expect(img.soaSet()).to.equal(img.rrset(0, 6));
+  });
+
+  it('hashes names with the one function lookups use', () => {
+    const w = wire('www.example.com.');
+    const n = img.find(w, 0, w.length);
+    expect(img.find(w, 0, w.length, nameHash(w, 0, w.length))).to.equal(n);
+  });
+
+  describe('refuses octets that are not a whole, intact image', () => {
+    const good = compileZone(ok(loadBody(BODY)), { origin: 'example.com.', source: 'test' });
+    const rdataAt = new DataView(good.buffer).getUint32(H.rdataOff, true);
+    const copy = (): Uint8Array => {
+      const c = new Uint8Array(new ArrayBuffer(good.length));
+      c.set(good);
+      return c;
+    };
+    const cases: [string, () => Uint8Array, RegExp][] = [
+      ['truncated', () => copy().subarray(0, good.length - 8), /truncated/],
+      ['shorter than the header', () => copy().subarray(0, 64), /header/],
+      ['bad magic', () => { const c = copy(); c[0] = 0x78; return c; }, /bad magic/],
+      ['another version', () => { const c = copy(); new DataView(c.buffer).setUint32(H.version, 99, true); return c; }, /version 99/],
+      ['a flipped octet in the rdata', () => { const c = copy(); c[rdataAt + 3]! ^= 0x55; return c; }, /checksum/],
+      ['a flipped octet in the node table', () => { const c = copy(); c[H.checksum + 200]! ^= 1; return c; }, /checksum/],
+    ];
+    for (const [what, make, message] of cases) {
+      it(what, () => {
+        expect(() => new ZoneImage(make(), { verify: true })).to.throw(ImageError, message);
+      });
+    }
+
+    it('a flipped octet passes without verify (workers trust what the store verified) but not with it', () => {
+      const c = copy();
+      c[rdataAt + 3]! ^= 0x55;
+      expect(() => new ZoneImage(c)).not.to.throw();
+      expect(() => new ZoneImage(c, { verify: true })).to.throw(ImageError, /checksum/);
+    });
+  });
+
+  it('compiles the same zone to the same octets apart from the build time', () => {
+    const zone = ok(loadBody(BODY));
+    const a = new ZoneImage(compileZone(zone, { origin: 'example.com.', source: 'x' }));
+    const b = new ZoneImage(compileZone(zone, { origin: 'example.com.', source: 'x' }));
+    const metaOff = new DataView(a.bytes.buffer).getUint32(H.metaOff, true);
+    expect(Buffer.from(a.bytes.subarray(H.checksum + 4, metaOff)).equals(Buffer.from(b.bytes.subarray(H.checksum + 4, metaOff)))).to.equal(true);
+  });
+});
