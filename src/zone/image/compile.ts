@@ -4,7 +4,7 @@ import type { SoaData } from 'dns-packet';
 import { packetNameWire } from '../packet.js';
 import { recordRdata } from '../rdata.js';
 import { T } from '../rrtypes.js';
-import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone, type ZoneRecord } from '../zone.js';
+import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../zone.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, RRSET_WORDS } from './format.js';
 
 /** Where an image came from, kept in its header. */
@@ -23,53 +23,79 @@ function nameToWire(name: string): Uint8Array {
 /** The most octets version 1 can address (u32 offsets). */
 const MAX_IMAGE = 0xffff_fff8;
 
-interface Node {
-  lower: Uint8Array;
-  owner: Uint8Array;
-  sets: ZoneRecord[][];
-  parent: number;
-  flags: number;
-  sortKey: string;
-}
+/** Octets appended to as the zone is read, doubling as needed (one allocation per doubling, not per name). */
+class Arena {
+  bytes = new Uint8Array(1 << 16);
+  length = 0;
 
-/** ASCII letters folded to lower case (RFC 4343 §3), every other octet kept. */
-function lowerWire(wire: Uint8Array): Uint8Array {
-  const out = new Uint8Array(wire.length);
-  for (let i = 0; i < wire.length; i++) {
-    const b = wire[i]!;
-    out[i] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+  /** Makes room for `n` more octets and returns where they go. */
+  reserve(n: number): number {
+    if (this.length + n > this.bytes.length) {
+      let size = this.bytes.length * 2;
+      while (size < this.length + n) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
   }
-  return out;
 }
 
-/** The wire name one label up (the root's parent is null). */
-function parentWire(wire: Uint8Array): Uint8Array | null {
-  if (wire[0] === 0) return null;
-  return wire.subarray(wire[0]! + 1);
-}
+/** u32 rows appended to, doubling as needed. */
+class Rows {
+  words = new Uint32Array(RRSET_WORDS * 4096);
+  count = 0;
 
-/** A string key that identifies a lower-cased wire name (latin1: one char per octet). */
-function idOf(lower: Uint8Array): string {
-  return Buffer.from(lower.buffer, lower.byteOffset, lower.length).toString('latin1');
+  push(a: number, b: number, c: number, d: number, e: number): void {
+    if ((this.count + 1) * RRSET_WORDS > this.words.length) {
+      const grown = new Uint32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    const w = this.count++ * RRSET_WORDS;
+    this.words[w] = a;
+    this.words[w + 1] = b;
+    this.words[w + 2] = c;
+    this.words[w + 3] = d;
+    this.words[w + 4] = e;
+  }
 }
 
 /**
  * A string whose plain comparison is the canonical order of RFC 4034 §6.1:
- * labels from the root down, each label's octets as characters 1..256,
- * labels separated by character 0 (so an ancestor, or a label that is a
- * prefix of another, sorts first).
+ * labels from the root down, each label's octets in order, labels separated
+ * by character 0 (so an ancestor, or a label that is a prefix of another,
+ * sorts first). Octets 0 and 1 become two characters (1,1 and 1,2) to stay
+ * above the separator, so character 0 appears only between labels and the
+ * parent's key is the key up to its last character 0. Built as one flat
+ * latin1 string: strings built piece by piece flatten on every comparison.
  */
-function canonicalKey(lower: Uint8Array): string {
+function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer): string {
   const starts: number[] = [];
-  for (let i = 0; lower[i] !== 0; i += lower[i]! + 1) starts.push(i);
-  let key = '';
+  for (let i = at; lower[i] !== 0; i += lower[i]! + 1) starts.push(i);
+  let o = 0;
   for (let j = starts.length - 1; j >= 0; j--) {
-    const at = starts[j]!;
-    const len = lower[at]!;
-    if (j !== starts.length - 1) key += '\u0000';
-    for (let k = at + 1; k <= at + len; k++) key += String.fromCharCode(lower[k]! + 1);
+    const s = starts[j]!;
+    if (j !== starts.length - 1) scratch[o++] = 0;
+    for (let k = s + 1; k <= s + lower[s]!; k++) {
+      const b = lower[k]!;
+      if (b <= 1) {
+        scratch[o++] = 1;
+        scratch[o++] = b + 1;
+      } else {
+        scratch[o++] = b;
+      }
+    }
   }
-  return key;
+  return scratch.toString('latin1', 0, o);
+}
+
+/** The key of the parent name ('' is the root). */
+function parentKey(key: string): string {
+  const cut = key.lastIndexOf('\u0000');
+  return cut < 0 ? '' : key.slice(0, cut);
 }
 
 /**
@@ -78,105 +104,140 @@ function canonicalKey(lower: Uint8Array): string {
  * added (RFC 4592 §2.2.2), cut/glue/wildcard/CNAME/DNAME flags set, RRsets
  * in zone-file order with RDATA in wire form (names uncompressed), and a
  * hash index over the lower-cased names. Throws if the zone does not fit
- * the format (over 4 GiB).
+ * the format (over 4 GiB). Names and RDATA are gathered in two growing
+ * arenas and typed rows, so a million names cost a few allocations, not
+ * millions.
  */
 export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
-  const byId = new Map<string, number>();
-  const list: Node[] = [];
-  for (const records of zone.nodes.values()) {
-    const owner = nameToWire(records[0]!.name);
-    const lower = lowerWire(owner);
-    byId.set(idOf(lower), list.length);
-    list.push({ lower, owner, sets: rrsets(records), parent: -1, flags: 0, sortKey: '' });
-  }
-  const apexLower = lowerWire(nameToWire(zone.origin));
-  const apexId = idOf(apexLower);
-  if (!byId.has(apexId)) throw new Error(`zone ${source.origin} has no records at its apex`);
+  const names = new Arena(); // per name: lower-cased wire, then original-case wire
+  const rdata = new Arena(); // per record: RDLENGTH (big-endian), RDATA
+  const sets = new Rows(); // RRSET_WORDS per RRset, in the order read
+  const scratch = Buffer.alloc(1024);
+  // Per node, by the order read (empty non-terminals after the named nodes).
+  const lowerAt: number[] = [];
+  const nameLen: number[] = [];
+  const firstSet: number[] = [];
+  const setCount: number[] = [];
+  const flags: number[] = [];
+  const keys: string[] = [];
+  const byKey = new Map<string, number>();
+  let records = 0;
+  let imageFlags = 0;
 
-  // Empty non-terminals: every ancestor between a name and the apex exists (RFC 4592 §2.2.2),
-  // named in the case of the descendant that implied it.
-  const named = list.length;
+  const apexWire = nameToWire(zone.origin);
+  const apexAt = names.reserve(apexWire.length);
+  lowerInto(apexWire, names.bytes, apexAt);
+  const apexKey = canonicalKey(names.bytes, apexAt, scratch);
+  names.length = apexAt;
+
+  for (const recs of zone.nodes.values()) {
+    const owner = nameToWire(recs[0]!.name);
+    const len = owner.length;
+    const at = names.reserve(2 * len);
+    lowerInto(owner, names.bytes, at);
+    names.bytes.set(owner, at + len);
+    const key = canonicalKey(names.bytes, at, scratch);
+    const index = keys.length;
+    byKey.set(key, index);
+    keys.push(key);
+    lowerAt.push(at);
+    nameLen.push(len);
+    firstSet.push(sets.count);
+    const apex = key === apexKey;
+    let f = apex ? NODE.apex : 0;
+    if (len > 1 && owner[0] === 1 && owner[1] === 0x2a) f |= NODE.wildcard;
+    const split = rrsets(recs);
+    for (const set of split) {
+      const code = recordTypeCode(set[0]!);
+      if (set.length > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
+      if (code === T.NS && !apex) f |= NODE.cut;
+      else if (code === T.CNAME) f |= NODE.cname;
+      else if (code === T.DNAME) f |= NODE.dname;
+      else if (code === T.RRSIG) imageFlags |= IMAGE_FLAG.signed;
+      else if (code === T.NSEC3) imageFlags |= IMAGE_FLAG.nsec3;
+      const covered = code === T.RRSIG ? Math.max(0, coveredType(rrsetKey(code, set[0]!.data))) : 0;
+      const start = rdata.length;
+      for (const r of set) {
+        const wire = recordRdata(r);
+        const o = rdata.reserve(2 + wire.length);
+        rdata.bytes[o] = wire.length >> 8;
+        rdata.bytes[o + 1] = wire.length & 0xff;
+        rdata.bytes.set(wire, o + 2);
+      }
+      records += set.length;
+      sets.push(code | (set.length << 16), set[0]!.ttl >>> 0, start, rdata.length - start, covered);
+    }
+    if (split.length > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
+    setCount.push(split.length);
+    flags.push(f);
+  }
+  if (!byKey.has(apexKey)) throw new Error(`zone ${source.origin} has no records at its apex`);
+
+  // Empty non-terminals: every name between an owner and the apex exists (RFC 4592 §2.2.2),
+  // named in the case of the descendant that implied it (a suffix of its names in the arena).
+  const named = keys.length;
   for (let i = 0; i < named; i++) {
-    let lower = list[i]!.lower;
-    let owner = list[i]!.owner;
-    while (lower.length > apexLower.length) {
-      const up = parentWire(lower);
-      if (up === null) break;
-      lower = up;
-      owner = parentWire(owner)!;
-      const id = idOf(lower);
-      if (byId.has(id)) break;
-      byId.set(id, list.length);
-      list.push({ lower, owner, sets: [], parent: -1, flags: NODE.emptyNonTerminal, sortKey: '' });
+    let key = keys[i]!;
+    let at = lowerAt[i]!;
+    let len = nameLen[i]!;
+    let ownerAt = at + len;
+    while (key.length > apexKey.length) {
+      key = parentKey(key);
+      const skip = names.bytes[at]! + 1;
+      at += skip;
+      ownerAt += skip;
+      len -= skip;
+      if (byKey.has(key)) break;
+      byKey.set(key, keys.length);
+      keys.push(key);
+      // An empty non-terminal's names are suffixes: copy them as a pair so the layout stays lower, owner.
+      const copy = names.reserve(2 * len);
+      names.bytes.copyWithin(copy, at, at + len);
+      names.bytes.copyWithin(copy + len, ownerAt, ownerAt + len);
+      lowerAt.push(copy);
+      nameLen.push(len);
+      firstSet.push(0);
+      setCount.push(0);
+      const star = len > 1 && names.bytes[copy] === 1 && names.bytes[copy + 1] === 0x2a;
+      flags.push(NODE.emptyNonTerminal | (star ? NODE.wildcard : 0));
     }
   }
 
   // Canonical order (RFC 4034 §6.1); the apex sorts first, being an ancestor of every other name.
-  for (const n of list) n.sortKey = canonicalKey(n.lower);
-  const order = list.map((_, i) => i).sort((a, b) => (list[a]!.sortKey < list[b]!.sortKey ? -1 : list[a]!.sortKey > list[b]!.sortKey ? 1 : 0));
-  const rank = new Int32Array(list.length);
-  order.forEach((at, r) => (rank[at] = r));
-  const nodes = order.map((i) => list[i]!);
-  if (idOf(nodes[0]!.lower) !== apexId) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
-
-  // Parents and flags.
-  for (let r = 0; r < nodes.length; r++) {
-    const n = nodes[r]!;
-    n.sortKey = '';
-    if (r === 0) {
-      n.flags |= NODE.apex;
-      continue;
-    }
-    const up = parentWire(n.lower)!;
-    n.parent = rank[byId.get(idOf(up))!]!;
-    if (n.lower[0] === 1 && n.lower[1] === 0x2a) {
-      n.flags |= NODE.wildcard;
-      nodes[n.parent]!.flags |= NODE.wildcardChild;
-    }
-    for (const set of n.sets) {
-      const code = recordTypeCode(set[0]!);
-      if (code === T.NS) n.flags |= NODE.cut;
-      else if (code === T.CNAME) n.flags |= NODE.cname;
-      else if (code === T.DNAME) n.flags |= NODE.dname;
-    }
+  const count = keys.length;
+  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+  const rank = new Uint32Array(count);
+  for (let r = 0; r < count; r++) rank[order[r]!] = r;
+  if (keys[order[0]!] !== apexKey) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
+  const parent = new Uint32Array(count);
+  for (let r = 1; r < count; r++) {
+    const i = order[r]!;
+    const p = byKey.get(parentKey(keys[i]!));
+    if (p === undefined) throw new Error(`zone ${source.origin}: the parent of a name is missing`);
+    parent[r] = rank[p]!;
+    if ((flags[i]! & NODE.wildcard) !== 0) flags[p] = flags[p]! | NODE.wildcardChild;
   }
-  for (const set of nodes[0]!.sets) if (recordTypeCode(set[0]!) === T.DNAME) nodes[0]!.flags |= NODE.dname;
-  if (nodes[0]!.sets.some((s) => recordTypeCode(s[0]!) === T.CNAME)) nodes[0]!.flags |= NODE.cname;
-  // Canonical order puts every name right after its ancestors, so one pass sees each parent's flags first.
-  for (let r = 1; r < nodes.length; r++) {
-    const p = nodes[nodes[r]!.parent]!;
-    if ((p.flags & (NODE.cut | NODE.belowCut)) !== 0) nodes[r]!.flags |= NODE.belowCut;
+  parent[0] = NO_NODE;
+  // Canonical order puts every name after its ancestors, so one pass sees each parent's flags first.
+  for (let r = 1; r < count; r++) {
+    const i = order[r]!;
+    const p = order[parent[r]!]!;
+    if ((flags[p]! & (NODE.cut | NODE.belowCut)) !== 0) flags[i] = flags[i]! | NODE.belowCut;
   }
 
-  // Sizes of the regions.
   let namesBytes = 0;
-  let setCount = 0;
-  let rdataBytes = 0;
-  let records = 0;
-  const rdata: Uint8Array[][][] = [];
-  for (const n of nodes) {
-    namesBytes += 1 + 2 * n.lower.length;
-    setCount += n.sets.length;
-    const nodeRdata: Uint8Array[][] = [];
-    for (const set of n.sets) {
-      const wires = set.map((r) => recordRdata(r));
-      for (const w of wires) rdataBytes += 2 + w.length;
-      records += set.length;
-      nodeRdata.push(wires);
-    }
-    rdata.push(nodeRdata);
-  }
+  for (let i = 0; i < count; i++) namesBytes += 1 + 2 * nameLen[i]!;
   let slots = 1024;
-  while (slots < nodes.length * 2) slots *= 2;
+  while (slots < count * 2) slots *= 2;
   const soa = zone.soa.data as SoaData;
   const meta = Buffer.from(JSON.stringify({ origin: source.origin, source: source.source, built: new Date().toISOString() }), 'utf8');
 
   const nodesOff = HEADER_BYTES;
-  const setsOff = align8(nodesOff + nodes.length * NODE_WORDS * 4);
-  const hashOff = align8(setsOff + setCount * RRSET_WORDS * 4);
+  const setsOff = align8(nodesOff + count * NODE_WORDS * 4);
+  const hashOff = align8(setsOff + sets.count * RRSET_WORDS * 4);
   const namesOff = align8(hashOff + slots * 4);
   const rdataOff = align8(namesOff + namesBytes);
-  const metaOff = align8(rdataOff + rdataBytes);
+  const metaOff = align8(rdataOff + rdata.length);
   const total = align8(metaOff + meta.length);
   if (total > MAX_IMAGE) throw new Error(`zone ${source.origin} needs a ${total}-octet image; format version ${FORMAT_VERSION} holds at most 4 GiB`);
 
@@ -188,17 +249,18 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   put(H.version, FORMAT_VERSION);
   put(H.headerBytes, HEADER_BYTES);
   put(H.totalBytes, total);
-  put(H.nodeCount, nodes.length);
+  put(H.flags, imageFlags);
+  put(H.nodeCount, count);
   put(H.nodesOff, nodesOff);
-  put(H.rrsetCount, setCount);
+  put(H.rrsetCount, sets.count);
   put(H.rrsetsOff, setsOff);
   put(H.namesOff, namesOff);
   put(H.namesBytes, namesBytes);
   put(H.rdataOff, rdataOff);
-  put(H.rdataBytes, rdataBytes);
+  put(H.rdataBytes, rdata.length);
   put(H.hashOff, hashOff);
   put(H.hashSlots, slots);
-  // Version 1 keeps NSEC3 owners in the main tree; the empty table is where issue 14 puts them.
+  // Version 1 keeps NSEC3 owners in the main tree; the empty table is where DNSSEC serving puts them.
   put(H.nsec3NodeCount, 0);
   put(H.nsec3NodesOff, metaOff);
   put(H.nsec3HashOff, metaOff);
@@ -208,61 +270,45 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   put(H.metaOff, metaOff);
   put(H.metaBytes, meta.length);
 
-  const nodeWords = new Uint32Array(buffer, nodesOff, nodes.length * NODE_WORDS);
-  const setWords = new Uint32Array(buffer, setsOff, setCount * RRSET_WORDS);
+  const nodeWords = new Uint32Array(buffer, nodesOff, count * NODE_WORDS);
+  const setWords = new Uint32Array(buffer, setsOff, sets.count * RRSET_WORDS);
   const hash = new Uint32Array(buffer, hashOff, slots);
-  let flags = 0;
+  const mask = slots - 1;
   let nameAt = 0;
   let setAt = 0;
-  let rdataAt = 0;
-  for (let r = 0; r < nodes.length; r++) {
-    const n = nodes[r]!;
-    const len = n.lower.length;
+  for (let r = 0; r < count; r++) {
+    const i = order[r]!;
+    const len = nameLen[i]!;
     const w = r * NODE_WORDS;
-    nodeWords[w] = nameAt;
-    nodeWords[w + 1] = n.parent < 0 ? NO_NODE : n.parent;
-    nodeWords[w + 2] = setAt;
-    nodeWords[w + 3] = (n.sets.length & 0xffff) | (n.flags << 16);
     const at = namesOff + nameAt;
     bytes[at] = len;
-    bytes.set(n.lower, at + 1);
-    bytes.set(n.owner, at + 1 + len);
+    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + 2 * len), at + 1);
     const h = nameHash(bytes, at + 1, at + 1 + len);
+    nodeWords[w] = nameAt;
+    nodeWords[w + 1] = parent[r]!;
+    nodeWords[w + 2] = setAt;
+    nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
     nodeWords[w + 4] = h;
     nameAt += 1 + 2 * len;
-    for (let p = h & (slots - 1); ; p = (p + 1) & (slots - 1)) {
-      if (hash[p] === 0) {
-        hash[p] = r + 1;
-        break;
-      }
-    }
-    if (n.sets.length > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
-    for (let s = 0; s < n.sets.length; s++) {
-      const set = n.sets[s]!;
-      const code = recordTypeCode(set[0]!);
-      if (set.length > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
-      const covered = code === T.RRSIG ? Math.max(0, coveredType(rrsetKey(code, set[0]!.data))) : 0;
-      if (code === T.RRSIG) flags |= IMAGE_FLAG.signed;
-      if (code === T.NSEC3) flags |= IMAGE_FLAG.nsec3;
-      const sw = setAt * RRSET_WORDS;
-      const start = rdataAt;
-      for (const wire of rdata[r]![s]!) {
-        const o = rdataOff + rdataAt;
-        bytes[o] = wire.length >> 8;
-        bytes[o + 1] = wire.length & 0xff;
-        bytes.set(wire, o + 2);
-        rdataAt += 2 + wire.length;
-      }
-      setWords[sw] = code | (set.length << 16);
-      setWords[sw + 1] = set[0]!.ttl >>> 0;
-      setWords[sw + 2] = start;
-      setWords[sw + 3] = rdataAt - start;
-      setWords[sw + 4] = covered;
-      setAt++;
-    }
+    let p = h & mask;
+    while (hash[p] !== 0) p = (p + 1) & mask;
+    hash[p] = r + 1;
+    // The node's RRsets, consecutive in node order; their RDATA stays where it was read.
+    const from = firstSet[i]! * RRSET_WORDS;
+    const n = setCount[i]! * RRSET_WORDS;
+    setWords.set(sets.words.subarray(from, from + n), setAt * RRSET_WORDS);
+    setAt += setCount[i]!;
   }
+  bytes.set(rdata.bytes.subarray(0, rdata.length), rdataOff);
   bytes.set(meta, metaOff);
-  put(H.flags, flags);
   put(H.checksum, imageChecksum(bytes));
   return bytes;
+}
+
+/** Writes `wire` at `at` with ASCII letters folded to lower case (RFC 4343 §3), every other octet kept. */
+function lowerInto(wire: Uint8Array, out: Uint8Array, at: number): void {
+  for (let i = 0; i < wire.length; i++) {
+    const b = wire[i]!;
+    out[at + i] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+  }
 }
