@@ -131,11 +131,20 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   names.length = apexAt;
 
   for (const recs of zone.nodes.values()) {
-    const owner = nameToWire(recs[0]!.name);
-    const len = owner.length;
-    const at = names.reserve(2 * len);
-    lowerInto(owner, names.bytes, at);
-    names.bytes.set(owner, at + len);
+    const name = recs[0]!.name;
+    let len = plainWireLength(name);
+    let at: number;
+    if (len > 0) {
+      at = names.reserve(2 * len);
+      writePlain(name, names.bytes, at, at + len);
+    } else {
+      const owner = nameToWire(name);
+      len = owner.length;
+      at = names.reserve(2 * len);
+      lowerInto(owner, names.bytes, at);
+      names.bytes.set(owner, at + len);
+    }
+    const owner = names.bytes.subarray(at + len, at + 2 * len);
     const key = canonicalKey(names.bytes, at, scratch);
     const index = keys.length;
     byKey.set(key, index);
@@ -311,4 +320,39 @@ function lowerInto(wire: Uint8Array, out: Uint8Array, at: number): void {
     const b = wire[i]!;
     out[at + i] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
   }
+}
+
+/**
+ * The wire length of a name made of printable ASCII other than `\\` (no
+ * escapes: most names), or 0 for any other name (the general encoder
+ * handles those). Names are in the parser's form: no trailing dot, the root `.`.
+ */
+function plainWireLength(name: string): number {
+  if (name === '.') return 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || c === 0x5c) return 0;
+  }
+  return name.length + 2;
+}
+
+/** Writes a plain name (see plainWireLength) in wire form twice: lower-cased at `lower`, as written at `owner`. */
+function writePlain(name: string, out: Uint8Array, lower: number, owner: number): void {
+  let lenAt = 0;
+  let n = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      out[lower + lenAt] = n;
+      out[owner + lenAt] = n;
+      lenAt = i + 1;
+      n = 0;
+    } else {
+      out[lower + i + 1] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+      out[owner + i + 1] = c;
+      n++;
+    }
+  }
+  out[lower + name.length + 1] = 0;
+  out[owner + name.length + 1] = 0;
 }
