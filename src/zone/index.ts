@@ -7,6 +7,8 @@ export { parseZone, parseZoneText, type ParseZoneOptions, type ReadFile } from '
 export { formatDiagnostic, type Diagnostic, type Severity, DEFAULT_MAX_ERRORS } from './diagnostics.js';
 // The loaded zone: dns-packet answers grouped by owner, RRsets adjacent.
 export { rrsets, zoneRecords, recordTypeCode, type Zone, type ZoneRecord, type RecordData, type ZoneLoadResult } from './zone.js';
-export { nameKey } from './names.js';
+// The exact wire form of names and RDATA (what a compiler of zone images writes).
+export { nameKey, nameToWire, presentName } from './names.js';
+export { recordRdata } from './rdata.js';
 // Canonical text, comparable with `named-checkzone -D`.
 export { printZone, printRecord } from './print.js';

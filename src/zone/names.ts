@@ -1,21 +1,32 @@
-/** Domain names: reading them from master files, their dns-packet form, ordering and printing. */
-
-import { packetNameWire } from './packet.js';
+/** Domain names: reading them from master files, the one string form the zone code keeps them in, their wire form, ordering and printing. */
 
 /*
- * Inside the zone code a name is kept in dns-packet's form, so records can be
- * handed to dnsPacket.encode unchanged: labels joined by dots, no trailing
- * dot, the root written ".". Labels are text: a label's octets are read as
- * UTF-8 (ASCII in practice). dns-packet cannot write a label that contains a
- * dot or octets that are not UTF-8, so such names are refused with an error
- * (BIND accepts them; this is a deliberate difference). Mailbox names (SOA
- * RNAME, RP mbox) follow dns-packet's mail convention: dots inside the first
- * label are written `\.`.
+ * The name string. Inside the zone code a name is one JavaScript string that
+ * stands for exactly one sequence of labels (RFC 1035 §3.1), so that equal
+ * names (up to ASCII case, RFC 4343 §3) have equal lookup keys and every
+ * helper here can work on the text:
+ *
+ * - the root is `.`; any other name is its labels from the leaf up, joined
+ *   by `.`, without a trailing dot (`www.example.com`);
+ * - inside a label, each octet is written as one of
+ *     `\.` for 0x2e (a dot inside the label, RFC 4343 §2.1),
+ *     `\\` for 0x5c,
+ *     `\DDD` (three decimal digits) for octets below 0x21 or above 0x7e,
+ *     the ASCII character itself for every other octet (letters keep the
+ *     case the zone file gave them; `"`, `(`, `)`, `;`, `@`, `$` are plain).
+ *
+ * Each octet sequence has exactly one spelling (`\065` reads as `A` and is
+ * kept as `A`), the string is printable ASCII only, and an unescaped `.` is
+ * always a label separator. A name of printable ASCII without dots or
+ * backslashes inside labels — nearly every name — is the same text as its
+ * presentation form without the final dot, so the fast paths below never see
+ * a backslash. This is also dns-packet's form for such names, and for SOA
+ * RNAME / RP mailboxes with `\.` in the first label (its `mail` option).
  */
 
 /** The origin relative names are completed with, and its wire length. */
 export interface Origin {
-  /** dns-packet form: `example.com`, or `.` for the root. */
+  /** Name string (see above): `example.com`, or `.` for the root. */
   readonly name: string;
   /** Octets of its wire form, including the final zero octet. */
   readonly wire: number;
@@ -34,40 +45,55 @@ export type NameResult = string | NameError;
 
 const MAX_LABEL = 63;
 const MAX_NAME = 255;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
-/** Builds an origin from a name in dns-packet form. */
+/** Builds an origin from a name string. */
 export function originOf(name: string): Origin {
   if (name === '.') return ROOT_ORIGIN;
   return { name, wire: wireLength(name) };
 }
 
-/** Octets of the wire form of a name in dns-packet form (UTF-8 labels). */
+/** True when a name string holds an escape, i.e. a label with an octet other than printable ASCII, `.` or `\`. */
+function escaped(name: string): boolean {
+  return name.indexOf('\\') >= 0;
+}
+
+/** Octets of the wire form of a name string (RFC 1035 §3.1), the final zero octet included. */
 export function wireLength(name: string): number {
   if (name === '.') return 1;
-  return Buffer.byteLength(name, 'utf8') + 2;
+  if (!escaped(name)) return name.length + 2;
+  let n = 2;
+  for (let i = 0; i < name.length; i++, n++) if (name.charCodeAt(i) === BACKSLASH) i += isDigit(name.charCodeAt(i + 1)) ? 3 : 1;
+  return n;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /**
  * Reads a name token (RFC 1035 §5.1): `@` is the origin, a name ending in a
  * dot is absolute, any other is relative to the origin. Escapes `\X` and
- * `\DDD` stand for one octet. `mail` selects dns-packet's mailbox form.
+ * `\DDD` stand for one octet; any octet may appear in a label (RFC 4343 §2.1).
+ * The text is read as octets: one character per octet (latin1).
  */
-export function parseName(text: string, origin: Origin, mail = false): NameResult {
+export function parseName(text: string, origin: Origin): NameResult {
   if (text === '@') return origin.name;
   const n = text.length;
   let labelLen = 0;
   let wire = 1;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x2e) {
+    if (c === DOT) {
       if (labelLen === 0) {
         if (n === 1) return '.';
         return new NameError(`empty label in name "${text}"`);
       }
       wire += labelLen + 1;
       labelLen = 0;
-    } else if (c === 0x5c || c >= 0x80) {
-      return parseSlow(text, origin, mail);
+    } else if (c === BACKSLASH || c < 0x21 || c > 0x7e) {
+      return parseSlow(text, origin);
     } else if (++labelLen > MAX_LABEL) {
       return new NameError(`label longer than ${MAX_LABEL} octets in name "${text}"`);
     }
@@ -86,12 +112,31 @@ export function parseName(text: string, origin: Origin, mail = false): NameResul
   return text + '.' + origin.name;
 }
 
+/**
+ * Reads a zone's name as a configuration gives it: absolute whether or not
+ * it ends in a dot, `.` (or nothing) the root (RFC 8806 local root), escapes
+ * as in master files. Characters beyond ASCII (from a JSON config or the
+ * command line) stand for their UTF-8 octets.
+ */
+export function parseZoneName(text: string): NameResult {
+  if (text === '.' || text === '') return '.';
+  let octets = text;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) {
+      octets = Buffer.from(text, 'utf8').toString('latin1');
+      break;
+    }
+  }
+  // Relative to the root, a name is the same with or without its final dot.
+  return parseName(octets, ROOT_ORIGIN);
+}
+
 function tooLong(text: string): NameError {
   return new NameError(`name "${text}" is longer than ${MAX_NAME} octets`);
 }
 
-/** The general path: escapes and non-ASCII octets. */
-function parseSlow(text: string, origin: Origin, mail: boolean): NameResult {
+/** The general path: escapes and octets that are not printable ASCII. */
+function parseSlow(text: string, origin: Origin): NameResult {
   const labels: number[][] = [];
   let cur: number[] = [];
   let absolute = false;
@@ -99,7 +144,7 @@ function parseSlow(text: string, origin: Origin, mail: boolean): NameResult {
   let i = 0;
   while (i < n) {
     let c = text.charCodeAt(i);
-    if (c === 0x2e) {
+    if (c === DOT) {
       if (cur.length === 0) return new NameError(`empty label in name "${text}"`);
       labels.push(cur);
       cur = [];
@@ -107,10 +152,10 @@ function parseSlow(text: string, origin: Origin, mail: boolean): NameResult {
       if (i === n) absolute = true;
       continue;
     }
-    if (c === 0x5c) {
-      if (i + 1 >= n) return new NameError(`bad escape at the end of name "${text}"`);
+    if (c === BACKSLASH) {
+      if (i + 1 >= n) return new NameError(`bad escape at the end of name "${text}": write \\\\ for a backslash`);
       const d = text.charCodeAt(i + 1);
-      if (d >= 0x30 && d <= 0x39) {
+      if (isDigit(d)) {
         const v = decimalEscape(text, i + 1);
         if (v < 0) return new NameError(`bad escape in name "${text}": \\DDD needs three digits, at most 255`);
         c = v;
@@ -122,6 +167,7 @@ function parseSlow(text: string, origin: Origin, mail: boolean): NameResult {
     } else {
       i++;
     }
+    if (c > 0xff) return new NameError(`name "${text}" has characters that are not octets; write them as \\DDD escapes`);
     cur.push(c);
     if (cur.length > MAX_LABEL) return new NameError(`label longer than ${MAX_LABEL} octets in name "${text}"`);
   }
@@ -130,8 +176,7 @@ function parseSlow(text: string, origin: Origin, mail: boolean): NameResult {
   for (const l of labels) wire += l.length + 1;
   if (!absolute && origin.name !== '.') wire += origin.wire - 1;
   if (wire > MAX_NAME) return tooLong(text);
-  const own = labelsToName(labels, mail);
-  if (typeof own !== 'string') return own.message.includes('has octets') ? new NameError(`name "${text}" has octets dns-packet cannot represent (labels must be UTF-8 text)`) : own;
+  const own = labelsToName(labels);
   if (absolute || origin.name === '.') return own;
   return own + '.' + origin.name;
 }
@@ -148,102 +193,132 @@ export function decimalEscape(text: string, i: number): number {
   return v > 255 ? -1 : v;
 }
 
-/**
- * Turns labels (octets) into a name in dns-packet form, or explains why
- * dns-packet could not write it back as the same octets.
- */
-export function labelsToName(labels: ArrayLike<number>[], mail: boolean): NameResult {
+/** The name string of a sequence of labels (octets, leaf first); no labels is the root. Lengths are not checked. */
+export function labelsToName(labels: ArrayLike<number>[]): string {
   if (labels.length === 0) return '.';
-  // Printable ASCII without dots (nor backslashes, for mailboxes) always survives dns-packet.
-  let simple = true;
-  for (let j = 0; j < labels.length && simple; j++) {
-    const l = labels[j]!;
-    for (let k = 0; k < l.length; k++) {
-      const b = l[k]!;
-      if (b < 0x21 || b > 0x7e || b === 0x2e || (mail && b === 0x5c)) {
-        simple = false;
-        break;
-      }
-    }
-  }
-  if (simple) {
-    let name = '';
-    for (let j = 0; j < labels.length; j++) {
-      if (j > 0) name += '.';
-      name += String.fromCharCode(...Array.from(labels[j]!));
-    }
-    return name;
-  }
-  const parts: string[] = [];
-  const expected: number[] = [];
-  for (let j = 0; j < labels.length; j++) {
-    const l = labels[j]!;
-    let ascii = true;
-    for (let k = 0; k < l.length; k++) if (l[k]! >= 0x80) ascii = false;
-    let s = ascii ? String.fromCharCode(...Array.from(l)) : Buffer.from(Array.from(l)).toString('utf8');
-    if (l.length > 0 && s.indexOf('.') >= 0) {
-      if (!mail || j > 0) return new NameError(`label "${escapeLabel(l)}" contains a dot, which dns-packet cannot represent`);
-      s = s.replace(/\./g, '\\.');
-    }
-    parts.push(s);
-    expected.push(l.length, ...Array.from(l));
-  }
-  expected.push(0);
-  const name = parts.join('.');
-  // The last word: does dns-packet write this string back as these octets?
-  const wire = packetNameWire(name, mail);
-  if (wire.length !== expected.length || wire.some((b, k) => b !== expected[k])) {
-    return new NameError(`name "${presentLabels(labels)}" has octets dns-packet cannot represent`);
-  }
+  let name = labelText(labels[0]!);
+  for (let j = 1; j < labels.length; j++) name += '.' + labelText(labels[j]!);
   return name;
 }
 
-/** Splits a name in dns-packet form into its labels' octets. */
-export function nameLabels(name: string, mail = false): Uint8Array[] {
-  if (name === '.') return [];
-  const texts = mail ? splitMail(name) : name.split('.');
-  return texts.map((t) => Buffer.from(t, 'utf8'));
+/** One label in the name string's spelling (see the top of this module). */
+function labelText(l: ArrayLike<number>): string {
+  let out = '';
+  let plainFrom = 0;
+  for (let k = 0; k < l.length; k++) {
+    const b = l[k]!;
+    if (b > 0x20 && b < 0x7f && b !== DOT && b !== BACKSLASH) continue;
+    out += octetsText(l, plainFrom, k) + escapeOctet(b);
+    plainFrom = k + 1;
+  }
+  return out + octetsText(l, plainFrom, l.length);
 }
 
-/** Splits a mailbox name: `\.` inside the first label is a dot, not a separator. */
-function splitMail(name: string): string[] {
-  const out: string[] = [];
-  let cur = '';
+/** The octets [from, to) as characters. */
+function octetsText(l: ArrayLike<number>, from: number, to: number): string {
+  let s = '';
+  for (let k = from; k < to; k++) s += String.fromCharCode(l[k]!);
+  return s;
+}
+
+/** `\.`, `\\` or `\DDD` for an octet the name string escapes. */
+function escapeOctet(b: number): string {
+  return b === DOT || b === BACKSLASH ? '\\' + String.fromCharCode(b) : '\\' + String(b).padStart(3, '0');
+}
+
+/** Splits a name string into its labels' octets, leaf first (the root has none). */
+export function nameLabels(name: string): Uint8Array[] {
+  if (name === '.') return [];
+  if (!escaped(name)) return name.split('.').map((t) => Buffer.from(t, 'latin1'));
+  const out: Uint8Array[] = [];
+  let cur: number[] = [];
   for (let i = 0; i < name.length; i++) {
-    const c = name[i]!;
-    if (c === '\\' && name[i + 1] === '.' && out.length === 0) {
-      cur += '.';
-      i++;
-    } else if (c === '.') {
-      out.push(cur);
-      cur = '';
+    const c = name.charCodeAt(i);
+    if (c === DOT) {
+      out.push(Uint8Array.from(cur));
+      cur = [];
+    } else if (c !== BACKSLASH) {
+      cur.push(c);
+    } else if (isDigit(name.charCodeAt(i + 1))) {
+      cur.push(decimalEscape(name, i + 1));
+      i += 3;
     } else {
-      cur += c;
+      cur.push(name.charCodeAt(++i));
     }
   }
-  out.push(cur);
+  out.push(Uint8Array.from(cur));
   return out;
 }
 
-/** The lookup key of a name: ASCII letters folded to lower case (RFC 4343), nothing else. */
+/**
+ * The uncompressed wire form of a name string (RFC 1035 §3.1): each label's
+ * length and octets, then a zero octet; the root is the zero octet alone.
+ * `_mail` is accepted for callers that tell mailbox names (SOA RNAME, RP
+ * mbox) apart; the name string is the same for them, so it changes nothing.
+ */
+export function nameToWire(name: string, _mail = false): Buffer {
+  if (name === '.') return Buffer.from([0]);
+  if (escaped(name)) return labelsToWire(nameLabels(name));
+  const n = name.length;
+  const buf = Buffer.allocUnsafe(n + 2);
+  let lengthAt = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === DOT) {
+      buf[lengthAt] = i - lengthAt;
+      lengthAt = i + 1;
+    } else {
+      buf[i + 1] = c;
+    }
+  }
+  buf[lengthAt] = n - lengthAt;
+  buf[n + 1] = 0;
+  return buf;
+}
+
+function labelsToWire(labels: Uint8Array[]): Buffer {
+  let size = 1;
+  for (const l of labels) size += l.length + 1;
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const l of labels) {
+    buf[at++] = l.length;
+    buf.set(l, at);
+    at += l.length;
+  }
+  buf[at] = 0;
+  return buf;
+}
+
+/** The lookup key of a name: ASCII letters folded to lower case (RFC 4343 §3), nothing else. */
 export function nameKey(name: string): string {
-  // toLowerCase folds non-ASCII letters too; labels with such octets take the slow way.
+  // Name strings are ASCII. Other text (a query name as dns-packet decodes it) may hold
+  // non-ASCII letters, which toLowerCase would fold too: those take the slow way.
   for (let i = 0; i < name.length; i++) {
     if (name.charCodeAt(i) >= 0x80) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
   }
   return name.toLowerCase();
 }
 
+/** True when the `.` at index `i` is escaped: an odd run of backslashes stands right before it. */
+function escapedDot(name: string, i: number): boolean {
+  let k = i - 1;
+  while (k >= 0 && name.charCodeAt(k) === BACKSLASH) k--;
+  return (i - 1 - k) % 2 === 1;
+}
+
 /** True when `key` equals or is below `originKey` (both lookup keys). */
 export function isAtOrBelow(key: string, originKey: string): boolean {
   if (originKey === '.') return true;
   if (key.length === originKey.length) return key === originKey;
-  return key.length > originKey.length && key.charCodeAt(key.length - originKey.length - 1) === 0x2e && key.endsWith(originKey);
+  const dot = key.length - originKey.length - 1;
+  return key.length > originKey.length && key.charCodeAt(dot) === DOT && key.endsWith(originKey) && !escapedDot(key, dot);
 }
 
-/** The parent of a name in dns-packet form (the root's parent is the root). */
+/** The parent of a name string (the root's parent is the root). */
 export function parentName(name: string): string {
-  const dot = name.indexOf('.');
+  let dot = name.indexOf('.');
+  while (dot > 0 && name.charCodeAt(dot - 1) === BACKSLASH && escapedDot(name, dot)) dot = name.indexOf('.', dot + 1);
   return dot < 0 || name === '.' ? '.' : name.slice(dot + 1);
 }
 
@@ -251,13 +326,18 @@ export function parentName(name: string): string {
 export function labelCount(name: string): number {
   if (name === '.') return 0;
   let n = 1;
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 0x2e) n++;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === DOT) n++;
+    else if (c === BACKSLASH) i++; // the escaped octet (or first digit) is not a separator
+  }
   return n;
 }
 
-const SPECIAL_IN_NAME = new Set([0x22, 0x28, 0x29, 0x2e, 0x3b, 0x5c, 0x40, 0x24]); // " ( ) . ; \ @ $
+/** Characters BIND escapes with a backslash in master-file names: " ( ) . ; \ @ $ */
+const SPECIAL_IN_NAME = new Set([0x22, 0x28, 0x29, 0x2e, 0x3b, 0x5c, 0x40, 0x24]);
 
-/** A label in presentation form, escaped as BIND prints it. */
+/** A label (octets) in presentation form, escaped as BIND prints it. */
 export function escapeLabel(l: ArrayLike<number>): string {
   let out = '';
   for (let k = 0; k < l.length; k++) {
@@ -275,15 +355,31 @@ export function presentLabels(labels: ArrayLike<number>[]): string {
   return labels.map(escapeLabel).join('.') + '.';
 }
 
-/** A name in dns-packet form printed as BIND prints it: absolute, escaped. */
-export function presentName(name: string, mail = false): string {
+/**
+ * A name string printed as BIND prints it (RFC 1035 §5.1): absolute, with
+ * `"();@$` escaped by a backslash as well; the name string's own escapes are
+ * already BIND's.
+ */
+export function presentName(name: string): string {
   if (name === '.') return '.';
-  let plain = true;
-  for (let i = 0; i < name.length && plain; i++) {
+  let i = 0;
+  for (; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e || (c !== 0x2e && SPECIAL_IN_NAME.has(c))) plain = false;
+    if (c !== DOT && SPECIAL_IN_NAME.has(c)) break;
   }
-  return plain ? name + '.' : presentLabels(nameLabels(name, mail));
+  if (i === name.length) return name + '.';
+  let out = name.slice(0, i);
+  for (; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === BACKSLASH) {
+      const len = isDigit(name.charCodeAt(i + 1)) ? 4 : 2;
+      out += name.slice(i, i + len);
+      i += len - 1;
+    } else {
+      out += c !== DOT && SPECIAL_IN_NAME.has(c) ? '\\' + name[i] : name[i];
+    }
+  }
+  return out + '.';
 }
 
 /**
@@ -291,16 +387,12 @@ export function presentName(name: string, mail = false): string {
  * labels from the root down, each compared as lower-cased octets, joined by
  * character 0 so that an ancestor or a shorter label sorts first. Octets 0
  * and 1 become two characters (1,1 and 1,2) to stay above the separator;
- * every other octet is its own character, so ASCII names need no rewriting.
+ * every other octet is its own character, so names without escapes need no
+ * rewriting.
  */
 export function canonicalSortKey(name: string): string {
   if (name === '.') return '';
-  let plain = true;
-  for (let i = 0; i < name.length && plain; i++) {
-    const c = name.charCodeAt(i);
-    if (c < 0x02 || c > 0x7f) plain = false;
-  }
-  if (plain) return name.toLowerCase().split('.').reverse().join('\u0000');
+  if (!escaped(name)) return name.toLowerCase().split('.').reverse().join('\u0000');
   const labels = nameLabels(name);
   const parts: string[] = [];
   for (let j = labels.length - 1; j >= 0; j--) {

@@ -20,7 +20,11 @@ export function packetTypeName(code: number): string {
   return packetTypes.toString(code);
 }
 
-/** The wire form dns-packet writes for a name string (mail: the SOA RNAME / RP mbox convention). */
+/**
+ * The wire form dns-packet writes for a name (mail: the SOA RNAME / RP mbox
+ * convention). It equals names.ts nameToWire only for name strings without
+ * escapes; nameToWire is the exact one.
+ */
 export function packetNameWire(name: string, mail: boolean): Buffer {
   // The buffer may be longer than the name (dns-packet sizes it before resolving `\.`); trust encode.bytes.
   const buf = internals.name.encode(name, undefined, 0, { mail });

@@ -6,7 +6,7 @@ import { checkZone } from './checks.js';
 import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
 import { Entry, Lexer } from './lexer.js';
-import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, presentName } from './names.js';
+import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from './names.js';
 import { readRdata } from './rdata.js';
 import { type NameReader, RdataError, RdataText } from './rdata-io.js';
 import { classFromText, classMnemonic, isMetaType, packetType, T, typeFromText, typeMnemonic } from './rrtypes.js';
@@ -23,16 +23,17 @@ import { ZoneBuilder, type ZoneLoadResult, type ZoneRecord } from './zone.js';
  * second SOA/CNAME/DNAME, CNAME beside other data, no SOA or NS at the apex,
  * an apex NS target in the zone without address or being a CNAME, and an
  * NSEC3 owner that is not a base32hex hash are errors; $GENERATE as BIND
- * reads it (the RDATA template is one token).
+ * reads it (the RDATA template is one token; see generate.ts). Names may hold
+ * any octet (RFC 4343 §2.1), the zone may be the root (RFC 8806).
  *
  * Deliberate differences:
  * - $INCLUDE paths are relative to the including file, not to the working
  *   directory; loops are reported at the first repeat (BIND runs out of
  *   nesting depth instead).
- * - Names are refused when dns-packet cannot write them back as the same
- *   octets: a dot inside a label (`a\.b`), or octets that are not UTF-8.
- *   Likewise DNSKEY protocols other than 3, SSHFP fingerprint types other
- *   than 1 and 2, and HINFO/NAPTR/CAA text that is not UTF-8.
+ * - Data dns-packet cannot write back as the same octets is refused: DNSKEY
+ *   protocols other than 3, SSHFP fingerprint types other than 1 and 2, and
+ *   HINFO/NAPTR/CAA text that is not UTF-8. (Names are not limited so: they
+ *   are kept as name strings, see names.ts, and written by recordRdata.)
  * - Types without a presentation reader here (WKS, APL, IPSECKEY, HIP, A6,
  *   NSAP, GPOS, AMTRELAY, …) load only in RFC 3597 form, and their RDATA is
  *   not checked against the type's layout as BIND does.
@@ -40,6 +41,7 @@ import { ZoneBuilder, type ZoneLoadResult, type ZoneRecord } from './zone.js';
  * - BIND checks a DS owned by a glue name as if the delegation point owned
  *   it; here a DS is refused only at the apex itself.
  * - An unclosed "(" is reported where it opens, not at the end of the file.
+ * - A $GENERATE offset outside -2^31..2^31-1 is refused (BIND wraps it).
  * - check-names (host name syntax) and DNSSEC consistency warnings are not
  *   given; an unknown $ directive is one error (BIND reports it twice).
  */
@@ -76,8 +78,7 @@ const MAX_GENERATE = 1 << 24;
  */
 export function parseZone(opts: ParseZoneOptions): ZoneLoadResult {
   const sink = new DiagnosticSink(opts.maxErrors ?? DEFAULT_MAX_ERRORS);
-  const originName = opts.origin === '.' || opts.origin === '' ? '.' : opts.origin.replace(/\.$/, '');
-  const origin = parseName(originName + '.', originOf('.'));
+  const origin = parseZoneName(opts.origin);
   if (typeof origin !== 'string') {
     sink.error(opts.file, 0, 0, `bad zone name "${opts.origin}": ${origin.message}`);
     return { ok: false, errors: sink.errors, warnings: sink.warnings };
@@ -344,8 +345,7 @@ class MasterReader {
     const cache = new Map<string, string>();
     this.names = cache;
     this.namesOrigin = origin;
-    this.readName = (text, mail) => {
-      if (mail) return parseName(text, origin, true);
+    this.readName = (text) => {
       const hit = cache.get(text);
       if (hit !== undefined) return hit;
       const r = parseName(text, origin);

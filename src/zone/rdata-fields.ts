@@ -103,18 +103,18 @@ export const certType = mnemonicNumber(16, 'certificate type', new Map([
 
 // ---------- names and addresses ----------
 
-/** A domain name (relative names complete with the origin); `mail` for SOA RNAME and RP mbox. */
-export function name(what: string, mail = false): Field<string> {
+/** A domain name (relative names complete with the origin), kept as a name string (names.ts). */
+export function name(what: string): Field<string> {
   return {
     parse(t) {
       const s = t.take(what);
-      const r = t.readName(s, mail);
+      const r = t.readName(s);
       if (typeof r !== 'string') return t.fail(r.message);
       return r;
     },
-    write: (w, v) => w.name(v, mail),
-    read: (r) => r.name(mail),
-    print: (v) => presentName(v, mail),
+    write: (w, v) => w.name(v),
+    read: (r) => r.name(),
+    print: presentName,
     isName: true,
   };
 }

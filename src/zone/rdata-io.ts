@@ -1,7 +1,7 @@
 /** Cursors over RDATA: the tokens of a master-file entry, and wire octets being written or read. */
 
 import type { Entry } from './lexer.js';
-import { labelsToName, nameLabels, type NameResult } from './names.js';
+import { labelsToName, nameToWire, type NameResult } from './names.js';
 
 /**
  * A problem inside RDATA. `token` is the index of the offending token in the
@@ -19,7 +19,7 @@ export class RdataError extends Error {
 }
 
 /** Reads names for RDATA fields: the parser supplies origin handling and caching. */
-export type NameReader = (text: string, mail: boolean) => NameResult;
+export type NameReader = (text: string) => NameResult;
 
 /** The RDATA tokens of one entry, consumed left to right. */
 export class RdataText {
@@ -99,13 +99,9 @@ export class WireWriter {
     this.n += b.length;
   }
 
-  /** An uncompressed name (RFC 3597 §4: no compression in new types). */
-  name(name: string, mail = false): void {
-    for (const l of nameLabels(name, mail)) {
-      this.u8(l.length);
-      this.bytes(l);
-    }
-    this.u8(0);
+  /** A name string, uncompressed (RFC 3597 §4: no compression in new types). */
+  name(name: string): void {
+    this.bytes(nameToWire(name));
   }
 
   /** The octets written, in a buffer of their own. */
@@ -176,10 +172,8 @@ export class WireReader {
     }
   }
 
-  /** A name in dns-packet form. */
-  name(mail = false): string {
-    const r = labelsToName(this.labels(), mail);
-    if (typeof r !== 'string') throw new RdataError(r.message, -1);
-    return r;
+  /** A name, as a name string (see names.ts). */
+  name(): string {
+    return labelsToName(this.labels());
   }
 }

@@ -1,18 +1,20 @@
 /** The RDATA layout of each type read in presentation form, and how dns-packet wants its data. */
 
-import { canonicalIPv6, formatIPv6 } from './address.js';
+import type { CaaData, DnskeyData, DsData, HInfoData, MxData, NaptrData, Nsec3Data, NsecData, RpData, RrsigData, SoaData, SrvData, SshfpData, TlsaData } from 'dns-packet';
+import { canonicalIPv6, formatIPv6, parseIPv6 } from './address.js';
 import { loc } from './loc.js';
 import * as F from './rdata-fields.js';
 import type { AnyField } from './rdata-fields.js';
 import type { RdataText } from './rdata-io.js';
-import { packetType, T } from './rrtypes.js';
+import { packetType, packetTypeCode, T } from './rrtypes.js';
 import { svcParams } from './svcb.js';
 
 /**
  * How one type's RDATA looks. `fields` lists the fields in order (RFC
  * sections beside each entry). `toPacket` builds the data object dns-packet
- * encodes for the types it knows structurally; types without it are carried
- * as a Buffer of wire RDATA, which dns-packet writes as-is. `check` holds the
+ * encodes for the types it knows structurally, and `fromPacket` gives the
+ * field values back, which the fields write as the exact wire RDATA; types
+ * without them are carried as a Buffer of wire RDATA. `check` holds the
  * semantic rules BIND enforces beyond syntax. `downcase` marks types whose
  * names are lower-cased in canonical form (RFC 4034 §6.2, RFC 6840 §5.1),
  * which decides RDATA order and duplicates.
@@ -22,6 +24,7 @@ export interface RdataSpec {
   /** For the commonest types: reads the data directly, sparing the array of field values. */
   readonly fast?: (t: RdataText) => unknown;
   readonly toPacket?: (v: unknown[]) => unknown;
+  readonly fromPacket?: (data: any) => unknown[];
   readonly check?: (v: unknown[]) => Problem | null;
   readonly downcase?: boolean;
 }
@@ -61,10 +64,15 @@ function text(v: unknown[], field: number, what: string): string {
   return s;
 }
 
+/** The octets behind a string `text` made (it checked that UTF-8 gives them back). */
+const octets = (s: string): Buffer => Buffer.from(s, 'utf8');
+/** Type numbers behind dns-packet's type names (RRSIG type covered, NSEC bitmaps). */
+const typeCodes = (names: string[]): number[] => names.map(packetTypeCode);
+
 const oneName = (what: string): RdataSpec => ({ fields: [F.name(what)], downcase: true });
 const oneNamePacket = (what: string): RdataSpec => {
   const f = F.name(what);
-  return { fields: [f], toPacket: (v) => v[0], fast: (t) => f.parse(t), downcase: true };
+  return { fields: [f], toPacket: (v) => v[0], fromPacket: (d) => [d], fast: (t) => f.parse(t), downcase: true };
 };
 const prefName = (what: string): RdataSpec => ({ fields: [u16('preference'), F.name(what)], downcase: true });
 
@@ -87,6 +95,7 @@ function mx(): RdataSpec {
   return {
     fields: [pref, exchange],
     toPacket: (v) => ({ preference: v[0], exchange: v[1] }),
+    fromPacket: (d: MxData) => [d.preference, d.exchange],
     fast: (t) => ({ preference: pref.parse(t) as number, exchange: exchange.parse(t) }),
     downcase: true,
   };
@@ -143,7 +152,7 @@ function bitmapCheck(at: number): (v: unknown[]) => Problem | null {
 /** The types read in presentation form. Others load only in RFC 3597 form (`\# len hex`). */
 export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>([
   // RFC 1035 §3.4.1
-  [T.A, { fields: [F.ipv4], toPacket: (v) => v[0], fast: (t) => F.ipv4.parse(t) }],
+  [T.A, { fields: [F.ipv4], toPacket: (v) => v[0], fromPacket: (d) => [d], fast: (t) => F.ipv4.parse(t) }],
   // RFC 1035 §3.3.11, §3.3.1, §3.3.12; RFC 6672 §2.1
   [T.NS, oneNamePacket('name server')],
   [3, oneName('host')],
@@ -158,18 +167,26 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
   [
     T.SOA,
     {
-      fields: [F.name('primary name server'), F.name('responsible mailbox', true), u32('serial'), F.period('refresh'), F.period('retry'), F.period('expire'), F.period('minimum')],
+      fields: [F.name('primary name server'), F.name('responsible mailbox'), u32('serial'), F.period('refresh'), F.period('retry'), F.period('expire'), F.period('minimum')],
       toPacket: (v) => ({ mname: v[0], rname: v[1], serial: v[2], refresh: v[3], retry: v[4], expire: v[5], minimum: v[6] }),
+      fromPacket: (d: SoaData) => [d.mname, d.rname, d.serial, d.refresh, d.retry, d.expire, d.minimum],
       downcase: true,
     },
   ],
   // RFC 1035 §3.3.2, §3.3.7, §3.3.9, §3.3.14
-  [T.HINFO, { fields: [F.charString('CPU'), F.charString('OS')], toPacket: (v) => ({ cpu: text(v, 0, 'HINFO CPU'), os: text(v, 1, 'HINFO OS') }) }],
+  [
+    T.HINFO,
+    {
+      fields: [F.charString('CPU'), F.charString('OS')],
+      toPacket: (v) => ({ cpu: text(v, 0, 'HINFO CPU'), os: text(v, 1, 'HINFO OS') }),
+      fromPacket: (d: HInfoData) => [octets(d.cpu), octets(d.os)],
+    },
+  ],
   [14, { fields: [F.name('responsible mailbox'), F.name('error mailbox')], downcase: true }],
   [T.MX, mx()],
-  [T.TXT, { fields: [F.charStrings], toPacket: (v) => v[0], fast: (t) => F.charStrings.parse(t) }],
+  [T.TXT, { fields: [F.charStrings], toPacket: (v) => v[0], fromPacket: (d) => [d], fast: (t) => F.charStrings.parse(t) }],
   // RFC 1183 §2.2, §1, §3.1, §3.2, §3.3
-  [T.RP, { fields: [F.name('mailbox', true), F.name('TXT name')], toPacket: (v) => ({ mbox: v[0], txt: v[1] }), downcase: true }],
+  [T.RP, { fields: [F.name('mailbox'), F.name('TXT name')], toPacket: (v) => ({ mbox: v[0], txt: v[1] }), fromPacket: (d: RpData) => [d.mbox, d.txt], downcase: true }],
   [18, { fields: [u16('subtype'), F.name('host')], downcase: true }],
   [19, { fields: [F.charString('PSDN address')] }],
   [20, { fields: [F.charString('ISDN address'), F.optionalCharString('subaddress')] }],
@@ -180,7 +197,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
   // RFC 2163 §4
   [26, { fields: [u16('preference'), F.name('MAP822'), F.name('MAPX400')], downcase: true }],
   // RFC 3596 §2.4
-  [T.AAAA, { fields: [F.ipv6], toPacket: (v) => formatIPv6(v[0] as Uint8Array), fast: aaaa }],
+  [T.AAAA, { fields: [F.ipv6], toPacket: (v) => formatIPv6(v[0] as Uint8Array), fromPacket: (d: string) => [parseIPv6(d)], fast: aaaa }],
   // RFC 1876 §3
   [29, { fields: [loc] }],
   // RFC 2782
@@ -189,6 +206,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
     {
       fields: [u16('priority'), u16('weight'), u16('port'), F.name('target')],
       toPacket: (v) => ({ priority: v[0], weight: v[1], port: v[2], target: v[3] }),
+      fromPacket: (d: SrvData) => [d.priority, d.weight, d.port, d.target],
       downcase: true,
     },
   ],
@@ -206,6 +224,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
         regexp: text(v, 4, 'NAPTR regexp'),
         replacement: v[5],
       }),
+      fromPacket: (d: NaptrData) => [d.order, d.preference, octets(d.flags), octets(d.services), octets(d.regexp), d.replacement],
       downcase: true,
     },
   ],
@@ -214,7 +233,15 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
   // RFC 4398 §2
   [37, { fields: [F.certType, u16('key tag'), F.certAlg, F.base64Rest] }],
   // RFC 4034 §5.1, RFC 7344 §3.1 (CDS), DLV (RFC 4431), TA
-  [T.DS, { fields: dsFields, check: dsCheck, toPacket: (v) => ({ keyTag: v[0], algorithm: v[1], digestType: v[2], digest: v[3] }) }],
+  [
+    T.DS,
+    {
+      fields: dsFields,
+      check: dsCheck,
+      toPacket: (v) => ({ keyTag: v[0], algorithm: v[1], digestType: v[2], digest: v[3] }),
+      fromPacket: (d: DsData) => [d.keyTag, d.algorithm, d.digestType, d.digest],
+    },
+  ],
   [T.CDS, { fields: dsFields, check: dsCheck }],
   [32768, { fields: dsFields, check: dsCheck }],
   [32769, { fields: dsFields, check: dsCheck }],
@@ -230,6 +257,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
         return got !== want ? { field: 2, message: `fingerprint type ${v[1]} needs a ${want}-octet fingerprint, not ${got}` } : null;
       },
       toPacket: (v) => ({ algorithm: v[0], hash: v[1], fingerprint: (v[2] as Buffer).toString('hex').toUpperCase() }),
+      fromPacket: (d: SshfpData) => [d.algorithm, d.hash, Buffer.from(d.fingerprint, 'hex')],
     },
   ],
   // RFC 4034 §3.1
@@ -249,6 +277,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
         signersName: v[7],
         signature: v[8],
       }),
+      fromPacket: (d: RrsigData) => [packetTypeCode(d.typeCovered), d.algorithm, d.labels, d.originalTTL, d.expiration, d.inception, d.keyTag, d.signersName, d.signature],
       downcase: true,
     },
   ],
@@ -259,6 +288,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
       fields: [F.name('next domain name'), F.typeBitmap(false)],
       check: bitmapCheck(1),
       toPacket: (v) => ({ nextDomain: v[0], rrtypes: (v[1] as number[]).map(packetType) }),
+      fromPacket: (d: NsecData) => [d.nextDomain, typeCodes(d.rrtypes)],
     },
   ],
   // RFC 4034 §2.2, RFC 7344 §3.2 (CDNSKEY)
@@ -268,6 +298,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
       fields: keyFields,
       check: (v) => (v[1] !== 3 ? { field: 1, message: `DNSKEY protocol ${v[1]} cannot be represented by dns-packet (it writes 3, RFC 4034 §2.1.2)` } : null),
       toPacket: (v) => ({ flags: v[0], algorithm: v[2], key: v[3] }),
+      fromPacket: (d: DnskeyData) => [d.flags, 3, d.algorithm, d.key],
     },
   ],
   [T.CDNSKEY, { fields: keyFields }],
@@ -280,6 +311,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
       fields: [u8('hash algorithm'), u8('flags'), u16('iterations'), F.salt, F.hash32, F.typeBitmap(true)],
       check: bitmapCheck(5),
       toPacket: (v) => ({ algorithm: v[0], flags: v[1], iterations: v[2], salt: v[3], nextDomain: v[4], rrtypes: (v[5] as number[]).map(packetType) }),
+      fromPacket: (d: Nsec3Data) => [d.algorithm, d.flags, d.iterations, d.salt, d.nextDomain, typeCodes(d.rrtypes)],
     },
   ],
   [T.NSEC3PARAM, { fields: [u8('hash algorithm'), u8('flags'), u16('iterations'), F.salt] }],
@@ -289,6 +321,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
     {
       fields: [u8('usage'), u8('selector'), u8('matching type'), F.hexRest],
       toPacket: (v) => ({ usage: v[0], selector: v[1], matchingType: v[2], certificate: v[3] }),
+      fromPacket: (d: TlsaData) => [d.usage, d.selector, d.matchingType, d.certificate],
     },
   ],
   [53, { fields: [u8('usage'), u8('selector'), u8('matching type'), F.hexRest] }],
@@ -332,6 +365,7 @@ export const SPECS: ReadonlyMap<number, RdataSpec> = new Map<number, RdataSpec>(
       // issuerCritical mirrors what dns-packet decodes; with other flag bits set it would
       // make the encoder write 128 alone, so it is only true when 128 is the whole value.
       toPacket: (v) => ({ flags: v[0], tag: v[1], value: text(v, 2, 'CAA value'), issuerCritical: v[0] === 128 }),
+      fromPacket: (d: CaaData) => [d.flags, d.tag, octets(d.value)],
     },
   ],
 ]);

@@ -4,7 +4,7 @@ import type { CaaData, DnskeyData, DsData, HInfoData, MxData, NaptrData, Nsec3Da
 import type { Diagnostic, DiagnosticSink } from './diagnostics.js';
 import { decodeBase32Hex } from './encoding.js';
 import { hashKey, NameTable } from './name-table.js';
-import { labelCount, nameKey, presentName } from './names.js';
+import { nameKey, nameLabels, presentName } from './names.js';
 import { rdataKey } from './rdata.js';
 import { CNAME_COMPANIONS, SINGLETONS } from './rdata-types.js';
 import { packetTypeCode, T, typeMnemonic } from './rrtypes.js';
@@ -31,8 +31,10 @@ export type RecordData =
 
 /**
  * One resource record, shaped as a dns-packet answer so `dnsPacket.encode`
- * writes it unchanged: `name` without the trailing dot (the root is `.`),
- * `type` as dns-packet names it (`A`, `SPF`, `UNKNOWN_65`).
+ * writes it unchanged when its names are plain: `name` and the names in
+ * `data` are name strings (names.ts: no trailing dot, the root is `.`,
+ * escapes for unusual octets), `type` as dns-packet names it (`A`, `SPF`,
+ * `UNKNOWN_65`). Its exact wire form: nameToWire(name) and recordRdata(record).
  */
 export interface ZoneRecord {
   readonly name: string;
@@ -51,7 +53,7 @@ export interface ZoneRecord {
  * fresh one-element array (see NameTable).
  */
 export interface Zone {
-  /** The apex in dns-packet form: `example.com`. */
+  /** The apex as a name string (names.ts): `example.com`, or `.` for the root. */
   readonly origin: string;
   readonly class: 'IN';
   /** The SOA record at the apex. */
@@ -186,7 +188,7 @@ export class ZoneBuilder {
       index = this.nodes.find(key, this.lastHash);
     }
     if (index < 0) {
-      if (key.includes('.*.') || key.endsWith('.*')) {
+      if (key.includes('*') && innerWildcard(key)) {
         this.sink.warning(file, line, col, `${presentName(rec.name)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
       }
       this.lastIndex = this.nodes.add(key, this.lastHash, rec);
@@ -356,7 +358,13 @@ const COMPANION_NAMES = new Set(['RRSIG', 'NSEC', 'KEY', 'SIG']);
 
 /** RFC 5155 §3: an NSEC3 owner's first label is a base32hex hash without padding (as BIND checks). */
 function nsec3Owner(name: string): boolean {
-  if (labelCount(name) < 1) return false;
-  const hash = decodeBase32Hex(name.split('.', 1)[0]!);
+  const first = nameLabels(name)[0];
+  if (first === undefined) return false;
+  const hash = decodeBase32Hex(Buffer.from(first).toString('latin1'));
   return hash !== null && hash.length > 0;
+}
+
+/** True when a label other than the first is `*` alone (RFC 4592 §2.1.1: not a wildcard there). */
+function innerWildcard(key: string): boolean {
+  return nameLabels(key).some((l, i) => i > 0 && l.length === 1 && l[0] === 0x2a);
 }

@@ -1,7 +1,7 @@
 /** compileZone(): a loaded zone → the octets of its image (names in wire form, canonical order, hash index). Pure. */
 
 import type { SoaData } from 'dns-packet';
-import { packetNameWire } from '../packet.js';
+import { nameToWire } from '../names.js';
 import { recordRdata } from '../rdata.js';
 import { T } from '../rrtypes.js';
 import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../zone.js';
@@ -13,11 +13,6 @@ export interface ImageSource {
   origin: string;
   /** Hex hash of the source octets and the format version (the store names the file by it). */
   source: string;
-}
-
-/** Wire form of a parser name. TODO(lead): names.ts nameToWire once any-octet labels land. */
-function nameToWire(name: string): Uint8Array {
-  return packetNameWire(name, false);
 }
 
 /** The most octets version 1 can address (u32 offsets). */

@@ -17,8 +17,8 @@ const cases: [string, string, string[]][] = [
   ['label too long', `${'a'.repeat(64)} A 192.0.2.1\n`, [`zone.db:5:1: label longer than 63 octets in name "${'a'.repeat(64)}"`]],
   ['name too long', `${'abcdefghi.'.repeat(25)}xyz A 192.0.2.1\n`, [`zone.db:5:1: name "${'abcdefghi.'.repeat(25)}xyz" is longer than 255 octets`]],
   ['bad escape in a name', 'a\\1x A 192.0.2.1\n', ['zone.db:5:1: bad escape in name "a\\1x": \\DDD needs three digits, at most 255']],
-  ['a dot inside a label', 'a\\.b A 192.0.2.1\n', ['zone.db:5:1: label "a\\.b" contains a dot, which dns-packet cannot represent']],
-  ['octets that are not UTF-8', 'a\\255 A 192.0.2.1\n', ['zone.db:5:1: name "a\\255" has octets dns-packet cannot represent (labels must be UTF-8 text)']],
+  ['label too long, escapes counted as octets', `${'\\000'.repeat(64)} A 192.0.2.1\n`, [`zone.db:5:1: label longer than 63 octets in name "${'\\000'.repeat(64)}"`]],
+  ['name too long, escapes counted as octets', `${'\\..'.repeat(128)} A 192.0.2.1\n`, [`zone.db:5:1: name "${'\\..'.repeat(128)}" is longer than 255 octets`]],
   ['bad TTL', 'x 1x A 192.0.2.1\n', ['zone.db:5:3: bad TTL "1x": use seconds, or units like 1h30m (s, m, h, d, w)']],
   ['TTL with a unitless tail', 'x 1h30 A 192.0.2.1\n', ['zone.db:5:3: bad TTL "1h30": use seconds, or units like 1h30m (s, m, h, d, w)']],
   ['class other than IN', 'x CH A 192.0.2.1\n', ["zone.db:5:3: class CH does not match the zone's class IN"]],
@@ -89,7 +89,14 @@ const cases: [string, string, string[]][] = [
   ['$GENERATE bad range', '$GENERATE 3-1 x$ A 192.0.2.$\n', ['zone.db:5:11: bad $GENERATE range "3-1": use start-stop or start-stop/step, start <= stop < 2^31']],
   ['$GENERATE too many records', '$GENERATE 0-2147483647 x$ A 192.0.2.1\n', ['zone.db:5:11: $GENERATE range "0-2147483647" makes more than 16777216 records']],
   ['$GENERATE RDATA split', '$GENERATE 1-2 x$ MX 10 mail$\n', ['zone.db:5:21: extra text "10" in $GENERATE: the RDATA template is one token; quote it to hold blanks']],
-  ['$GENERATE bad modifier', '$GENERATE 1-2 x${0,2,q} A 192.0.2.1\n', ['zone.db:5:15: bad modifier "${0,2,q}": use ${offset[,width[,base]]} with base d, o, x, X, n or N']],
+  ['$GENERATE bad modifier', '$GENERATE 1-2 x${0,2,q} A 192.0.2.1\n', ['zone.db:5:15: bad $GENERATE modifier "${0,2,q}": use ${offset}, ${offset,width} or ${offset,width,base} with base d, o, x, X, n or N']],
+  ['$GENERATE modifier not closed', '$GENERATE 1-2 x A 192.0.2.${1,2,d\n', ['zone.db:5:19: bad $GENERATE modifier "${1,2,d": use ${offset}, ${offset,width} or ${offset,width,base} with base d, o, x, X, n or N']],
+  ['$GENERATE empty modifier', '$GENERATE 1-2 x${} A 192.0.2.1\n', ['zone.db:5:15: bad $GENERATE modifier "${}": use ${offset}, ${offset,width} or ${offset,width,base} with base d, o, x, X, n or N']],
+  ['$GENERATE negative width', '$GENERATE 1-2 x${0,-2} A 192.0.2.1\n', ['zone.db:5:15: bad $GENERATE modifier "${0,-2}": use ${offset}, ${offset,width} or ${offset,width,base} with base d, o, x, X, n or N']],
+  ['$GENERATE value above 2^31-1', '$GENERATE 0-1 x${2147483647} A 192.0.2.1\n', ['zone.db:5:15: $GENERATE "${2147483647}" at 1 gives 2147483648, above 2147483647: lower the offset or the range']],
+  ['$GENERATE offset beyond 32 bits', '$GENERATE 0-1 x${-2147483649} A 192.0.2.1\n', ['zone.db:5:15: $GENERATE offset -2147483649 is out of range (-2147483648..2147483647)']],
+  ['$GENERATE substitution too wide', '$GENERATE 0-1 x A 192.0.2.${0,128}\n', ['zone.db:5:19: $GENERATE "${0,128}" makes 128 characters, BIND allows at most 127: use a smaller width']],
+  ['$GENERATE owner with a label too long', '$GENERATE 0-1 x${0,64} A 192.0.2.1\n', [`zone.db:5:15: $GENERATE owner "x${'0'.repeat(64)}": label longer than 63 octets in name "x${'0'.repeat(64)}"`]],
   ['$GENERATE bad owner', '$GENERATE 1-2 x$.. A 192.0.2.1\n', ['zone.db:5:15: $GENERATE owner "x1..": empty label in name "x1.."']],
   ['$GENERATE RDATA that does not lex', '$GENERATE 1-2 x$ TXT "a ) $"\n', ['zone.db:5:22: $GENERATE RDATA "a ) 1": unbalanced parentheses: ")" without "("']],
   ['$GENERATE bad RDATA, once', '$GENERATE 250-260 x$ A 192.0.2.$\n', ['zone.db:5:24: bad IPv4 address "192.0.2.256"']],
@@ -156,6 +163,6 @@ describe('zone errors', () => {
   });
 
   it('a bad zone name', () => {
-    expect(errors(parseZone({ origin: 'a..b', file: 'z', readFile: () => '' }))).to.deep.equal(['z: bad zone name "a..b": empty label in name "a..b."']);
+    expect(errors(parseZone({ origin: 'a..b', file: 'z', readFile: () => '' }))).to.deep.equal(['z: bad zone name "a..b": empty label in name "a..b"']);
   });
 });

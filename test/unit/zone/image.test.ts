@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { compileZone } from '../../../src/zone/image/compile.js';
 import { H, nameHash, NODE } from '../../../src/zone/image/format.js';
 import { ImageError, ZoneImage } from '../../../src/zone/image/image.js';
-import { loadBody, ok } from './helpers.js';
+import { load, loadBody, ok } from './helpers.js';
 
 /** Wire form of a presentation name (plain ASCII labels), lower-cased or not as written. */
 function wire(name: string): Uint8Array {
@@ -182,3 +182,63 @@ describe('zone image', () => {
     expect(Buffer.from(a.bytes.subarray(H.checksum + 4, metaOff)).equals(Buffer.from(b.bytes.subarray(H.checksum + 4, metaOff)))).to.equal(true);
   });
 });
+
+describe('zone image: names with any octet (RFC 4343) and the root zone', () => {
+  it('keeps escaped dots, spaces and binary octets in labels, folding only ASCII letters', () => {
+    const zone = ok(loadBody(['first\\.Last A 192.0.2.1', 'a\\032B A 192.0.2.2', '\\200\\255x A 192.0.2.3', 'X\\000 A 192.0.2.4'].join('\n') + '\n'));
+    const img = new ZoneImage(compileZone(zone, { origin: 'example.com.', source: 't' }), { verify: true });
+    const tail = [7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0];
+    const cases: [number[], number[]][] = [
+      [[10, ...Buffer.from('first.last')], [10, ...Buffer.from('first.Last')]],
+      [[3, 0x61, 0x20, 0x62], [3, 0x61, 0x20, 0x42]],
+      [[3, 200, 255, 0x78], [3, 200, 255, 0x78]],
+      [[2, 0x78, 0x00], [2, 0x58, 0x00]],
+    ];
+    for (const [key, owner] of cases) {
+      const w = Uint8Array.from([...key, ...tail]);
+      const n = img.find(w, 0, w.length);
+      expect(n, JSON.stringify(key)).to.be.greaterThan(0);
+      expect([...img.owner(n)]).to.deep.equal([...owner, ...tail]);
+    }
+    // Canonical order compares octets: 'a b' < 'first.last' < 'ns1' < 'x\000' < octet 200
+    const order: number[] = [];
+    for (let n = 1; n < img.nodeCount; n++) order.push(img.key(n)[1]!);
+    expect(order).to.deep.equal([0x61, 0x66, 0x6e, 0x78, 200]);
+  });
+
+  it('compiles the root zone: the apex is the one-octet root name, TLDs are its children', () => {
+    const text = [
+      '$TTL 86400',
+      '. SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400',
+      '. NS a.root-servers.net.',
+      'a.root-servers.net. A 198.41.0.4',
+      'com. NS a.gtld-servers.net.',
+      'a.gtld-servers.net. A 192.5.6.30',
+      'arpa. NS a.root-servers.net.',
+    ].join('\n') + '\n';
+    const zone = ok(load({ 'root.zone': text }, '.'));
+    const img = new ZoneImage(compileZone(zone, { origin: '.', source: 't' }), { verify: true });
+    const names: string[] = [];
+    for (let n = 0; n < img.nodeCount; n++) names.push(text2(img.key(n)));
+    expect(names).to.deep.equal(['.', 'arpa.', 'com.', 'gtld-servers.net.', 'a.gtld-servers.net.', 'net.', 'root-servers.net.', 'a.root-servers.net.'].sort(canonical));
+    expect([...img.key(0)]).to.deep.equal([0]);
+    expect(img.nodeFlags(0) & NODE.apex).to.equal(NODE.apex);
+    expect(img.nodeFlags(find(img, 'com.'))).to.equal(NODE.cut);
+    expect(img.nodeFlags(find(img, 'a.gtld-servers.net.'))).to.equal(0);
+    expect(img.nodeFlags(find(img, 'net.'))).to.equal(NODE.emptyNonTerminal);
+    expect(img.parent(find(img, 'com.'))).to.equal(0);
+  });
+});
+
+/** Presentation form, the root as ".". */
+function text2(w: Uint8Array): string {
+  return w[0] === 0 ? '.' : text(w);
+}
+
+/** RFC 4034 §6.1 order of plain names, for expectations. */
+function canonical(a: string, b: string): number {
+  const la = a.split('.').filter(Boolean).reverse();
+  const lb = b.split('.').filter(Boolean).reverse();
+  for (let i = 0; i < Math.min(la.length, lb.length); i++) if (la[i] !== lb[i]) return la[i]! < lb[i]! ? -1 : 1;
+  return la.length - lb.length;
+}

@@ -21,6 +21,13 @@ const cases: Case[] = [
   { name: 'escaped octets in labels', body: '\\065b\\032c IN A 192.0.2.2\n', want: ['Ab\\032c.example.com. 3600 IN A 192.0.2.2'] },
   { name: 'escaped special characters in labels', body: 'a\\;b\\(c\\) IN A 192.0.2.2\n', want: ['a\\;b\\(c\\).example.com. 3600 IN A 192.0.2.2'] },
   { name: 'wildcard owner', body: '*.dev IN A 192.0.2.2\n', want: ['*.dev.example.com. 3600 IN A 192.0.2.2'] },
+  // any octet in a label (RFC 4343 §2.1), in owners and in RDATA, printed as BIND prints it
+  { name: 'a dot inside a label', body: 'first\\.last IN CNAME a\\.b.example.net.\n', want: ['first\\.last.example.com. 3600 IN CNAME a\\.b.example.net.'] },
+  { name: 'a dot inside a label is not a separator for the zone', body: 'a\\.example\\.com. IN A 192.0.2.2\n', want: [], warn: [/ignoring out-of-zone data \(a\\\.example\\\.com\.\)/] },
+  { name: 'octets 0, 0x80-0xff and backslash', body: 'a\\000\\128\\255\\\\ IN MX 1 \\\\.\\200.\n', want: ['a\\000\\128\\255\\\\.example.com. 3600 IN MX 1 \\\\.\\200.'] },
+  { name: 'raw octets in a label', body: 'café IN A 192.0.2.2\n', want: ['caf\\195\\169.example.com. 3600 IN A 192.0.2.2'] },
+  { name: 'one name however it is escaped: a duplicate collapses', body: 'a\\.b A 192.0.2.2\nA\\046B A 192.0.2.2\nx PTR \\065\\..\nx PTR a\\046.\n', want: ['a\\.b.example.com. 3600 IN A 192.0.2.2', 'x.example.com. 3600 IN PTR a\\..'] },
+  { name: 'a mailbox with a dot in its local part', body: 'rp RP first\\.last.example.net. .\n', want: ['rp.example.com. 3600 IN RP first\\.last.example.net. .'] },
   {
     name: 'a "*" label that is not first loads, with a warning as in BIND',
     body: 'x.*.w IN A 192.0.2.2\n',
@@ -94,6 +101,11 @@ const cases: Case[] = [
   { name: '$GENERATE with $', body: '$GENERATE 1-3 host$ A 192.0.2.$\n', want: ['host1.example.com. 3600 IN A 192.0.2.1', 'host2.example.com. 3600 IN A 192.0.2.2', 'host3.example.com. 3600 IN A 192.0.2.3'] },
   { name: '$GENERATE with step, TTL and class', body: '$GENERATE 0-10/5 h${0,2,d} 60 IN A 192.0.2.$\n', want: ['h00.example.com. 60 IN A 192.0.2.0', 'h05.example.com. 60 IN A 192.0.2.5', 'h10.example.com. 60 IN A 192.0.2.10'] },
   { name: '$GENERATE with quoted RDATA', body: '$GENERATE 1-1 m$ MX "10 ns$"\n', want: ['m1.example.com. 3600 IN MX 10 ns1.example.com.'] },
+  { name: '$GENERATE with explicit + offset', body: '$GENERATE 1-2 host$ A 192.0.2.${+100}\n', want: ['host1.example.com. 3600 IN A 192.0.2.101', 'host2.example.com. 3600 IN A 192.0.2.102'] },
+  { name: '$GENERATE with negative offset, class then TTL', body: '$GENERATE 1-2 n${-1} IN 60 TXT "${-2,3}"\n', want: ['n0.example.com. 60 IN TXT "-01"', 'n1.example.com. 60 IN TXT "000"'] },
+  { name: '$GENERATE with $$ and \\$', body: '$GENERATE 7-7 a$$\\$$ TXT "$$"\n', want: ['a\\$\\$7.example.com. 3600 IN TXT "$"'] },
+  { name: '$GENERATE nibbles', body: '$GENERATE 26-26 ${0,3,n}.n PTR ${0,4,N}x.\n', want: ['a.1.n.example.com. 3600 IN PTR A.1.x.'] },
+  { name: '$GENERATE with a dot inside a generated label', body: '$GENERATE 1-1 a\\.$ A 192.0.2.$\n', want: ['a\\.1.example.com. 3600 IN A 192.0.2.1'] },
   { name: '$GENERATE reverse names', body: '$GENERATE 1-2 $ PTR host$.example.com.\n', origin: '2.0.192.in-addr.arpa.', want: ['1.2.0.192.in-addr.arpa. 3600 IN PTR host1.example.com.', '2.2.0.192.in-addr.arpa. 3600 IN PTR host2.example.com.'] },
 ];
 
@@ -108,6 +120,43 @@ describe('zone syntax', () => {
       if (!c.warn) expect(w).to.deep.equal([]);
     });
   }
+
+  describe('the root zone (RFC 8806 local root)', () => {
+    const root = [
+      '$TTL 86400',
+      '@ IN SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400',
+      '  IN NS a.root-servers.net.',
+      'a.root-servers.net IN A 198.41.0.4',
+      'com 172800 IN NS a.gtld-servers.net.',
+      'com IN DS 19718 13 2 ' + 'ab'.repeat(32),
+      'a.gtld-servers.net. 172800 IN A 192.5.6.30',
+      '$ORIGIN example.',
+      '@ NS ns1',
+      'ns1 A 192.0.2.53',
+      '$ORIGIN .',
+      'arpa NS a.root-servers.net.',
+    ].join('\n') + '\n';
+    for (const origin of ['.', '']) {
+      it(`loads with the origin ${JSON.stringify(origin)}: @, names relative to the root, $ORIGIN .`, () => {
+        const zone = ok(load({ 'root.zone': root }, origin));
+        expect(zone.origin).to.equal('.');
+        expect(zone.soa.name).to.equal('.');
+        expect([...zone.nodes.keys()]).to.deep.equal(['.', 'a.root-servers.net', 'com', 'a.gtld-servers.net', 'example', 'ns1.example', 'arpa']);
+        expect(lines(zone)).to.deep.equal([
+          '. 86400 IN SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400',
+          '. 86400 IN NS a.root-servers.net.',
+          'arpa. 86400 IN NS a.root-servers.net.',
+          'com. 172800 IN NS a.gtld-servers.net.',
+          'com. 86400 IN DS 19718 13 2 ' + 'AB'.repeat(28) + ' ' + 'AB'.repeat(4),
+          'example. 86400 IN NS ns1.example.',
+          'ns1.example. 86400 IN A 192.0.2.53',
+          'a.gtld-servers.net. 172800 IN A 192.5.6.30',
+          'a.root-servers.net. 86400 IN A 198.41.0.4',
+        ]);
+        expect(warnings(load({ 'root.zone': root }, origin))).to.deep.equal([]);
+      });
+    }
+  });
 
   describe('TTL defaults without $TTL (BIND rules)', () => {
     it('an SOA without TTL gives its MINIMUM as the default, with a warning', () => {

@@ -1,8 +1,9 @@
-/** Each RR type: presentation form → dns-packet answer → wire → decode, printed as BIND prints it, and the same from RFC 3597 form. */
+/** Each RR type: presentation form → dns-packet answer → wire → decode, recordRdata, printed as BIND prints it, and the same from RFC 3597 form. */
 
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { printRecord, type ZoneRecord } from '../../../src/zone/index.js';
+import { packetRdata } from '../../../src/zone/packet.js';
 import { genericText, recordRdata } from '../../../src/zone/rdata.js';
 import { at, HEAD, load, ok } from './helpers.js';
 
@@ -101,6 +102,11 @@ describe('zone record types', () => {
         const line = printRecord(only(type, rdata));
         expect(line.split(/[\t ]+/).slice(0, 3).join(' ')).to.equal(`${owner}. 300 IN`);
         expect(line.slice(line.indexOf(' IN ') + 4).replace(/^\S+[\t ]+/, '')).to.equal(printed);
+      });
+
+      it('recordRdata gives the octets dns-packet writes (names without escapes)', () => {
+        const r = only(type, rdata);
+        expect(recordRdata(r).toString('hex')).to.equal(packetRdata(r).toString('hex'));
       });
 
       it('loads the same from RFC 3597 form (\\# length hex)', () => {
