@@ -10,7 +10,13 @@ export type ErrorCode =
   | 'E_BIND_FAMILY'
   | 'E_SOCKET'
   | 'E_WORKER_START'
-  | 'E_ZONE';
+  | 'E_ZONE'
+  /** The state directory (compiled zone images) cannot be created, read or written. */
+  | 'E_STATE_DIR'
+  /** A file cannot be mapped into memory (mmap). */
+  | 'E_MAP'
+  /** A zone image cannot be built or used (too large for the format, unreadable). */
+  | 'E_IMAGE';
 
 /** An error with a code and a hint that tells the reader what to do next. */
 export class ShardnsError extends Error {

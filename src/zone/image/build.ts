@@ -1,0 +1,312 @@
+/** Building zone images: parse and compile each configured zone once per version into the state directory, or reuse the image of unchanged sources. */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ZoneConfig } from '../../config.js';
+import { zoneError, type SerializedError, ShardnsError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Libc } from '../../sys/libc.js';
+import { displayPath } from '../../zones.js';
+import { formatDiagnostic } from '../diagnostics.js';
+import { loadZoneFile } from '../load.js';
+import type { ReadFile } from '../parser.js';
+import type { Zone } from '../zone.js';
+import { compileZone } from './compile.js';
+import { ZoneImage } from './image.js';
+import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from './store.js';
+import { FORMAT_VERSION } from './format.js';
+import { VERSION } from '../../version.js';
+
+/** One zone whose image is ready in the state directory. */
+export interface BuiltZone {
+  /** The origin as configured. */
+  origin: string;
+  /** Absolute path of the image: what a worker maps. */
+  imagePath: string;
+  /** Octets of the image file. */
+  imageBytes: number;
+  /** The SOA serial. */
+  serial: number;
+  /** Records in the image. */
+  records: number;
+  /** True when the image of unchanged sources was used without parsing. */
+  reused: boolean;
+  /** Why the image was built (`no manifest`, `… changed`, `image … unusable: …`), or `sources unchanged` when reused. */
+  reason: string;
+  /** Milliseconds this zone took (checking, or parsing, compiling and writing). */
+  ms: number;
+  /** Absolute paths of the zone file and every $INCLUDE read, in read order. */
+  sourceFiles: string[];
+}
+
+/** One zone that could not be built. Its previous image (if any) and manifest are left as they were. */
+export interface FailedZone {
+  origin: string;
+  /** E_ZONE (the zone file: every diagnostic), E_IMAGE (cannot compile or read back), E_STATE_DIR (cannot write). */
+  error: SerializedError;
+  /** `file:line:column: reason` diagnostics, or the coded error described in one line. */
+  errors: string[];
+  /** The image the manifest names from the last good build, if that file is still there (not verified here). */
+  previous: string | null;
+}
+
+/**
+ * The outcome of a build. `ok`: every zone has an image. `error`: at least
+ * one zone failed (or the state directory is unusable); `zones` still lists
+ * those that built (their images and manifests are written), `failed` the
+ * others, and `error` is the one coded error to show (E_ZONE with every
+ * diagnostic, or E_STATE_DIR). Like a zone load today, a reload that fails
+ * should keep serving the old images of every zone.
+ */
+export type BuildOutcome =
+  | { kind: 'ok'; zones: BuiltZone[]; warnings: string[]; ms: number }
+  | { kind: 'error'; error: SerializedError; errors: string[]; failed: FailedZone[]; zones: BuiltZone[]; warnings: string[]; ms: number };
+
+/** What buildZones may be given besides the zones and the folder. */
+export interface BuildOptions {
+  /** Where unusable images are reported (deleted and rebuilt). */
+  log?: Logger;
+  /** The C library for mappings (tests pass a fake). */
+  libc?: Libc;
+  /** Parse and compile every zone even when its sources are unchanged. */
+  force?: boolean;
+  /** Errors per zone before the parser gives up (the parser's default otherwise). */
+  maxErrors?: number;
+}
+
+/** A zone parsed and compiled in memory, or its diagnostics. */
+export type CompileOutcome =
+  | { kind: 'compiled'; origin: string; zone: Zone; image: Uint8Array; hash: string; sources: SourceFile[]; warnings: string[] }
+  | { kind: 'error'; origin: string; code: 'E_ZONE' | 'E_IMAGE'; errors: string[]; warnings: string[] };
+
+/**
+ * Parses one zone (the zone file and its $INCLUDEs, read through
+ * `readFile`, whose octets are hashed as they are read) and compiles it to
+ * image octets named by the hash of those sources. Touches the file system
+ * only through `readFile`. This is what `shardns check` runs, and what a
+ * build runs for a zone it cannot reuse.
+ */
+export function compileSources(config: ZoneConfig, options: { readFile?: ReadFile; maxErrors?: number } = {}): CompileOutcome {
+  const read = options.readFile ?? ((f: string) => readFileSync(f));
+  const sources: SourceFile[] = [];
+  const seen = new Set<string>();
+  const readFile: ReadFile = (file) => {
+    const got = read(file);
+    const octets = typeof got === 'string' ? Buffer.from(got, 'utf8') : got;
+    const path = resolve(file);
+    if (!seen.has(path)) {
+      seen.add(path);
+      sources.push({ path, sha256: sha256(octets), bytes: octets.length });
+    }
+    return octets;
+  };
+  const origin = config.name;
+  const loaded = loadZoneFile(origin, displayPath(config.file), { readFile, ...(options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {}) });
+  const warnings = loaded.warnings.map(formatDiagnostic);
+  if (!loaded.ok) return { kind: 'error', origin, code: 'E_ZONE', errors: loaded.errors.map(formatDiagnostic), warnings };
+  const hash = sourceHash(origin, sources);
+  let image: Uint8Array;
+  try {
+    image = compileZone(loaded.zone, { origin, source: hash });
+  } catch (err) {
+    return { kind: 'error', origin, code: 'E_IMAGE', errors: [`${displayPath(config.file)}: cannot compile zone ${origin}: ${(err as Error).message}`], warnings };
+  }
+  return { kind: 'compiled', origin, zone: loaded.zone, image, hash, sources, warnings };
+}
+
+/**
+ * Gives every zone an image in the state directory `stateDir`. For each zone:
+ * if its manifest's sources are unchanged (re-hashed, not parsed) and its
+ * image verifies, the image is reused; otherwise the zone is parsed and
+ * compiled (compileSources), the image written (temporary name, fsync,
+ * rename) and verified, and the manifest written after it. An image that
+ * fails verification is reported, deleted and rebuilt, never handed out. A
+ * zone that does not parse keeps its previous image and manifest; nothing
+ * is deleted here (removeUnused does that, when no worker maps a file).
+ * Synchronous and CPU-bound: run it in the builder process.
+ */
+export function buildZones(zones: readonly ZoneConfig[], stateDir: string, options: BuildOptions = {}): BuildOutcome {
+  const t0 = performance.now();
+  const warnings: string[] = [];
+  const opened = ImageStore.open(stateDir, { ...(options.log ? { log: options.log } : {}), ...(options.libc ? { libc: options.libc } : {}) });
+  if (opened.kind === 'error') {
+    const e = opened.error;
+    return {
+      kind: 'error',
+      error: e.toJSON(),
+      errors: [e.describe()],
+      failed: zones.map((z) => ({ origin: z.name, error: e.toJSON(), errors: [e.describe()], previous: null })),
+      zones: [],
+      warnings,
+      ms: elapsed(t0),
+    };
+  }
+  const store = opened.store;
+  const built: BuiltZone[] = [];
+  const failed: FailedZone[] = [];
+  for (const config of zones) {
+    const r = buildZone(store, config, options);
+    warnings.push(...r.warnings);
+    if (r.kind === 'built') built.push(r.zone);
+    else failed.push(r.failed);
+  }
+  const ms = elapsed(t0);
+  if (failed.length === 0) return { kind: 'ok', zones: built, warnings, ms };
+  const errors = failed.flatMap((f) => f.errors);
+  const other = failed.find((f) => f.error.code !== 'E_ZONE');
+  const error = failed.length === 1 ? failed[0]!.error : other === undefined ? zoneError(errors).toJSON() : other.error;
+  return { kind: 'error', error, errors, failed, zones: built, warnings, ms };
+}
+
+type ZoneBuild = { kind: 'built'; zone: BuiltZone; warnings: string[] } | { kind: 'failed'; failed: FailedZone; warnings: string[] };
+
+function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions): ZoneBuild {
+  const t0 = performance.now();
+  const origin = config.name;
+  const m = store.readManifest(origin);
+  const manifest = m.kind === 'ok' ? m.manifest : null;
+  let reason: string;
+  if (options.force) reason = 'a rebuild was asked for';
+  else if (m.kind === 'none') reason = 'no manifest (first build)';
+  else if (m.kind === 'bad') reason = `manifest unusable: ${m.reason}`;
+  else {
+    const same = store.sourcesUnchanged(m.manifest, config.file);
+    if (same.kind === 'changed') reason = same.reason;
+    else {
+      const v = store.verifyImage(m.manifest.image, { origin, hash: m.manifest.hash });
+      if (v.kind === 'ok') {
+        return {
+          kind: 'built',
+          warnings: m.manifest.warnings,
+          zone: {
+            origin,
+            imagePath: store.imagePath(m.manifest.image),
+            imageBytes: v.bytes,
+            serial: v.serial,
+            records: v.records,
+            reused: true,
+            reason: 'sources unchanged',
+            ms: elapsed(t0),
+            sourceFiles: m.manifest.sources.map((s) => s.path),
+          },
+        };
+      }
+      if (v.kind === 'missing') reason = `image ${m.manifest.image} is missing`;
+      else if (v.kind === 'error') reason = `image ${m.manifest.image} could not be checked (${v.error.message})`;
+      else {
+        store.discard(m.manifest.image, origin, v.reason);
+        reason = `image ${m.manifest.image} was unusable (${v.reason}) and was deleted`;
+      }
+    }
+  }
+
+  const c = compileSources(config, options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {});
+  const fail = (error: ShardnsError, errors: string[], warnings: string[]): ZoneBuild => {
+    const previous = manifest === null ? null : store.imagePath(manifest.image);
+    return { kind: 'failed', warnings, failed: { origin, error: error.toJSON(), errors, previous: previous !== null && existsSync(previous) ? previous : null } };
+  };
+  if (c.kind === 'error') {
+    const error = c.code === 'E_ZONE' ? zoneError(c.errors) : new ShardnsError('E_IMAGE', c.errors.join('\n'), 'the zone does not fit image format version 1: split it, or report it');
+    return fail(error, c.errors, c.warnings);
+  }
+
+  const name = imageFileName(origin, c.hash);
+  let v = store.verifyImage(name, { origin, hash: c.hash });
+  if (v.kind === 'ok') {
+    // Another build (or another shardns on this folder) wrote the image of these very sources: keep it.
+    reason += '; the image of these sources was already there';
+  } else {
+    if (v.kind === 'bad') store.discard(name, origin, v.reason);
+    const w = store.writeImage(name, c.image);
+    if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
+    v = store.verifyImage(name, { origin, hash: c.hash });
+    if (v.kind === 'error') return fail(v.error, [v.error.describe()], c.warnings);
+    if (v.kind !== 'ok') {
+      const e = new ShardnsError(
+        'E_IMAGE',
+        `zone ${origin}: the image just written to ${store.imagePath(name)} does not read back (${v.kind === 'bad' ? v.reason : 'the file vanished'})`,
+        'check the disk and file system of the state directory (--state-dir); if they are sound, report it',
+      );
+      return fail(e, [e.describe()], c.warnings);
+    }
+  }
+  const written: Manifest = {
+    manifest: MANIFEST_VERSION,
+    origin,
+    image: name,
+    hash: c.hash,
+    format: FORMAT_VERSION,
+    shardns: VERSION,
+    sources: c.sources,
+    serial: v.serial,
+    records: v.records,
+    imageBytes: v.bytes,
+    built: new Date().toISOString(),
+    warnings: c.warnings,
+  };
+  const wm = store.writeManifest(written);
+  if (wm.kind === 'error') return fail(wm.error, [wm.error.describe()], c.warnings);
+  return {
+    kind: 'built',
+    warnings: c.warnings,
+    zone: {
+      origin,
+      imagePath: store.imagePath(name),
+      imageBytes: v.bytes,
+      serial: v.serial,
+      records: v.records,
+      reused: false,
+      reason,
+      ms: elapsed(t0),
+      sourceFiles: c.sources.map((s) => s.path),
+    },
+  };
+}
+
+/** One zone as `shardns check` saw it. */
+export interface CheckedZone {
+  origin: string;
+  /** The loaded zone (for `check --print`). */
+  zone: Zone;
+  /** The SOA serial. */
+  serial: number;
+  /** Records in the compiled image. */
+  records: number;
+  /** Octets its image would take. */
+  imageBytes: number;
+}
+
+/** What `shardns check` found: every zone parsed and compiled, or every error. */
+export type CheckOutcome = { kind: 'ok'; zones: CheckedZone[]; warnings: string[] } | { kind: 'error'; errors: string[]; warnings: string[] };
+
+/**
+ * Parses and compiles every zone exactly as a build does, in memory: no
+ * state directory is read or written (`check` may run as another user, or
+ * on another machine, than `serve`; images it wrote could be unreadable to
+ * the server, and a check should not change what a server would reuse).
+ * Each image is also opened and verified as a worker would read it.
+ */
+export function checkZones(zones: readonly ZoneConfig[], options: { maxErrors?: number } = {}): CheckOutcome {
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const checked: CheckedZone[] = [];
+  for (const config of zones) {
+    const c = compileSources(config, options);
+    warnings.push(...c.warnings);
+    if (c.kind === 'error') {
+      errors.push(...c.errors);
+      continue;
+    }
+    try {
+      const image = new ZoneImage(c.image, { verify: true });
+      checked.push({ origin: c.origin, zone: c.zone, serial: image.serial, records: image.recordCount, imageBytes: c.image.length });
+    } catch (err) {
+      errors.push(`${displayPath(config.file)}: the compiled image of ${c.origin} does not read back: ${(err as Error).message} (a bug in shardns; please report it)`);
+    }
+  }
+  return errors.length > 0 ? { kind: 'error', errors, warnings } : { kind: 'ok', zones: checked, warnings };
+}
+
+function elapsed(t0: number): number {
+  return Math.round((performance.now() - t0) * 10) / 10;
+}

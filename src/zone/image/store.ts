@@ -1,0 +1,487 @@
+/** The state directory: where zone images and their manifests live, how they are named, written atomically, trusted and removed. */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ShardnsError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Libc } from '../../sys/libc.js';
+import { mapFile } from '../../sys/mapping.js';
+import { VERSION } from '../../version.js';
+import { FORMAT_VERSION } from './format.js';
+import { ZoneImage } from './image.js';
+
+/*
+ * Layout of a state directory (--state-dir):
+ *
+ *   images/<origin>-<hash16>.v1.zimg    one zone version, compiled (doc/zone-image.md)
+ *   manifests/<origin>.json             per zone: its sources and their hashes, its current image
+ *   images/.<name>.tmp-<pid>-<rand>     a file being written (renamed into place when whole)
+ *
+ * <hash16> is the first 16 hex digits of the source hash: SHA-256 over the
+ * format version, the shardns version, the origin, and every file the parser
+ * read for the zone (path and octets). The same sources give the same name;
+ * any change gives a new one, so a file once written is never rewritten in
+ * place and a worker's mapping of it stays valid.
+ */
+
+/** Sub-folder of the images. */
+export const IMAGES_DIR = 'images';
+/** Sub-folder of the per-zone manifests. */
+export const MANIFESTS_DIR = 'manifests';
+/** Suffix of an image file of this format version. */
+export const IMAGE_SUFFIX = `.v${FORMAT_VERSION}.zimg`;
+/** Mode of the folders the store creates (the serving user, and its group, may read). */
+export const DIR_MODE = 0o750;
+/** Mode of the files the store writes. */
+export const FILE_MODE = 0o640;
+/** Version of the manifest's JSON shape. */
+export const MANIFEST_VERSION = 1;
+
+/** One file the parser read for a zone (the zone file or an $INCLUDE). */
+export interface SourceFile {
+  /** Absolute path. */
+  path: string;
+  /** SHA-256 of its octets, hex. */
+  sha256: string;
+  /** Its size in octets. */
+  bytes: number;
+}
+
+/** What the store remembers about a zone's current image (manifests/<origin>.json). */
+export interface Manifest {
+  manifest: typeof MANIFEST_VERSION;
+  /** The origin as configured, presentation form. */
+  origin: string;
+  /** File name of the image, in images/. */
+  image: string;
+  /** The source hash (hex, 64 digits): see {@link sourceHash}. */
+  hash: string;
+  /** Image format version. */
+  format: number;
+  /** The shardns version that built it. */
+  shardns: string;
+  /** Every file the parser read, in the order it read them, each once. */
+  sources: SourceFile[];
+  serial: number;
+  records: number;
+  imageBytes: number;
+  /** When the image was built (ISO 8601). */
+  built: string;
+  /** The parser's warnings (`file:line:column: …`), told again when the image is reused. */
+  warnings: string[];
+}
+
+/** SHA-256 of some octets, hex. */
+export function sha256(octets: Uint8Array): string {
+  return createHash('sha256').update(octets).digest('hex');
+}
+
+/**
+ * The hash that names a zone version: SHA-256 over the image format version,
+ * the shardns version (a new release rebuilds, in case its parser or compiler
+ * reads the same text differently), the origin, and each source file's
+ * absolute path and octets (through their own hashes), in read order.
+ */
+export function sourceHash(origin: string, sources: readonly Pick<SourceFile, 'path' | 'sha256'>[]): string {
+  const h = createHash('sha256');
+  h.update(`shardns zone image\nformat ${FORMAT_VERSION}\nshardns ${VERSION}\norigin ${origin}\n`);
+  for (const s of sources) h.update(`source ${s.path}\n${s.sha256}\n`);
+  return h.digest('hex');
+}
+
+/** Longest origin part of a file name before it is shortened (file names stop at 255 octets). */
+const MAX_ORIGIN_PART = 100;
+
+/**
+ * The origin as a file-name part: lower case, no trailing dot, `.` kept,
+ * letters, digits and `-` kept, every other octet as `_` and two hex digits
+ * (so two origins never share a part); the root zone is `_root`. A long
+ * origin is cut and given `_h` and a hash of the whole.
+ */
+export function originPart(origin: string): string {
+  const lower = origin.toLowerCase();
+  if (lower === '.' || lower === '') return '_root';
+  const name = lower.endsWith('.') && !lower.endsWith('\\.') ? lower.slice(0, -1) : lower;
+  let out = '';
+  for (const octet of Buffer.from(name, 'utf8')) {
+    const ch = String.fromCharCode(octet);
+    out += /[a-z0-9.-]/.test(ch) ? ch : `_${octet.toString(16).padStart(2, '0')}`;
+  }
+  if (out.startsWith('.')) out = `_2e${out.slice(1)}`;
+  if (out.length > MAX_ORIGIN_PART) out = `${out.slice(0, MAX_ORIGIN_PART - 18)}_h${createHash('sha256').update(lower).digest('hex').slice(0, 16)}`;
+  return out;
+}
+
+/** `example.com-0123456789abcdef.v1.zimg` */
+export function imageFileName(origin: string, hash: string): string {
+  return `${originPart(origin)}-${hash.slice(0, 16)}${IMAGE_SUFFIX}`;
+}
+
+/** `example.com.json` */
+export function manifestFileName(origin: string): string {
+  return `${originPart(origin)}.json`;
+}
+
+/** A store opened, or why the state directory cannot be used. */
+export type OpenStoreOutcome = { kind: 'ok'; store: ImageStore } | { kind: 'error'; error: ShardnsError };
+/** A zone's manifest: there, absent, or unreadable (then it is rebuilt). */
+export type ManifestOutcome = { kind: 'ok'; manifest: Manifest } | { kind: 'none' } | { kind: 'bad'; reason: string };
+/** Whether a manifest's sources are still what the files hold. */
+export type SourcesOutcome = { kind: 'same' } | { kind: 'changed'; reason: string };
+/**
+ * What a verified image says about itself; `missing`; `bad` (its octets are
+ * wrong: truncated, corrupted, another zone's: delete it); or `error` (it
+ * could not be mapped to be checked, which says nothing about its octets).
+ */
+export type VerifyOutcome =
+  | { kind: 'ok'; serial: number; records: number; bytes: number }
+  | { kind: 'missing' }
+  | { kind: 'bad'; reason: string }
+  | { kind: 'error'; error: ShardnsError };
+/** A file written, or why not. */
+export type WriteOutcome = { kind: 'ok'; path: string } | { kind: 'error'; error: ShardnsError };
+/** What removeUnused deleted (and what it could not). */
+export type RemoveOutcome = { kind: 'ok'; removed: string[] } | { kind: 'error'; removed: string[]; error: ShardnsError };
+
+/** What the store is given besides its folder. */
+export interface StoreOptions {
+  /** Where it says that an image was unusable and deleted. */
+  log?: Logger;
+  /** The C library for mappings (tests pass a fake). */
+  libc?: Libc;
+}
+
+/**
+ * One state directory. Every method does its I/O synchronously: the store
+ * runs in the builder process, which is allowed to be busy. (`shardns check`
+ * opens no store: it calls probeStateDir, which writes nothing.)
+ */
+export class ImageStore {
+  /** Absolute path of the state directory. */
+  readonly dir: string;
+  /** `<dir>/images`: the image files. */
+  readonly imagesDir: string;
+  /** `<dir>/manifests`: one JSON file per zone. */
+  readonly manifestsDir: string;
+  private readonly log: Logger | undefined;
+  private readonly libc: Libc | undefined;
+
+  private constructor(dir: string, options: StoreOptions) {
+    this.dir = resolve(dir);
+    this.imagesDir = join(this.dir, IMAGES_DIR);
+    this.manifestsDir = join(this.dir, MANIFESTS_DIR);
+    this.log = options.log;
+    this.libc = options.libc;
+  }
+
+  /**
+   * Opens the state directory, creating it and its sub-folders (mode 0750)
+   * when missing, and checks that this process may write there.
+   */
+  static open(dir: string, options: StoreOptions = {}): OpenStoreOutcome {
+    const store = new ImageStore(dir, options);
+    for (const d of [store.dir, store.imagesDir, store.manifestsDir]) {
+      try {
+        mkdirSync(d, { recursive: true, mode: DIR_MODE });
+        if (!statSync(d).isDirectory()) return { kind: 'error', error: stateDirError(d, 'create', { code: 'ENOTDIR' } as NodeJS.ErrnoException) };
+        accessSync(d, constants.R_OK | constants.W_OK | constants.X_OK);
+      } catch (err) {
+        return { kind: 'error', error: stateDirError(d, 'create', err as NodeJS.ErrnoException) };
+      }
+    }
+    return { kind: 'ok', store };
+  }
+
+  /** Absolute path of an image file name. */
+  imagePath(name: string): string {
+    return join(this.imagesDir, name);
+  }
+
+  /** Absolute path of a zone's manifest. */
+  manifestPath(origin: string): string {
+    return join(this.manifestsDir, manifestFileName(origin));
+  }
+
+  /** Reads a zone's manifest; one that does not parse, or names another origin or format, is `bad`. */
+  readManifest(origin: string): ManifestOutcome {
+    const path = this.manifestPath(origin);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+      return { kind: 'bad', reason: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    }
+    let m: unknown;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return { kind: 'bad', reason: `${path} is not JSON (cut short?)` };
+    }
+    const problem = manifestProblem(m);
+    if (problem !== null) return { kind: 'bad', reason: `${path}: ${problem}` };
+    const manifest = m as Manifest;
+    if (manifest.origin !== origin) return { kind: 'bad', reason: `${path} is for ${manifest.origin}, not ${origin}` };
+    return { kind: 'ok', manifest };
+  }
+
+  /**
+   * Whether the files a manifest lists still hold the octets it hashed
+   * (each is read and hashed again; nothing is parsed), `mainFile` is still
+   * the first of them, and the format and shardns versions are the same.
+   */
+  sourcesUnchanged(manifest: Manifest, mainFile: string): SourcesOutcome {
+    if (manifest.format !== FORMAT_VERSION) return { kind: 'changed', reason: `the image format is now version ${FORMAT_VERSION} (was ${manifest.format})` };
+    if (manifest.shardns !== VERSION) return { kind: 'changed', reason: `shardns is now ${VERSION} (the image was built by ${manifest.shardns})` };
+    if (manifest.sources[0]?.path !== resolve(mainFile)) return { kind: 'changed', reason: `the zone file is now ${resolve(mainFile)} (was ${manifest.sources[0]?.path ?? 'none'})` };
+    for (const s of manifest.sources) {
+      let octets: Uint8Array;
+      try {
+        octets = readFileSync(s.path);
+      } catch (err) {
+        return { kind: 'changed', reason: `${s.path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+      }
+      if (octets.length !== s.bytes || sha256(octets) !== s.sha256) return { kind: 'changed', reason: `${s.path} changed` };
+    }
+    if (sourceHash(manifest.origin, manifest.sources) !== manifest.hash) return { kind: 'changed', reason: 'the manifest hash does not match its sources' };
+    return { kind: 'same' };
+  }
+
+  /**
+   * Checks an image before it is trusted: maps it, and opens it with
+   * `ZoneImage(…, { verify: true })` (size, magic, version, bounds, CRC),
+   * then checks that it says it is this origin's image of these sources.
+   * A file whose octets fail is `bad`, with the reason; the caller discards it.
+   */
+  verifyImage(name: string, expect: { origin: string; hash: string }): VerifyOutcome {
+    const path = this.imagePath(name);
+    const mapped = mapFile(path, this.libc ? { libc: this.libc } : {});
+    if (mapped.kind === 'error') {
+      let size = -1;
+      try {
+        size = statSync(path).size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      }
+      // An empty file is an image cut short to nothing, not a mapping problem.
+      if (size === 0) return { kind: 'bad', reason: 'the file is empty (truncated)' };
+      return { kind: 'error', error: mapped.error };
+    }
+    const mapping = mapped.mapping;
+    try {
+      const image = new ZoneImage(mapping.bytes, { verify: true });
+      if (image.meta.source !== expect.hash) return { kind: 'bad', reason: `it was built from other sources (${String(image.meta.source).slice(0, 16)}…, expected ${expect.hash.slice(0, 16)}…)` };
+      if (String(image.meta.origin).toLowerCase() !== expect.origin.toLowerCase()) return { kind: 'bad', reason: `it is an image of ${image.meta.origin}, not ${expect.origin}` };
+      return { kind: 'ok', serial: image.serial, records: image.recordCount, bytes: mapping.length };
+    } catch (err) {
+      return { kind: 'bad', reason: (err as Error).message };
+    } finally {
+      mapping.unmap();
+    }
+  }
+
+  /** Deletes an image that cannot be trusted and says why (a missing file is fine). */
+  discard(name: string, origin: string, reason: string): void {
+    const path = this.imagePath(name);
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log?.warn(`zone ${origin}: cannot delete unusable image ${path}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    this.log?.warn(`zone ${origin}: image ${path} is unusable (${reason}); deleted, rebuilding it from the zone file`, { code: 'E_IMAGE' });
+  }
+
+  /** Writes an image under its name: a temporary file, fsync, rename, fsync of the folder. */
+  writeImage(name: string, bytes: Uint8Array): WriteOutcome {
+    return writeAtomic(this.imagesDir, name, bytes);
+  }
+
+  /** Writes a zone's manifest, atomically like an image. */
+  writeManifest(manifest: Manifest): WriteOutcome {
+    return writeAtomic(this.manifestsDir, manifestFileName(manifest.origin), Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'));
+  }
+
+  /**
+   * Deletes every image not in `keep` (absolute paths or file names), every
+   * manifest whose image is not kept (the next build of that zone parses
+   * again), and temporary files left by a process that is gone. Call it only
+   * when no worker maps a deleted image any more and no build is running in
+   * this state directory (a build's fresh image is not in `keep` yet): the
+   * builder's `remove-unused` message runs it between builds.
+   */
+  removeUnused(keep: readonly string[]): RemoveOutcome {
+    const kept = new Set(keep.map((k) => (k.includes('/') ? resolve(k) : this.imagePath(k))));
+    const removed: string[] = [];
+    const failures: string[] = [];
+    const remove = (path: string): void => {
+      try {
+        unlinkSync(path);
+        removed.push(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') failures.push(`${path}: ${code ?? (err as Error).message}`);
+      }
+    };
+    for (const dir of [this.imagesDir, this.manifestsDir]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch (err) {
+        return { kind: 'error', removed, error: stateDirError(dir, 'read', err as NodeJS.ErrnoException) };
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        const tmp = TEMP_NAME.exec(name);
+        if (tmp) {
+          if (!processAlive(Number(tmp[1]))) remove(path);
+          continue;
+        }
+        if (dir === this.imagesDir && name.endsWith('.zimg')) {
+          if (!kept.has(path)) remove(path);
+        } else if (dir === this.manifestsDir && name.endsWith('.json')) {
+          const image = manifestImage(path);
+          if (image === null || !kept.has(this.imagePath(image))) remove(path);
+        }
+      }
+    }
+    if (failures.length > 0) {
+      return { kind: 'error', removed, error: new ShardnsError('E_STATE_DIR', `cannot delete ${failures.join(', ')}`, `check the owner and mode of ${this.dir} (--state-dir): the serving user must own it`) };
+    }
+    return { kind: 'ok', removed };
+  }
+}
+
+/**
+ * For `shardns check`: whether the state directory could be used, without
+ * creating or writing anything. It must be a writable folder, or not exist
+ * yet below a writable folder.
+ */
+export function probeStateDir(dir: string): { kind: 'ok'; exists: boolean } | { kind: 'error'; error: ShardnsError } {
+  const abs = resolve(dir);
+  let at = abs;
+  for (;;) {
+    try {
+      const st = statSync(at);
+      if (!st.isDirectory()) {
+        return {
+          kind: 'error',
+          error: new ShardnsError('E_STATE_DIR', `cannot create ${abs} (state directory): ${at} is a file, not a folder`, `remove it, or choose another folder with --state-dir (config key "state-dir")`),
+        };
+      }
+      accessSync(at, constants.W_OK | constants.X_OK);
+      return { kind: 'ok', exists: at === abs };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'ENOENT' && e.code !== 'ENOTDIR') return { kind: 'error', error: stateDirError(abs, at === abs ? 'write to' : 'create', e) };
+    }
+    const up = dirname(at);
+    if (up === at) return { kind: 'error', error: stateDirError(abs, 'create', { code: 'ENOENT' } as NodeJS.ErrnoException) };
+    at = up;
+  }
+}
+
+/** `.<name>.tmp-<pid>-<hex>`: a file a process is writing. */
+const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The image a manifest names, or null when it cannot be read. */
+function manifestImage(path: string): string | null {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as { image?: unknown };
+    return typeof m.image === 'string' ? m.image : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What is wrong with a parsed manifest, or null. */
+function manifestProblem(m: unknown): string | null {
+  if (m === null || typeof m !== 'object') return 'not an object';
+  const o = m as Record<string, unknown>;
+  if (o['manifest'] !== MANIFEST_VERSION) return `manifest version ${String(o['manifest'])}, expected ${MANIFEST_VERSION}`;
+  for (const k of ['origin', 'image', 'hash', 'shardns', 'built'] as const) if (typeof o[k] !== 'string') return `"${k}" is missing`;
+  for (const k of ['format', 'serial', 'records', 'imageBytes'] as const) if (typeof o[k] !== 'number') return `"${k}" is missing`;
+  if (!/^[0-9a-f]{64}$/.test(o['hash'] as string)) return '"hash" is not a SHA-256';
+  if ((o['image'] as string).includes('/')) return '"image" is not a file name';
+  if (!Array.isArray(o['warnings']) || !(o['warnings'] as unknown[]).every((w) => typeof w === 'string')) return '"warnings" is missing';
+  const sources = o['sources'];
+  if (!Array.isArray(sources) || sources.length === 0) return '"sources" is missing';
+  for (const s of sources as unknown[]) {
+    const f = s as Record<string, unknown> | null;
+    if (f === null || typeof f !== 'object' || typeof f['path'] !== 'string' || typeof f['sha256'] !== 'string' || typeof f['bytes'] !== 'number') return 'a source is malformed';
+  }
+  return null;
+}
+
+/** Writes `bytes` to `dir/name` so that a reader sees the old file or the whole new one, never part. */
+function writeAtomic(dir: string, name: string, bytes: Uint8Array): WriteOutcome {
+  const path = join(dir, name);
+  const tmp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'wx', FILE_MODE);
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+    fsyncDir(dir);
+    return { kind: 'ok', path };
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created, or already renamed */
+    }
+    return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
+  }
+}
+
+/** Makes a rename durable: fsync of the folder that holds it. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The E_STATE_DIR error for a failed file-system step: where, what, and what to do. */
+export function stateDirError(path: string, step: 'create' | 'read' | 'write' | 'write to', err: NodeJS.ErrnoException): ShardnsError {
+  const code = err.code ?? err.message;
+  const what = `cannot ${step} ${path} (state directory): ${code}`;
+  const another = 'or choose another folder with --state-dir (config key "state-dir")';
+  switch (err.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new ShardnsError(
+        'E_STATE_DIR',
+        what,
+        `this user (uid ${process.getuid?.() ?? '?'}) may not write there: create it for the serving user (install -d -m 0750 -o USER ${path}), ${another}`,
+      );
+    case 'EROFS':
+      return new ShardnsError('E_STATE_DIR', what, `the file system is read-only: mount a writable volume there (in a container: a volume on /var/lib/shardns), ${another}`);
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return new ShardnsError('E_STATE_DIR', what, `a file stands where a folder should: remove it, ${another}`);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ShardnsError('E_STATE_DIR', what, `the disk (or quota) is full: free space there, ${another}`);
+    case 'ENOENT':
+      return new ShardnsError('E_STATE_DIR', what, `a folder on the way is missing: create it, ${another}`);
+    default:
+      return new ShardnsError('E_STATE_DIR', what, `check the folder and its file system, ${another}`);
+  }
+}

@@ -1,0 +1,63 @@
+/** Zone builder process entry: parses and compiles zones into images in the state directory, off every serving event loop. */
+
+import { readFileSync } from 'node:fs';
+import { ShardnsError } from '../src/errors.js';
+import { createLogger, type Logger } from '../src/log.js';
+import { buildZones, type BuildOutcome } from '../src/zone/image/build.js';
+import { isToBuilder, type FromBuilder, type RemovedOutcome, type ToBuilder } from '../src/zone/image/messages.js';
+import { ImageStore } from '../src/zone/image/store.js';
+
+/*
+ * Forked by the supervisor (serialization: 'advanced'); the protocol and its
+ * lifetime rules are in src/zone/image/messages.ts. Each job runs to the end
+ * synchronously: this process is the one allowed to be busy, so it has no
+ * heartbeat. It exits 0 when the IPC channel closes.
+ */
+
+process.title = 'shardns builder';
+
+/** Answers the supervisor; if it has gone meanwhile, there is nobody to tell (the disconnect handler exits). */
+function send(msg: FromBuilder): void {
+  if (process.connected) process.send?.(msg, undefined, undefined, () => undefined);
+}
+
+/** Peak resident set size of this process so far (VmHWM), in MB. */
+function peakRssMB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
+  const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
+  try {
+    return buildZones(msg.zones, msg.stateDir, { log, ...(msg.force ? { force: true } : {}) });
+  } catch (err) {
+    // A bug, not a zone problem: say so in the outcome rather than dying without an answer.
+    const e = new ShardnsError('E_IMAGE', `the zone builder failed: ${(err as Error).stack ?? String(err)}`, 'this is a bug in shardns; please report it');
+    return { kind: 'error', error: e.toJSON(), errors: [e.describe()], failed: msg.zones.map((z) => ({ origin: z.name, error: e.toJSON(), errors: [e.describe()], previous: null })), zones: [], warnings: [], ms: 0 };
+  }
+}
+
+function removeUnused(msg: Extract<ToBuilder, { type: 'remove-unused' }>): RemovedOutcome {
+  const opened = ImageStore.open(msg.stateDir);
+  if (opened.kind === 'error') return { kind: 'error', removed: [], error: opened.error.toJSON() };
+  const r = opened.store.removeUnused(msg.keep);
+  // ShardnsError is a class: structured clone keeps only an Error's message, so it travels in its plain form.
+  return r.kind === 'ok' ? r : { kind: 'error', removed: r.removed, error: r.error.toJSON() };
+}
+
+process.on('message', (m: unknown) => {
+  if (!isToBuilder(m)) return;
+  if (m.type === 'build') {
+    const outcome = build(m);
+    send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() });
+  } else {
+    send({ type: 'removed', seq: m.seq, outcome: removeUnused(m) });
+  }
+});
+
+process.on('disconnect', () => process.exit(0));
