@@ -50,6 +50,14 @@ COPY --from=build /build/dist ./dist
 COPY config/ /etc/shardns/
 # Relative --zone paths on the command line resolve against the working directory.
 WORKDIR /etc/shardns
+# Compiled zone images (--state-dir). A non-root user's default is $XDG_STATE_HOME/shardns, so
+# this makes it /var/lib/shardns (root's default too), owned by the image's user. A volume: the
+# folder stays writable with a read-only root file system, and the images outlive the container
+# (a restart with unchanged zones maps them instead of parsing).
+# (node, not install/chown: the base image needs nothing beyond node and sh.)
+RUN node -e "const fs = require('node:fs'); fs.mkdirSync('/var/lib/shardns', { recursive: true }); fs.chownSync('/var/lib/shardns', 10053, 10053); fs.chmodSync('/var/lib/shardns', 0o750)"
+ENV XDG_STATE_HOME=/var/lib
+VOLUME ["/var/lib/shardns"]
 USER 10053:10053
 EXPOSE 53/udp 53/tcp
 # SIGTERM: the supervisor stops the workers, they finish what they hold (shutdown-timeout, 5 s), exit 0.

@@ -9,11 +9,11 @@ import { usableCpus } from './cpus.js';
 import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } from './forward/upstreams.js';
 import { createLogger, type Logger } from './log.js';
 import { probe } from './probe.js';
-import type { ReloadOutcome } from './ipc.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type ReloadReport } from './supervisor.js';
 import { VERSION } from './version.js';
+import { checkZones } from './zone/image/build.js';
+import { probeStateDir } from './zone/image/store.js';
 import { printZone } from './zone/index.js';
-import { loadZones } from './zones.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -111,26 +111,42 @@ function readConfigFile(path: string): Record<string, unknown> | string {
   return value as Record<string, unknown>;
 }
 
+/**
+ * `shardns check`: the configuration, then every zone parsed and compiled
+ * to its image exactly as the builder does (checkZones), in memory: nothing
+ * is written to the state directory, which is only probed (it must be a
+ * writable folder, or creatable).
+ */
 function check(args: Args): number {
   const config = loadConfig(args, EXIT.FAILED);
   if (typeof config === 'number') return config;
-  const zones = loadZones(config.zones);
+  const zones = checkZones(config.zones);
   for (const w of zones.warnings) process.stderr.write(`${w}\n`);
-  if (!zones.ok) {
-    for (const e of zones.errors) process.stderr.write(`${e}\n`);
-    process.stderr.write(`shardns: ${zones.errors.length} error(s); the server would refuse to start\n`);
+  const state = probeStateDir(config.stateDir);
+  const problems = zones.kind === 'error' ? zones.errors.length : 0;
+  if (zones.kind === 'error') for (const e of zones.errors) process.stderr.write(`${e}\n`);
+  if (state.kind === 'error') process.stderr.write(`shardns: ${state.error.describe()} [${state.error.code}]\n`);
+  if (zones.kind === 'error' || state.kind === 'error') {
+    const n = problems + (state.kind === 'error' ? 1 : 0);
+    process.stderr.write(`shardns: ${n} error(s); the server would refuse to start\n`);
     return EXIT.FAILED;
   }
   if (args.print === true) {
-    for (const zone of zones.loaded) process.stdout.write(printZone(zone));
+    for (const z of zones.zones) process.stdout.write(printZone(z.zone));
     return EXIT.OK;
   }
-  const records = zones.loaded.reduce((n, z) => n + z.size, 0);
+  const records = zones.zones.reduce((n, z) => n + z.records, 0);
+  const imageBytes = zones.zones.reduce((n, z) => n + z.imageBytes, 0);
   process.stdout.write(
     `configuration OK: ${config.listen.length} address(es) on port ${config.port}, ${config.workers} workers, ` +
-      `${zones.loaded.length} zone(s) with ${records} records\n`,
+      `${zones.zones.length} zone(s) with ${records} records; images ${sizeText(imageBytes)}, state directory ${config.stateDir}\n`,
   );
   return EXIT.OK;
+}
+
+/** `812 KiB`, `96.3 MiB`. */
+function sizeText(bytes: number): string {
+  return bytes < 1048576 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
 async function serve(args: Args): Promise<number> {
@@ -217,9 +233,9 @@ function handleSignals(supervisor: Supervisor, log: Logger): Promise<number> {
       }
       reloading = true;
       log.info('SIGHUP: reloading zones');
-      void supervisor.reload().then((results) => {
+      void supervisor.reload().then((report) => {
         reloading = false;
-        logReload(log, results);
+        logReload(log, report);
       });
     });
     process.on('SIGUSR1', () => {
@@ -230,19 +246,16 @@ function handleSignals(supervisor: Supervisor, log: Logger): Promise<number> {
   });
 }
 
-/** One line for a good reload; the errors (once, all workers read the same files) for a failed one. */
-function logReload(log: Logger, results: { id: number; outcome: ReloadOutcome }[]): void {
-  const failed = results.find((r) => !r.outcome.ok);
-  const first = results[0]?.outcome;
-  for (const w of first?.warnings ?? []) log.warn(w);
-  if (failed && !failed.outcome.ok) {
-    log.error(`reload failed; still serving the previous zones:\n${failed.outcome.errors.join('\n')}`);
+/** One line for a good reload (after the builder's line per zone); the errors for a failed one. */
+function logReload(log: Logger, report: ReloadReport): void {
+  for (const w of report.warnings) log.warn(w);
+  if (report.kind === 'error') {
+    log.error(`reload failed; still serving the previous zones:\n${report.errors.join('\n')}`);
     return;
   }
-  if (first && first.ok) {
-    const slowest = Math.max(...results.map((r) => (r.outcome.ok ? r.outcome.ms : 0)));
-    log.info(`reloaded ${first.zones} zone(s), ${first.records} records, in ${results.length} worker(s) (slowest ${slowest} ms)`);
-  }
+  for (const f of report.failed) log.error(`reload: ${f}; that worker still serves the previous zones`);
+  const records = report.zones.reduce((n, z) => n + z.records, 0);
+  log.info(`reloaded ${report.zones.length} zone(s), ${records} records, in ${report.workers} worker(s) (build ${Math.round(report.buildMs)} ms, swap ${report.mapMs} ms)`);
 }
 
 function flatten(c: object, prefix = ''): Record<string, number> {

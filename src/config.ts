@@ -1,10 +1,12 @@
 /** Settings: the one place for defaults and validation, shared by `serve` and `check`. */
 
 import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_RECURSION_ACL, compileAcl } from './forward/acl.js';
 import { parseForwardSpec, type ForwardSpec, type Upstream } from './forward/upstreams.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import { NameError, nameKey, parseZoneName, presentName } from './zone/names.js';
 
 /** The UDP I/O engines: recvmmsg/sendmmsg batches through koffi, or node:dgram. */
 export const IO_ENGINES = ['mmsg', 'dgram'] as const;
@@ -46,10 +48,12 @@ export interface Config {
   cacheMaxBytes: number;
   cacheMinTtl: number;
   cacheMaxTtl: number;
+  /** Absolute path of the folder for compiled zone images and their manifests (src/zone/image/store.ts). */
+  stateDir: string;
 }
 
 /** How a setting is read from a flag or config file value. */
-type Kind = 'strings' | 'cidrs' | 'forward' | 'int' | 'seconds' | 'enum' | 'zones';
+type Kind = 'strings' | 'cidrs' | 'forward' | 'int' | 'seconds' | 'enum' | 'zones' | 'path';
 
 /** One setting: its flag, its config-file key (the same name), its default and its help. */
 export interface Setting {
@@ -88,10 +92,30 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, describe: 'least severe log lines to print', defaultText: 'info' },
   { flag: 'log-format', key: 'logFormat', kind: 'enum', choices: LOG_FORMATS, describe: 'log line format', defaultText: 'text' },
   { flag: 'zone', key: 'zones', kind: 'zones', describe: 'serve a zone: ORIGIN=FILE (repeatable); in the config file "zones": [{"name","file"}]', defaultText: 'none' },
+  {
+    flag: 'state-dir',
+    key: 'stateDir',
+    kind: 'path',
+    describe: 'folder for compiled zone images (created 0750; kept across restarts, so unchanged zones are not parsed again)',
+    defaultText: '/var/lib/shardns as root, else $XDG_STATE_HOME/shardns or ~/.local/state/shardns',
+  },
 ];
 
-/** The defaults; `workers` depends on the machine, so it is passed in. */
-export function defaults(cpus: number): Config {
+/** Where the state directory is by default: `/var/lib/shardns` for root, `$XDG_STATE_HOME/shardns` (an absolute one) or `~/.local/state/shardns` for anyone else. */
+export function defaultStateDir(
+  uid: number = process.getuid?.() ?? -1,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  home: string = homedir(),
+): string {
+  if (uid === 0) return '/var/lib/shardns';
+  const xdg = env['XDG_STATE_HOME'];
+  // The XDG base directory spec: a relative value is invalid and ignored.
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'shardns');
+  return join(home, '.local', 'state', 'shardns');
+}
+
+/** The defaults; `workers` depends on the machine, so it is passed in, and `stateDir` on the user. */
+export function defaults(cpus: number, stateDir: string = defaultStateDir()): Config {
   return {
     listen: ['127.0.0.1', '::1'],
     port: 53,
@@ -116,6 +140,7 @@ export function defaults(cpus: number): Config {
     cacheMaxBytes: 64 * 1024 * 1024,
     cacheMinTtl: 0,
     cacheMaxTtl: 86400,
+    stateDir,
   };
 }
 
@@ -208,6 +233,13 @@ function parseSetting(setting: Setting, raw: unknown, source: Source): { value: 
     }
     case 'zones':
       return parseZones(raw, source.baseDir);
+    case 'path': {
+      const last = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+      if (typeof last !== 'string' || last.trim() === '') return `must be a folder path, got ${JSON.stringify(last)}`;
+      if (last.includes('\0')) return 'must be a folder path without NUL characters';
+      if (last.startsWith('~')) return `"~" is not expanded here: give the folder as an absolute path, got "${last}"`;
+      return { value: resolve(source.baseDir, last) };
+    }
   }
 }
 
@@ -229,8 +261,10 @@ function parseZones(raw: unknown, baseDir: string): { value: ZoneConfig[] } | st
     if (typeof name !== 'string' || name === '' || typeof file !== 'string' || file === '') {
       return `each zone needs a "name" (origin) and a "file", got ${JSON.stringify(item)}`;
     }
-    const origin = name.endsWith('.') ? name : `${name}.`;
-    if (zones.some((z) => z.name.toLowerCase() === origin.toLowerCase())) return `zone ${origin} is listed twice`;
+    const parsed = parseZoneName(name);
+    if (parsed instanceof NameError) return `bad zone name "${name}": ${parsed.message}; write it as in a zone file, e.g. example.com. (or . for the root)`;
+    const origin = presentName(parsed);
+    if (zones.some((z) => nameKey(z.name) === nameKey(origin))) return `zone ${origin} is listed twice`;
     zones.push({ name: origin, file: resolve(baseDir, file) });
   }
   return { value: zones };

@@ -3,47 +3,44 @@
 import type { Config } from './config.js';
 import type { SerializedError } from './errors.js';
 import type { CounterSnapshot } from './dns/counters.js';
-import type { ZoneFiles } from './zones.js';
+import type { ServedImage } from './mapped-zones.js';
 
 /** Supervisor → worker. */
 export type ToWorker =
   /**
-   * Sent once after fork: who you are and what to serve. `zoneFiles`: load
-   * the zones from these octets, not the files (a worker replacing one that
-   * died serves what the others serve). `wantFiles`: send the octets you
-   * loaded back with `ready`.
+   * Sent once after fork: who you are, the settings, and the zone images to
+   * map and serve (built by the zone builder; every worker, replacements
+   * included, maps the images the others serve).
    */
-  | { type: 'start'; id: number; config: Config; zoneFiles?: ZoneFiles; wantFiles?: boolean }
+  | { type: 'start'; id: number; config: Config; images: ServedImage[] }
   /** Heartbeat; the worker answers with `pong` and the same `seq`. */
   | { type: 'ping'; seq: number }
   /** Ask for the worker's counters; the answer is `stats` with the same `seq`. */
   | { type: 'stats'; seq: number }
-  /** Read the zone files again; swap them in only if all load (answer `reloaded`, with the octets read if `wantFiles`). */
-  | { type: 'reload'; seq: number; wantFiles?: boolean }
+  /** A new zone version: map these images and serve them instead (answer `mapped`); on failure keep serving the old. */
+  | { type: 'map'; seq: number; images: ServedImage[] }
   /** Planned shutdown: stop reading, finish what you hold, close, exit 0. */
   | { type: 'stop' };
 
 /** Worker → supervisor. */
 export type FromWorker =
-  /** Every socket is bound and being read (`zoneFiles`: the octets loaded, when asked for). */
-  | { type: 'ready'; id: number; pid: number; endpoints: string[]; zoneFiles?: ZoneFiles }
-  /** The worker cannot serve (a bind failed, …) and is about to exit. */
+  /** Every socket is bound and being read, and the images are mapped. */
+  | { type: 'ready'; id: number; pid: number; endpoints: string[] }
+  /** The worker cannot serve (a bind failed, an image cannot be mapped, …) and is about to exit. */
   | { type: 'fatal'; id: number; error: SerializedError }
   | { type: 'pong'; seq: number }
   | { type: 'stats'; seq: number; id: number; pid: number; counters: WorkerCounters }
-  /** The outcome of a reload: the new zones serve, or the errors and the old zones still serve (`zoneFiles`: the new octets, when asked for). */
-  | { type: 'reloaded'; seq: number; id: number; outcome: ReloadOutcome; zoneFiles?: ZoneFiles };
+  /** The outcome of a `map`: the new images serve, or why not (the old ones still do). */
+  | { type: 'mapped'; seq: number; id: number; outcome: MapOutcome };
+
+/** What one worker's `map` did. */
+export type MapOutcome = { ok: true; ms: number } | { ok: false; error: SerializedError };
 
 /** A worker's counters: queries and rcodes, its reply cache, and its forwarding (when on). */
 export type WorkerCounters = CounterSnapshot & {
   replyCache: { hits: number; misses: number; entries: number };
   forwarding?: { cacheHits: number; cacheMisses: number; upstreamQueries: number; upstreamFailures: number; shared: number };
 };
-
-/** What one worker's reload did. */
-export type ReloadOutcome =
-  | { ok: true; zones: number; records: number; warnings: string[]; ms: number }
-  | { ok: false; errors: string[]; warnings: string[] };
 
 /** Narrows an unknown IPC payload to a worker message (anything else is ignored). */
 export function isFromWorker(m: unknown): m is FromWorker {

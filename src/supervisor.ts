@@ -1,13 +1,15 @@
-/** Worker lifecycle: fork, readiness, heartbeats, restart with backoff, signals, drain. */
+/** Worker lifecycle: zone images built first, then fork, readiness, heartbeats, restart with backoff, new images mapped on reload, drain. */
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
+import { ZoneBuilder } from './builder.js';
 import { ShardnsError } from './errors.js';
-import { isFromWorker, type FromWorker, type ReloadOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
+import { isFromWorker, type FromWorker, type MapOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
 import type { Logger } from './log.js';
+import type { ServedImage } from './mapped-zones.js';
 import { formatEndpoint } from './net/reuseport.js';
-import type { ZoneFiles } from './zones.js';
+import type { BuildOutcome, BuiltZone } from './zone/image/build.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../workers/dns-worker.js', import.meta.url));
 
@@ -41,10 +43,22 @@ export interface WorkerStats {
   counters: WorkerCounters;
 }
 
+/** What a reload did: the new zone version serves in every worker, or why the old one still does. */
+export type ReloadReport =
+  | { kind: 'ok'; zones: BuiltZone[]; warnings: string[]; workers: number; buildMs: number; mapMs: number; failed: string[] }
+  | { kind: 'error'; errors: string[]; warnings: string[] };
+
+/** How long a worker may take to map a new version before the reload stops waiting for it. */
+const MAP_TIMEOUT_MS = 10_000;
+
 /**
- * Runs the workers. `start()` resolves once every worker reported ready and
- * rejects with the first worker's error if any cannot start; afterwards
- * crashed or unresponsive workers are replaced, and `stop()` drains them.
+ * Runs the workers. `start()` has the zone builder give every zone an image
+ * (in a child process: nothing here waits on a parse), then forks the
+ * workers, which map those images; it resolves once every worker reported
+ * ready and rejects with the first error. Afterwards crashed or
+ * unresponsive workers are replaced (mapping the images the others serve),
+ * `reload()` builds the new version and has every worker swap to it, and
+ * `stop()` drains them.
  */
 export class Supervisor {
   private readonly slots: Slot[];
@@ -52,22 +66,23 @@ export class Supervisor {
   private heartbeat: NodeJS.Timeout | null = null;
   private seq = 0;
   private readonly statsWaiters = new Map<number, (s: WorkerStats) => void>();
-  private readonly reloadWaiters = new Map<number, (o: ReloadOutcome) => void>();
+  private readonly mapWaiters = new Map<number, (o: MapOutcome) => void>();
   private startDone: { resolve: () => void; reject: (e: ShardnsError) => void } | null = null;
   /**
-   * The octets of the zone files as the workers last loaded them (from worker
-   * 0 at start, from one worker after each good reload). A worker started in
-   * place of one that died loads these, not the files: it serves what the
-   * others serve even when the files have been edited, or broken, since (as
-   * NSD's restarted server processes keep the zones in memory).
+   * The images of the zone version being served. Every worker maps these; a
+   * worker started in place of one that died maps them too, so it serves
+   * what the others serve even when the files have been edited, or broken,
+   * since (as NSD's restarted server processes keep the zones in memory).
    */
-  private zoneFiles: ZoneFiles | null = null;
+  private images: ServedImage[] = [];
+  private readonly builder: ZoneBuilder;
   private stopDone: (() => void) | null = null;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
   ) {
+    this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat });
     this.slots = Array.from({ length: config.workers }, (_, id) => ({
       id,
       child: null,
@@ -81,15 +96,21 @@ export class Supervisor {
     }));
   }
 
-  /** Forks every worker and waits until all are ready (or one fails). */
-  start(): Promise<void> {
+  /** Builds (or reuses) every zone's image, then forks every worker and waits until all are ready (or one fails). */
+  async start(): Promise<void> {
+    const built = await this.builder.build(this.config.zones);
+    this.logBuild(built.outcome, built.peakRssMB);
+    if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
+    this.images = servedImages(built.outcome.zones);
     const started = new Promise<void>((resolve, reject) => {
       this.startDone = { resolve, reject };
     });
     for (const slot of this.slots) this.spawn(slot);
     const periodMs = Math.min(1000, (this.config.workerTimeout * 1000) / 4);
     this.heartbeat = setInterval(() => this.beat(), periodMs);
-    return started;
+    await started;
+    // Images of earlier versions (and a dead builder's temporary files) go once everyone maps the current ones.
+    this.removeUnused();
   }
 
   /** `listening on 127.0.0.1:53, [::1]:53 (udp, tcp) with 4 workers` */
@@ -122,31 +143,72 @@ export class Supervisor {
   }
 
   /**
-   * Asks every running worker to read the zones again. Each swaps in the new
-   * zones only if all of them load; otherwise it keeps serving the old ones.
-   * Resolves with each worker's outcome (a worker silent for `timeoutMs` is left out).
+   * Reloads the zones: the builder parses and compiles what changed (in its
+   * own process), then every worker maps the new images and swaps them in
+   * whole. A zone that does not build leaves every worker on the old
+   * version; the report says why.
    */
-  async reload(timeoutMs = 120_000): Promise<{ id: number; outcome: ReloadOutcome }[]> {
-    const first = this.seq + 1;
+  async reload(): Promise<ReloadReport> {
+    const built = await this.builder.build(this.config.zones);
+    const outcome = built.outcome;
+    if (outcome.kind === 'error') return { kind: 'error', errors: outcome.errors, warnings: outcome.warnings };
+    this.logZones(outcome.zones);
+    const images = servedImages(outcome.zones);
+    // From here on a replacement worker maps the new version too.
+    this.images = images;
+    const t0 = Date.now();
+    const results = await this.mapAll(images);
+    const failed = results.filter((r) => !r.outcome.ok).map((r) => `worker ${r.id}: ${r.outcome.ok ? '' : ShardnsError.fromJSON(r.outcome.error).describe()}`);
+    if (failed.length === 0) this.removeUnused();
+    return { kind: 'ok', zones: outcome.zones, warnings: outcome.warnings, workers: results.length, buildMs: outcome.ms, mapMs: Date.now() - t0, failed };
+  }
+
+  /** The images being served (what a replacement worker maps). */
+  servedImages(): readonly ServedImage[] {
+    return this.images;
+  }
+
+  /** Sends `map` to every worker process (ready or still starting) and waits for each answer. */
+  private mapAll(images: ServedImage[]): Promise<{ id: number; outcome: MapOutcome }[]> {
     const asks = this.slots
-      .filter((s) => s.child && s.readyAt !== null)
+      .filter((s) => s.child?.connected)
       .map(
         (slot) =>
-          new Promise<{ id: number; outcome: ReloadOutcome } | null>((resolve) => {
+          new Promise<{ id: number; outcome: MapOutcome } | null>((resolve) => {
             const seq = ++this.seq;
             const timer = setTimeout(() => {
-              this.reloadWaiters.delete(seq);
+              this.mapWaiters.delete(seq);
               resolve(null);
-            }, timeoutMs);
-            this.reloadWaiters.set(seq, (outcome) => {
+            }, MAP_TIMEOUT_MS);
+            this.mapWaiters.set(seq, (outcome) => {
               clearTimeout(timer);
               resolve({ id: slot.id, outcome });
             });
-            // One worker sends back the octets it loaded: they become the replacement workers' zones.
-            this.send(slot, { type: 'reload', seq, wantFiles: seq === first });
+            this.send(slot, { type: 'map', seq, images });
           }),
       );
-    return (await Promise.all(asks)).filter((r): r is { id: number; outcome: ReloadOutcome } => r !== null);
+    return Promise.all(asks).then((all) => all.filter((r): r is { id: number; outcome: MapOutcome } => r !== null));
+  }
+
+  /** Asks the builder to delete images no worker maps any more (one state directory per server). */
+  private removeUnused(): void {
+    const r = this.builder.removeUnused(this.images.map((i) => i.path));
+    if (r.kind === 'error') this.log.warn(`could not remove unused zone images: ${r.error.describe()}`);
+    else if (r.removed.length > 0) this.log.debug(`removed ${r.removed.length} unused zone image file(s)`);
+  }
+
+  /** Logs a build: warnings, then a line per zone, or the errors. */
+  private logBuild(outcome: BuildOutcome, peakRssMB: number): void {
+    for (const w of outcome.warnings) this.log.warn(w);
+    this.logZones(outcome.zones);
+    if (outcome.kind === 'ok') this.log.debug(`zone build took ${outcome.ms} ms, builder peak ${peakRssMB} MB`);
+  }
+
+  /** `zone example.com.: serial 7, 34 records; image reused in 2 ms: sources unchanged` */
+  private logZones(zones: readonly BuiltZone[]): void {
+    for (const z of zones) {
+      this.log.info(`zone ${z.origin}: serial ${z.serial}, ${z.records} records; image ${z.reused ? 'reused' : 'built'} in ${Math.round(z.ms)} ms: ${z.reason}`, { image: z.imagePath });
+    }
   }
 
   /** Planned shutdown: workers stop reading, finish, exit; stragglers are killed after the timeout. */
@@ -200,9 +262,7 @@ export class Supervisor {
     });
     child.on('exit', (code, signal) => this.onExit(slot, child, code, signal));
     child.on('error', (err) => this.log.error(`worker ${slot.id} (pid ${slot.pid}): ${err.message}`));
-    // At start every worker reads the files and worker 0 sends back what it read; a replacement loads that.
-    const replacing = this.phase !== 'starting' && this.zoneFiles !== null;
-    this.send(slot, { type: 'start', id: slot.id, config: this.config, ...(replacing ? { zoneFiles: this.zoneFiles! } : { wantFiles: slot.id === 0 }) });
+    this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images });
   }
 
   private send(slot: Slot, msg: ToWorker): void {
@@ -216,7 +276,6 @@ export class Supervisor {
         slot.lastPong = Date.now();
         break;
       case 'ready':
-        if (m.zoneFiles) this.zoneFiles = m.zoneFiles;
         slot.readyAt = Date.now();
         slot.lastPong = Date.now();
         if (this.phase === 'starting') {
@@ -238,12 +297,9 @@ export class Supervisor {
         this.statsWaiters.get(m.seq)?.({ id: m.id, pid: m.pid, counters: m.counters });
         this.statsWaiters.delete(m.seq);
         break;
-      case 'reloaded':
-        // A reload of big zones blocks the worker; its heartbeat clock restarts now.
-        slot.lastPong = Date.now();
-        if (m.outcome.ok && m.zoneFiles) this.zoneFiles = m.zoneFiles;
-        this.reloadWaiters.get(m.seq)?.(m.outcome);
-        this.reloadWaiters.delete(m.seq);
+      case 'mapped':
+        this.mapWaiters.get(m.seq)?.(m.outcome);
+        this.mapWaiters.delete(m.seq);
         break;
     }
   }
@@ -291,4 +347,9 @@ export class Supervisor {
   private checkStopped(): void {
     if (this.phase === 'stopping' && this.slots.every((s) => s.child === null)) this.stopDone?.();
   }
+}
+
+/** What workers are told to map: each built zone's origin and image file. */
+function servedImages(zones: readonly BuiltZone[]): ServedImage[] {
+  return zones.map((z) => ({ origin: z.origin, path: z.imagePath }));
 }

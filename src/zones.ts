@@ -1,11 +1,12 @@
-/** Loading every configured zone into the ZoneSet a worker answers from (used by serve and check). */
+/** Loading every configured zone into the ZoneSet a worker answers from: parsed, then compiled to images in process. */
 
 import { readFileSync } from 'node:fs';
 import { relative, isAbsolute } from 'node:path';
 import type { ZoneConfig } from './config.js';
-import { ZoneSet } from './dns/zoneset.js';
+import { ZoneSet } from './auth/zone-set.js';
+import { compileZone } from './zone/image/compile.js';
+import { ZoneImage } from './zone/image/image.js';
 import { formatDiagnostic, loadZoneFile, type Zone } from './zone/index.js';
-import { ZoneTree } from './zone/tree.js';
 
 /**
  * The octets of every zone file and $INCLUDE one load read, by the path the
@@ -52,5 +53,29 @@ export function loadZones(configs: readonly ZoneConfig[], options: { from?: Zone
     else errors.push(...result.errors.map(formatDiagnostic));
   }
   if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, zones: new ZoneSet(loaded.map((z) => new ZoneTree(z))), loaded, warnings, ...(files ? { files } : {}) };
+  const compiled = compiledZones(loaded);
+  if (compiled.kind === 'error') return { ok: false, errors: compiled.errors, warnings };
+  return { ok: true, zones: compiled.zones, loaded, warnings, ...(files ? { files } : {}) };
+}
+
+/** The zones as one set of images, or why some zone does not fit the image format. */
+export type CompiledZones = { kind: 'ok'; zones: ZoneSet } | { kind: 'error'; errors: string[] };
+
+/**
+ * The zones compiled in process (compileZone) into images held in memory,
+ * not the state directory's mapped files: what a worker serves until it maps
+ * the images the builder wrote.
+ */
+export function compiledZones(zones: readonly Zone[]): CompiledZones {
+  const images: ZoneImage[] = [];
+  const errors: string[] = [];
+  for (const zone of zones) {
+    const origin = zone.origin === '.' ? '.' : `${zone.origin}.`;
+    try {
+      images.push(new ZoneImage(compileZone(zone, { origin, source: '' })));
+    } catch (err) {
+      errors.push(`zone ${origin}: cannot compile its image: ${(err as Error).message}`);
+    }
+  }
+  return errors.length > 0 ? { kind: 'error', errors } : { kind: 'ok', zones: new ZoneSet(images) };
 }

@@ -1,24 +1,23 @@
-/** Worker process entry: open this worker's own reuseport sockets, answer queries, obey the supervisor. */
+/** Worker process entry: map the zone images, open this worker's own reuseport sockets, wire them to the query pipeline, obey the supervisor. */
 
 import { hostname } from 'node:os';
 import type { Config } from '../src/config.js';
-import { answer, servfail, type AnswerContext, type AnswerOutcome } from '../src/dns/answer.js';
-import { ReplyCache, queryShape, type QueryShape } from '../src/dns/answer-cache.js';
-import { forwardedReply } from '../src/dns/forwarded.js';
+import type { AnswerContext } from '../src/dns/answer.js';
+import { ReplyCache } from '../src/dns/answer-cache.js';
+import { QueryPipeline } from '../src/dns/pipeline.js';
 import { compileAcl } from '../src/forward/acl.js';
-import { ttlFor, type CacheLimits } from '../src/forward/cache.js';
+import type { CacheLimits } from '../src/forward/cache.js';
 import { Forwarder } from '../src/forward/forwarder.js';
 import { Counters } from '../src/dns/counters.js';
-import { ShardnsError, zoneError } from '../src/errors.js';
-import { isToWorker, type FromWorker, type ReloadOutcome, type WorkerCounters } from '../src/ipc.js';
+import { ShardnsError } from '../src/errors.js';
+import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters } from '../src/ipc.js';
 import { createLogger } from '../src/log.js';
-import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket, type Transport } from '../src/net/reuseport.js';
+import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket } from '../src/net/reuseport.js';
 import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
 import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
-import { sockaddrIpv4, sockaddrText } from '../src/net/sockaddr.js';
-import { serveUdp, type InPlaceHandler, type UdpEndpoint } from '../src/net/udp.js';
+import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
-import { loadZones, type ZoneFiles } from '../src/zones.js';
+import { MappedZones, type ServedImage } from '../src/mapped-zones.js';
 
 /** Negative answers from upstreams are kept at most 3 hours (RFC 2308 §5). */
 const NEGATIVE_TTL_CAP = 10_800;
@@ -29,32 +28,36 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
+/** The zone images this worker maps; `map` messages swap them, before or after the sockets are open. */
+const mapped = new MappedZones();
+/** What answer() reads on every query; set once the worker starts, its `zones` swapped on `map`. */
+let ctx: AnswerContext | null = null;
+
 /**
- * Runs a worker once the supervisor has said who it is: from the zone files,
- * or from `zoneFiles` (the octets the running workers loaded, when this one
- * replaces a worker that died); `wantFiles` sends the octets back with `ready`.
+ * Runs a worker once the supervisor has said who it is and which zone
+ * images to serve: maps them (the builder compiled them; nothing is parsed
+ * here), opens the sockets, and wires them to the query pipeline.
  */
-async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined, wantFiles: boolean): Promise<void> {
+async function run(id: number, config: Config, images: ServedImage[]): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
   const counters = new Counters();
-  const zones = loadZones(config.zones, { ...(zoneFiles ? { from: zoneFiles } : {}), keepFiles: wantFiles });
-  if (!zones.ok) {
-    fail(id, zoneError(zones.errors));
+  const first = mapped.swap(images);
+  if (first.kind === 'error') {
+    fail(id, first.error);
     return;
   }
-  // Every worker reads the same files, so warnings are worker 0's to tell.
-  if (id === 0) for (const w of zones.warnings) log.warn(w);
   const server = `worker-${id} pid ${process.pid} host ${hostname()}`;
   const forwarding = config.upstreams.length > 0;
   const acl = compileAcl(config.allowRecursion);
-  const ctx: AnswerContext = {
+  const context: AnswerContext = {
     identity: { server, version: `shardns ${VERSION}` },
-    zones: zones.zones,
+    zones: first.zones,
     recursion: forwarding && typeof acl !== 'string' ? acl : null,
     ednsUdpSize: config.ednsUdpSize,
     nsid: Buffer.from(server),
   };
+  ctx = context;
   const forwardLimits: CacheLimits = {
     maxEntries: config.cacheSize,
     maxBytes: config.cacheMaxBytes,
@@ -72,83 +75,9 @@ async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined,
         onEvent: (m) => log.warn(m),
       })
     : null;
-  // Encoded replies by question; emptied when a reload swaps the zones.
+  // Encoded replies by question; emptied when a new zone version is mapped.
   const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048 }) : null;
-  let lastErrorLog = 0;
-  const internalError = (err: unknown): void => {
-    counters.internalError();
-    const now = Date.now();
-    if (now - lastErrorLog > 1000) {
-      lastErrorLog = now;
-      log.error(`internal error answering a query (answered SERVFAIL): ${(err as Error).stack ?? String(err)}`);
-    }
-  };
-
-  /**
-   * No exception escapes a socket callback: a bug in one query answers SERVFAIL.
-   * `cacheTried`: the engine already looked the query up in place (mmsg), so a miss is not looked up twice.
-   */
-  const handler =
-    (transport: Transport, cacheTried = false) =>
-    (msg: Buffer, address: string): Buffer | null | Promise<Buffer | null> => {
-      let out: AnswerOutcome;
-      let shape: QueryShape | null = null;
-      try {
-        const allowed = ctx.recursion !== null && ctx.recursion.allows(address);
-        shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed) : null;
-        const hit = shape && !cacheTried && replies!.get(msg, shape, ctx.zones);
-        if (hit) {
-          counters.record(transport, hit);
-          return hit;
-        }
-        out = answer(msg, ctx, { transport, address });
-        if (shape && Buffer.isBuffer(out)) replies!.put(shape, out, ctx.zones);
-      } catch (err) {
-        internalError(err);
-        out = servfail(msg);
-      }
-      if (out === null || Buffer.isBuffer(out)) {
-        counters.record(transport, out);
-        return out;
-      }
-      const request = out;
-      // The engine reuses the query's memory for the next batch: keep what a late SERVFAIL needs.
-      const original = Buffer.from(msg);
-      const question = { name: request.target, type: request.question.type, klass: 'IN', dnssecOk: request.edns?.dnssecOk ?? false, checkingDisabled: (request.flags & 0x10) !== 0 };
-      // Whatever the upstream sent, a reply we cannot build is a SERVFAIL, never an
-      // unhandled rejection (which would end the worker).
-      const failed = (err: unknown): Buffer | null => {
-        internalError(err);
-        const reply = servfail(original);
-        counters.record(transport, reply);
-        return reply;
-      };
-      return forwarder!.resolve(question).then((a) => {
-        try {
-          const reply = forwardedReply(request, a, ctx);
-          counters.record(transport, reply);
-          // The encoded reply is kept too, so the next asker skips decode and encode.
-          if (shape && config.cacheSize > 0 && (a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN')) replies!.put(shape, reply, ctx.zones, ttlFor(a, forwardLimits));
-          return reply;
-        } catch (err) {
-          return failed(err);
-        }
-      }, failed);
-    };
-
-  /** The UDP hit path: a cached reply written straight into the engine's send area. */
-  const inPlace: InPlaceHandler | null = replies
-    ? (q, qOff, qLen, peer, peerOff, out, outOff, cap) => {
-        let allowed = false;
-        if (ctx.recursion !== null) {
-          const v4 = sockaddrIpv4(peer, peerOff);
-          allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(peer, peerOff));
-        }
-        const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, ctx.zones, out, outOff, cap);
-        if (written >= 0) counters.recordUdpAt(out, outOff);
-        return written;
-      }
-    : null;
+  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder, forwardLimits, onInternalError: (m) => log.error(m) });
 
   const opened: OpenSocket[] = [];
   for (const address of config.listen) {
@@ -169,10 +98,10 @@ async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined,
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
-        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, handler('udp', inPlace !== null), onError, MMSG_DEFAULTS, inPlace) : await serveUdp(sock, handler('udp'), onError));
+        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, pipeline.handler('udp', pipeline.inPlace !== null), onError, MMSG_DEFAULTS, pipeline.inPlace) : await serveUdp(sock, pipeline.handler('udp'), onError));
       } else {
         tcp.push(
-          await serveTcp(sock, handler('tcp'), {
+          await serveTcp(sock, pipeline.handler('tcp'), {
             idleTimeoutMs: config.tcpIdleTimeout * 1000,
             messageTimeoutMs: config.tcpMessageTimeout * 1000,
             maxConnections: config.tcpMaxConnections,
@@ -191,17 +120,6 @@ async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined,
     replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0 },
     ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
   });
-  // Reload = parse everything anew, then swap one reference; on failure the old zones keep serving.
-  serving.reload = (wantFiles) => {
-    const started = Date.now();
-    const next = loadZones(config.zones, { keepFiles: wantFiles });
-    if (!next.ok) return { outcome: { ok: false, errors: next.errors, warnings: next.warnings } };
-    ctx.zones = next.zones;
-    return {
-      outcome: { ok: true, zones: next.loaded.length, records: next.loaded.reduce((n, z) => n + z.size, 0), warnings: next.warnings, ms: Date.now() - started },
-      ...(next.files ? { files: next.files } : {}),
-    };
-  };
   serving.stop = () => {
     if (stopping) return;
     stopping = true;
@@ -215,8 +133,7 @@ async function run(id: number, config: Config, zoneFiles: ZoneFiles | undefined,
 
   const endpoints = config.listen.map((a) => formatEndpoint(a, config.port));
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
-  send({ type: 'ready', id, pid: process.pid, endpoints, ...(zones.files ? { zoneFiles: zones.files } : {}) });
-  delete zones.files; // the supervisor has them now
+  send({ type: 'ready', id, pid: process.pid, endpoints });
 }
 
 function fail(id: number, error: ShardnsError): void {
@@ -226,7 +143,16 @@ function fail(id: number, error: ShardnsError): void {
 }
 
 /** What a serving worker offers the message loop; empty until sockets are open. */
-const serving: { id: number; stats?: () => WorkerCounters; reload?: (wantFiles: boolean) => { outcome: ReloadOutcome; files?: ZoneFiles }; stop?: () => void } = { id: -1 };
+const serving: { id: number; stats?: () => WorkerCounters; stop?: () => void } = { id: -1 };
+
+/** Maps a new zone version and swaps it in whole (one reference); on failure the old one keeps serving. */
+function remap(images: ServedImage[]): MapOutcome {
+  const t0 = performance.now();
+  const r = mapped.swap(images);
+  if (r.kind === 'error') return { ok: false, error: r.error.toJSON() };
+  if (ctx !== null) ctx.zones = r.zones;
+  return { ok: true, ms: Math.round(performance.now() - t0) };
+}
 
 // One message loop from the first moment: heartbeats are answered while
 // starting too, so a worker stuck in start-up is caught by the same timeout.
@@ -238,16 +164,13 @@ process.on('message', (m) => {
       break;
     case 'start':
       serving.id = m.id;
-      void run(m.id, m.config, m.zoneFiles, m.wantFiles === true);
+      void run(m.id, m.config, m.images);
       break;
     case 'stats':
       if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });
       break;
-    case 'reload':
-      if (serving.reload) {
-        const { outcome, files } = serving.reload(m.wantFiles === true);
-        send({ type: 'reloaded', seq: m.seq, id: serving.id, outcome, ...(files ? { zoneFiles: files } : {}) });
-      }
+    case 'map':
+      send({ type: 'mapped', seq: m.seq, id: serving.id, outcome: remap(m.images) });
       break;
     case 'stop':
       if (serving.stop) serving.stop();

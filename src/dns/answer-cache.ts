@@ -7,7 +7,7 @@
 
 import { lowerOctet } from './ascii.js';
 import { HEADER_LENGTH } from './header.js';
-import type { ZoneSet } from './zoneset.js';
+import type { ZoneSet } from '../auth/zone-set.js';
 
 /** What makes two queries get the same reply bytes, but for ID, RD, CD and the case of the name. */
 export interface QueryShape {

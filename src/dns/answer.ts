@@ -1,18 +1,22 @@
-/** answer(): one query's bytes in, the reply's bytes out (or null: drop). Pure; no I/O. */
+/** answer(): one query's bytes in, what to do with it out — reply bytes, drop, or forward. Pure; no I/O. */
 
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
+import { TYPE } from '../auth/lookup.js';
+import { RecordList } from '../auth/records.js';
+import { writeReply, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
+import { Sections } from '../auth/sections.js';
+import { copyName, MAX_NAME, nameLength } from '../auth/wire-name.js';
+import type { ZoneSet } from '../auth/zone-set.js';
+import { packetDecodeRecord, packetRdata } from '../zone/packet.js';
 import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
-import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, replyOpt, udpLimit, type EdnsRequest } from './edns.js';
-import { RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
-import { respond } from './respond.js';
-import { encodeWithin } from './truncate.js';
-import type { ZoneSet } from './zoneset.js';
+import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';
+import { HEADER_LENGTH, RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
 
 /** What answer() needs to know about the server that runs it. */
 export interface AnswerContext {
   identity: Identity;
-  /** The zones served. */
+  /** The zones served (compiled images). */
   zones: ZoneSet;
   /** Who may have names outside our zones resolved; null when forwarding is off. */
   recursion: Acl | null;
@@ -42,15 +46,87 @@ export interface ForwardRequest {
   transport: Transport;
   /** The name to ask upstream: the question's, or where our CNAME chain leads out of our zones. */
   target: string;
-  /** Our chain's records, answered before the upstream's (empty for a plain forwarded question). */
+  /**
+   * Our chain's records, answered before the upstream's (empty for a plain
+   * forwarded question): copies, owing nothing to the zone images, since the
+   * upstream answers after this call has returned.
+   */
   chain: Answer[];
 }
 
-/** What answer() decides: reply bytes, nothing (drop), or a question to forward. */
-export type AnswerOutcome = Buffer | null | ForwardRequest;
+/** What answer() decides: reply with these bytes, send nothing, or forward the question. */
+export type AnswerOutcome = { kind: 'reply'; bytes: Buffer } | { kind: 'drop' } | ForwardRequest;
+
+/** The outcome that sends nothing. */
+export const DROP: AnswerOutcome = { kind: 'drop' };
 
 const OPCODE_QUERY = 0;
 const TCP_LIMIT = 65535;
+const CLASS = { IN: 1, CH: 3, ANY: 255 } as const;
+const FLAG = { AA: 0x0400, RD: 0x0100, RA: 0x0080, CD: 0x0010 } as const;
+
+/** The question's name as received (pointers followed), shared by the records that answer with it. */
+const qname = new Uint8Array(MAX_NAME);
+/** The sections of the response being built (one answer() runs at a time). */
+const sections = new Sections();
+/** The answer section of a CH identity reply. */
+const chaosAnswers = new RecordList();
+/** The reply being written: answer() fills the question and limit, finish() the rest (one answer() runs at a time). */
+const draft: ReplySpec = {
+  id: 0,
+  flags: 0,
+  qname,
+  qnameAt: 0,
+  qtype: 0,
+  qclass: 0,
+  answers: null,
+  authorities: null,
+  additionals: null,
+  opt: null,
+  limit: 512,
+  dropAdditional: true,
+  dropAuthority: false,
+};
+/** Its OPT, when the query has one. */
+const draftOpt: ReplyOpt = { request: { version: 0, udpSize: 512, dnssecOk: false, nsid: false }, udpSize: 0, nsid: Buffer.alloc(0), rcode: 0, extendedError: undefined };
+
+/**
+ * The reply to the question in `draft`, with this RCODE and AA, the records
+ * of `s` (or only `answers`), and our OPT when the query had one (with an
+ * Extended DNS Error when given). What may be dropped to fit: the additional
+ * records unless they are referral glue, the authority when `s` says so.
+ */
+function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, answers: RecordList | null = null, extendedError?: number): AnswerOutcome {
+  draft.flags = flags | (aa ? FLAG.AA : 0) | (rcode & 0xf);
+  draft.answers = s !== null ? s.answers : answers;
+  draft.authorities = s !== null ? s.authorities : null;
+  draft.additionals = s !== null ? s.additionals : null;
+  draft.dropAdditional = s === null || !s.requiredAdditional;
+  draft.dropAuthority = s !== null && s.optionalAuthority;
+  if (request !== null) {
+    draftOpt.request = request;
+    draftOpt.udpSize = ctx.ednsUdpSize;
+    draftOpt.nsid = ctx.nsid;
+    draftOpt.rcode = rcode;
+    draftOpt.extendedError = extendedError;
+    draft.opt = draftOpt;
+  } else {
+    draft.opt = null;
+  }
+  try {
+    return reply(writeReply(draft));
+  } finally {
+    // Nothing written keeps a view of an image: the references go, with the lists they sat in.
+    sections.release();
+    chaosAnswers.release();
+    draft.answers = draft.authorities = draft.additionals = null;
+  }
+}
+
+/** The bytes of a reply as an outcome. */
+function reply(bytes: Buffer): AnswerOutcome {
+  return { kind: 'reply', bytes };
+}
 
 /**
  * Answers one DNS message. Checks follow NSD's order:
@@ -58,99 +134,122 @@ const TCP_LIMIT = 65535;
  * opcode other than QUERY → NOTIMP; QDCOUNT ≠ 1 → FORMERR;
  * undecodable with a readable header → FORMERR; more than one OPT → FORMERR;
  * EDNS version above 0 → BADVERS (RFC 6891 §6.1.3).
- * Then by class: CH → identity answers; IN and ANY → our zones; a name
- * outside them is forwarded for clients allowed to recurse, else REFUSED;
- * zone transfers and any other class → REFUSED.
+ * Then by class: CH → identity answers; IN and ANY → our zones (src/auth);
+ * a name outside them is forwarded for clients allowed to recurse, else
+ * REFUSED; zone transfers and any other class → REFUSED.
+ * Nothing returned holds a view of a zone image: replies are written into
+ * their own Buffer, forwarded chains are copied out.
  */
 export function answer(query: Buffer, ctx: AnswerContext, client: Client): AnswerOutcome {
   const transport = client.transport;
   const header = readHeader(query);
-  if (header === null || header.qr) return null;
-  if (header.opcode !== OPCODE_QUERY) return headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1);
-  if (header.qdcount !== 1) return headerOnlyReply(query, RCODE.FORMERR);
+  if (header === null || header.qr) return DROP;
+  if (header.opcode !== OPCODE_QUERY) return reply(headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1));
+  if (header.qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
 
   let packet: Packet;
   try {
     packet = dnsPacket.decode(query);
   } catch {
-    return headerOnlyReply(query, RCODE.FORMERR, questionEnd(query));
+    return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
   }
   const question = packet.questions?.[0];
-  if (question === undefined) return headerOnlyReply(query, RCODE.FORMERR);
+  if (question === undefined) return reply(headerOnlyReply(query, RCODE.FORMERR));
   const edns = readEdns(packet.additionals);
-  if (edns.kind === 'formerr') return headerOnlyReply(query, RCODE.FORMERR, questionEnd(query));
+  if (edns.kind === 'formerr') return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
   const request = edns.kind === 'edns' ? edns.request : null;
   // RA tells a client whether it may recurse here (RFC 1035 §4.1.1): only when forwarding is on and allowed.
   const recursionAllowed = ctx.recursion !== null && ctx.recursion.allows(client.address);
+  const flags = (header.opcode << 11) | (header.rd ? FLAG.RD : 0) | (header.cd ? FLAG.CD : 0) | (recursionAllowed ? FLAG.RA : 0);
 
-  const reply: Packet = {
-    id: header.id,
-    type: 'response',
-    flags:
-      (header.opcode << 11) |
-      (header.rd ? dnsPacket.RECURSION_DESIRED : 0) |
-      (header.cd ? dnsPacket.CHECKING_DISABLED : 0) |
-      (recursionAllowed ? dnsPacket.RECURSION_AVAILABLE : 0),
-    questions: [question],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-  const finish = (rcode: number, aa: boolean, droppable = { additional: true, authority: false }, extendedError?: number): Buffer => {
-    reply.flags = (reply.flags ?? 0) | (aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | (rcode & 0xf);
-    if (request) reply.additionals = [...(reply.additionals ?? []), replyOpt(request, ctx.ednsUdpSize, ctx.nsid, rcode, extendedError)];
-    return encodeWithin(reply, replyLimit(transport, request, ctx), droppable).bytes;
-  };
+  // The question as received: dns-packet read it, so the name is well formed.
+  const qnameLength = copyName(query, HEADER_LENGTH, qname, 0);
+  const qEnd = questionEnd(query);
+  if (qnameLength < 0 || qEnd < 0) return reply(headerOnlyReply(query, RCODE.FORMERR));
+  const qtype = (query[qEnd - 4]! << 8) | query[qEnd - 3]!;
+  const qclass = (query[qEnd - 2]! << 8) | query[qEnd - 1]!;
+
+  draft.id = header.id;
+  draft.qtype = qtype;
+  draft.qclass = qclass;
+  draft.limit = transport === 'tcp' ? TCP_LIMIT : udpLimit(request, ctx.ednsUdpSize);
 
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
-  if (request && request.version > 0) return finish(BADVERS, false);
-  const outcome = answerQuestion(question, ctx, reply, finish, recursionAllowed && header.rd);
-  if (typeof outcome !== 'symbol') return outcome;
-  // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
-  // says it), or, with forwarding on, a client outside allow-recursion.
-  if (outcome === NOT_OURS && !recursionAllowed) return finish(RCODE.REFUSED, false, undefined, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
-  const chain = outcome === LEADS_OUT ? (reply.answers ?? []) : [];
-  const target = outcome === LEADS_OUT ? (chain.at(-1) as { data: string }).data : question.name;
-  return { kind: 'forward', id: header.id, flags: reply.flags ?? 0, question, edns: request, transport, target, chain };
+  if (request && request.version > 0) return finish(flags, request, ctx, BADVERS, false, null);
+  if (qclass === CLASS.CH) {
+    const outcome = chaosAnswer(question.name, question.type as string, ctx.identity);
+    if (outcome.kind === 'refused') return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+    chaosAnswers.clear();
+    if (outcome.kind === 'answer') for (const a of outcome.answers) addChaosRecord(a);
+    return finish(flags, request, ctx, RCODE.NOERROR, true, null, chaosAnswers);
+  }
+  if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+  // Zone transfers are not offered (yet): REFUSED, as NSD says to a client not in its ACL; never forwarded.
+  if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+
+  try {
+    return fromZones(ctx, flags, request, header.id, question, transport, recursionAllowed && header.rd, recursionAllowed);
+  } finally {
+    // Also when a lookup throws: no reference into an image outlives this call.
+    sections.release();
+  }
+}
+
+/** The IN (or ANY) question answered from our zones, forwarded, or refused. */
+function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | null, id: number, question: Question, transport: Transport, chase: boolean, recursionAllowed: boolean): AnswerOutcome {
+  const r = sections.respond(ctx.zones, qname, 0, draft.qtype);
+  if (r.kind === 'not-ours') {
+    // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
+    // says it), or, with forwarding on, a client outside allow-recursion.
+    if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, null, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
+    return { kind: 'forward', id, flags, question, edns: request, transport, target: question.name, chain: [] };
+  }
+  // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
+  if (chase && r.leadsOut && r.rcode === RCODE.NOERROR) {
+    const chain = copyRecords(r.answers);
+    const target = (chain.at(-1) as { data: string }).data;
+    return { kind: 'forward', id, flags, question, edns: request, transport, target, chain };
+  }
+  return finish(flags, request, ctx, r.rcode, r.aa, r);
+}
+
+/** A CH identity record (dns-packet form) as a reference: owner the question's name, RDATA as dns-packet writes it. */
+function addChaosRecord(a: Answer): void {
+  const rdata = packetRdata(a);
+  const data = Buffer.allocUnsafe(2 + rdata.length);
+  data.writeUInt16BE(rdata.length, 0);
+  rdata.copy(data, 2);
+  const ref = chaosAnswers.add();
+  ref.type = TYPE.TXT;
+  ref.klass = CLASS.CH;
+  ref.ttl = (a as { ttl?: number }).ttl ?? 0;
+  ref.owner = qname;
+  ref.ownerAt = 0;
+  ref.data = data;
+  ref.dataAt = 0;
+}
+
+/** The records as dns-packet answers, decoded from copies of their octets (no view of an image survives). */
+function copyRecords(list: RecordList): Answer[] {
+  const out: Answer[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const r = list.at(i);
+    const ownerLength = nameLength(r.owner, r.ownerAt);
+    const rdLength = 2 + ((r.data[r.dataAt]! << 8) | r.data[r.dataAt + 1]!);
+    const wire = Buffer.allocUnsafe(ownerLength + 8 + rdLength);
+    wire.set(r.owner.subarray(r.ownerAt, r.ownerAt + ownerLength), 0);
+    wire.writeUInt16BE(r.type, ownerLength);
+    wire.writeUInt16BE(r.klass, ownerLength + 2);
+    wire.writeUInt32BE(r.ttl, ownerLength + 4);
+    wire.set(r.data.subarray(r.dataAt, r.dataAt + rdLength), ownerLength + 8);
+    out.push(packetDecodeRecord(wire) as unknown as Answer);
+  }
+  return out;
 }
 
 /** The largest reply for this client: its EDNS size capped by ours over UDP, 65535 over TCP. */
 export function replyLimit(transport: Transport, request: EdnsRequest | null, ctx: AnswerContext): number {
   return transport === 'tcp' ? TCP_LIMIT : udpLimit(request, ctx.ednsUdpSize);
-}
-
-/** answerQuestion's word for "no zone of ours holds this name". */
-const NOT_OURS = Symbol('not ours');
-/** and for "our CNAME chain leads out of our zones; a resolver would chase it" (the chain is in reply.answers). */
-const LEADS_OUT = Symbol('leads out');
-
-function answerQuestion(
-  question: Question,
-  ctx: AnswerContext,
-  reply: Packet,
-  finish: (rcode: number, aa: boolean, droppable?: { additional: boolean; authority: boolean }) => Buffer,
-  chase: boolean,
-): Buffer | typeof NOT_OURS | typeof LEADS_OUT {
-  const qclass = question.class as string;
-  const qtype = question.type as string;
-  if (qclass === 'CH') {
-    const outcome = chaosAnswer(question.name, qtype, ctx.identity);
-    if (outcome.kind === 'refused') return finish(RCODE.REFUSED, false);
-    if (outcome.kind === 'answer') reply.answers = outcome.answers;
-    return finish(RCODE.NOERROR, true);
-  }
-  if (qclass !== 'IN' && qclass !== 'ANY') return finish(RCODE.REFUSED, false);
-  // Zone transfers are not offered (yet): REFUSED, as NSD says to a client not in its ACL; never forwarded.
-  if (qtype === 'AXFR' || qtype === 'IXFR') return finish(RCODE.REFUSED, false);
-
-  const sections = respond(ctx.zones, question.name, qtype);
-  if (sections === null) return NOT_OURS;
-  reply.answers = sections.answers;
-  reply.authorities = sections.authorities;
-  reply.additionals = sections.additionals;
-  // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
-  if (chase && sections.leadsOutTo !== null && sections.rcode === RCODE.NOERROR) return LEADS_OUT;
-  return finish(sections.rcode, sections.aa, { additional: !sections.requiredAdditional, authority: sections.optionalAuthority });
 }
 
 /**

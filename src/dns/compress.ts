@@ -86,107 +86,147 @@ function sameName(a: Uint8Array, i: number, out: Uint8Array, o: number): boolean
 }
 
 /**
- * The message with every owner name, question name and RFC 1035 RDATA name
- * compressed against the names before it. Suffixes match without regard to
- * ASCII case (RFC 4343), so, as with NSD, an owner name equal to the question
- * is written as a pointer to it and reads back in the asker's case. A message
- * that does not parse, or that already holds pointers, is returned as it is.
- * Suffixes are found by a hash of their lower-cased labels and confirmed
- * octet by octet against what was written.
+ * Starts a new message for {@link compressName}: the names of the last one
+ * are forgotten (by a new generation stamp; nothing is cleared).
  */
-export function compressNames(msg: Uint8Array): Buffer {
-  const src = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-  if (src.length < HEADER_LENGTH) return src;
-  const out = Buffer.allocUnsafe(src.length);
-  for (let i = 0; i < HEADER_LENGTH; i++) out[i] = src[i]!;
+export function startMessage(): void {
   if (++generation === 0x7fffffff) {
     // Stamps are about to repeat: forget them all.
     tableGen.fill(0);
     generation = 1;
   }
   tableUsed = 0;
+}
+
+/** Where the last name {@link compressName} read ended in its source (one past its zero octet). */
+let readEnd = 0;
+
+/**
+ * Writes the uncompressed wire name at `src[at]` (which must end before
+ * `srcEnd`) to `out[w]`, compressed against the names written to `out` since
+ * {@link startMessage} (RFC 1035 §4.1.4), and remembers its suffixes for the
+ * names after it. Suffixes match without regard to ASCII case (RFC 4343), so
+ * a name equal to an earlier one reads back in the earlier one's case.
+ * Returns the offset in `out` past the name, or -1 when the name does not
+ * parse (a pointer, a label over 63 octets, past `srcEnd`).
+ */
+export function compressName(src: Uint8Array, at: number, srcEnd: number, out: Uint8Array, w: number): number {
+  let labels = 0;
+  let p = at;
+  for (;;) {
+    if (p >= srcEnd) return -1;
+    const l = src[p]!;
+    if (l === 0) break;
+    if (l > 63 || p + 1 + l > srcEnd || labels === MAX_LABELS) return -1;
+    starts[labels++] = p;
+    p += l + 1;
+  }
+  readEnd = p + 1;
+  // Hashes of each suffix, from the root up (FNV-1a over lower-cased octets).
+  let h = 0x811c9dc5;
+  for (let i = labels - 1; i >= 0; i--) {
+    const s = starts[i]!;
+    for (let k = s; k <= s + src[s]!; k++) h = Math.imul(h ^ lowerOctet(src[k]!), 0x01000193);
+    hashes[i] = h & 0x3fffffff; // a small integer: no heap number per key
+  }
+  let pointer = -1;
+  let keep = labels;
+  for (let i = 0; i < labels; i++) {
+    const found = lookup(hashes[i]!, src, starts[i]!, out);
+    if (found >= 0) {
+      pointer = found;
+      keep = i;
+      break;
+    }
+  }
+  for (let i = 0; i < keep; i++) {
+    // (A suffix seen before was found above, unless a longer one matched first: no duplicate to avoid.)
+    if (w <= MAX_POINTER) remember(hashes[i]!, w);
+    const s = starts[i]!;
+    for (let k = s; k <= s + src[s]!; k++) out[w++] = src[k]!;
+  }
+  if (pointer >= 0) {
+    out[w++] = 0xc0 | (pointer >> 8);
+    out[w++] = pointer & 0xff;
+  } else {
+    out[w++] = 0;
+  }
+  return w;
+}
+
+/**
+ * Writes one record's RDLENGTH and RDATA, read at `src[at]` (RDLENGTH first,
+ * as on the wire), to `out[w]`: the names of the RFC 1035 types compressed,
+ * RDLENGTH rewritten; every other type copied as it is (RFC 3597 §4).
+ * Returns the offset in `out` past the RDATA, or -1 when the RDATA does not
+ * follow its type's layout.
+ */
+export function compressRdata(type: number, src: Uint8Array, at: number, out: Uint8Array, w: number): number {
+  const rdlength = (src[at]! << 8) | src[at + 1]!;
+  const rdEnd = at + 2 + rdlength;
+  if (rdEnd > src.length) return -1;
+  const layout = COMPRESSIBLE.get(type);
+  if (layout === undefined) {
+    if (rdlength > 64) {
+      out.set(src.subarray(at, rdEnd), w);
+      return w + 2 + rdlength;
+    }
+    for (let r = at; r < rdEnd; ) out[w++] = src[r++]!;
+    return w;
+  }
+  const lengthAt = w;
+  w += 2;
+  let r = at + 2;
+  for (const part of layout) {
+    if (part === 'n') {
+      w = compressName(src, r, rdEnd, out, w);
+      if (w < 0) return -1;
+      r = readEnd;
+    } else {
+      if (r + part > rdEnd) return -1;
+      for (const stop = r + part; r < stop; ) out[w++] = src[r++]!;
+    }
+  }
+  if (r !== rdEnd) return -1;
+  const written = w - lengthAt - 2;
+  out[lengthAt] = written >> 8;
+  out[lengthAt + 1] = written & 0xff;
+  return w;
+}
+
+/**
+ * The message with every owner name, question name and RFC 1035 RDATA name
+ * compressed against the names before it ({@link compressName}), as NSD
+ * writes them: an owner name equal to the question is a pointer to it and
+ * reads back in the asker's case. A message that does not parse, or that
+ * already holds pointers, is returned as it is.
+ */
+export function compressNames(msg: Uint8Array): Buffer {
+  const src = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+  if (src.length < HEADER_LENGTH) return src;
+  const out = Buffer.allocUnsafe(src.length);
+  for (let i = 0; i < HEADER_LENGTH; i++) out[i] = src[i]!;
+  startMessage();
   let r = HEADER_LENGTH;
   let w = HEADER_LENGTH;
-
-  /** Copies the name at `r` to `w`, compressed; false when it does not parse. */
-  const name = (): boolean => {
-    let labels = 0;
-    let p = r;
-    for (;;) {
-      if (p >= src.length) return false;
-      const l = src[p]!;
-      if (l === 0) break;
-      if (l > 63 || p + 1 + l > src.length || labels === MAX_LABELS) return false;
-      starts[labels++] = p;
-      p += l + 1;
-    }
-    const end = p + 1;
-    // Hashes of each suffix, from the root up (FNV-1a over lower-cased octets).
-    let h = 0x811c9dc5;
-    for (let i = labels - 1; i >= 0; i--) {
-      const s = starts[i]!;
-      for (let k = s; k <= s + src[s]!; k++) h = Math.imul(h ^ lowerOctet(src[k]!), 0x01000193);
-      hashes[i] = h & 0x3fffffff; // a small integer: no heap number per key
-    }
-    let pointer = -1;
-    let keep = labels;
-    for (let i = 0; i < labels; i++) {
-      const at = lookup(hashes[i]!, src, starts[i]!, out);
-      if (at >= 0) {
-        pointer = at;
-        keep = i;
-        break;
-      }
-    }
-    for (let i = 0; i < keep; i++) {
-      // (A suffix seen before was found above, unless a longer one matched first: no duplicate to avoid.)
-      if (w <= MAX_POINTER) remember(hashes[i]!, w);
-      const s = starts[i]!;
-      for (let k = s; k <= s + src[s]!; k++) out[w++] = src[k]!;
-    }
-    if (pointer >= 0) {
-      out[w++] = 0xc0 | (pointer >> 8);
-      out[w++] = pointer & 0xff;
-    } else {
-      out[w++] = 0;
-    }
-    r = end;
-    return true;
-  };
-  /** Copies `n` octets as they are. */
-  const fixed = (n: number): boolean => {
-    if (r + n > src.length) return false;
-    if (n > 64) {
-      src.copy(out, w, r, r + n);
-      w += n;
-      r += n;
-    } else {
-      for (const stop = r + n; r < stop; ) out[w++] = src[r++]!;
-    }
-    return true;
-  };
-
   const count = (at: number): number => (src[at]! << 8) | src[at + 1]!;
-  for (let q = count(4); q > 0; q--) if (!name() || !fixed(4)) return src;
+  for (let q = count(4); q > 0; q--) {
+    w = compressName(src, r, src.length, out, w);
+    if (w < 0 || readEnd + 4 > src.length) return src;
+    out.set(src.subarray(readEnd, readEnd + 4), w);
+    w += 4;
+    r = readEnd + 4;
+  }
   for (let n = count(6) + count(8) + count(10); n > 0; n--) {
-    if (!name() || r + 10 > src.length) return src;
+    w = compressName(src, r, src.length, out, w);
+    if (w < 0 || readEnd + 10 > src.length) return src;
+    r = readEnd;
     const type = count(r);
-    const rdlength = count(r + 8);
-    const rdEnd = r + 10 + rdlength;
-    if (rdEnd > src.length) return src;
-    const layout = COMPRESSIBLE.get(type);
-    if (layout === undefined) {
-      if (!fixed(10 + rdlength)) return src;
-      continue;
-    }
-    fixed(8);
-    const lengthAt = w;
-    r += 2;
-    w += 2;
-    const rdStart = w;
-    for (const part of layout) if (!(part === 'n' ? name() : fixed(part))) return src;
-    if (r !== rdEnd) return src;
-    out.writeUInt16BE(w - rdStart, lengthAt);
+    for (let k = 0; k < 8; k++) out[w++] = src[r++]!;
+    // A written record is never longer than its source: out has room.
+    w = compressRdata(type, src, r, out, w);
+    if (w < 0) return src;
+    r += 2 + count(r);
   }
   if (r !== src.length) return src;
   return out.subarray(0, w);

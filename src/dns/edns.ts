@@ -86,6 +86,54 @@ export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer,
   return opt as unknown as Answer;
 }
 
+/**
+ * Writes the wire form of {@link replyOpt}'s record at `out[at]` (RFC 6891
+ * §6.1.2: root owner, TYPE 41, CLASS our UDP size, TTL the upper RCODE bits,
+ * version and flags, then the options) and returns the offset past it. The
+ * octets are those dns-packet writes for replyOpt's record.
+ */
+export function writeReplyOpt(out: Uint8Array, at: number, request: EdnsRequest, ourUdpSize: number, nsid: Uint8Array, extendedRcode = 0, extendedError?: number): number {
+  const size = ourUdpSize || 4096; // as dns-packet writes a zero size
+  const flags = request.dnssecOk ? FLAG_DO : 0;
+  const rdlength = (request.nsid ? 4 + nsid.length : 0) + (extendedError !== undefined ? 6 : 0);
+  out[at] = 0;
+  out[at + 1] = 0;
+  out[at + 2] = 41;
+  out[at + 3] = size >> 8;
+  out[at + 4] = size & 0xff;
+  out[at + 5] = (extendedRcode >> 4) & 0xff;
+  out[at + 6] = 0; // version 0
+  out[at + 7] = flags >> 8;
+  out[at + 8] = flags & 0xff;
+  out[at + 9] = rdlength >> 8;
+  out[at + 10] = rdlength & 0xff;
+  let w = at + 11;
+  if (request.nsid) {
+    out[w] = 0;
+    out[w + 1] = OPTION_NSID;
+    out[w + 2] = nsid.length >> 8;
+    out[w + 3] = nsid.length & 0xff;
+    out.set(nsid, w + 4);
+    w += 4 + nsid.length;
+  }
+  if (extendedError !== undefined) {
+    // RFC 8914 §2: INFO-CODE, no EXTRA-TEXT.
+    out[w] = 0;
+    out[w + 1] = OPTION_EDE;
+    out[w + 2] = 0;
+    out[w + 3] = 2;
+    out[w + 4] = (extendedError >> 8) & 0xff;
+    out[w + 5] = extendedError & 0xff;
+    w += 6;
+  }
+  return w;
+}
+
+/** Octets {@link writeReplyOpt} writes. */
+export function replyOptLength(request: EdnsRequest, nsid: Uint8Array, extendedError?: number): number {
+  return 11 + (request.nsid ? 4 + nsid.length : 0) + (extendedError !== undefined ? 6 : 0);
+}
+
 /** The largest UDP reply this requestor takes: its size capped by ours, 512 without EDNS (RFC 1035 §4.2.1). */
 export function udpLimit(request: EdnsRequest | null, ourUdpSize: number): number {
   return request ? Math.min(request.udpSize, ourUdpSize) : 512;

@@ -1,4 +1,7 @@
-/** lookup(): one name and type in one zone → a tagged outcome (RFC 1034 §4.3.2, RFC 4592, RFC 6672). */
+/**
+ * lookup(): one name and type in one ZoneTree → a tagged outcome with dns-packet RRsets (RFC 1034 §4.3.2,
+ * RFC 4592, RFC 6672). Only the dns2 bench peer uses it now; shardns looks up zone images (src/auth/lookup.ts).
+ */
 
 import type { Answer } from 'dns-packet';
 import { nameKey } from './names.js';

@@ -1,4 +1,8 @@
-/** The zone as lookup sees it: owner names (empty non-terminals included) and RRsets by type. */
+/**
+ * A loaded zone indexed for lookup.ts: owner names (empty non-terminals included) and RRsets by type,
+ * as dns-packet objects. Only the dns2 bench peer (bench/peers/dns2-server.ts) uses it now: shardns
+ * answers from compiled zone images (src/auth).
+ */
 
 import type { Answer } from 'dns-packet';
 import { isAtOrBelow, nameKey, parentName } from './names.js';

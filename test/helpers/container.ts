@@ -50,6 +50,8 @@ export class PodmanSession {
   readonly image = `localhost/shardns-test:${this.id}`;
   private readonly images: string[] = [];
   private readonly containers = new Set<string>();
+  /** Anonymous volumes (the image's VOLUME /var/lib/shardns) of the containers cleanup() removed. */
+  private readonly volumes: string[] = [];
   private readonly dirs: string[] = [];
 
   /**
@@ -155,9 +157,16 @@ export class PodmanSession {
     return dir;
   }
 
-  /** Removes every container and image this session made (newest first), and its temporary folders. */
+  /** Removes every container (with its anonymous volumes) and image this session made (newest first), and its temporary folders. */
   async cleanup(): Promise<void> {
-    if (this.containers.size > 0) await run('podman', ['rm', '--force', '--time', '0', '--ignore', ...this.containers], 60_000);
+    if (this.containers.size > 0) {
+      for (const c of this.containers) {
+        const mounts = await run('podman', ['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', c]);
+        if (mounts.code === 0) this.volumes.push(...mounts.stdout.trim().split(/\s+/).filter(Boolean));
+      }
+      // --volumes: the anonymous volume each container got for the image's VOLUME (/var/lib/shardns) goes too.
+      await run('podman', ['rm', '--force', '--volumes', '--time', '0', '--ignore', ...this.containers], 60_000);
+    }
     for (const image of [...this.images].reverse()) await run('podman', ['rmi', '--force', image], 60_000);
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
   }
@@ -185,6 +194,7 @@ export class PodmanSession {
     const left: string[] = [];
     for (const image of this.images) if ((await run('podman', ['image', 'exists', image])).code === 0) left.push(image);
     for (const c of this.containers) if ((await run('podman', ['container', 'exists', c])).code === 0) left.push(c);
+    for (const v of this.volumes) if ((await run('podman', ['volume', 'exists', v])).code === 0) left.push(`volume ${v}`);
     return left;
   }
 }

@@ -2,7 +2,9 @@
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -57,9 +59,18 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port found');
 }
 
-/** Spawns `node bin/shardns.js ARGS` (port added unless given) and returns at once. */
+/**
+ * Spawns `node bin/shardns.js ARGS` (port added unless given) and returns at
+ * once. Unless ARGS name a `--state-dir`, the server gets a temporary one of
+ * its own (removed when it exits): servers must not share one.
+ */
 export function spawnServer(args: string[], port: number, options: SpawnOptions = {}): RunningServer {
-  const proc = spawn(process.execPath, [BIN, ...args, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const ownState = !args.includes('--state-dir') && !args.some((a) => a.startsWith('--state-dir='));
+  const stateDir = ownState ? mkdtempSync(join(tmpdir(), 'shardns-state-')) : null;
+  // A server run as another user gets a folder that user may write.
+  if (stateDir && options.uid !== undefined) chownSync(stateDir, options.uid, options.gid ?? options.uid);
+  const proc = spawn(process.execPath, [BIN, ...args, '--port', String(port), ...(stateDir ? ['--state-dir', stateDir] : [])], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  if (stateDir) proc.on('exit', () => rmSync(stateDir, { recursive: true, force: true }));
   let out = '';
   let err = '';
   let both = '';

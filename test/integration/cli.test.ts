@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN, ROOT, freePort, startServer } from '../helpers/server.js';
 import { VERSION } from '../../src/version.js';
 
@@ -61,6 +61,33 @@ describe('shardns command line', function () {
     const r = run(['check', '--config', 'config/shardns.json']);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^configuration OK/);
+  });
+
+  it('check: parses and compiles the zones as the builder does, and writes nothing to the state directory', () => {
+    const zone = tempFile('c.zone', '$TTL 60\n@ SOA ns1 host 9 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n');
+    const state = join(dirname(zone), 'state');
+    try {
+      const r = run(['check', '--zone', `c.test=${zone}`, '--state-dir', state]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(new RegExp(`^configuration OK: .*, 1 zone\\(s\\) with 4 records; images \\d+ KiB, state directory ${state}\\n$`));
+      expect(existsSync(state)).to.equal(false);
+    } finally {
+      rmSync(dirname(zone), { recursive: true, force: true });
+    }
+  });
+
+  it('check: exit 1 with file:line:column for a broken zone, and E_STATE_DIR for a state directory that cannot be', () => {
+    const zone = tempFile('b.zone', '$TTL 60\n@ SOA ns1 host 9 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.300\n');
+    const blocker = tempFile('blocker', '');
+    try {
+      const r = run(['check', '--zone', `b.test=${zone}`, '--state-dir', join(blocker, 'state')]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/b\.zone:4:\d+: /);
+      expect(r.stderr).to.include(`cannot create ${join(blocker, 'state')} (state directory): ${blocker} is a file, not a folder`).and.include('[E_STATE_DIR]');
+      expect(r.stderr).to.include('shardns: 2 error(s); the server would refuse to start');
+    } finally {
+      for (const f of [zone, blocker]) rmSync(dirname(f), { recursive: true, force: true });
+    }
   });
 
   it('check: exit 1 and every problem on a bad config', () => {

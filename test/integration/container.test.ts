@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
@@ -63,7 +63,7 @@ describe('container image (podman): build, run, probe, stop', function () {
 
   it('image: numeric non-root user, 53/udp and 53/tcp, SIGTERM, a DNS health check, production files only', async () => {
     type HealthConfig = { Test: string[] };
-    type Inspected = { Size: number; Healthcheck?: HealthConfig; Config: { User: string; ExposedPorts: object; StopSignal: string; Healthcheck?: HealthConfig; Entrypoint: string[] } };
+    type Inspected = { Size: number; Healthcheck?: HealthConfig; Config: { User: string; ExposedPorts: object; StopSignal: string; Healthcheck?: HealthConfig; Entrypoint: string[]; Volumes?: object; Env?: string[] } };
     const [image] = JSON.parse((await pm.podman(['image', 'inspect', pm.image])).stdout) as [Inspected];
     const [base] = JSON.parse((await pm.podman(['image', 'inspect', pm.baseImage])).stdout) as [Inspected];
     const config = image.Config;
@@ -74,6 +74,9 @@ describe('container image (podman): build, run, probe, stop', function () {
     const health = image.Healthcheck ?? config.Healthcheck;
     expect(health?.Test.slice(0, 4)).to.deep.equal(['CMD', 'node', '/opt/shardns/bin/shardns.js', 'probe']);
     expect(config.Entrypoint).to.include('/etc/shardns/container.json');
+    // The state directory (compiled zone images): a volume, and the non-root default points at it.
+    expect(Object.keys(config.Volumes ?? {})).to.deep.equal(['/var/lib/shardns']);
+    expect(config.Env).to.include('XDG_STATE_HOME=/var/lib');
     measured.push(`image ${mb(image.Size)} (${mb(image.Size - base.Size)} over the base)`);
     expect(image.Size - base.Size, 'bytes the image adds to its base').to.be.below(30e6);
 
@@ -87,6 +90,8 @@ describe('container image (podman): build, run, probe, stop', function () {
       for (const f of ['opt/shardns/node_modules/typescript', 'opt/shardns/node_modules/mocha', 'opt/shardns/src', 'opt/shardns/test', 'opt/shardns/dist/test', 'opt/shardns/.git']) {
         expect(existsSync(join(root, f)), `${f} must not be in the image`).to.equal(false);
       }
+      const state = statSync(join(root, 'var/lib/shardns'));
+      expect([state.uid, state.gid, state.mode & 0o777], '/var/lib/shardns owner and mode').to.deep.equal([UID, UID, 0o750]);
       // config/ is baked in as /etc/shardns, less the deployment examples.
       const shipped = readdirSync(join(ROOT, 'config')).filter((f) => !['compose.yaml', 'kubernetes.yaml'].includes(f));
       expect(readdirSync(join(root, 'etc/shardns')).sort()).to.deep.equal(shipped.sort());
@@ -230,7 +235,13 @@ describe('container image (podman): build, run, probe, stop', function () {
     expect(capAdd.code, tail(capAdd)).to.equal(0);
     const healthy = await until(async () => (await pm.podman(['healthcheck', 'run', capName])).code === 0, 20_000, 100);
     expect(healthy, tail(await pm.podman(['logs', capName]))).to.equal(true);
-    await pm.podman(['rm', '--force', '--time', '0', capName]);
+    await pm.podman(['rm', '--force', '--volumes', '--time', '0', capName]);
+  });
+
+  it('the state directory is /var/lib/shardns and writable with a read-only root file system', async () => {
+    const r = await pm.runImage(pm.name('state'), ['--rm', '--network', 'none', '--read-only', '--cap-drop', 'ALL'], ['check']);
+    expect(r.code, tail(r)).to.equal(0);
+    expect(r.stdout).to.match(/configuration OK: .*; images \d+ KiB, state directory \/var\/lib\/shardns\n$/);
   });
 
   it('a folder mounted on /etc/shardns replaces the shipped configuration', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { resolveConfig } from '../../src/config.js';
+import { defaultStateDir, resolveConfig } from '../../src/config.js';
 
 describe('resolveConfig', () => {
   const cwd = '/srv/dns';
@@ -34,6 +34,9 @@ describe('resolveConfig', () => {
     { name: 'zone listed twice', cli: { zone: ['a.=x', 'A=y'] }, problems: [/zone A\. is listed twice/] },
     { name: 'unknown config key', cli: {}, file: { prot: 53 }, problems: [/c\.json: unknown setting "prot"; known settings: listen, port/] },
     { name: 'bad value in the file names the file and key', cli: {}, file: { port: 'x' }, problems: [/^c\.json: "port": must be a whole number/] },
+    { name: 'an empty state-dir', cli: { 'state-dir': ' ' }, problems: [/^--state-dir: must be a folder path, got " "$/] },
+    { name: 'a state-dir in the file that is not a string', cli: {}, file: { 'state-dir': 5 }, problems: [/^c\.json: "state-dir": must be a folder path, got 5$/] },
+    { name: 'a state-dir with ~ (not expanded)', cli: {}, file: { 'state-dir': '~/state' }, problems: [/^c\.json: "state-dir": "~" is not expanded here: give the folder as an absolute path, got "~\/state"$/] },
     {
       name: 'every problem is reported, not just the first',
       cli: { port: '0', workers: 'many', 'log-format': 'xml' },
@@ -49,4 +52,30 @@ describe('resolveConfig', () => {
       c.problems.forEach((p, i) => expect(r.problems[i]).to.match(p));
     });
   }
+});
+
+describe('state-dir', () => {
+  const cases: { who: string; uid: number; env: Record<string, string>; dir: string }[] = [
+    { who: 'root', uid: 0, env: { XDG_STATE_HOME: '/home/x/.state' }, dir: '/var/lib/shardns' },
+    { who: 'a user with XDG_STATE_HOME', uid: 1000, env: { XDG_STATE_HOME: '/home/x/.state' }, dir: '/home/x/.state/shardns' },
+    { who: 'a user with a relative XDG_STATE_HOME (invalid, ignored)', uid: 1000, env: { XDG_STATE_HOME: 'state' }, dir: '/home/x/.local/state/shardns' },
+    { who: 'a user without XDG_STATE_HOME', uid: 1000, env: {}, dir: '/home/x/.local/state/shardns' },
+  ];
+  for (const c of cases) {
+    it(`defaults for ${c.who}: ${c.dir}`, () => expect(defaultStateDir(c.uid, c.env, '/home/x')).to.equal(c.dir));
+  }
+
+  it('is the default when not given', () => {
+    const r = resolveConfig({}, null, null, 1, '/srv/dns');
+    expect(r.ok && r.config.stateDir).to.equal(defaultStateDir());
+  });
+
+  it('resolves against the config file folder, on the command line against the cwd; absolute stays', () => {
+    const file = resolveConfig({}, { 'state-dir': 'state' }, 'etc/shardns.json', 1, '/srv/dns');
+    expect(file.ok && file.config.stateDir).to.equal('/srv/dns/etc/state');
+    const cli = resolveConfig({ 'state-dir': 'var/state' }, { 'state-dir': 'state' }, 'etc/shardns.json', 1, '/srv/dns');
+    expect(cli.ok && cli.config.stateDir).to.equal('/srv/dns/var/state');
+    const abs = resolveConfig({ 'state-dir': '/var/lib/other/' }, null, null, 1, '/srv/dns');
+    expect(abs.ok && abs.config.stateDir).to.equal('/var/lib/other');
+  });
 });

@@ -44,3 +44,24 @@ describe('loadZones: the octets read, and loading from them', () => {
     if (!r.ok) expect(r.errors.join('\n')).to.match(/snap\.test\.zone:6:\d+: cannot read \$INCLUDE file ".*hosts\.inc": not among the files the running workers loaded/);
   });
 });
+
+describe('loadZones: the zones served, compiled to images in process', () => {
+  it('one image per zone, each with its origin, records and serial; the set finds names by origin', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shardns-zones-'));
+    const a = join(dir, 'a.zone');
+    const b = join(dir, 'b.zone');
+    writeFileSync(a, '$TTL 60\n@ SOA ns1 host 7 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n');
+    writeFileSync(b, '$TTL 60\n@ SOA ns1 host 9 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.2\nwww A 192.0.2.3\n');
+    const r = loadZones([
+      { name: 'example.com.', file: a },
+      { name: 'Sub.Example.COM.', file: b },
+    ]);
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    expect(r.zones.images().map((z) => [z.meta.origin, z.recordCount, z.serial])).to.deep.equal([
+      ['example.com.', 3, 7],
+      ['Sub.Example.COM.', 4, 9],
+    ]);
+    const name = Uint8Array.from([3, ...Buffer.from('www'), 3, ...Buffer.from('sub'), 7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0]);
+    expect(r.zones.find(name, 0, name.length)?.meta.origin).to.equal('Sub.Example.COM.');
+  });
+});

@@ -143,6 +143,11 @@ export class ZoneImage {
     return this.bytes.subarray(at + 1 + len, at + 1 + 2 * len);
   }
 
+  /** Where the lower-cased name starts in `bytes` (its length is nameLength): for reading without a view. */
+  keyAt(node: number): number {
+    return this.namesOff + this.nodes[node * NODE_WORDS]! + 1;
+  }
+
   /** Where the original-case owner name starts in `bytes`, and its length: for copying without a view. */
   ownerAt(node: number): number {
     const at = this.namesOff + this.nodes[node * NODE_WORDS]!;

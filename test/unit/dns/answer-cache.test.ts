@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { ReplyCache, queryShape, ttlOffsets } from '../../../src/dns/answer-cache.js';
 import type { AnswerContext } from '../../../src/dns/answer.js';
-import { ZoneSet } from '../../../src/dns/zoneset.js';
+import { ZoneSet } from '../../../src/auth/zone-set.js';
 import { loadZones } from '../../../src/zones.js';
 import { authoritativeOnly } from '../../helpers/answer.js';
 import { ROOT } from '../../helpers/server.js';
@@ -124,7 +124,7 @@ describe('ReplyCache', () => {
     const m = q('www.example.com', 'A');
     cached(cache, m);
     expect(cached(cache, m).hit).to.equal(true);
-    const reloaded = new ZoneSet([...ctx.zones.zones()]);
+    const reloaded = new ZoneSet(ctx.zones.images());
     expect(cached(cache, m, reloaded).hit).to.equal(false);
     expect(cache.size).to.equal(1);
   });

@@ -1,8 +1,12 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { servfail, type AnswerContext } from '../../../src/dns/answer.js';
+import { answer, servfail, type AnswerContext } from '../../../src/dns/answer.js';
+import { compileAcl, type Acl } from '../../../src/forward/acl.js';
+import { ZoneImage } from '../../../src/zone/image/image.js';
+import { loadZones } from '../../../src/zones.js';
+import { ROOT } from '../../helpers/server.js';
 import { authoritativeOnly } from '../../helpers/answer.js';
-import { ZoneSet } from '../../../src/dns/zoneset.js';
+import { ZoneSet } from '../../../src/auth/zone-set.js';
 import { buildQuery, decodeReply } from '../../helpers/dns-client.js';
 
 const ctx: AnswerContext = {
@@ -147,4 +151,73 @@ describe('servfail()', () => {
   it('drops what is not a query', () => {
     expect(servfail(Buffer.alloc(5))).to.equal(null);
   });
+});
+
+describe('answer(): outcomes owe nothing to the zone images', () => {
+  const loaded = loadZones([
+    { name: 'example.com.', file: `${ROOT}test/fixtures/answers/example.com.zone` },
+    { name: 'other.test.', file: `${ROOT}test/fixtures/answers/other.test.zone` },
+  ]);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const fresh = (): AnswerContext => {
+    // A set of its own, over copies of the images, so wiping them hurts no other test.
+    const images = loaded.zones.images().map((z) => new ZoneImage(z.bytes.slice()));
+    return { ...ctx, zones: new ZoneSet(images), recursion: compileAcl(['127.0.0.0/8']) as Acl };
+  };
+  const wipe = (c: AnswerContext): void => {
+    for (const z of c.zones.images()) z.bytes.fill(0);
+  };
+
+  it('a chain leading out of our zones is forwarded as copies: wiping the images after answer() changes nothing', () => {
+    const c = fresh();
+    const out = answer(buildQuery('external.example.com', 'A', 'IN', { id: 3 }), c, { transport: 'udp', address: '127.0.0.1' });
+    expect(out.kind).to.equal('forward');
+    if (out.kind !== 'forward') return;
+    const before = JSON.stringify(out.chain);
+    wipe(c);
+    expect(JSON.stringify(out.chain)).to.equal(before);
+    expect(out.target).to.equal('www.elsewhere.invalid');
+    expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([['external.example.com', 'CNAME', 'www.elsewhere.invalid']]);
+  });
+  it('a DNAME chain leading out: the DNAME and the synthesized CNAME, copied', () => {
+    const c = fresh();
+    const zones = loadZones([{ name: 'example.com.', file: `${ROOT}test/fixtures/answers/example.com.zone` }]);
+    if (!zones.ok) throw new Error('zone');
+    // dn.example.com DNAME other.test., with other.test not served here: the chain leads out.
+    c.zones = new ZoneSet(zones.zones.images().map((z) => new ZoneImage(z.bytes.slice())));
+    const out = answer(buildQuery('a.B.dn.example.com', 'A', 'IN'), c, { transport: 'udp', address: '127.0.0.1' });
+    if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
+    wipe(c);
+    expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([
+      ['dn.example.com', 'DNAME', 'other.test'],
+      ['a.B.dn.example.com', 'CNAME', 'a.B.other.test'],
+    ]);
+    expect(out.target).to.equal('a.B.other.test');
+  });
+  it('a reply is its own Buffer: wiping the images leaves it as it was', () => {
+    const c = fresh();
+    const out = answer(buildQuery('www.example.com', 'A', 'IN'), c, { transport: 'udp', address: '127.0.0.1' });
+    if (out.kind !== 'reply') throw new Error(out.kind);
+    const before = out.bytes.toString('hex');
+    wipe(c);
+    expect(out.bytes.toString('hex')).to.equal(before);
+    expect(out.bytes.buffer).to.not.equal(c.zones.images()[0]!.bytes.buffer);
+  });
+});
+
+describe('answer(): the question echoed octet for octet', () => {
+  const question = (reply: Buffer): string => reply.subarray(12, reply.length).toString('hex');
+  const cases: { what: string; name: number[]; type: number; klass: number; rcode: number }[] = [
+    { what: 'an unknown class (dns-packet would have written 0)', name: [1, 0x61, 0], type: 1, klass: 254, rcode: 5 },
+    { what: 'a label holding a dot and a zero octet', name: [3, 0x61, 0x2e, 0x00, 7, ...Buffer.from('invalid'), 0], type: 1, klass: 1, rcode: 5 },
+    { what: 'octets that are not UTF-8, in mixed case', name: [3, 0xff, 0x41, 0x62, 0], type: 16, klass: 1, rcode: 5 },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const q = Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...c.name, c.type >> 8, c.type & 0xff, c.klass >> 8, c.klass & 0xff]);
+      const reply = run(q)!;
+      expect(reply[3]! & 0xf).to.equal(c.rcode);
+      expect(question(reply)).to.equal(q.subarray(12).toString('hex'));
+    });
+  }
 });

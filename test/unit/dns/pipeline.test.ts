@@ -1,0 +1,181 @@
+/** The query pipeline driven in process, as Knot's test_process_query.c drives its query processing: messages in, replies and counters out. */
+
+import { expect } from 'chai';
+import dnsPacket, { type Answer } from 'dns-packet';
+import { ZoneSet } from '../../../src/auth/zone-set.js';
+import { ReplyCache } from '../../../src/dns/answer-cache.js';
+import type { AnswerContext } from '../../../src/dns/answer.js';
+import { Counters } from '../../../src/dns/counters.js';
+import { QueryPipeline, type PipelineOptions, type Resolver } from '../../../src/dns/pipeline.js';
+import { compileAcl, type Acl } from '../../../src/forward/acl.js';
+import type { CachedAnswer, CacheLimits } from '../../../src/forward/cache.js';
+import type { UpstreamQuestion } from '../../../src/forward/transport.js';
+import { loadZones } from '../../../src/zones.js';
+import { ROOT } from '../../helpers/server.js';
+
+const FIX = `${ROOT}test/fixtures/answers/`;
+const loaded = loadZones([
+  { name: 'example.com.', file: `${FIX}example.com.zone` },
+  { name: 'other.test.', file: `${FIX}other.test.zone` },
+]);
+if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+const LIMITS: CacheLimits = { maxEntries: 100, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 10_800, servfailTtl: 5 };
+
+/** A resolver that answers every question with one A record (or fails as told), and remembers what it was asked. */
+class FakeResolver implements Resolver {
+  asked: UpstreamQuestion[] = [];
+  fail: 'reject' | 'throw' | null = null;
+  resolve(q: UpstreamQuestion): Promise<CachedAnswer> {
+    this.asked.push(q);
+    if (this.fail === 'throw') throw new Error('resolver broke');
+    if (this.fail === 'reject') return Promise.reject(new Error('resolver rejected'));
+    const a = { name: q.name, type: 'A', class: 'IN', ttl: 300, data: '198.51.100.7' } as Answer;
+    return Promise.resolve({ rcode: 'NOERROR', ad: false, answers: [a], authorities: [], additionals: [] });
+  }
+}
+
+interface Rig {
+  pipeline: QueryPipeline;
+  ctx: AnswerContext;
+  counters: Counters;
+  replies: ReplyCache;
+  resolver: FakeResolver;
+  told: string[];
+  clock: { now: number };
+}
+
+function rig(over: Partial<PipelineOptions> = {}): Rig {
+  const ctx: AnswerContext = { identity: { server: 'w', version: 'v' }, zones: loaded.ok ? loaded.zones : new ZoneSet([]), recursion: compileAcl(['127.0.0.0/8']) as Acl, ednsUdpSize: 1232, nsid: Buffer.from('w') };
+  const counters = new Counters();
+  const replies = new ReplyCache({ entries: 100, bytes: 1 << 20 });
+  const resolver = new FakeResolver();
+  const told: string[] = [];
+  const clock = { now: 1_000_000 };
+  const pipeline = new QueryPipeline({ ctx, counters, replies, forwarder: resolver, forwardLimits: LIMITS, onInternalError: (m) => told.push(m), now: () => clock.now, ...over });
+  return { pipeline, ctx, counters, replies, resolver, told, clock };
+}
+
+function query(name: string, type = 'A', opts: { id?: number; rd?: boolean; qr?: boolean } = {}): Buffer {
+  return dnsPacket.encode({
+    type: opts.qr ? 'response' : 'query',
+    id: opts.id ?? 1,
+    flags: opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type: type as 'A', class: 'IN' }],
+  });
+}
+
+/** A sockaddr_in for 127.0.0.1 (family in host order, address in network order). */
+function loopbackSockaddr(): Buffer {
+  const s = Buffer.alloc(16);
+  s.writeUInt16LE(2, 0);
+  s.writeUInt16BE(5353, 2);
+  s.set([127, 0, 0, 1], 4);
+  return s;
+}
+
+describe('QueryPipeline: one message in, its reply and counters out', () => {
+  it('answers from the zones, then from the reply cache (ID and case patched)', () => {
+    const r = rig();
+    const first = r.pipeline.handle(query('www.example.com', 'A', { id: 5 }), 'udp', '127.0.0.1') as Buffer;
+    const again = r.pipeline.handle(query('WWW.example.com', 'A', { id: 6 }), 'udp', '127.0.0.1') as Buffer;
+    expect(dnsPacket.decode(first).answers).to.have.length(2);
+    expect(again.readUInt16BE(0)).to.equal(6);
+    expect(again.subarray(12).toString('hex')).to.not.equal(first.subarray(12).toString('hex')); // the asker's case
+    expect(dnsPacket.decode(again).questions![0]!.name).to.equal('WWW.example.com');
+    expect({ hits: r.replies.hits, queries: r.counters.snapshot().queries, rcodes: r.counters.snapshot().rcodes }).to.deep.equal({ hits: 1, queries: 2, rcodes: { NOERROR: 2 } });
+  });
+  it('drops a response (QR=1) and counts the drop', () => {
+    const r = rig();
+    expect(r.pipeline.handle(query('www.example.com', 'A', { qr: true }), 'udp', '127.0.0.1')).to.equal(null);
+    expect(r.counters.snapshot()).to.include({ queries: 1, dropped: 1 });
+  });
+  it('a query whose handling throws gets SERVFAIL, is counted, and is told once a second', () => {
+    const r = rig();
+    r.ctx.zones = { forQuestion: () => { throw new Error('boom'); } } as unknown as ZoneSet;
+    for (let i = 0; i < 3; i++) {
+      const reply = r.pipeline.handle(query(`n${i}.example.com`), 'tcp', '127.0.0.1') as Buffer;
+      expect(reply[3]! & 0xf, 'SERVFAIL').to.equal(2);
+      expect(reply.readUInt16BE(4), 'question echoed').to.equal(1);
+    }
+    r.clock.now += 1001;
+    r.pipeline.handle(query('n9.example.com'), 'udp', '127.0.0.1');
+    expect(r.counters.snapshot()).to.include({ internalErrors: 4, queries: 4 });
+    expect(r.told).to.have.length(2);
+    expect(r.told[0]).to.match(/^internal error answering a query \(answered SERVFAIL\): Error: boom/);
+  });
+  it('forwards a name outside our zones, builds the reply, and keeps it for the next asker', async () => {
+    const r = rig();
+    const reply = await r.pipeline.handle(query('www.example.net', 'A', { id: 9 }), 'udp', '127.0.0.1');
+    const p = dnsPacket.decode(reply!);
+    expect(p.id).to.equal(9);
+    expect(p.flag_ra).to.equal(true);
+    expect(p.answers!.map((a) => (a as { data: string }).data)).to.deep.equal(['198.51.100.7']);
+    expect(r.resolver.asked.map((q) => [q.name, q.type, q.klass])).to.deep.equal([['www.example.net', 'A', 'IN']]);
+    const hit = r.pipeline.handle(query('www.example.net', 'A', { id: 10 }), 'udp', '127.0.0.1');
+    expect(Buffer.isBuffer(hit), 'a cached reply, no promise').to.equal(true);
+    expect(r.resolver.asked).to.have.length(1);
+  });
+  it('follows our CNAME chain out of our zones through the resolver: our chain, then the upstream\'s answer', async () => {
+    const r = rig();
+    const reply = await r.pipeline.handle(query('external.example.com'), 'udp', '127.0.0.1');
+    const p = dnsPacket.decode(reply!);
+    expect(r.resolver.asked.map((q) => q.name)).to.deep.equal(['www.elsewhere.invalid']);
+    expect(p.answers!.map((a) => `${a.name} ${a.type}`)).to.deep.equal(['external.example.com CNAME', 'www.elsewhere.invalid A']);
+  });
+  it('without RD, the chain is answered as it stands (not chased)', () => {
+    const r = rig();
+    const reply = r.pipeline.handle(query('external.example.com', 'A', { rd: false }), 'udp', '127.0.0.1') as Buffer;
+    expect(dnsPacket.decode(reply).answers!.map((a) => a.type)).to.deep.equal(['CNAME']);
+    expect(r.resolver.asked).to.have.length(0);
+  });
+  for (const fail of ['reject', 'throw'] as const) {
+    it(`a resolver that ${fail}s gives SERVFAIL, counted`, async () => {
+      const r = rig();
+      r.resolver.fail = fail;
+      const reply = await r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
+      expect(reply![3]! & 0xf).to.equal(2);
+      expect(r.counters.snapshot()).to.include({ internalErrors: 1, queries: 1 });
+      expect(r.counters.snapshot().rcodes).to.deep.equal({ SERVFAIL: 1 });
+    });
+  }
+  it('keeps no forwarded reply when the forward cache is off', async () => {
+    const r = rig({ forwardLimits: { ...LIMITS, maxEntries: 0 } });
+    await r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
+    await r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
+    expect(r.resolver.asked).to.have.length(2);
+  });
+  it('a client outside allow-recursion is refused, not forwarded', () => {
+    const r = rig();
+    const reply = r.pipeline.handle(query('www.example.net'), 'udp', '192.0.2.9') as Buffer;
+    expect(reply[3]! & 0xf).to.equal(5);
+    expect(r.resolver.asked).to.have.length(0);
+  });
+  it('a reload (new zones) empties what the reply cache held', () => {
+    const r = rig();
+    r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1');
+    r.ctx.zones = new ZoneSet(r.ctx.zones.images());
+    r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1');
+    expect(r.replies.hits).to.equal(0);
+  });
+  it('inPlace writes a cached reply into the send area and counts it; a miss says -1', () => {
+    const r = rig();
+    const q = query('www.example.com', 'A', { id: 3 });
+    const stored = r.pipeline.handle(q, 'udp', '127.0.0.1') as Buffer;
+    const inbox = Buffer.concat([Buffer.alloc(7), q]);
+    const out = Buffer.alloc(2000);
+    const n = r.pipeline.inPlace!(inbox, 7, q.length, loopbackSockaddr(), 0, out, 100, 1900);
+    expect(out.subarray(100, 100 + n).toString('hex')).to.equal(stored.toString('hex'));
+    expect(r.counters.snapshot().queries).to.equal(2);
+    const miss = query('mail.example.com');
+    expect(r.pipeline.inPlace!(miss, 0, miss.length, loopbackSockaddr(), 0, out, 0, 2000)).to.equal(-1);
+    // The engine then calls the full path, telling it the cache was tried.
+    expect(Buffer.isBuffer(r.pipeline.handler('udp', true)(miss, '127.0.0.1'))).to.equal(true);
+    // Misses: the first query's, and the in-place one; the full path after it does not look again.
+    expect(r.replies.misses).to.equal(2);
+  });
+  it('has no in-place path without a reply cache, and answers all the same', () => {
+    const r = rig({ replies: null });
+    expect(r.pipeline.inPlace).to.equal(null);
+    expect(Buffer.isBuffer(r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1'))).to.equal(true);
+  });
+});
