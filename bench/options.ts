@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { SERVER_KINDS, type PeerKind } from './servers.js';
 import { DEFAULT_VARIANT, parseVariant } from './variants.js';
 
-/** What a run measures: the load test against every server, the cached-forwarding scenario. */
-export const SCENARIOS = ['auth', 'forward'] as const;
+/** What a run measures: the load test against every server, the cached-forwarding scenario, the cache-missing load test. */
+export const SCENARIOS = ['auth', 'forward', 'miss'] as const;
 /** One of {@link SCENARIOS}. */
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -28,13 +28,22 @@ export interface RunOptions {
   forwardCache: string[];
   /** Forwarding scenario: worker counts of the forwarding shardns. */
   forwardWorkers: number[];
+  /** Cache-missing scenario: share of the query file that is a random-subdomain flood (fresh names that do not exist). */
+  missShare: number;
+  /** Cache-missing scenario: worker counts (every server, as in the load test). */
+  missWorkers: number[];
+  /** Cache-missing scenario: lines of its query file, or null for {@link missQueryLines} of the duration. */
+  missQueries: number | null;
   clients: number;
   outstanding: number;
   queries: number;
   seed: number;
   /** Generated zone sizes for the zone-scale step; empty: skip it. */
   scale: number[];
-  scaleWorkers: number;
+  /** Worker counts each server gets in the zone-scale step (each size is measured at each). */
+  scaleWorkers: number[];
+  /** Zone-scale step: longest wait for one server to give its first correct answer (and, for shardns, for all workers to be ready). */
+  scaleTimeoutSec: number;
   /** Folder for the JSON result and the SVG chart. */
   out: string;
   help: boolean;
@@ -53,14 +62,26 @@ export const DEFAULTS: Omit<RunOptions, 'out'> = {
   scenarios: ['auth', 'forward'],
   forwardCache: ['on', 'off'],
   forwardWorkers: [1],
+  missShare: 0.8,
+  missWorkers: [1],
+  missQueries: null,
   clients: 8,
   outstanding: 200,
   queries: 50_000,
   seed: 1,
   scale: [10_000, 100_000, 1_000_000],
-  scaleWorkers: 1,
+  scaleWorkers: [1],
+  scaleTimeoutSec: 300,
   help: false,
 };
+
+/** Query-file lines the cache-missing scenario writes per second of --duration: more than any server here answers (~150k QPS), so no run reaches the end of the file and asks its names again. */
+export const MISS_LINES_PER_SECOND = 200_000;
+
+/** Lines of the cache-missing scenario's query file: --miss-queries, or enough for one run of the longest of --duration and --warmup without starting over. */
+export function missQueryLines(o: Pick<RunOptions, 'missQueries' | 'durationSec' | 'warmupSec' | 'queries'>): number {
+  return o.missQueries ?? Math.max(o.queries, Math.ceil(Math.max(o.durationSec, o.warmupSec) * MISS_LINES_PER_SECOND));
+}
 
 /** The --help text. */
 export const USAGE = `usage: npm run bench -- [options]      (or: node dist/bench/run.js [options])
@@ -71,7 +92,8 @@ same worker count, runs alternating); then shardns forwarding to an upstream
 from its cache; then the zone-scale test. Loopback only; every process it
 starts is stopped, also on Ctrl-C.
 
-  --scenarios LIST     auth (load test against every server), forward (cached forwarding); default auth,forward
+  --scenarios LIST     auth (load test against every server), forward (cached forwarding), miss (load test
+                       with a random-subdomain flood the reply cache cannot help with); default auth,forward
   --workers LIST       worker counts to measure, e.g. 1,2 (default 1,2); none: skip the load test
   --duration SEC       length of each measured dnsperf run (default 10)
   --rounds N           measured runs per server and worker count, servers in turn,
@@ -88,12 +110,18 @@ starts is stopped, also on Ctrl-C.
   --forward-cache LIST forwarding scenario: cache settings of the forwarding shardns: on (sized to hold every
                        question of the file), default (shardns's --cache-size default), off (0), or entries (default on,off)
   --forward-workers LIST  forwarding scenario: workers of the forwarding shardns (default 1)
+  --miss-share X       miss scenario: share of queries for fresh random names under the zone that do not
+                       exist (1-3 random labels, each name asked about once); the rest is the auth mix (default 0.8)
+  --miss-workers LIST  miss scenario: worker counts of every server (default 1)
+  --miss-queries N     miss scenario: lines of its query file (default: 200000 per second of --duration,
+                       so no run starts the file over)
   --clients N          dnsperf clients (-c): source sockets, each one flow the kernel hashes to one worker (default 8)
   --outstanding N      dnsperf queries in flight at most (-q, over all clients; default 200)
   --queries N          lines in the query file (default 50000)
   --seed N             seed of the query file (default 1)
   --scale LIST         zone-scale sizes in records, e.g. 10000,100000,1000000 (default); none: skip
-  --scale-workers N    workers each server gets in the zone-scale test (default 1)
+  --scale-workers LIST workers each server gets in the zone-scale test, e.g. 2,4 (default 1)
+  --scale-timeout SEC  zone-scale test: longest wait for one server's first correct answer (default 300)
   --out DIR            where the JSON result and the SVG chart go (default bench/results)
   --help
 `;
@@ -118,12 +146,16 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
         scenarios: { type: 'string' },
         'forward-cache': { type: 'string' },
         'forward-workers': { type: 'string' },
+        'miss-share': { type: 'string' },
+        'miss-workers': { type: 'string' },
+        'miss-queries': { type: 'string' },
         clients: { type: 'string' },
         outstanding: { type: 'string' },
         queries: { type: 'string' },
         seed: { type: 'string' },
         scale: { type: 'string' },
         'scale-workers': { type: 'string' },
+        'scale-timeout': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -170,6 +202,8 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
 
   o.workers = list('workers', 1, 64) ?? o.workers;
   o.forwardWorkers = list('forward-workers', 1, 64) ?? o.forwardWorkers;
+  o.missWorkers = list('miss-workers', 1, 64) ?? o.missWorkers;
+  o.missQueries = int('miss-queries', 1, 50_000_000) ?? o.missQueries;
   o.durationSec = seconds('duration', 1, 3600) ?? o.durationSec;
   o.rounds = int('rounds', 1, 100) ?? o.rounds;
   o.warmupSec = seconds('warmup', 0, 600) ?? o.warmupSec;
@@ -179,7 +213,18 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
   o.queries = int('queries', 1, 10_000_000) ?? o.queries;
   o.seed = int('seed', 0, 2 ** 32 - 1) ?? o.seed;
   o.scale = list('scale', 10, 50_000_000) ?? o.scale;
-  o.scaleWorkers = int('scale-workers', 1, 64) ?? o.scaleWorkers;
+  o.scaleWorkers = list('scale-workers', 1, 64) ?? o.scaleWorkers;
+  if (o.scaleWorkers.length === 0) {
+    errors.push('--scale-workers: must name at least one worker count (skip the zone-scale test with --scale none)');
+    o.scaleWorkers = DEFAULTS.scaleWorkers;
+  }
+  o.scaleTimeoutSec = seconds('scale-timeout', 1, 86_400) ?? o.scaleTimeoutSec;
+  const share = str('miss-share');
+  if (share !== undefined) {
+    const x = Number(share);
+    if (share.trim() === '' || !Number.isFinite(x) || x <= 0 || x > 1) errors.push(`--miss-share: must be a share above 0 and at most 1, e.g. 0.8, got "${share}"`);
+    else o.missShare = x;
+  }
   o.out = str('out') ?? o.out;
   o.help = values.help === true;
 
@@ -212,7 +257,7 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
   const scenarios = str('scenarios');
   if (scenarios !== undefined) {
     const items = scenarios === 'none' ? [] : [...new Set(scenarios.split(',').map((s) => s.trim()))];
-    if (items.some((x) => !(SCENARIOS as readonly string[]).includes(x))) errors.push(`--scenarios: must be auth, forward, auth,forward or none, got "${scenarios}"`);
+    if (items.some((x) => !(SCENARIOS as readonly string[]).includes(x))) errors.push(`--scenarios: must be a comma-separated list of auth, forward, miss (or none), got "${scenarios}"`);
     else o.scenarios = items as Scenario[];
   }
   const cache = str('forward-cache');

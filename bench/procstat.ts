@@ -84,48 +84,117 @@ export function cpuSecondsBetween(before: CpuSample, after: CpuSample, ticksPerS
   return ticks / ticksPerSecond;
 }
 
-const kbField = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+const kbField = (text: string, name: string): number | undefined => {
+  const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** The proportional-set lines of /proc/<pid>/smaps_rollup, in kB. */
+export interface PssKb {
+  /** `Pss:`: each resident page counted 1/n in each of the n processes that map it. */
+  pss: number;
+  /** `Pss_Anon:`, `Pss_File:`, `Pss_Shmem:` (Linux 5.9 and later): heap and stacks, mapped files, shared memory. */
+  anon?: number;
+  file?: number;
+  shmem?: number;
+}
+
+/**
+ * Reads the `Pss:` line of a smaps_rollup text (proc(5)) and, when present,
+ * its parts; null when there is no `Pss:` line. `Pss_Dirty:` and the parts
+ * are not mistaken for `Pss:`.
+ */
+export function parseRollup(text: string): PssKb | null {
+  const pss = kbField(text, 'Pss');
+  if (pss === undefined) return null;
+  const out: PssKb = { pss };
+  const anon = kbField(text, 'Pss_Anon');
+  const file = kbField(text, 'Pss_File');
+  const shmem = kbField(text, 'Pss_Shmem');
+  if (anon !== undefined) out.anon = anon;
+  if (file !== undefined) out.file = file;
+  if (shmem !== undefined) out.shmem = shmem;
+  return out;
+}
+
+/** Memory of one process in kB (see {@link memoryKb}). */
+export interface ProcessMemoryKb {
+  rssKb: number;
+  peakKb: number;
+  /** Pss, or VmRSS when smaps_rollup cannot be read (then `pssFromRss`). */
+  pssKb: number;
+  pssAnonKb?: number;
+  pssFileKb?: number;
+  pssShmemKb?: number;
+  pssFromRss?: true;
+}
 
 /**
  * Memory of one process in kB: resident now and at its peak (VmRSS, VmHWM
  * from status), and its proportional share (Pss from smaps_rollup: a page
- * shared by n processes counts 1/n in each). Zeros when it is gone.
+ * shared by n processes counts 1/n in each) with its parts. Zeros when it is gone.
  */
-export function memoryKb(pid: number, procRoot = '/proc'): { rssKb: number; peakKb: number; pssKb: number } {
+export function memoryKb(pid: number, procRoot = '/proc'): ProcessMemoryKb {
   let status: string;
   try {
     status = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
   } catch {
     return { rssKb: 0, peakKb: 0, pssKb: 0 };
   }
-  let rollup = '';
+  let rollup: PssKb | null = null;
   try {
-    rollup = readFileSync(`${procRoot}/${pid}/smaps_rollup`, 'utf8');
+    rollup = parseRollup(readFileSync(`${procRoot}/${pid}/smaps_rollup`, 'utf8'));
   } catch {
-    /* kernels before 4.14, or gone: PSS falls back to RSS below */
+    /* kernels before 4.14, no permission, or gone: PSS falls back to RSS below */
   }
-  const rssKb = kbField(status, 'VmRSS');
-  return { rssKb, peakKb: kbField(status, 'VmHWM'), pssKb: rollup ? kbField(rollup, 'Pss') : rssKb };
+  const rssKb = kbField(status, 'VmRSS') ?? 0;
+  const peakKb = kbField(status, 'VmHWM') ?? 0;
+  if (rollup === null) return { rssKb, peakKb, pssKb: rssKb, pssFromRss: true };
+  return {
+    rssKb,
+    peakKb,
+    pssKb: rollup.pss,
+    ...(rollup.anon !== undefined ? { pssAnonKb: rollup.anon } : {}),
+    ...(rollup.file !== undefined ? { pssFileKb: rollup.file } : {}),
+    ...(rollup.shmem !== undefined ? { pssShmemKb: rollup.shmem } : {}),
+  };
+}
+
+/** Memory of a process group in MB (see {@link groupMemoryMB}). */
+export interface GroupMemoryMB {
+  rssMB: number;
+  peakMB: number;
+  pssMB: number;
+  /** Sums of the PSS parts, when every process had them. */
+  pssAnonMB?: number;
+  pssFileMB?: number;
+  pssShmemMB?: number;
+  /** Processes whose PSS could not be read (their RSS is in pssMB); absent when none. */
+  pssFromRss?: number;
 }
 
 /**
  * Memory of a process group, in MB: the sums of each process's resident set,
- * of each one's peak, and of each one's proportional share. In the RSS sums a
- * page shared between processes (code, copy-on-write after fork, as NSD's
- * server processes share the zone) counts once per process, so they are an
- * upper bound; the PSS sum counts it once.
+ * of each one's peak, and of each one's proportional share (PSS, with its
+ * anonymous, file and shmem parts). In the RSS sums a page shared between
+ * processes (code, copy-on-write after fork, as NSD's server processes share
+ * the zone; a zone image every worker maps) counts once per process, so they
+ * are an upper bound; the PSS sum counts it once.
  */
-export function groupMemoryMB(pgid: number, procRoot = '/proc'): { rssMB: number; peakMB: number; pssMB: number } {
-  let rss = 0;
-  let peak = 0;
-  let pss = 0;
-  for (const pid of groupPids(pgid, procRoot)) {
-    const m = memoryKb(pid, procRoot);
-    rss += m.rssKb;
-    peak += m.peakKb;
-    pss += m.pssKb;
-  }
-  return { rssMB: rss / 1024, peakMB: peak / 1024, pssMB: pss / 1024 };
+export function groupMemoryMB(pgid: number, procRoot = '/proc'): GroupMemoryMB {
+  const all = groupPids(pgid, procRoot).map((pid) => memoryKb(pid, procRoot));
+  const sum = (f: (m: ProcessMemoryKb) => number): number => all.reduce((a, m) => a + f(m), 0) / 1024;
+  const part = (f: (m: ProcessMemoryKb) => number | undefined): number | undefined => (all.length > 0 && all.every((m) => f(m) !== undefined) ? sum((m) => f(m)!) : undefined);
+  const out: GroupMemoryMB = { rssMB: sum((m) => m.rssKb), peakMB: sum((m) => m.peakKb), pssMB: sum((m) => m.pssKb) };
+  const anon = part((m) => m.pssAnonKb);
+  const file = part((m) => m.pssFileKb);
+  const shmem = part((m) => m.pssShmemKb);
+  if (anon !== undefined) out.pssAnonMB = anon;
+  if (file !== undefined) out.pssFileMB = file;
+  if (shmem !== undefined) out.pssShmemMB = shmem;
+  const fromRss = all.filter((m) => m.pssFromRss).length;
+  if (fromRss > 0) out.pssFromRss = fromRss;
+  return out;
 }
 
 /** The machine's CPU counters from /proc/stat (all CPUs), in ticks. */

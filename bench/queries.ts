@@ -1,4 +1,4 @@
-/** The dnsperf query file: names of the zone under test × their types in a realistic mix, absent names, wildcard hits, mixed case. */
+/** The dnsperf query file: names of the zone under test × their types in a realistic mix, absent names, wildcard hits, mixed case; optionally a random-subdomain flood share. */
 
 import { pickWeighted, seededRandom } from './random.js';
 
@@ -20,8 +20,12 @@ export const TYPE_WEIGHTS: Readonly<Record<string, number>> = {
   PTR: 1,
 };
 
-/** Which part of the mix a query belongs to (each gives a different kind of answer). */
-export type QueryKind = 'existing' | 'referral' | 'nodata' | 'wildcard' | 'absent';
+/**
+ * Which part of the mix a query belongs to (each gives a different kind of
+ * answer). `random` is the random-subdomain flood share: fresh random names
+ * that do not exist, each asked about once, so no reply cache can help.
+ */
+export type QueryKind = 'existing' | 'referral' | 'nodata' | 'wildcard' | 'absent' | 'random';
 
 /** One line of the query file. */
 export interface Query {
@@ -51,10 +55,17 @@ export interface QueryMixOptions {
   nodata: number;
   /** Share of queries whose name is written in random upper and lower case. */
   mixedCase: number;
+  /**
+   * Share of the file that is a random-subdomain flood: names of 1–3 fresh
+   * random labels under the apex ({@link floodName}), which do not exist.
+   * The other queries follow the mix above. 0 (the default) leaves the file
+   * exactly as it is without this option.
+   */
+  randomSubdomain: number;
 }
 
-/** Defaults: ~10 % absent, ~5 % wildcard hits, ~5 % NODATA, a quarter in mixed case. */
-export const DEFAULT_MIX: QueryMixOptions = { count: 50_000, seed: 1, absent: 0.1, wildcard: 0.05, nodata: 0.05, mixedCase: 0.25 };
+/** Defaults: ~10 % absent, ~5 % wildcard hits, ~5 % NODATA, a quarter in mixed case, no flood. */
+export const DEFAULT_MIX: QueryMixOptions = { count: 50_000, seed: 1, absent: 0.1, wildcard: 0.05, nodata: 0.05, mixedCase: 0.25, randomSubdomain: 0 };
 
 /** The generated queries and what they contain. */
 export interface QueryFile {
@@ -112,6 +123,34 @@ function randomLabel(rnd: () => number, prefix: string): string {
   return prefix + Math.floor(rnd() * 36 ** 6).toString(36).padStart(6, '0');
 }
 
+const FLOOD_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** Depth of a flood name: 1 label 60 %, 2 labels 30 %, 3 labels 10 %. */
+const FLOOD_DEPTH: Readonly<Record<number, number>> = { 1: 6, 2: 3, 3: 1 };
+
+/**
+ * A name as a random-subdomain flood asks it: 1–3 labels of 5–12 random
+ * letters and digits under `origin` (lower case, no trailing dot), e.g.
+ * `x7f3k2q.example.com` or `k2j9a.x7f3k2q.example.com`. With 36^5 or more
+ * choices per label, names practically never repeat.
+ */
+export function floodName(rnd: () => number, origin: string): string {
+  const depth = pickWeighted(rnd, [1, 2, 3], (d) => FLOOD_DEPTH[d]!);
+  const labels: string[] = [];
+  for (let i = 0; i < depth; i++) {
+    const len = 5 + Math.floor(rnd() * 8);
+    let l = '';
+    for (let j = 0; j < len; j++) l += FLOOD_ALPHABET[Math.floor(rnd() * FLOOD_ALPHABET.length)];
+    labels.push(l);
+  }
+  return `${labels.join('.')}.${origin}`;
+}
+
+/** The ancestor of `name` (or itself) one label under `origin`: `b.example.com` for `a.b.example.com`. */
+function underApex(name: string, origin: string): string {
+  const head = name.slice(0, -(origin.length + 1));
+  return `${head.slice(head.lastIndexOf('.') + 1)}.${origin}`;
+}
+
 /** Generates `options.count` queries for the zone; the same seed gives the same file. */
 export function generateQueries(zone: ZoneNames, options: Partial<QueryMixOptions> = {}): QueryFile {
   const o = { ...DEFAULT_MIX, ...options };
@@ -150,11 +189,23 @@ export function generateQueries(zone: ZoneNames, options: Partial<QueryMixOption
     wildcardShare = 0;
   }
   const nodataCandidates = owners.filter((w) => w.kind === 'existing' && !w.has.has('CNAME'));
+  if (o.randomSubdomain > 0 && zone.nodes.has(`*.${origin}`)) notes.push(`the apex has a wildcard (*.${origin}): the random-subdomain names get wildcard answers, not NXDOMAIN`);
 
   const queries: Query[] = [];
   for (let i = 0; i < o.count; i++) {
-    const r = rnd();
     let q: Query;
+    // Drawn only with a flood share, so the file without one stays as it was.
+    if (o.randomSubdomain > 0 && rnd() < o.randomSubdomain) {
+      let name: string;
+      // The name right under the apex must not exist; then nothing below it does either.
+      do name = floodName(rnd, origin);
+      while (existing.has(underApex(name, origin)));
+      q = { name, type: pickWeighted(rnd, ['A', 'AAAA', 'MX', 'TXT'], weightOf), kind: 'random' };
+      if (rnd() < o.mixedCase) q.name = randomCase(q.name, rnd);
+      queries.push(q);
+      continue;
+    }
+    const r = rnd();
     if (r < absentShare) {
       let name: string;
       do name = `${randomLabel(rnd, 'nx')}.${origin}`;
@@ -179,7 +230,7 @@ export function generateQueries(zone: ZoneNames, options: Partial<QueryMixOption
     queries.push(q);
   }
 
-  const kinds: Record<QueryKind, number> = { existing: 0, referral: 0, nodata: 0, wildcard: 0, absent: 0 };
+  const kinds: Record<QueryKind, number> = { existing: 0, referral: 0, nodata: 0, wildcard: 0, absent: 0, random: 0 };
   const types: Record<string, number> = {};
   let mixedCase = 0;
   for (const q of queries) {

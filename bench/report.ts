@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { maxMinRatio } from './balance.js';
 import { settingLabel, SHARDNS_DEFAULT_CACHE_SIZE } from './forward.js';
-import { ratios, summarize, summarizeForward, type BenchResult, type ForwardResult, type Ratio, type Summary } from './result.js';
+import { ratios, summarize, summarizeForward, type BenchResult, type ForwardResult, type LoadRun, type LoadSetup, type Ratio, type ScaleEntry, type Summary } from './result.js';
 import { runLabel, SERVER_LABEL } from './servers.js';
 import { renderChart } from './svg.js';
 
@@ -52,25 +52,33 @@ function loadCells(s: Summary): string[] {
 
 const LOAD_HEAD = ['QPS', 'µs CPU / query', 'lost', 'latency avg ms', 'latency stddev ms', 'latency max ms', 'peak RSS MB', 'machine CPUs busy'];
 
-/** The load test: one row per server (shardns variant) and worker count, then shardns / peer. */
-export function renderLoad(r: BenchResult): string {
-  if (r.runs.length === 0 || r.load === null) return '';
-  const o = r.options;
-  const q = r.load.queries;
+/** The query file of a load scenario in one sentence: its mix, case and types. */
+export function describeQueryFile(q: LoadSetup['queries']): string {
   const pct = (n: number): string => `${((n / q.count) * 100).toFixed(0)} %`;
+  const random = q.kinds.random ?? 0;
+  return (
+    `Query file: ${int(q.count)} lines — ${random > 0 ? `fresh random names that do not exist (random-subdomain flood, 1–3 labels under the apex, each asked about once) ${pct(random)}, ` : ''}` +
+    `existing names ${pct(q.kinds.existing)}, below a delegation ${pct(q.kinds.referral)}, ` +
+    `NODATA ${pct(q.kinds.nodata)}, wildcard hits ${pct(q.kinds.wildcard)}, absent ${pct(q.kinds.absent)}; ${pct(q.mixedCase)} in mixed case; ` +
+    `types ${Object.entries(q.types).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${pct(n)}`).join(', ')}.`
+  );
+}
+
+/** One load scenario's tables: a row per server (shardns variant) and worker count, shardns / peer with the by-round spread, response codes. */
+function renderLoadRuns(r: BenchResult, heading: string, setup: LoadSetup, runs: readonly LoadRun[], intro: string[] = []): string {
+  const o = r.options;
   const lines: string[] = [];
   lines.push(
-    `### Load: ${r.load.zone.origin} (${int(r.load.zone.records)} records${r.load.zone.generated ? ', generated' : ''}), ` +
-      `dnsperf -c ${o.clients} -q ${o.outstanding}, ${o.durationSec} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'} (${[...new Set(r.runs.map((x) => runLabel(x.server, x.variant)))].join(', ')} in turn${o.rounds > 1 ? ', every second round in reverse order' : ''})`,
+    `### ${heading}: ${setup.zone.origin} (${int(setup.zone.records)} records${setup.zone.generated ? ', generated' : ''}), ` +
+      `dnsperf -c ${o.clients} -q ${o.outstanding}, ${o.durationSec} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'} (${[...new Set(runs.map((x) => runLabel(x.server, x.variant)))].join(', ')} in turn${o.rounds > 1 ? ', every second round in reverse order' : ''})`,
     '',
-    `Query file: ${int(q.count)} lines — existing names ${pct(q.kinds.existing)}, below a delegation ${pct(q.kinds.referral)}, ` +
-      `NODATA ${pct(q.kinds.nodata)}, wildcard hits ${pct(q.kinds.wildcard)}, absent ${pct(q.kinds.absent)}; ${pct(q.mixedCase)} in mixed case; ` +
-      `types ${Object.entries(q.types).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${pct(n)}`).join(', ')}.`,
+    ...intro.flatMap((l) => [l, '']),
+    describeQueryFile(setup.queries),
     '',
   );
-  const sums = summarize(r.runs);
+  const sums = summarize(runs);
   lines.push(table(['server', 'workers', ...LOAD_HEAD], sums.map((s) => [s.label, String(s.workers), ...loadCells(s)]), [false, ...LOAD_HEAD.map(() => true), true]));
-  const rat = ratios(sums, r.runs);
+  const rat = ratios(sums, runs);
   if (rat.length > 0) {
     const spread = (x: Ratio): string => (x.cpuByRound ? `${times(x.cpuByRound.median)} (${times(x.cpuByRound.min)}–${times(x.cpuByRound.max)})` : '–');
     lines.push(
@@ -87,7 +95,7 @@ export function renderLoad(r: BenchResult): string {
   }
   const rcodes = sums.map((s) => {
     const all: Record<string, number> = {};
-    for (const run of r.runs.filter((x) => x.server === s.server && x.workers === s.workers && x.variant === s.variant)) {
+    for (const run of runs.filter((x) => x.server === s.server && x.workers === s.workers && x.variant === s.variant)) {
       for (const [k, v] of Object.entries(run.dnsperf.rcodes)) all[k] = (all[k] ?? 0) + v;
     }
     const total = Object.values(all).reduce((a, b) => a + b, 0);
@@ -95,6 +103,22 @@ export function renderLoad(r: BenchResult): string {
   });
   lines.push('', `Response codes (same query file, so they should agree): ${rcodes.join('; ')}.`);
   return lines.join('\n');
+}
+
+/** The load test: one row per server (shardns variant) and worker count, then shardns / peer. */
+export function renderLoad(r: BenchResult): string {
+  if (r.runs.length === 0 || r.load === null) return '';
+  return renderLoadRuns(r, 'Load', r.load, r.runs);
+}
+
+/** The cache-missing load test: as the load test, with its random-subdomain query file. */
+export function renderMiss(r: BenchResult): string {
+  const m = r.miss;
+  if (!m || m.runs.length === 0) return '';
+  return renderLoadRuns(r, `Load, cache missing (${pct(m.share)} random subdomains)`, m.load, m.runs, [
+    'Every server as in the load test (shardns with its reply cache as set, NSD without rate limiting), but most questions are names nobody asked before: ' +
+      'within a run no name repeats (the file is longer than a run), and the names a run shares with the runs before it were pushed out of shardns\'s reply cache (first in, first out) by the hundreds of thousands of other names in between.',
+  ]);
 }
 
 /** The cached-forwarding scenario: one row per cache setting and worker count, the fill before the rounds, and same-run ratios. */
@@ -145,36 +169,107 @@ export function renderForward(r: BenchResult): string {
 
 /** Replies per shardns worker and the busiest / idlest ratio. */
 export function renderBalance(r: BenchResult): string {
-  if (r.balance.length === 0) return '';
+  const rows = [...r.balance.map((b) => ({ b, scenario: 'load' })), ...(r.miss?.balance ?? []).map((b) => ({ b, scenario: 'cache missing' }))];
+  if (rows.length === 0) return '';
+  const both = r.balance.length > 0 && (r.miss?.balance.length ?? 0) > 0;
   return [
     '### Worker balance (shardns, replies per worker over all rounds, from the workers\' counters)',
     '',
     table(
       ['shardns', 'workers', 'dnsperf clients', 'replies per worker', 'max / min'],
-      r.balance.map((b) => [runLabel('shardns', b.variant), String(b.workers), String(b.clients), b.shares.map((s) => `#${s.id}: ${int(s.answered)}`).join(', '), times(maxMinRatio(b.shares))]),
+      rows.map(({ b, scenario }) => [`${runLabel('shardns', b.variant)}${both ? ` (${scenario})` : ''}`, String(b.workers), String(b.clients), b.shares.map((s) => `#${s.id}: ${int(s.answered)}`).join(', '), times(maxMinRatio(b.shares))]),
       [false, true, true, false, true],
     ),
   ].join('\n');
 }
 
-/** Load time and memory for the generated zones. */
+/** A start's first-answer and all-ready cells: `failed: …` when it gave no correct answer. */
+const startCells = (ok: boolean, first: number | undefined, ready: number | undefined, error: string | undefined): string[] =>
+  first === undefined ? [`failed: ${error?.split('\n')[0] ?? ''}`, '–'] : [fixed(first, 2), ok ? fixed(ready, 2) : `not all: ${error?.split('\n')[0] ?? ''}`];
+
+/** Load time, memory and restart time for the generated zones, and shardns over each peer at the same size and worker count. */
 export function renderScale(r: BenchResult): string {
   if (r.scale.length === 0) return '';
-  return [
-    `### Zone scale (generated zones, ${r.options.scaleWorkers} worker${r.options.scaleWorkers === 1 ? '' : 's'} each; time from start to the first correct answer; memory summed over the server's processes just then)`,
+  const head = ['records', 'zone file MB', 'server', 'workers', 'first correct answer s', 'all workers ready s', 'RSS MB', 'PSS MB', 'PSS anon MB', 'peak RSS MB', 'restart: first correct answer s', 'restart: PSS MB'];
+  const rows = r.scale.map((s) => [
+    int(s.records),
+    fixed(s.zoneMB, 1),
+    SERVER_LABEL[s.server],
+    String(s.workers),
+    ...startCells(s.ok, s.firstAnswerSec, s.allReadySec, s.error),
+    fixed(s.rssMB, 0),
+    fixed(s.pssMB, 0),
+    fixed(s.pssAnonMB, 0),
+    fixed(s.peakRssMB, 0),
+    s.restart ? startCells(s.restart.ok, s.restart.firstAnswerSec, s.restart.allReadySec, s.restart.error)[0]! : '–',
+    fixed(s.restart?.pssMB, 0),
+  ]);
+  const lines = [
+    '### Zone scale (generated zones; time from start to the first correct answer for the zone\'s last address record; memory summed over the server\'s processes 1 s after all were ready; then stopped and started again on the same zone and state)',
     '',
-    table(
-      ['records', 'zone file MB', 'server', 'first correct answer s', 'RSS MB', 'PSS MB', 'peak RSS MB'],
-      r.scale.map((s) => [int(s.records), fixed(s.zoneMB, 1), SERVER_LABEL[s.server], s.ok ? fixed(s.firstAnswerSec, 2) : `failed: ${s.error?.split('\n')[0] ?? ''}`, fixed(s.rssMB, 0), fixed(s.pssMB, 0), fixed(s.peakRssMB, 0)]),
-      [true, true, false, true, true, true, true],
-    ),
-  ].join('\n');
+    table(head, rows, [true, true, false, true, true, true, true, true, true, true, true, true]),
+  ];
+  const notes: string[] = [];
+  const kills = r.scale.filter((s) => (s.heartbeatKills ?? 0) + (s.restart?.heartbeatKills ?? 0) > 0);
+  for (const s of kills) notes.push(`shardns ×${s.workers} at ${int(s.records)} records: ${(s.heartbeatKills ?? 0) + (s.restart?.heartbeatKills ?? 0)} worker(s) killed for missed heartbeats while loading`);
+  const fromRss = r.scale.filter((s) => (s.pssFromRss ?? 0) > 0);
+  if (fromRss.length > 0) notes.push(`PSS could not be read for some processes (no /proc/PID/smaps_rollup): their RSS is counted instead (${fromRss.map((s) => `${SERVER_LABEL[s.server]} ×${s.workers}`).join(', ')})`);
+  const sd = r.scale.find((s) => s.server === 'shardns');
+  if (sd) notes.push(sd.stateDir ? 'shardns ran with --state-dir (a folder per server and size, kept across its restart)' : 'shardns ran without --state-dir (its --help does not list the flag): the restart loads the zone file again');
+  if (notes.length > 0) lines.push('', `${notes.join('. ')}.`);
+  const rat = scaleRatios(r.scale);
+  if (rat.length > 0) {
+    lines.push(
+      '',
+      'shardns / peer, same size and worker count (below 1: shardns was faster or used less):',
+      '',
+      table(
+        ['records', 'workers', 'peer', 'first answer ratio', 'all ready ratio', 'PSS ratio', 'restart ratio'],
+        rat.map((x) => [int(x.records), String(x.workers), SERVER_LABEL[x.peer], times(x.firstAnswer), times(x.allReady), times(x.pss), times(x.restart)]),
+        [true, true, false, true, true, true, true],
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** shardns over one peer in the zone-scale test (NaN where either side has no number). */
+export interface ScaleRatio {
+  records: number;
+  workers: number;
+  peer: ScaleEntry['server'];
+  firstAnswer: number;
+  allReady: number;
+  pss: number;
+  restart: number;
+}
+
+/** shardns / peer for every size and worker count where both started. */
+export function scaleRatios(entries: readonly ScaleEntry[]): ScaleRatio[] {
+  const div = (a: number | undefined, b: number | undefined): number => (a !== undefined && b !== undefined && b > 0 ? a / b : NaN);
+  const out: ScaleRatio[] = [];
+  for (const s of entries) {
+    if (s.server !== 'shardns' || s.firstAnswerSec === undefined) continue;
+    for (const p of entries) {
+      if (p.server === 'shardns' || p.records !== s.records || p.workers !== s.workers || p.firstAnswerSec === undefined) continue;
+      out.push({
+        records: s.records,
+        workers: s.workers,
+        peer: p.server,
+        firstAnswer: div(s.firstAnswerSec, p.firstAnswerSec),
+        allReady: div(s.ok ? s.allReadySec : undefined, p.ok ? p.allReadySec : undefined),
+        pss: div(s.pssMB, p.pssMB),
+        restart: div(s.restart?.firstAnswerSec, p.restart?.firstAnswerSec),
+      });
+    }
+  }
+  return out;
 }
 
 /** The whole report. */
 export function renderMarkdown(r: BenchResult): string {
   const notes = (r.notes ?? []).join(' ');
-  const parts = [`## shardns benchmark\n\n${renderMeta(r)}`, renderLoad(r), notes, renderBalance(r), renderForward(r), renderScale(r)];
+  const parts = [`## shardns benchmark\n\n${renderMeta(r)}`, renderLoad(r), renderMiss(r), notes, renderBalance(r), renderForward(r), renderScale(r)];
   if (r.skipped.length > 0) parts.push(`Skipped: ${r.skipped.map((s) => `${SERVER_LABEL[s.server]} (${s.reason})`).join('; ')}.`);
   if (r.errors.length > 0) parts.push(`Errors:\n\n${r.errors.map((e) => `- ${e.split('\n')[0]}`).join('\n')}`);
   return parts.filter((p) => p !== '').join('\n\n') + '\n';

@@ -33,14 +33,20 @@ export interface BenchOptions {
   outstanding: number;
   servers: ServerKind[];
   scale: number[];
-  scaleWorkers: number;
+  /** Worker counts of the zone-scale step (a single number in results from before lists). */
+  scaleWorkers: number | number[];
+  /** Zone-scale step: longest wait for one server's first correct answer, in seconds. */
+  scaleTimeoutSec?: number;
   /** shardns variants of the load test (absent in results from before variants: shipped settings only). */
   variants?: string[];
-  /** `auth` (the load test against every server), `forward` (the cached-forwarding scenario). */
+  /** `auth` (the load test against every server), `forward` (the cached-forwarding scenario), `miss` (the cache-missing load test). */
   scenarios?: string[];
   /** Forwarding scenario: cache settings and worker counts of the forwarding shardns. */
   forwardCache?: string[];
   forwardWorkers?: number[];
+  /** Cache-missing scenario: the random-subdomain share of its query file, and its worker counts. */
+  missShare?: number;
+  missWorkers?: number[];
 }
 
 /** The zone and the query file of the load test. */
@@ -83,20 +89,43 @@ export interface BalanceEntry {
   clients: number;
 }
 
-/** Loading one generated zone in one server. */
-export interface ScaleEntry {
+/** One start of a server on a generated zone: how long until it answered, and its memory then. */
+export interface ScaleStart {
+  ok: boolean;
+  /** Seconds from starting the server to its first correct answer for the zone's last address record. */
+  firstAnswerSec?: number;
+  /**
+   * Seconds until every worker was ready: for shardns the supervisor's
+   * "listening on … with N workers" line (the first answer can come from the
+   * first worker that loaded); for NSD and Knot the first answer (NSD forks
+   * its servers after loading, Knot is one process).
+   */
+  allReadySec?: number;
+  /** Sums over the server's processes a second after all were ready: resident, each one's peak, proportional share (PSS). */
+  rssMB?: number;
+  peakRssMB?: number;
+  pssMB?: number;
+  /** Parts of the PSS sum (smaps_rollup Pss_Anon, Pss_File, Pss_Shmem; absent on kernels without them): heap, mapped files, shared memory. */
+  pssAnonMB?: number;
+  pssFileMB?: number;
+  pssShmemMB?: number;
+  /** Processes whose PSS could not be read (no smaps_rollup): their RSS is in pssMB instead. */
+  pssFromRss?: number;
+  /** shardns: workers killed for missed heartbeats while it started (its log's "missed heartbeats" lines). */
+  heartbeatKills?: number;
+  error?: string;
+}
+
+/** Loading one generated zone in one server: the first start, and a restart on the same zone and state. */
+export interface ScaleEntry extends ScaleStart {
   records: number;
   server: ServerKind;
   workers: number;
   zoneMB: number;
-  ok: boolean;
-  /** Seconds from starting the server to its first correct answer for the zone's last address record. */
-  firstAnswerSec?: number;
-  /** Sums over the server's processes just after that answer: resident, each one's peak, proportional share. */
-  rssMB?: number;
-  peakRssMB?: number;
-  pssMB?: number;
-  error?: string;
+  /** shardns: whether it was given --state-dir (only when its --help lists the flag). */
+  stateDir?: boolean;
+  /** The server stopped and started again on the same zone file, the same folder and (shardns) the same state directory. */
+  restart?: ScaleStart;
 }
 
 /** One measured dnsperf run against a forwarding shardns (every name outside its zones, cached after the first time). */
@@ -136,6 +165,15 @@ export interface ForwardResult {
   runs: ForwardRun[];
 }
 
+/** The cache-missing load test: the auth scenario's servers and reporting, with a query file that is mostly a random-subdomain flood. */
+export interface MissResult {
+  /** Share of the file that is fresh random names (kind `random`). */
+  share: number;
+  load: LoadSetup;
+  runs: LoadRun[];
+  balance: BalanceEntry[];
+}
+
 /** Everything one `npm run bench` measured (bench/results/bench-<date>.json). */
 export interface BenchResult {
   schema: 1;
@@ -147,6 +185,8 @@ export interface BenchResult {
   scale: ScaleEntry[];
   /** The cached-forwarding scenario, when it ran. */
   forward?: ForwardResult | null;
+  /** The cache-missing load test, when it ran. */
+  miss?: MissResult | null;
   /** Things the reader should know (a peer measured at fewer worker counts, …). */
   notes?: string[];
   /** Servers left out, and why (not installed, not root). */

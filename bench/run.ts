@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: the load test (dnsperf against shardns variants, NSD, Knot
  * DNS, dns2 and the kernel floor in one run, alternating), worker balance, the cached-forwarding
- * scenario and zone scale; prints a markdown report and writes JSON and an
- * SVG chart to bench/results/.
+ * scenario, the cache-missing load test and zone scale; prints a markdown
+ * report and writes JSON and an SVG chart to bench/results/.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -17,13 +17,13 @@ import { dnsperfUnavailable, dnsperfVersion, runDnsperf } from './dnsperf.js';
 import { forwardQueries, forwardSettings, forwardTest, SHARDNS_DEFAULT_CACHE_SIZE } from './forward.js';
 import { generateZone } from './gen-zone.js';
 import { measureRun } from './measure.js';
-import { parseOptions, USAGE, type RunOptions } from './options.js';
+import { missQueryLines, parseOptions, USAGE, type RunOptions } from './options.js';
 import { freePort } from './ports.js';
 import { busyCores, clockTicks, systemCpu } from './procstat.js';
 import { ProcessGroups } from './processes.js';
 import { generateQueries, toDnsperfFile } from './queries.js';
-import { renderMarkdown } from './report.js';
-import type { BalanceEntry, BenchMeta, BenchResult, LoadSetup } from './result.js';
+import { int, renderMarkdown } from './report.js';
+import type { BalanceEntry, BenchMeta, BenchResult, LoadRun, LoadSetup } from './result.js';
 import { measureScale } from './scale.js';
 import { isFloor } from './floor.js';
 import { MAX_WORKERS, ROOT, runLabel, SERVER_LABEL, serverUnavailable, serverVersion, startServer, type Probe, type ServerHandle, type ServerKind, type ZoneUnderTest } from './servers.js';
@@ -125,16 +125,28 @@ export function inRoundOrder<T>(servers: readonly T[], round: number): T[] {
   return round % 2 === 0 ? [...servers].reverse() : [...servers];
 }
 
+/** One load-test scenario (`auth`, `miss`): its worker counts, its query file, and where its runs go. */
+interface LoadScenario {
+  /** Prefix of the servers' folders and of log lines. */
+  name: string;
+  workers: number[];
+  queryFile: string;
+  runs: LoadRun[];
+  balance: BalanceEntry[];
+}
+
 /** The load test at every worker count: start every server, warm each up, then rounds of A B C, C B A, A B C, … */
-async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers: number) => Entry[], zone: ZoneUnderTest, probe: Probe, queryFile: string, dir: string, result: BenchResult): Promise<void> {
+async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers: number) => Entry[], zone: ZoneUnderTest, probe: Probe, sc: LoadScenario, dir: string, result: BenchResult): Promise<void> {
   const hz = clockTicks();
+  const queryFile = sc.queryFile;
   const load = { queryFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding };
-  for (const workers of o.workers) {
+  const tag = sc.name === 'auth' ? '' : `${sc.name}: `;
+  for (const workers of sc.workers) {
     const running: ServerHandle[] = [];
     const ports = new Set<number>();
     for (const e of entries(workers)) {
-      const label = runLabel(e.kind, e.variant?.name);
-      const sdir = join(dir, `${e.kind}${e.variant ? `-${e.variant.name}` : ''}-${workers}`);
+      const label = `${tag}${runLabel(e.kind, e.variant?.name)}`;
+      const sdir = join(dir, `${sc.name}-${e.kind}${e.variant ? `-${e.variant.name}` : ''}-${workers}`);
       mkdirSync(sdir, { recursive: true });
       try {
         const port = await freePort(ports);
@@ -152,17 +164,17 @@ async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers:
         try {
           await runDnsperf(groups, { port: s.port, queryFile, durationSec: o.warmupSec, clients: o.clients, outstanding: o.outstanding, timeoutSec: 2 });
         } catch (err) {
-          log(`warm-up of ${runLabel(s.kind, s.variant)} failed: ${(err as Error).message.split('\n')[0]}`);
+          log(`${tag}warm-up of ${runLabel(s.kind, s.variant)} failed: ${(err as Error).message.split('\n')[0]}`);
         }
       }
     }
     const shares = new Map<string, WorkerShare[][]>();
     for (let round = 1; round <= o.rounds; round++) {
       for (const s of inRoundOrder(running, round)) {
-        const label = runLabel(s.kind, s.variant);
+        const label = `${tag}${runLabel(s.kind, s.variant)}`;
         try {
           const m = await measureRun(groups, s, load, round, hz);
-          result.runs.push(m.run);
+          sc.runs.push(m.run);
           if (m.shares) shares.set(s.variant ?? '', [...(shares.get(s.variant ?? '') ?? []), m.shares]);
           log(
             `${label} ×${workers} round ${round}: ${Math.round(m.run.dnsperf.qps).toLocaleString('en-US')} QPS, ` +
@@ -177,7 +189,7 @@ async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers:
     for (const [variant, runs] of shares) {
       const total = addShares(runs);
       const entry: BalanceEntry = { workers, ...(variant !== '' ? { variant } : {}), shares: total, maxMin: maxMinRatio(total), clients: o.clients };
-      result.balance.push(entry);
+      sc.balance.push(entry);
     }
     for (const s of running) await groups.stop(s.process);
   }
@@ -189,6 +201,7 @@ export function estimateSeconds(o: RunOptions, peers: readonly ServerKind[]): nu
   const perServer = 2 + o.warmupSec + o.rounds * (o.durationSec + 1);
   let sec = 0;
   if (o.scenarios.includes('auth')) for (const w of o.workers) sec += entriesFor(w, variants, peers).length * perServer;
+  if (o.scenarios.includes('miss')) for (const w of o.missWorkers) sec += entriesFor(w, variants, peers).length * perServer;
   if (o.scenarios.includes('forward')) sec += o.forwardWorkers.length * o.forwardCache.length * (perServer + 2);
   return sec;
 }
@@ -208,7 +221,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const authWanted = o.scenarios.includes('auth') && o.workers.length > 0;
   const forwardWanted = o.scenarios.includes('forward') && o.forwardWorkers.length > 0;
-  if (authWanted || forwardWanted) {
+  const missWanted = o.scenarios.includes('miss') && o.missWorkers.length > 0;
+  if (authWanted || forwardWanted || missWanted) {
     const why = dnsperfUnavailable();
     if (why !== null) {
       process.stderr.write(`bench: ${why} (or run only the zone-scale test with --scenarios none)\n`);
@@ -248,10 +262,12 @@ export async function main(argv: string[]): Promise<number> {
       servers,
       scale: o.scale,
       scaleWorkers: o.scaleWorkers,
+      scaleTimeoutSec: o.scaleTimeoutSec,
       variants: o.variants,
       scenarios: o.scenarios,
       forwardCache: o.forwardCache,
       forwardWorkers: o.forwardWorkers,
+      ...(missWanted ? { missShare: o.missShare, missWorkers: o.missWorkers } : {}),
     },
     load: null,
     runs: [],
@@ -265,20 +281,22 @@ export async function main(argv: string[]): Promise<number> {
   const peers = servers.filter((k) => k !== 'shardns');
   const variants = o.variants.map((v) => parseVariant(v)!);
   const entries = (workers: number): Entry[] => entriesFor(workers, variants, peers);
-  if (authWanted && peers.some(isFloor)) {
+  if ((authWanted || missWanted) && peers.some(isFloor)) {
     result.notes!.push('The floor (bench/floor/udp-floor.c) answers every query with one A record, whatever the zone holds: its rows are the cost of the I/O alone, not of answering.');
   }
-  if (authWanted) {
+  if (authWanted || missWanted) {
+    const counts = [...new Set([...(authWanted ? o.workers : []), ...(missWanted ? o.missWorkers : [])])];
     for (const p of peers) {
       const max = MAX_WORKERS[p];
-      if (max !== undefined && o.workers.some((w) => w > max)) result.notes!.push(`${SERVER_LABEL[p]} runs as one process: it is measured with ${max} worker only (left out at ${o.workers.filter((w) => w > max).join(', ')} workers).`);
+      if (max !== undefined && counts.some((w) => w > max)) result.notes!.push(`${SERVER_LABEL[p]} runs as one process: it is measured with ${max} worker only (left out at ${counts.filter((w) => w > max).join(', ')} workers).`);
     }
   }
-  const minutes = Math.ceil(estimateSeconds({ ...o, scenarios: o.scenarios.filter((x) => (x === 'auth' ? authWanted : forwardWanted)) }, peers) / 60);
+  const wanted = { auth: authWanted, forward: forwardWanted, miss: missWanted };
+  const minutes = Math.ceil(estimateSeconds({ ...o, scenarios: o.scenarios.filter((x) => wanted[x]) }, peers) / 60);
   log(`about ${minutes} min for the load tests${o.scale.length > 0 ? ', then the zone scale test (up to a few minutes for 1M records)' : ''}; Ctrl-C stops everything`);
 
   try {
-    if (authWanted || forwardWanted) {
+    if (authWanted || forwardWanted || missWanted) {
       const z = prepareZone(o, dir);
       const probe = addressProbe(z.loaded);
       if (probe === null) throw new Error(`zone ${z.zone.file} has no A record to check answers with`);
@@ -291,7 +309,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       result.load = setup;
       for (const n of q.notes) log(`query file: ${n}`);
-      if (authWanted) await loadTest(groups, o, entries, z.zone, probe, queryFile, dir, result);
+      if (authWanted) await loadTest(groups, o, entries, z.zone, probe, { name: 'auth', workers: o.workers, queryFile, runs: result.runs, balance: result.balance }, dir, result);
       if (forwardWanted) {
         const f = forwardQueries(q.queries);
         const forwardFile = join(dir, 'forward-queries.txt');
@@ -326,11 +344,26 @@ export async function main(argv: string[]): Promise<number> {
           result.forward,
         );
       }
+      if (missWanted) {
+        const m = generateQueries(z.loaded, { count: missQueryLines(o), seed: o.seed, randomSubdomain: o.missShare });
+        const missFile = join(dir, 'miss-queries.txt');
+        writeFileSync(missFile, toDnsperfFile(m.queries));
+        result.miss = {
+          share: o.missShare,
+          load: { zone: setup.zone, queries: { count: m.queries.length, seed: o.seed, kinds: m.kinds, types: m.types, mixedCase: m.mixedCase, notes: m.notes } },
+          runs: [],
+          balance: [],
+        };
+        log(`cache-missing scenario: ${m.queries.length.toLocaleString('en-US')} queries, ${m.kinds.random.toLocaleString('en-US')} of them fresh random names`);
+        await loadTest(groups, o, entries, z.zone, probe, { name: 'miss', workers: o.missWorkers, queryFile: missFile, runs: result.miss.runs, balance: result.miss.balance }, dir, result);
+        const past = result.miss.runs.filter((r) => r.dnsperf.sent > m.queries.length);
+        if (past.length > 0) result.notes!.push(`Cache-missing scenario: ${past.length} run(s) sent more queries than the file has lines (${int(m.queries.length)}): dnsperf started the file over, so those runs asked names again (raise --miss-queries).`);
+      }
     }
     if (o.scale.length > 0) {
       // dns2 loads the zone with shardns's own loader: its load time would say nothing new; the floor loads no zone.
       const scaleServers = servers.filter((k) => k !== 'dns2' && !isFloor(k));
-      result.scale = await measureScale(groups, { sizes: o.scale, servers: scaleServers, workers: o.scaleWorkers, dir, origin: 'example.com.', timeoutMs: 300_000, log });
+      result.scale = await measureScale(groups, { sizes: o.scale, servers: scaleServers, workers: o.scaleWorkers, dir, origin: 'example.com.', timeoutMs: o.scaleTimeoutSec * 1000, log });
     }
   } catch (err) {
     result.errors.push((err as Error).message);

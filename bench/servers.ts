@@ -169,8 +169,13 @@ export async function startServer(groups: ProcessGroups, o: ServerOptions): Prom
   if (cmd.config) writeFileSync(cmd.config.path, cmd.config.text);
   const t0 = performance.now();
   const tracked = groups.spawn(`${o.variant ? shardnsLabel(o.variant) : SERVER_LABEL[o.kind]} (${o.workers} worker${o.workers === 1 ? '' : 's'})`, cmd.command, cmd.args, { cwd: o.dir });
-  const died = tracked.exited.then(() => false);
-  const ok = await Promise.race([waitForAnswer(o.port, o.probe.name, o.probe.type, o.probe.expect, o.timeoutMs), died]);
+  // When the server dies first, stop asking: the probe's timers would otherwise keep the benchmark alive until the timeout.
+  const gone = new AbortController();
+  const died = tracked.exited.then(() => {
+    gone.abort();
+    return false;
+  });
+  const ok = await Promise.race([waitForAnswer(o.port, o.probe.name, o.probe.type, o.probe.expect, o.timeoutMs, 10, gone.signal), died]);
   const readyMs = performance.now() - t0;
   if (!ok) {
     const out = tracked.output().slice(-2000);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { dnsperfUnavailable } from '../../bench/dnsperf.js';
 import { buildFloor } from '../../bench/floor.js';
 import type { BenchResult } from '../../bench/result.js';
+import { serverUnavailable } from '../../bench/servers.js';
 import { ROOT, alive, childPids, until } from '../helpers/server.js';
 
 const RUN = `${ROOT}dist/bench/run.js`;
@@ -63,7 +64,7 @@ function runBench(args: string[], env: NodeJS.ProcessEnv): BenchRun {
   return current;
 }
 
-describe('bench smoke run (dnsperf against two shardns variants, dns2 and the kernel floor, one worker; cached forwarding)', function () {
+describe('bench smoke run (dnsperf against two shardns variants, dns2 and the kernel floor, one worker; cached forwarding; cache missing beside NSD)', function () {
   this.timeout(30_000);
   let work: string;
 
@@ -167,6 +168,49 @@ describe('bench smoke run (dnsperf against two shardns variants, dns2 and the ke
     expect(result.meta.versions['floor-mmsg']).to.match(/^built with /);
     expect([...run.seen.values()]).to.include('udp-floor');
     expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
+  });
+
+  it('runs the cache-missing scenario beside NSD, then a small zone-scale test with restarts, and stops everything', async function () {
+    const why = serverUnavailable('nsd');
+    if (why !== null) {
+      console.log(`skip: ${why}`);
+      this.skip();
+    }
+    const out = join(work, 'results');
+    const run = runBench(
+      ['--scenarios', 'miss', '--duration', '1', '--rounds', '1', '--warmup', '0', '--peers', 'nsd', '--zone-records', '500', '--miss-queries', '300000', '--scale', '2000', '--scale-workers', '1', '--scale-timeout', '20', '--out', out],
+      { TMPDIR: work },
+    );
+    const { code, stdout, stderr } = await run.done;
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.include('### Load, cache missing (80 % random subdomains)');
+    expect(stdout).to.match(/^\| shardns \| 1 \| [\d,]+ \| [\d.]+ \|/m);
+    expect(stdout).to.match(/^\| NSD \| 1 \| [\d,]+ \| [\d.]+ \|/m);
+    expect(stdout).to.match(/^\| 1 \| shardns \| NSD \| [\d.]+× \| [\d.]+× \|/m);
+    expect(stdout).to.match(/^\| 2,000 \| [\d.]+ \| shardns \| 1 \| [\d.]+ \| [\d.]+ \| \d+ \| \d+ \|/m);
+    const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
+    const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
+    expect(result.errors).to.deep.equal([]);
+    expect(result.runs).to.deep.equal([]);
+    const m = result.miss!;
+    expect(m.load.queries.kinds.random / m.load.queries.count).to.be.closeTo(0.8, 0.01);
+    expect(m.runs.map((x) => x.server)).to.deep.equal(['shardns', 'nsd']);
+    for (const r of m.runs) {
+      // Both servers answer the same questions: mostly NXDOMAIN (the flood and the usual absent names).
+      expect(r.dnsperf.completed).to.be.greaterThan(1000);
+      expect(r.dnsperf.sent).to.be.lessThan(m.load.queries.count);
+      expect(r.dnsperf.rcodes.NXDOMAIN! / r.dnsperf.completed, r.server).to.be.within(0.75, 0.9);
+      expect(r.cpuUsPerQuery).to.be.within(0.5, 5000);
+    }
+    // Zone scale: each server started twice on the same zone, PSS read for every process.
+    expect(result.scale.map((s) => `${s.server} ${s.ok} ${s.restart?.ok}`)).to.deep.equal(['shardns true true', 'nsd true true']);
+    for (const s of result.scale) {
+      expect(s.pssMB).to.be.within(1, s.rssMB!);
+      expect(s.pssFromRss ?? 0).to.equal(0);
+      expect(s.restart!.firstAnswerSec).to.be.greaterThan(0);
+    }
+    expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
+    expect(readdirSync(work).filter((f) => f.startsWith('shardns-bench-'))).to.deep.equal([]);
   });
 
   it('Ctrl-C in the middle of a run stops shardns and dnsperf and exits 130', async () => {

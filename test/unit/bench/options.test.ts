@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULTS, parseOptions } from '../../../bench/options.js';
+import { DEFAULTS, MISS_LINES_PER_SECOND, missQueryLines, parseOptions } from '../../../bench/options.js';
 
 const parse = (...argv: string[]): ReturnType<typeof parseOptions> => parseOptions(argv, '/out');
 
@@ -67,5 +67,44 @@ describe('bench options', () => {
     const r = parse('--wrokers', '2');
     expect(r.ok).to.equal(false);
     expect(!r.ok && r.errors[0]).to.match(/wrokers/);
+  });
+
+  it('reads the cache-missing scenario: its share, worker counts and file length', () => {
+    expect(DEFAULTS.missShare).to.equal(0.8);
+    expect(DEFAULTS.missWorkers).to.deep.equal([1]);
+    const r = parse('--scenarios', 'auth,miss', '--miss-share', '0.5', '--miss-workers', '1,2', '--miss-queries', '300000');
+    if (!r.ok) throw new Error(r.errors.join());
+    expect(r.options.scenarios).to.deep.equal(['auth', 'miss']);
+    expect(r.options.missShare).to.equal(0.5);
+    expect(r.options.missWorkers).to.deep.equal([1, 2]);
+    expect(r.options.missQueries).to.equal(300_000);
+    expect(missQueryLines(r.options)).to.equal(300_000);
+    const auto = parse('--scenarios', 'miss', '--duration', '5', '--warmup', '2');
+    if (!auto.ok) throw new Error(auto.errors.join());
+    expect(auto.options.missQueries).to.equal(null);
+    expect(missQueryLines(auto.options)).to.equal(5 * MISS_LINES_PER_SECOND);
+    expect(missQueryLines({ ...auto.options, durationSec: 0.1, warmupSec: 0 })).to.equal(auto.options.queries);
+  });
+
+  it('refuses a share outside (0, 1] and an empty worker list', () => {
+    for (const bad of ['0', '1.5', 'x', '']) {
+      const r = parse('--miss-share', bad);
+      expect(r.ok, bad).to.equal(false);
+      expect(!r.ok && r.errors.join()).to.match(/--miss-share: must be a share above 0 and at most 1/);
+    }
+    expect(parse('--miss-share', '1').ok).to.equal(true);
+    const r = parse('--miss-workers', '0', '--miss-queries', '0', '--scale-workers', 'none', '--scale-timeout', '0');
+    expect(r.ok).to.equal(false);
+    expect(!r.ok && r.errors).to.have.length(4);
+  });
+
+  it('reads zone-scale worker lists and the per-server timeout', () => {
+    expect(DEFAULTS.scaleWorkers).to.deep.equal([1]);
+    expect(DEFAULTS.scaleTimeoutSec).to.equal(300);
+    const r = parse('--scale', '1000000,10000000', '--scale-workers', '2,4,2', '--scale-timeout', '900');
+    if (!r.ok) throw new Error(r.errors.join());
+    expect(r.options.scale).to.deep.equal([1_000_000, 10_000_000]);
+    expect(r.options.scaleWorkers).to.deep.equal([2, 4]);
+    expect(r.options.scaleTimeoutSec).to.equal(900);
   });
 });

@@ -10,6 +10,7 @@ import {
   groupMemoryMB,
   groupPids,
   groupStats,
+  parseRollup,
   parseStat,
   parseSystemCpu,
   sampleCpu,
@@ -90,5 +91,46 @@ describe('bench /proc accounting', () => {
     const b = parseSystemCpu('cpu  300 0 200 800 100 0 0 0 0 0\n');
     expect(busyCores(a, b, 2)).to.be.closeTo(1.5, 1e-9);
     expect(() => parseSystemCpu('nothing')).to.throw(/cpu/);
+  });
+
+  it('reads Pss and its parts from smaps_rollup, not Pss_Dirty or the parts for Pss', () => {
+    const text = [
+      '55d2c8a4e000-7ffd5a1fe000 ---p 00000000 00:00 0                          [rollup]',
+      'Rss:              149452 kB',
+      'Pss:               52710 kB',
+      'Pss_Dirty:         40124 kB',
+      'Pss_Anon:          39880 kB',
+      'Pss_File:          12586 kB',
+      'Pss_Shmem:           244 kB',
+      'Shared_Clean:     101560 kB',
+      '',
+    ].join('\n');
+    expect(parseRollup(text)).to.deep.equal({ pss: 52710, anon: 39880, file: 12586, shmem: 244 });
+    // Older kernels: no parts. No Pss line at all: null (the caller falls back to RSS).
+    const old = parseRollup('Pss_Dirty:  10 kB\nPss:   321 kB\nRss: 500 kB\n');
+    expect(old).to.deep.equal({ pss: 321 });
+    expect(parseRollup('Rss: 500 kB\nPss_Anon: 3 kB\n')).to.equal(null);
+    const self = parseRollup(readFileSync('/proc/self/smaps_rollup', 'utf8'));
+    expect(self!.pss).to.be.greaterThan(1000);
+  });
+
+  it('sums PSS and its parts over a group; counts processes whose PSS fell back to RSS', () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-pss-'));
+    try {
+      const put = (pid: number, rssKb: number, rollup: string | null): void => {
+        mkdirSync(join(root, String(pid)));
+        writeFileSync(join(root, String(pid), 'stat'), statLine(pid, 'w', 'S', 300, 1, 1));
+        writeFileSync(join(root, String(pid), 'status'), `VmHWM:\t${rssKb} kB\nVmRSS:\t${rssKb} kB\n`);
+        if (rollup !== null) writeFileSync(join(root, String(pid), 'smaps_rollup'), rollup);
+      };
+      put(300, 2048, 'Pss: 1024 kB\nPss_Anon: 512 kB\nPss_File: 512 kB\nPss_Shmem: 0 kB\n');
+      put(301, 4096, 'Pss: 2048 kB\nPss_Anon: 1024 kB\nPss_File: 1024 kB\nPss_Shmem: 0 kB\n');
+      expect(groupMemoryMB(300, root)).to.deep.equal({ rssMB: 6, peakMB: 6, pssMB: 3, pssAnonMB: 1.5, pssFileMB: 1.5, pssShmemMB: 0 });
+      put(302, 1024, null);
+      // One process without smaps_rollup: its RSS stands in, and the parts are no longer complete.
+      expect(groupMemoryMB(300, root)).to.deep.equal({ rssMB: 7, peakMB: 7, pssMB: 4, pssFromRss: 1 });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateQueries, randomCase, toDnsperfFile, type Query, type ZoneNames } from '../../../bench/queries.js';
+import { floodName, generateQueries, randomCase, toDnsperfFile, type Query, type ZoneNames } from '../../../bench/queries.js';
+import { seededRandom } from '../../../bench/random.js';
 import { loadZoneFile, type Zone } from '../../../src/zone/index.js';
 import { ROOT } from '../../helpers/server.js';
 
@@ -121,5 +122,66 @@ describe('bench query file', () => {
     const out = randomCase('a-1.b_c.example.com', rnd);
     expect(out.toLowerCase()).to.equal('a-1.b_c.example.com');
     expect(out).to.not.equal('a-1.b_c.example.com');
+  });
+
+  describe('with a random-subdomain share (the cache-missing scenario)', () => {
+    const n = 20_000;
+    const miss = generateQueries(zone, { count: n, seed: 7, randomSubdomain: 0.8 });
+    const random = miss.queries.filter((q) => q.kind === 'random');
+    /** Every name that exists, empty non-terminals included. */
+    const exists = (name: string): boolean => zone.nodes.has(name) || [...zone.nodes.keys()].some((k) => k.endsWith(`.${name}`));
+
+    it('makes the share asked of fresh random names, the rest the usual mix', () => {
+      expect(miss.queries).to.have.length(n);
+      expect(miss.kinds.random / n).to.be.within(0.78, 0.82);
+      // The other 20 % keep the usual shares (those of the file without a flood, within sampling noise).
+      const rest = n - miss.kinds.random;
+      for (const kind of ['existing', 'referral', 'nodata', 'wildcard', 'absent'] as const) {
+        expect(miss.kinds[kind] / rest, kind).to.be.closeTo(file.kinds[kind] / 5000, 0.03);
+      }
+      expect(Object.values(miss.kinds).reduce((a, b) => a + b, 0)).to.equal(n);
+    });
+
+    it('asks each random name about once: 1–3 random labels under the apex, none of which exists', () => {
+      const lower = random.map((q) => q.name.toLowerCase());
+      expect(new Set(lower).size / lower.length).to.be.greaterThan(0.999);
+      const depths = [0, 0, 0, 0];
+      for (const name of lower.slice(0, 2000)) {
+        expect(name, name).to.match(/^([a-z0-9]{5,12}\.){1,3}example\.com$/);
+        const labels = name.split('.').length - 2;
+        depths[labels]!++;
+        const top = name.split('.').slice(-3).join('.');
+        expect(exists(top), name).to.equal(false);
+      }
+      expect(depths[1]).to.be.greaterThan(depths[2]!);
+      expect(depths[2]).to.be.greaterThan(depths[3]!);
+      expect(depths[3]).to.be.greaterThan(0);
+      expect(new Set(random.map((q) => q.type))).to.have.keys('A', 'AAAA', 'MX', 'TXT');
+      const mixed = random.filter((q) => q.name !== q.name.toLowerCase()).length;
+      expect(mixed / random.length).to.be.within(0.18, 0.3);
+    });
+
+    it('is the same for the same seed, and leaves the file without a share exactly as before', () => {
+      expect(generateQueries(zone, { count: n, seed: 7, randomSubdomain: 0.8 }).queries).to.deep.equal(miss.queries);
+      expect(generateQueries(zone, { count: 5000, seed: 7, randomSubdomain: 0 }).queries).to.deep.equal(file.queries);
+      const all = generateQueries(zone, { count: 1000, seed: 2, randomSubdomain: 1 });
+      expect(all.kinds.random).to.equal(1000);
+    });
+
+    it('floodName: 1–3 labels of 5–12 letters and digits, deterministic for a seed', () => {
+      const a = seededRandom(5);
+      const b = seededRandom(5);
+      for (let i = 0; i < 200; i++) {
+        const name = floodName(a, 't.test');
+        expect(name).to.match(/^([a-z0-9]{5,12}\.){1,3}t\.test$/);
+        expect(floodName(b, 't.test')).to.equal(name);
+      }
+    });
+
+    it('says so when an apex wildcard answers the random names', () => {
+      const apex = loadText('t.test.', '$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n* A 192.0.2.9\n');
+      const r = generateQueries(apex, { count: 200, randomSubdomain: 0.8 });
+      expect(r.notes.join()).to.match(/random-subdomain names get wildcard answers/);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { pct, renderMarkdown } from '../../../bench/report.js';
-import { median, ratios, summarize, summarizeForward, type BenchResult, type ForwardRun, type LoadRun } from '../../../bench/result.js';
+import { describeQueryFile, pct, renderMarkdown, scaleRatios } from '../../../bench/report.js';
+import { median, ratios, summarize, summarizeForward, type BenchResult, type ForwardRun, type LoadRun, type ScaleEntry } from '../../../bench/result.js';
 import { axisTop, niceMax, renderChart, tickLabel } from '../../../bench/svg.js';
 import { ROOT } from '../../helpers/server.js';
 
@@ -68,8 +68,9 @@ describe('bench report from a saved result', () => {
     expect(md).to.include('| 1 | shardns | NSD | 0.29× | 3.33× |');
     expect(md).to.include('| 2 | shardns | Knot DNS | 0.43× | 3.33× |');
     expect(md).to.include('| shardns | 2 | 8 | #0: 700,000, #1: 540,000 | 1.30× |');
-    expect(md).to.include('| 1,000,000 | 31.5 | shardns | 12.50 | 1300 | 1040 | 1700 |');
-    expect(md).to.include('| 1,000,000 | 31.5 | Knot DNS | failed: knot gave no correct answer within 300 s');
+    // A result from before restarts and PSS parts: those columns are empty.
+    expect(md).to.include('| 1,000,000 | 31.5 | shardns | 1 | 12.50 | – | 1300 | 1040 | – | 1700 | – | – |');
+    expect(md).to.include('| 1,000,000 | 31.5 | Knot DNS | 1 | failed: knot gave no correct answer within 300 s');
     expect(md).to.include('existing names 78 %, below a delegation 2 %, NODATA 5 %, wildcard hits 5 %, absent 10 %; 25 % in mixed case');
   });
 
@@ -244,6 +245,86 @@ describe('bench report from a saved result', () => {
       expect(axisTop([5, 6, 7, 18])).to.deep.equal({ top: 18, clipped: false });
       expect(axisTop([1, 100])).to.deep.equal({ top: 100, clipped: false });
       expect(axisTop([])).to.deep.equal({ top: 0, clipped: false });
+    });
+  });
+
+  describe('with the cache-missing scenario and zone scale with restarts', () => {
+    const one = saved.runs.filter((r) => r.workers === 1);
+    const missSetup = {
+      zone: saved.load!.zone,
+      queries: { count: 1_000_000, seed: 1, kinds: { existing: 156_000, referral: 4_000, nodata: 10_000, wildcard: 10_000, absent: 20_000, random: 800_000 }, types: { A: 700_000, AAAA: 300_000 }, mixedCase: 250_000, notes: [] },
+    };
+    const withMiss: BenchResult = {
+      ...saved,
+      runs: [],
+      balance: [],
+      scale: [],
+      miss: { share: 0.8, load: missSetup, runs: one, balance: [saved.balance[0]!] },
+    };
+
+    it('renders the cache-missing load test with the load test\'s tables: rows, ratios by round, response codes', () => {
+      const md = renderMarkdown(withMiss);
+      expect(md).to.include('### Load, cache missing (80 % random subdomains): example.com.');
+      expect(md).to.include('fresh random names that do not exist (random-subdomain flood, 1–3 labels under the apex, each asked about once) 80 %, existing names 16 %');
+      expect(md).to.include('| shardns | 1 | 42,000 (40,000–44,000) | 20.0 | 22 (0.003 %) | 4.00 |');
+      expect(md).to.include('| 1 | shardns | NSD | 0.29× | 3.33× |');
+      expect(md).to.include('Response codes (same query file, so they should agree): shardns ×1:');
+      expect(md).to.not.include('### Load: ');
+      expect(md).to.include('| shardns | 1 | 8 |'); // balance, without a scenario name when only one scenario has any
+      const both = renderMarkdown({ ...withMiss, runs: saved.runs, balance: saved.balance });
+      expect(both).to.include('### Load: ');
+      expect(both).to.include('| shardns (cache missing) | 1 | 8 |');
+    });
+
+    it('describes a query file from before the flood share without one', () => {
+      const text = describeQueryFile(saved.load!.queries);
+      expect(text).to.not.include('random');
+      expect(text).to.include('existing names 78 %');
+    });
+
+    const entry = (server: ScaleEntry['server'], workers: number, first: number, pss: number, restart: number, extra: Partial<ScaleEntry> = {}): ScaleEntry => ({
+      records: 1_000_000,
+      server,
+      workers,
+      zoneMB: 28.4,
+      ok: true,
+      firstAnswerSec: first,
+      allReadySec: first,
+      rssMB: pss * 2,
+      peakRssMB: pss * 3,
+      pssMB: pss,
+      pssAnonMB: pss / 2,
+      restart: { ok: true, firstAnswerSec: restart, allReadySec: restart, pssMB: pss },
+      ...extra,
+    });
+    const scale: ScaleEntry[] = [
+      entry('shardns', 2, 3.0, 700, 1.5, { allReadySec: 3.3, stateDir: true }),
+      entry('nsd', 2, 1.0, 250, 1.0),
+      entry('knot', 2, 1.5, 350, 1.5),
+      entry('shardns', 4, 8.0, 1400, 0, { ok: false, allReadySec: undefined, heartbeatKills: 2, error: 'timed out', restart: undefined }),
+      entry('nsd', 4, 1.2, 300, 1.1),
+    ];
+
+    it('gives shardns / peer for first answer, all ready, PSS and restart at each size and worker count', () => {
+      const r = scaleRatios(scale);
+      expect(r.map((x) => `${x.workers} ${x.peer}`)).to.deep.equal(['2 nsd', '2 knot', '4 nsd']);
+      expect(r[0]!.firstAnswer).to.be.closeTo(3, 1e-9);
+      expect(r[0]!.allReady).to.be.closeTo(3.3, 1e-9);
+      expect(r[0]!.pss).to.be.closeTo(2.8, 1e-9);
+      expect(r[0]!.restart).to.be.closeTo(1.5, 1e-9);
+      expect(r[2]!.allReady).to.be.NaN;
+      expect(r[2]!.restart).to.be.NaN;
+    });
+
+    it('renders the scale table with RSS and PSS, restarts, heartbeat kills and the ratios', () => {
+      const md = renderMarkdown({ ...saved, runs: [], balance: [], scale });
+      expect(md).to.include('| records | zone file MB | server | workers | first correct answer s | all workers ready s | RSS MB | PSS MB | PSS anon MB | peak RSS MB | restart: first correct answer s | restart: PSS MB |');
+      expect(md).to.include('| 1,000,000 | 28.4 | shardns | 2 | 3.00 | 3.30 | 1400 | 700 | 350 | 2100 | 1.50 | 700 |');
+      expect(md).to.include('| 1,000,000 | 28.4 | shardns | 4 | 8.00 | not all: timed out | 2800 | 1400 | 700 | 4200 | – | – |');
+      expect(md).to.include('shardns ×4 at 1,000,000 records: 2 worker(s) killed for missed heartbeats while loading');
+      expect(md).to.include('shardns ran with --state-dir');
+      expect(md).to.include('| 1,000,000 | 2 | NSD | 3.00× | 3.30× | 2.80× | 1.50× |');
+      expect(md).to.include('| 1,000,000 | 4 | NSD | 6.67× | – | 4.67× | – |');
     });
   });
 });

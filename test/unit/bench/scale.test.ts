@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateZone } from '../../../bench/gen-zone.js';
+import { generateZone, writeZone, zoneLines } from '../../../bench/gen-zone.js';
 import { addressProbe, WILDCARD_BLOCK } from '../../../bench/run.js';
-import { lastAddressProbe } from '../../../bench/scale.js';
+import { heartbeatKills, helpListsFlag, withReason, LastAddressFinder, lastAddressProbe } from '../../../bench/scale.js';
 import { knotConfig, nsdConfig } from '../../../bench/servers.js';
 import { loadZoneFile } from '../../../src/zone/index.js';
 
@@ -54,5 +54,53 @@ describe('bench zones and servers', () => {
     const knot = knotConfig({ workers: 2, port: 25354, zone, dir: '/tmp/y' });
     expect(knot).to.match(/udp-workers: 2/).and.match(/tcp-workers: 2/).and.match(/background-workers: 2/).and.match(/listen: 127\.0\.0\.1@25354/);
     expect(knot).to.match(/rundir: "\/tmp\/y"/).and.match(/storage: "\/tmp\/y\/db"/);
+  });
+
+  it('streams a zone to disk: the same bytes as the text, every line seen on the way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-gen-'));
+    try {
+      const seen: string[] = [];
+      const bytes = await writeZone(join(dir, 'z.zone'), 30_000, 'example.com.', (l) => seen.push(l));
+      const text = generateZone(30_000, 'example.com.');
+      expect(readFileSync(join(dir, 'z.zone'), 'utf8')).to.equal(text);
+      expect(bytes).to.equal(Buffer.byteLength(text));
+      expect(seen.join('\n') + '\n').to.equal(text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds the same probe line by line with a short memory as over the whole text', () => {
+    for (const records of [60, 2000, 25_000]) {
+      const f = new LastAddressFinder('example.com.', 8);
+      for (const l of zoneLines(records, 'example.com.')) f.line(l);
+      expect(f.probe(), String(records)).to.deep.equal(lastAddressProbe(generateZone(records, 'example.com.'), 'example.com.'));
+    }
+  });
+
+  it('sees a flag in a --help text only as an option of its own', () => {
+    const help = 'Options:\n      --state-dir            keep compiled zone images here   [string]\n      --statefile  x\n';
+    expect(helpListsFlag(help, '--state-dir')).to.equal(true);
+    expect(helpListsFlag(help, '--state')).to.equal(false);
+    expect(helpListsFlag('      --state-dir-old  x\n', '--state-dir')).to.equal(false);
+    expect(helpListsFlag('see --state-dir in the docs\n', '--state-dir')).to.equal(false);
+  });
+
+  it('counts the workers the supervisor killed for missed heartbeats in its log', () => {
+    const log = [
+      '2026-11-30T02:24:27.334Z WARN  supervisor[7491]: worker 0 (pid 7522) has not answered for 5.1s; killing it',
+      '2026-11-30T02:24:27.336Z WARN  supervisor[7491]: worker 1 (pid 7524) has not answered for 5.1s; killing it',
+      '2026-11-30T02:24:28.000Z WARN  supervisor[7491]: worker 1 (pid 7524) did not finish within 5s; killing it',
+    ].join('\n');
+    expect(heartbeatKills(log)).to.equal(2);
+    expect(heartbeatKills('')).to.equal(0);
+  });
+
+  it('puts shardns\'s reason for not starting on the first line of the error', () => {
+    const message = 'shardns exited (probe h.example.com A → 10.0.0.1):\n… INFO  supervisor[1]: starting\n… ERROR supervisor[1]: cannot start: worker 1 (pid 7) exited while starting (SIGKILL) — run with --log-level debug to see what it did code=E_WORKER_START';
+    const out = withReason(message);
+    expect(out.split('\n')[0]).to.equal('shardns exited (probe h.example.com A → 10.0.0.1): worker 1 (pid 7) exited while starting (SIGKILL)');
+    expect(out.split('\n').slice(1)).to.deep.equal(message.split('\n').slice(1));
+    expect(withReason('knot gave no correct answer within 300 s:\nlog')).to.equal('knot gave no correct answer within 300 s:\nlog');
   });
 });
