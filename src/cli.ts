@@ -11,9 +11,6 @@ import { createLogger, type Logger } from './log.js';
 import { probe } from './probe.js';
 import { Supervisor, type ReloadReport } from './supervisor.js';
 import { VERSION } from './version.js';
-import { checkZones } from './zone/image/build.js';
-import { probeStateDir } from './zone/image/store.js';
-import { printZone } from './zone/index.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -33,8 +30,8 @@ export async function main(argv: string[]): Promise<number> {
       'check',
       'load and validate the configuration and zones exactly as serve does, without binding; exit 0 or 1',
       (y) => addSettings(y).option('print', { type: 'boolean', describe: 'write each zone in canonical form (one RR a line, absolute names, sorted)' }),
-      (args) => {
-        exitCode = check(args as Args);
+      async (args) => {
+        exitCode = await check(args as Args);
       },
     )
     .command('probe', 'send one DNS query and print the reply; exit 0 when the rcode is the expected one (health checks)', addProbeOptions, async (args) => {
@@ -117,9 +114,11 @@ function readConfigFile(path: string): Record<string, unknown> | string {
  * is written to the state directory, which is only probed (it must be a
  * writable folder, or creatable).
  */
-function check(args: Args): number {
+async function check(args: Args): Promise<number> {
   const config = loadConfig(args, EXIT.FAILED);
   if (typeof config === 'number') return config;
+  // The parser and compiler load only here: `serve` leaves them to the builder process (a faster start).
+  const [{ checkZones }, { probeStateDir }, { printZone }] = await Promise.all([import('./zone/image/build.js'), import('./zone/image/store.js'), import('./zone/index.js')]);
   const zones = checkZones(config.zones);
   for (const w of zones.warnings) process.stderr.write(`${w}\n`);
   const state = probeStateDir(config.stateDir);

@@ -3,13 +3,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import { ZoneBuilder } from './builder.js';
+import { ZoneBuilder, type BuildReport } from './builder.js';
 import { ShardnsError } from './errors.js';
 import { isFromWorker, type FromWorker, type MapOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
 import type { Logger } from './log.js';
 import type { ServedImage } from './mapped-zones.js';
 import { formatEndpoint } from './net/reuseport.js';
 import type { BuildOutcome, BuiltZone } from './zone/image/build.js';
+import { reuseAll } from './zone/image/reuse.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../workers/dns-worker.js', import.meta.url));
 
@@ -96,18 +97,31 @@ export class Supervisor {
     }));
   }
 
-  /** Builds (or reuses) every zone's image, then forks every worker and waits until all are ready (or one fails). */
+  /**
+   * Forks every worker and, meanwhile, has the builder give every zone an
+   * image (built, or reused when unchanged); then tells each worker which
+   * images to map, and waits until all are ready (or one fails). Forking
+   * first overlaps the workers' Node start-up with the build.
+   */
   async start(): Promise<void> {
-    const built = await this.builder.build(this.config.zones);
-    this.logBuild(built.outcome, built.peakRssMB);
-    if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
-    this.images = servedImages(built.outcome.zones);
     const started = new Promise<void>((resolve, reject) => {
       this.startDone = { resolve, reject };
     });
-    for (const slot of this.slots) this.spawn(slot);
+    // A worker may fail before it is awaited below; the rejection is handled there.
+    started.catch(() => undefined);
+    for (const slot of this.slots) this.spawn(slot, false);
     const periodMs = Math.min(1000, (this.config.workerTimeout * 1000) / 4);
     this.heartbeat = setInterval(() => this.beat(), periodMs);
+    // Unchanged zones need no builder: their images are checked here (hashes and CRC, no parsing).
+    const t0 = performance.now();
+    const reused = reuseAll(this.config.zones, this.config.stateDir);
+    const built: BuildReport = reused
+      ? { outcome: { kind: 'ok', ...reused, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 }
+      : await this.builder.build(this.config.zones);
+    this.logBuild(built.outcome, built.peakRssMB);
+    if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
+    this.images = servedImages(built.outcome.zones);
+    for (const slot of this.slots) this.sendStart(slot);
     await started;
     // Images of earlier versions (and a dead builder's temporary files) go once everyone maps the current ones.
     this.removeUnused();
@@ -201,7 +215,7 @@ export class Supervisor {
   private logBuild(outcome: BuildOutcome, peakRssMB: number): void {
     for (const w of outcome.warnings) this.log.warn(w);
     this.logZones(outcome.zones);
-    if (outcome.kind === 'ok') this.log.debug(`zone build took ${outcome.ms} ms, builder peak ${peakRssMB} MB`);
+    if (outcome.kind === 'ok') this.log.debug(peakRssMB > 0 ? `zone build took ${outcome.ms} ms, builder peak ${peakRssMB} MB` : `every zone image reused, checked in ${outcome.ms} ms (no builder needed)`);
   }
 
   /** `zone example.com.: serial 7, 34 records; image reused in 2 ms: sources unchanged` */
@@ -243,7 +257,8 @@ export class Supervisor {
     }
   }
 
-  private spawn(slot: Slot): void {
+  /** Forks the slot's worker; `start`: also tell it what to serve (a replacement; at first start the images come later). */
+  private spawn(slot: Slot, start = true): void {
     slot.restartTimer = null;
     slot.readyAt = null;
     slot.killedFor = null;
@@ -262,6 +277,11 @@ export class Supervisor {
     });
     child.on('exit', (code, signal) => this.onExit(slot, child, code, signal));
     child.on('error', (err) => this.log.error(`worker ${slot.id} (pid ${slot.pid}): ${err.message}`));
+    if (start) this.sendStart(slot);
+  }
+
+  /** Who the worker is, the settings, and the images to map (those every other worker serves). */
+  private sendStart(slot: Slot): void {
     this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images });
   }
 

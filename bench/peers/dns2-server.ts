@@ -13,9 +13,9 @@ import { pathToFileURL } from 'node:url';
 import type { Answer } from 'dns-packet';
 import dns2 from 'dns2';
 import { formatDiagnostic, loadZoneFile } from '../../src/zone/index.js';
-import { lookup, MAX_CHAIN } from '../../src/zone/lookup.js';
+import { lookup, MAX_CHAIN } from './dns2-lookup.js';
 import { isAtOrBelow, nameKey } from '../../src/zone/names.js';
-import { ZoneTree, type RRset } from '../../src/zone/tree.js';
+import { ZoneTree, type RRset } from './dns2-tree.js';
 
 const { Packet } = dns2;
 type Resource = dns2.Packet.Resource;

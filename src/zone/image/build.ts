@@ -12,32 +12,13 @@ import { loadZoneFile } from '../load.js';
 import type { ReadFile } from '../parser.js';
 import type { Zone } from '../zone.js';
 import { compileZone } from './compile.js';
+import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
 import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from './store.js';
 import { FORMAT_VERSION } from './format.js';
 import { VERSION } from '../../version.js';
 
-/** One zone whose image is ready in the state directory. */
-export interface BuiltZone {
-  /** The origin as configured. */
-  origin: string;
-  /** Absolute path of the image: what a worker maps. */
-  imagePath: string;
-  /** Octets of the image file. */
-  imageBytes: number;
-  /** The SOA serial. */
-  serial: number;
-  /** Records in the image. */
-  records: number;
-  /** True when the image of unchanged sources was used without parsing. */
-  reused: boolean;
-  /** Why the image was built (`no manifest`, `… changed`, `image … unusable: …`), or `sources unchanged` when reused. */
-  reason: string;
-  /** Milliseconds this zone took (checking, or parsing, compiling and writing). */
-  ms: number;
-  /** Absolute paths of the zone file and every $INCLUDE read, in read order. */
-  sourceFiles: string[];
-}
+export type { BuiltZone } from './reuse.js';
 
 /** One zone that could not be built. Its previous image (if any) and manifest are left as they were. */
 export interface FailedZone {
@@ -167,37 +148,10 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   const manifest = m.kind === 'ok' ? m.manifest : null;
   let reason: string;
   if (options.force) reason = 'a rebuild was asked for';
-  else if (m.kind === 'none') reason = 'no manifest (first build)';
-  else if (m.kind === 'bad') reason = `manifest unusable: ${m.reason}`;
   else {
-    const same = store.sourcesUnchanged(m.manifest, config.file);
-    if (same.kind === 'changed') reason = same.reason;
-    else {
-      const v = store.verifyImage(m.manifest.image, { origin, hash: m.manifest.hash });
-      if (v.kind === 'ok') {
-        return {
-          kind: 'built',
-          warnings: m.manifest.warnings,
-          zone: {
-            origin,
-            imagePath: store.imagePath(m.manifest.image),
-            imageBytes: v.bytes,
-            serial: v.serial,
-            records: v.records,
-            reused: true,
-            reason: 'sources unchanged',
-            ms: elapsed(t0),
-            sourceFiles: m.manifest.sources.map((s) => s.path),
-          },
-        };
-      }
-      if (v.kind === 'missing') reason = `image ${m.manifest.image} is missing`;
-      else if (v.kind === 'error') reason = `image ${m.manifest.image} could not be checked (${v.error.message})`;
-      else {
-        store.discard(m.manifest.image, origin, v.reason);
-        reason = `image ${m.manifest.image} was unusable (${v.reason}) and was deleted`;
-      }
-    }
+    const r = reuseZone(store, config, { discard: true });
+    if (r.kind === 'reused') return { kind: 'built', warnings: r.warnings, zone: { ...r.zone, ms: elapsed(t0) } };
+    reason = r.reason;
   }
 
   const c = compileSources(config, options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {});

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answerQuestion } from '../../../bench/peers/dns2-server.js';
 import { loadZoneFile } from '../../../src/zone/index.js';
-import { ZoneTree } from '../../../src/zone/tree.js';
+import { ZoneTree } from '../../../bench/peers/dns2-tree.js';
 
 const { Packet } = dns2;
 

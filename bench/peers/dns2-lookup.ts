@@ -1,11 +1,11 @@
 /**
- * lookup(): one name and type in one ZoneTree → a tagged outcome with dns-packet RRsets (RFC 1034 §4.3.2,
- * RFC 4592, RFC 6672). Only the dns2 bench peer uses it now; shardns looks up zone images (src/auth/lookup.ts).
+ * The dns2 bench peer's lookup: one name and type in one ZoneTree → a tagged outcome with dns-packet RRsets
+ * (RFC 1034 §4.3.2, RFC 4592, RFC 6672). shardns itself looks up zone images (src/auth/lookup.ts).
  */
 
 import type { Answer } from 'dns-packet';
-import { nameKey } from './names.js';
-import type { RRset, ZoneTree } from './tree.js';
+import { nameKey } from '../../src/zone/names.js';
+import type { RRset, ZoneTree } from './dns2-tree.js';
 
 /** What one zone says about a question. RRsets here carry the owner name to answer with. */
 export type LookupResult =

@@ -1,12 +1,12 @@
 /**
- * A loaded zone indexed for lookup.ts: owner names (empty non-terminals included) and RRsets by type,
- * as dns-packet objects. Only the dns2 bench peer (bench/peers/dns2-server.ts) uses it now: shardns
- * answers from compiled zone images (src/auth).
+ * The dns2 bench peer's zone model: owner names (empty non-terminals included) and RRsets by type, as
+ * dns-packet objects, for dns2-lookup.ts. shardns answered this way before zone images; it now answers
+ * from compiled images (src/auth), and only this peer keeps the object model.
  */
 
 import type { Answer } from 'dns-packet';
-import { isAtOrBelow, nameKey, parentName } from './names.js';
-import type { Zone, ZoneRecord } from './zone.js';
+import { isAtOrBelow, nameKey, parentName } from '../../src/zone/names.js';
+import type { Zone, ZoneRecord } from '../../src/zone/zone.js';
 
 /** The records of one owner name and type (RFC 2181 §5), in zone-file order. */
 export interface RRset {
