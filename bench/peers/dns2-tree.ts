@@ -6,7 +6,7 @@
 
 import type { Answer } from 'dns-packet';
 import { isAtOrBelow, nameKey, parentName } from '../../src/zone/names.js';
-import type { Zone, ZoneRecord } from '../../src/zone/zone.js';
+import type { Zone, ZoneRecord } from '../../src/zone/parse/zone.js';
 
 /** The records of one owner name and type (RFC 2181 §5), in zone-file order. */
 export interface RRset {

@@ -7,7 +7,7 @@ import { writeReply, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
 import { Sections } from '../auth/sections.js';
 import { copyName, MAX_NAME, nameLength } from '../auth/wire-name.js';
 import type { ZoneSet } from '../auth/zone-set.js';
-import { packetDecodeRecord, packetRdata } from '../zone/packet.js';
+import { packetDecodeRecord, packetRdata } from '../zone/rdata/packet.js';
 import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
 import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';

@@ -2,9 +2,9 @@
 
 import type { SoaData } from 'dns-packet';
 import { nameToWire } from '../names.js';
-import { recordRdata } from '../rdata.js';
-import { T } from '../rrtypes.js';
-import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../zone.js';
+import { recordRdata } from '../rdata/rdata.js';
+import { T } from '../rdata/rrtypes.js';
+import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../parse/zone.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, RRSET_WORDS } from './format.js';
 
 /** Where an image came from, kept in its header. */

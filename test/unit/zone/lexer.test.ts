@@ -1,7 +1,7 @@
 /** Lexer: entries, tokens and their positions (RFC 1035 §5.1). */
 
 import { expect } from 'chai';
-import { Entry, Lexer } from '../../../src/zone/lexer.js';
+import { Entry, Lexer } from '../../../src/zone/parse/lexer.js';
 
 interface Lexed {
   tokens: string[];

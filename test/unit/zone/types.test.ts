@@ -3,8 +3,8 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { printRecord, type ZoneRecord } from '../../../src/zone/index.js';
-import { packetRdata } from '../../../src/zone/packet.js';
-import { genericText, recordRdata } from '../../../src/zone/rdata.js';
+import { packetRdata } from '../../../src/zone/rdata/packet.js';
+import { genericText, recordRdata } from '../../../src/zone/rdata/rdata.js';
 import { at, HEAD, load, ok } from './helpers.js';
 
 const KEY = 'mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==';

@@ -1,11 +1,11 @@
 /** The small readers: TTLs, names, addresses, encodings and $GENERATE templates. */
 
 import { expect } from 'chai';
-import { formatIPv6, parseIPv4, parseIPv6 } from '../../../src/zone/address.js';
-import { decodeBase32Hex, decodeBase64, decodeHex, encodeBase32Hex } from '../../../src/zone/encoding.js';
-import { expandTemplate, parseRange, TemplateError } from '../../../src/zone/generate.js';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../../../src/zone/rdata/address.js';
+import { decodeBase32Hex, decodeBase64, decodeHex, encodeBase32Hex } from '../../../src/zone/rdata/encoding.js';
+import { expandTemplate, parseRange, TemplateError } from '../../../src/zone/parse/generate.js';
 import { canonicalSortKey, isAtOrBelow, nameKey, NameError, originOf, parseName, parseZoneName, presentName } from '../../../src/zone/names.js';
-import { parseTtl } from '../../../src/zone/ttl.js';
+import { parseTtl } from '../../../src/zone/parse/ttl.js';
 
 describe('zone values', () => {
   describe('TTL (RFC 2308 §4, BIND units)', () => {

@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import {
   canonicalSortKey, isAtOrBelow, labelCount, labelsToName, nameKey, nameLabels, nameToWire, parentName, parseName, presentLabels, presentName, ROOT_ORIGIN, wireLength,
 } from '../../../src/zone/names.js';
-import { packetNameWire } from '../../../src/zone/packet.js';
-import { genericText, recordRdata } from '../../../src/zone/rdata.js';
+import { packetNameWire } from '../../../src/zone/rdata/packet.js';
+import { genericText, recordRdata } from '../../../src/zone/rdata/rdata.js';
 import type { ZoneRecord } from '../../../src/zone/index.js';
 import { at, HEAD, load, ok } from './helpers.js';
 

@@ -1,9 +1,9 @@
 /** The canonical text of a zone: one RR a line, laid out as `named-checkzone -D` prints it. */
 
-import { canonicalSortKey, presentName } from './names.js';
-import { canonicalRdata, printRdata, recordRdata } from './rdata.js';
-import { quote } from './rdata-fields.js';
-import { T, typeMnemonic } from './rrtypes.js';
+import { canonicalSortKey, presentName } from '../names.js';
+import { canonicalRdata, printRdata, recordRdata } from '../rdata/rdata.js';
+import { quote } from '../rdata/rdata-fields.js';
+import { T, typeMnemonic } from '../rdata/rrtypes.js';
 import { coveredType, recordTypeCode, rrsetKey, rrsets, type Zone, type ZoneRecord } from './zone.js';
 
 /*

@@ -1,6 +1,6 @@
 /** BIND's grouping of master-file lines into batches, which decides how TTLs and duplicates inside an RRset are settled. */
 
-import { nameKey } from './names.js';
+import { nameKey } from '../names.js';
 
 /**
  * BIND's loader collects the records of consecutive lines with the same

@@ -2,7 +2,7 @@
 
 import { ipv4Bytes } from './address.js';
 import { encodeHex, chunk56, decodeHex } from './encoding.js';
-import { nameKey, nameToWire } from './names.js';
+import { nameKey, nameToWire } from '../names.js';
 import { packetRdata } from './packet.js';
 import { RdataError, RdataText, WireReader, WireWriter } from './rdata-io.js';
 import { NotRepresentable, SPECS, type RdataSpec } from './rdata-types.js';

@@ -2,10 +2,10 @@
 
 import { formatIPv6, ipv4Bytes, parseIPv4, parseIPv6 } from './address.js';
 import { chunk56, decodeBase32Hex, decodeBase64, decodeHex, encodeBase32Hex, encodeBase64, encodeHex } from './encoding.js';
-import { decimalEscape, presentName } from './names.js';
+import { decimalEscape, presentName } from '../names.js';
 import { RdataError, type RdataText, type WireReader, type WireWriter } from './rdata-io.js';
 import { isMetaType, typeFromText, typeMnemonic } from './rrtypes.js';
-import { parseTtl } from './ttl.js';
+import { parseTtl } from '../parse/ttl.js';
 
 /**
  * One kind of RDATA field. `parse` reads presentation tokens, `write` and

@@ -2,12 +2,12 @@
 
 import type { CaaData, DnskeyData, DsData, HInfoData, MxData, NaptrData, Nsec3Data, NsecData, RpData, RrsigData, SoaData, SrvData, SshfpData, TlsaData } from 'dns-packet';
 import type { Diagnostic, DiagnosticSink } from './diagnostics.js';
-import { decodeBase32Hex } from './encoding.js';
+import { decodeBase32Hex } from '../rdata/encoding.js';
 import { hashKey, NameTable } from './name-table.js';
-import { nameKey, nameLabels, presentName } from './names.js';
-import { rdataKey } from './rdata.js';
-import { CNAME_COMPANIONS, SINGLETONS } from './rdata-types.js';
-import { packetTypeCode, T, typeMnemonic } from './rrtypes.js';
+import { nameKey, nameLabels, presentName } from '../names.js';
+import { rdataKey } from '../rdata/rdata.js';
+import { CNAME_COMPANIONS, SINGLETONS } from '../rdata/rdata-types.js';
+import { packetTypeCode, T, typeMnemonic } from '../rdata/rrtypes.js';
 
 /** What a record's `data` holds: dns-packet's structure for the types it knows, else wire RDATA. */
 export type RecordData =

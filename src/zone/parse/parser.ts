@@ -6,10 +6,10 @@ import { checkZone } from './checks.js';
 import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
 import { Entry, Lexer } from './lexer.js';
-import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from './names.js';
-import { readRdata } from './rdata.js';
-import { type NameReader, RdataError, RdataText } from './rdata-io.js';
-import { classFromText, classMnemonic, isMetaType, packetType, T, typeFromText, typeMnemonic } from './rrtypes.js';
+import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
+import { readRdata } from '../rdata/rdata.js';
+import { type NameReader, RdataError, RdataText } from '../rdata/rdata-io.js';
+import { classFromText, classMnemonic, isMetaType, packetType, T, typeFromText, typeMnemonic } from '../rdata/rrtypes.js';
 import { looksNumeric, MAX_TTL, parseTtl } from './ttl.js';
 import { ZoneBuilder, type ZoneLoadResult, type ZoneRecord } from './zone.js';
 

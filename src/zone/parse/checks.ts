@@ -1,9 +1,9 @@
 /** Checks of a whole zone after loading, as named-checkzone's integrity checks do them. */
 
 import type { DiagnosticSink } from './diagnostics.js';
-import { isAtOrBelow, nameKey, parentName, presentName, wireLength } from './names.js';
-import { recordRdata } from './rdata.js';
-import { T } from './rrtypes.js';
+import { isAtOrBelow, nameKey, parentName, presentName, wireLength } from '../names.js';
+import { recordRdata } from '../rdata/rdata.js';
+import { T } from '../rdata/rrtypes.js';
 import { recordTypeCode, rrsets, type ZoneBuilder, type ZoneRecord } from './zone.js';
 
 /**

@@ -1,7 +1,7 @@
 /** Cursors over RDATA: the tokens of a master-file entry, and wire octets being written or read. */
 
-import type { Entry } from './lexer.js';
-import { labelsToName, nameToWire, type NameResult } from './names.js';
+import type { Entry } from '../parse/lexer.js';
+import { labelsToName, nameToWire, type NameResult } from '../names.js';
 
 /**
  * A problem inside RDATA. `token` is the index of the offending token in the
