@@ -4,25 +4,8 @@ import { expect } from 'chai';
 import { compileZone } from '../../../src/zone/image/compile.js';
 import { H, nameHash, NODE } from '../../../src/zone/image/format.js';
 import { ImageError, ZoneImage } from '../../../src/zone/image/image.js';
+import { text, wire } from '../auth/helpers.js';
 import { load, loadBody, ok } from './helpers.js';
-
-/** Wire form of a presentation name (plain ASCII labels), lower-cased or not as written. */
-function wire(name: string): Uint8Array {
-  const out: number[] = [];
-  for (const label of name.replace(/\.$/, '').split('.')) {
-    if (label === '') continue;
-    out.push(label.length, ...Buffer.from(label, 'latin1'));
-  }
-  out.push(0);
-  return Uint8Array.from(out);
-}
-
-/** Presentation form of a wire name (plain ASCII labels). */
-function text(w: Uint8Array): string {
-  const labels: string[] = [];
-  for (let i = 0; w[i] !== 0; i += w[i]! + 1) labels.push(Buffer.from(w.subarray(i + 1, i + 1 + w[i]!)).toString('latin1'));
-  return labels.join('.') + '.';
-}
 
 function compile(body: string): ZoneImage {
   const zone = ok(loadBody(body));
