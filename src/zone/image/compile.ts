@@ -58,16 +58,22 @@ class Rows {
   }
 }
 
+/** Characters after a canonical key in a sort key: two separators, then the node's index in four octets. */
+const SORT_SUFFIX = 6;
+
 /**
  * A string whose plain comparison is the canonical order of RFC 4034 §6.1:
  * labels from the root down, each label's octets in order, labels separated
  * by character 0 (so an ancestor, or a label that is a prefix of another,
  * sorts first). Octets 0 and 1 become two characters (1,1 and 1,2) to stay
- * above the separator, so character 0 appears only between labels and the
- * parent's key is the key up to its last character 0. Built as one flat
- * latin1 string: strings built piece by piece flatten on every comparison.
+ * above the separator, so character 0 appears only between labels and an
+ * ancestor's key is the key up to one of its characters 0. With `index` ≥ 0,
+ * two characters 0 and the index (four octets) follow: the name sorts as
+ * before (keys differ before the suffix, or the shorter is an ancestor and
+ * sorts first either way), and the sorted key says which node it is. Built
+ * as one flat latin1 string, which sorts fast without a comparator.
  */
-function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer): string {
+function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: number): string {
   const starts: number[] = [];
   for (let i = at; lower[i] !== 0; i += lower[i]! + 1) starts.push(i);
   let o = 0;
@@ -84,13 +90,25 @@ function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer): string {
       }
     }
   }
+  if (index >= 0) {
+    scratch[o++] = 0;
+    scratch[o++] = 0;
+    scratch.writeUInt32BE(index, o);
+    o += 4;
+  }
   return scratch.toString('latin1', 0, o);
 }
 
-/** The key of the parent name ('' is the root). */
-function parentKey(key: string): string {
-  const cut = key.lastIndexOf('\u0000');
-  return cut < 0 ? '' : key.slice(0, cut);
+/** The node index at the end of a sort key. */
+function sortIndex(sortKey: string): number {
+  const n = sortKey.length;
+  return ((sortKey.charCodeAt(n - 4) << 24) | (sortKey.charCodeAt(n - 3) << 16) | (sortKey.charCodeAt(n - 2) << 8) | sortKey.charCodeAt(n - 1)) >>> 0;
+}
+
+/** Whether the name of key `a` is an ancestor of that of key `k` ('' is the root, every name's ancestor). */
+function isAncestorKey(a: string, k: string): boolean {
+  if (a.length === 0) return k.length > 0;
+  return k.length > a.length && k.charCodeAt(a.length) === 0 && k.startsWith(a);
 }
 
 /**
@@ -114,15 +132,16 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const firstSet: number[] = [];
   const setCount: number[] = [];
   const flags: number[] = [];
-  const keys: string[] = [];
-  const byKey = new Map<string, number>();
+  // Each named node's canonical key with its index appended (see SORT_SUFFIX): sorted as plain strings.
+  const sortKeys: string[] = [];
   let records = 0;
   let imageFlags = 0;
+  let sawApex = false;
 
   const apexWire = nameToWire(zone.origin);
   const apexAt = names.reserve(apexWire.length);
   lowerInto(apexWire, names.bytes, apexAt);
-  const apexKey = canonicalKey(names.bytes, apexAt, scratch);
+  const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
   names.length = apexAt;
 
   for (const recs of zone.nodes.values()) {
@@ -139,17 +158,16 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       lowerInto(owner, names.bytes, at);
       names.bytes.set(owner, at + len);
     }
-    const owner = names.bytes.subarray(at + len, at + 2 * len);
-    const key = canonicalKey(names.bytes, at, scratch);
-    const index = keys.length;
-    byKey.set(key, index);
-    keys.push(key);
+    const index = lowerAt.length;
+    const sortKey = canonicalKey(names.bytes, at, scratch, index);
+    sortKeys.push(sortKey);
     lowerAt.push(at);
     nameLen.push(len);
     firstSet.push(sets.count);
-    const apex = key === apexKey;
+    const apex = sortKey.length - SORT_SUFFIX === apexKey.length && sortKey.startsWith(apexKey);
+    if (apex) sawApex = true;
     let f = apex ? NODE.apex : 0;
-    if (len > 1 && owner[0] === 1 && owner[1] === 0x2a) f |= NODE.wildcard;
+    if (len > 1 && names.bytes[at + len] === 1 && names.bytes[at + len + 1] === 0x2a) f |= NODE.wildcard;
     const split = rrsets(recs);
     for (const set of split) {
       const code = recordTypeCode(set[0]!);
@@ -175,59 +193,75 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     setCount.push(split.length);
     flags.push(f);
   }
-  if (!byKey.has(apexKey)) throw new Error(`zone ${source.origin} has no records at its apex`);
+  if (!sawApex) throw new Error(`zone ${source.origin} has no records at its apex`);
 
-  // Empty non-terminals: every name between an owner and the apex exists (RFC 4592 §2.2.2),
-  // named in the case of the descendant that implied it (a suffix of its names in the arena).
-  const named = keys.length;
-  for (let i = 0; i < named; i++) {
-    let key = keys[i]!;
-    let at = lowerAt[i]!;
-    let len = nameLen[i]!;
-    let ownerAt = at + len;
-    while (key.length > apexKey.length) {
-      key = parentKey(key);
-      const skip = names.bytes[at]! + 1;
-      at += skip;
-      ownerAt += skip;
-      len -= skip;
-      if (byKey.has(key)) break;
-      byKey.set(key, keys.length);
-      keys.push(key);
-      // An empty non-terminal's names are suffixes: copy them as a pair so the layout stays lower, owner.
+  // Canonical order (RFC 4034 §6.1): the keys sort as plain strings, natively, without a comparator.
+  sortKeys.sort();
+
+  // One walk in that order places every node after its parent, and the empty non-terminals
+  // (RFC 4592 §2.2.2: every name between an owner and the apex exists) right before the first
+  // name below them, named in that name's case. A stack holds the ancestors of the current name.
+  const order: number[] = [];
+  const parentOf: number[] = [];
+  const stackKey: string[] = [];
+  const stackRank: number[] = [];
+  const place = (i: number, key: string): void => {
+    const rank = order.length;
+    const up = stackRank.length > 0 ? stackRank[stackRank.length - 1]! : -1;
+    order.push(i);
+    parentOf.push(up < 0 ? NO_NODE : up);
+    if (up >= 0) {
+      const p = order[up]!;
+      if ((flags[i]! & NODE.wildcard) !== 0) flags[p] = flags[p]! | NODE.wildcardChild;
+      if ((flags[p]! & (NODE.cut | NODE.belowCut)) !== 0) flags[i] = flags[i]! | NODE.belowCut;
+    }
+    stackKey.push(key);
+    stackRank.push(rank);
+  };
+  for (const sortKey of sortKeys) {
+    const end = sortKey.length - SORT_SUFFIX;
+    const i = sortIndex(sortKey);
+    const key = sortKey.slice(0, end);
+    if (order.length === 0) {
+      if (key !== apexKey) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
+      place(i, key);
+      continue;
+    }
+    while (stackKey.length > 0 && !isAncestorKey(stackKey[stackKey.length - 1]!, key)) {
+      stackKey.pop();
+      stackRank.pop();
+    }
+    if (stackKey.length === 0) throw new Error(`zone ${source.origin}: a name is not below the apex`);
+    // Ancestors of this name below the deepest existing one do not exist: empty non-terminals.
+    const top = stackKey[stackKey.length - 1]!;
+    for (let sep = key.indexOf('\u0000', top.length === 0 ? 0 : top.length + 1); sep >= 0; sep = key.indexOf('\u0000', sep + 1)) {
+      // The ancestor ending at `sep` is the name with as many labels cut from the front as separators from `sep` on.
+      let cut = 0;
+      for (let k = sep; k >= 0; k = key.indexOf('\u0000', k + 1)) cut++;
+      let at = lowerAt[i]!;
+      let len = nameLen[i]!;
+      for (let c = 0; c < cut; c++) {
+        const skip = names.bytes[at]! + 1;
+        at += skip;
+        len -= skip;
+      }
+      const ownerAt = lowerAt[i]! + nameLen[i]! + (at - lowerAt[i]!);
       const copy = names.reserve(2 * len);
       names.bytes.copyWithin(copy, at, at + len);
       names.bytes.copyWithin(copy + len, ownerAt, ownerAt + len);
+      const e = lowerAt.length;
       lowerAt.push(copy);
       nameLen.push(len);
       firstSet.push(0);
       setCount.push(0);
       const star = len > 1 && names.bytes[copy] === 1 && names.bytes[copy + 1] === 0x2a;
       flags.push(NODE.emptyNonTerminal | (star ? NODE.wildcard : 0));
+      place(e, key.slice(0, sep));
     }
+    place(i, key);
   }
-
-  // Canonical order (RFC 4034 §6.1); the apex sorts first, being an ancestor of every other name.
-  const count = keys.length;
-  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
-  const rank = new Uint32Array(count);
-  for (let r = 0; r < count; r++) rank[order[r]!] = r;
-  if (keys[order[0]!] !== apexKey) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
-  const parent = new Uint32Array(count);
-  for (let r = 1; r < count; r++) {
-    const i = order[r]!;
-    const p = byKey.get(parentKey(keys[i]!));
-    if (p === undefined) throw new Error(`zone ${source.origin}: the parent of a name is missing`);
-    parent[r] = rank[p]!;
-    if ((flags[i]! & NODE.wildcard) !== 0) flags[p] = flags[p]! | NODE.wildcardChild;
-  }
-  parent[0] = NO_NODE;
-  // Canonical order puts every name after its ancestors, so one pass sees each parent's flags first.
-  for (let r = 1; r < count; r++) {
-    const i = order[r]!;
-    const p = order[parent[r]!]!;
-    if ((flags[p]! & (NODE.cut | NODE.belowCut)) !== 0) flags[i] = flags[i]! | NODE.belowCut;
-  }
+  const count = order.length;
+  const parent = Uint32Array.from(parentOf);
 
   let namesBytes = 0;
   for (let i = 0; i < count; i++) namesBytes += 1 + 2 * nameLen[i]!;
@@ -286,7 +320,9 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     const w = r * NODE_WORDS;
     const at = namesOff + nameAt;
     bytes[at] = len;
-    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + 2 * len), at + 1);
+    // Names are short: a loop beats a subarray and a set per node.
+    const src = names.bytes;
+    for (let k = 0, from = lowerAt[i]!; k < 2 * len; k++) bytes[at + 1 + k] = src[from + k]!;
     const h = nameHash(bytes, at + 1, at + 1 + len);
     nodeWords[w] = nameAt;
     nodeWords[w + 1] = parent[r]!;
@@ -300,7 +336,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     // The node's RRsets, consecutive in node order; their RDATA stays where it was read.
     const from = firstSet[i]! * RRSET_WORDS;
     const n = setCount[i]! * RRSET_WORDS;
-    setWords.set(sets.words.subarray(from, from + n), setAt * RRSET_WORDS);
+    const words = sets.words;
+    for (let k = 0, to = setAt * RRSET_WORDS; k < n; k++) setWords[to + k] = words[from + k]!;
     setAt += setCount[i]!;
   }
   bytes.set(rdata.bytes.subarray(0, rdata.length), rdataOff);
