@@ -8,7 +8,6 @@ import { SETTINGS, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
 import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } from './forward/upstreams.js';
 import { createLogger, type Logger } from './log.js';
-import { probe } from './probe.js';
 import { Supervisor, type ReloadReport } from './supervisor.js';
 import { VERSION } from './version.js';
 
@@ -294,6 +293,8 @@ async function runProbe(a: ProbeArgs): Promise<number> {
   const timeout = Number(a.timeout);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return usage(`--port: must be a whole number from 1 to 65535, got "${a.port}"`);
   if (!(timeout > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${a.timeout}"`);
+  // dns-packet and the probe load only for this command: `serve` starts faster without them.
+  const { probe } = await import('./probe.js');
   const r = await probe({ server: a.server, port, name: a.name, type: a.type.toUpperCase(), klass: a.class.toUpperCase(), tcp: a.tcp, timeoutMs: timeout * 1000 });
   if (!r.ok) {
     process.stderr.write(`unhealthy: ${r.reason}\n`);
