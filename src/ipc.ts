@@ -38,7 +38,7 @@ export type MapOutcome = { ok: true; ms: number } | { ok: false; error: Serializ
 
 /** A worker's counters: queries and rcodes, its reply cache, and its forwarding (when on). */
 export type WorkerCounters = CounterSnapshot & {
-  replyCache: { hits: number; misses: number; entries: number };
+  replyCache: { hits: number; misses: number; entries: number; notAdmitted: number };
   forwarding?: { cacheHits: number; cacheMisses: number; upstreamQueries: number; upstreamFailures: number; shared: number };
 };
 

@@ -75,8 +75,9 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
         onEvent: (m) => log.warn(m),
       })
     : null;
-  // Encoded replies by question; emptied when a new zone version is mapped.
-  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048 }) : null;
+  // Encoded replies by question; emptied when a new zone version is mapped. A question is kept on
+  // its second miss, so a random-subdomain flood neither pays for storing nor evicts real askers.
+  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true }) : null;
   const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder, forwardLimits, onInternalError: (m) => log.error(m) });
 
   const opened: OpenSocket[] = [];
@@ -117,7 +118,7 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
   let stopping = false;
   serving.stats = () => ({
     ...counters.snapshot(),
-    replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0 },
+    replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
     ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
   });
   serving.stop = () => {

@@ -113,6 +113,12 @@ export interface AnswerCacheLimits {
   entries: number;
   /** Bytes of question and reply kept, at most (the arena's size). */
   bytes: number;
+  /**
+   * Keep an authoritative reply only when its question misses a second time
+   * (see ReplyCache.put): names asked once, as in a random-subdomain flood,
+   * then cost no store and push out nothing. Off by default.
+   */
+  admitOnSecondMiss?: boolean;
 }
 
 /** When a forwarded reply was stored, how long it may live, and where its TTLs are. */
@@ -185,6 +191,11 @@ export class ReplyCache {
   private found = -1;
   hits = 0;
   misses = 0;
+  /** Authoritative replies not kept because their question missed for the first time. */
+  notAdmitted = 0;
+  /** The doorkeeper: hashes of questions that missed once (slot = hash & doorMask); null when every reply is kept. */
+  private readonly door: Uint32Array | null;
+  private readonly doorMask: number;
 
   constructor(
     limits: AnswerCacheLimits,
@@ -203,6 +214,11 @@ export class ReplyCache {
     const bytes = this.cap > 0 ? Math.max(0, limits.bytes) & ~3 : 0;
     this.arena = Buffer.from(new ArrayBuffer(bytes));
     this.arena32 = new Int32Array(this.arena.buffer, 0, bytes >> 2);
+    // Four slots per entry: a question is forgotten once about 4 × entries other questions went by.
+    let doorSize = 1024;
+    while (doorSize < this.cap * 4) doorSize *= 2;
+    this.door = limits.admitOnSecondMiss && this.cap > 0 ? new Uint32Array(doorSize) : null;
+    this.doorMask = doorSize - 1;
   }
 
   /**
@@ -243,11 +259,34 @@ export class ReplyCache {
   }
 
   /**
+   * The doorkeeper of TinyLFU-style admission: true when this question's
+   * hash was seen missing before (and is then forgotten), else remembers
+   * it and says no. Two questions sharing a slot push each other out, so
+   * both stay uncached: a miss costs what it would without a cache.
+   */
+  private admit(hash: number): boolean {
+    const door = this.door!;
+    const slot = hash & this.doorMask;
+    const mark = (hash | 1) >>> 0;
+    if (door[slot] === mark) {
+      door[slot] = 0;
+      return true;
+    }
+    door[slot] = mark;
+    this.notAdmitted++;
+    return false;
+  }
+
+  /**
    * Keeps a reply for this query shape: an authoritative one as it is, or a
    * forwarded one with `ttl` seconds to live, whose record TTLs then count down.
+   * With `admitOnSecondMiss`, an authoritative reply is kept only the second
+   * time its question misses (a forwarded one was costly to get, and is kept
+   * at once; the forwarder's own cache stands behind it).
    */
   put(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl?: number): void {
     if (this.cap === 0 || zones !== this.zones) return;
+    if (ttl === undefined && this.door !== null && !this.admit(shape.hash)) return;
     let aging: Aging | undefined;
     if (ttl !== undefined) {
       const offsets = ttlOffsets(reply);

@@ -284,3 +284,39 @@ describe('ReplyCache: forwarded replies age', () => {
     expect(cache.size).to.equal(0);
   });
 });
+
+describe('reply cache admission (admitOnSecondMiss)', () => {
+  it('keeps an authoritative reply from its second miss on: miss, miss, hit', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
+    const query = q('www.example.com', 'A');
+    expect([cached(cache, query).hit, cached(cache, query).hit, cached(cache, query).hit]).to.deep.equal([false, false, true]);
+    expect({ size: cache.size, notAdmitted: cache.notAdmitted }).to.deep.equal({ size: 1, notAdmitted: 1 });
+  });
+
+  it('a flood of names asked once stores nothing and leaves a name asked again in place', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
+    const real = q('www.example.com', 'A');
+    cached(cache, real);
+    cached(cache, real);
+    for (let i = 0; i < 5000; i++) cached(cache, q(`r${i}x${(i * 7919) % 1000}.example.com`, 'A'));
+    expect(cache.size).to.equal(1);
+    expect(cache.notAdmitted).to.equal(1 + 5000);
+    expect(cached(cache, real).hit).to.equal(true);
+  });
+
+  it('keeps a forwarded reply (one with a TTL) at once', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
+    const query = q('www.example.com', 'A');
+    const shape = queryShape(query, 1232, false, false)!;
+    expect(cache.get(query, shape, ctx.zones)).to.equal(undefined);
+    cache.put(shape, full(query)!, ctx.zones, 60);
+    expect(cache.get(query, shape, ctx.zones)).to.not.equal(undefined);
+    expect(cache.notAdmitted).to.equal(0);
+  });
+
+  it('off by default: the first miss is kept', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
+    const query = q('www.example.com', 'A');
+    expect([cached(cache, query).hit, cached(cache, query).hit]).to.deep.equal([false, true]);
+  });
+});
