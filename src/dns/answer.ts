@@ -12,6 +12,7 @@ import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
 import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';
 import { HEADER_LENGTH, RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
+import { readPlainQuery } from './query.js';
 
 /** What answer() needs to know about the server that runs it. */
 export interface AnswerContext {
@@ -147,22 +148,31 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   if (header.opcode !== OPCODE_QUERY) return reply(headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1));
   if (header.qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
 
-  let packet: Packet;
-  try {
-    packet = dnsPacket.decode(query);
-  } catch {
-    return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
+  // A plain query (one question, at most an OPT) is read from its bytes; anything else is decoded
+  // in full, which finds every FORMERR. The question as dns-packet objects is built only when needed.
+  let question: Question | null = null;
+  let request: EdnsRequest | null;
+  const plain = readPlainQuery(query);
+  if (plain !== null) {
+    request = plain.kind === 'edns' ? plain.request : null;
+  } else {
+    let packet: Packet;
+    try {
+      packet = dnsPacket.decode(query);
+    } catch {
+      return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
+    }
+    question = packet.questions?.[0] ?? null;
+    if (question === null) return reply(headerOnlyReply(query, RCODE.FORMERR));
+    const edns = readEdns(packet.additionals);
+    if (edns.kind === 'formerr') return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
+    request = edns.kind === 'edns' ? edns.request : null;
   }
-  const question = packet.questions?.[0];
-  if (question === undefined) return reply(headerOnlyReply(query, RCODE.FORMERR));
-  const edns = readEdns(packet.additionals);
-  if (edns.kind === 'formerr') return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
-  const request = edns.kind === 'edns' ? edns.request : null;
   // RA tells a client whether it may recurse here (RFC 1035 §4.1.1): only when forwarding is on and allowed.
   const recursionAllowed = ctx.recursion !== null && ctx.recursion.allows(client.address);
   const flags = (header.opcode << 11) | (header.rd ? FLAG.RD : 0) | (header.cd ? FLAG.CD : 0) | (recursionAllowed ? FLAG.RA : 0);
 
-  // The question as received: dns-packet read it, so the name is well formed.
+  // The question as received: readPlainQuery or dns-packet read it, so the name is well formed.
   const qnameLength = copyName(query, HEADER_LENGTH, qname, 0);
   const qEnd = questionEnd(query);
   if (qnameLength < 0 || qEnd < 0) return reply(headerOnlyReply(query, RCODE.FORMERR));
@@ -177,7 +187,8 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
   if (request && request.version > 0) return finish(flags, request, ctx, BADVERS, false, null);
   if (qclass === CLASS.CH) {
-    const outcome = chaosAnswer(question.name, question.type as string, ctx.identity);
+    const q = question ?? questionOf(query, qEnd);
+    const outcome = chaosAnswer(q.name, q.type as string, ctx.identity);
     if (outcome.kind === 'refused') return finish(flags, request, ctx, RCODE.REFUSED, false, null);
     chaosAnswers.clear();
     if (outcome.kind === 'answer') for (const a of outcome.answers) addChaosRecord(a);
@@ -188,7 +199,7 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
 
   try {
-    return fromZones(ctx, flags, request, header.id, question, transport, recursionAllowed && header.rd, recursionAllowed);
+    return fromZones(ctx, flags, request, header.id, () => question ?? questionOf(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();
@@ -196,19 +207,20 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
 }
 
 /** The IN (or ANY) question answered from our zones, forwarded, or refused. */
-function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | null, id: number, question: Question, transport: Transport, chase: boolean, recursionAllowed: boolean): AnswerOutcome {
+function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean): AnswerOutcome {
   const r = sections.respond(ctx.zones, qname, 0, draft.qtype);
   if (r.kind === 'not-ours') {
     // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
     // says it), or, with forwarding on, a client outside allow-recursion.
     if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, null, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
+    const question = questionOfQuery();
     return { kind: 'forward', id, flags, question, edns: request, transport, target: question.name, chain: [] };
   }
   // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
   if (chase && r.leadsOut && r.rcode === RCODE.NOERROR) {
     const chain = copyRecords(r.answers);
     const target = (chain.at(-1) as { data: string }).data;
-    return { kind: 'forward', id, flags, question, edns: request, transport, target, chain };
+    return { kind: 'forward', id, flags, question: questionOfQuery(), edns: request, transport, target, chain };
   }
   return finish(flags, request, ctx, r.rcode, r.aa, r);
 }
@@ -227,6 +239,19 @@ function addChaosRecord(a: Answer): void {
   ref.ownerAt = 0;
   ref.data = data;
   ref.dataAt = 0;
+}
+
+/**
+ * The question of a plain query as dns-packet objects (for CH answers and
+ * forwarding, not the authoritative path): decoded from the header and the
+ * question alone, so OPT option contents never make it fail.
+ */
+function questionOf(query: Buffer, qEnd: number): Question {
+  const bare = Buffer.from(query.subarray(0, qEnd));
+  bare.writeUInt16BE(0, 10); // ARCOUNT: the OPT is not part of it
+  const q = dnsPacket.decode(bare).questions?.[0];
+  if (q === undefined) throw new Error('a plain query without its question');
+  return q;
 }
 
 /** The records as dns-packet answers, decoded from copies of their octets (no view of an image survives). */
