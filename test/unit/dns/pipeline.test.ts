@@ -157,6 +157,16 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
     r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1');
     expect(r.replies.hits).to.equal(0);
   });
+  it('a forwarded reply that comes back after a reload is not kept for the new zones (a name the reload made ours must not get it)', async () => {
+    const r = rig();
+    const pending = r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
+    r.ctx.zones = new ZoneSet(r.ctx.zones.images());
+    // A query under the new zones: the reply cache now holds the new set's replies only.
+    r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1');
+    await pending;
+    await r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
+    expect(r.resolver.asked).to.have.length(2);
+  });
   it('inPlace writes a cached reply into the send area and counts it; a miss says -1', () => {
     const r = rig();
     const q = query('www.example.com', 'A', { id: 3 });
