@@ -7,6 +7,7 @@
 
 import { lowerOctet } from './ascii.js';
 import { HEADER_LENGTH } from './header.js';
+import { OPT_DO, OPT_NSID, OPT_SIZE, OPT_VERSION, readOpt, TYPE_OPT } from './query.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 
 /** What makes two queries get the same reply bytes, but for ID, RD, CD and the case of the name. */
@@ -21,8 +22,6 @@ export interface QueryShape {
   hash: number;
 }
 
-const TYPE_OPT = 41;
-const OPTION_NSID = 3;
 
 /** What `scan` found in the last query it read (one per process: the hit path allocates nothing). */
 const scanned = { nameEnd: 0, variant: 0, hash: 0 };
@@ -66,22 +65,12 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
   if (arcount === 0) {
     if (qEnd !== end) return false;
   } else {
-    // OPT: root name, type 41, class = UDP size, TTL = ext-rcode, version, flags; RDLENGTH; options.
-    if (qEnd + 11 > end || q[qEnd] !== 0 || ((q[qEnd + 1]! << 8) | q[qEnd + 2]!) !== TYPE_OPT) return false;
-    const size = (q[qEnd + 3]! << 8) | q[qEnd + 4]!;
-    if (q[qEnd + 6] !== 0) return false; // version ≠ 0: BADVERS on the full path
-    const dnssecOk = (q[qEnd + 7]! & 0x80) !== 0;
-    const rdlen = (q[qEnd + 9]! << 8) | q[qEnd + 10]!;
-    if (qEnd + 11 + rdlen !== end) return false;
-    let nsid = false;
-    for (let o = qEnd + 11; o < end; ) {
-      if (o + 4 > end) return false;
-      const code = (q[o]! << 8) | q[o + 1]!;
-      const olen = (q[o + 2]! << 8) | q[o + 3]!;
-      if (o + 4 + olen > end) return false;
-      if (code === OPTION_NSID) nsid = true;
-      o += 4 + olen;
-    }
+    const facts = readOpt(q, qEnd, end);
+    if (facts < 0) return false;
+    if (Math.floor(facts / OPT_VERSION) % 256 !== 0) return false; // version ≠ 0: BADVERS on the full path
+    const size = Math.floor(facts / OPT_SIZE);
+    const dnssecOk = (facts & OPT_DO) !== 0;
+    const nsid = (facts & OPT_NSID) !== 0;
     if (!tcp) limit = Math.min(Math.max(512, size), ourUdpSize);
     edns = 1 | (dnssecOk ? 2 : 0) | (nsid ? 4 : 0);
   }

@@ -3,7 +3,8 @@
 import type { EdnsRead } from './edns.js';
 import { HEADER_LENGTH } from './header.js';
 
-const TYPE_OPT = 41;
+/** OPT's type number (RFC 6891 §6.1.2). */
+export const TYPE_OPT = 41;
 const OPTION_NSID = 3;
 /** DO bit in the OPT flags (RFC 3225 §3). */
 const FLAG_DO = 0x80;
@@ -37,22 +38,44 @@ export function readPlainQuery(q: Uint8Array): EdnsRead | null {
   const qEnd = at + 5;
   if (qEnd > end) return null;
   if (arcount === 0) return qEnd === end ? { kind: 'none' } : null;
-  // OPT: root name, type 41, class = UDP size, TTL = extended RCODE, version, flags; RDLENGTH; options.
-  if (qEnd + 11 > end || q[qEnd] !== 0 || ((q[qEnd + 1]! << 8) | q[qEnd + 2]!) !== TYPE_OPT) return null;
-  const size = (q[qEnd + 3]! << 8) | q[qEnd + 4]!;
-  const version = q[qEnd + 6]!;
-  const dnssecOk = (q[qEnd + 7]! & FLAG_DO) !== 0;
-  const rdlen = (q[qEnd + 9]! << 8) | q[qEnd + 10]!;
-  if (qEnd + 11 + rdlen !== end) return null;
+  const facts = readOpt(q, qEnd, end);
+  if (facts < 0) return null;
+  const size = Math.floor(facts / OPT_SIZE);
+  const version = Math.floor(facts / OPT_VERSION) % 256;
+  const dnssecOk = (facts & OPT_DO) !== 0;
+  const nsid = (facts & OPT_NSID) !== 0;
+  // RFC 6891 §6.2.3: a size below 512 counts as 512.
+  return { kind: 'edns', request: { version, udpSize: Math.max(512, size), dnssecOk, nsid } };
+}
+
+/** readOpt's result: the UDP size times OPT_SIZE, plus the version times OPT_VERSION, plus the DO and NSID bits. */
+export const OPT_SIZE = 0x10000;
+export const OPT_VERSION = 0x100;
+export const OPT_DO = 2;
+export const OPT_NSID = 1;
+
+/**
+ * Reads the one OPT record (RFC 6891 §6.1.2) that must fill `q[at, end)`
+ * exactly: owned by the root, type 41, options that fill its RDATA. Returns
+ * its facts as one number (see OPT_SIZE; nothing is allocated: the reply
+ * cache's hit path calls this), or -1 when the bytes are anything else.
+ */
+export function readOpt(q: Uint8Array, at: number, end: number): number {
+  // Root name, type 41, class = UDP size, TTL = extended RCODE, version, flags; RDLENGTH; options.
+  if (at + 11 > end || q[at] !== 0 || ((q[at + 1]! << 8) | q[at + 2]!) !== TYPE_OPT) return -1;
+  const size = (q[at + 3]! << 8) | q[at + 4]!;
+  const version = q[at + 6]!;
+  const dnssecOk = (q[at + 7]! & FLAG_DO) !== 0;
+  const rdlen = (q[at + 9]! << 8) | q[at + 10]!;
+  if (at + 11 + rdlen !== end) return -1;
   let nsid = false;
-  for (let o = qEnd + 11; o < end; ) {
-    if (o + 4 > end) return null;
+  for (let o = at + 11; o < end; ) {
+    if (o + 4 > end) return -1;
     const code = (q[o]! << 8) | q[o + 1]!;
     const olen = (q[o + 2]! << 8) | q[o + 3]!;
-    if (o + 4 + olen > end) return null;
+    if (o + 4 + olen > end) return -1;
     if (code === OPTION_NSID) nsid = true;
     o += 4 + olen;
   }
-  // RFC 6891 §6.2.3: a size below 512 counts as 512.
-  return { kind: 'edns', request: { version, udpSize: Math.max(512, size), dnssecOk, nsid } };
+  return size * OPT_SIZE + version * OPT_VERSION + (dnssecOk ? OPT_DO : 0) + (nsid ? OPT_NSID : 0);
 }
