@@ -39,6 +39,12 @@ export interface BuilderOptions {
  */
 export class ZoneBuilder {
   private seq = 0;
+  private running = 0;
+
+  /** Whether a build is running (its fresh image is not yet among those served: nothing may be removed). */
+  get busy(): boolean {
+    return this.running > 0;
+  }
 
   constructor(private readonly options: BuilderOptions) {}
 
@@ -46,9 +52,10 @@ export class ZoneBuilder {
   async build(zones: readonly ZoneConfig[], force = false): Promise<BuildReport> {
     const seq = ++this.seq;
     const { stateDir, logLevel, logFormat } = this.options;
-    const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } });
-    if (reply.kind === 'answered' && reply.msg.type === 'built') return { outcome: reply.msg.outcome, peakRssMB: reply.msg.peakRssMB };
-    const why = reply.kind === 'died' ? reply.why : 'answered something else';
+    this.running++;
+    const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } }).finally(() => this.running--);
+    if (reply.kind === 'answered') return { outcome: reply.msg.outcome, peakRssMB: reply.msg.peakRssMB };
+    const why = reply.why;
     const e = new ShardnsError('E_IMAGE', `the zone builder ${why} before finishing the build`, 'see the lines above; if it ran out of memory, give the machine more or split the zone');
     return {
       outcome: { kind: 'error', error: e.toJSON(), errors: [e.describe()], failed: zones.map((z) => ({ origin: z.name, error: e.toJSON(), errors: [e.describe()], previous: null })), zones: [], warnings: [], ms: 0 },

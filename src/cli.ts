@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .command(
       'check',
-      'load and validate the configuration and zones exactly as serve does, without binding; exit 0 or 1',
+      'validate the configuration, parse and compile every zone as the builder does (in memory, nothing written), check the state directory; binds nothing; exit 0 or 1',
       (y) => addSettings(y).option('print', { type: 'boolean', describe: 'write each zone in canonical form (one RR a line, absolute names, sorted)' }),
       async (args) => {
         exitCode = await check(args as Args);

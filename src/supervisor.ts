@@ -206,6 +206,8 @@ export class Supervisor {
 
   /** Asks the builder to delete images no worker maps any more (one state directory per server). */
   private removeUnused(): void {
+    // A reload that began meanwhile (SIGHUP during start) may have written an image not yet served.
+    if (this.builder.busy) return;
     const r = this.builder.removeUnused(this.images.map((i) => i.path));
     if (r.kind === 'error') this.log.warn(`could not remove unused zone images: ${r.error.describe()}`);
     else if (r.removed.length > 0) this.log.debug(`removed ${r.removed.length} unused zone image file(s)`);

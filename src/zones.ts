@@ -1,8 +1,8 @@
 /** Loading every configured zone into the ZoneSet a worker answers from: parsed, then compiled to images in process. */
 
 import { readFileSync } from 'node:fs';
-import { relative, isAbsolute } from 'node:path';
 import type { ZoneConfig } from './config.js';
+import { displayPath } from './display-path.js';
 import { ZoneSet } from './auth/zone-set.js';
 import { compileZone } from './zone/image/compile.js';
 import { ZoneImage } from './zone/image/image.js';
@@ -21,11 +21,6 @@ export type ZonesResult =
   | { ok: true; zones: ZoneSet; loaded: Zone[]; warnings: string[]; files?: ZoneFiles }
   | { ok: false; errors: string[]; warnings: string[] };
 
-/** The path as people wrote it, relative to the working folder when it lies below it. */
-export function displayPath(file: string, cwd: string = process.cwd()): string {
-  const rel = relative(cwd, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
-}
 
 /**
  * Loads and checks each zone file; diagnostics are formatted

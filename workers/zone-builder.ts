@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ShardnsError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { buildZones, type BuildOutcome } from '../src/zone/image/build.js';
-import { isToBuilder, type FromBuilder, type RemovedOutcome, type ToBuilder } from '../src/zone/image/messages.js';
-import { ImageStore } from '../src/zone/image/store.js';
+import { isToBuilder, type FromBuilder, type ToBuilder } from '../src/zone/image/messages.js';
 
 /*
  * Forked by the supervisor (serialization: 'advanced'); the protocol and its
@@ -31,7 +30,7 @@ function peakRssMB(): number {
   }
 }
 
-function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
+function build(msg: ToBuilder): BuildOutcome {
   const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
   try {
     return buildZones(msg.zones, msg.stateDir, { log, ...(msg.force ? { force: true } : {}) });
@@ -42,22 +41,10 @@ function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
   }
 }
 
-function removeUnused(msg: Extract<ToBuilder, { type: 'remove-unused' }>): RemovedOutcome {
-  const opened = ImageStore.open(msg.stateDir);
-  if (opened.kind === 'error') return { kind: 'error', removed: [], error: opened.error.toJSON() };
-  const r = opened.store.removeUnused(msg.keep);
-  // ShardnsError is a class: structured clone keeps only an Error's message, so it travels in its plain form.
-  return r.kind === 'ok' ? r : { kind: 'error', removed: r.removed, error: r.error.toJSON() };
-}
-
 process.on('message', (m: unknown) => {
   if (!isToBuilder(m)) return;
-  if (m.type === 'build') {
-    const outcome = build(m);
-    send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() });
-  } else {
-    send({ type: 'removed', seq: m.seq, outcome: removeUnused(m) });
-  }
+  const outcome = build(m);
+  send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() });
 });
 
 process.on('disconnect', () => process.exit(0));

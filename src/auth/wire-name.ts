@@ -1,6 +1,6 @@
 /** Wire-form names as answering handles them: copied out of a message, case-folded, measured and compared, without strings. Pure. */
 
-import { lowerOctet } from '../dns/ascii.js';
+export { lowerName } from '../dns/ascii.js';
 
 /** The longest name on the wire, its zero octet included (RFC 1035 §3.1). */
 export const MAX_NAME = 255;
@@ -34,11 +34,6 @@ export function copyName(msg: Uint8Array, at: number, out: Uint8Array, w: number
   }
   out[w + n] = 0;
   return n + 1;
-}
-
-/** Copies `len` octets of the name at `src[at]` to `out[w]` with ASCII letters lower-cased (RFC 4343 §3); label lengths and other octets unchanged. */
-export function lowerName(src: Uint8Array, at: number, len: number, out: Uint8Array, w: number): void {
-  for (let i = 0; i < len; i++) out[w + i] = lowerOctet(src[at + i]!);
 }
 
 /** Octets of the uncompressed wire name at `src[at]`, its zero octet included. */

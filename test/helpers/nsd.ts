@@ -4,8 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { udpQuery } from './dns-client.js';
-import { until } from './server.js';
+import { decodeReply, udpQuery, type Reply } from './dns-client.js';
+import { freePort, startServer, until, type RunningServer } from './server.js';
 
 /** Why NSD cannot be used here, or null when it can. */
 export function nsdUnavailable(): string | null {
@@ -58,4 +58,34 @@ export async function startNsd(zones: { name: string; file: string }[], port: nu
     throw new Error(`NSD did not start:\n${log}`);
   }
   return { port, proc, stop };
+}
+
+/** A section's records, sorted, as text both servers' replies are compared by (names JSON-quoted: any octet shows). */
+function sectionText(rrs: Reply['answers'] | undefined): string[] {
+  return (rrs ?? [])
+    .filter((r) => r.type !== 'OPT')
+    .map((r) => `${JSON.stringify(r.name)} ${r.ttl} ${r.class} ${r.type} ${JSON.stringify(r.data, (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))}`)
+    .sort();
+}
+
+/**
+ * What a differential test compares of a reply: rcode, size, AA, TC, answer
+ * and authority. The additional section counts through the size (NSD orders
+ * it by type; same size means the same records, same compression).
+ */
+export function replySummary(bytes: Buffer | null): Record<string, unknown> {
+  if (bytes === null) return { reply: 'none' };
+  const p = decodeReply(bytes);
+  return { rcode: p.rcode, size: bytes.length, aa: p.flag_aa, tc: p.flag_tc, answer: sectionText(p.answers), authority: sectionText(p.authorities as Reply['answers']) };
+}
+
+/**
+ * NSD and shardns (1 worker, 127.0.0.1, no forwarding) serving the same
+ * zones, each on a port of its own. Origins are given as shardns takes them
+ * (`example.com.`, `.`).
+ */
+export async function startBeside(zones: { name: string; file: string }[]): Promise<{ nsd: Nsd; server: RunningServer }> {
+  const nsd = await startNsd(zones.map((z) => ({ name: z.name === '.' ? '.' : z.name.replace(/\.$/, ''), file: z.file })), await freePort());
+  const server = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', ...zones.flatMap((z) => ['--zone', `${z.name}=${z.file}`])]);
+  return { nsd, server };
 }

@@ -1,9 +1,9 @@
 /** Names with any octet (RFC 4343) and a local root zone (RFC 8806), answered from zone images: compared with NSD on the same files. */
 
 import { expect } from 'chai';
-import { decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
-import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
-import { ROOT, freePort, startServer, type RunningServer } from '../helpers/server.js';
+import { udpExchange } from '../helpers/dns-client.js';
+import { nsdUnavailable, replySummary, startBeside, type Nsd } from '../helpers/nsd.js';
+import { ROOT, type RunningServer } from '../helpers/server.js';
 import { loadZoneFile, nameToWire } from '../../src/zone/index.js';
 
 const FIXTURES = `${ROOT}test/fixtures/zones/`;
@@ -41,19 +41,6 @@ function below(name: Uint8Array): Uint8Array {
   return Uint8Array.from([1, 0x78, ...name]);
 }
 
-function section(rrs: Reply['answers'] | undefined): string[] {
-  return (rrs ?? [])
-    .filter((r) => r.type !== 'OPT')
-    .map((r) => `${JSON.stringify(r.name)} ${r.ttl} ${r.type} ${JSON.stringify(r.data, (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))}`)
-    .sort();
-}
-
-function summary(bytes: Buffer | null): Record<string, unknown> {
-  if (bytes === null) return { reply: 'none' };
-  const p = decodeReply(bytes);
-  return { rcode: p.rcode, size: bytes.length, aa: p.flag_aa, tc: p.flag_tc, answer: section(p.answers), authority: section(p.authorities as Reply['answers']) };
-}
-
 describe('answers with escaped labels and a local root, against NSD', function () {
   this.timeout(120_000);
   let nsd: Nsd;
@@ -65,8 +52,7 @@ describe('answers with escaped labels and a local root, against NSD', function (
       console.log(`      skip: ${why}`);
       this.skip();
     }
-    nsd = await startNsd(ZONES.map((z) => ({ name: z.name === '.' ? '.' : z.name.slice(0, -1), file: z.file })), await freePort());
-    server = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', ...ZONES.flatMap((z) => ['--zone', `${z.name}=${z.file}`])]);
+    ({ nsd, server } = await startBeside(ZONES));
   });
   after(() => {
     nsd?.stop();
@@ -92,8 +78,8 @@ describe('answers with escaped labels and a local root, against NSD', function (
           const q = query(name, code, i++ % 2 === 0);
           const [ours, theirs] = await Promise.all([udpExchange(q, server.port), udpExchange(q, nsd.port)]);
           compared++;
-          const a = summary(ours);
-          const b = summary(theirs);
+          const a = replySummary(ours);
+          const b = replySummary(theirs);
           const hex = Buffer.from(name).toString('hex');
           if (JSON.stringify(a) !== JSON.stringify(b) && !INTENDED.some((d) => d.matches(hex, type))) differences.push(`${hex} ${type}\n  shardns: ${JSON.stringify(a)}\n  nsd:     ${JSON.stringify(b)}`);
         }),

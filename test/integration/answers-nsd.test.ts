@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import dnsPacket from 'dns-packet';
-import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
-import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
-import { ROOT, freePort, startServer, type RunningServer } from '../helpers/server.js';
+import { buildQuery, udpExchange } from '../helpers/dns-client.js';
+import { nsdUnavailable, replySummary, startBeside, type Nsd } from '../helpers/nsd.js';
+import { ROOT, type RunningServer } from '../helpers/server.js';
 import { loadZoneFile } from '../../src/zone/index.js';
 
 const FIXTURES = `${ROOT}test/fixtures/answers/`;
@@ -43,34 +42,6 @@ function questionNames(): string[] {
   return [...names];
 }
 
-function normalizeData(d: unknown): unknown {
-  if (typeof d === 'string') return d;
-  if (Buffer.isBuffer(d)) return d.toString('hex');
-  if (Array.isArray(d)) return d.map(normalizeData);
-  if (d && typeof d === 'object') return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, normalizeData(v)]));
-  return d;
-}
-
-function section(rrs: Reply['answers'] | undefined): string[] {
-  return (rrs ?? [])
-    .filter((r) => r.type !== 'OPT')
-    .map((r) => `${r.name} ${r.ttl} ${r.class} ${r.type} ${JSON.stringify(normalizeData(r.data))}`)
-    .sort();
-}
-
-function summary(bytes: Buffer | null): Record<string, unknown> {
-  if (bytes === null) return { reply: 'none' };
-  const p = decodeReply(bytes);
-  return {
-    rcode: p.rcode,
-    size: bytes.length,
-    aa: p.flag_aa,
-    tc: p.flag_tc,
-    answer: section(p.answers),
-    authority: section(p.authorities as Reply['answers']),
-  };
-}
-
 describe('answers: differential test against NSD on the same zones', function () {
   this.timeout(120_000);
   let nsd: Nsd;
@@ -82,8 +53,7 @@ describe('answers: differential test against NSD on the same zones', function ()
       console.log(`      skip: ${why}`);
       this.skip();
     }
-    nsd = await startNsd(ZONES.map((z) => ({ name: z.name.slice(0, -1), file: z.file })), await freePort());
-    server = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', ...ZONES.flatMap((z) => ['--zone', `${z.name}=${z.file}`])]);
+    ({ nsd, server } = await startBeside(ZONES));
   });
   after(() => {
     nsd?.stop();
@@ -103,8 +73,8 @@ describe('answers: differential test against NSD on the same zones', function ()
         queries.slice(k, k + 25).map(async (q) => {
           const bytes = buildQuery(q.name, q.type, 'IN', { edns: q.edns, rd: false, id: 1 });
           const [ours, theirs] = await Promise.all([udpExchange(bytes, server.port), udpExchange(bytes, nsd.port)]);
-          const a = summary(ours);
-          const b = summary(theirs);
+          const a = replySummary(ours);
+          const b = replySummary(theirs);
           compared++;
           if (JSON.stringify(a) === JSON.stringify(b)) return;
           if (INTENDED.some((d) => d.matches(q.name, q.type))) return;
@@ -117,4 +87,3 @@ describe('answers: differential test against NSD on the same zones', function ()
   });
 });
 
-void dnsPacket;

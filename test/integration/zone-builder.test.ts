@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ZoneConfig } from '../../src/config.js';
 import type { BuildOutcome } from '../../src/zone/image/build.js';
-import { isFromBuilder, type FromBuilder, type RemovedOutcome, type ToBuilder } from '../../src/zone/image/messages.js';
+import { ZoneBuilder } from '../../src/builder.js';
+import { isFromBuilder, type FromBuilder, type ToBuilder } from '../../src/zone/image/messages.js';
+import type { RemoveOutcome } from '../../src/zone/image/store.js';
 import { ROOT } from '../helpers/server.js';
 
 const BUILDER = join(ROOT, 'dist/workers/zone-builder.js');
@@ -46,14 +48,12 @@ class Builder {
   async build(zones: ZoneConfig[], stateDir: string): Promise<{ outcome: BuildOutcome; ms: number; peakRssMB: number }> {
     const t0 = performance.now();
     const m = await this.ask({ type: 'build', seq: ++this.seq, zones, stateDir });
-    if (m.type !== 'built') throw new Error(`expected built, got ${m.type}`);
     return { outcome: m.outcome, ms: performance.now() - t0, peakRssMB: m.peakRssMB };
   }
 
-  async removeUnused(stateDir: string, keep: string[]): Promise<RemovedOutcome> {
-    const m = await this.ask({ type: 'remove-unused', seq: ++this.seq, stateDir, keep });
-    if (m.type !== 'removed') throw new Error(`expected removed, got ${m.type}`);
-    return m.outcome;
+  /** Deleting unused images is the supervisor's own quick file work (src/builder.ts), beside the builds. */
+  removeUnused(stateDir: string, keep: string[]): RemoveOutcome {
+    return new ZoneBuilder({ stateDir, logLevel: 'error', logFormat: 'text' }).removeUnused(keep);
   }
 }
 
@@ -130,8 +130,8 @@ describe('zone builder process', () => {
     expect(existsSync(firstImage)).to.equal(true);
   });
 
-  it('remove-unused, after the build in order: only the kept image is left', async () => {
-    const r = await builder.removeUnused(state, [secondImage]);
+  it('removing unused images after the build: only the kept image is left', () => {
+    const r = builder.removeUnused(state, [secondImage]);
     expect(r).to.deep.equal({ kind: 'ok', removed: [firstImage] });
     expect(readdirSync(join(state, 'images'))).to.deep.equal([secondImage.split('/').pop()]);
   });
@@ -140,7 +140,7 @@ describe('zone builder process', () => {
     writeFileSync(join(top, 'blocker'), '');
     const { outcome } = await builder.build(zones, join(top, 'blocker', 'state'));
     expect(outcome.kind === 'error' && outcome.error.code).to.equal('E_STATE_DIR');
-    const removed = await builder.removeUnused(join(top, 'blocker', 'state'), []);
+    const removed = builder.removeUnused(join(top, 'blocker', 'state'), []);
     expect(removed.kind === 'error' && removed.error.code).to.equal('E_STATE_DIR');
     expect(builder.child.exitCode).to.equal(null);
   });

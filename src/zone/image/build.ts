@@ -6,7 +6,7 @@ import type { ZoneConfig } from '../../config.js';
 import { zoneError, type SerializedError, ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Libc } from '../../sys/libc.js';
-import { displayPath } from '../../zones.js';
+import { displayPath } from '../../display-path.js';
 import { formatDiagnostic } from '../parse/diagnostics.js';
 import { loadZoneFile } from '../parse/load.js';
 import type { ReadFile } from '../parse/parser.js';

@@ -1,6 +1,7 @@
 /** compileZone(): a loaded zone → the octets of its image (names in wire form, canonical order, hash index). Pure. */
 
 import type { SoaData } from 'dns-packet';
+import { lowerName } from '../../dns/ascii.js';
 import { nameToWire } from '../names.js';
 import { recordRdata } from '../rdata/rdata.js';
 import { T } from '../rdata/rrtypes.js';
@@ -140,7 +141,7 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
 
   const apexWire = nameToWire(zone.origin);
   const apexAt = names.reserve(apexWire.length);
-  lowerInto(apexWire, names.bytes, apexAt);
+  lowerName(apexWire, 0, apexWire.length, names.bytes, apexAt);
   const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
   names.length = apexAt;
 
@@ -155,7 +156,7 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       const owner = nameToWire(name);
       len = owner.length;
       at = names.reserve(2 * len);
-      lowerInto(owner, names.bytes, at);
+      lowerName(owner, 0, len, names.bytes, at);
       names.bytes.set(owner, at + len);
     }
     const index = lowerAt.length;
@@ -346,13 +347,6 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   return bytes;
 }
 
-/** Writes `wire` at `at` with ASCII letters folded to lower case (RFC 4343 §3), every other octet kept. */
-function lowerInto(wire: Uint8Array, out: Uint8Array, at: number): void {
-  for (let i = 0; i < wire.length; i++) {
-    const b = wire[i]!;
-    out[at + i] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
-  }
-}
 
 /**
  * The wire length of a name made of printable ASCII other than `\\` (no

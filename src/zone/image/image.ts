@@ -256,11 +256,6 @@ export class ZoneImage {
     return out;
   }
 
-  /** Whether the node is the apex. */
-  isApex(node: number): boolean {
-    return node === 0;
-  }
-
   /** The apex SOA RRset (a compiled zone always has one). */
   soaSet(): number {
     return this.rrset(0, 6);

@@ -3,26 +3,25 @@
 import type { ZoneConfig } from '../../config.js';
 import type { LogFormat, LogLevel } from '../../log.js';
 import type { BuildOutcome } from './build.js';
-import type { SerializedError } from '../../errors.js';
 
 /*
  * The builder is forked with `serialization: 'advanced'` (structured clone).
- * It handles one message at a time, in order, each to the end, and answers
- * each with the same `seq`; a `remove-unused` sent after a `build` therefore
- * runs after it, and cannot delete the image that build just wrote.
+ * It handles one build at a time, in order, each to the end, and answers
+ * each with the same `seq`.
  *
  * Lifetime: it stays while its IPC channel is open and exits 0 when the
  * channel closes (`child.disconnect()`, or the supervisor dying). The
- * supervisor may keep one builder for every reload, or fork one per build
- * and disconnect once answered: a build of a million records leaves the
- * builder's heap large, and only exiting gives that memory back.
+ * supervisor (src/builder.ts) forks one per build and disconnects once
+ * answered: a build of a million records leaves the builder's heap large,
+ * and only exiting gives that memory back. Deleting unused images is quick
+ * file work the supervisor does itself (ImageStore.removeUnused).
  *
  * Failure: a builder that crashes (out of memory, a signal) exits without
  * answering; the supervisor treats every unanswered `seq` as failed when the
  * child exits, keeps serving the images it has, and forks a new builder for
  * the next job. Nothing in the state directory is left half-written (files
  * are renamed into place whole; a dead builder's temporary files are removed
- * by the next `remove-unused`).
+ * by the next ImageStore.removeUnused).
  */
 
 /** Supervisor → builder. */
@@ -32,30 +31,21 @@ export type ToBuilder =
    * compile even unchanged zones. `log`: how the builder writes its own log
    * lines (unusable images it deleted); info/text by default.
    */
-  | { type: 'build'; seq: number; zones: ZoneConfig[]; stateDir: string; force?: boolean; log?: { level: LogLevel; format: LogFormat } }
-  /** Delete images not in `keep` (absolute paths), manifests of images not kept, and dead builders' temporary files (ImageStore.removeUnused). */
-  | { type: 'remove-unused'; seq: number; stateDir: string; keep: string[] };
+  { type: 'build'; seq: number; zones: ZoneConfig[]; stateDir: string; force?: boolean; log?: { level: LogLevel; format: LogFormat } };
 
-/** Builder → supervisor. */
-export type FromBuilder =
-  /** The outcome of `build` number `seq`; `peakRssMB`: the builder's peak resident set so far (VmHWM). */
-  | { type: 'built'; seq: number; outcome: BuildOutcome; pid: number; peakRssMB: number }
-  /** The outcome of `remove-unused` number `seq`. */
-  | { type: 'removed'; seq: number; outcome: RemovedOutcome };
-
-/** ImageStore.removeUnused's outcome in a form that survives IPC (the error as SerializedError). */
-export type RemovedOutcome = { kind: 'ok'; removed: string[] } | { kind: 'error'; removed: string[]; error: SerializedError };
+/** Builder → supervisor: the outcome of `build` number `seq`; `peakRssMB`: the builder's peak resident set so far (VmHWM). */
+export type FromBuilder = { type: 'built'; seq: number; outcome: BuildOutcome; pid: number; peakRssMB: number };
 
 /** Narrows an unknown IPC payload to a builder message (anything else is ignored). */
 export function isFromBuilder(m: unknown): m is FromBuilder {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return (t === 'built' || t === 'removed') && typeof (m as { seq?: unknown }).seq === 'number';
+  return t === 'built' && typeof (m as { seq?: unknown }).seq === 'number';
 }
 
 /** Narrows an unknown IPC payload to a supervisor message for the builder. */
 export function isToBuilder(m: unknown): m is ToBuilder {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return (t === 'build' || t === 'remove-unused') && typeof (m as { seq?: unknown }).seq === 'number' && typeof (m as { stateDir?: unknown }).stateDir === 'string';
+  return t === 'build' && typeof (m as { seq?: unknown }).seq === 'number' && typeof (m as { stateDir?: unknown }).stateDir === 'string';
 }

@@ -308,7 +308,7 @@ export class ImageStore {
    * again), and temporary files left by a process that is gone. Call it only
    * when no worker maps a deleted image any more and no build is running in
    * this state directory (a build's fresh image is not in `keep` yet): the
-   * builder's `remove-unused` message runs it between builds.
+   * supervisor runs it after a start or reload, never while a build runs.
    */
   removeUnused(keep: readonly string[]): RemoveOutcome {
     const kept = new Set(keep.map((k) => (k.includes('/') ? resolve(k) : this.imagePath(k))));

@@ -245,11 +245,12 @@ describe('checkZones and compileSources (shardns check)', () => {
 describe('builder messages', () => {
   const cases: { m: unknown; to: boolean; from: boolean }[] = [
     { m: { type: 'build', seq: 1, zones: [], stateDir: '/s' }, to: true, from: false },
-    { m: { type: 'remove-unused', seq: 2, stateDir: '/s', keep: [] }, to: true, from: false },
+    // Removing unused images is the supervisor's own work now, not a builder job.
+    { m: { type: 'remove-unused', seq: 2, stateDir: '/s', keep: [] }, to: false, from: false },
     { m: { type: 'build', seq: '1', zones: [], stateDir: '/s' }, to: false, from: false },
     { m: { type: 'build', seq: 1, zones: [] }, to: false, from: false },
     { m: { type: 'built', seq: 1, outcome: {} }, to: false, from: true },
-    { m: { type: 'removed', seq: 3, outcome: {} }, to: false, from: true },
+    { m: { type: 'removed', seq: 3, outcome: {} }, to: false, from: false },
     { m: { type: 'pong', seq: 1 }, to: false, from: false },
     { m: null, to: false, from: false },
   ];
