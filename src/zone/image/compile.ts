@@ -6,7 +6,8 @@ import { nameToWire } from '../names.js';
 import { recordRdata } from '../rdata/rdata.js';
 import { T } from '../rdata/rrtypes.js';
 import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../parse/zone.js';
-import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, RRSET_WORDS } from './format.js';
+import { base32hex, NSEC3_SHA1, nsec3Hash } from '../../dnssec/nsec3-hash.js';
+import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, NSEC3_EXACT, NSEC3_INFO_WORDS, RRSET_WORDS } from './format.js';
 
 /** Where an image came from, kept in its header. */
 export interface ImageSource {
@@ -135,6 +136,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const flags: number[] = [];
   // Each named node's canonical key with its index appended (see SORT_SUFFIX): sorted as plain strings.
   const sortKeys: string[] = [];
+  // The same for the nodes that own only NSEC3 records and their signatures: outside the tree (RFC 5155 §7.2).
+  const nsec3Keys: string[] = [];
   let records = 0;
   let imageFlags = 0;
   let sawApex = false;
@@ -161,7 +164,6 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     }
     const index = lowerAt.length;
     const sortKey = canonicalKey(names.bytes, at, scratch, index);
-    sortKeys.push(sortKey);
     lowerAt.push(at);
     nameLen.push(len);
     firstSet.push(sets.count);
@@ -170,6 +172,7 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     let f = apex ? NODE.apex : 0;
     if (len > 1 && names.bytes[at + len] === 1 && names.bytes[at + len + 1] === 0x2a) f |= NODE.wildcard;
     const split = rrsets(recs);
+    let nsec3Only = split.length > 0;
     for (const set of split) {
       const code = recordTypeCode(set[0]!);
       if (set.length > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
@@ -179,6 +182,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       else if (code === T.RRSIG) imageFlags |= IMAGE_FLAG.signed;
       else if (code === T.NSEC3) imageFlags |= IMAGE_FLAG.nsec3;
       const covered = code === T.RRSIG ? Math.max(0, coveredType(rrsetKey(code, set[0]!.data))) : 0;
+      if (code !== T.NSEC3 && !(code === T.RRSIG && covered === T.NSEC3)) nsec3Only = false;
+      if (code === T.RRSIG && covered === T.DNSKEY) imageFlags |= IMAGE_FLAG.secure;
       const start = rdata.length;
       for (const r of set) {
         const wire = recordRdata(r);
@@ -193,6 +198,7 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     if (split.length > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
     setCount.push(split.length);
     flags.push(f);
+    (nsec3Only ? nsec3Keys : sortKeys).push(sortKey);
   }
   if (!sawApex) throw new Error(`zone ${source.origin} has no records at its apex`);
 
@@ -263,18 +269,23 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   }
   const count = order.length;
   const parent = Uint32Array.from(parentOf);
+  const nsec3 = nsec3Chain(nsec3Keys, order, names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
+  const nsec3Count = nsec3.nodes.length;
 
   let namesBytes = 0;
-  for (let i = 0; i < count; i++) namesBytes += 1 + 2 * nameLen[i]!;
+  for (let i = 0; i < count; i++) namesBytes += 1 + 2 * nameLen[order[i]!]!;
+  for (const i of nsec3.nodes) namesBytes += 1 + 2 * nameLen[i]!;
   let slots = 1024;
   while (slots < count * 2) slots *= 2;
   const soa = zone.soa.data as SoaData;
   const meta = Buffer.from(JSON.stringify({ origin: source.origin, source: source.source, built: new Date().toISOString() }), 'utf8');
 
   const nodesOff = HEADER_BYTES;
-  const setsOff = align8(nodesOff + count * NODE_WORDS * 4);
+  const setsOff = align8(nodesOff + (count + nsec3Count) * NODE_WORDS * 4);
   const hashOff = align8(setsOff + sets.count * RRSET_WORDS * 4);
-  const namesOff = align8(hashOff + slots * 4);
+  const infoOff = align8(hashOff + slots * 4);
+  const infoCount = nsec3.info === null ? 0 : count;
+  const namesOff = align8(infoOff + infoCount * NSEC3_INFO_WORDS * 4);
   const rdataOff = align8(namesOff + namesBytes);
   const metaOff = align8(rdataOff + rdata.length);
   const total = align8(metaOff + meta.length);
@@ -299,17 +310,18 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   put(H.rdataBytes, rdata.length);
   put(H.hashOff, hashOff);
   put(H.hashSlots, slots);
-  // Version 1 keeps NSEC3 owners in the main tree; the empty table is where DNSSEC serving puts them.
-  put(H.nsec3NodeCount, 0);
-  put(H.nsec3NodesOff, metaOff);
-  put(H.nsec3HashOff, metaOff);
-  put(H.nsec3HashSlots, 0);
+  put(H.nsec3NodeCount, nsec3Count);
+  put(H.nsec3NodesOff, nodesOff + count * NODE_WORDS * 4);
+  put(H.nsec3InfoOff, infoOff);
+  put(H.nsec3InfoCount, infoCount);
+  put(H.nsec3ChainCount, nsec3.chain);
+  put(H.nsec3ParamAt, nsec3.paramAt);
   put(H.recordCount, records);
   put(H.serial, (soa.serial ?? 0) >>> 0);
   put(H.metaOff, metaOff);
   put(H.metaBytes, meta.length);
 
-  const nodeWords = new Uint32Array(buffer, nodesOff, count * NODE_WORDS);
+  const nodeWords = new Uint32Array(buffer, nodesOff, (count + nsec3Count) * NODE_WORDS);
   const setWords = new Uint32Array(buffer, setsOff, sets.count * RRSET_WORDS);
   const hash = new Uint32Array(buffer, hashOff, slots);
   const mask = slots - 1;
@@ -341,6 +353,26 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     for (let k = 0, to = setAt * RRSET_WORDS; k < n; k++) setWords[to + k] = words[from + k]!;
     setAt += setCount[i]!;
   }
+  // The NSEC3 nodes after the main ones: parent the apex, not in the hash index.
+  for (let k = 0; k < nsec3Count; k++) {
+    const i = nsec3.nodes[k]!;
+    const len = nameLen[i]!;
+    const w = (count + k) * NODE_WORDS;
+    const at = namesOff + nameAt;
+    bytes[at] = len;
+    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + 2 * len), at + 1);
+    nodeWords[w] = nameAt;
+    nodeWords[w + 1] = 0;
+    nodeWords[w + 2] = setAt;
+    nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
+    nodeWords[w + 4] = nameHash(bytes, at + 1, at + 1 + len);
+    nameAt += 1 + 2 * len;
+    const from = firstSet[i]! * RRSET_WORDS;
+    const n = setCount[i]! * RRSET_WORDS;
+    for (let q = 0, to = setAt * RRSET_WORDS; q < n; q++) setWords[to + q] = sets.words[from + q]!;
+    setAt += setCount[i]!;
+  }
+  if (nsec3.info !== null) new Uint32Array(buffer, infoOff, infoCount * NSEC3_INFO_WORDS).set(nsec3.info);
   bytes.set(rdata.bytes.subarray(0, rdata.length), rdataOff);
   bytes.set(meta, metaOff);
   put(H.checksum, imageChecksum(bytes));
@@ -381,4 +413,152 @@ function writePlain(name: string, out: Uint8Array, lower: number, owner: number)
   }
   out[lower + name.length + 1] = 0;
   out[owner + name.length + 1] = 0;
+}
+
+/** The NSEC3 side of an image: its nodes (chain first), the chain's length, the parameters served by, and the per-node facts. */
+interface Nsec3Layout {
+  /** Node indexes (read order) of the NSEC3-only nodes, the chain's first in hash order. */
+  nodes: number[];
+  chain: number;
+  /** Offset of the chosen NSEC3PARAM's RDLENGTH in the rdata region, or NO_NODE. */
+  paramAt: number;
+  /** NSEC3_INFO_WORDS per main node in node order, or null without a usable chain. */
+  info: Uint32Array | null;
+}
+
+/** NSEC3 (RFC 5155 §3.2) RDATA: whether it uses the NSEC3PARAM parameters `param` (algorithm, iterations, salt; flags aside), as NSD compares them. */
+function usesParams(rd: Uint8Array, at: number, len: number, param: Uint8Array, pAt: number, pLen: number): boolean {
+  if (pLen > len || pLen < 5 || rd[at] !== param[pAt]) return false;
+  for (let k = 2; k < pLen; k++) if (rd[at + k] !== param[pAt + k]) return false;
+  return true;
+}
+
+/** Whether an NSEC3 RDATA's type bitmap (RFC 4034 §4.1.2) has SOA: the record of the apex. */
+function nsec3HasSoa(rd: Uint8Array, at: number, len: number): boolean {
+  if (len < 6) return false;
+  let p = at + 5 + rd[at + 4]!; // past algorithm, flags, iterations, salt
+  p += 1 + rd[p]!; // past the next hashed owner
+  const end = at + len;
+  while (p + 2 <= end) {
+    const window = rd[p]!;
+    const n = rd[p + 1]!;
+    if (window === 0) return n >= 1 && (rd[p + 2]! & 0x02) !== 0;
+    p += 2 + n;
+  }
+  return false;
+}
+
+/**
+ * Places the NSEC3-only nodes and, when the zone is served with NSEC3,
+ * precomputes what NSD's prehash does (RFC 5155 §7.2): the parameters are
+ * those of the first apex NSEC3PARAM with SHA-1 and flags 0 whose chain
+ * holds the apex's NSEC3 with SOA in it; the chain is the NSEC3 nodes one
+ * label below the apex owning an NSEC3 of those parameters, in hash order;
+ * every main node not below a cut gets the NSEC3 matching or covering its
+ * hash (the previous one in the chain, wrapping from the last, RFC 5155
+ * §7.2.1), and those not at a cut the one covering `*.<name>`.
+ */
+function nsec3Chain(
+  keys: string[],
+  order: number[],
+  names: Uint8Array,
+  lowerAt: number[],
+  nameLen: number[],
+  firstSet: number[],
+  setCount: number[],
+  flags: number[],
+  setWords: Uint32Array,
+  rdata: Uint8Array,
+): Nsec3Layout {
+  keys.sort();
+  const nodes = keys.map(sortIndex);
+  const none: Nsec3Layout = { nodes, chain: 0, paramAt: NO_NODE, info: null };
+  if (nodes.length === 0) return none;
+  const apex = order[0]!;
+  const apexAt = lowerAt[apex]!;
+  const apexLen = nameLen[apex]!;
+  const setOf = (i: number, type: number): number => {
+    for (let s = firstSet[i]!; s < firstSet[i]! + setCount[i]!; s++) if ((setWords[s * RRSET_WORDS]! & 0xffff) === type) return s;
+    return -1;
+  };
+  // An NSEC3 node one label below the apex: its label, lower-cased, else null.
+  const labelOf = (i: number): string | null => {
+    const at = lowerAt[i]!;
+    const l = names[at]!;
+    if (nameLen[i] !== 1 + l + apexLen) return null;
+    for (let k = 0; k < apexLen; k++) if (names[at + 1 + l + k] !== names[apexAt + k]) return null;
+    return Buffer.from(names.buffer, names.byteOffset + at + 1, l).toString('latin1');
+  };
+  // Whether node i owns an NSEC3 of the parameters (and, with `soa`, one whose bitmap has SOA).
+  const hasNsec3 = (i: number, param: number, soa: boolean): boolean => {
+    const s = setOf(i, T.NSEC3);
+    if (s < 0) return false;
+    const pLen = (rdata[param]! << 8) | rdata[param + 1]!;
+    let at = setWords[s * RRSET_WORDS + 2]!;
+    for (let r = setWords[s * RRSET_WORDS]! >>> 16; r > 0; r--) {
+      const len = (rdata[at]! << 8) | rdata[at + 1]!;
+      if (usesParams(rdata, at + 2, len, rdata, param + 2, pLen) && (!soa || nsec3HasSoa(rdata, at + 2, len))) return true;
+      at += 2 + len;
+    }
+    return false;
+  };
+  const hashLabel = (name: Uint8Array, at: number, len: number, param: number): string => {
+    const saltLen = rdata[param + 6]!;
+    const salt = rdata.subarray(param + 7, param + 7 + saltLen);
+    const iterations = (rdata[param + 4]! << 8) | rdata[param + 5]!;
+    return base32hex(nsec3Hash(name, at, at + len, salt, iterations));
+  };
+
+  const params = setOf(apex, T.NSEC3PARAM);
+  let paramAt = NO_NODE;
+  if (params >= 0) {
+    let at = setWords[params * RRSET_WORDS + 2]!;
+    for (let r = setWords[params * RRSET_WORDS]! >>> 16; r > 0 && paramAt === NO_NODE; r--) {
+      const len = (rdata[at]! << 8) | rdata[at + 1]!;
+      if (len >= 5 && rdata[at + 2] === NSEC3_SHA1 && rdata[at + 3] === 0) {
+        const apexLabel = hashLabel(names, apexAt, apexLen, at);
+        if (nodes.some((i) => labelOf(i) === apexLabel && hasNsec3(i, at, true))) paramAt = at;
+      }
+      at += 2 + len;
+    }
+  }
+  if (paramAt === NO_NODE) return none;
+
+  const chainNodes: number[] = [];
+  const others: number[] = [];
+  for (const i of nodes) (labelOf(i) !== null && hasNsec3(i, paramAt, false) ? chainNodes : others).push(i);
+  const labels = chainNodes.map((i) => labelOf(i)!);
+  // The chain entry matching or covering a hash: the last label ≤ it, else the last (the chain wraps).
+  const cover = (h: string): number => {
+    let lo = 0;
+    let hi = labels.length - 1;
+    let found = labels.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (labels[mid]! <= h) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (labels[0]! > h) found = labels.length - 1;
+    return labels[found] === h ? (found | NSEC3_EXACT) >>> 0 : found;
+  };
+  const info = new Uint32Array(order.length * NSEC3_INFO_WORDS).fill(NO_NODE);
+  const wild = new Uint8Array(2 + 255);
+  wild[0] = 1;
+  wild[1] = 0x2a;
+  for (let r = 0; r < order.length; r++) {
+    const i = order[r]!;
+    const f = flags[i]!;
+    if ((f & NODE.belowCut) !== 0) continue;
+    const at = lowerAt[i]!;
+    const len = nameLen[i]!;
+    info[r * NSEC3_INFO_WORDS] = cover(hashLabel(names, at, len, paramAt));
+    if ((f & NODE.cut) !== 0 || len + 2 > 255) continue;
+    wild.set(names.subarray(at, at + len), 2);
+    info[r * NSEC3_INFO_WORDS + 1] = cover(hashLabel(wild, 0, len + 2, paramAt)) & ~NSEC3_EXACT;
+  }
+  return { nodes: [...chainNodes, ...others], chain: chainNodes.length, paramAt, info };
 }

@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 /** The first eight octets of every image. */
 export const MAGIC = 'SHDNSIMG';
 /** Raised whenever the layout changes: an image of another version is rebuilt, never read. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 /** Octets of the header. */
 export const HEADER_BYTES = 128;
 
@@ -35,17 +35,26 @@ export const H = {
   rdataBytes: 56,
   hashOff: 60,
   hashSlots: 64,
-  /** NSEC3 owner names (RFC 5155 §7.2) get their own node table and hash index; version 1 leaves both empty. */
+  /**
+   * NSEC3 owner names (RFC 5155 §7.2) live outside the normal tree: their
+   * nodes follow the main ones in the node table (same layout, parent the
+   * apex) and are not in the hash index, so a lookup never finds them.
+   */
   nsec3NodeCount: 68,
   nsec3NodesOff: 72,
-  nsec3HashOff: 76,
-  nsec3HashSlots: 80,
+  /** Per main node, two u32 words (see NSEC3_INFO_WORDS), when the zone has a usable NSEC3 chain; else 0 words. */
+  nsec3InfoOff: 76,
+  nsec3InfoCount: 80,
   recordCount: 84,
   /** The SOA serial (RFC 1035 §3.3.13), for logs and transfers. */
   serial: 88,
   /** A small JSON object: origin in presentation form, source hash, build time. */
   metaOff: 92,
   metaBytes: 96,
+  /** The first nsec3ChainCount NSEC3 nodes are the chain of the zone's parameters, in hash order. */
+  nsec3ChainCount: 100,
+  /** Where the NSEC3PARAM record the zone is served by starts in the rdata region (its RDLENGTH), or NO_NODE. */
+  nsec3ParamAt: 104,
 } as const;
 
 /** Image flags (header `flags`). */
@@ -54,7 +63,20 @@ export const IMAGE_FLAG = {
   signed: 1,
   /** The zone holds NSEC3 records. */
   nsec3: 2,
+  /** An RRSIG covers a DNSKEY: the zone is signed, and DO=1 answers carry signatures (NSD's `is_secure`). */
+  secure: 4,
 } as const;
+
+/**
+ * NSEC3 facts per main node, precomputed as NSD does (RFC 5155 §7.2): word 0
+ * the NSEC3 node whose hash matches (NSEC3_EXACT set) or covers the node's
+ * hash, word 1 the one covering the hash of `*.<node>`; NO_NODE where not
+ * computed (names below a cut; the wildcard of a cut or of a name too long).
+ * Indexes count from the first NSEC3 node (0 = the first of the chain).
+ */
+export const NSEC3_INFO_WORDS = 2;
+/** Set in word 0 of the NSEC3 facts when the NSEC3 owner's hash equals the node's. */
+export const NSEC3_EXACT = 0x80000000;
 
 /**
  * A node is five u32 words:

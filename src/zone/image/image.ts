@@ -1,7 +1,7 @@
 /** ZoneImage: reading one compiled zone version (owner names, RRsets, wire RDATA) from its octets, mapped or in memory. */
 
 import { endianness } from 'node:os';
-import { FORMAT_VERSION, H, HEADER_BYTES, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, RRSET_WORDS } from './format.js';
+import { FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, NSEC3_EXACT, NSEC3_INFO_WORDS, RRSET_WORDS } from './format.js';
 
 /** Why octets are not a usable image (the store then rebuilds it from the source). */
 export class ImageError extends Error {
@@ -42,6 +42,15 @@ export class ZoneImage {
   readonly flags: number;
   /** The apex's lower-cased wire name (a view). */
   readonly originKey: Uint8Array;
+  /** NSEC3-only nodes (RFC 5155 §7.2), numbered nodeCount … nodeCount + nsec3Count - 1, outside the tree. */
+  readonly nsec3Count: number;
+  /** The first nsec3Chain of them make the chain of the served parameters, in hash order. */
+  readonly nsec3Chain: number;
+  /** Where the served NSEC3PARAM's RDLENGTH is in `bytes`, or -1: the zone is not served with NSEC3 proofs. */
+  readonly nsec3ParamAt: number;
+  /** An RRSIG covers a DNSKEY: DO=1 answers carry signatures (IMAGE_FLAG.secure). */
+  readonly secure: boolean;
+  private readonly nsec3Info: Uint32Array | null;
   private readonly nodes: Uint32Array;
   private readonly sets: Uint32Array;
   private readonly hash: Uint32Array;
@@ -77,7 +86,10 @@ export class ZoneImage {
     const setsOff = u32(H.rrsetsOff);
     const hashOff = u32(H.hashOff);
     const slots = u32(H.hashSlots);
-    region(nodesOff, this.nodeCount * NODE_WORDS * 4, 'node');
+    this.nsec3Count = u32(H.nsec3NodeCount);
+    this.nsec3Chain = u32(H.nsec3ChainCount);
+    if (u32(H.nsec3NodesOff) !== nodesOff + this.nodeCount * NODE_WORDS * 4 || this.nsec3Chain > this.nsec3Count) throw new ImageError('image NSEC3 node table misplaced');
+    region(nodesOff, (this.nodeCount + this.nsec3Count) * NODE_WORDS * 4, 'node');
     region(setsOff, this.rrsetCount * RRSET_WORDS * 4, 'RRset');
     region(hashOff, slots * 4, 'hash');
     if (slots === 0 || (slots & (slots - 1)) !== 0 || slots < this.nodeCount) throw new ImageError('image hash index has a bad size');
@@ -88,7 +100,16 @@ export class ZoneImage {
     region(u32(H.metaOff), u32(H.metaBytes), 'meta');
     const buffer = bytes.buffer;
     const base = bytes.byteOffset;
-    this.nodes = new Uint32Array(buffer, base + nodesOff, this.nodeCount * NODE_WORDS);
+    this.nodes = new Uint32Array(buffer, base + nodesOff, (this.nodeCount + this.nsec3Count) * NODE_WORDS);
+    const infoCount = u32(H.nsec3InfoCount);
+    const infoOff = u32(H.nsec3InfoOff);
+    if (infoCount !== 0 && infoCount !== this.nodeCount) throw new ImageError('image NSEC3 facts do not match its nodes');
+    region(infoOff, infoCount * NSEC3_INFO_WORDS * 4, 'NSEC3 facts');
+    this.nsec3Info = infoCount === 0 ? null : new Uint32Array(buffer, base + infoOff, infoCount * NSEC3_INFO_WORDS);
+    const paramAt = u32(H.nsec3ParamAt);
+    this.nsec3ParamAt = paramAt === NO_NODE || this.nsec3Info === null ? -1 : this.rdataOff + paramAt;
+    if (this.nsec3ParamAt >= 0 && this.nsec3ParamAt + 7 > this.rdataOff + u32(H.rdataBytes)) throw new ImageError('image NSEC3PARAM out of bounds');
+    this.secure = (this.flags & IMAGE_FLAG.secure) !== 0;
     this.sets = new Uint32Array(buffer, base + setsOff, this.rrsetCount * RRSET_WORDS);
     this.hash = new Uint32Array(buffer, base + hashOff, slots);
     this.hashMask = slots - 1;
@@ -260,6 +281,113 @@ export class ZoneImage {
   soaSet(): number {
     return this.rrset(0, 6);
   }
+
+  // ---------- canonical order and denial of existence ----------
+
+  /**
+   * The last main node whose name is at or before the lower-cased wire
+   * name `name[start, end)` in canonical order (RFC 4034 §6.1): the name
+   * itself when it exists, else its predecessor (the apex at least, for a
+   * name in the zone). A binary search over the nodes, which are stored in
+   * that order.
+   */
+  predecessor(name: Uint8Array, start: number, end: number): number {
+    let lo = 0;
+    let hi = this.nodeCount - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareCanonical(this.bytes, this.keyAt(mid), this.nameLength(mid), name, start, end - start) <= 0) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The NSEC3 node (an index ≥ nodeCount) whose hash matches (`exact`) or
+   * covers the hash of main node `node`, or -1 when none was computed (below
+   * a cut, or no NSEC3 chain).
+   */
+  nsec3Of(node: number): number {
+    const w = this.nsec3Info?.[node * NSEC3_INFO_WORDS];
+    return w === undefined || w === NO_NODE ? -1 : this.nodeCount + (w & ~NSEC3_EXACT);
+  }
+
+  /** Whether nsec3Of(node) matches the node's hash (the node has its own NSEC3). */
+  nsec3Exact(node: number): boolean {
+    const w = this.nsec3Info?.[node * NSEC3_INFO_WORDS];
+    return w !== undefined && w !== NO_NODE && (w & NSEC3_EXACT) !== 0;
+  }
+
+  /** The NSEC3 node covering the hash of `*.<node>`, or -1. */
+  nsec3WildcardOf(node: number): number {
+    const w = this.nsec3Info?.[node * NSEC3_INFO_WORDS + 1];
+    return w === undefined || w === NO_NODE ? -1 : this.nodeCount + w;
+  }
+
+  /**
+   * The chain's NSEC3 node matching or covering the hash whose base32hex
+   * form (lower case) is `label[0, length)`: the last owner label at or
+   * before it, wrapping to the last (RFC 5155 §7.2.1). Returns the node
+   * index, negated minus one when it matches exactly; never called without
+   * a chain.
+   */
+  nsec3Cover(label: Uint8Array, length: number): number {
+    let lo = 0;
+    let hi = this.nsec3Chain - 1;
+    let found = this.nsec3Chain - 1;
+    let exact = false;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = this.keyAt(this.nodeCount + mid);
+      const l = this.bytes[at]!;
+      let c = 0;
+      for (let i = 0; i < Math.min(l, length) && c === 0; i++) c = this.bytes[at + 1 + i]! - label[i]!;
+      if (c === 0) c = l - length;
+      if (c <= 0) {
+        found = mid;
+        exact = c === 0;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return exact ? -(this.nodeCount + found) - 1 : this.nodeCount + found;
+  }
+}
+
+/** Where each label of a name starts, for compareCanonical (a name has at most 127 labels). */
+const labelsA = new Int32Array(128);
+const labelsB = new Int32Array(128);
+
+/**
+ * Compares two lower-cased wire names in canonical order (RFC 4034 §6.1):
+ * label by label from the root, each label's octets as unsigned numbers, a
+ * label that is a prefix of another first, an ancestor before its
+ * descendants. Negative, zero or positive, as `a` sorts before, with or after `b`.
+ */
+export function compareCanonical(a: Uint8Array, aAt: number, aLen: number, b: Uint8Array, bAt: number, bLen: number): number {
+  let na = 0;
+  for (let p = aAt; p < aAt + aLen - 1; p += a[p]! + 1) labelsA[na++] = p;
+  let nb = 0;
+  for (let p = bAt; p < bAt + bLen - 1; p += b[p]! + 1) labelsB[nb++] = p;
+  for (let i = na - 1, j = nb - 1; i >= 0 && j >= 0; i--, j--) {
+    const x = labelsA[i]!;
+    const y = labelsB[j]!;
+    const lx = a[x]!;
+    const ly = b[y]!;
+    const n = Math.min(lx, ly);
+    for (let k = 1; k <= n; k++) {
+      const d = a[x + k]! - b[y + k]!;
+      if (d !== 0) return d;
+    }
+    if (lx !== ly) return lx - ly;
+  }
+  return na - nb;
 }
 
 /** NODE flags, re-exported for readers of ZoneImage. */

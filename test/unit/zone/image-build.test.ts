@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../../../src/log.js';
 import { ERRNO } from '../../../src/sys/libc.js';
 import { mapFile } from '../../../src/sys/mapping.js';
 import { buildZones, checkZones, compileSources, type BuildOutcome, type BuiltZone } from '../../../src/zone/image/build.js';
+import { FORMAT_VERSION } from '../../../src/zone/image/format.js';
 import { ZoneImage } from '../../../src/zone/image/image.js';
 import { isFromBuilder, isToBuilder } from '../../../src/zone/image/messages.js';
 import { ImageStore } from '../../../src/zone/image/store.js';
@@ -49,7 +50,7 @@ describe('buildZones', () => {
     const [z] = built(buildZones(zones, state, { log }));
     first = z!;
     expect(first).to.deep.include({ origin: 'example.com.', serial: 1, records: 5, reused: false, reason: 'no manifest (first build)', sourceFiles: [main, hosts] });
-    expect(first.imagePath).to.match(new RegExp(`^${state}/images/example\\.com-[0-9a-f]{16}\\.v1\\.zimg$`));
+    expect(first.imagePath).to.match(new RegExp(`^${state}/images/example\\.com-[0-9a-f]{16}\\.v${FORMAT_VERSION}\\.zimg$`));
     expect(statSync(first.imagePath).size).to.equal(first.imageBytes);
     const manifest = JSON.parse(readFileSync(join(state, 'manifests', 'example.com.json'), 'utf8')) as { image: string; sources: { path: string }[]; serial: number; records: number };
     expect(manifest).to.deep.include({ image: first.imagePath.split('/').pop(), serial: 1, records: 5 });
@@ -103,7 +104,7 @@ describe('buildZones', () => {
       const { log, lines } = capture();
       const [z] = built(buildZones(zones, state, { log }));
       expect(z).to.deep.include({ reused: false, imagePath: second.imagePath });
-      expect(z!.reason).to.match(/^image example\.com-[0-9a-f]{16}\.v1\.zimg was unusable \(.*\) and was deleted$/);
+      expect(z!.reason).to.match(new RegExp(String.raw`^image example\.com-[0-9a-f]{16}\.v${FORMAT_VERSION}\.zimg was unusable \(.*\) and was deleted$`));
       expect(lines).to.have.length(1);
       expect(lines[0]).to.match(/WARN +builder\[\d+\]: zone example\.com\.: image .*\.zimg /).and.match(d.logged);
       const again = built(buildZones(zones, state))[0]!;
