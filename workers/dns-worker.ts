@@ -71,6 +71,7 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
         upstreams: config.upstreams,
         attemptTimeoutMs: config.forwardTimeout * 1000,
         deadlineMs: config.forwardDeadline * 1000,
+        maxInFlight: config.forwardMax,
         cache: forwardLimits,
         onEvent: (m) => log.warn(m),
       })

@@ -10,11 +10,16 @@ import { HEADER_LENGTH } from './header.js';
 import { OPT_DO, OPT_NSID, OPT_SIZE, OPT_VERSION, readOpt, TYPE_OPT } from './query.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 
-/** What makes two queries get the same reply bytes, but for ID, RD, CD and the case of the name. */
+/** What makes two queries get the same reply bytes, but for the ID and the case of the name. */
 export interface QueryShape {
   /** The question (name, type, class) in wire form, its name lower-cased (ASCII only, RFC 4343 §3). */
   question: Buffer;
-  /** The rest of the key as one number: reply size limit, EDNS present, DO, NSID, RD, recursion allowed. */
+  /**
+   * The rest of the key as one number: reply size limit, EDNS present, DO,
+   * NSID, the asker's address family, CD, RD, recursion allowed. CD is in it because a forwarded answer
+   * asked with CD=1 may hold data a validating upstream refuses with CD=0,
+   * and every reply echoes the asker's CD (RFC 4035 §3.2.2).
+   */
   variant: number;
   /** Offset just past the question name (the bytes patched with the asker's case). */
   nameEnd: number;
@@ -31,12 +36,12 @@ const scanned = { nameEnd: 0, variant: 0, hash: 0 };
  * a reply: a plain query (QR=0, opcode QUERY, one question, no answer or
  * authority records, at most one additional record which is an EDNS version 0
  * OPT at the root, nothing after it), the reply size limit, DO, NSID asked,
- * RD, and whether the client may recurse. Fills `scanned` and returns true;
+ * CD, RD, and whether the client may recurse. Fills `scanned` and returns true;
  * anything else returns false and takes the full path (which also gives every
  * error reply). Only the name is case-folded: type and class octets that
  * happen to be letters (HTTPS is 65, "A") stay as they are.
  */
-function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean): boolean {
+function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6: boolean): boolean {
   if (len < HEADER_LENGTH + 5) return false;
   const b2 = q[off + 2]!;
   if ((b2 & 0xf8) !== 0) return false; // QR=0, opcode 0
@@ -74,7 +79,9 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
     if (!tcp) limit = Math.min(Math.max(512, size), ourUdpSize);
     edns = 1 | (dnssecOk ? 2 : 0) | (nsid ? 4 : 0);
   }
-  const variant = limit * 32 + edns * 4 + ((b2 & 0x01) !== 0 ? 2 : 0) + (recursionAllowed ? 1 : 0);
+  // limit ≤ 65535, so the variant stays below 2^23. The asker's address family is part of it:
+  // an IPv6 asker gets NS targets' AAAA first and a smaller minimal-response size (as NSD).
+  const variant = limit * 128 + edns * 16 + (v6 ? 8 : 0) + ((q[off + 3]! & 0x10) !== 0 ? 4 : 0) + ((b2 & 0x01) !== 0 ? 2 : 0) + (recursionAllowed ? 1 : 0);
   scanned.nameEnd = nameEnd - off;
   scanned.variant = variant;
   scanned.hash = Math.imul(h ^ variant, 0x01000193) | 0;
@@ -85,8 +92,8 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
  * The shape of a query, as an object (the full path and TCP), or null when
  * the query is not one the cache takes (see `scan`).
  */
-export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean): QueryShape | null {
-  if (!scan(q, 0, q.length, ourUdpSize, tcp, recursionAllowed)) return null;
+export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6 = false): QueryShape | null {
+  if (!scan(q, 0, q.length, ourUdpSize, tcp, recursionAllowed, v6)) return null;
   const { nameEnd, variant, hash } = scanned;
   const question = Buffer.allocUnsafe(nameEnd + 4 - HEADER_LENGTH);
   for (let i = 0; i < question.length; i++) {
@@ -216,9 +223,9 @@ export class ReplyCache {
    * `out[outOff]` and returns its length; otherwise returns -1 and the query
    * takes the full path, which need not ask get() again.
    */
-  answerInto(q: Uint8Array, qOff: number, qLen: number, ourUdpSize: number, recursionAllowed: boolean, zones: ZoneSet, out: Uint8Array, outOff: number, cap: number): number {
+  answerInto(q: Uint8Array, qOff: number, qLen: number, ourUdpSize: number, recursionAllowed: boolean, v6: boolean, zones: ZoneSet, out: Uint8Array, outOff: number, cap: number): number {
     if (this.cap === 0) return -1;
-    if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed)) return -1;
+    if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed, v6)) return -1;
     this.sync(zones);
     const at = this.find(q, qOff, scanned.nameEnd, scanned.variant, scanned.hash);
     if (at < 0 || this.replyLength(at) > cap) {

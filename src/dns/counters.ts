@@ -1,4 +1,4 @@
-/** Per-worker counters: queries, transports, rcodes, truncation, drops, internal errors. */
+/** Per-worker counters: queries, transports, rcodes, truncation, drops, internal errors, questions over forward-max. */
 
 /** A plain copy of the counters, as sent over IPC. */
 export interface CounterSnapshot {
@@ -9,6 +9,8 @@ export interface CounterSnapshot {
   truncated: number;
   /** Queries whose handling threw: answered SERVFAIL, logged, counted here. */
   internalErrors: number;
+  /** Cache misses answered SERVFAIL at once because forward-max upstream questions were in flight. */
+  forwardOverMax: number;
   rcodes: Record<string, number>;
 }
 
@@ -22,6 +24,7 @@ export class Counters {
   private dropped = 0;
   private truncated = 0;
   private internalErrors = 0;
+  private overMax = 0;
   private readonly rcodes = new Array<number>(16).fill(0);
 
   /** Counts one received message and the reply (or drop) it got. */
@@ -54,6 +57,11 @@ export class Counters {
     this.internalErrors++;
   }
 
+  /** Counts a cache miss not forwarded because forward-max upstream questions were in flight (its SERVFAIL is counted by record()). */
+  forwardOverMax(): void {
+    this.overMax++;
+  }
+
   /** A copy for IPC and reports; rcodes never seen are left out. */
   snapshot(): CounterSnapshot {
     const rcodes: Record<string, number> = {};
@@ -67,6 +75,7 @@ export class Counters {
       dropped: this.dropped,
       truncated: this.truncated,
       internalErrors: this.internalErrors,
+      forwardOverMax: this.overMax,
       rcodes,
     };
   }

@@ -6,6 +6,7 @@
  */
 
 import { ttlFor, type CacheLimits, type CachedAnswer } from '../forward/cache.js';
+import type { Resolution } from '../forward/forwarder.js';
 import type { UpstreamQuestion } from '../forward/transport.js';
 import { sockaddrIpv4, sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
@@ -15,10 +16,13 @@ import type { Counters } from './counters.js';
 import { forwardedReply } from './forwarded.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 
-/** Where names outside our zones are resolved: the Forwarder (a fake in tests). Should not reject. */
+/** Where names outside our zones are resolved: the Forwarder (a fake in tests). Its promises should not reject. */
 export interface Resolver {
-  resolve(q: UpstreamQuestion): Promise<CachedAnswer>;
+  resolve(q: UpstreamQuestion): Resolution;
 }
+
+/** What the client gets when forward-max questions are already out: SERVFAIL, at once, kept nowhere. */
+const OVER_MAX_ANSWER: CachedAnswer = { rcode: 'SERVFAIL', ad: false, answers: [], authorities: [], additionals: [] };
 
 /** What a pipeline works with. */
 export interface PipelineOptions {
@@ -64,11 +68,9 @@ export class QueryPipeline {
         ? null
         : (q, qOff, qLen, peer, peerOff, out, outOff, cap) => {
             let allowed = false;
-            if (ctx.recursion !== null) {
-              const v4 = sockaddrIpv4(peer, peerOff);
-              allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(peer, peerOff));
-            }
-            const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, ctx.zones, out, outOff, cap);
+            const v4 = sockaddrIpv4(peer, peerOff);
+            if (ctx.recursion !== null) allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(peer, peerOff));
+            const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, ctx.zones, out, outOff, cap);
             if (written >= 0) counters.recordUdpAt(out, outOff);
             return written;
           };
@@ -93,7 +95,7 @@ export class QueryPipeline {
     let shape: QueryShape | null = null;
     try {
       const allowed = ctx.recursion !== null && ctx.recursion.allows(address);
-      shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed) : null;
+      shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed, address.includes(':')) : null;
       const hit = shape && !cacheTried ? replies!.get(msg, shape, zones) : undefined;
       if (hit) {
         counters.record(transport, hit);
@@ -118,42 +120,66 @@ export class QueryPipeline {
     }
   }
 
-  /** Asks the resolver, then builds the reply (SERVFAIL for anything that fails); a good one is kept for the shape, if the zones are still those it was asked under. */
+  /**
+   * Asks the resolver, then builds the reply (SERVFAIL for anything that
+   * fails); a good one is kept for the shape, if the zones are still those it
+   * was asked under. A forward-cache hit, or a question over forward-max
+   * (SERVFAIL, counted), is answered at once; the rest when the upstreams answer.
+   */
   private forward(request: ForwardRequest, msg: Buffer, transport: Transport, shape: QueryShape | null, zones: ZoneSet): Buffer | null | Promise<Buffer | null> {
-    const { ctx, counters, replies, forwarder, forwardLimits } = this.options;
-    // The engine reuses the query's memory for the next batch: keep what a late SERVFAIL needs.
-    const original = Buffer.from(msg);
-    const failed = (err: unknown): Buffer | null => {
-      this.internalError(err);
-      const reply = servfail(original);
-      counters.record(transport, reply);
-      return reply;
-    };
+    const { counters, forwarder } = this.options;
     const question: UpstreamQuestion = {
       name: request.target,
       type: request.question.type,
       klass: 'IN',
       dnssecOk: request.edns?.dnssecOk ?? false,
+      // CD (RFC 4035 §3.2.2) goes upstream as asked; the forward cache and the reply cache keep it apart.
       checkingDisabled: (request.flags & 0x10) !== 0,
     };
-    let pending: Promise<CachedAnswer>;
+    let resolution: Resolution;
     try {
       if (forwarder === null) throw new Error('answer() asked to forward, but forwarding is off');
-      pending = forwarder.resolve(question);
+      resolution = forwarder.resolve(question);
     } catch (err) {
-      return failed(err);
+      return this.failed(err, msg, transport);
     }
-    return pending.then((a) => {
-      try {
-        const reply = forwardedReply(request, a, ctx);
-        counters.record(transport, reply);
-        // The encoded reply is kept too, so the next asker skips decode and encode.
-        if (shape && replies && forwardLimits.maxEntries > 0 && (a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN')) replies.put(shape, reply, zones, ttlFor(a, forwardLimits));
-        return reply;
-      } catch (err) {
-        return failed(err);
+    switch (resolution.kind) {
+      case 'cached':
+        return this.reply(request, resolution.answer, msg, transport, shape, zones);
+      case 'over-max':
+        counters.forwardOverMax();
+        return this.reply(request, OVER_MAX_ANSWER, msg, transport, null, zones);
+      case 'asked': {
+        // The engine reuses the query's memory for the next batch: keep what a late SERVFAIL needs.
+        const original = Buffer.from(msg);
+        return resolution.answer.then(
+          (a) => this.reply(request, a, original, transport, shape, zones),
+          (err: unknown) => this.failed(err, original, transport),
+        );
       }
-    }, failed);
+    }
+  }
+
+  /** The client's reply to a forwarded question, counted; a NOERROR or NXDOMAIN one is kept in the reply cache (`shape` non-null) for its TTL. */
+  private reply(request: ForwardRequest, a: CachedAnswer, query: Buffer, transport: Transport, shape: QueryShape | null, zones: ZoneSet): Buffer | null {
+    const { ctx, counters, replies, forwardLimits } = this.options;
+    try {
+      const reply = forwardedReply(request, a, ctx);
+      counters.record(transport, reply);
+      // The encoded reply is kept too, so the next asker skips decode and encode.
+      if (shape && replies && forwardLimits.maxEntries > 0 && (a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN')) replies.put(shape, reply, zones, ttlFor(a, forwardLimits));
+      return reply;
+    } catch (err) {
+      return this.failed(err, query, transport);
+    }
+  }
+
+  /** SERVFAIL for a forwarded question whose handling threw, counted and told. */
+  private failed(err: unknown, query: Buffer, transport: Transport): Buffer | null {
+    this.internalError(err);
+    const reply = servfail(query);
+    this.options.counters.record(transport, reply);
+    return reply;
   }
 
   /** Counts a query whose handling threw, and tells about it unless one was told within the last second. */

@@ -34,9 +34,15 @@ interface Entry {
   ttl: number;
 }
 
-/** The key of a question: lower-cased name, type, class, and whether DNSSEC records were asked for. */
-export function cacheKey(name: string, type: string, klass: string, dnssecOk: boolean): string {
-  return `${name.toLowerCase()}\u0000${type}\u0000${klass}\u0000${dnssecOk ? 1 : 0}`;
+/**
+ * The key of a question: lower-cased name, type, class, whether DNSSEC
+ * records were asked for (DO), and whether validation was turned off (CD).
+ * CD is sent upstream, and a validating upstream answers it with data it
+ * would refuse without (RFC 4035 §3.2.2): a CD=1 answer must never reach a
+ * CD=0 asker.
+ */
+export function cacheKey(name: string, type: string, klass: string, dnssecOk: boolean, checkingDisabled: boolean): string {
+  return `${name.toLowerCase()}\u0000${type}\u0000${klass}\u0000${dnssecOk ? 1 : 0}${checkingDisabled ? 1 : 0}`;
 }
 
 /**

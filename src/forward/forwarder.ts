@@ -13,18 +13,42 @@ export interface ForwarderOptions {
   /** All attempts together; after this the client gets SERVFAIL. */
   deadlineMs: number;
   cache: CacheLimits;
-  /** Hears about upstreams being retired and coming back. */
+  /**
+   * Upstream questions in flight at most (`--forward-max`, as dnsmasq's
+   * `dns-forward-max`): a cache miss beyond it is not asked (`over-max`),
+   * so a flood of unique names with a slow or silent upstream holds at most
+   * this many sockets, timers and pending replies.
+   */
+  maxInFlight: number;
+  /** Hears about upstreams being retired and coming back, and about forward-max being reached. */
   onEvent?: (message: string) => void;
 }
 
 /** Counters a worker can report. */
 export interface ForwarderStats {
+  /** Questions answered from the cache. */
   cacheHits: number;
+  /** Questions asked upstream (not those that shared one in flight, nor those over forward-max). */
   cacheMisses: number;
+  /** Attempts at one upstream (a question may take several). */
   upstreamQueries: number;
+  /** Attempts that timed out or failed in transport. */
   upstreamFailures: number;
+  /** Questions that joined an identical one in flight. */
   shared: number;
 }
+
+/**
+ * What the forwarder made of a question: an answer from the cache (at
+ * once), one on its way from the upstreams, or none because `maxInFlight`
+ * questions are already out (the caller answers SERVFAIL at once).
+ */
+export type Resolution =
+  | { kind: 'cached'; answer: CachedAnswer }
+  | { kind: 'asked'; answer: Promise<CachedAnswer> }
+  | { kind: 'over-max' };
+
+const OVER_MAX: Resolution = { kind: 'over-max' };
 
 interface Health {
   /** Smoothed round-trip time (ms); unknown upstreams start at 0 so each is tried. */
@@ -36,17 +60,22 @@ interface Health {
 /** Consecutive failures after which an upstream is retired for a while. */
 const RETIRE_AFTER = 3;
 const RETIRE_MS = 30_000;
+/** forward-max being reached is told at most this often (ms). */
+const OVER_MAX_TELL_MS = 60_000;
 
 /**
  * Resolves questions through the cache and the upstreams. Never rejects: when
- * every upstream fails within the deadline the answer is SERVFAIL (and that
- * is cached briefly). Identical questions in flight share one upstream query.
+ * every upstream fails within the deadline, or each has answered SERVFAIL or
+ * REFUSED, the answer is SERVFAIL (and that is cached briefly). Identical
+ * questions in flight share one upstream query; at most `maxInFlight`
+ * distinct ones are out at a time.
  */
 export class Forwarder {
   readonly stats: ForwarderStats = { cacheHits: 0, cacheMisses: 0, upstreamQueries: 0, upstreamFailures: 0, shared: 0 };
   private readonly cache: AnswerCache;
   private readonly inFlight = new Map<string, Promise<CachedAnswer>>();
   private readonly health = new Map<string, Health>();
+  private overMaxToldAt = -Infinity;
 
   constructor(
     private readonly options: ForwarderOptions,
@@ -56,18 +85,27 @@ export class Forwarder {
     for (const u of options.upstreams) this.health.set(formatUpstream(u), { srtt: 0, failures: 0, retiredUntil: 0 });
   }
 
-  /** The answer for a question, from the cache or the upstreams. */
-  resolve(q: UpstreamQuestion): Promise<CachedAnswer> {
-    const key = cacheKey(q.name, q.type, q.klass, q.dnssecOk);
+  /**
+   * The answer for a question: from the cache, from an identical question
+   * in flight, or from the upstreams; `over-max` when it would be a new
+   * upstream question while `maxInFlight` are out (dnsmasq's dns-forward-max:
+   * cached names keep being answered, misses fail at once).
+   */
+  resolve(q: UpstreamQuestion): Resolution {
+    const key = cacheKey(q.name, q.type, q.klass, q.dnssecOk, q.checkingDisabled);
     const cached = this.cache.get(key);
     if (cached) {
       this.stats.cacheHits++;
-      return Promise.resolve(cached);
+      return { kind: 'cached', answer: cached };
     }
     const pending = this.inFlight.get(key);
     if (pending) {
       this.stats.shared++;
-      return pending;
+      return { kind: 'asked', answer: pending };
+    }
+    if (this.inFlight.size >= this.options.maxInFlight) {
+      this.tellOverMax();
+      return OVER_MAX;
     }
     this.stats.cacheMisses++;
     const asked = this.ask(q).then((answer) => {
@@ -76,26 +114,52 @@ export class Forwarder {
       return answer;
     });
     this.inFlight.set(key, asked);
-    return asked;
+    return { kind: 'asked', answer: asked };
   }
 
-  /** Tries upstreams, best first, until one answers or the deadline passes. */
+  /** Upstream questions in flight now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Tells that forward-max was reached, at most once a minute. */
+  private tellOverMax(): void {
+    const now = Date.now();
+    if (now - this.overMaxToldAt < OVER_MAX_TELL_MS) return;
+    this.overMaxToldAt = now;
+    this.options.onEvent?.(
+      `forward-max reached: ${this.options.maxInFlight} upstream questions in flight; new cache misses get SERVFAIL until some are answered (cached names are still answered; raise --forward-max, or find out why the upstreams are slow)`,
+    );
+  }
+
+  /**
+   * Tries upstreams, best first, until one answers NOERROR or NXDOMAIN or the
+   * deadline passes; silent ones are tried again while time is left. Any
+   * other rcode (SERVFAIL, REFUSED, …) is that upstream's definitive answer:
+   * it is not asked this question again, the others are asked once each,
+   * and then the client has SERVFAIL (as Unbound and dnsmasq do; asking
+   * again would only repeat the answer, at the upstream's cost).
+   */
   private async ask(q: UpstreamQuestion): Promise<CachedAnswer> {
     const deadline = Date.now() + this.options.deadlineMs;
+    const answered = new Set<Upstream>();
     let fallback: CachedAnswer | null = null;
     while (Date.now() < deadline) {
-      const order = this.ordered();
+      const order = this.ordered().filter((u) => !answered.has(u));
+      if (order.length === 0) break;
       for (const u of order) {
         const left = deadline - Date.now();
         if (left <= 0) break;
         const result = await this.attempt(u, q, Math.min(this.options.attemptTimeoutMs, left));
         if (result.kind !== 'reply') continue;
         const answer = toCached(result.packet);
-        // SERVFAIL or REFUSED from one upstream: another may do better (failover).
         if (answer.rcode === 'NOERROR' || answer.rcode === 'NXDOMAIN') return answer;
+        // SERVFAIL or REFUSED from this one: another may do better (failover), this one will not.
+        answered.add(u);
         fallback = answer;
       }
-      if (order.length === 0) break;
+      // Each upstream has been asked at least once, and one has answered for good: that is the answer.
+      if (fallback) break;
       // Failures that come back at once (no route, refused) must not spin until the deadline.
       await new Promise((r) => setTimeout(r, Math.max(0, Math.min(100, deadline - Date.now()))));
     }

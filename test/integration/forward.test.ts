@@ -2,13 +2,15 @@ import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
 import { a, soa, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
-import { ROOT, freePort, spawnServer, startServer, type RunningServer } from '../helpers/server.js';
+import { ROOT, freePort, spawnServer, startServer, until, type RunningServer } from '../helpers/server.js';
 
 const FIX = `${ROOT}test/fixtures/answers/`;
 
-async function ask(port: number, name: string, type = 'A', host = '127.0.0.1'): Promise<Reply & { ms: number }> {
+async function ask(port: number, name: string, type = 'A', host = '127.0.0.1', opts: { cd?: boolean } = {}): Promise<Reply & { ms: number }> {
+  const query = buildQuery(name, type, 'IN', { edns: true });
+  if (opts.cd) query[3] = query[3]! | 0x10;
   const started = Date.now();
-  const bytes = await udpExchange(buildQuery(name, type, 'IN', { edns: true }), port, host, 6000);
+  const bytes = await udpExchange(query, port, host, 6000);
   if (!bytes) throw new Error(`no reply for ${name}`);
   return Object.assign(decodeReply(bytes), { ms: Date.now() - started });
 }
@@ -113,6 +115,55 @@ describe('forwarding: names outside our zones go upstream, with a cache', functi
     expect(r.rcode).to.equal('SERVFAIL');
     expect(r.ms).to.be.within(900, 2000);
     expect(dead.udpQueries).to.be.at.least(3);
+  });
+
+  it('CD=1 and CD=0 askers are kept apart: a validating upstream\'s unchecked answer never reaches a CD=0 client (RFC 4035 §3.2.2)', async () => {
+    // As a validating resolver does with bogus data: given with CD=1, SERVFAIL with CD=0.
+    const f = await up('127.0.0.2', (q) => ((q as { flag_cd?: boolean }).flag_cd ? { kind: 'answer', answers: [a('bogus.remote.test', '192.0.2.66')] } : { kind: 'answer', rcode: 2 }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`]);
+    for (let round = 0; round < 2; round++) {
+      const unchecked = await ask(s.port, 'bogus.remote.test', 'A', '127.0.0.1', { cd: true });
+      expect([unchecked.rcode, ...addrs(unchecked)]).to.deep.equal(['NOERROR', '192.0.2.66']);
+      expect(unchecked.flag_cd, 'CD echoed').to.equal(true);
+      const checked = await ask(s.port, 'bogus.remote.test');
+      expect(checked.rcode, 'the CD=0 client gets the upstream\'s CD=0 verdict').to.equal('SERVFAIL');
+      expect(checked.flag_cd).to.equal(false);
+    }
+    // Once each; the second round came from the caches.
+    expect(f.udpQueries).to.equal(2);
+  });
+
+  it('a definitive SERVFAIL from the upstream is not asked again until the deadline: SERVFAIL at once, then from the cache', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', rcode: 2 }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--forward-timeout', '1', '--forward-deadline', '3']);
+    const r = await ask(s.port, 'broken.remote.test');
+    expect(r.rcode).to.equal('SERVFAIL');
+    expect(r.ms, 'answered well before the 3 s deadline').to.be.below(2000);
+    expect(f.udpQueries, 'asked once').to.equal(1);
+    expect((await ask(s.port, 'broken.remote.test')).rcode).to.equal('SERVFAIL');
+    expect(f.udpQueries, 'the SERVFAIL is kept a few seconds').to.equal(1);
+  });
+
+  it('--forward-max: a burst of unique names with a silent upstream: the excess get SERVFAIL at once, a cached name is still answered, the upstream sees at most forward-max questions', async () => {
+    const MAX = 10;
+    const BURST = 60;
+    const f = await up('127.0.0.2', (q) => (q.questions?.[0]?.name === 'cached.remote.test' ? { kind: 'answer', answers: [a('cached.remote.test', '192.0.2.80')] } : { kind: 'silent' }));
+    const s = await serve(['--forward', `127.0.0.2:${f.port}`, '--forward-max', String(MAX), '--forward-timeout', '3', '--forward-deadline', '3']);
+    expect(addrs(await ask(s.port, 'cached.remote.test'))).to.deep.equal(['192.0.2.80']);
+    const burst = Array.from({ length: BURST }, (_, i) => ask(s.port, `flood${i}.remote.test`));
+    expect(await until(() => f.udpQueries >= 1 + MAX, 2000), `the upstream saw ${f.udpQueries - 1} of the burst`).to.equal(true);
+    // With forward-max questions out, the cached name is answered all the same.
+    const cached = await ask(s.port, 'cached.remote.test');
+    expect([cached.rcode, ...addrs(cached)]).to.deep.equal(['NOERROR', '192.0.2.80']);
+    const replies = await Promise.all(burst);
+    expect(replies.map((r) => r.rcode)).to.deep.equal(replies.map(() => 'SERVFAIL'));
+    // The excess were answered before any question in flight could time out; the rest at the deadline.
+    expect(replies.filter((r) => r.ms < 1500)).to.have.length(BURST - MAX);
+    expect(replies.filter((r) => r.ms >= 2900)).to.have.length(MAX);
+    expect(new Set(f.seen.filter((q) => q.startsWith('flood'))).size, 'questions the upstream saw').to.equal(MAX);
+    const since = s.mark();
+    process.kill(s.proc.pid!, 'SIGUSR1');
+    await s.waitFor(new RegExp(`forwardOverMax=${BURST - MAX}\\b`), 5000, since);
   });
 
   it('TC from the upstream: the question is asked again over TCP', async () => {

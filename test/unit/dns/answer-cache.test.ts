@@ -46,7 +46,6 @@ describe('queryShape', () => {
   const same: [string, Buffer, Buffer][] = [
     ['case of the name', q('WWW.example.com', 'A'), q('www.EXAMPLE.com', 'A')],
     ['ID', q('www.example.com', 'A', { id: 1 }), q('www.example.com', 'A', { id: 2 })],
-    ['CD bit', q('www.example.com', 'A', { cd: true }), q('www.example.com', 'A')],
     ['unknown EDNS options (a cookie)', q('a.example.com', 'A', { edns: true }), q('a.example.com', 'A', { edns: true })],
   ];
   for (const [what, a, b] of same) it(`ignores the ${what}`, () => expect(key(queryShape(a, 1232, false, false))).to.equal(key(queryShape(b, 1232, false, false))));
@@ -57,12 +56,17 @@ describe('queryShape', () => {
     ['DO bit', q('www.example.com', 'A', { edns: true, do: true }), q('www.example.com', 'A', { edns: true })],
     ['NSID asked', q('www.example.com', 'A', { edns: true, nsid: true }), q('www.example.com', 'A', { edns: true })],
     ['RD bit', q('www.example.com', 'A', { rd: false }), q('www.example.com', 'A')],
+    // A CD=1 answer (validation off upstream) must not reach a CD=0 asker, and CD is echoed (RFC 4035 §3.2.2).
+    ['CD bit', q('www.example.com', 'A', { cd: true }), q('www.example.com', 'A')],
+    ['CD bit with EDNS and DO', q('www.example.com', 'A', { edns: true, do: true, cd: true }), q('www.example.com', 'A', { edns: true, do: true })],
   ];
   for (const [what, a, b] of differ) it(`tells apart the ${what}`, () => expect(key(queryShape(a, 1232, false, false))).to.not.equal(key(queryShape(b, 1232, false, false))));
   it('tells apart UDP and TCP, and clients allowed to recurse or not', () => {
     const m = q('www.example.com', 'A');
     expect(key(queryShape(m, 1232, true, false))).to.not.equal(key(queryShape(m, 1232, false, false)));
     expect(key(queryShape(m, 1232, false, true))).to.not.equal(key(queryShape(m, 1232, false, false)));
+    // An IPv6 asker gets NS targets' AAAA before A and a 1220-octet minimal response (as NSD): not an IPv4 asker's reply.
+    expect(key(queryShape(m, 1232, false, false, true))).to.not.equal(key(queryShape(m, 1232, false, false, false)));
   });
   const slow: [string, Buffer][] = [
     ['a response', (() => { const m = q('a.example.com', 'A'); m[2] = m[2]! | 0x80; return m; })()],
@@ -135,21 +139,27 @@ describe('ReplyCache', () => {
   });
   it('answerInto writes a hit at an offset of the caller\'s buffer, the same bytes get() gives, and refuses a reply over the room given', () => {
     const cache = new ReplyCache({ entries: 100, bytes: 1 << 20 });
-    const first = q('WWW.example.com', 'A', { id: 11, edns: true });
-    const again = q('www.EXAMPLE.com', 'A', { id: 12, edns: true, cd: true });
+    const again = q('www.EXAMPLE.com', 'A', { id: 12, edns: true, rd: false });
+    const first = q('WWW.example.com', 'A', { id: 11, edns: true, rd: false });
     const inbox = Buffer.alloc(600, 0xee);
     again.copy(inbox, 100);
     const out = Buffer.alloc(4096, 0xee);
-    expect(cache.answerInto(inbox, 100, again.length, 1232, false, ctx.zones, out, 512, 512)).to.equal(-1);
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, false, ctx.zones, out, 512, 512)).to.equal(-1);
     cached(cache, first);
-    const n = cache.answerInto(inbox, 100, again.length, 1232, false, ctx.zones, out, 512, 512);
+    const n = cache.answerInto(inbox, 100, again.length, 1232, false, false, ctx.zones, out, 512, 512);
     expect(n).to.be.greaterThan(0);
     expect(out.subarray(512, 512 + n).equals(full(again)!)).to.equal(true);
     expect(out[511]).to.equal(0xee);
     expect(out[512 + n]).to.equal(0xee);
-    expect(cache.answerInto(inbox, 100, again.length, 1232, false, ctx.zones, out, 0, n - 1)).to.equal(-1);
-    // The RD bit and recursion allowed are part of the key.
-    expect(cache.answerInto(inbox, 100, again.length, 1232, true, ctx.zones, out, 0, 4096)).to.equal(-1);
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, false, ctx.zones, out, 0, n - 1)).to.equal(-1);
+    // The RD and CD bits, recursion allowed and the address family are part of the key.
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, true, ctx.zones, out, 0, 4096)).to.equal(-1);
+    expect(cache.answerInto(inbox, 100, again.length, 1232, true, false, ctx.zones, out, 0, 4096)).to.equal(-1);
+    inbox[100 + 2] = inbox[100 + 2]! | 0x01;
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, false, ctx.zones, out, 0, 4096)).to.equal(-1);
+    inbox[100 + 2] = inbox[100 + 2]! & ~0x01;
+    inbox[100 + 3] = inbox[100 + 3]! | 0x10;
+    expect(cache.answerInto(inbox, 100, again.length, 1232, false, false, ctx.zones, out, 0, 4096)).to.equal(-1);
   });
   it('malformed and mutated queries: answerInto never throws, and answers only what get() answers (bad input loses nothing)', () => {
     const cache = new ReplyCache({ entries: 100, bytes: 1 << 20 });
@@ -169,7 +179,7 @@ describe('ReplyCache', () => {
       const len = rnd(5) === 0 ? rnd(m.length + 1) : m.length; // sometimes cut short
       area.fill(0xaa);
       m.copy(area, 64, 0, len);
-      const n = cache.answerInto(area, 64, len, 1232, false, ctx.zones, out, 4096, 4096);
+      const n = cache.answerInto(area, 64, len, 1232, false, false, ctx.zones, out, 4096, 4096);
       const shape = queryShape(m.subarray(0, len), 1232, false, false);
       const viaGet = shape ? cache.get(m.subarray(0, len), shape, ctx.zones) : undefined;
       if (n < 0) {

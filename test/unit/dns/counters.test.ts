@@ -4,7 +4,7 @@ import { RCODE, headerOnlyReply } from '../../../src/dns/header.js';
 import { buildQuery } from '../../helpers/dns-client.js';
 
 describe('Counters', () => {
-  it('counts queries by transport, rcodes, truncation, drops and internal errors', () => {
+  it('counts queries by transport, rcodes, truncation, drops, internal errors and questions over forward-max', () => {
     const c = new Counters();
     const q = buildQuery('a.example', 'A');
     const refused = headerOnlyReply(q, RCODE.REFUSED);
@@ -15,6 +15,7 @@ describe('Counters', () => {
     c.record('tcp', headerOnlyReply(q, RCODE.NXDOMAIN));
     c.record('udp', null);
     c.internalError();
+    c.forwardOverMax();
     expect(c.snapshot()).to.deep.equal({
       queries: 4,
       udp: 3,
@@ -22,6 +23,7 @@ describe('Counters', () => {
       dropped: 1,
       truncated: 1,
       internalErrors: 1,
+      forwardOverMax: 1,
       rcodes: { REFUSED: 1, NOERROR: 1, NXDOMAIN: 1 },
     });
   });

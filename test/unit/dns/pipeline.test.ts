@@ -8,10 +8,13 @@ import type { AnswerContext } from '../../../src/dns/answer.js';
 import { Counters } from '../../../src/dns/counters.js';
 import { QueryPipeline, type PipelineOptions, type Resolver } from '../../../src/dns/pipeline.js';
 import { compileAcl, type Acl } from '../../../src/forward/acl.js';
-import type { CachedAnswer, CacheLimits } from '../../../src/forward/cache.js';
+import type { CacheLimits } from '../../../src/forward/cache.js';
+import { Forwarder, type Resolution } from '../../../src/forward/forwarder.js';
 import type { UpstreamQuestion } from '../../../src/forward/transport.js';
 import { loadZones } from '../../../src/zones.js';
-import { ROOT } from '../../helpers/server.js';
+import { decodeReply } from '../../helpers/dns-client.js';
+import { a as aRecord, startFakeUpstream } from '../../helpers/fake-upstream.js';
+import { ROOT, freePort } from '../../helpers/server.js';
 
 const FIX = `${ROOT}test/fixtures/answers/`;
 const loaded = loadZones([
@@ -21,16 +24,20 @@ const loaded = loadZones([
 if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
 const LIMITS: CacheLimits = { maxEntries: 100, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 10_800, servfailTtl: 5 };
 
-/** A resolver that answers every question with one A record (or fails as told), and remembers what it was asked. */
+/**
+ * A resolver that answers every question with one A record (or fails as
+ * told), and remembers what it was asked. Asked with CD=1 it gives another
+ * address, as a validating upstream gives data it would refuse with CD=0.
+ */
 class FakeResolver implements Resolver {
   asked: UpstreamQuestion[] = [];
   fail: 'reject' | 'throw' | null = null;
-  resolve(q: UpstreamQuestion): Promise<CachedAnswer> {
+  resolve(q: UpstreamQuestion): Resolution {
     this.asked.push(q);
     if (this.fail === 'throw') throw new Error('resolver broke');
-    if (this.fail === 'reject') return Promise.reject(new Error('resolver rejected'));
-    const a = { name: q.name, type: 'A', class: 'IN', ttl: 300, data: '198.51.100.7' } as Answer;
-    return Promise.resolve({ rcode: 'NOERROR', ad: false, answers: [a], authorities: [], additionals: [] });
+    if (this.fail === 'reject') return { kind: 'asked', answer: Promise.reject(new Error('resolver rejected')) };
+    const a = { name: q.name, type: 'A', class: 'IN', ttl: 300, data: q.checkingDisabled ? '198.51.100.66' : '198.51.100.7' } as Answer;
+    return { kind: 'asked', answer: Promise.resolve({ rcode: 'NOERROR', ad: false, answers: [a], authorities: [], additionals: [] }) };
   }
 }
 
@@ -55,11 +62,11 @@ function rig(over: Partial<PipelineOptions> = {}): Rig {
   return { pipeline, ctx, counters, replies, resolver, told, clock };
 }
 
-function query(name: string, type = 'A', opts: { id?: number; rd?: boolean; qr?: boolean } = {}): Buffer {
+function query(name: string, type = 'A', opts: { id?: number; rd?: boolean; qr?: boolean; cd?: boolean } = {}): Buffer {
   return dnsPacket.encode({
     type: opts.qr ? 'response' : 'query',
     id: opts.id ?? 1,
-    flags: opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED,
+    flags: (opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED) | (opts.cd ? dnsPacket.CHECKING_DISABLED : 0),
     questions: [{ name, type: type as 'A', class: 'IN' }],
   });
 }
@@ -138,6 +145,35 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
       expect(r.counters.snapshot().rcodes).to.deep.equal({ SERVFAIL: 1 });
     });
   }
+  it('a forwarded reply asked with CD=1 is not given to a CD=0 asker from the reply cache, and each echoes its asker\'s CD (RFC 4035 §3.2.2)', async () => {
+    const r = rig();
+    const data = (m: Buffer): string[] => dnsPacket.decode(m).answers!.map((x) => (x as { data: string }).data);
+    const unchecked = (await r.pipeline.handle(query('www.example.net', 'A', { cd: true }), 'udp', '127.0.0.1'))!;
+    expect(data(unchecked)).to.deep.equal(['198.51.100.66']);
+    expect(dnsPacket.decode(unchecked).flag_cd).to.equal(true);
+    const checked = (await r.pipeline.handle(query('www.example.net', 'A'), 'udp', '127.0.0.1'))!;
+    expect(data(checked), 'the CD=0 asker gets the CD=0 answer').to.deep.equal(['198.51.100.7']);
+    expect(dnsPacket.decode(checked).flag_cd).to.equal(false);
+    expect(r.resolver.asked.map((q) => q.checkingDisabled)).to.deep.equal([true, false]);
+    // Each is now a reply-cache hit of its own.
+    for (const cd of [true, false]) {
+      const hit = r.pipeline.handle(query('www.example.net', 'A', { cd }), 'udp', '127.0.0.1');
+      expect(Buffer.isBuffer(hit)).to.equal(true);
+      expect(data(hit as Buffer)).to.deep.equal([cd ? '198.51.100.66' : '198.51.100.7']);
+      expect(dnsPacket.decode(hit as Buffer).flag_cd).to.equal(cd);
+    }
+    expect(r.resolver.asked).to.have.length(2);
+  });
+  it('an authoritative reply cached for CD=0 is not the hit of a CD=1 asker (each kept and echoed on its own)', () => {
+    const r = rig();
+    r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1');
+    const first = r.pipeline.handle(query('www.example.com', 'A', { cd: true }), 'udp', '127.0.0.1') as Buffer;
+    expect(r.replies.hits).to.equal(0);
+    expect(dnsPacket.decode(first).flag_cd).to.equal(true);
+    const again = r.pipeline.handle(query('www.example.com', 'A', { cd: true }), 'udp', '127.0.0.1') as Buffer;
+    expect(r.replies.hits).to.equal(1);
+    expect(again.equals(first)).to.equal(true);
+  });
   it('keeps no forwarded reply when the forward cache is off', async () => {
     const r = rig({ forwardLimits: { ...LIMITS, maxEntries: 0 } });
     await r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
@@ -188,4 +224,56 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
     expect(r.pipeline.inPlace).to.equal(null);
     expect(Buffer.isBuffer(r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1'))).to.equal(true);
   });
+});
+
+describe('QueryPipeline with a Forwarder and a silent upstream: forward-max', function () {
+  this.timeout(20_000);
+  const MAX = 3;
+  for (const caches of ['reply cache and forward cache', 'forward cache only'] as const) {
+    it(`the (forward-max + 1)th miss gets SERVFAIL at once, counted; shared, cached and authoritative questions are still answered (${caches})`, async () => {
+      // Answers one name, and never anything else.
+      const upstream = await startFakeUpstream('127.0.0.2', await freePort(), (q) =>
+        q.questions?.[0]?.name === 'cached.remote.test' ? { kind: 'answer', answers: [aRecord('cached.remote.test', '192.0.2.80')] } : { kind: 'silent' },
+      );
+      try {
+        const forwarder = new Forwarder({ upstreams: [{ address: upstream.address, port: upstream.port }], attemptTimeoutMs: 400, deadlineMs: 400, maxInFlight: MAX, cache: LIMITS });
+        const r = rig({ forwarder, ...(caches === 'forward cache only' ? { replies: null } : {}) });
+        const rcode = (m: Buffer | null): number => m![3]! & 0xf;
+        expect(rcode(await r.pipeline.handle(query('cached.remote.test'), 'udp', '127.0.0.1'))).to.equal(0);
+
+        const settled: boolean[] = [];
+        const pending = Array.from({ length: MAX }, (_, i) => {
+          const p = r.pipeline.handle(query(`miss${i}.remote.test`), 'udp', '127.0.0.1');
+          expect(p, `miss ${i} goes upstream`).to.be.instanceOf(Promise);
+          return Promise.resolve(p).then((m) => ((settled[i] = true), m));
+        });
+        // Over the bound: SERVFAIL now, not a promise, while the others wait on the silent upstream.
+        const over = r.pipeline.handle(query('miss-over.remote.test', 'A', { id: 77 }), 'udp', '127.0.0.1');
+        expect(Buffer.isBuffer(over), 'answered at once').to.equal(true);
+        const p = decodeReply(over as Buffer);
+        expect({ id: p.id, rcode: p.rcode, ra: p.flag_ra, question: p.questions![0]!.name }).to.deep.equal({ id: 77, rcode: 'SERVFAIL', ra: true, question: 'miss-over.remote.test' });
+        // A question already in flight is shared, not refused; a cached one and one of ours are answered.
+        const shared = r.pipeline.handle(query('miss0.remote.test'), 'udp', '127.0.0.1');
+        expect(shared).to.be.instanceOf(Promise);
+        const cached = r.pipeline.handle(query('cached.remote.test'), 'udp', '127.0.0.1');
+        expect(Buffer.isBuffer(cached), 'a cached name is answered at once').to.equal(true);
+        expect(dnsPacket.decode(cached as Buffer).answers!.map((x) => (x as { data: string }).data)).to.deep.equal(['192.0.2.80']);
+        const ours = r.pipeline.handle(query('www.example.com'), 'udp', '127.0.0.1') as Buffer;
+        expect(dnsPacket.decode(ours).flag_aa).to.equal(true);
+        expect(settled.filter(Boolean), 'the misses in flight still wait').to.have.length(0);
+        expect(forwarder.inFlightCount).to.equal(MAX);
+        expect(r.counters.snapshot().forwardOverMax).to.equal(1);
+
+        for (const m of [...(await Promise.all(pending)), await shared]) expect(rcode(m), 'SERVFAIL at the deadline').to.equal(2);
+        // Room again: the next miss goes upstream.
+        const next = r.pipeline.handle(query('miss-next.remote.test'), 'udp', '127.0.0.1');
+        expect(next).to.be.instanceOf(Promise);
+        await next;
+        expect([...new Set(upstream.seen.filter((s) => s.startsWith('miss')))].sort()).to.deep.equal(['miss-next.remote.test A', 'miss0.remote.test A', 'miss1.remote.test A', 'miss2.remote.test A']);
+        expect(r.counters.snapshot().forwardOverMax).to.equal(1);
+      } finally {
+        await upstream.close();
+      }
+    });
+  }
 });

@@ -52,8 +52,14 @@ describe('AnswerCache', () => {
     expect(cache.put('k', ans('NOERROR', [A(60)]))).to.equal(0);
     expect(cache.get('k')).to.equal(undefined);
   });
-  it('keys fold case and separate DNSSEC-OK askers', () => {
-    expect(cacheKey('WWW.Example', 'A', 'IN', false)).to.equal(cacheKey('www.example', 'A', 'IN', false));
-    expect(cacheKey('www.example', 'A', 'IN', true)).to.not.equal(cacheKey('www.example', 'A', 'IN', false));
+  it('keys fold case and separate DNSSEC-OK askers and checking-disabled askers (RFC 4035 §3.2.2)', () => {
+    expect(cacheKey('WWW.Example', 'A', 'IN', false, false)).to.equal(cacheKey('www.example', 'A', 'IN', false, false));
+    const keys = [
+      cacheKey('www.example', 'A', 'IN', false, false),
+      cacheKey('www.example', 'A', 'IN', true, false),
+      cacheKey('www.example', 'A', 'IN', false, true),
+      cacheKey('www.example', 'A', 'IN', true, true),
+    ];
+    expect(new Set(keys).size).to.equal(4);
   });
 });
