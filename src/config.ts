@@ -33,6 +33,7 @@ export interface Config {
   tcpIdleTimeout: number;
   tcpMessageTimeout: number;
   tcpMaxConnections: number;
+  tcpMaxConnectionsPerClient: number;
   ednsUdpSize: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -44,9 +45,9 @@ export interface Config {
   allowRecursion: string[];
   forwardTimeout: number;
   forwardDeadline: number;
-  cacheSize: number;
   /** Upstream questions in flight per worker at most; further cache misses get SERVFAIL at once (as dnsmasq's dns-forward-max). */
   forwardMax: number;
+  cacheSize: number;
   cacheMaxBytes: number;
   cacheMinTtl: number;
   cacheMaxTtl: number;
@@ -80,16 +81,17 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'io', key: 'io', kind: 'enum', choices: IO_ENGINES, describe: 'UDP engine: batched recvmmsg/sendmmsg through koffi, or node:dgram', defaultText: 'mmsg' },
   { flag: 'answer-cache', key: 'answerCache', kind: 'int', describe: 'encoded replies kept per worker (entries; 0: off; up to 2 KiB each on average)', defaultText: '20000', min: 0, max: 10_000_000 },
   { flag: 'tcp-idle-timeout', key: 'tcpIdleTimeout', kind: 'seconds', describe: 'close a TCP connection idle this long (seconds, RFC 7766 §6.2.3)', defaultText: '10', min: 0.1, max: 3600 },
-  { flag: 'tcp-message-timeout', key: 'tcpMessageTimeout', kind: 'seconds', describe: 'a TCP query begun must arrive whole within this long (seconds)', defaultText: '3', min: 0.1, max: 3600 },
-  { flag: 'tcp-max-connections', key: 'tcpMaxConnections', kind: 'int', describe: 'TCP connections one worker holds at most', defaultText: '128', min: 1, max: 65535 },
+  { flag: 'tcp-message-timeout', key: 'tcpMessageTimeout', kind: 'seconds', describe: 'a TCP query begun must arrive whole within this long (seconds; slow senders are cut off)', defaultText: '0.5', min: 0.1, max: 3600 },
+  { flag: 'tcp-max-connections', key: 'tcpMaxConnections', kind: 'int', describe: 'TCP connections one worker holds at most; at the limit the longest idle one is closed to admit a new one', defaultText: '128', min: 1, max: 65535 },
+  { flag: 'tcp-max-connections-per-client', key: 'tcpMaxConnectionsPerClient', kind: 'int', describe: 'TCP connections one client (IPv4 address, IPv6 /64) holds in one worker; at the limit its own longest idle one is closed', defaultText: '32', min: 1, max: 65535 },
   { flag: 'edns-udp-size', key: 'ednsUdpSize', kind: 'int', describe: 'largest UDP reply we send to EDNS clients, and the size we advertise (RFC 6891)', defaultText: '1232', min: 512, max: 4096 },
   { flag: 'forward', key: 'forward', kind: 'forward', describe: 'resolve names outside our zones through these upstreams (ADDR, ADDR:PORT, [V6]:PORT, comma list), "auto" (resolv.conf) or "none"', defaultText: 'auto' },
   { flag: 'allow-recursion', key: 'allowRecursion', kind: 'cidrs', describe: 'clients that may use forwarding (CIDR list, "any" or "none"); others get REFUSED', defaultText: 'loopback, RFC 1918, RFC 6598, link-local, ULA' },
   { flag: 'forward-timeout', key: 'forwardTimeout', kind: 'seconds', describe: 'wait this long for one upstream attempt (seconds)', defaultText: '1', min: 0.05, max: 60 },
   { flag: 'forward-deadline', key: 'forwardDeadline', kind: 'seconds', describe: 'give up (SERVFAIL) after this long over all upstreams (seconds)', defaultText: '3', min: 0.05, max: 120 },
+  { flag: 'forward-max', key: 'forwardMax', kind: 'int', describe: 'upstream questions in flight per worker at most; further cache misses get SERVFAIL at once (cached names are still answered)', defaultText: '150', min: 1, max: 65535 },
   { flag: 'cache-size', key: 'cacheSize', kind: 'int', describe: 'forwarded answers kept per worker (entries; LRU)', defaultText: '10000', min: 0, max: 10_000_000 },
   { flag: 'cache-max-bytes', key: 'cacheMaxBytes', kind: 'int', describe: 'memory the forwarding cache may use per worker (bytes, estimated)', defaultText: '67108864', min: 1024, max: 2 ** 40 },
-  { flag: 'forward-max', key: 'forwardMax', kind: 'int', describe: 'upstream questions in flight per worker at most; further cache misses get SERVFAIL at once (cached names are still answered)', defaultText: '150', min: 1, max: 65535 },
   { flag: 'cache-min-ttl', key: 'cacheMinTtl', kind: 'int', describe: 'keep positive answers at least this long (seconds)', defaultText: '0', min: 0, max: 604800 },
   { flag: 'cache-max-ttl', key: 'cacheMaxTtl', kind: 'int', describe: 'keep answers at most this long (seconds)', defaultText: '86400', min: 0, max: 604800 },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, describe: 'least severe log lines to print', defaultText: 'info' },
@@ -128,8 +130,11 @@ export function defaults(cpus: number, stateDir: string = defaultStateDir()): Co
     io: 'mmsg',
     answerCache: 20000,
     tcpIdleTimeout: 10,
-    tcpMessageTimeout: 3,
+    // Knot's tcp-io-timeout: a query fits one segment and arrives at once; a slow sender holds a slot 0.5 s at most.
+    tcpMessageTimeout: 0.5,
     tcpMaxConnections: 128,
+    // A quarter of a worker: one client (or NAT) never holds more, and a client's new connection replaces its own oldest idle one.
+    tcpMaxConnectionsPerClient: 32,
     ednsUdpSize: 1232,
     logLevel: 'info',
     logFormat: 'text',
@@ -139,15 +144,15 @@ export function defaults(cpus: number, stateDir: string = defaultStateDir()): Co
     allowRecursion: [...DEFAULT_RECURSION_ACL],
     forwardTimeout: 1,
     forwardDeadline: 3,
+    // dnsmasq's dns-forward-max default. Each question out holds a UDP socket (a file descriptor),
+    // timers and the client's query for up to forward-deadline; 150 at a 50 ms upstream round trip
+    // still passes 3000 cache misses a second per worker, more than a local resolver sees.
+    forwardMax: 150,
     cacheSize: 10000,
     cacheMaxBytes: 64 * 1024 * 1024,
     cacheMinTtl: 0,
     cacheMaxTtl: 86400,
     stateDir,
-    // dnsmasq's dns-forward-max default. Each question out holds a UDP socket (a file descriptor),
-    // timers and the client's query for up to forward-deadline; 150 at a 50 ms upstream round trip
-    // still passes 3000 cache misses a second per worker, more than a local resolver sees.
-    forwardMax: 150,
   };
 }
 

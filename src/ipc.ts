@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { SerializedError } from './errors.js';
 import type { CounterSnapshot } from './dns/counters.js';
 import type { ServedImage } from './mapped-zones.js';
+import type { TcpCounters } from './net/tcp-table.js';
 
 /** Supervisor → worker. */
 export type ToWorker =
@@ -40,6 +41,8 @@ export type MapOutcome = { ok: true; ms: number } | { ok: false; error: Serializ
 export type WorkerCounters = CounterSnapshot & {
   replyCache: { hits: number; misses: number; entries: number; notAdmitted: number };
   forwarding?: { cacheHits: number; cacheMisses: number; upstreamQueries: number; upstreamFailures: number; shared: number };
+  /** TCP connections: admitted, held, and closed per reason (src/net/tcp-table.ts). */
+  tcpConnections?: TcpCounters;
 };
 
 /** Narrows an unknown IPC payload to a worker message (anything else is ignored). */

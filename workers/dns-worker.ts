@@ -13,7 +13,7 @@ import { ShardnsError } from '../src/errors.js';
 import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters } from '../src/ipc.js';
 import { createLogger } from '../src/log.js';
 import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket } from '../src/net/reuseport.js';
-import { serveTcp, type TcpEndpoint } from '../src/net/tcp.js';
+import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
 import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
@@ -96,6 +96,14 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
 
   const udp: UdpEndpoint[] = [];
   const tcp: TcpEndpoint[] = [];
+  const tcpLimits: TcpLimits = {
+    idleTimeoutMs: config.tcpIdleTimeout * 1000,
+    messageTimeoutMs: config.tcpMessageTimeout * 1000,
+    maxConnections: config.tcpMaxConnections,
+    maxPerClient: config.tcpMaxConnectionsPerClient,
+  };
+  // One table for all TCP listeners: the limits are the worker's, whichever address a client uses.
+  const tcpTable = tcpConnections(tcpLimits);
   try {
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
@@ -103,11 +111,7 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
         udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, pipeline.handler('udp', pipeline.inPlace !== null), onError, MMSG_DEFAULTS, pipeline.inPlace) : await serveUdp(sock, pipeline.handler('udp'), onError));
       } else {
         tcp.push(
-          await serveTcp(sock, pipeline.handler('tcp'), {
-            idleTimeoutMs: config.tcpIdleTimeout * 1000,
-            messageTimeoutMs: config.tcpMessageTimeout * 1000,
-            maxConnections: config.tcpMaxConnections,
-          }),
+          await serveTcp(sock, pipeline.handler('tcp'), tcpLimits, tcpTable),
         );
       }
     }
@@ -121,6 +125,7 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
     ...counters.snapshot(),
     replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
     ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
+    tcpConnections: tcpTable.snapshot(),
   });
   serving.stop = () => {
     if (stopping) return;

@@ -93,15 +93,46 @@ describe('DNS over TCP (RFC 7766)', function () {
     expect(ms).to.be.a('number').within(300, 1500);
   });
 
-  it('connections beyond the cap are closed at once; the others keep working', async () => {
-    const held = await Promise.all(Array.from({ length: 4 }, () => connect(server.port)));
-    const extra = await connect(server.port);
-    const ms = await closedAfter(extra, Date.now(), 800);
-    for (const c of held) c.destroy();
-    expect(ms).to.be.a('number').below(800);
-    await new Promise((r) => setTimeout(r, 100));
-    const { replies } = await tcpExchange(frame(buildQuery('www.example.com', 'A', 'IN', { id: 9 })), server.port, 1);
+  it('at the connection cap, the longest idle connection is closed to admit a new one (RFC 7766 §6.2.3)', async () => {
+    const held: net.Socket[] = [];
+    for (let i = 0; i < 4; i++) held.push(await connect(server.port));
+    const firstClosed = closedAfter(held[0]!, Date.now(), 1500);
+    const othersClosed = Promise.all(held.slice(1).map((c) => closedAfter(c, Date.now(), 300)));
+    // A fifth client: at the cap of 4, the longest idle (the first) makes room, and the fifth is answered.
+    const { replies, closed } = await tcpExchange(frame(buildQuery('www.example.com', 'A', 'IN', { id: 9 })), server.port, 1);
+    expect(replies, 'replies to the fifth client').to.have.length(1);
     expect(decodeReply(replies[0]!).id).to.equal(9);
+    expect(closed).to.equal(false);
+    expect(await firstClosed, 'the longest idle connection').to.be.a('number');
+    expect(await othersClosed, 'the other idle connections').to.deep.equal([null, null, null]);
+    for (const c of held) c.destroy();
+  });
+
+  it('a client pipelining without pause, every read ending mid-message, is not cut by the message timeout', async () => {
+    // Each write finishes one query and begins the next, for three message timeouts: the stream is never
+    // between messages, yet every message arrives whole within 100 ms of its first octet.
+    const ids = Array.from({ length: 16 }, (_, i) => 2000 + i);
+    const stream = Buffer.concat(ids.map((id) => frame(buildQuery('www.example.com', 'A', 'IN', { id }))));
+    const step = stream.length / ids.length;
+    const c = await connect(server.port);
+    const got: number[] = [];
+    let buf = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        got.push(decodeReply(buf.subarray(2, 2 + buf.readUInt16BE(0))).id!);
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+    });
+    const closed = closedAfter(c, Date.now(), 2500);
+    const cuts = [0, ...ids.slice(1).map((_, k) => (k + 1) * step + 10), stream.length];
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      c.write(stream.subarray(cuts[k], cuts[k + 1]));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await closed, 'closed by the server').to.equal(null);
+    c.destroy();
+    expect(got).to.deep.equal(ids);
   });
 
   it('a client that resets mid-conversation does not disturb the worker', async () => {
