@@ -1,8 +1,8 @@
-/** The only koffi code for sockets: socket/setsockopt/bind/listen → a descriptor Node can adopt. */
+/** Opening listening sockets: socket/setsockopt/bind/listen (through src/sys/libc.ts) → a descriptor Node or the mmsg engine can adopt; errno → coded error. */
 
-import koffi from 'koffi';
 import { isIP } from 'node:net';
 import { ShardnsError } from '../errors.js';
+import { ERRNO, libc as realLibc, type Libc, type SysResult } from '../sys/libc.js';
 
 // Linux constants (x86_64 and arm64; socket(7), ip(7), ipv6(7), errno(3)).
 const AF_INET = 2;
@@ -24,35 +24,14 @@ const UDP_BUFFER_BYTES = 2 * 1024 * 1024;
 /** `IPPROTO_IPV6` level for setsockopt(2). */
 export const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
-/** `IPPROTO_IP` level, `IP_MTU_DISCOVER` option (ip(7)). */
+/** `IPPROTO_IP` level for setsockopt(2). */
 export const IPPROTO_IP = 0;
+/** `IP_MTU_DISCOVER` option (ip(7)): path-MTU discovery and DF for IPv4. */
 export const IP_MTU_DISCOVER = 10;
 /** `IPV6_MTU_DISCOVER` option (ipv6(7)). */
 export const IPV6_MTU_DISCOVER = 23;
 /** `IP_PMTUDISC_OMIT` / `IPV6_PMTUDISC_OMIT`: ignore path-MTU information and never set DF. */
 export const PMTUDISC_OMIT = 5;
-
-const ERRNO = {
-  EACCES: 13,
-  EADDRINUSE: 98,
-  EADDRNOTAVAIL: 99,
-  EAFNOSUPPORT: 97,
-  EINVAL: 22,
-  ENODEV: 19,
-} as const;
-
-const libc = koffi.load('libc.so.6');
-const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
-  getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
-  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
-  listen: libc.func('int listen(int fd, int backlog)'),
-  close: libc.func('int close(int fd)'),
-  inetPton: libc.func('int inet_pton(int af, const char *src, void *dst)'),
-  ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *name)'),
-  strerror: libc.func('const char *strerror(int errnum)'),
-};
 
 /** UDP or TCP: the two transports DNS runs on. */
 export type Transport = 'udp' | 'tcp';
@@ -85,39 +64,48 @@ export function formatEndpoint(address: string, port: number): string {
 /**
  * Opens a socket with SO_REUSEPORT on (and IPV6_V6ONLY for IPv6, so `0.0.0.0`
  * and `::` can both be bound), close-on-exec and non-blocking, binds it and,
- * for TCP, listens. Errors are read from errno through koffi, never guessed.
+ * for TCP, listens. Errors are read from errno, never guessed. `c` is the C
+ * library to call (tests may pass a fake).
  */
-export function openReusePortSocket(spec: ListenSpec): OpenResult {
+export function openReusePortSocket(spec: ListenSpec, c: Libc = realLibc): OpenResult {
   const where = `${formatEndpoint(spec.address, spec.port)}/${spec.transport}`;
-  const addr = sockaddrFor(spec.address, spec.port);
+  const addr = sockaddrFor(c, spec.address, spec.port);
   if (!addr.ok) return { ok: false, error: new ShardnsError('E_CONFIG', `cannot listen on ${where}: ${addr.reason}`, addr.hint) };
 
   const type = (spec.transport === 'udp' ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-  const fd = c.socket(addr.family === 4 ? AF_INET : AF_INET6, type, 0) as number;
-  if (fd < 0) return { ok: false, error: bindError(koffi.errno(), where, spec, 'socket') };
+  const opened = c.socket(addr.family === 4 ? AF_INET : AF_INET6, type, 0);
+  if (opened.kind === 'errno') return { ok: false, error: bindError(c, opened.errno, where, spec, 'socket') };
+  const fd = opened.value;
 
-  const fail = (step: string): OpenResult => {
-    const errno = koffi.errno();
+  const fail = (step: string, errno: number): OpenResult => {
     c.close(fd);
-    return { ok: false, error: bindError(errno, where, spec, step) };
+    return { ok: false, error: bindError(c, errno, where, spec, step) };
   };
-  if (!setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)) return fail('setsockopt(SO_REUSEPORT)');
+  const reusePort = setIntOption(c, fd, SOL_SOCKET, SO_REUSEPORT, 1);
+  if (reusePort.kind === 'errno') return fail('setsockopt(SO_REUSEPORT)', reusePort.errno);
   if (spec.transport === 'udp') {
     // The default queue holds ~256 small datagrams: too few for a burst of
     // queries while a worker is busy. Ask for more (capped by net.core.rmem_max
     // and wmem_max); a refusal is not an error.
-    setIntOption(fd, SOL_SOCKET, SO_RCVBUF, UDP_BUFFER_BYTES);
-    setIntOption(fd, SOL_SOCKET, SO_SNDBUF, UDP_BUFFER_BYTES);
+    setIntOption(c, fd, SOL_SOCKET, SO_RCVBUF, UDP_BUFFER_BYTES);
+    setIntOption(c, fd, SOL_SOCKET, SO_SNDBUF, UDP_BUFFER_BYTES);
     // As NSD and Knot do: replies go out without DF and sized by the interface MTU,
     // never by path-MTU data a forged ICMP "fragmentation needed" could lower
     // (which would fragment our replies and open them to fragment spoofing).
     // Kernels before 3.15 lack OMIT; a refusal is not an error.
-    if (addr.family === 4) setIntOption(fd, IPPROTO_IP, IP_MTU_DISCOVER, PMTUDISC_OMIT);
-    else setIntOption(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, PMTUDISC_OMIT);
+    if (addr.family === 4) setIntOption(c, fd, IPPROTO_IP, IP_MTU_DISCOVER, PMTUDISC_OMIT);
+    else setIntOption(c, fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, PMTUDISC_OMIT);
   }
-  if (addr.family === 6 && !setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) return fail('setsockopt(IPV6_V6ONLY)');
-  if (c.bind(fd, addr.bytes, addr.bytes.length) !== 0) return fail('bind');
-  if (spec.transport === 'tcp' && c.listen(fd, spec.backlog ?? 511) !== 0) return fail('listen');
+  if (addr.family === 6) {
+    const v6only = setIntOption(c, fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    if (v6only.kind === 'errno') return fail('setsockopt(IPV6_V6ONLY)', v6only.errno);
+  }
+  const bound = c.bind(fd, addr.bytes);
+  if (bound.kind === 'errno') return fail('bind', bound.errno);
+  if (spec.transport === 'tcp') {
+    const listening = c.listen(fd, spec.backlog ?? 511);
+    if (listening.kind === 'errno') return fail('listen', listening.errno);
+  }
   return { ok: true, socket: { fd, family: addr.family, spec } };
 }
 
@@ -127,33 +115,32 @@ export function openReusePortSocket(spec: ListenSpec): OpenResult {
  * user may bind the same UDP port with SO_REUSEADDR alone and receive our
  * datagrams. Turning it off again makes such a bind fail with EADDRINUSE.
  */
-export function clearReuseAddr(fd: number): void {
-  if (!setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 0)) {
-    const errno = koffi.errno();
-    throw new ShardnsError('E_SOCKET', `cannot clear SO_REUSEADDR on fd ${fd}: ${errnoText(errno)}`);
+export function clearReuseAddr(fd: number, c: Libc = realLibc): void {
+  const r = setIntOption(c, fd, SOL_SOCKET, SO_REUSEADDR, 0);
+  if (r.kind === 'errno') {
+    throw new ShardnsError('E_SOCKET', `cannot clear SO_REUSEADDR on fd ${fd}: ${errnoText(c, r.errno)}`, 'this is unexpected; please report it with the output of "ss -lunpt"');
   }
 }
 
 /** Reads an integer socket option (for tests and the hijack guard's checks). */
-export function getIntOption(fd: number, level: number, name: number): number {
+export function getIntOption(fd: number, level: number, name: number, c: Libc = realLibc): number {
   const value = Buffer.alloc(4);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(4);
-  if (c.getsockopt(fd, level, name, value, len) !== 0) {
-    throw new ShardnsError('E_SOCKET', `getsockopt(${level}, ${name}) on fd ${fd}: ${errnoText(koffi.errno())}`);
+  const r = c.getsockopt(fd, level, name, value);
+  if (r.kind === 'errno') {
+    throw new ShardnsError('E_SOCKET', `getsockopt(${level}, ${name}) on fd ${fd}: ${errnoText(c, r.errno)}`, 'this is unexpected; please report it');
   }
   return value.readInt32LE(0);
 }
 
 /** Closes a descriptor that Node has not adopted (adopted ones close with their Node handle). */
-export function closeFd(fd: number): void {
+export function closeFd(fd: number, c: Libc = realLibc): void {
   c.close(fd);
 }
 
-function setIntOption(fd: number, level: number, name: number, value: number): boolean {
+function setIntOption(c: Libc, fd: number, level: number, name: number, value: number): SysResult<void> {
   const buf = Buffer.alloc(4);
   buf.writeInt32LE(value);
-  return c.setsockopt(fd, level, name, buf, 4) === 0;
+  return c.setsockopt(fd, level, name, buf);
 }
 
 type SockaddrResult =
@@ -161,7 +148,7 @@ type SockaddrResult =
   | { ok: false; reason: string; hint: string };
 
 /** Builds a `struct sockaddr_in` / `sockaddr_in6`, using inet_pton for the address bytes. */
-function sockaddrFor(address: string, port: number): SockaddrResult {
+function sockaddrFor(c: Libc, address: string, port: number): SockaddrResult {
   const [host = '', zone] = address.split('%', 2);
   const family = isIP(host);
   if (family === 4 && zone === undefined) {
@@ -177,7 +164,7 @@ function sockaddrFor(address: string, port: number): SockaddrResult {
     sa.writeUInt16BE(port, 2);
     c.inetPton(AF_INET6, host, sa.subarray(8, 24));
     if (zone !== undefined) {
-      const index = /^\d+$/.test(zone) ? Number(zone) : (c.ifNameToIndex(zone) as number);
+      const index = /^\d+$/.test(zone) ? Number(zone) : c.ifNameToIndex(zone);
       if (!index) return { ok: false, reason: `no network interface "${zone}"`, hint: 'check the zone after % against "ip link"' };
       sa.writeUInt32LE(index, 24);
     }
@@ -186,13 +173,13 @@ function sockaddrFor(address: string, port: number): SockaddrResult {
   return { ok: false, reason: `"${address}" is not an IP address`, hint: 'give an IPv4 or IPv6 literal, e.g. 127.0.0.1 or ::1' };
 }
 
-function errnoText(errno: number): string {
-  return `${(c.strerror(errno) as string).toLowerCase()} (errno ${errno})`;
+function errnoText(c: Libc, errno: number): string {
+  return `${c.strerror(errno).toLowerCase()} (errno ${errno})`;
 }
 
 /** Turns a failed system call into an error that tells the operator what to do. */
-function bindError(errno: number, where: string, spec: ListenSpec, step: string): ShardnsError {
-  const what = `cannot bind ${where}: ${errnoText(errno)}`;
+function bindError(c: Libc, errno: number, where: string, spec: ListenSpec, step: string): ShardnsError {
+  const what = `cannot bind ${where}: ${errnoText(c, errno)}`;
   switch (errno) {
     case ERRNO.EACCES:
       return new ShardnsError(

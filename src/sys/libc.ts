@@ -1,8 +1,8 @@
-/** The libc calls shardns makes for memory mappings (mmap, munmap, madvise), behind one interface tests replace with a fake. */
+/** Every libc call shardns makes (memory mappings, sockets, batched datagrams) and the koffi memory and poll handles beside them, behind one interface tests replace with a fake. */
 
 import koffi, { type LibraryHandle } from 'koffi';
 
-// Linux constants (x86_64 and arm64; mman-linux.h, errno-base.h).
+// Linux constants (x86_64 and arm64; mman-linux.h, errno-base.h, errno.h).
 /** `PROT_READ`: pages may be read. */
 export const PROT_READ = 1;
 /** `MAP_SHARED`: the mapping is the file's page cache; every process mapping the file shares the pages. */
@@ -15,11 +15,13 @@ export const MADV = {
   willneed: 3,
   dontneed: 4,
 } as const;
-/** errno values the mapping code explains. */
+/** errno values the code explains or acts on (errno(3), Linux numbering). */
 export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
+  EINTR: 4,
   EBADF: 9,
+  EAGAIN: 11,
   ENOMEM: 12,
   EACCES: 13,
   ENODEV: 19,
@@ -28,15 +30,59 @@ export const ERRNO = {
   ENFILE: 23,
   EMFILE: 24,
   EOVERFLOW: 75,
+  EMSGSIZE: 90,
+  EAFNOSUPPORT: 97,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  ENOBUFS: 105,
+  ECONNREFUSED: 111,
+} as const;
+
+/**
+ * Layouts of the structs recvmmsg(2) and sendmmsg(2) read, on Linux x86_64
+ * and arm64 (socket.h, uio.h): offsets in octets. The engine writes them;
+ * a fake sendmmsg reads them.
+ */
+export const MMSG_LAYOUT = {
+  /** sizeof(struct mmsghdr): a struct msghdr (56) and the unsigned msg_len (+ padding). */
+  mmsghdr: 64,
+  /** msghdr.msg_name: pointer to the peer's struct sockaddr. */
+  name: 0,
+  /** msghdr.msg_namelen (socklen_t, 32 bits): in/out for recvmmsg. */
+  namelen: 8,
+  /** msghdr.msg_iov: pointer to the struct iovec array. */
+  iov: 16,
+  /** msghdr.msg_iovlen (size_t). */
+  iovlen: 24,
+  /** msghdr.msg_flags (int): MSG_TRUNC and others, set by recvmmsg. */
+  flags: 48,
+  /** mmsghdr.msg_len (unsigned int): octets received or sent. */
+  len: 56,
+  /** sizeof(struct iovec): iov_base (pointer) at 0, iov_len (size_t) at 8. */
+  iovec: 16,
 } as const;
 
 /** A system call's result: its value, or the errno it set. */
 export type SysResult<T> = { kind: 'ok'; value: T } | { kind: 'errno'; errno: number };
 
+/** Watches a descriptor for readability on the event loop (a libuv uv_poll handle, level-triggered). */
+export interface ReadableWatch {
+  /** Stops calling back; the handle stays open. */
+  stop(): void;
+  /** Releases the handle (after stop, or instead of it). */
+  close(): void;
+}
+
 /**
- * The libc functions the memory-mapping code calls. Addresses are bigints
- * (koffi's form of a pointer). The real one is {@link libc}; tests pass a
- * fake (one that copies the file into an ArrayBuffer, or fails on demand).
+ * The C library as shardns calls it. Addresses are bigints (koffi's form of
+ * a pointer). The real one is {@link libc}; tests pass a fake (one that
+ * copies a file instead of mapping it, or makes sendmmsg stop short or fail
+ * on demand).
+ *
+ * Two conventions: the calls made once per socket or mapping return a
+ * {@link SysResult}; recvmmsg and sendmmsg, made on every batch, return a
+ * plain number as the system call does (a count, or minus the errno), so
+ * the datagram path allocates nothing.
  */
 export interface Libc {
   /** mmap(NULL, length, prot, flags, fd, offset). */
@@ -52,6 +98,41 @@ export interface Libc {
   view(address: bigint, length: number): ArrayBuffer;
   /** The C library's text for an errno (`Cannot allocate memory`). */
   strerror(errno: number): string;
+
+  /** socket(domain, type, protocol): a new descriptor. */
+  socket(domain: number, type: number, protocol: number): SysResult<number>;
+  /** setsockopt(fd, level, name, value, value.length). */
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): SysResult<void>;
+  /** getsockopt(fd, level, name, value, &len), `len` starting at value.length: the octets written. */
+  getsockopt(fd: number, level: number, name: number, value: Uint8Array): SysResult<number>;
+  /** bind(fd, address, address.length), `address` a struct sockaddr_in or sockaddr_in6. */
+  bind(fd: number, address: Uint8Array): SysResult<void>;
+  /** listen(fd, backlog). */
+  listen(fd: number, backlog: number): SysResult<void>;
+  /** close(fd). */
+  close(fd: number): SysResult<void>;
+  /** inet_pton(family, text, dst): false when `text` is not an address of that family. */
+  inetPton(family: number, text: string, dst: Uint8Array): boolean;
+  /** if_nametoindex(name): the interface's index, 0 when there is none. */
+  ifNameToIndex(name: string): number;
+
+  /**
+   * recvmmsg(fd, vec, vlen, flags, NULL) on a vector of `struct mmsghdr` at
+   * `vec` (see {@link MMSG_LAYOUT}): the datagrams received, or -errno.
+   */
+  recvmmsg(fd: number, vec: bigint, vlen: number, flags: number): number;
+  /**
+   * sendmmsg(fd, vec, vlen, flags): the entries sent, counted from the first
+   * (fewer than `vlen` when one could not go: the next call starting at that
+   * entry says why), or -errno when the first could not go.
+   */
+  sendmmsg(fd: number, vec: bigint, vlen: number, flags: number): number;
+  /** `length` octets of memory that never moves (for the structs above), zero-filled; read it with `view`. */
+  alloc(length: number): bigint;
+  /** Releases what `alloc` gave; every view of it is dead after this (a touch is a segmentation fault). */
+  free(address: bigint): void;
+  /** Calls `onReadable` from the event loop whenever `fd` is readable, until stopped. */
+  watchReadable(fd: number, onReadable: () => void): ReadableWatch;
 }
 
 /** `(void *) -1`, what mmap returns when it fails. */
@@ -64,50 +145,122 @@ interface Bound {
   munmap: CFunction;
   madvise: CFunction;
   strerror: CFunction;
+  socket: CFunction;
+  setsockopt: CFunction;
+  getsockopt: CFunction;
+  bind: CFunction;
+  listen: CFunction;
+  close: CFunction;
+  inetPton: CFunction;
+  ifNameToIndex: CFunction;
+  recvmmsg: CFunction;
+  sendmmsg: CFunction;
 }
 
 let bound: Bound | null = null;
 
-/** Binds the functions the first time they are needed (a test with a fake never loads libc). */
-function bind(): Bound {
+/** Binds the functions the first time one is needed (a test with a fake never loads libc). */
+function c(): Bound {
   if (bound === null) {
-    const c = koffi.load('libc.so.6');
+    const lib = koffi.load('libc.so.6');
     bound = {
-      mmap: c.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
-      munmap: c.func('int munmap(void *addr, size_t length)'),
-      madvise: c.func('int madvise(void *addr, size_t length, int advice)'),
-      strerror: c.func('const char *strerror(int errnum)'),
+      mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+      munmap: lib.func('int munmap(void *addr, size_t length)'),
+      madvise: lib.func('int madvise(void *addr, size_t length, int advice)'),
+      strerror: lib.func('const char *strerror(int errnum)'),
+      socket: lib.func('int socket(int domain, int type, int protocol)'),
+      setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+      getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
+      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+      listen: lib.func('int listen(int fd, int backlog)'),
+      close: lib.func('int close(int fd)'),
+      inetPton: lib.func('int inet_pton(int af, const char *src, void *dst)'),
+      ifNameToIndex: lib.func('unsigned int if_nametoindex(const char *name)'),
+      recvmmsg: lib.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)'),
+      sendmmsg: lib.func('int sendmmsg(int fd, void *vec, unsigned int vlen, int flags)'),
     };
   }
   return bound;
 }
 
-/** koffi hands a pointer back as a bigint or an external; both become the address. */
+/** koffi hands a pointer back as a bigint (or null); both become the address. */
 function addressOf(p: unknown): bigint {
   if (typeof p === 'bigint') return p;
   if (p === null) return 0n;
   return koffi.address(p);
 }
 
+/** 0 → ok; anything else → the errno the call set. */
+function status(r: number): SysResult<void> {
+  return r === 0 ? { kind: 'ok', value: undefined } : { kind: 'errno', errno: koffi.errno() };
+}
+
 /** The real C library, through koffi. */
 export const libc: Libc = {
   mmap(length, prot, flags, fd, offset) {
-    const address = addressOf(bind().mmap(null, length, prot, flags, fd, offset));
+    const address = addressOf(c().mmap(null, length, prot, flags, fd, offset));
     if (address === MAP_FAILED) return { kind: 'errno', errno: koffi.errno() };
     return { kind: 'ok', value: address };
   },
   munmap(address, length) {
-    if ((bind().munmap(address, length) as number) !== 0) return { kind: 'errno', errno: koffi.errno() };
-    return { kind: 'ok', value: undefined };
+    return status(c().munmap(address, length) as number);
   },
   madvise(address, length, advice) {
-    if ((bind().madvise(address, length, advice) as number) !== 0) return { kind: 'errno', errno: koffi.errno() };
-    return { kind: 'ok', value: undefined };
+    return status(c().madvise(address, length, advice) as number);
   },
   view(address, length) {
     return koffi.view(address, length);
   },
   strerror(errno) {
-    return bind().strerror(errno) as string;
+    return c().strerror(errno) as string;
+  },
+
+  socket(domain, type, protocol) {
+    const fd = c().socket(domain, type, protocol) as number;
+    return fd < 0 ? { kind: 'errno', errno: koffi.errno() } : { kind: 'ok', value: fd };
+  },
+  setsockopt(fd, level, name, value) {
+    return status(c().setsockopt(fd, level, name, value, value.length) as number);
+  },
+  getsockopt(fd, level, name, value) {
+    const len = new Uint32Array([value.length]);
+    if ((c().getsockopt(fd, level, name, value, len) as number) !== 0) return { kind: 'errno', errno: koffi.errno() };
+    return { kind: 'ok', value: len[0]! };
+  },
+  bind(fd, address) {
+    return status(c().bind(fd, address, address.length) as number);
+  },
+  listen(fd, backlog) {
+    return status(c().listen(fd, backlog) as number);
+  },
+  close(fd) {
+    return status(c().close(fd) as number);
+  },
+  inetPton(family, text, dst) {
+    return (c().inetPton(family, text, dst) as number) === 1;
+  },
+  ifNameToIndex(name) {
+    return c().ifNameToIndex(name) as number;
+  },
+
+  recvmmsg(fd, vec, vlen, flags) {
+    const r = c().recvmmsg(fd, vec, vlen, flags, null) as number;
+    return r < 0 ? -koffi.errno() : r;
+  },
+  sendmmsg(fd, vec, vlen, flags) {
+    const r = c().sendmmsg(fd, vec, vlen, flags) as number;
+    return r < 0 ? -koffi.errno() : r;
+  },
+  alloc(length) {
+    const address = addressOf(koffi.alloc('uint8_t', length));
+    new Uint8Array(koffi.view(address, length)).fill(0);
+    return address;
+  },
+  free(address) {
+    koffi.free(address);
+  },
+  watchReadable(fd, onReadable) {
+    const handle = koffi.node.poll(fd, { readable: true }, onReadable);
+    return { stop: () => handle.stop(), close: () => handle.close() };
   },
 };

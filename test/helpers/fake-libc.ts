@@ -1,7 +1,8 @@
-/** A stand-in for src/sys/libc.ts: "maps" a file by copying it into an ArrayBuffer, and fails on demand. */
+/** A stand-in for src/sys/libc.ts: "maps" a file by copying it, fails mmap on demand, and makes sendmmsg stop short or refuse entries on demand while the rest goes to the real socket. */
 
 import { readSync } from 'node:fs';
-import { ERRNO, type Libc, type SysResult } from '../../src/sys/libc.js';
+import { sockaddrText } from '../../src/net/sockaddr.js';
+import { ERRNO, libc as real, MMSG_LAYOUT as L, type Libc, type ReadableWatch, type SysResult } from '../../src/sys/libc.js';
 
 const TEXT: Record<number, string> = {
   [ERRNO.ENOMEM]: 'Cannot allocate memory',
@@ -10,19 +11,56 @@ const TEXT: Record<number, string> = {
   [ERRNO.EACCES]: 'Permission denied',
 };
 
+/** One sendmmsg entry as the fake read it from the engine's structs: where to and what. */
+export interface Datagram {
+  /** `127.0.0.1:5353`, or `[0:0:0:0:0:0:0:1]:5353`. */
+  to: string;
+  /** The octets the entry's iovec points at (a copy). */
+  payload: Buffer;
+}
+
+/** A sendmmsg entry the fake was told to refuse: `position` within the call, `call` counted from 0. */
+export type Refuse = (entry: Datagram, call: number, position: number) => number | null;
+
 /**
- * A fake C library. `failMmap` makes the next mmap calls fail with that errno.
- * Every call is recorded in `calls`; `live` counts regions mapped and not yet
- * unmapped (a test sees a leak or a double munmap).
+ * A fake C library.
+ *
+ * Mappings: `failMmap` makes the next mmap calls fail with that errno; every
+ * mapping call is recorded in `calls`; `live` counts regions mapped and not
+ * yet unmapped (a test sees a leak or a double munmap).
+ *
+ * Sockets go to the real C library, so datagrams really travel. sendmmsg
+ * reads each entry the engine wrote (msg_name, msg_iov and the octets it
+ * points at), asks `refuse` whether to fail it (an errno) and otherwise
+ * sends it alone through the real sendmmsg, as the kernel does: it stops at
+ * the first entry that fails and returns the count sent before it, or
+ * -errno when that was the first. `shortSends` caps the count of the next
+ * calls, one number a call. What went out is in `sent`; each call is in
+ * `sendCalls` (`3/5`: three of five sent; `-111/2`: the first of two failed).
+ * Memory comes from the real allocator and is tracked: `allocated` counts
+ * blocks not yet freed, and the fake reads struct pointers only inside them.
  */
 export class FakeLibc implements Libc {
   failMmap: number | null = null;
   readonly calls: string[] = [];
+  /** Per sendmmsg call, in order: at most this many entries go out (then no cap). */
+  shortSends: number[] = [];
+  refuse: Refuse | null = null;
+  readonly sent: Datagram[] = [];
+  readonly sendCalls: string[] = [];
+  /** Descriptors closed, in order. */
+  readonly closed: number[] = [];
   private readonly regions = new Map<bigint, ArrayBuffer>();
+  private readonly blocks = new Map<bigint, ArrayBuffer>();
   private next = 0x7f00_0000_0000n;
 
   get live(): number {
     return this.regions.size;
+  }
+
+  /** Blocks from `alloc` not yet freed. */
+  get allocated(): number {
+    return this.blocks.size;
   }
 
   mmap(length: number, _prot: number, _flags: number, fd: number, offset: number): SysResult<bigint> {
@@ -53,12 +91,110 @@ export class FakeLibc implements Libc {
   }
 
   view(address: bigint, length: number): ArrayBuffer {
-    const buffer = this.regions.get(address);
-    if (buffer === undefined || buffer.byteLength !== length) throw new Error(`fake libc: no region of ${length} octets at ${address.toString(16)}`);
-    return buffer;
+    const mapped = this.regions.get(address);
+    if (mapped !== undefined && mapped.byteLength === length) return mapped;
+    const block = this.blocks.get(address);
+    if (block !== undefined && block.byteLength === length) return block;
+    throw new Error(`fake libc: no region of ${length} octets at ${address.toString(16)}`);
   }
 
   strerror(errno: number): string {
     return TEXT[errno] ?? `Unknown error ${errno}`;
+  }
+
+  socket(domain: number, type: number, protocol: number): SysResult<number> {
+    return real.socket(domain, type, protocol);
+  }
+
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): SysResult<void> {
+    return real.setsockopt(fd, level, name, value);
+  }
+
+  getsockopt(fd: number, level: number, name: number, value: Uint8Array): SysResult<number> {
+    return real.getsockopt(fd, level, name, value);
+  }
+
+  bind(fd: number, address: Uint8Array): SysResult<void> {
+    return real.bind(fd, address);
+  }
+
+  listen(fd: number, backlog: number): SysResult<void> {
+    return real.listen(fd, backlog);
+  }
+
+  close(fd: number): SysResult<void> {
+    this.closed.push(fd);
+    return real.close(fd);
+  }
+
+  inetPton(family: number, text: string, dst: Uint8Array): boolean {
+    return real.inetPton(family, text, dst);
+  }
+
+  ifNameToIndex(name: string): number {
+    return real.ifNameToIndex(name);
+  }
+
+  recvmmsg(fd: number, vec: bigint, vlen: number, flags: number): number {
+    return real.recvmmsg(fd, vec, vlen, flags);
+  }
+
+  sendmmsg(fd: number, vec: bigint, vlen: number, flags: number): number {
+    const call = this.sendCalls.length;
+    const cap = this.shortSends.length > 0 ? this.shortSends.shift()! : vlen;
+    let done = 0;
+    let result: number | null = null;
+    for (let i = 0; i < vlen && done < cap && result === null; i++) {
+      const entry = vec + BigInt(i * L.mmsghdr);
+      const datagram = this.readEntry(entry);
+      const errno = this.refuse?.(datagram, call, i) ?? null;
+      const r = errno !== null ? -errno : real.sendmmsg(fd, entry, 1, flags);
+      if (r === 1) {
+        this.sent.push(datagram);
+        done++;
+      } else {
+        result = done > 0 ? done : r;
+      }
+    }
+    result ??= done;
+    this.sendCalls.push(`${result}/${vlen}`);
+    return result;
+  }
+
+  alloc(length: number): bigint {
+    const address = real.alloc(length);
+    this.blocks.set(address, real.view(address, length));
+    return address;
+  }
+
+  free(address: bigint): void {
+    if (!this.blocks.delete(address)) throw new Error(`fake libc: free of ${address.toString(16)}, which is not allocated (a double free?)`);
+    real.free(address);
+  }
+
+  watchReadable(fd: number, onReadable: () => void): ReadableWatch {
+    return real.watchReadable(fd, onReadable);
+  }
+
+  /** `length` octets at `address`, which must lie inside one allocated block (the fake follows no other pointer). */
+  private peek(address: bigint, length: number): Uint8Array {
+    for (const [base, block] of this.blocks) {
+      const at = Number(address - base);
+      if (address >= base && at + length <= block.byteLength) return new Uint8Array(block, at, length);
+    }
+    throw new Error(`fake libc: ${length} octets at ${address.toString(16)} lie outside every allocated block`);
+  }
+
+  /** Reads one struct mmsghdr with one iovec, as the engine wrote it. */
+  private readEntry(entry: bigint): Datagram {
+    const h = new DataView(this.peek(entry, L.mmsghdr).slice().buffer);
+    const nameLen = h.getUint32(L.namelen, true);
+    const name = this.peek(h.getBigUint64(L.name, true), nameLen);
+    if (h.getBigUint64(L.iovlen, true) !== 1n) throw new Error('fake libc: the engine sends one iovec per entry');
+    const iov = new DataView(this.peek(h.getBigUint64(L.iov, true), L.iovec).slice().buffer);
+    const payload = Buffer.from(this.peek(iov.getBigUint64(0, true), Number(iov.getBigUint64(8, true))));
+    const port = (name[2]! << 8) | name[3]!;
+    const address = sockaddrText(name, 0);
+    return { to: address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`, payload };
   }
 }
