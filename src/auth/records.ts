@@ -28,6 +28,8 @@ export class RecordRef {
   /** RDLENGTH (2 octets, big-endian) then RDATA, at `data[dataAt]`. */
   data: Uint8Array = NONE;
   dataAt = 0;
+  /** The first record of an RRset (the records after it, its signatures included, go or stay with it when a reply is fitted). */
+  first = true;
   /**
    * Written as the zone holds it, under its node's own name: two such
    * references to the same octets are the same record (a wildcard's record
@@ -90,6 +92,7 @@ export class RecordList {
       ref.set = -1;
       ref.klass = 1;
       ref.own = false;
+      ref.first = true;
     }
     this.count++;
     return ref;
@@ -98,14 +101,17 @@ export class RecordList {
   /**
    * Appends every record of RRset `set` of `image`, in zone order, under the
    * owner name at `owner[ownerAt]`; `own`: that is the node's own name.
+   * `joins`: the records belong with the RRset before them (its RRSIGs,
+   * RFC 4035 §3.1.1), so fitting keeps or drops them together. `ttl`: a TTL
+   * other than the set's (an RRSIG of a negative SOA takes the SOA's).
    */
-  addSet(image: ZoneImage, set: number, owner: Uint8Array, ownerAt: number, own: boolean): void {
+  addSet(image: ZoneImage, set: number, owner: Uint8Array, ownerAt: number, own: boolean, joins = false, ttl = image.setTtl(set)): void {
     const bytes = image.bytes;
     const type = image.setType(set);
-    const ttl = image.setTtl(set);
     let at = image.setRdataAt(set);
     for (let i = image.setSize(set); i > 0; i--) {
       const ref = this.add();
+      ref.first = i === image.setSize(set) && !joins;
       ref.image = image;
       ref.set = set;
       ref.type = type;
@@ -119,40 +125,19 @@ export class RecordList {
     }
   }
 
-  /** Appends every record of the set under the node's own name, those already in the list left out. */
-  addSetUnique(image: ZoneImage, set: number, node: number): void {
-    const from = this.count;
-    this.addSet(image, set, image.bytes, image.ownerAt(node), true);
-    let keep = from;
-    for (let i = from; i < this.count; i++) {
-      const ref = this.pool[i]!;
-      if (this.indexOf(ref, keep) >= 0) continue;
-      this.moveTo(i, keep++);
-    }
-    this.count = keep;
-  }
-
-  /** Where in the first `limit` records the same zone record as `ref` is, or -1. */
-  indexOf(ref: RecordRef, limit = this.count): number {
-    for (let i = 0; i < limit; i++) if (this.pool[i]!.sameRecord(ref)) return i;
-    return -1;
-  }
-
-  /** Removes the records that are also in `other` (same zone record, own name), keeping the order of the rest. */
-  removeFoundIn(other: RecordList): void {
-    let keep = 0;
+  /** Whether RRset `set` of `image` is in the list under its node's own name (a response holds an RRset once). */
+  hasSet(image: ZoneImage, set: number): boolean {
     for (let i = 0; i < this.count; i++) {
-      if (other.indexOf(this.pool[i]!) >= 0) continue;
-      this.moveTo(i, keep++);
+      const r = this.pool[i]!;
+      if (r.set === set && r.own && r.image === image) return true;
     }
-    this.count = keep;
+    return false;
   }
 
-  /** Puts the reference at `from` at `to` (≤ from), the one there going to `from`: the pool keeps every object. */
-  private moveTo(from: number, to: number): void {
-    if (from === to) return;
-    const a = this.pool[from]!;
-    this.pool[from] = this.pool[to]!;
-    this.pool[to] = a;
+  /** Where the RRset that starts at record `i` ends: the next record that starts one, or the length. */
+  groupEnd(i: number): number {
+    let j = i + 1;
+    while (j < this.count && !this.pool[j]!.first) j++;
+    return j;
   }
 }

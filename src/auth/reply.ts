@@ -33,17 +33,27 @@ export interface ReplySpec {
   qnameAt: number;
   qtype: number;
   qclass: number;
-  answers: RecordList | null;
-  authorities: RecordList | null;
-  additionals: RecordList | null;
+  /**
+   * The records, by NSD's sections in the order they are written: answer,
+   * authority, optional authority, additional addresses of the first kind
+   * and of the second (see Sections). Null: none.
+   */
+  sections: readonly [RecordList | null, RecordList | null, RecordList | null, RecordList | null, RecordList | null];
   opt: ReplyOpt | null;
   /** The most octets the reply may have. */
   limit: number;
-  /** The additional section (but OPT) may be left out to fit: it is not referral glue (RFC 9471). */
-  dropAdditional: boolean;
-  /** The authority section may be left out to fit too (NS of a positive answer, RFC 2181 §9). */
-  dropAuthority: boolean;
+  /** Over UDP, optional records stop once the reply passes this many octets (NSD's minimal responses: 1232 over IPv4, 1220 over IPv6). */
+  minimal: number;
+  /** A referral: when not one address of the first kind fits, TC is set (the resolver needs glue, RFC 9471 §3). */
+  referral: boolean;
+  tcp: boolean;
 }
+
+/** Section indexes in ReplySpec.sections. */
+const ANSWER = 0;
+const AUTHORITY = 1;
+const OPTIONAL = 2;
+const ADDITIONAL_A = 3;
 
 /** The message is written here first, then copied out at its final size. */
 let scratch = Buffer.allocUnsafeSlow(70_000);
@@ -58,10 +68,9 @@ function room(need: number): Buffer {
   return scratch;
 }
 
-/** Writes one section's records at `w`; returns the offset past them. */
-function writeRecords(list: RecordList | null, w: number): number {
-  if (list === null) return w;
-  for (let i = 0; i < list.length; i++) {
+/** Writes records `from` to `to` of a section at `w`; returns the offset past them. */
+function writeRecords(list: RecordList, from: number, to: number, w: number): number {
+  for (let i = from; i < to; i++) {
     const r = list.at(i);
     const rdlength = (r.data[r.dataAt]! << 8) | r.data[r.dataAt + 1]!;
     const out = room(w + MAX_NAME + 10 + rdlength);
@@ -89,55 +98,67 @@ function writeRecords(list: RecordList | null, w: number): number {
   return w;
 }
 
+/** Records written per section, filled by writeReply. */
+const counts = [0, 0, 0, 0, 0];
+
 /**
  * The reply's octets, in one Buffer of its final size: header (QR set, the
- * counts), the question as asked, the answer, authority and additional
- * records with every name compressed as compress.ts does (RFC 1035 §4.1.4;
- * RDATA names only for the RFC 1035 types, RFC 3597 §4), then the OPT.
- * Fitted to `limit` as NSD does (RFC 2181 §9, RFC 1035 §4.2.1): the whole
- * reply; else without the additional records, when they may go; else also
- * without the authority, when it may go; else TC=1 with only the header,
- * the question and the OPT. Compression points only backwards, so leaving
- * the later sections out keeps the earlier octets as they were written.
+ * counts), the question as asked, the records section by section with
+ * every name compressed as compress.ts does (RFC 1035 §4.1.4; RDATA names
+ * only for the RFC 1035 types, RFC 3597 §4), then the OPT.
+ *
+ * Fitted as NSD fits it (RFC 2181 §9, RFC 1035 §4.2.1, RFC 4035 §3.1.1),
+ * one RRset with its signatures at a time, room kept for the OPT: an RRset
+ * of the answer or authority that does not fit is left out with all that
+ * follows, and TC set; one of the optional sections that does not fit, or
+ * over UDP takes the reply past `minimal`, is left out with all that
+ * follows, without TC — unless the reply refers and no address of the
+ * first kind made it (then TC). An RRSIG is never sent without its RRset.
+ * Compression points only backwards, so what was written before an RRset
+ * left out stays as it was.
  */
 export function writeReply(spec: ReplySpec): Buffer {
   startMessage();
-  let out = room(HEADER_LENGTH + MAX_NAME + 4);
+  const out = room(HEADER_LENGTH + MAX_NAME + 4);
   let w = compressName(spec.qname, spec.qnameAt, spec.qname.length, out, HEADER_LENGTH);
   if (w < 0) throw new Error('the question name is not a well-formed wire name');
   out[w] = spec.qtype >> 8;
   out[w + 1] = spec.qtype & 0xff;
   out[w + 2] = spec.qclass >> 8;
   out[w + 3] = spec.qclass & 0xff;
-  const questionEnd = w + 4;
-  const answerEnd = writeRecords(spec.answers, questionEnd);
-  const authorityEnd = writeRecords(spec.authorities, answerEnd);
-  const additionalEnd = writeRecords(spec.additionals, authorityEnd);
-  out = scratch;
+  w += 4;
 
   const opt = spec.opt;
   const optLength = opt === null ? 0 : replyOptLength(opt.request, opt.nsid, opt.extendedError);
-  let end = additionalEnd;
-  let an = spec.answers?.length ?? 0;
-  let ns = spec.authorities?.length ?? 0;
-  let ar = spec.additionals?.length ?? 0;
+  const limit = spec.limit - optLength;
   let flags = (spec.flags & 0x7fff) | QR;
-  if (additionalEnd + optLength > spec.limit) {
-    if (spec.dropAdditional && authorityEnd + optLength <= spec.limit) {
-      end = authorityEnd;
-      ar = 0;
-    } else if (spec.dropAdditional && spec.dropAuthority && answerEnd + optLength <= spec.limit) {
-      end = answerEnd;
-      ns = ar = 0;
-    } else {
-      end = questionEnd;
-      an = ns = ar = 0;
-      flags |= TC;
+  counts.fill(0);
+  let stop = false;
+  for (let s = 0; s < spec.sections.length && !stop; s++) {
+    const list = spec.sections[s];
+    if (list === null || list === undefined) continue;
+    for (let i = 0; i < list.length && !stop; ) {
+      const j = list.groupEnd(i);
+      const end = writeRecords(list, i, j, w);
+      const fits = end <= limit;
+      if (fits && (s <= AUTHORITY || spec.tcp || end <= spec.minimal)) {
+        counts[s]! += j - i;
+        w = end;
+        i = j;
+        continue;
+      }
+      // Left out, with everything after it (so nothing written later can point into its octets).
+      stop = true;
+      if (s <= AUTHORITY) flags |= TC;
+      else if (s === ADDITIONAL_A && counts[ADDITIONAL_A] === 0 && spec.referral) flags |= TC;
     }
   }
+  const an = counts[ANSWER]!;
+  const ns = counts[AUTHORITY]! + counts[OPTIONAL]!;
+  let ar = counts[3]! + counts[4]!;
   if (opt !== null) ar++;
 
-  const reply = Buffer.allocUnsafe(end + optLength);
+  const reply = Buffer.allocUnsafe(w + optLength);
   reply[0] = spec.id >> 8;
   reply[1] = spec.id & 0xff;
   reply[2] = flags >> 8;
@@ -150,7 +171,7 @@ export function writeReply(spec: ReplySpec): Buffer {
   reply[9] = ns & 0xff;
   reply[10] = ar >> 8;
   reply[11] = ar & 0xff;
-  out.copy(reply, HEADER_LENGTH, HEADER_LENGTH, end);
-  if (opt !== null) writeReplyOpt(reply, end, opt.request, opt.udpSize, opt.nsid, opt.rcode, opt.extendedError);
+  scratch.copy(reply, HEADER_LENGTH, HEADER_LENGTH, w);
+  if (opt !== null) writeReplyOpt(reply, w, opt.request, opt.udpSize, opt.nsid, opt.rcode, opt.extendedError);
   return reply;
 }

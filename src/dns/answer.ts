@@ -80,30 +80,34 @@ const draft: ReplySpec = {
   qnameAt: 0,
   qtype: 0,
   qclass: 0,
-  answers: null,
-  authorities: null,
-  additionals: null,
+  sections: [null, null, null, null, null],
   opt: null,
   limit: 512,
-  dropAdditional: true,
-  dropAuthority: false,
+  minimal: 1232,
+  referral: false,
+  tcp: false,
 };
+/** No records. */
+const NO_SECTIONS: ReplySpec['sections'] = [null, null, null, null, null];
+/** The lists of `sections`, in ReplySpec order. */
+const SECTION_LISTS: ReplySpec['sections'] = [sections.answers, sections.authorities, sections.optionalAuthorities, sections.additionalA, sections.additionalAAAA];
+/** The CH identity answer alone. */
+const CHAOS_LISTS: ReplySpec['sections'] = [chaosAnswers, null, null, null, null];
+/** NSD's sizes for minimal responses over UDP (packet.h: IPV4_MINIMAL_RESPONSE_SIZE, IPV6_MINIMAL_RESPONSE_SIZE). */
+const MINIMAL_V4 = 1232;
+const MINIMAL_V6 = 1220;
 /** Its OPT, when the query has one. */
 const draftOpt: ReplyOpt = { request: { version: 0, udpSize: 512, dnssecOk: false, nsid: false }, udpSize: 0, nsid: Buffer.alloc(0), rcode: 0, extendedError: undefined };
 
 /**
  * The reply to the question in `draft`, with this RCODE and AA, the records
- * of `s` (or only `answers`), and our OPT when the query had one (with an
- * Extended DNS Error when given). What may be dropped to fit: the additional
- * records unless they are referral glue, the authority when `s` says so.
+ * of `s` (or only the CH answer `chaos`), and our OPT when the query had one
+ * (with an Extended DNS Error when given), fitted as writeReply says.
  */
-function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, answers: RecordList | null = null, extendedError?: number): AnswerOutcome {
+function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, chaos = false, extendedError?: number): AnswerOutcome {
   draft.flags = flags | (aa ? FLAG.AA : 0) | (rcode & 0xf);
-  draft.answers = s !== null ? s.answers : answers;
-  draft.authorities = s !== null ? s.authorities : null;
-  draft.additionals = s !== null ? s.additionals : null;
-  draft.dropAdditional = s === null || !s.requiredAdditional;
-  draft.dropAuthority = s !== null && s.optionalAuthority;
+  draft.sections = s !== null ? SECTION_LISTS : chaos ? CHAOS_LISTS : NO_SECTIONS;
+  draft.referral = s !== null && s.referral;
   if (request !== null) {
     draftOpt.request = request;
     draftOpt.udpSize = ctx.ednsUdpSize;
@@ -120,7 +124,7 @@ function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, 
     // Nothing written keeps a view of an image: the references go, with the lists they sat in.
     sections.release();
     chaosAnswers.release();
-    draft.answers = draft.authorities = draft.additionals = null;
+    draft.sections = NO_SECTIONS;
   }
 }
 
@@ -183,6 +187,9 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   draft.qtype = qtype;
   draft.qclass = qclass;
   draft.limit = transport === 'tcp' ? TCP_LIMIT : udpLimit(request, ctx.ednsUdpSize);
+  draft.tcp = transport === 'tcp';
+  const v6 = client.address.includes(':');
+  draft.minimal = v6 ? MINIMAL_V6 : MINIMAL_V4;
 
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
   if (request && request.version > 0) return finish(flags, request, ctx, BADVERS, false, null);
@@ -192,14 +199,14 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
     if (outcome.kind === 'refused') return finish(flags, request, ctx, RCODE.REFUSED, false, null);
     chaosAnswers.clear();
     if (outcome.kind === 'answer') for (const a of outcome.answers) addChaosRecord(a);
-    return finish(flags, request, ctx, RCODE.NOERROR, true, null, chaosAnswers);
+    return finish(flags, request, ctx, RCODE.NOERROR, true, null, true);
   }
   if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
   // Zone transfers are not offered (yet): REFUSED, as NSD says to a client not in its ACL; never forwarded.
   if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
 
   try {
-    return fromZones(ctx, flags, request, header.id, () => question ?? questionOf(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed);
+    return fromZones(ctx, flags, request, header.id, () => question ?? questionOf(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();
@@ -207,12 +214,12 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
 }
 
 /** The IN (or ANY) question answered from our zones, forwarded, or refused. */
-function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean): AnswerOutcome {
-  const r = sections.respond(ctx.zones, qname, 0, draft.qtype);
+function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
+  const r = sections.respond(ctx.zones, qname, 0, draft.qtype, request?.dnssecOk === true, v6, draft.qclass === CLASS.ANY);
   if (r.kind === 'not-ours') {
     // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
     // says it), or, with forwarding on, a client outside allow-recursion.
-    if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, null, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
+    if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, false, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
     const question = questionOfQuery();
     return { kind: 'forward', id, flags, question, edns: request, transport, target: question.name, chain: [] };
   }

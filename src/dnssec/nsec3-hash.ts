@@ -1,14 +1,12 @@
-/** NSEC3 hashing (RFC 5155 §5): the iterated SHA-1 of a wire name, and the base32hex form of NSEC3 owner labels (RFC 4648 §7). Pure. */
+/** NSEC3 hashing (RFC 5155 §5): the iterated SHA-1 of a wire name, and the owner label it makes. Pure. */
 
 import { hash as oneShot } from 'node:crypto';
+import { encodeBase32Hex } from '../zone/rdata/encoding.js';
 
 /** The only NSEC3 hash algorithm defined (RFC 5155 §11): SHA-1, 20 octets. */
 export const NSEC3_SHA1 = 1;
 /** Octets of a SHA-1 NSEC3 hash. */
 export const NSEC3_HASH_LENGTH = 20;
-
-/** Lower-case base32hex digits (RFC 4648 §7), as NSEC3 owner labels are written. */
-const DIGITS = '0123456789abcdefghijklmnopqrstuv';
 
 /**
  * RFC 5155 §5: IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt).
@@ -28,48 +26,7 @@ export function nsec3Hash(name: Uint8Array, start: number, end: number, salt: Ui
   return digest;
 }
 
-/** The base32hex (RFC 4648 §7, no padding, lower case) of `bytes`: an NSEC3 owner's first label. */
-export function base32hex(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += DIGITS[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += DIGITS[(value << (5 - bits)) & 31];
-  return out;
-}
-
-/**
- * The octets an NSEC3 owner label (base32hex, either case) stands for, or
- * null when it is not base32hex of a whole number of octets.
- */
-export function fromBase32hex(label: Uint8Array, start: number, end: number): Uint8Array | null {
-  const n = end - start;
-  const bytes = Math.floor((n * 5) / 8);
-  if (((bytes * 8 + 4) / 5 | 0) !== n) return null;
-  const out = new Uint8Array(bytes);
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (let i = start; i < end; i++) {
-    const c = label[i]!;
-    let d: number;
-    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-    else if (c >= 0x61 && c <= 0x76) d = c - 0x61 + 10;
-    else if (c >= 0x41 && c <= 0x56) d = c - 0x41 + 10;
-    else return null;
-    value = ((value << 5) | d) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      out[o++] = (value >>> (bits - 8)) & 0xff;
-      bits -= 8;
-    }
-  }
-  return out;
+/** The owner label (lower-case base32hex, RFC 5155 §3.3) of a hash, as the octets of its ASCII. */
+export function hashLabel(hash: Uint8Array): Buffer {
+  return Buffer.from(encodeBase32Hex(hash).toLowerCase(), 'latin1');
 }

@@ -1,10 +1,15 @@
 /**
  * Writes test/fixtures/answers/outcomes.json: for every question of the
  * differential table (answer-questions.ts), a digest of what answer() gives.
- * The committed file was written by the answer path of the dns-packet era
- * (src/zone/tree.ts, lookup.ts, dns/respond.ts, truncate.ts, before issue 13
- * item 4); test/unit/auth/differential.test.ts requires today's answer() to
- * give the same octets. Rewrite it only when a reply is meant to change:
+ * The file was first written by the answer path of the dns-packet era
+ * (before issue 13 item 4) and rewritten when issue 14 made replies follow
+ * NSD where that path did not (every A of the additional section before any
+ * AAAA, NSD's choice for ANY, class ANY without AA, NS or SOA, RRsets fitted
+ * one at a time with the minimal-response size, NSEC3-only owners absent),
+ * each change checked against NSD 4.6 on the same zones;
+ * test/unit/auth/differential.test.ts requires today's answer() to give the
+ * same octets. Rewrite it only when a reply is meant to change, and check
+ * the changed replies against NSD first:
  *
  *   npx tsc -p . && node dist/test/helpers/capture-answers.js [--full FILE]
  *

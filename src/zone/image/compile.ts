@@ -6,7 +6,7 @@ import { nameToWire } from '../names.js';
 import { recordRdata } from '../rdata/rdata.js';
 import { T } from '../rdata/rrtypes.js';
 import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../parse/zone.js';
-import { base32hex, NSEC3_SHA1, nsec3Hash } from '../../dnssec/nsec3-hash.js';
+import { hashLabel as nsec3Label, NSEC3_SHA1, nsec3Hash } from '../../dnssec/nsec3-hash.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, NSEC3_EXACT, NSEC3_INFO_WORDS, RRSET_WORDS } from './format.js';
 
 /** Where an image came from, kept in its header. */
@@ -353,14 +353,16 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     for (let k = 0, to = setAt * RRSET_WORDS; k < n; k++) setWords[to + k] = words[from + k]!;
     setAt += setCount[i]!;
   }
-  // The NSEC3 nodes after the main ones: parent the apex, not in the hash index.
+  // The NSEC3 nodes after the main ones: parent the apex, not in the hash index, owner names lower-cased.
   for (let k = 0; k < nsec3Count; k++) {
     const i = nsec3.nodes[k]!;
     const len = nameLen[i]!;
     const w = (count + k) * NODE_WORDS;
     const at = namesOff + nameAt;
     bytes[at] = len;
-    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + 2 * len), at + 1);
+    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote.
+    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + len), at + 1);
+    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + len), at + 1 + len);
     nodeWords[w] = nameAt;
     nodeWords[w + 1] = 0;
     nodeWords[w + 2] = setAt;
@@ -506,7 +508,7 @@ function nsec3Chain(
     const saltLen = rdata[param + 6]!;
     const salt = rdata.subarray(param + 7, param + 7 + saltLen);
     const iterations = (rdata[param + 4]! << 8) | rdata[param + 5]!;
-    return base32hex(nsec3Hash(name, at, at + len, salt, iterations));
+    return nsec3Label(nsec3Hash(name, at, at + len, salt, iterations)).toString('latin1');
   };
 
   const params = setOf(apex, T.NSEC3PARAM);

@@ -330,13 +330,34 @@ export class ZoneImage {
   }
 
   /**
+   * The NSEC3 node (an index ≥ nodeCount) whose lower-cased name is
+   * `name[start, end)`, or -1: a binary search of the chain by the first
+   * label, then a look at the few NSEC3-only nodes outside it.
+   */
+  findNsec3(name: Uint8Array, start: number, end: number): number {
+    const len = end - start;
+    if (len - 1 - name[start]! === this.originKey.length && this.nsec3Chain > 0) {
+      const n = this.nsec3Cover(name, start + 1, name[start]!);
+      if (n < 0) return -n - 1;
+    }
+    for (let n = this.nodeCount + this.nsec3Chain; n < this.nodeCount + this.nsec3Count; n++) {
+      if (this.nameLength(n) !== len) continue;
+      const at = this.keyAt(n);
+      let same = true;
+      for (let i = 0; i < len && same; i++) same = this.bytes[at + i] === name[start + i];
+      if (same) return n;
+    }
+    return -1;
+  }
+
+  /**
    * The chain's NSEC3 node matching or covering the hash whose base32hex
-   * form (lower case) is `label[0, length)`: the last owner label at or
+   * form (lower case) is `label[at, at + length)`: the last owner label at or
    * before it, wrapping to the last (RFC 5155 §7.2.1). Returns the node
    * index, negated minus one when it matches exactly; never called without
    * a chain.
    */
-  nsec3Cover(label: Uint8Array, length: number): number {
+  nsec3Cover(label: Uint8Array, from: number, length: number): number {
     let lo = 0;
     let hi = this.nsec3Chain - 1;
     let found = this.nsec3Chain - 1;
@@ -346,7 +367,7 @@ export class ZoneImage {
       const at = this.keyAt(this.nodeCount + mid);
       const l = this.bytes[at]!;
       let c = 0;
-      for (let i = 0; i < Math.min(l, length) && c === 0; i++) c = this.bytes[at + 1 + i]! - label[i]!;
+      for (let i = 0; i < Math.min(l, length) && c === 0; i++) c = this.bytes[at + 1 + i]! - label[from + i]!;
       if (c === 0) c = l - length;
       if (c <= 0) {
         found = mid;

@@ -1,8 +1,9 @@
 /**
- * answer() on zone images gives, octet for octet, what the dns-packet answer
- * path gave (src/zone/tree.ts, lookup.ts, dns/respond.ts, truncate.ts) for
+ * answer() on zone images gives, octet for octet, the recorded outcome for
  * every question of the table in test/helpers/answer-questions.ts: the
- * fixture holds that path's outcomes (digests) and the zone files it read.
+ * fixture holds digests of the outcomes (first of the dns-packet answer
+ * path, then rewritten where issue 14 aligned replies with NSD; see
+ * capture-answers.ts) and the zone files read.
  * Set SHARDNS_FULL_OUTCOMES to a file written by `capture-answers.js --full`
  * to see the differing replies in full.
  *
@@ -23,7 +24,7 @@ const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as OutcomeFixture;
 const fullFile = process.env['SHARDNS_FULL_OUTCOMES'];
 const full = fullFile && existsSync(fullFile) ? new Map(JSON.parse(readFileSync(fullFile, 'utf8')) as [string, string][]) : null;
 
-describe('answers on zone images equal the dns-packet path\'s, octet for octet', () => {
+describe('answers on zone images equal the recorded outcomes, octet for octet', () => {
   let total = 0;
   after(() => expect(total, 'questions compared').to.be.at.least(10_000));
   for (const [label, set] of Object.entries(fixture.sets)) {

@@ -43,6 +43,8 @@ function shown(image: ZoneImage, r: LookupResult): Record<string, unknown> {
   if ('set' in r) out['type'] = image.setType(r.set);
   if ('wildcard' in r) out['wildcard'] = r.wildcard;
   if ('prefix' in r) out['prefix'] = r.prefix;
+  // The closest encloser, where it differs from the node: NXDOMAIN and wildcard answers (RFC 4592 §3.3.1, RFC 5155 §7.2).
+  if ('encloser' in r && (r.kind === 'nxdomain' || r.wildcard)) out['encloser'] = text(image.key(r.encloser));
   return out;
 }
 
@@ -58,25 +60,25 @@ const cases: Case[] = [
   // RFC 1034 §4.3.2: the name's own data
   { what: 'exact match', q: 'www.example.com', t: TYPE.A, want: { kind: 'answer', node: 'www.example.com.', type: TYPE.A, wildcard: false } },
   { what: 'apex SOA', q: 'example.com', t: TYPE.SOA, want: { kind: 'answer', node: 'example.com.', type: TYPE.SOA, wildcard: false } },
-  { what: 'ANY: the first RRset of the name (RFC 8482 §4.1)', q: 'www.example.com', t: TYPE.ANY, want: { kind: 'answer', node: 'www.example.com.', type: TYPE.A, wildcard: false } },
+  { what: 'ANY: one RRset, A first as NSD (RFC 8482 §4.1)', q: 'www.example.com', t: TYPE.ANY, want: { kind: 'answer', node: 'www.example.com.', type: TYPE.A, wildcard: false } },
   { what: 'RRSIG: an RRSIG set answers (standing for all of them)', q: 'www.example.com', t: TYPE.RRSIG, want: { kind: 'answer', node: 'www.example.com.', type: TYPE.RRSIG, wildcard: false } },
-  { what: 'type absent: NODATA', q: 'www.example.com', t: TYPE.MX, want: { kind: 'nodata', wildcard: false } },
-  { what: 'no such name: NXDOMAIN', q: 'nx.example.com', t: TYPE.A, want: { kind: 'nxdomain' } },
-  { what: 'far below a missing name: NXDOMAIN', q: 'a.b.c.nx.example.com', t: TYPE.A, want: { kind: 'nxdomain' } },
+  { what: 'type absent: NODATA', q: 'www.example.com', t: TYPE.MX, want: { kind: 'nodata', node: 'www.example.com.', wildcard: false } },
+  { what: 'no such name: NXDOMAIN', q: 'nx.example.com', t: TYPE.A, want: { kind: 'nxdomain', encloser: 'example.com.' } },
+  { what: 'far below a missing name: NXDOMAIN', q: 'a.b.c.nx.example.com', t: TYPE.A, want: { kind: 'nxdomain', encloser: 'example.com.' } },
   // CNAME (RFC 1034 §3.6.2)
   { what: 'alias: CNAME to follow', q: 'alias.example.com', t: TYPE.A, want: { kind: 'cname', node: 'alias.example.com.', type: TYPE.CNAME, wildcard: false } },
   { what: 'alias asked for CNAME: the answer', q: 'alias.example.com', t: TYPE.CNAME, want: { kind: 'answer', node: 'alias.example.com.', type: TYPE.CNAME, wildcard: false } },
   // Wildcards (RFC 4592)
-  { what: 'wildcard synthesis', q: 'x.wild.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.wild.example.com.', type: TYPE.A, wildcard: true } },
-  { what: 'wildcard over several labels', q: 'a.b.wild.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.wild.example.com.', type: TYPE.A, wildcard: true } },
-  { what: 'wildcard without the type: NODATA from the wildcard', q: 'x.wild.example.com', t: TYPE.MX, want: { kind: 'nodata', wildcard: true } },
-  { what: 'an existing name is not covered', q: 'exists.wild.example.com', t: TYPE.A, want: { kind: 'nodata', wildcard: false } },
-  { what: 'below an existing name, that name is the closest encloser', q: 'x.exists.wild.example.com', t: TYPE.A, want: { kind: 'nxdomain' } },
+  { what: 'wildcard synthesis', q: 'x.wild.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.wild.example.com.', type: TYPE.A, wildcard: true, encloser: 'wild.example.com.' } },
+  { what: 'wildcard over several labels', q: 'a.b.wild.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.wild.example.com.', type: TYPE.A, wildcard: true, encloser: 'wild.example.com.' } },
+  { what: 'wildcard without the type: NODATA from the wildcard', q: 'x.wild.example.com', t: TYPE.MX, want: { kind: 'nodata', node: '*.wild.example.com.', wildcard: true, encloser: 'wild.example.com.' } },
+  { what: 'an existing name is not covered', q: 'exists.wild.example.com', t: TYPE.A, want: { kind: 'nodata', node: 'exists.wild.example.com.', wildcard: false } },
+  { what: 'below an existing name, that name is the closest encloser', q: 'x.exists.wild.example.com', t: TYPE.A, want: { kind: 'nxdomain', encloser: 'exists.wild.example.com.' } },
   { what: 'the wildcard owner asked for itself', q: '*.wild.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.wild.example.com.', type: TYPE.A, wildcard: false } },
-  { what: 'empty non-terminal: NODATA', q: 'b.ent.example.com', t: TYPE.A, want: { kind: 'nodata', wildcard: false } },
-  { what: 'empty non-terminal blocks the wildcard above it (RFC 4592 §2.2.2)', q: 'x.b.ent.example.com', t: TYPE.A, want: { kind: 'nxdomain' } },
-  { what: 'wildcard child of an empty non-terminal', q: 'x.ent.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.ent.example.com.', type: TYPE.A, wildcard: true } },
-  { what: 'wildcard CNAME', q: 'foo.wc.example.com', t: TYPE.A, want: { kind: 'cname', node: '*.wc.example.com.', type: TYPE.CNAME, wildcard: true } },
+  { what: 'empty non-terminal: NODATA', q: 'b.ent.example.com', t: TYPE.A, want: { kind: 'nodata', node: 'b.ent.example.com.', wildcard: false } },
+  { what: 'empty non-terminal blocks the wildcard above it (RFC 4592 §2.2.2)', q: 'x.b.ent.example.com', t: TYPE.A, want: { kind: 'nxdomain', encloser: 'b.ent.example.com.' } },
+  { what: 'wildcard child of an empty non-terminal', q: 'x.ent.example.com', t: TYPE.A, want: { kind: 'answer', node: '*.ent.example.com.', type: TYPE.A, wildcard: true, encloser: 'ent.example.com.' } },
+  { what: 'wildcard CNAME', q: 'foo.wc.example.com', t: TYPE.A, want: { kind: 'cname', node: '*.wc.example.com.', type: TYPE.CNAME, wildcard: true, encloser: 'wc.example.com.' } },
   // Cuts (RFC 1034 §4.3.2 step 3b, RFC 4035 §3.1.4.1)
   { what: 'at a cut: referral', q: 'deleg.example.com', t: TYPE.A, want: { kind: 'delegation', node: 'deleg.example.com.', type: TYPE.NS } },
   { what: 'NS at a cut: referral, not an answer', q: 'deleg.example.com', t: TYPE.NS, want: { kind: 'delegation', node: 'deleg.example.com.', type: TYPE.NS } },
@@ -85,7 +87,7 @@ const cases: Case[] = [
   { what: 'glue is never answered', q: 'ns.deleg.example.com', t: TYPE.A, want: { kind: 'delegation', node: 'deleg.example.com.', type: TYPE.NS } },
   { what: 'a missing name below a cut: referral', q: 'x.y.deleg.example.com', t: TYPE.A, want: { kind: 'delegation', node: 'deleg.example.com.', type: TYPE.NS } },
   // DNAME (RFC 6672)
-  { what: 'DNAME owner itself: not redirected', q: 'dn.example.com', t: TYPE.A, want: { kind: 'nodata', wildcard: false } },
+  { what: 'DNAME owner itself: not redirected', q: 'dn.example.com', t: TYPE.A, want: { kind: 'nodata', node: 'dn.example.com.', wildcard: false } },
   { what: 'DNAME owner asked for DNAME', q: 'dn.example.com', t: TYPE.DNAME, want: { kind: 'answer', node: 'dn.example.com.', type: TYPE.DNAME, wildcard: false } },
   { what: 'below a DNAME: redirected, prefix a.b (4 octets)', q: 'a.b.dn.example.com', t: TYPE.A, want: { kind: 'dname', node: 'dn.example.com.', type: TYPE.DNAME, prefix: 4 } },
   { what: 'DNAME making a name of 255 octets: redirected', q: `${'p'.repeat(20)}.long.example.com`, t: TYPE.A, want: { kind: 'dname', node: 'long.example.com.', type: TYPE.DNAME, prefix: 21 } },

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { TYPE } from '../../../src/auth/lookup.js';
 import { writeReply, type ReplySpec } from '../../../src/auth/reply.js';
+import { RecordList } from '../../../src/auth/records.js';
 import { Sections } from '../../../src/auth/sections.js';
 import { replyOpt, writeReplyOpt, type EdnsRequest } from '../../../src/dns/edns.js';
 import { loadZones } from '../../../src/zones.js';
@@ -17,7 +18,7 @@ if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
 const zones = loaded.zones;
 const EDNS: EdnsRequest = { version: 0, udpSize: 4096, dnssecOk: false, nsid: false };
 
-/** The sections for a question, and a spec writing them (EDNS on, no limit). */
+/** The sections for a question, and a spec writing them (EDNS on, no limit, UDP). */
 function spec(name: string, qtype: number, over: Partial<ReplySpec> = {}): ReplySpec {
   const qname = wire(name);
   const s = new Sections();
@@ -30,15 +31,39 @@ function spec(name: string, qtype: number, over: Partial<ReplySpec> = {}): Reply
     qnameAt: 0,
     qtype,
     qclass: 1,
-    answers: r.answers,
-    authorities: r.authorities,
-    additionals: r.additionals,
+    sections: [r.answers, r.authorities, r.optionalAuthorities, r.additionalA, r.additionalAAAA],
     opt: { request: EDNS, udpSize: 1232, nsid: Buffer.alloc(0), rcode: r.rcode },
     limit: 65535,
-    dropAdditional: !r.requiredAdditional,
-    dropAuthority: r.optionalAuthority,
+    minimal: 65535,
+    referral: r.referral,
+    tcp: false,
     ...over,
   };
+}
+
+/** A list holding the first `groups` RRsets of `list` (a reply written from it is what fitting should leave). */
+function firstSets(list: RecordList | null, groups: number): RecordList | null {
+  if (list === null) return null;
+  const out = new RecordList();
+  for (let i = 0, g = 0; i < list.length; i++) {
+    const r = list.at(i);
+    if (r.first && g++ === groups) break;
+    Object.assign(out.add(), r);
+  }
+  return out;
+}
+
+/** The spec with only the first RRsets of each section: `keep[s]` of section s (missing: all). */
+function kept(full: ReplySpec, keep: number[], flags = full.flags): ReplySpec {
+  const sections = full.sections.map((l, s) => (keep[s] === undefined ? l : firstSets(l, keep[s]!))) as unknown as ReplySpec['sections'];
+  return { ...full, sections, flags };
+}
+
+/** RRsets in a list. */
+function setsIn(list: RecordList | null): number {
+  let n = 0;
+  for (let i = 0; list !== null && i < list.length; i++) if (list.at(i).first) n++;
+  return n;
 }
 
 /** Counts and TC of a reply. */
@@ -46,37 +71,48 @@ function shape(b: Buffer): { an: number; ns: number; ar: number; tc: boolean; le
   return { an: b.readUInt16BE(6), ns: b.readUInt16BE(8), ar: b.readUInt16BE(10), tc: (b[2]! & 0x02) !== 0, length: b.length };
 }
 
-describe('writeReply: fitting a reply to the limit (RFC 2181 §9, RFC 1035 §4.2.1), as NSD does', () => {
-  const full = writeReply(spec('www.example.com', TYPE.A));
-  const noAdditional = writeReply(spec('www.example.com', TYPE.A, { additionals: null }));
-  const answerOnly = writeReply(spec('www.example.com', TYPE.A, { additionals: null, authorities: null }));
-  const tc = writeReply(spec('www.example.com', TYPE.A, { additionals: null, authorities: null, answers: null, flags: 0x0400 | 0x0200 }));
+describe('writeReply: fitting a reply to the limit one RRset at a time, as NSD does (RFC 2181 §9, RFC 1035 §4.2.1)', () => {
+  const www = spec('www.example.com', TYPE.A);
+  const full = writeReply(www);
+  const [, , optional, additionalA, additionalAAAA] = www.sections;
+  const aSets = setsIn(additionalA);
+  const aaaaSets = setsIn(additionalAAAA);
+  // Written with only some RRsets: what fitting should leave.
+  const withoutLastAAAA = writeReply(kept(www, [1, 0, 1, aSets, aaaaSets - 1]));
+  const withoutAAAA = writeReply(kept(www, [1, 0, 1, aSets, 0]));
+  const answerOnly = writeReply(kept(www, [1, 0, 0, 0, 0]));
+  const tc = writeReply(kept(www, [0, 0, 0, 0, 0], www.flags | 0x0200));
 
-  it('the whole reply when it fits: 2 answers, 2 NS, 2 addresses, OPT', () => {
-    expect(shape(full)).to.include({ an: 2, ns: 2, ar: 3, tc: false });
-    expect(shape(writeReply(spec('www.example.com', TYPE.A, { limit: full.length })))).to.deep.equal(shape(full));
+  it('the whole reply when it fits: 2 answers, 2 NS, their addresses, OPT', () => {
+    expect(setsIn(optional)).to.equal(1);
+    expect(aSets).to.be.at.least(1);
+    expect(aaaaSets).to.be.at.least(1);
+    expect(shape(full)).to.include({ an: 2, ns: 2, tc: false });
+    expect(shape(writeReply({ ...www, limit: full.length }))).to.deep.equal(shape(full));
   });
-  const cases: { what: string; limit: number; over?: Partial<ReplySpec>; want: Buffer }[] = [
-    { what: 'one octet short: the additional records go, the OPT stays', limit: full.length - 1, want: noAdditional },
-    { what: 'just room without additional', limit: noAdditional.length, want: noAdditional },
-    { what: 'short of that: the optional authority goes too', limit: noAdditional.length - 1, want: answerOnly },
-    { what: 'an authority that must stay: TC instead', limit: noAdditional.length - 1, over: { dropAuthority: false }, want: tc },
-    { what: 'additional that must stay (glue): TC at once', limit: full.length - 1, over: { dropAdditional: false }, want: tc },
-    { what: 'no room for the answer: TC=1, header, question and OPT only', limit: answerOnly.length - 1, want: tc },
+  const cases: { what: string; over: Partial<ReplySpec>; want: Buffer }[] = [
+    { what: 'one octet short: the last additional RRset goes, the OPT stays, no TC', over: { limit: full.length - 1 }, want: withoutLastAAAA },
+    { what: 'short of every AAAA: the A addresses stay', over: { limit: withoutAAAA.length }, want: withoutAAAA },
+    { what: 'the optional NS does not fit: it goes with everything after it, no TC', over: { limit: answerOnly.length }, want: answerOnly },
+    { what: 'no room for the answer: TC=1, header, question and OPT only', over: { limit: answerOnly.length - 1 }, want: tc },
+    { what: 'over UDP, optional RRsets stop at the minimal-response size (NSD: 1232 over IPv4)', over: { minimal: answerOnly.length - 11 }, want: answerOnly },
+    { what: 'over TCP the minimal-response size does not apply', over: { minimal: answerOnly.length - 11, tcp: true }, want: full },
   ];
   for (const c of cases) {
     it(c.what, () => {
-      const b = writeReply(spec('www.example.com', TYPE.A, { limit: c.limit, ...c.over }));
+      const b = writeReply({ ...www, ...c.over });
       // Compression points backwards only: the kept part is octet for octet what writing it alone gives.
       expect(b.toString('hex')).to.equal(c.want.toString('hex'));
-      expect(b.length).to.be.at.most(c.limit);
+      expect(b.length).to.be.at.most(c.over.limit ?? 65535);
     });
   }
-  it('a referral whose glue does not fit truncates (RFC 9471 §3)', () => {
+  it('a referral whose first glue address does not fit keeps its NS and sets TC (as NSD; RFC 9471 §3)', () => {
     const ref = spec('host.deleg.example.com', TYPE.A);
-    expect(ref.dropAdditional).to.equal(false);
-    const whole = writeReply(ref);
-    expect(shape(writeReply({ ...ref, limit: whole.length - 1 }))).to.include({ an: 0, ns: 0, ar: 1, tc: true });
+    expect(ref.referral).to.equal(true);
+    const nsOnly = writeReply(kept(ref, [0, 1, 0, 0, 0]));
+    expect(shape(writeReply({ ...ref, limit: nsOnly.length }))).to.include({ an: 0, ns: shape(nsOnly).ns, ar: 1, tc: true });
+    // The same reply without the referral flag: the glue just goes.
+    expect(shape(writeReply({ ...ref, limit: nsOnly.length, referral: false }))).to.include({ tc: false });
   });
   it('owner names equal to the question point at it and read back in the asker\'s case', () => {
     const b = writeReply(spec('WwW.ExAmPlE.cOm', TYPE.A));

@@ -68,7 +68,8 @@ const cases: Case[] = [
   { name: 'apex A', q: 'example.com', t: 'A', answer: ['example.com 3600 A 192.0.2.1'] },
   { name: 'per-record TTL kept', q: 'short.example.com', t: 'A', answer: ['short.example.com 300 A 192.0.2.5'] },
   { name: 'MX: in-zone target address in additional, out-of-zone target none', q: 'example.com', t: 'MX', answer: ['example.com 3600 MX 10 mail.example.com', 'example.com 3600 MX 20 mail.other.test'], additional: ['mail.example.com 3600 A 192.0.2.25', ...NS_GLUE] },
-  { name: 'SRV: target A and AAAA in additional', q: '_sip._udp.example.com', t: 'SRV', answer: ['_sip._udp.example.com 3600 SRV 10 5 5060 sip.example.com'], additional: ['sip.example.com 3600 A 192.0.2.60', 'sip.example.com 3600 AAAA 2001:db8::60', ...NS_GLUE] },
+  // NSD writes every A of the additional section before any AAAA.
+  { name: 'SRV: target A and AAAA in additional, A first', q: '_sip._udp.example.com', t: 'SRV', answer: ['_sip._udp.example.com 3600 SRV 10 5 5060 sip.example.com'], additional: ['sip.example.com 3600 A 192.0.2.60', NS_GLUE[0]!, 'sip.example.com 3600 AAAA 2001:db8::60', NS_GLUE[1]!] },
   // Case
   { name: 'case-insensitive match, question echoed exactly', q: 'WwW.ExAmPlE.cOm', t: 'A', answer: WWW_A, check: (r) => expect(r.questions?.[0]?.name).to.equal('WwW.ExAmPlE.cOm') },
   { name: 'upper-case wildcard hit keeps the asked case in the owner', q: 'ABC.Wild.Example.Com', t: 'A', answer: ['abc.wild.example.com 3600 A 192.0.2.99'], check: (r) => expect(r.answers[0]!.name).to.equal('ABC.Wild.Example.Com') },
