@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { SETTINGS, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
 import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } from './forward/upstreams.js';
+import { displayPath } from './display-path.js';
 import { createLogger, type Logger } from './log.js';
 import { Supervisor, type ReloadReport } from './supervisor.js';
 import { VERSION } from './version.js';
@@ -14,7 +15,7 @@ import { VERSION } from './version.js';
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
-type Args = Record<string, unknown> & { config?: string; print?: boolean };
+type Args = Record<string, unknown> & { config?: string; print?: boolean; verify?: boolean };
 
 /** Runs the command line; resolves to the exit code when the command is done. */
 export async function main(argv: string[]): Promise<number> {
@@ -27,8 +28,14 @@ export async function main(argv: string[]): Promise<number> {
     })
     .command(
       'check',
-      'validate the configuration, parse and compile every zone as the builder does (in memory, nothing written), check the state directory; binds nothing; exit 0 or 1',
-      (y) => addSettings(y).option('print', { type: 'boolean', describe: 'write each zone in canonical form (one RR a line, absolute names, sorted)' }),
+      'validate the configuration, parse and compile every zone as the builder does (in memory, nothing written), check the state directory, warn about what would break DNSSEC validation; binds nothing; exit 0 or 1',
+      (y) =>
+        addSettings(y)
+          .option('print', { type: 'boolean', describe: 'write each zone in canonical form (one RR a line, absolute names, sorted)' })
+          .option('verify', {
+            type: 'boolean',
+            describe: 'verify every DNSSEC signature of signed zones, as dnssec-verify does (RSASHA256/512, ECDSA P-256/P-384, Ed25519, Ed448); a bad, missing or expired signature fails the check',
+          }),
       async (args) => {
         exitCode = await check(args as Args);
       },
@@ -111,7 +118,9 @@ function readConfigFile(path: string): Record<string, unknown> | string {
  * `shardns check`: the configuration, then every zone parsed and compiled
  * to its image exactly as the builder does (checkZones), in memory: nothing
  * is written to the state directory, which is only probed (it must be a
- * writable folder, or creatable).
+ * writable folder, or creatable). Signed zones are checked for what would
+ * break DNSSEC validation (src/dnssec/: warnings; with --verify, every
+ * signature is verified and a problem fails the check).
  */
 async function check(args: Args): Promise<number> {
   const config = loadConfig(args, EXIT.FAILED);
@@ -129,9 +138,20 @@ async function check(args: Args): Promise<number> {
     process.stderr.write(`shardns: ${n} error(s); the server would refuse to start\n`);
     return EXIT.FAILED;
   }
+  // DNSSEC: what would break validation is a warning (the server serves the zone, as NSD does); with --verify an error.
+  const { dnssecReport } = await import('./dnssec/report.js');
+  const verify = args.verify === true;
+  const where = (origin: string): string => displayPath(config.zones.find((z) => z.name === origin)?.file ?? origin);
+  const dnssec = dnssecReport(zones.zones.map((z) => ({ zone: z.zone, where: where(z.origin) })), verify, Date.now() / 1000);
+  for (const line of dnssec.problems) process.stderr.write(`${line}\n`);
   if (args.print === true) {
     for (const z of zones.zones) process.stdout.write(printZone(z.zone));
-    return EXIT.OK;
+    return dnssec.errors > 0 ? EXIT.FAILED : EXIT.OK;
+  }
+  for (const line of dnssec.summary) process.stdout.write(`${line}\n`);
+  if (dnssec.errors > 0) {
+    process.stderr.write(`shardns: ${dnssec.errors} DNSSEC error(s): validating resolvers would fail (SERVFAIL) on the names concerned; the server would still serve the zone(s)\n`);
+    return EXIT.FAILED;
   }
   const records = zones.zones.reduce((n, z) => n + z.records, 0);
   const imageBytes = zones.zones.reduce((n, z) => n + z.imageBytes, 0);
