@@ -226,7 +226,8 @@ function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | nul
   // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
   if (chase && r.leadsOut && r.rcode === RCODE.NOERROR) {
     const chain = copyRecords(r.answers);
-    const target = (chain.at(-1) as { data: string }).data;
+    // The last CNAME's target (with DO, an RRSIG follows it).
+    const target = (chain.findLast((a) => a.type === 'CNAME') as { data: string }).data;
     return { kind: 'forward', id, flags, question: questionOfQuery(), edns: request, transport, target, chain };
   }
   return finish(flags, request, ctx, r.rcode, r.aa, r);
