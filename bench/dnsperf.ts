@@ -16,6 +16,9 @@ export interface DnsperfStats {
   latencyMinSec: number;
   latencyMaxSec: number;
   latencyStdDevSec: number;
+  /** Mean octets per query and per reply ("Average packet size: request N, response M"; absent when not printed). */
+  requestAvgBytes?: number;
+  responseAvgBytes?: number;
 }
 
 const num = (s: string): number => Number(s.replace(/,/g, ''));
@@ -41,6 +44,7 @@ export function parseDnsperf(text: string): DnsperfStats {
   const latency = grab('Average Latency (s)', /^\s*Average Latency \(s\):\s+([\d.]+)\s+\(min\s+([\d.]+),\s*max\s+([\d.]+)\)/m);
   const stddev = grab('Latency StdDev (s)', /^\s*Latency StdDev \(s\):\s+([\d.]+)/m);
   if (missing.length > 0) throw new Error(`dnsperf output lacks ${missing.join(', ')}:\n${text.slice(-1500)}`);
+  const sizes = /^\s*Average packet size:\s+request\s+(\d+),\s*response\s+(\d+)/m.exec(text);
   const rcodes: Record<string, number> = {};
   const rc = /^\s*Response codes:\s+(.*)$/m.exec(text);
   if (rc) for (const m of rc[1]!.matchAll(/([A-Z][A-Z0-9]*)\s+([\d,]+)\s+\(/g)) rcodes[m[1]!] = num(m[2]!);
@@ -55,6 +59,7 @@ export function parseDnsperf(text: string): DnsperfStats {
     latencyMinSec: Number(latency![2]),
     latencyMaxSec: Number(latency![3]),
     latencyStdDevSec: Number(stddev![1]),
+    ...(sizes ? { requestAvgBytes: Number(sizes[1]), responseAvgBytes: Number(sizes[2]) } : {}),
   };
 }
 
@@ -70,9 +75,11 @@ export interface DnsperfOptions {
   timeoutSec: number;
   /** Stop after this many passes through the query file (dnsperf -n), or at durationSec, whichever comes first. */
   passes?: number;
+  /** The file holds whole DNS messages, each after a 2-octet length (dnsperf -B; bench/wire-queries.ts), not `name type` lines. */
+  binary?: boolean;
 }
 
-/** The dnsperf command line: UDP to 127.0.0.1 only, time-limited (and limited to a number of passes through the file, when asked). */
+/** The dnsperf command line: UDP to 127.0.0.1 only, time-limited (and limited to a number of passes through the file, when asked; a binary file read with -B). */
 export function dnsperfArgs(o: DnsperfOptions): string[] {
   return [
     '-s', '127.0.0.1',
@@ -84,6 +91,7 @@ export function dnsperfArgs(o: DnsperfOptions): string[] {
     '-q', String(o.outstanding),
     '-t', String(o.timeoutSec),
     ...(o.passes !== undefined ? ['-n', String(o.passes)] : []),
+    ...(o.binary === true ? ['-B'] : []),
   ];
 }
 

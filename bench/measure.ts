@@ -14,6 +14,8 @@ export interface Load {
   durationSec: number;
   clients: number;
   outstanding: number;
+  /** The query file is dnsperf's binary format (dnsperf -B): whole messages, with their EDNS and DO bit. */
+  binary?: boolean;
 }
 
 /** What a measured run gives besides its LoadRun. */
@@ -49,7 +51,7 @@ export async function measureRun(groups: ProcessGroups, s: ServerHandle, load: L
   const sys0 = systemCpu();
   const cpu0 = sampleCpu(s.process.pgid);
   const up0 = upstream ? sampleCpu(upstream.process.pgid) : undefined;
-  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: load.queryFile, durationSec: load.durationSec, clients: load.clients, outstanding: load.outstanding, timeoutSec: 2 });
+  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: load.queryFile, durationSec: load.durationSec, clients: load.clients, outstanding: load.outstanding, timeoutSec: 2, ...(load.binary === true ? { binary: true } : {}) });
   const cpu1 = sampleCpu(s.process.pgid);
   const up1 = upstream ? sampleCpu(upstream.process.pgid) : undefined;
   const sys1 = systemCpu();

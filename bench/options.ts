@@ -2,10 +2,14 @@
 
 import { parseArgs } from 'node:util';
 import { SERVER_KINDS, type PeerKind } from './servers.js';
+import { DENIALS, type Denial } from './signzone.js';
 import { DEFAULT_VARIANT, parseVariant } from './variants.js';
 
-/** What a run measures: the load test against every server, the cached-forwarding scenario, the cache-missing load test. */
-export const SCENARIOS = ['auth', 'forward', 'miss'] as const;
+/**
+ * What a run measures: the load test against every server, the cached-forwarding scenario, the cache-missing load test,
+ * and both load tests again on the zone signed at run time, every query with DO=1 (`signed`, `signed-miss`).
+ */
+export const SCENARIOS = ['auth', 'forward', 'miss', 'signed', 'signed-miss'] as const;
 /** One of {@link SCENARIOS}. */
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -28,12 +32,16 @@ export interface RunOptions {
   forwardCache: string[];
   /** Forwarding scenario: worker counts of the forwarding shardns. */
   forwardWorkers: number[];
-  /** Cache-missing scenario: share of the query file that is a random-subdomain flood (fresh names that do not exist). */
+  /** Cache-missing scenarios (miss, signed-miss): share of the query file that is a random-subdomain flood (fresh names that do not exist). */
   missShare: number;
   /** Cache-missing scenario: worker counts (every server, as in the load test). */
   missWorkers: number[];
   /** Cache-missing scenario: lines of its query file, or null for {@link missQueryLines} of the duration. */
   missQueries: number | null;
+  /** Signed scenarios: how the signed zone proves a name or type absent (each one signed and measured in turn). */
+  signed: Denial[];
+  /** Signed scenarios: worker counts (every server, as in the load test). */
+  signedWorkers: number[];
   clients: number;
   outstanding: number;
   queries: number;
@@ -65,6 +73,8 @@ export const DEFAULTS: Omit<RunOptions, 'out'> = {
   missShare: 0.8,
   missWorkers: [1],
   missQueries: null,
+  signed: ['nsec3'],
+  signedWorkers: [1],
   clients: 8,
   outstanding: 200,
   queries: 50_000,
@@ -89,11 +99,13 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/benc
 Load test with dnsperf against shardns (one or more variants) and, when
 installed, NSD, Knot DNS and the npm dns2 server (same zone, same query file,
 same worker count, runs alternating); then shardns forwarding to an upstream
-from its cache; then the zone-scale test. Loopback only; every process it
-starts is stopped, also on Ctrl-C.
+from its cache; when asked, the cache-missing and signed-zone load tests;
+then the zone-scale test. Loopback only; every process it starts is stopped,
+also on Ctrl-C.
 
   --scenarios LIST     auth (load test against every server), forward (cached forwarding), miss (load test
-                       with a random-subdomain flood the reply cache cannot help with); default auth,forward
+                       with a random-subdomain flood the reply cache cannot help with), signed, signed-miss
+                       (auth and miss on the zone signed at run time, DO=1, EDNS 1232); default auth,forward
   --workers LIST       worker counts to measure, e.g. 1,2 (default 1,2); none: skip the load test
   --duration SEC       length of each measured dnsperf run (default 10)
   --rounds N           measured runs per server and worker count, servers in turn,
@@ -110,11 +122,14 @@ starts is stopped, also on Ctrl-C.
   --forward-cache LIST forwarding scenario: cache settings of the forwarding shardns: on (sized to hold every
                        question of the file), default (shardns's --cache-size default), off (0), or entries (default on,off)
   --forward-workers LIST  forwarding scenario: workers of the forwarding shardns (default 1)
-  --miss-share X       miss scenario: share of queries for fresh random names under the zone that do not
+  --miss-share X       miss and signed-miss: share of queries for fresh random names under the zone that do not
                        exist (1-3 random labels, each name asked about once); the rest is the auth mix (default 0.8)
   --miss-workers LIST  miss scenario: worker counts of every server (default 1)
   --miss-queries N     miss scenario: lines of its query file (default: 200000 per second of --duration,
-                       so no run starts the file over)
+                       so no run starts the file over); also signed-miss's
+  --signed LIST        signed scenarios: nsec, nsec3 (no salt, 0 extra iterations, RFC 9276) or both, each
+                       signed with dnssec-signzone and measured in turn (default nsec3)
+  --signed-workers LIST  signed scenarios: worker counts of every server (default 1)
   --clients N          dnsperf clients (-c): source sockets, each one flow the kernel hashes to one worker (default 8)
   --outstanding N      dnsperf queries in flight at most (-q, over all clients; default 200)
   --queries N          lines in the query file (default 50000)
@@ -149,6 +164,8 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
         'miss-share': { type: 'string' },
         'miss-workers': { type: 'string' },
         'miss-queries': { type: 'string' },
+        signed: { type: 'string' },
+        'signed-workers': { type: 'string' },
         clients: { type: 'string' },
         outstanding: { type: 'string' },
         queries: { type: 'string' },
@@ -204,6 +221,7 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
   o.forwardWorkers = list('forward-workers', 1, 64) ?? o.forwardWorkers;
   o.missWorkers = list('miss-workers', 1, 64) ?? o.missWorkers;
   o.missQueries = int('miss-queries', 1, 50_000_000) ?? o.missQueries;
+  o.signedWorkers = list('signed-workers', 1, 64) ?? o.signedWorkers;
   o.durationSec = seconds('duration', 1, 3600) ?? o.durationSec;
   o.rounds = int('rounds', 1, 100) ?? o.rounds;
   o.warmupSec = seconds('warmup', 0, 600) ?? o.warmupSec;
@@ -257,8 +275,14 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
   const scenarios = str('scenarios');
   if (scenarios !== undefined) {
     const items = scenarios === 'none' ? [] : [...new Set(scenarios.split(',').map((s) => s.trim()))];
-    if (items.some((x) => !(SCENARIOS as readonly string[]).includes(x))) errors.push(`--scenarios: must be a comma-separated list of auth, forward, miss (or none), got "${scenarios}"`);
+    if (items.some((x) => !(SCENARIOS as readonly string[]).includes(x))) errors.push(`--scenarios: must be a comma-separated list of ${SCENARIOS.join(', ')} (or none), got "${scenarios}"`);
     else o.scenarios = items as Scenario[];
+  }
+  const signed = str('signed');
+  if (signed !== undefined) {
+    const items = [...new Set(signed.split(',').map((s) => s.trim()))];
+    if (items.length === 0 || !items.every((x) => (DENIALS as readonly string[]).includes(x))) errors.push(`--signed: must be nsec, nsec3 or nsec,nsec3 (how the signed zone proves names absent), got "${signed}"`);
+    else o.signed = items as Denial[];
   }
   const cache = str('forward-cache');
   if (cache !== undefined) {

@@ -4,8 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { maxMinRatio } from './balance.js';
 import { settingLabel, SHARDNS_DEFAULT_CACHE_SIZE } from './forward.js';
-import { ratios, summarize, summarizeForward, type BenchResult, type ForwardResult, type LoadRun, type LoadSetup, type Ratio, type ScaleEntry, type Summary } from './result.js';
+import { ratios, signingOf, summarize, summarizeForward, type BalanceEntry, type BenchResult, type ForwardResult, type LoadRun, type LoadSetup, type Ratio, type ScaleEntry, type SignedResult, type Summary } from './result.js';
 import { runLabel, SERVER_LABEL } from './servers.js';
+import type { ServerSigning } from './signed-check.js';
+import { denialLabel } from './signzone.js';
 import { renderChart } from './svg.js';
 
 /** 12345.6 → `12,346`. */
@@ -64,8 +66,29 @@ export function describeQueryFile(q: LoadSetup['queries']): string {
   );
 }
 
+/** Mean octets per reply over the runs of one summary's server and worker count, weighted by answers (dnsperf's "Average packet size"). */
+export function replyBytes(runs: readonly LoadRun[], s: Pick<Summary, 'server' | 'variant' | 'workers'>): number {
+  let bytes = 0;
+  let answers = 0;
+  for (const x of runs) {
+    if (x.server !== s.server || x.variant !== s.variant || x.workers !== s.workers || x.dnsperf.responseAvgBytes === undefined) continue;
+    bytes += x.dnsperf.responseAvgBytes * x.dnsperf.completed;
+    answers += x.dnsperf.completed;
+  }
+  return answers > 0 ? bytes / answers : NaN;
+}
+
+/** How a signed scenario's server row is named when its replies were not all signed. */
+const SIGNING_FLAG: Record<ServerSigning, string> = { signed: '', unsigned: ' (unsigned answers)', unchecked: ' (signatures not checked)' };
+
+/** What a signed scenario adds to a load scenario's tables. */
+interface SignedView {
+  /** Each row's signature check; undefined (no check recorded) reads as unchecked. */
+  signing: (s: Summary) => ServerSigning | undefined;
+}
+
 /** One load scenario's tables: a row per server (shardns variant) and worker count, shardns / peer with the by-round spread, response codes. */
-function renderLoadRuns(r: BenchResult, heading: string, setup: LoadSetup, runs: readonly LoadRun[], intro: string[] = []): string {
+function renderLoadRuns(r: BenchResult, heading: string, setup: LoadSetup, runs: readonly LoadRun[], intro: string[] = [], signed?: SignedView): string {
   const o = r.options;
   const lines: string[] = [];
   lines.push(
@@ -77,21 +100,52 @@ function renderLoadRuns(r: BenchResult, heading: string, setup: LoadSetup, runs:
     '',
   );
   const sums = summarize(runs);
-  lines.push(table(['server', 'workers', ...LOAD_HEAD], sums.map((s) => [s.label, String(s.workers), ...loadCells(s)]), [false, ...LOAD_HEAD.map(() => true), true]));
+  const signing = (s: Pick<Summary, 'server' | 'variant' | 'workers'>): ServerSigning => signed?.signing(s as Summary) ?? 'unchecked';
+  if (signed) {
+    const head = [...LOAD_HEAD, 'reply bytes avg'];
+    lines.push(table(['server', 'workers', ...head], sums.map((s) => [`${s.label}${SIGNING_FLAG[signing(s)]}`, String(s.workers), ...loadCells(s), fixed(replyBytes(runs, s), 0)]), [false, ...head.map(() => true), true]));
+  } else lines.push(table(['server', 'workers', ...LOAD_HEAD], sums.map((s) => [s.label, String(s.workers), ...loadCells(s)]), [false, ...LOAD_HEAD.map(() => true), true]));
   const rat = ratios(sums, runs);
   if (rat.length > 0) {
     const spread = (x: Ratio): string => (x.cpuByRound ? `${times(x.cpuByRound.median)} (${times(x.cpuByRound.min)}–${times(x.cpuByRound.max)})` : '–');
-    lines.push(
-      '',
+    const intro = (extra: string): string =>
       'shardns / peer, same run (QPS above 1: shardns answered more; CPU above 1: shardns spent more CPU per answer). ' +
-        'By round: each round\'s shardns run over the same round\'s peer run, median (lowest–highest):',
-      '',
-      table(
-        ['workers', 'shardns', 'peer', 'QPS ratio', 'CPU / query ratio', 'CPU ratio by round'],
-        rat.map((x) => [String(x.workers), x.shardns, SERVER_LABEL[x.peer], times(x.qps), times(x.cpu), spread(x)]),
-        [false, false, false, true, true, true],
-      ),
-    );
+      extra +
+      'By round: each round\'s shardns run over the same round\'s peer run, median (lowest–highest):';
+    if (signed) {
+      // A server that left DNSSEC records out did less work per reply: no ratio is given for it.
+      const apart = (x: Ratio): string | null => {
+        const sides = [
+          { label: x.shardns, s: signing({ server: 'shardns', ...(x.variant !== undefined ? { variant: x.variant } : {}), workers: x.workers }) },
+          { label: SERVER_LABEL[x.peer], s: signing({ server: x.peer, workers: x.workers }) },
+        ].filter((y) => y.s !== 'signed');
+        return sides.length === 0 ? null : `no: ${sides.map((y) => `${y.label} ${y.s === 'unsigned' ? 'sent unsigned answers' : 'was not checked'}`).join(', ')}`;
+      };
+      lines.push(
+        '',
+        intro('Only servers whose sample replies all carried their DNSSEC records are compared (against one that left them out, a ratio would compare different work). '),
+        '',
+        table(
+          ['workers', 'shardns', 'peer', 'QPS ratio', 'CPU / query ratio', 'CPU ratio by round', 'same work'],
+          rat.map((x) => {
+            const no = apart(x);
+            return [String(x.workers), x.shardns, SERVER_LABEL[x.peer], ...(no === null ? [times(x.qps), times(x.cpu), spread(x)] : ['–', '–', '–']), no ?? 'yes'];
+          }),
+          [false, false, false, true, true, true, false],
+        ),
+      );
+    } else {
+      lines.push(
+        '',
+        intro(''),
+        '',
+        table(
+          ['workers', 'shardns', 'peer', 'QPS ratio', 'CPU / query ratio', 'CPU ratio by round'],
+          rat.map((x) => [String(x.workers), x.shardns, SERVER_LABEL[x.peer], times(x.qps), times(x.cpu), spread(x)]),
+          [false, false, false, true, true, true],
+        ),
+      );
+    }
   }
   const rcodes = sums.map((s) => {
     const all: Record<string, number> = {};
@@ -119,6 +173,62 @@ export function renderMiss(r: BenchResult): string {
     'Every server as in the load test (shardns with its reply cache as set, NSD without rate limiting), but most questions are names nobody asked before: ' +
       'within a run no name repeats (the file is longer than a run), and the names a run shares with the runs before it were pushed out of shardns\'s reply cache (first in, first out) by the hundreds of thousands of other names in between.',
   ]);
+}
+
+/** How the report names a kind of sample question. */
+const SAMPLE_KIND_LABEL: Record<string, string> = { existing: 'positive', nodata: 'NODATA', absent: 'NXDOMAIN', wildcard: 'wildcard', referral: 'referral', random: 'random name' };
+
+/** A signed scenario's signature check: per server, how many sample replies were signed, their sizes by kind, and what the others lacked. */
+export function renderSignedChecks(sr: SignedResult): string {
+  if (sr.checks.length === 0) return '';
+  const kinds = [...new Set(sr.checks.flatMap((c) => c.samples.map((x) => x.kind)))];
+  const rows = sr.checks.map((c) => {
+    const signedCount = c.samples.filter((x) => x.outcome.kind === 'signed').length;
+    const sizes = kinds.map((k) => {
+      const b = c.samples.filter((x) => x.kind === k && x.bytes !== undefined).map((x) => x.bytes!);
+      return b.length > 0 ? int(b.reduce((a, v) => a + v, 0) / b.length) : '–';
+    });
+    const problems = [
+      ...new Set(
+        c.samples.flatMap((x) => (x.outcome.kind === 'unsigned' ? x.outcome.missing.map((m) => `${SAMPLE_KIND_LABEL[x.kind] ?? x.kind}: ${m}`) : x.outcome.kind === 'no-reply' ? [`${x.name} ${x.type}: no reply (${x.outcome.why})`] : [])),
+      ),
+    ];
+    return [
+      `${runLabel(c.server, c.variant)}${SIGNING_FLAG[c.signing]}`,
+      String(c.workers),
+      `${signedCount} of ${c.samples.length}`,
+      ...sizes,
+      problems.length === 0 ? '–' : `${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; … (${problems.length - 3} more)` : ''}`,
+    ];
+  });
+  return [
+    `Signature check before the load: ${sr.checks[0]?.samples.length ?? 0} sample questions per server (the first of each kind in the query file), asked with \`dig +dnssec +bufsize=${sr.query.udpSize}\` over UDP and judged by RFC 4035 §3.1 ` +
+      '(each RRset of the answer and authority sections with its RRSIG; a negative answer with a signed SOA and NSEC/NSEC3 proof; a referral with DS or a proof of none; a wildcard expansion with a proof). Reply sizes are the samples\' (dig\'s "MSG SIZE rcvd"):',
+    '',
+    table(['server', 'workers', 'sample replies signed', ...kinds.map((k) => `${SAMPLE_KIND_LABEL[k] ?? k} bytes`), 'what was missing'], rows, [false, true, true, ...kinds.map(() => true), false]),
+  ].join('\n');
+}
+
+/** The signed scenarios: per denial method, the load tables (with reply sizes, unsigned servers flagged and left out of the ratios) and the signature check. */
+export function renderSigned(r: BenchResult): string {
+  const parts: string[] = [];
+  for (const sr of r.signed ?? []) {
+    if (sr.runs.length === 0 && sr.checks.length === 0) continue;
+    const s = sr.signing;
+    const records = Object.values(s.types).reduce((a, b) => a + b, 0);
+    const kinds = ['RRSIG', 'NSEC', 'NSEC3', 'DNSKEY'].filter((t) => (s.types[t] ?? 0) > 0).map((t) => `${t} ${int(s.types[t]!)}`);
+    const how = `${denialLabel(sr.denial)}; DO=1, EDNS ${sr.query.udpSize ?? 'none'}`;
+    const heading = sr.scenario === 'signed' ? `Load, signed zone (${how})` : `Load, signed zone, cache missing (${pct(sr.share ?? NaN)} random subdomains; ${how})`;
+    const intro = [
+      `The zone signed at run time with ${s.signer.replace(/^dnssec-signzone\s*/, 'dnssec-signzone ')} (${s.algorithm}, one KSK and one ZSK, in ${fixed(s.seconds, 1)} s): ${int(records)} records (${kinds.join(', ')}). ` +
+        `NSD, Knot and shardns serve the same signed file (Knot as a pre-signed zone, its own signing off). Every query asks with DO=1 and an EDNS payload size of ${sr.query.udpSize} octets${sr.query.recursionDesired ? ', RD set as dnsperf sets it elsewhere' : ''} ` +
+        '(dnsperf -B with a file of whole messages: dnsperf\'s -D offers 4096 octets). "reply bytes avg" is dnsperf\'s mean reply size.',
+    ];
+    parts.push(renderLoadRuns(r, heading, sr.load, sr.runs, intro, { signing: (x) => signingOf(sr.checks, x) }));
+    const checks = renderSignedChecks(sr);
+    if (checks !== '') parts.push(checks);
+  }
+  return parts.join('\n\n');
 }
 
 /** The cached-forwarding scenario: one row per cache setting and worker count, the fill before the rounds, and same-run ratios. */
@@ -169,9 +279,14 @@ export function renderForward(r: BenchResult): string {
 
 /** Replies per shardns worker and the busiest / idlest ratio. */
 export function renderBalance(r: BenchResult): string {
-  const rows = [...r.balance.map((b) => ({ b, scenario: 'load' })), ...(r.miss?.balance ?? []).map((b) => ({ b, scenario: 'cache missing' }))];
+  const lists: { scenario: string; balance: readonly BalanceEntry[] }[] = [
+    { scenario: 'load', balance: r.balance },
+    { scenario: 'cache missing', balance: r.miss?.balance ?? [] },
+    ...(r.signed ?? []).map((sr) => ({ scenario: `${sr.scenario === 'signed' ? 'signed' : 'signed, cache missing'}, ${sr.denial.toUpperCase()}`, balance: sr.balance })),
+  ];
+  const rows = lists.flatMap((l) => l.balance.map((b) => ({ b, scenario: l.scenario })));
   if (rows.length === 0) return '';
-  const both = r.balance.length > 0 && (r.miss?.balance.length ?? 0) > 0;
+  const both = lists.filter((l) => l.balance.length > 0).length > 1;
   return [
     '### Worker balance (shardns, replies per worker over all rounds, from the workers\' counters)',
     '',
@@ -269,7 +384,7 @@ export function scaleRatios(entries: readonly ScaleEntry[]): ScaleRatio[] {
 /** The whole report. */
 export function renderMarkdown(r: BenchResult): string {
   const notes = (r.notes ?? []).join(' ');
-  const parts = [`## shardns benchmark\n\n${renderMeta(r)}`, renderLoad(r), renderMiss(r), notes, renderBalance(r), renderForward(r), renderScale(r)];
+  const parts = [`## shardns benchmark\n\n${renderMeta(r)}`, renderLoad(r), renderMiss(r), renderSigned(r), notes, renderBalance(r), renderForward(r), renderScale(r)];
   if (r.skipped.length > 0) parts.push(`Skipped: ${r.skipped.map((s) => `${SERVER_LABEL[s.server]} (${s.reason})`).join('; ')}.`);
   if (r.errors.length > 0) parts.push(`Errors:\n\n${r.errors.map((e) => `- ${e.split('\n')[0]}`).join('\n')}`);
   return parts.filter((p) => p !== '').join('\n\n') + '\n';

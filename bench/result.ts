@@ -4,6 +4,9 @@ import type { WorkerShare } from './balance.js';
 import type { DnsperfStats } from './dnsperf.js';
 import type { QueryKind } from './queries.js';
 import { runLabel, type ServerKind } from './servers.js';
+import type { ServerSigning, SignedSample } from './signed-check.js';
+import type { Denial } from './signzone.js';
+import type { WireQueryOptions } from './wire-queries.js';
 
 /** Where and with what the benchmark ran. */
 export interface BenchMeta {
@@ -47,6 +50,9 @@ export interface BenchOptions {
   /** Cache-missing scenario: the random-subdomain share of its query file, and its worker counts. */
   missShare?: number;
   missWorkers?: number[];
+  /** Signed scenarios: the denial methods signed and measured (`nsec`, `nsec3`), and the worker counts. */
+  signed?: Denial[];
+  signedWorkers?: number[];
 }
 
 /** The zone and the query file of the load test. */
@@ -174,6 +180,45 @@ export interface MissResult {
   balance: BalanceEntry[];
 }
 
+/** One server's signature check in a signed scenario: the sample questions asked with dig before its load, and what they say. */
+export interface SignedCheck {
+  server: ServerKind;
+  variant?: string;
+  workers: number;
+  /** `signed`: every sample carried what RFC 4035 §3.1 asks; `unsigned`: some did not (the report says "unsigned answers"); `unchecked`: replies missing. */
+  signing: ServerSigning;
+  samples: SignedSample[];
+}
+
+/**
+ * A signed scenario with one denial method: the load test (`signed`) or the
+ * cache-missing load test (`signed-miss`) on the zone signed at run time,
+ * every query with DO=1 and EDNS 1232; how the zone was signed, the query
+ * file, the runs and each server's signature check.
+ */
+export interface SignedResult {
+  scenario: 'signed' | 'signed-miss';
+  denial: Denial;
+  signing: {
+    /** dnssec-signzone's version line. */
+    signer: string;
+    /** `ECDSAP256SHA256`: one KSK and one ZSK. */
+    algorithm: string;
+    /** Seconds to make the keys and sign the zone. */
+    seconds: number;
+    /** Records per type in the signed file. */
+    types: Record<string, number>;
+  };
+  /** What every query carried besides its question (EDNS payload size, DO, RD). */
+  query: WireQueryOptions;
+  /** signed-miss: the share of the file that is fresh random names. */
+  share?: number;
+  load: LoadSetup;
+  runs: LoadRun[];
+  balance: BalanceEntry[];
+  checks: SignedCheck[];
+}
+
 /** Everything one `npm run bench` measured (bench/results/bench-<date>.json). */
 export interface BenchResult {
   schema: 1;
@@ -187,6 +232,8 @@ export interface BenchResult {
   forward?: ForwardResult | null;
   /** The cache-missing load test, when it ran. */
   miss?: MissResult | null;
+  /** The signed scenarios that ran: per denial method, `signed` and then `signed-miss`. */
+  signed?: SignedResult[];
   /** Things the reader should know (a peer measured at fewer worker counts, …). */
   notes?: string[];
   /** Servers left out, and why (not installed, not root). */
@@ -373,4 +420,9 @@ export function summarizeForward(runs: readonly ForwardRun[]): ForwardSummary[] 
       };
     })
     .sort((a, b) => a.workers - b.workers);
+}
+
+/** What a signed scenario's checks say about one server (variant) at one worker count; undefined when it was not checked. */
+export function signingOf(checks: readonly SignedCheck[], s: Pick<Summary, 'server' | 'variant' | 'workers'>): ServerSigning | undefined {
+  return checks.find((c) => c.server === s.server && c.variant === s.variant && c.workers === s.workers)?.signing;
 }

@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: the load test (dnsperf against shardns variants, NSD, Knot
  * DNS, dns2 and the kernel floor in one run, alternating), worker balance, the cached-forwarding
- * scenario, the cache-missing load test and zone scale; prints a markdown
- * report and writes JSON and an SVG chart to bench/results/.
+ * scenario, the cache-missing load test, both load tests on the zone signed
+ * at run time with DO=1 (signed, signed-miss) and zone scale; prints a
+ * markdown report and writes JSON and an SVG chart to bench/results/.
  */
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatDiagnostic, loadZoneFile, type Zone } from '../src/zone/index.js';
 import { VERSION } from '../src/version.js';
@@ -21,9 +22,12 @@ import { missQueryLines, parseOptions, USAGE, type RunOptions } from './options.
 import { freePort } from './ports.js';
 import { busyCores, clockTicks, systemCpu } from './procstat.js';
 import { ProcessGroups } from './processes.js';
-import { generateQueries, toDnsperfFile } from './queries.js';
+import { generateQueries, toDnsperfFile, type Query, type QueryFile } from './queries.js';
 import { int, renderMarkdown } from './report.js';
-import type { BalanceEntry, BenchMeta, BenchResult, LoadRun, LoadSetup } from './result.js';
+import type { BalanceEntry, BenchMeta, BenchResult, LoadRun, LoadSetup, SignedResult } from './result.js';
+import { checkSigned, digUnavailable, pickSamples, serverSigning, type SignedSample } from './signed-check.js';
+import { ALGORITHM, signingUnavailable, signZone } from './signzone.js';
+import { dnsperfBinaryChunks, SIGNED_QUERY } from './wire-queries.js';
 import { measureScale } from './scale.js';
 import { isFloor } from './floor.js';
 import { MAX_WORKERS, ROOT, runLabel, SERVER_LABEL, serverUnavailable, serverVersion, startServer, type Probe, type ServerHandle, type ServerKind, type ZoneUnderTest } from './servers.js';
@@ -125,12 +129,16 @@ export function inRoundOrder<T>(servers: readonly T[], round: number): T[] {
   return round % 2 === 0 ? [...servers].reverse() : [...servers];
 }
 
-/** One load-test scenario (`auth`, `miss`): its worker counts, its query file, and where its runs go. */
+/** One load-test scenario (`auth`, `miss`, a signed one): its worker counts, its query file, and where its runs go. */
 interface LoadScenario {
   /** Prefix of the servers' folders and of log lines. */
   name: string;
   workers: number[];
   queryFile: string;
+  /** The query file is dnsperf's binary format (dnsperf -B), for the warm-up and every run. */
+  binary?: boolean;
+  /** Called for each server once it answers, before the warm-up (the signed scenarios' signature check). */
+  checkServer?: (s: ServerHandle) => Promise<void>;
   runs: LoadRun[];
   balance: BalanceEntry[];
 }
@@ -139,7 +147,8 @@ interface LoadScenario {
 async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers: number) => Entry[], zone: ZoneUnderTest, probe: Probe, sc: LoadScenario, dir: string, result: BenchResult): Promise<void> {
   const hz = clockTicks();
   const queryFile = sc.queryFile;
-  const load = { queryFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding };
+  const binary = sc.binary === true ? { binary: true } : {};
+  const load = { queryFile, durationSec: o.durationSec, clients: o.clients, outstanding: o.outstanding, ...binary };
   const tag = sc.name === 'auth' ? '' : `${sc.name}: `;
   for (const workers of sc.workers) {
     const running: ServerHandle[] = [];
@@ -159,10 +168,20 @@ async function loadTest(groups: ProcessGroups, o: RunOptions, entries: (workers:
         log(result.errors.at(-1)!);
       }
     }
+    if (sc.checkServer) {
+      for (const s of running) {
+        try {
+          await sc.checkServer(s);
+        } catch (err) {
+          result.errors.push(`${tag}checking ${runLabel(s.kind, s.variant)}'s replies failed: ${(err as Error).message}`);
+          log(result.errors.at(-1)!.split('\n')[0]!);
+        }
+      }
+    }
     if (o.warmupSec > 0) {
       for (const s of running) {
         try {
-          await runDnsperf(groups, { port: s.port, queryFile, durationSec: o.warmupSec, clients: o.clients, outstanding: o.outstanding, timeoutSec: 2 });
+          await runDnsperf(groups, { port: s.port, queryFile, durationSec: o.warmupSec, clients: o.clients, outstanding: o.outstanding, timeoutSec: 2, ...binary });
         } catch (err) {
           log(`${tag}warm-up of ${runLabel(s.kind, s.variant)} failed: ${(err as Error).message.split('\n')[0]}`);
         }
@@ -203,7 +222,115 @@ export function estimateSeconds(o: RunOptions, peers: readonly ServerKind[]): nu
   if (o.scenarios.includes('auth')) for (const w of o.workers) sec += entriesFor(w, variants, peers).length * perServer;
   if (o.scenarios.includes('miss')) for (const w of o.missWorkers) sec += entriesFor(w, variants, peers).length * perServer;
   if (o.scenarios.includes('forward')) sec += o.forwardWorkers.length * o.forwardCache.length * (perServer + 2);
+  const signedPeers = peers.filter(servesDnssec);
+  for (const sc of ['signed', 'signed-miss'] as const) {
+    if (o.scenarios.includes(sc)) for (const w of o.signedWorkers) sec += o.signed.length * entriesFor(w, variants, signedPeers).length * (perServer + 1);
+  }
   return sec;
+}
+
+/** Peers that serve a signed zone's DNSSEC records: NSD and Knot (dns2 cannot encode them; the floor answers every query with one A record). */
+export function servesDnssec(kind: ServerKind): boolean {
+  return kind === 'nsd' || kind === 'knot';
+}
+
+/** Writes dnsperf's binary query file (bench/wire-queries.ts) in pieces: a flood file of millions of queries is never held whole. */
+function writeBinaryQueryFile(path: string, queries: readonly Query[]): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const chunk of dnsperfBinaryChunks(queries, SIGNED_QUERY)) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One server's signature check in a log line: how many samples were signed and, if not all, the first one that was not and why. */
+function describeCheck(checked: readonly SignedSample[]): string {
+  const signed = checked.filter((c) => c.outcome.kind === 'signed').length;
+  const first = checked.find((c) => c.outcome.kind !== 'signed');
+  const head = `${signed} of ${checked.length} sample replies signed`;
+  if (first === undefined) return head;
+  const why = first.outcome.kind === 'unsigned' ? first.outcome.missing.join('; ') : first.outcome.kind === 'no-reply' ? `no reply: ${first.outcome.why}` : '';
+  return `${head} — ${serverSigning(checked) === 'unsigned' ? 'unsigned answers' : 'signatures not checked'}: ${first.name} ${first.type}: ${why}`;
+}
+
+/** What the signed scenarios need from the run: the servers, the unsigned zone and its probe, the query files. */
+interface SignedPlan {
+  variants: readonly ShardnsVariant[];
+  peers: readonly ServerKind[];
+  zone: ZoneUnderTest;
+  probe: Probe;
+  /** The load test's setup (the unsigned zone, the auth query file). */
+  setup: LoadSetup;
+  /** The questions of each wanted scenario and where their binary file goes. */
+  files: { scenario: SignedResult['scenario']; q: QueryFile; file: string }[];
+  dir: string;
+  result: BenchResult;
+}
+
+/**
+ * The signed scenarios: for each denial method (--signed), the zone is
+ * signed at run time (bench/signzone.ts) and the load test runs on it with
+ * the wanted query files (the load test's questions, the cache-missing
+ * file's), every query with DO=1 and EDNS 1232. Before each server's warm-up
+ * a few sample questions of every kind are asked with dig and the replies
+ * judged (bench/signed-check.ts), so the report can tell a server that
+ * answered without DNSSEC records. dns2 and the floor serve none and are left
+ * out.
+ */
+async function signedTests(groups: ProcessGroups, o: RunOptions, p: SignedPlan): Promise<void> {
+  const { result } = p;
+  const why = signingUnavailable() ?? digUnavailable();
+  if (why !== null) {
+    result.errors.push(`signed scenarios not run: ${why}`);
+    log(result.errors.at(-1)!);
+    return;
+  }
+  const peers = p.peers.filter(servesDnssec);
+  const left = p.peers.filter((k) => !servesDnssec(k));
+  if (left.length > 0) result.notes!.push(`${left.map((k) => SERVER_LABEL[k]).join(', ')}: left out of the signed scenarios, which ${left.length === 1 ? 'it' : 'they'} cannot serve (no DNSSEC records).`);
+  const entries = (workers: number): Entry[] => entriesFor(workers, p.variants, peers);
+  for (const f of p.files) writeBinaryQueryFile(f.file, f.q.queries);
+  result.signed = [];
+  for (const denial of o.signed) {
+    const signed = await signZone(groups, { origin: p.zone.origin, input: p.zone.file, dir: join(p.dir, `sign-${denial}`), denial, cwd: dirname(p.zone.file) });
+    if (signed.kind === 'failed') {
+      result.errors.push(`signing ${p.zone.origin} with ${denial} failed at ${signed.step}: ${signed.message}`);
+      log(result.errors.at(-1)!);
+      continue;
+    }
+    const records = Object.values(signed.types).reduce((a, b) => a + b, 0);
+    log(`signed ${p.zone.origin} (${denial}): ${records.toLocaleString('en-US')} records, ${(signed.types.RRSIG ?? 0).toLocaleString('en-US')} RRSIGs, in ${signed.seconds.toFixed(1)} s`);
+    const zone: ZoneUnderTest = { origin: p.zone.origin, file: signed.file };
+    for (const f of p.files) {
+      const sr: SignedResult = {
+        scenario: f.scenario,
+        denial,
+        signing: { signer: signed.signer, algorithm: ALGORITHM, seconds: signed.seconds, types: signed.types },
+        query: SIGNED_QUERY,
+        ...(f.scenario === 'signed-miss' ? { share: o.missShare } : {}),
+        load: { zone: { ...p.setup.zone, records }, queries: { count: f.q.queries.length, seed: o.seed, kinds: f.q.kinds, types: f.q.types, mixedCase: f.q.mixedCase, notes: f.q.notes } },
+        runs: [],
+        balance: [],
+        checks: [],
+      };
+      result.signed.push(sr);
+      const samples = pickSamples(f.q.queries);
+      const name = `${f.scenario}-${denial}`;
+      const checkServer = async (s: ServerHandle): Promise<void> => {
+        const checked = await checkSigned(groups, s.port, samples);
+        const signing = serverSigning(checked);
+        sr.checks.push({ server: s.kind, ...(s.variant !== undefined ? { variant: s.variant } : {}), workers: s.workers, signing, samples: checked });
+        log(`${name}: ${runLabel(s.kind, s.variant)} ×${s.workers}: ${describeCheck(checked)}`);
+      };
+      log(`${name}: ${f.q.queries.length.toLocaleString('en-US')} queries with DO=1, EDNS ${SIGNED_QUERY.udpSize}`);
+      await loadTest(groups, o, entries, zone, p.probe, { name, workers: o.signedWorkers, queryFile: f.file, binary: true, checkServer, runs: sr.runs, balance: sr.balance }, p.dir, result);
+      if (f.scenario === 'signed-miss') {
+        const past = sr.runs.filter((r) => r.dnsperf.sent > f.q.queries.length);
+        if (past.length > 0) result.notes!.push(`Signed cache-missing scenario (${denial}): ${past.length} run(s) sent more queries than the file has lines (${int(f.q.queries.length)}): dnsperf started the file over (raise --miss-queries).`);
+      }
+    }
+  }
 }
 
 /** Runs everything the options ask for; resolves with the exit code. */
@@ -222,7 +349,10 @@ export async function main(argv: string[]): Promise<number> {
   const authWanted = o.scenarios.includes('auth') && o.workers.length > 0;
   const forwardWanted = o.scenarios.includes('forward') && o.forwardWorkers.length > 0;
   const missWanted = o.scenarios.includes('miss') && o.missWorkers.length > 0;
-  if (authWanted || forwardWanted || missWanted) {
+  const signedWanted = o.scenarios.includes('signed') && o.signedWorkers.length > 0;
+  const signedMissWanted = o.scenarios.includes('signed-miss') && o.signedWorkers.length > 0;
+  const anySigned = signedWanted || signedMissWanted;
+  if (authWanted || forwardWanted || missWanted || anySigned) {
     const why = dnsperfUnavailable();
     if (why !== null) {
       process.stderr.write(`bench: ${why} (or run only the zone-scale test with --scenarios none)\n`);
@@ -267,7 +397,9 @@ export async function main(argv: string[]): Promise<number> {
       scenarios: o.scenarios,
       forwardCache: o.forwardCache,
       forwardWorkers: o.forwardWorkers,
-      ...(missWanted ? { missShare: o.missShare, missWorkers: o.missWorkers } : {}),
+      ...(missWanted || signedMissWanted ? { missShare: o.missShare } : {}),
+      ...(missWanted ? { missWorkers: o.missWorkers } : {}),
+      ...(anySigned ? { signed: o.signed, signedWorkers: o.signedWorkers } : {}),
     },
     load: null,
     runs: [],
@@ -291,12 +423,12 @@ export async function main(argv: string[]): Promise<number> {
       if (max !== undefined && counts.some((w) => w > max)) result.notes!.push(`${SERVER_LABEL[p]} runs as one process: it is measured with ${max} worker only (left out at ${counts.filter((w) => w > max).join(', ')} workers).`);
     }
   }
-  const wanted = { auth: authWanted, forward: forwardWanted, miss: missWanted };
+  const wanted = { auth: authWanted, forward: forwardWanted, miss: missWanted, signed: signedWanted, 'signed-miss': signedMissWanted };
   const minutes = Math.ceil(estimateSeconds({ ...o, scenarios: o.scenarios.filter((x) => wanted[x]) }, peers) / 60);
   log(`about ${minutes} min for the load tests${o.scale.length > 0 ? ', then the zone scale test (up to a few minutes for 1M records)' : ''}; Ctrl-C stops everything`);
 
   try {
-    if (authWanted || forwardWanted || missWanted) {
+    if (authWanted || forwardWanted || missWanted || anySigned) {
       const z = prepareZone(o, dir);
       const probe = addressProbe(z.loaded);
       if (probe === null) throw new Error(`zone ${z.zone.file} has no A record to check answers with`);
@@ -344,8 +476,11 @@ export async function main(argv: string[]): Promise<number> {
           result.forward,
         );
       }
+      // The cache-missing file, made once for miss and signed-miss.
+      let missQueryFile: QueryFile | undefined;
+      const missQueries = (): QueryFile => (missQueryFile ??= generateQueries(z.loaded, { count: missQueryLines(o), seed: o.seed, randomSubdomain: o.missShare }));
       if (missWanted) {
-        const m = generateQueries(z.loaded, { count: missQueryLines(o), seed: o.seed, randomSubdomain: o.missShare });
+        const m = missQueries();
         const missFile = join(dir, 'miss-queries.txt');
         writeFileSync(missFile, toDnsperfFile(m.queries));
         result.miss = {
@@ -358,6 +493,12 @@ export async function main(argv: string[]): Promise<number> {
         await loadTest(groups, o, entries, z.zone, probe, { name: 'miss', workers: o.missWorkers, queryFile: missFile, runs: result.miss.runs, balance: result.miss.balance }, dir, result);
         const past = result.miss.runs.filter((r) => r.dnsperf.sent > m.queries.length);
         if (past.length > 0) result.notes!.push(`Cache-missing scenario: ${past.length} run(s) sent more queries than the file has lines (${int(m.queries.length)}): dnsperf started the file over, so those runs asked names again (raise --miss-queries).`);
+      }
+      if (anySigned) {
+        const files: { scenario: SignedResult['scenario']; q: QueryFile; file: string }[] = [];
+        if (signedWanted) files.push({ scenario: 'signed', q, file: join(dir, 'signed-queries.bin') });
+        if (signedMissWanted) files.push({ scenario: 'signed-miss', q: missQueries(), file: join(dir, 'signed-miss-queries.bin') });
+        await signedTests(groups, o, { variants, peers, zone: z.zone, probe, setup, files, dir, result });
       }
     }
     if (o.scale.length > 0) {

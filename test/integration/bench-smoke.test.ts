@@ -1,12 +1,21 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dnsperfUnavailable } from '../../bench/dnsperf.js';
 import { buildFloor } from '../../bench/floor.js';
+import { generateZone } from '../../bench/gen-zone.js';
+import { freePort } from '../../bench/ports.js';
+import { ProcessGroups } from '../../bench/processes.js';
+import { groupPids } from '../../bench/procstat.js';
+import { generateQueries } from '../../bench/queries.js';
 import type { BenchResult } from '../../bench/result.js';
-import { serverUnavailable } from '../../bench/servers.js';
+import { addressProbe } from '../../bench/run.js';
+import { serverUnavailable, startServer } from '../../bench/servers.js';
+import { checkSigned, digUnavailable, pickSamples, serverSigning } from '../../bench/signed-check.js';
+import { signingUnavailable } from '../../bench/signzone.js';
+import { loadZoneFile } from '../../src/zone/index.js';
 import { ROOT, alive, childPids, until } from '../helpers/server.js';
 
 const RUN = `${ROOT}dist/bench/run.js`;
@@ -64,7 +73,7 @@ function runBench(args: string[], env: NodeJS.ProcessEnv): BenchRun {
   return current;
 }
 
-describe('bench smoke run (dnsperf against two shardns variants, dns2 and the kernel floor, one worker; cached forwarding; cache missing beside NSD)', function () {
+describe('bench smoke run (dnsperf against two shardns variants, dns2 and the kernel floor, one worker; cached forwarding; cache missing and the signed zone beside NSD)', function () {
   this.timeout(30_000);
   let work: string;
 
@@ -211,6 +220,88 @@ describe('bench smoke run (dnsperf against two shardns variants, dns2 and the ke
     }
     expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
     expect(readdirSync(work).filter((f) => f.startsWith('shardns-bench-'))).to.deep.equal([]);
+  });
+
+  it('runs the signed scenario beside NSD: signs the zone with NSEC3, checks each server\'s replies for DNSSEC, withholds ratios against unsigned answers', async function () {
+    const why = signingUnavailable() ?? digUnavailable() ?? serverUnavailable('nsd');
+    if (why !== null) {
+      console.log(`skip: ${why}`);
+      this.skip();
+    }
+    const out = join(work, 'results');
+    const run = runBench(['--scenarios', 'signed', '--signed', 'nsec3', '--duration', '1', '--rounds', '1', '--warmup', '0', '--peers', 'nsd', '--zone-records', '500', '--queries', '2000', '--scale', 'none', '--out', out], { TMPDIR: work });
+    const { code, stdout, stderr } = await run.done;
+    expect(code, stderr).to.equal(0);
+    const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
+    const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
+    expect(result.errors).to.deep.equal([]);
+    expect(result.runs).to.deep.equal([]);
+    expect(result.signed).to.have.length(1);
+    const sr = result.signed![0]!;
+    expect([sr.scenario, sr.denial]).to.deep.equal(['signed', 'nsec3']);
+    // Signed at run time: one KSK and one ZSK, an NSEC3 chain and its parameters, no NSEC.
+    expect(sr.signing.types.DNSKEY).to.equal(2);
+    expect(sr.signing.types.NSEC3PARAM).to.equal(1);
+    expect(sr.signing.types.NSEC3).to.be.greaterThan(100);
+    expect(sr.signing.types.NSEC ?? 0).to.equal(0);
+    expect(sr.signing.types.RRSIG).to.be.greaterThan(sr.signing.types.NSEC3!);
+    expect(sr.query).to.deep.equal({ udpSize: 1232, dnssecOk: true, recursionDesired: true });
+    expect(sr.runs.map((x) => x.server)).to.deep.equal(['shardns', 'nsd']);
+    for (const r of sr.runs) {
+      expect(r.dnsperf.completed, r.server).to.be.greaterThan(1000);
+      expect(r.dnsperf.rcodes.NXDOMAIN! / r.dnsperf.completed, r.server).to.be.within(0.05, 0.15);
+      expect(r.dnsperf.responseAvgBytes, r.server).to.be.greaterThan(0);
+      expect(r.cpuUsPerQuery, r.server).to.be.within(0.5, 5000);
+    }
+    // NSD serves the signed zone: every sample reply (positive, NODATA, NXDOMAIN, wildcard, referral) carries its DNSSEC records.
+    const nsd = sr.checks.find((c) => c.server === 'nsd')!;
+    expect(nsd.signing).to.equal('signed');
+    expect(new Set(nsd.samples.map((x) => x.kind))).to.include.keys('existing', 'nodata', 'absent');
+    for (const x of nsd.samples) expect(x.outcome, `${x.name} ${x.type}`).to.deep.equal({ kind: 'signed' });
+    // NSD's NXDOMAIN with NSEC3 proofs is larger than the NSEC3-less reply could be (SOA alone: under 200 octets).
+    expect(nsd.samples.find((x) => x.kind === 'absent')!.bytes).to.be.greaterThan(400);
+    // shardns: a ratio only when its replies were signed too; otherwise the row says so and the ratio is withheld.
+    const sh = sr.checks.find((c) => c.server === 'shardns')!;
+    expect(sh.samples).to.have.length(nsd.samples.length);
+    if (sh.signing === 'signed') expect(stdout).to.match(/^\| 1 \| shardns \| NSD \| [\d.]+× \| [\d.]+× \| [\d.]+× \([\d.]+×–[\d.]+×\) \| yes \|$/m);
+    else {
+      expect(stdout).to.match(/^\| shardns \((unsigned answers|signatures not checked)\) \| 1 \|/m);
+      expect(stdout).to.match(/^\| 1 \| shardns \| NSD \| – \| – \| – \| no: shardns (sent unsigned answers|was not checked) \|$/m);
+    }
+    expect(stdout).to.match(/^\| NSD \| 1 \| [\d,]+ \| [\d.]+ \| .* \| \d+ \|$/m);
+    expect([...run.seen.keys()].filter(alive).map(comm), 'processes left behind').to.deep.equal([]);
+    expect(readdirSync(work).filter((f) => f.startsWith('shardns-bench-'))).to.deep.equal([]);
+  });
+
+  it('finds every reply of NSD serving the zone unsigned "unsigned" when asked as the signed scenario asks', async function () {
+    const why = digUnavailable() ?? serverUnavailable('nsd');
+    if (why !== null) {
+      console.log(`skip: ${why}`);
+      this.skip();
+    }
+    const file = join(work, 'example.com.zone');
+    writeFileSync(file, generateZone(300));
+    const loaded = loadZoneFile('example.com.', file);
+    if (!loaded.ok) throw new Error('the generated zone does not load');
+    const groups = new ProcessGroups();
+    const dir = join(work, 'nsd');
+    mkdirSync(dir);
+    const port = await freePort();
+    const s = await startServer(groups, { kind: 'nsd', workers: 1, port, zone: { origin: 'example.com.', file }, dir, probe: addressProbe(loaded.zone)!, timeoutMs: 10_000 });
+    try {
+      const samples = pickSamples(generateQueries(loaded.zone, { count: 500, seed: 1 }).queries);
+      const checked = await checkSigned(groups, s.port, samples);
+      expect(checked).to.have.length(samples.length);
+      expect(serverSigning(checked)).to.equal('unsigned');
+      // Every reply came, and none carried what a signed zone's reply must.
+      for (const c of checked) {
+        expect(c.outcome.kind, `${c.name} ${c.type}`).to.equal('unsigned');
+        expect(c.bytes).to.be.greaterThan(0);
+      }
+    } finally {
+      await groups.stopAll();
+    }
+    expect(groupPids(s.process.pgid), 'NSD processes left behind').to.deep.equal([]);
   });
 
   it('Ctrl-C in the middle of a run stops shardns and dnsperf and exits 130', async () => {

@@ -30,7 +30,7 @@ Statistics:
 `;
 
 describe('bench dnsperf output', () => {
-  it('reads sent, completed, lost, rcodes, run time, QPS and latency', () => {
+  it('reads sent, completed, lost, rcodes, packet sizes, run time, QPS and latency', () => {
     expect(parseDnsperf(SAMPLE)).to.deep.equal({
       sent: 131310,
       completed: 131303,
@@ -42,7 +42,13 @@ describe('bench dnsperf output', () => {
       latencyMinSec: 0.000159,
       latencyMaxSec: 0.028292,
       latencyStdDevSec: 0.00182,
+      requestAvgBytes: 34,
+      responseAvgBytes: 205,
     });
+    // An output without the packet sizes still parses; the sizes are left out.
+    const bare = parseDnsperf(SAMPLE.replace(/^.*Average packet size.*\n/m, ''));
+    expect(bare.completed).to.equal(131303);
+    expect(bare).to.not.have.property('responseAvgBytes');
   });
 
   it('reads every response code dnsperf lists', () => {
@@ -74,5 +80,13 @@ describe('bench dnsperf output', () => {
     const args = dnsperfArgs({ port: 5353, queryFile: '/tmp/q', durationSec: 120, clients: 8, outstanding: 200, timeoutSec: 2, passes: 1 });
     expect(args.slice(-2)).to.deep.equal(['-n', '1']);
     expect(args[args.indexOf('-l') + 1]).to.equal('120');
+  });
+
+  it('reads a binary query file with -B (whole messages, their own EDNS and DO bit) and a text file without it', () => {
+    const base = { port: 5353, queryFile: '/tmp/q.bin', durationSec: 10, clients: 8, outstanding: 200, timeoutSec: 2 };
+    expect(dnsperfArgs({ ...base, binary: true })).to.include('-B');
+    expect(dnsperfArgs(base)).to.not.include('-B');
+    // -B cannot be combined with -D or -e (dnsperf refuses): the messages carry their own OPT record.
+    expect(dnsperfArgs({ ...base, binary: true }).filter((a) => a === '-D' || a === '-e')).to.deep.equal([]);
   });
 });

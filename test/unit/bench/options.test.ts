@@ -107,4 +107,30 @@ describe('bench options', () => {
     expect(r.options.scaleWorkers).to.deep.equal([2, 4]);
     expect(r.options.scaleTimeoutSec).to.equal(900);
   });
+
+  it('reads the signed scenarios: the denial methods and worker counts (NSEC3 at 1 worker by default)', () => {
+    expect(DEFAULTS.signed).to.deep.equal(['nsec3']);
+    expect(DEFAULTS.signedWorkers).to.deep.equal([1]);
+    expect(DEFAULTS.scenarios).to.not.include('signed');
+    const r = parse('--scenarios', 'signed,signed-miss', '--signed', 'nsec,nsec3,nsec', '--signed-workers', '1,2');
+    if (!r.ok) throw new Error(r.errors.join());
+    expect(r.options.scenarios).to.deep.equal(['signed', 'signed-miss']);
+    expect(r.options.signed).to.deep.equal(['nsec', 'nsec3']);
+    expect(r.options.signedWorkers).to.deep.equal([1, 2]);
+    const one = parse('--signed', 'nsec');
+    expect(one.ok && one.options.signed).to.deep.equal(['nsec']);
+  });
+
+  it('refuses other denial methods and bad signed worker counts, naming each', () => {
+    for (const bad of ['nsec5', 'NSEC3', '', 'nsec3,']) {
+      const r = parse('--signed', bad);
+      expect(r.ok, bad).to.equal(false);
+      expect(!r.ok && r.errors.join()).to.match(/--signed: must be nsec, nsec3 or nsec,nsec3/);
+    }
+    const r = parse('--signed', 'rsa', '--signed-workers', '0', '--scenarios', 'signed,dnssec');
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.errors).to.have.length(3);
+    expect(r.errors.join('\n')).to.match(/--signed-workers: /).and.match(/--scenarios: .*signed, signed-miss .*got "signed,dnssec"/);
+  });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { entriesFor, estimateSeconds, inRoundOrder } from '../../../bench/run.js';
+import { entriesFor, estimateSeconds, inRoundOrder, servesDnssec } from '../../../bench/run.js';
 import { DEFAULTS } from '../../../bench/options.js';
 import { FLOOR_BINARY, isFloor } from '../../../bench/floor.js';
 import { runLabel, serverCommand } from '../../../bench/servers.js';
@@ -86,5 +86,13 @@ describe('bench shardns variants and the dns2 peer', () => {
     // 1 worker: shardns, NSD, Knot, dns2; 2 workers: shardns, NSD, Knot; forwarding: cache on, off. 26 s each, +2 s per forwarder.
     expect(sec).to.equal(7 * 26 + 2 * 28);
     expect(sec).to.be.below(300);
+  });
+
+  it('counts the signed scenarios in the estimate: shardns, NSD and Knot per denial method, no dns2 or floor', () => {
+    expect(['shardns', 'nsd', 'knot', 'dns2', 'floor-mmsg'].filter((k) => servesDnssec(k as never))).to.deep.equal(['nsd', 'knot']);
+    const o = { ...DEFAULTS, out: '/out', scenarios: ['signed' as const, 'signed-miss' as const], signed: ['nsec' as const, 'nsec3' as const], signedWorkers: [1, 2] };
+    // 3 servers × 2 worker counts × 2 methods × 2 scenarios, 26 s each (start, warm-up, 2 rounds) + 1 s for the signature check.
+    expect(estimateSeconds(o, ['nsd', 'knot', 'dns2', 'floor-mmsg'])).to.equal(3 * 2 * 2 * 2 * 27);
+    expect(estimateSeconds({ ...o, scenarios: ['signed'] }, ['nsd'])).to.equal(2 * 2 * 2 * 27);
   });
 });
