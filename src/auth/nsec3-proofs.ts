@@ -1,8 +1,11 @@
 /** Nsec3Proofs: which NSEC3 records deny a name or a type (RFC 5155 §7.2), chosen as NSD chooses them, from an image's precomputed NSEC3 facts. Pure. */
 
-import { hashLabel, nsec3Hash } from '../dnssec/nsec3-hash.js';
+import { hashLabelInto, nsec3Hash } from '../dnssec/nsec3-hash.js';
 import { NODE, type ZoneImage } from '../zone/image/image.js';
 import { TYPE, wildcardOf } from './lookup.js';
+
+/** The next closer name's hash as an owner label (ASCII), reused from answer to answer. */
+const label = new Uint8Array(64);
 
 /**
  * Picks NSEC3 nodes and hands each to `add` (which puts its NSEC3 RRset and
@@ -46,8 +49,8 @@ export class Nsec3Proofs {
     const bytes = zone.bytes;
     const iterations = (bytes[param + 4]! << 8) | bytes[param + 5]!;
     const salt = bytes.subarray(param + 7, param + 7 + bytes[param + 6]!);
-    const label = hashLabel(nsec3Hash(lower, from, len, salt, iterations));
-    const cover = zone.nsec3Cover(label, 0, label.length);
+    const length = hashLabelInto(nsec3Hash(lower, from, len, salt, iterations), label);
+    const cover = zone.nsec3Cover(label, 0, length);
     if (cover < 0) return false;
     this.add(zone, cover);
     return true;

@@ -68,15 +68,37 @@ function room(need: number): Buffer {
   return scratch;
 }
 
+/** The owner name written last (its source, and where and how long it was written): the next record's is often the same. */
+let lastOwner: Uint8Array | null = null;
+let lastOwnerAt = 0;
+let lastWrittenAt = 0;
+let lastWrittenLength = 0;
+
 /** Writes records `from` to `to` of a section at `w`; returns the offset past them. */
 function writeRecords(list: RecordList, from: number, to: number, w: number): number {
   for (let i = from; i < to; i++) {
     const r = list.at(i);
     const rdlength = (r.data[r.dataAt]! << 8) | r.data[r.dataAt + 1]!;
     const out = room(w + MAX_NAME + 10 + rdlength);
-    const at = compressName(r.owner, r.ownerAt, r.owner.length, out, w);
-    if (at < 0) throw new Error('a record\'s owner name is not a well-formed wire name');
-    w = at;
+    if (r.owner === lastOwner && r.ownerAt === lastOwnerAt && lastWrittenLength >= 2 && lastWrittenAt <= 0x3fff) {
+      // The same owner as the record before (an RRset's records, its RRSIGs): point at it, or copy its pointer.
+      if (lastWrittenLength === 2 && (out[lastWrittenAt]! & 0xc0) === 0xc0) {
+        out[w] = out[lastWrittenAt]!;
+        out[w + 1] = out[lastWrittenAt + 1]!;
+      } else {
+        out[w] = 0xc0 | (lastWrittenAt >> 8);
+        out[w + 1] = lastWrittenAt & 0xff;
+      }
+      w += 2;
+    } else {
+      const at = compressName(r.owner, r.ownerAt, r.owner.length, out, w);
+      if (at < 0) throw new Error('a record\'s owner name is not a well-formed wire name');
+      lastOwner = r.owner;
+      lastOwnerAt = r.ownerAt;
+      lastWrittenAt = w;
+      lastWrittenLength = at - w;
+      w = at;
+    }
     out[w] = r.type >> 8;
     out[w + 1] = r.type & 0xff;
     out[w + 2] = r.klass >> 8;
@@ -119,6 +141,7 @@ const counts = [0, 0, 0, 0, 0];
  */
 export function writeReply(spec: ReplySpec): Buffer {
   startMessage();
+  lastOwner = null;
   const out = room(HEADER_LENGTH + MAX_NAME + 4);
   let w = compressName(spec.qname, spec.qnameAt, spec.qname.length, out, HEADER_LENGTH);
   if (w < 0) throw new Error('the question name is not a well-formed wire name');
@@ -134,6 +157,7 @@ export function writeReply(spec: ReplySpec): Buffer {
   let flags = (spec.flags & 0x7fff) | QR;
   counts.fill(0);
   let stop = false;
+  // (When an RRset is left out, nothing more is written: no later name can point into its octets.)
   for (let s = 0; s < spec.sections.length && !stop; s++) {
     const list = spec.sections[s];
     if (list === null || list === undefined) continue;

@@ -508,7 +508,7 @@ function nsec3Chain(
     const saltLen = rdata[param + 6]!;
     const salt = rdata.subarray(param + 7, param + 7 + saltLen);
     const iterations = (rdata[param + 4]! << 8) | rdata[param + 5]!;
-    return nsec3Label(nsec3Hash(name, at, at + len, salt, iterations)).toString('latin1');
+    return nsec3Label(nsec3Hash(name, at, at + len, salt, iterations));
   };
 
   const params = setOf(apex, T.NSEC3PARAM);

@@ -66,7 +66,22 @@ export function decodeBase32Hex(text: string): Buffer | null {
 
 /** Base32hex in upper case without padding. */
 export function encodeBase32Hex(b: Uint8Array): string {
-  let out = '';
+  const out = new Uint8Array(Math.ceil((b.length * 8) / 5));
+  return Buffer.from(out.buffer, 0, encodeBase32HexInto(b, out, 0, false)).toString('latin1');
+}
+
+/** ASCII codes of the base32hex digits, upper and lower case. */
+const B32H_UPPER = Buffer.from(B32H, 'latin1');
+const B32H_LOWER = Buffer.from(B32H.toLowerCase(), 'latin1');
+
+/**
+ * Writes base32hex without padding (RFC 4648 §7) of `b` as ASCII into
+ * `out[at]`, in lower case with `lower` (as NSEC3 owner labels are
+ * compared), allocating nothing; returns the number of characters written.
+ */
+export function encodeBase32HexInto(b: Uint8Array, out: Uint8Array, at: number, lower: boolean): number {
+  const digits = lower ? B32H_LOWER : B32H_UPPER;
+  let w = at;
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < b.length; i++) {
@@ -74,11 +89,11 @@ export function encodeBase32Hex(b: Uint8Array): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += B32H[(acc >> bits) & 0x1f];
+      out[w++] = digits[(acc >> bits) & 0x1f]!;
     }
   }
-  if (bits > 0) out += B32H[(acc << (5 - bits)) & 0x1f];
-  return out;
+  if (bits > 0) out[w++] = digits[(acc << (5 - bits)) & 0x1f]!;
+  return w - at;
 }
 
 /** Splits long hex or base64 into words of 56 characters joined by spaces, as BIND's dump does. */
