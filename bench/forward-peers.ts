@@ -1,0 +1,443 @@
+/**
+ * The local-resolver benchmark (issue 18): shardns as a caching forwarder
+ * beside Unbound and dnsmasq in front of the same upstream NSD (cached CPU
+ * per query, same run, alternating rounds); shardns with 10,000 forward zones
+ * against none (worker memory, CPU per query); and a DNS-over-TLS upstream
+ * (Unbound with a CA made by openssl here) under 1,000 QPS of cache misses
+ * (TLS handshakes per minute).
+ *
+ *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60]
+ */
+
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readCounters } from './balance.js';
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
+import { answerData } from './dns.js';
+import { dnsperfArgs, parseDnsperf, runDnsperf, type DnsperfStats } from './dnsperf.js';
+import { freePort } from './ports.js';
+import { killGroup, ProcessGroups, type Tracked } from './processes.js';
+import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, sampleCpu } from './procstat.js';
+import { ROOT } from './root.js';
+
+/** The forwarders compared. */
+const FORWARDERS = ['shardns', 'unbound', 'dnsmasq'] as const;
+type Forwarder = (typeof FORWARDERS)[number];
+
+/** Distinct names in the upstream's zone, each asked for A: all fit every forwarder's cache. */
+const NAMES = 5000;
+const ORIGIN = 'fwd.bench';
+/** dnsperf load, as the main benchmark's defaults (bench/options.ts). */
+const CLIENTS = 8;
+const OUTSTANDING = 200;
+
+interface Options {
+  rounds: number;
+  durationSec: number;
+  only: Set<string>;
+  dotSeconds: number;
+  dotQps: number;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, 'dot-seconds': { type: 'string' }, 'dot-qps': { type: 'string' } },
+  });
+  return {
+    rounds: Number(values.rounds ?? 3),
+    durationSec: Number(values.duration ?? 10),
+    only: new Set((values.only ?? 'cached,zones,dot').split(',')),
+    dotSeconds: Number(values['dot-seconds'] ?? 60),
+    dotQps: Number(values['dot-qps'] ?? 1000),
+  };
+}
+
+/** Why a tool is missing, with what to do. */
+function missing(bin: string, args: string[], pkg: string): string | null {
+  return spawnSync(bin, args).error ? `${bin} not installed — apt-get install ${pkg}` : null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A started server and how to measure it. */
+interface Running {
+  label: string;
+  port: number;
+  tracked: Tracked;
+}
+
+/** The upstream: NSD serving NAMES A records with a long TTL (nothing expires during the run). */
+async function startUpstream(groups: ProcessGroups, dir: string): Promise<Running> {
+  const port = await freePort();
+  const zone = join(dir, 'fwd.zone');
+  const lines = [`$ORIGIN ${ORIGIN}.`, '$TTL 86400', `@ SOA ns hostmaster 1 7200 3600 1209600 3600`, '@ NS ns', 'ns A 192.0.2.1'];
+  for (let i = 0; i < NAMES; i++) lines.push(`h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  writeFileSync(zone, `${lines.join('\n')}\n`);
+  const conf = join(dir, 'nsd.conf');
+  writeFileSync(
+    conf,
+    `server:\n  ip-address: 127.0.0.1@${port}\n  port: ${port}\n  do-ip6: no\n  server-count: 1\n  rrl-ratelimit: 0\n  username: ""\n  zonesdir: "${dir}"\n  database: ""\n` +
+      `  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n  zonelistfile: "${dir}/zone.list"\n  verbosity: 0\nremote-control:\n  control-enable: no\nzone:\n  name: "${ORIGIN}"\n  zonefile: "${zone}"\n`,
+  );
+  const tracked = groups.spawn('NSD upstream', 'nsd', ['-d', '-c', conf]);
+  await ready(tracked, port, 'h0', '10.0.0.0');
+  return { label: 'NSD', port, tracked };
+}
+
+async function ready(t: Tracked, port: number, host: string, expect: string): Promise<void> {
+  if (!(await answers(port, `${host}.${ORIGIN}`, expect, 30_000))) throw new Error(`${t.name} gave no answer:\n${t.output().slice(-2000)}`);
+}
+
+/** Asks (RD=1: a resolver answers a query without RD from its cache only) until the answer holds `expect`. */
+async function answers(port: number, name: string, expect: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const reply = await new Promise<Buffer | null>((resolve) => {
+      const sock = dgram.createSocket('udp4');
+      const timer = setTimeout(() => {
+        sock.close();
+        resolve(null);
+      }, 300);
+      sock.on('message', (m) => {
+        clearTimeout(timer);
+        sock.close();
+        resolve(m);
+      });
+      sock.on('error', () => undefined);
+      sock.send(dnsPacket.encode({ type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A', class: 'IN' }] }), port, '127.0.0.1');
+    });
+    if (reply && answerData(dnsPacket.decode(reply), 'A').includes(expect)) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+/** A folder anyone may read and write (shardns started as root runs as another user). */
+function openDir(parent: string, name: string): string {
+  const d = join(parent, name);
+  mkdirSync(d, { recursive: true });
+  chmodSync(d, 0o777);
+  return d;
+}
+
+/** shardns, 1 worker, forwarding to the upstream; extra flags (a config with forward zones, --answer-cache 0, a tls:// upstream). */
+async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = []): Promise<Running> {
+  const port = await freePort();
+  const state = openDir(dir, `state-${label.replace(/\W+/g, '-')}`);
+  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra]);
+  await tracked.waitFor(/listening on .* with \d+ workers?/, 30_000);
+  return { label, port, tracked };
+}
+
+/** Unbound, 1 thread, the upstream as a stub zone (an authoritative server), caches big enough, no prefetch or serve-expired. */
+async function startUnboundForwarder(groups: ProcessGroups, dir: string, upstream: number): Promise<Running> {
+  const port = await freePort();
+  const conf = join(dir, 'unbound.conf');
+  writeFileSync(
+    conf,
+    [
+      'server:',
+      `  interface: 127.0.0.1@${port}`,
+      `  port: ${port}`,
+      '  do-ip6: no',
+      '  num-threads: 1',
+      '  username: ""',
+      '  chroot: ""',
+      `  directory: "${dir}"`,
+      `  pidfile: "${dir}/unbound.pid"`,
+      '  use-syslog: no',
+      '  logfile: ""',
+      '  verbosity: 0',
+      '  do-not-query-localhost: no',
+      '  module-config: "iterator"',
+      '  access-control: 127.0.0.0/8 allow',
+      '  msg-cache-size: 64m',
+      '  rrset-cache-size: 128m',
+      '  so-rcvbuf: 4m',
+      '  so-sndbuf: 4m',
+      '  ratelimit: 0',
+      '  ip-ratelimit: 0',
+      `stub-zone:`,
+      `  name: "${ORIGIN}."`,
+      `  stub-addr: 127.0.0.1@${upstream}`,
+      'remote-control:',
+      '  control-enable: no',
+      '',
+    ].join('\n'),
+  );
+  const tracked = groups.spawn('Unbound', 'unbound', ['-d', '-c', conf]);
+  await ready(tracked, port, 'h0', '10.0.0.0');
+  return { label: 'Unbound', port, tracked };
+}
+
+/** dnsmasq in the foreground, no resolv.conf or hosts, the upstream as its server, a cache for every name. */
+async function startDnsmasq(groups: ProcessGroups, dir: string, upstream: number): Promise<Running> {
+  const port = await freePort();
+  const tracked = groups.spawn('dnsmasq', 'dnsmasq', [
+    '--keep-in-foreground',
+    '--no-resolv',
+    '--no-hosts',
+    '--no-poll',
+    `--port=${port}`,
+    '--listen-address=127.0.0.1',
+    '--bind-interfaces',
+    `--server=127.0.0.1#${upstream}`,
+    '--cache-size=10000',
+    '--dns-forward-max=1000',
+    `--pid-file=${dir}/dnsmasq.pid`,
+    '--user=root',
+  ]);
+  await ready(tracked, port, 'h0', '10.0.0.0');
+  return { label: 'dnsmasq', port, tracked };
+}
+
+/** dnsperf's query file: every name once, A. */
+function queryFile(dir: string): string {
+  const file = join(dir, 'queries.txt');
+  writeFileSync(file, Array.from({ length: NAMES }, (_, i) => `h${i}.${ORIGIN} A`).join('\n') + '\n');
+  return file;
+}
+
+/** One measured run: dnsperf for the duration, the server's CPU from /proc around it. */
+async function measure(groups: ProcessGroups, s: Running, file: string, durationSec: number, hz: number): Promise<{ stats: DnsperfStats; cpuUs: number }> {
+  const before = sampleCpu(s.tracked.pgid);
+  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: file, durationSec, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
+  const after = sampleCpu(s.tracked.pgid);
+  const cpu = cpuSecondsBetween(before, after, hz);
+  return { stats, cpuUs: stats.completed > 0 ? (cpu / stats.completed) * 1e6 : NaN };
+}
+
+/** One pass through the query file: fills the cache. */
+async function warm(groups: ProcessGroups, s: Running, file: string): Promise<void> {
+  await runDnsperf(groups, { port: s.port, queryFile: file, durationSec: 60, passes: 1, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
+}
+
+/** The worker process(es) of a shardns: their memory (kB) now. */
+function workerMemory(s: Running): { rssKb: number; pssKb: number } {
+  let rssKb = 0;
+  let pssKb = 0;
+  for (const pid of groupPids(s.tracked.pgid)) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmd.includes('dns-worker') && !cmd.startsWith('shardns worker')) continue;
+    const m = memoryKb(pid);
+    rssKb += m.rssKb;
+    pssKb += m.pssKb;
+  }
+  return { rssKb, pssKb };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+
+/** Scenario 1: cached forwarding, shardns beside Unbound and dnsmasq. */
+async function cached(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
+  const servers: Running[] = [];
+  const start: Record<Forwarder, () => Promise<Running>> = {
+    shardns: () => startShardns(groups, openDir(dir, 'shardns'), 'shardns', `127.0.0.1:${upstream.port}`),
+    unbound: () => startUnboundForwarder(groups, openDir(dir, 'unbound'), upstream.port),
+    dnsmasq: () => startDnsmasq(groups, openDir(dir, 'dnsmasq'), upstream.port),
+  };
+  for (const f of FORWARDERS) {
+    const why = f === 'unbound' ? missing('unbound', ['-V'], 'unbound') : f === 'dnsmasq' ? missing('dnsmasq', ['--version'], 'dnsmasq-base') : null;
+    if (why) {
+      out.push(`skip ${f}: ${why}`);
+      continue;
+    }
+    servers.push(await start[f]());
+  }
+  for (const s of servers) await warm(groups, s, file);
+  const runs = new Map<string, { cpuUs: number; qps: number; lost: number }[]>();
+  for (let round = 1; round <= o.rounds; round++) {
+    // Alternate the order each round: no server always goes first.
+    const order = round % 2 ? servers : [...servers].reverse();
+    for (const s of order) {
+      const m = await measure(groups, s, file, o.durationSec, hz);
+      const list = runs.get(s.label) ?? [];
+      list.push({ cpuUs: m.cpuUs, qps: m.stats.qps, lost: m.stats.lost });
+      runs.set(s.label, list);
+      console.log(`cached ${s.label} round ${round}: ${Math.round(m.stats.qps)} QPS, ${fmt(m.cpuUs, 2)} µs CPU/query, lost ${m.stats.lost}`);
+    }
+  }
+  const shardnsUs = median((runs.get('shardns') ?? []).map((r) => r.cpuUs));
+  out.push('', `### Cached forwarding, 1 worker/thread each, ${NAMES} names, ${o.rounds} rounds of ${o.durationSec} s`, '', '| forwarder | CPU µs/query (median; each round) | QPS (median) | lost | shardns ÷ it |', '|---|---|---|---|---|');
+  for (const [label, list] of runs) {
+    const us = median(list.map((r) => r.cpuUs));
+    out.push(`| ${label} | ${fmt(us, 2)} (${list.map((r) => fmt(r.cpuUs, 2)).join(', ')}) | ${Math.round(median(list.map((r) => r.qps)))} | ${list.reduce((n, r) => n + r.lost, 0)} | ${label === 'shardns' ? '—' : fmt(shardnsUs / us, 2)} |`);
+  }
+  json['cached'] = Object.fromEntries(runs);
+  for (const s of servers) await groups.stop(s.tracked);
+}
+
+/** Scenario 2: 10,000 forward zones against none: worker memory and CPU per query (reply cache on, and off so every query reaches the forwarder). */
+async function zones(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
+  const config = join(openDir(dir, 'zones'), 'zones.json');
+  const forwardZones = Array.from({ length: 10_000 }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
+  writeFileSync(config, JSON.stringify({ 'forward-zones': forwardZones }));
+  const rows: string[] = [];
+  const results: Record<string, unknown> = {};
+  for (const answerCache of ['20000', '0']) {
+    const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache]);
+    const many = await startShardns(groups, dir, `shardns 10,000 forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config]);
+    await sleep(1000);
+    const atStart = [workerMemory(plain), workerMemory(many)];
+    for (const s of [plain, many]) await warm(groups, s, file);
+    await sleep(1000);
+    const mem = [workerMemory(plain), workerMemory(many)];
+    const us: number[][] = [[], []];
+    for (let round = 1; round <= o.rounds; round++) {
+      const order = round % 2 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const m = await measure(groups, [plain, many][i]!, file, o.durationSec, hz);
+        us[i]!.push(m.cpuUs);
+        console.log(`zones ${[plain, many][i]!.label} round ${round}: ${fmt(m.cpuUs, 2)} µs CPU/query, ${Math.round(m.stats.qps)} QPS`);
+      }
+    }
+    const memAfter = [workerMemory(plain), workerMemory(many)];
+    rows.push(
+      `| answer-cache ${answerCache} | ${fmt(median(us[0]!), 2)} (${us[0]!.map((x) => fmt(x, 2)).join(', ')}) | ${fmt(median(us[1]!), 2)} (${us[1]!.map((x) => fmt(x, 2)).join(', ')}) | ` +
+        `${[atStart, mem, memAfter].map((m) => fmt(m[0]!.pssKb / 1024)).join(' → ')} | ${[atStart, mem, memAfter].map((m) => fmt(m[1]!.pssKb / 1024)).join(' → ')} | ${[atStart, mem, memAfter].map((m) => fmt((m[1]!.pssKb - m[0]!.pssKb) / 1024)).join(', ')} |`,
+    );
+    results[`answerCache${answerCache}`] = { cpuUs: us, memoryKb: { atStart, afterWarmUp: mem, afterRuns: memAfter } };
+    for (const s of [plain, many]) await groups.stop(s.tracked);
+  }
+  out.push('', `### 10,000 forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`, '', '| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, 10,000 | worker PSS MB, none (at start → after warm-up → after runs) | worker PSS MB, 10,000 | difference MB (same three) |', '|---|---|---|---|---|---|', ...rows);
+  json['zones'] = results;
+}
+
+/** Scenario 3: a DNS-over-TLS upstream (Unbound, test CA) under dotQps of cache misses: TLS handshakes per minute. */
+async function dot(groups: ProcessGroups, dir: string, o: Options, out: string[], json: Record<string, unknown>): Promise<void> {
+  const why = missing('unbound', ['-V'], 'unbound') ?? missing('openssl', ['version'], 'openssl');
+  if (why) {
+    out.push('', `DoT scenario skipped: ${why}`);
+    return;
+  }
+  const d = openDir(dir, 'dot');
+  const ssl = (args: string[]): void => {
+    const r = spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=bench CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'dot.key', '-out', 'dot.csr', '-subj', '/CN=dot.bench']);
+  writeFileSync(join(d, 'dot.ext'), 'subjectAltName=DNS:dot.bench\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  ssl(['x509', '-req', '-in', 'dot.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'dot.pem', '-days', '2', '-extfile', 'dot.ext']);
+  for (const f of ['ca.pem', 'dot.pem', 'dot.key']) chmodSync(join(d, f), 0o644);
+  const port = await freePort();
+  const conf = join(d, 'unbound.conf');
+  // Every name under miss.bench is answered NXDOMAIN from local data at once: each question is a new name, so each is a cache miss for us.
+  writeFileSync(
+    conf,
+    [
+      'server:',
+      `  interface: 127.0.0.1@${port}`,
+      `  tls-port: ${port}`,
+      `  tls-service-key: "${d}/dot.key"`,
+      `  tls-service-pem: "${d}/dot.pem"`,
+      '  do-ip6: no',
+      '  num-threads: 1',
+      '  username: ""',
+      '  chroot: ""',
+      `  directory: "${d}"`,
+      `  pidfile: "${d}/unbound.pid"`,
+      '  use-syslog: no',
+      '  logfile: ""',
+      '  verbosity: 0',
+      '  module-config: "iterator"',
+      '  access-control: 127.0.0.0/8 allow',
+      '  incoming-num-tcp: 100',
+      '  local-zone: "miss.bench." static',
+      '  local-data: "www.miss.bench. 60 IN A 192.0.2.80"',
+      'remote-control:',
+      '  control-enable: no',
+      '',
+    ].join('\n'),
+  );
+  const unbound = groups.spawn('Unbound DoT', 'unbound', ['-d', '-c', conf]);
+  for (let i = 0; i < 100 && !(await tcpUp(port)); i++) await sleep(100);
+  const s = await startShardns(groups, dir, 'shardns DoT', `tls://127.0.0.1:${port}#dot.bench`, ['--tls-ca', join(d, 'ca.pem')]);
+  if (!(await answers(s.port, 'www.miss.bench', '192.0.2.80', 10_000))) throw new Error(`shardns over TLS gave no answer:\n${s.tracked.output().slice(-2000)}`);
+  const names = Math.ceil(o.dotQps * o.dotSeconds * 1.1);
+  const file = join(d, 'misses.txt');
+  writeFileSync(file, Array.from({ length: names }, (_, i) => `m${i}-${Math.random().toString(36).slice(2, 8)}.miss.bench A`).join('\n') + '\n');
+  const before = await readCounters(s.tracked, 1);
+  const t = groups.spawn('dnsperf', 'dnsperf', [...dnsperfArgs({ port: s.port, queryFile: file, durationSec: o.dotSeconds, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 3 }), '-Q', String(o.dotQps)]);
+  await t.exited;
+  await Promise.race([t.closed, sleep(2000)]);
+  await groups.stop(t, 0);
+  const stats = parseDnsperf(t.output());
+  const after = await readCounters(s.tracked, 1);
+  const delta = (k: string): number => (after[0]?.values[`forwarding.${k}`] ?? 0) - (before[0]?.values[`forwarding.${k}`] ?? 0);
+  const overMax = (after[0]?.values['forwardOverMax'] ?? 0) - (before[0]?.values['forwardOverMax'] ?? 0);
+  const handshakes = delta('tlsHandshakes');
+  const minutes = stats.runTimeSec / 60;
+  out.push(
+    '',
+    `### DNS over TLS upstream, ${o.dotQps} QPS of cache misses for ${o.dotSeconds} s (1 worker, Unbound 1 thread)`,
+    '',
+    '| answered | lost | over forward-max | upstream questions | TLS handshakes during the run (resumed) | since start, the probe\'s included | TLS failures | handshakes per upstream per minute of load |',
+    '|---|---|---|---|---|---|---|---|',
+    `| ${stats.completed} (${Math.round(stats.qps)} QPS, ${JSON.stringify(stats.rcodes)}) | ${stats.lost} | ${overMax} | ${delta('upstreamQueries')} | ${handshakes} (${delta('tlsResumed')}) | ${after[0]?.values['forwarding.tlsHandshakes'] ?? 0} | ${delta('tlsFailures')} | ${fmt(handshakes / minutes, 2)} |`,
+  );
+  json['dot'] = { stats, handshakes, resumed: delta('tlsResumed'), failures: delta('tlsFailures'), upstreamQueries: delta('upstreamQueries') };
+  await groups.stop(s.tracked);
+  await groups.stop(unbound);
+}
+
+function tcpUp(port: number): Promise<boolean> {
+  return import('node:net').then(
+    (net) =>
+      new Promise<boolean>((resolve) => {
+        const c = net.connect({ host: '127.0.0.1', port });
+        c.once('connect', () => {
+          c.destroy();
+          resolve(true);
+        });
+        c.once('error', () => resolve(false));
+      }),
+  );
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const why = missing('dnsperf', ['-h'], 'dnsperf') ?? missing('nsd', ['-v'], 'nsd');
+  if (why) {
+    console.error(`forward-peers: ${why}`);
+    process.exit(1);
+  }
+  const groups = new ProcessGroups();
+  const dir = mkdtempSync(join(tmpdir(), 'shardns-fwd-bench-'));
+  chmodSync(dir, 0o755);
+  const hz = clockTicks();
+  const out: string[] = [`## Local resolver benchmark (${new Date().toISOString()}, ${availableParallelism()} CPUs, node ${process.version})`];
+  const json: Record<string, unknown> = { when: new Date().toISOString(), options: { ...o, only: [...o.only] } };
+  try {
+    const upstream = await startUpstream(groups, openDir(dir, 'upstream'));
+    const file = queryFile(dir);
+    if (o.only.has('cached')) await cached(groups, dir, upstream, file, o, hz, out, json);
+    if (o.only.has('zones')) await zones(groups, dir, upstream, file, o, hz, out, json);
+    await groups.stop(upstream.tracked);
+    if (o.only.has('dot')) await dot(groups, dir, o, out, json);
+  } finally {
+    for (const pgid of groups.pgids()) killGroup(pgid, 'SIGKILL');
+  }
+  const text = out.join('\n');
+  console.log(`\n${text}\n`);
+  const results = join(ROOT, 'bench/results');
+  mkdirSync(results, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  writeFileSync(join(results, `forward-peers-${stamp}.json`), JSON.stringify(json, null, 2));
+  writeFileSync(join(results, `forward-peers-${stamp}.md`), `${text}\n`);
+}
+
+await main();
