@@ -1,0 +1,194 @@
+/**
+ * AXFR benchmark: the same generated zone (1M records by default) served by
+ * shardns, NSD and Knot, each transferred whole to `kdig` in turn, rounds
+ * alternating the servers; reports the median wall time of a transfer, the
+ * server's CPU for it, messages and octets, beside each other (issue 15
+ * target: shardns ≤ NSD in the same run).
+ *
+ *   npm run build && node dist/bench/axfr.js [--records 1000000] [--rounds 5] [--workers 2] [--servers shardns,nsd,knot] [--tsig]
+ */
+
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForAnswer } from './dns.js';
+import { GENERATED_BY, writeZone } from './gen-zone.js';
+import { freePort } from './ports.js';
+import { ProcessGroups, type Tracked } from './processes.js';
+import { clockTicks, cpuSecondsBetween, sampleCpu } from './procstat.js';
+import { knotConfig, nsdConfig, ROOT, serverUnavailable, type ZoneUnderTest } from './servers.js';
+
+/** What to run. */
+interface Options {
+  records: number;
+  rounds: number;
+  workers: number;
+  servers: ('shardns' | 'nsd' | 'knot')[];
+  /** Sign with a TSIG key (hmac-sha256): every message signed and verified. */
+  tsig: boolean;
+}
+
+const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig]';
+
+function parse(argv: string[]): Options {
+  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], tsig: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--records') o.records = Number(next());
+    else if (a === '--rounds') o.rounds = Number(next());
+    else if (a === '--workers') o.workers = Number(next());
+    else if (a === '--servers') o.servers = next().split(',') as Options['servers'];
+    else if (a === '--tsig') o.tsig = true;
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  if (!(o.records >= 10) || !(o.rounds >= 1) || !(o.workers >= 1)) throw new Error(USAGE);
+  return o;
+}
+
+/** One transfer: wall time, the server's CPU, what kdig says it received. */
+interface Sample {
+  ms: number;
+  cpuS: number;
+  messages: number;
+  records: number;
+  bytes: number;
+}
+
+const KEY = { name: 'bench-key', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
+
+/** Starts one server with transfers allowed to loopback (and with the key when `tsig`). */
+async function start(groups: ProcessGroups, kind: Options['servers'][number], zone: ZoneUnderTest, o: Options, probe: { name: string; expect: string }): Promise<{ port: number; process: Tracked }> {
+  const dir = mkdtempSync(join(tmpdir(), `axfr-bench-${kind}-`));
+  groups.onExit(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  let cmd: string;
+  let args: string[];
+  if (kind === 'shardns') {
+    // Started as root, shardns runs as nobody after binding (src/ops): its folders must be its own.
+    chmodSync(dir, 0o755);
+    const state = join(dir, 'state');
+    mkdirSync(state);
+    if (process.getuid?.() === 0) {
+      const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+      if (Number.isInteger(nobody)) chownSync(state, nobody, nobody);
+    }
+    const config = join(dir, 'shardns.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        ...(o.tsig ? { keys: [KEY] } : {}),
+        zones: [{ name: zone.origin, file: zone.file, 'allow-transfer': [o.tsig ? { address: '127.0.0.0/8', key: KEY.name } : '127.0.0.0/8'] }],
+      }),
+    );
+    cmd = process.execPath;
+    args = [join(ROOT, 'bin/shardns.js'), 'serve', '--config', config, '--workers', String(o.workers), '--port', String(port), '--listen', '127.0.0.1', '--forward', 'none', '--state-dir', state, '--log-level', 'warn'];
+  } else if (kind === 'nsd') {
+    const key = o.tsig ? `key:\n  name: "${KEY.name}"\n  algorithm: ${KEY.algorithm}\n  secret: "${KEY.secret}"\n` : '';
+    const text = key + nsdConfig({ workers: o.workers, port, zone, dir }) + `  provide-xfr: 127.0.0.0/8 ${o.tsig ? KEY.name : 'NOKEY'}\n`;
+    writeFileSync(join(dir, 'nsd.conf'), text);
+    cmd = 'nsd';
+    args = ['-d', '-c', join(dir, 'nsd.conf')];
+  } else {
+    const base = knotConfig({ workers: o.workers, port, zone, dir });
+    const key = o.tsig ? `key:\n  - id: ${KEY.name}\n    algorithm: ${KEY.algorithm}\n    secret: ${KEY.secret}\n` : '';
+    const acl = `acl:\n  - id: bench-axfr\n    address: 127.0.0.0/8\n    action: transfer\n${o.tsig ? `    key: ${KEY.name}\n` : ''}`;
+    const text = base.replace('zone:\n', `${key}${acl}zone:\n`).replace(/\n$/, '\n    acl: bench-axfr\n');
+    writeFileSync(join(dir, 'knot.conf'), text);
+    cmd = 'knotd';
+    args = ['-c', join(dir, 'knot.conf')];
+  }
+  const tracked = groups.spawn(kind, cmd, args, { cwd: dir });
+  const ok = await waitForAnswer(port, probe.name, 'A', probe.expect, 300_000, 50);
+  if (!ok) throw new Error(`${kind} did not serve the zone:\n${tracked.output().slice(-2000)}`);
+  return { port, process: tracked };
+}
+
+/** One AXFR to kdig (its output thrown away but its summary), timed. */
+function transfer(port: number, origin: string, o: Options, pgid: number): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const ticks = clockTicks();
+    const before = sampleCpu(pgid);
+    const t0 = performance.now();
+    const tsig = o.tsig ? ['-y', `${KEY.algorithm}:${KEY.name}:${KEY.secret}`] : [];
+    const kdig = spawn('kdig', ['@127.0.0.1', '-p', String(port), ...tsig, origin, 'AXFR', '+noall', '+stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    kdig.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    kdig.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    kdig.on('close', (code) => {
+      const ms = performance.now() - t0;
+      const cpuS = cpuSecondsBetween(before, sampleCpu(pgid), ticks);
+      const m = /Received (\d+) B \((\d+) messages, (\d+) records\)/.exec(out);
+      if (code !== 0 || m === null || /;; (WARNING|ERROR)/.test(out)) return reject(new Error(`kdig failed (exit ${code}):\n${out.slice(-2000)}`));
+      resolve({ ms, cpuS, bytes: Number(m[1]), messages: Number(m[2]), records: Number(m[3]) });
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  if (spawnSync('kdig', ['-V']).error) throw new Error('kdig not installed — apt-get install knot-dnsutils');
+  for (const s of o.servers) {
+    const why = serverUnavailable(s);
+    if (why !== null) throw new Error(`${s}: ${why}`);
+  }
+  const groups = new ProcessGroups();
+  groups.installSignalHandlers();
+  const origin = 'example.com.';
+  const file = join(tmpdir(), `axfr-bench-${o.records}.zone`);
+  let probe: { name: string; expect: string } | null = null;
+  const fresh = existsSync(file) && readFileSync(file, 'latin1').slice(0, 200).startsWith(`${GENERATED_BY}, ${o.records} records`);
+  if (!fresh) process.stderr.write(`writing ${o.records} records to ${file}…\n`);
+  // The probe: the zone's last host address (a server answering it has loaded the whole file).
+  const lines: string[] = [];
+  if (!fresh) await writeZone(file, o.records, origin, (l) => /^host\d+ IN A /.test(l) && lines.push(l));
+  else for (const l of readFileSync(file, 'latin1').split('\n')) if (/^host\d+ IN A /.test(l)) lines.push(l);
+  const last = lines.at(-1)!.split(/\s+/);
+  probe = { name: `${last[0]}.${origin}`, expect: last[3]! };
+  const zone: ZoneUnderTest = { origin, file };
+  const samples = new Map<string, Sample[]>(o.servers.map((s) => [s, []]));
+  try {
+    const running = [];
+    for (const s of o.servers) {
+      process.stderr.write(`starting ${s} (${o.workers} workers)…\n`);
+      running.push({ kind: s, ...(await start(groups, s, zone, o, probe)) });
+    }
+    for (let round = 0; round < o.rounds; round++) {
+      // Alternate the order so no server always goes first.
+      const order = round % 2 === 0 ? running : [...running].reverse();
+      for (const r of order) {
+        const sample = await transfer(r.port, origin, o, r.process.pgid);
+        samples.get(r.kind)!.push(sample);
+        process.stderr.write(`round ${round + 1} ${r.kind}: ${(sample.ms / 1000).toFixed(2)} s, ${sample.records} records, ${sample.messages} messages, server CPU ${sample.cpuS.toFixed(2)} s\n`);
+      }
+    }
+  } finally {
+    await groups.stopAll();
+  }
+  const rows = o.servers.map((s) => {
+    const xs = samples.get(s)!;
+    return { s, ms: median(xs.map((x) => x.ms)), cpu: median(xs.map((x) => x.cpuS)), x: xs[0]! };
+  });
+  const nsd = rows.find((r) => r.s === 'nsd');
+  process.stdout.write(`\nAXFR of ${o.records} records to kdig${o.tsig ? ' (TSIG hmac-sha256)' : ''}, ${o.workers} workers, median of ${o.rounds} (same run, alternating)\n\n`);
+  process.stdout.write('| server | wall time | vs NSD | server CPU | messages | octets | records |\n|---|---|---|---|---|---|---|\n');
+  for (const r of rows) {
+    process.stdout.write(`| ${r.s} | ${(r.ms / 1000).toFixed(2)} s | ${nsd ? `${(r.ms / nsd.ms).toFixed(2)}×` : '—'} | ${r.cpu.toFixed(2)} s | ${r.x.messages} | ${r.x.bytes} | ${r.x.records} |\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench/axfr: ${(err as Error).message}\n`);
+  process.exit(1);
+});

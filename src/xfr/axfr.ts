@@ -1,0 +1,151 @@
+/** AXFR out (RFC 5936): the zone image walked in canonical order as transfer messages, made one at a time, each TSIG-signed when the request was. Pure. */
+
+import type { ZoneImage } from '../zone/image/image.js';
+import { MessageWriter, TRANSFER_MESSAGE, type MessageHead } from './packer.js';
+import type { ReplyStream } from './stream.js';
+import type { TsigStreamSigner } from './tsig.js';
+
+/** Class IN. */
+const IN = 1;
+/** SOA's type. */
+const SOA = 6;
+
+/** A sequence of records a transfer sends, written into messages as they fill. */
+export interface RecordCursor {
+  /** Adds records to `w` until one does not fit or none is left; true when none is left. */
+  fill(w: MessageWriter): boolean;
+}
+
+/**
+ * Every record of a zone image as RFC 5936 §2.2 sends them: the SOA, then
+ * every RRset of every node in canonical order (nodes 0 … nodeCount-1, the
+ * apex first, then the NSEC3 nodes), RRSIG sets included, the apex SOA
+ * left out there, and the SOA again last. Owner names in the case the zone
+ * file wrote them; nothing is copied out of the image.
+ */
+export class ZoneCursor implements RecordCursor {
+  /** -1: the first SOA; 0 … total-1: the nodes; total: the last SOA; total + 1: done. */
+  private node = -1;
+  private set = 0;
+  private record = 0;
+  private at = 0;
+  private readonly total: number;
+  private readonly soa: number;
+
+  constructor(private readonly image: ZoneImage) {
+    this.total = image.nodeCount + image.nsec3Count;
+    this.soa = image.soaSet();
+    if (this.soa < 0) throw new Error(`zone ${image.meta.origin} has no SOA`);
+  }
+
+  fill(w: MessageWriter): boolean {
+    const image = this.image;
+    const bytes = image.bytes;
+    for (;;) {
+      if (this.node === -1 || this.node === this.total) {
+        if (!this.addSoa(w)) return false;
+        if (this.node === this.total) {
+          this.node++;
+          return true;
+        }
+        this.startNode(0);
+        continue;
+      }
+      if (this.node > this.total) return true;
+      const first = image.firstSet(this.node);
+      const count = image.setCount(this.node);
+      if (this.set >= count) {
+        this.startNode(this.node + 1);
+        continue;
+      }
+      const set = first + this.set;
+      if (set === this.soa || this.record >= image.setSize(set)) {
+        this.set++;
+        this.record = 0;
+        continue;
+      }
+      if (this.record === 0) this.at = image.setRdataAt(set);
+      const ownerAt = image.ownerAt(this.node);
+      if (!w.add(bytes, ownerAt, image.setType(set), IN, image.setTtl(set), bytes, this.at)) return false;
+      this.at += 2 + ((bytes[this.at]! << 8) | bytes[this.at + 1]!);
+      this.record++;
+    }
+  }
+
+  /** Moves to node `n` (or the last SOA). */
+  private startNode(n: number): void {
+    this.node = n;
+    this.set = 0;
+    this.record = 0;
+  }
+
+  /** Writes the SOA record (the apex's one SOA). */
+  private addSoa(w: MessageWriter): boolean {
+    const image = this.image;
+    return w.add(image.bytes, image.ownerAt(0), SOA, IN, image.setTtl(this.soa), image.bytes, image.setRdataAt(this.soa));
+  }
+}
+
+/** How the messages of one transfer reply are made. */
+export interface TransferOptions {
+  head: MessageHead;
+  /** The first message's OPT record (octets), when the query had EDNS; null otherwise. */
+  opt: Uint8Array | null;
+  /** Signs every message (RFC 8945 §5.3.1) when the request was signed; null otherwise. */
+  signer: TsigStreamSigner | null;
+  /** How full each message is made (default 16383: every name a compression target). */
+  messageSize?: number;
+  /** Called once when the stream is done or closed (releases the image hold). */
+  onClose?: () => void;
+}
+
+/**
+ * The messages of a transfer reply (AXFR, or IXFR in either form) made one
+ * at a time from a cursor: the question in the first, records until the
+ * next does not fit, the OPT in the first, a TSIG on every one when the
+ * request was signed.
+ */
+export class TransferStream implements ReplyStream {
+  private readonly writer = new MessageWriter();
+  private first = true;
+  private done = false;
+  private closed = false;
+  /** Messages made so far. */
+  messages = 0;
+
+  constructor(
+    private readonly cursor: RecordCursor,
+    private readonly options: TransferOptions,
+  ) {}
+
+  next(): Buffer | null {
+    if (this.done || this.closed) {
+      this.close();
+      return null;
+    }
+    const { head, opt, signer } = this.options;
+    const first = this.first;
+    this.first = false;
+    const reserve = (first && opt !== null ? opt.length : 0) + (signer?.overhead ?? 0);
+    this.writer.begin(head, first, this.options.messageSize ?? TRANSFER_MESSAGE, reserve);
+    this.done = this.cursor.fill(this.writer);
+    const message = this.writer.finish(first ? opt : null);
+    this.messages++;
+    return signer === null ? message : signer.sign(message);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.onClose?.();
+  }
+}
+
+/**
+ * An AXFR reply stream for `image` (RFC 5936 §2.2): the image is held (a
+ * reload cannot unmap it under the stream) until the stream is closed.
+ */
+export function axfrStream(image: ZoneImage, options: Omit<TransferOptions, 'onClose'>): TransferStream {
+  image.hold();
+  return new TransferStream(new ZoneCursor(image), { ...options, onClose: () => image.release() });
+}

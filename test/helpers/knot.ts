@@ -1,0 +1,138 @@
+/** Starts a real Knot DNS (Debian package knot) on a loopback high port, as a primary of zone files or a secondary of another server, as a peer for tests. */
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { udpQuery } from './dns-client.js';
+import { until } from './server.js';
+
+/** Why Knot cannot be used here, or null when it can. */
+export function knotUnavailable(): string | null {
+  const r = spawnSync('knotd', ['--version'], { encoding: 'utf8' });
+  if (r.error) return 'knotd not installed — apt-get install knot';
+  const c = spawnSync('knotc', ['--version'], { encoding: 'utf8' });
+  return c.error ? 'knotc not installed — apt-get install knot' : null;
+}
+
+/** A TSIG key as both sides are given it. */
+export interface PeerKey {
+  name: string;
+  algorithm: string;
+  /** Base64. */
+  secret: string;
+}
+
+/** A zone Knot serves: from a file (primary), or transferred from `primary` (secondary). */
+export type KnotZone =
+  | { name: string; file: string }
+  | {
+      name: string;
+      /** Where to transfer it from: address, port, and the key to sign with (and to require on NOTIFY). */
+      primary: { address: string; port: number; key?: string };
+    };
+
+/** A running knotd. */
+export interface Knot {
+  port: number;
+  proc: ChildProcess;
+  /** Its working folder (zone files it writes are there). */
+  dir: string;
+  /** Everything it logged. */
+  log(): string;
+  /** Runs knotc against it; resolves with its output. */
+  ctl(...args: string[]): string;
+  stop(): void;
+}
+
+/**
+ * Starts knotd serving `zones` on 127.0.0.1:port. A secondary zone accepts
+ * NOTIFY from its primary's address (signed with its key when one is given),
+ * transfers with IXFR first, and gives the zone by AXFR to loopback clients
+ * (with the same key). Resolves once every zone file zone answers
+ * (a secondary's answer comes after its first transfer: use `until`).
+ */
+export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[] = []): Promise<Knot> {
+  const dir = mkdtempSync(join(tmpdir(), 'shardns-knot-'));
+  const lines: string[] = [
+    'server:',
+    `  rundir: "${dir}"`,
+    '  user: root:root',
+    `  listen: 127.0.0.1@${port}`,
+    `  pidfile: "${dir}/knot.pid"`,
+    '  udp-workers: 1',
+    '  tcp-workers: 1',
+    '  background-workers: 1',
+    'database:',
+    `  storage: "${dir}"`,
+    'control:',
+    `  listen: "${dir}/knot.sock"`,
+    'log:',
+    '  - target: stderr',
+    '    any: info',
+  ];
+  if (keys.length > 0) {
+    lines.push('key:');
+    for (const k of keys) lines.push(`  - id: ${k.name}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`);
+  }
+  const secondaries = zones.filter((z): z is Extract<KnotZone, { primary: unknown }> => 'primary' in z);
+  if (secondaries.length > 0) {
+    lines.push('remote:');
+    secondaries.forEach((z, i) => {
+      lines.push(`  - id: primary${i}`, `    address: ${z.primary.address}@${z.primary.port}`);
+      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
+    });
+    lines.push('acl:');
+    secondaries.forEach((z, i) => {
+      lines.push(`  - id: notify${i}`, `    address: ${z.primary.address}`, '    action: notify');
+      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
+      // Tests read the zone back with AXFR from loopback, with the same key.
+      lines.push(`  - id: transfer${i}`, '    address: 127.0.0.0/8', '    action: transfer');
+      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
+    });
+  }
+  lines.push('zone:');
+  for (const z of zones) {
+    lines.push(`  - domain: ${z.name}`, `    storage: "${dir}"`, `    file: "${dir}/%s.zone"`);
+    if ('file' in z) {
+      copyFileSync(z.file, join(dir, `${z.name.replace(/\.$/, '')}.zone`));
+    } else {
+      const i = secondaries.indexOf(z);
+      // Kept in the journal only, and refreshed no later than NOTIFY tells it to.
+      lines.push(`    master: primary${i}`, `    acl: [notify${i}, transfer${i}]`, '    zonefile-sync: -1', '    journal-content: all', '    zonefile-load: none');
+    }
+  }
+  const conf = join(dir, 'knot.conf');
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const stop = (): void => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const up = await until(async () => {
+    try {
+      await udpQuery('.', 'SOA', 'CH', port);
+      return true;
+    } catch {
+      return proc.exitCode === null ? false : true;
+    }
+  }, 10_000, 100);
+  if (!up || proc.exitCode !== null) {
+    stop();
+    throw new Error(`Knot did not start:\n${log}`);
+  }
+  return {
+    port,
+    proc,
+    dir,
+    log: () => log,
+    ctl: (...args: string[]) => {
+      const r = spawnSync('knotc', ['-c', conf, '-s', join(dir, 'knot.sock'), ...args], { encoding: 'utf8' });
+      return `${r.stdout}${r.stderr}`;
+    },
+    stop,
+  };
+}
