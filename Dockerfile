@@ -2,13 +2,16 @@
 #
 #   docker build -t shardns .
 #   docker run -d --name shardns -p 53:53/udp -p 53:53/tcp shardns
+#   docker run -d --name shardns --network host shardns       # the host's resolver, on the host's port 53
 #   podman build --format docker -t shardns .      # docker format keeps HEALTHCHECK
-#   podman run -d --name shardns --sysctl net.ipv4.ip_unprivileged_port_start=53 -p 53:53/udp -p 53:53/tcp shardns
 #
-# Port 53 as a non-root user: the image holds no file capability. The runtime grants the
-# bind through the network namespace's net.ipv4.ip_unprivileged_port_start, which Docker
-# (20.10 and later) and containerd 2 already set to 0 for every container with its own
-# network; podman needs --sysctl (or --cap-add NET_BIND_SERVICE). See README, "Container".
+# Who runs it: the image starts as root, which binds port 53 (in the container's own network
+# or the host's) and then drops to the user shardns (uid 10053) before it reads a zone or
+# answers a query: supervisor, zone builder and workers all run as 10053, with no capability
+# left. To start it as 10053 directly (Kubernetes' runAsNonRoot, compose's user:, --user), the
+# runtime must let a non-root user bind port 53: net.ipv4.ip_unprivileged_port_start, which
+# Docker (20.10 and later) and containerd 2 set to 0 for a container with its own network;
+# podman needs --sysctl (or --cap-add NET_BIND_SERVICE). See README, "Container".
 
 # Any Node.js LTS image (Debian based; glibc for koffi's prebuilt binary). Node 20 is the oldest
 # the code supports (engines: >=20.19) but reached end of life on 2026-04-30.
@@ -38,7 +41,8 @@ FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="shardns" \
       org.opencontainers.image.description="DNS server: one SO_REUSEPORT socket per worker process, the kernel spreads the queries" \
       org.opencontainers.image.licenses="MIT"
-# A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it; no home, no shell.
+# The user the server drops to (its default when started as root): a fixed numeric uid, so
+# Kubernetes can run the image as it (runAsUser: 10053, runAsNonRoot); no home, no shell.
 RUN echo 'shardns:x:10053:10053:shardns DNS server:/nonexistent:/usr/sbin/nologin' >> /etc/passwd \
  && echo 'shardns:x:10053:' >> /etc/group
 WORKDIR /opt/shardns
@@ -58,7 +62,9 @@ WORKDIR /etc/shardns
 RUN node -e "const fs = require('node:fs'); fs.mkdirSync('/var/lib/shardns', { recursive: true }); fs.chownSync('/var/lib/shardns', 10053, 10053); fs.chmodSync('/var/lib/shardns', 0o750)"
 ENV XDG_STATE_HOME=/var/lib
 VOLUME ["/var/lib/shardns"]
-USER 10053:10053
+# Root only to bind: shardns then drops to its default user, shardns (10053), before anything else;
+# the health check's probe drops to it too. Run as 10053 directly with the runtime's --user.
+USER 0:0
 EXPOSE 53/udp 53/tcp
 # SIGTERM: the supervisor stops the workers, they finish what they hold (shutdown-timeout, 5 s), exit 0.
 STOPSIGNAL SIGTERM

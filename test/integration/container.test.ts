@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { PodmanSession, containerUnavailable, digIn, run, type Ran } from '../helpers/container.js';
 import { ROOT, childPids, until } from '../helpers/server.js';
+import { txtOf, udpQuery } from '../helpers/dns-client.js';
 
-/** The uid the image runs as (Dockerfile USER). */
+/** The uid the image's server runs as: it starts as root (Dockerfile USER 0), binds, and drops to shardns (10053). */
 const UID = 10053;
+/** Runs the image as its user from the start (Kubernetes' runAsUser, compose's user:). */
+const AS_USER = ['--user', `${UID}:${UID}`];
 /** Grants a non-root bind of port 53 inside the container's own network namespace. */
 const PORT_53 = ['--sysctl', 'net.ipv4.ip_unprivileged_port_start=53'];
 
@@ -61,13 +64,13 @@ describe('container image (podman): build, run, probe, stop', function () {
     expect(await pm.leftovers(), 'images and containers left behind').to.deep.equal([]);
   });
 
-  it('image: numeric non-root user, 53/udp and 53/tcp, SIGTERM, a DNS health check, production files only', async () => {
+  it('image: starts as root to bind (then drops), 53/udp and 53/tcp, SIGTERM, a DNS health check, production files only', async () => {
     type HealthConfig = { Test: string[] };
     type Inspected = { Size: number; Healthcheck?: HealthConfig; Config: { User: string; ExposedPorts: object; StopSignal: string; Healthcheck?: HealthConfig; Entrypoint: string[]; Volumes?: object; Env?: string[] } };
     const [image] = JSON.parse((await pm.podman(['image', 'inspect', pm.image])).stdout) as [Inspected];
     const [base] = JSON.parse((await pm.podman(['image', 'inspect', pm.baseImage])).stdout) as [Inspected];
     const config = image.Config;
-    expect(config.User).to.equal(`${UID}:${UID}`);
+    expect(config.User).to.equal('0:0');
     expect(Object.keys(config.ExposedPorts).sort()).to.deep.equal(['53/tcp', '53/udp']);
     expect(config.StopSignal).to.equal('SIGTERM');
     // podman shows the health check beside Config, docker inside it.
@@ -175,6 +178,7 @@ describe('container image (podman): build, run, probe, stop', function () {
         expect(c.gid, `pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
         expect(c.capEff, `pid ${p} CapEff`).to.equal('0000000000000000');
       }
+      expect(logs.stdout + logs.stderr).to.match(/started as root without --user: running as shardns \(uid 10053, gid 10053 shardns\)/);
       expect(logs.stdout + logs.stderr).to.match(/starting 2 workers/);
       expect(logs.stdout + logs.stderr).to.match(/listening on 0\.0\.0\.0:53, \[::\]:53 \(udp, tcp\) with 2 workers/);
     });
@@ -224,18 +228,58 @@ describe('container image (podman): build, run, probe, stop', function () {
     expect({ half, one, quarter }).to.deep.equal({ half: 1, one: 1, quarter: 1 });
   });
 
-  it('non-root needs the port-53 grant: without it a clear error and exit 1; --cap-add NET_BIND_SERVICE is the other way', async () => {
+  it('run as 10053 from the start (as Kubernetes does): the port-53 sysctl or --cap-add NET_BIND_SERVICE; without a grant a clear error and exit 1', async () => {
+    const sysctlName = pm.name('as-user');
     const capName = pm.name('capadd');
-    const [denied, capAdd] = await Promise.all([
-      pm.runImage(pm.name('denied'), ['--rm', '--network', 'none'], ['--workers', '1']),
-      pm.runImage(capName, ['-d', '--network', 'none', '--cap-add', 'NET_BIND_SERVICE'], ['--workers', '1']),
+    const [denied, sysctl, capAdd] = await Promise.all([
+      pm.runImage(pm.name('denied'), ['--rm', '--network', 'none', ...AS_USER], ['--workers', '1']),
+      pm.runImage(sysctlName, ['-d', '--network', 'none', ...AS_USER, ...PORT_53], ['--workers', '1']),
+      pm.runImage(capName, ['-d', '--network', 'none', ...AS_USER, '--cap-add', 'NET_BIND_SERVICE'], ['--workers', '1']),
     ]);
     expect(denied.code, tail(denied)).to.equal(1);
     expect(denied.stderr).to.match(/cannot bind 0\.0\.0\.0:53\/udp: permission denied/);
-    expect(capAdd.code, tail(capAdd)).to.equal(0);
-    const healthy = await until(async () => (await pm.podman(['healthcheck', 'run', capName])).code === 0, 20_000, 100);
-    expect(healthy, tail(await pm.podman(['logs', capName]))).to.equal(true);
-    await pm.podman(['rm', '--force', '--volumes', '--time', '0', capName]);
+    for (const [name, r] of [[sysctlName, sysctl], [capName, capAdd]] as const) {
+      expect(r.code, tail(r)).to.equal(0);
+      const healthy = await until(async () => (await pm.podman(['healthcheck', 'run', name])).code === 0, 20_000, 100);
+      const logs = await pm.podman(['logs', name]);
+      expect(healthy, tail(logs)).to.equal(true);
+      expect(logs.stdout, 'nothing to drop').to.not.match(/running as .* from now on/);
+      const pid = Number((await pm.podman(['inspect', '--format', '{{.State.Pid}}', name])).stdout.trim());
+      for (const p of [pid, ...childPids(pid)]) expect(credentials(p).uid, `${name} pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
+      await pm.podman(['rm', '--force', '--volumes', '--time', '0', name]);
+    }
+  });
+
+  it('--network host: answers on the host\'s port 53 (bound as root), and nothing in the container keeps running as root', async () => {
+    // A loopback address of its own, so nothing else on the host's port 53 is in the way.
+    const address = `127.53.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+    const name = pm.name('host');
+    const started = await pm.runImage(name, ['-d', '--network', 'host'], ['--listen', address, '--forward', 'none', '--workers', '2']);
+    expect(started.code, tail(started)).to.equal(0);
+    const answers = async (): Promise<boolean> => {
+      try {
+        return txtOf(await udpQuery('version.bind', 'TXT', 'CH', 53, address))?.startsWith('shardns ') === true;
+      } catch {
+        return false;
+      }
+    };
+    expect(await until(answers, 30_000, 100), tail(await pm.podman(['logs', name]))).to.equal(true);
+    const pid = Number((await pm.podman(['inspect', '--format', '{{.State.Pid}}', name])).stdout.trim());
+    const workers = childPids(pid);
+    expect(workers).to.have.length(2);
+    for (const p of [pid, ...workers]) {
+      const c = credentials(p);
+      expect(c.uid, `pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
+      expect(c.capEff, `pid ${p} CapEff`).to.equal('0000000000000000');
+    }
+    // Every process in the container: none root.
+    const top = await pm.podman(['top', name, 'huser', 'args']);
+    expect(top.code, tail(top)).to.equal(0);
+    const users = top.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[0]);
+    expect(users.length).to.be.at.least(3);
+    expect(users.filter((u) => u !== String(UID))).to.deep.equal([]);
+    expect((await pm.podman(['logs', name])).stdout).to.match(new RegExp(`listening on ${address.replace(/\./g, '\\.')}:53 \\(udp, tcp\\) with 2 workers`));
+    await pm.podman(['rm', '--force', '--volumes', '--time', '0', name]);
   });
 
   it('the state directory is /var/lib/shardns and writable with a read-only root file system', async () => {
