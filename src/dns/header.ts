@@ -51,10 +51,8 @@ export function questionEnd(msg: Uint8Array): number {
       off += 1;
       break;
     }
-    if ((len & 0xc0) === 0xc0) {
-      off += 2;
-      break;
-    }
+    // A compression pointer can only point at a prior occurrence (RFC 1035 §4.1.4), and
+    // nothing but the header precedes the first question: a pointer here is malformed.
     if ((len & 0xc0) !== 0) return -1;
     nameLength += len + 1;
     if (nameLength > 255) return -1;

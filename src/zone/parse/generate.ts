@@ -108,6 +108,8 @@ export function expandTemplate(template: string, value: number): string | Templa
 function substitute(written: string, mod: Modifier, value: number): string | TemplateError {
   const v = value + mod.offset;
   if (v > MAX_VALUE) return new TemplateError(`$GENERATE "${written}" at ${value} gives ${v}, above ${MAX_VALUE}: lower the offset or the range`);
+  // Refused before padding: a width of billions would not fit a string (padStart throws, nibbles would fill the memory).
+  if (mod.width > MAX_SUBSTITUTION) return new TemplateError(`$GENERATE "${written}" makes ${mod.width} characters, BIND allows at most ${MAX_SUBSTITUTION}: use a smaller width`);
   const text = format(v, mod.width, mod.base);
   if (text.length > MAX_SUBSTITUTION) return new TemplateError(`$GENERATE "${written}" makes ${text.length} characters, BIND allows at most ${MAX_SUBSTITUTION}: use a smaller width`);
   return text;

@@ -311,8 +311,9 @@ class MasterReader {
   /** The TTL a record gets (see the class comment); -1 after reporting an error. */
   private ttlFor(file: string, e: Entry, explicit: number, tok: number, code: number, data: unknown): number {
     if (explicit >= 0) {
-      this.lastTtl = explicit;
-      return this.clamp(file, e, tok, explicit);
+      // A later record without a TTL takes the TTL this one got: above 2^31-1 that is 0, for both (as BIND does).
+      this.lastTtl = this.clamp(file, e, tok, explicit);
+      return this.lastTtl;
     }
     if (this.defaultTtl >= 0) return this.defaultTtl;
     if (this.lastTtl >= 0) {
