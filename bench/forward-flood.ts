@@ -13,7 +13,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   if (spawnSync('dnsperf', ['-h']).error) throw new Error('dnsperf is not installed: apt-get install dnsperf');
   const dir = mkdtempSync(join(tmpdir(), 'shardns-fflood-'));
+  // Started as root, shardns drops to an unprivileged user, which must reach the state directory below this one.
+  chmodSync(dir, 0o755);
   const upstream = await oneNameUpstream();
   const port = await freePort();
   const names = Array.from({ length: Math.ceil(o.qps * o.seconds * 1.1) }, (_, i) => `u${i}-${Math.random().toString(36).slice(2, 8)}.flood.test A`);
@@ -106,7 +108,13 @@ async function main(): Promise<void> {
     let sent = 0;
     const checker = setInterval(() => ask(++sent & 0xffff), 10);
     const sampler = setInterval(() => rss.push(rssMiB(worker)), 250);
-    const perf = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', join(dir, 'q.txt'), '-l', String(o.seconds), '-Q', String(o.qps), '-c', '8', '-t', '5', '-S', String(o.seconds + 1)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    // dnsperf runs as a child while this process keeps asking the cached name and sampling RSS.
+    const perf = await new Promise<{ stdout: string }>((resolve) => {
+      const p = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', join(dir, 'q.txt'), '-l', String(o.seconds), '-Q', String(o.qps), '-q', '20000', '-c', '8', '-t', '5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('close', () => resolve({ stdout: out }));
+    });
     clearInterval(checker);
     clearInterval(sampler);
     await new Promise((r) => setTimeout(r, 300));

@@ -7,7 +7,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -373,6 +373,8 @@ export async function main(argv: string[]): Promise<number> {
   const groups = new ProcessGroups();
   groups.installSignalHandlers((l) => process.stderr.write(`${l}\n`));
   const dir = mkdtempSync(join(tmpdir(), 'shardns-bench-'));
+  // Started as root, shardns runs as an unprivileged user (nobody) that must read the zone files here.
+  chmodSync(dir, 0o755);
   groups.onExit(() => rmSync(dir, { recursive: true, force: true }));
 
   const idle0 = systemCpu();

@@ -144,7 +144,8 @@ export function serverCommand(o: Pick<ServerOptions, 'kind' | 'workers' | 'port'
     const zone = o.zone ? ['--zone', `${o.zone.origin}=${o.zone.file}`] : [];
     return {
       command: process.execPath,
-      args: [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', String(o.workers), '--port', String(o.port), '--listen', '127.0.0.1', ...zone, '--log-format', 'text', '--log-level', 'info', ...(o.args ?? [])],
+      // A state directory of its own, per port (two servers must not share one: the second is refused); a variant's --state-dir wins.
+      args: [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', String(o.workers), '--port', String(o.port), '--listen', '127.0.0.1', ...zone, '--log-format', 'text', '--log-level', 'info', '--state-dir', join(o.dir, `state-${o.port}`), ...(o.args ?? [])],
     };
   }
   if (o.zone === null) throw new Error(`${o.kind} needs a zone to serve`);

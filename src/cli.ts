@@ -1,16 +1,23 @@
-/** The command line (yargs): `serve` and `check`, wiring only. */
+/** The command line (yargs): `serve`, `check`, `probe` and `ctl`, wiring only. */
 
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import yargs, { type Argv } from 'yargs';
-import { SETTINGS, resolveConfig, type Config } from './config.js';
+import { SETTINGS, primaryZones, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
 import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } from './forward/upstreams.js';
 import { displayPath } from './display-path.js';
+import { ShardnsError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { Supervisor, type ReloadReport } from './supervisor.js';
+import { Supervisor } from './supervisor.js';
 import { VERSION } from './version.js';
+import { controlPath, CONTROL_COMMANDS, CONTROL_SOCKET_NAME, removeControlSocket, type ControlCommand } from './ops/control.js';
+import { CTL_TIMEOUT_S, runCtl } from './ops/ctl.js';
+import { flattenCounters, Operator } from './ops/operator.js';
+import { dropPrivileges, planPrivileges, stateDirWouldServe, unreadableZones } from './ops/privileges.js';
+import { startUp } from './ops/startup.js';
+import { Predecessor, takeHandover } from './ops/upgrade.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -22,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
   const parser = yargs(argv)
     .scriptName('shardns')
-    .usage('$0 [serve] [options]\n$0 check [options]\n$0 probe [options]')
+    .usage('$0 [serve] [options]\n$0 check [options]\n$0 probe [options]\n$0 ctl <status|reload [ZONE]|stats|upgrade|stop> [options]')
     .command(['serve', '$0'], 'answer DNS queries (the default command)', addSettings, async (args) => {
       exitCode = await serve(args as Args);
     })
@@ -43,6 +50,14 @@ export async function main(argv: string[]): Promise<number> {
     .command('probe', 'send one DNS query and print the reply; exit 0 when the rcode is the expected one (health checks)', addProbeOptions, async (args) => {
       exitCode = await runProbe(args as unknown as ProbeArgs);
     })
+    .command(
+      'ctl <command> [name]',
+      'control the running server over its control socket: status, reload [ZONE], stats [--json], upgrade, stop; exit 0 when the command worked, 1 when it failed',
+      addCtlOptions,
+      async (args) => {
+        exitCode = await ctl(args as unknown as Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string });
+      },
+    )
     .option('config', { type: 'string', describe: 'JSON file with any of these settings; flags on the command line win', requiresArg: true })
     .strict()
     .version(VERSION)
@@ -74,19 +89,21 @@ function addSettings(y: Argv): Argv {
   return y;
 }
 
-/** Reads `--config` and merges it with the flags; problems are printed and mapped to an exit code. */
-function loadConfig(args: Args, badExit: number): Config | number {
+/** Reads `--config` and merges it with the flags; problems are printed (and given to `report`) and mapped to an exit code. */
+function loadConfig(args: Args, badExit: number, report: (problems: string[]) => void = () => undefined): Config | number {
   let fileValues: Record<string, unknown> | null = null;
   if (args.config !== undefined) {
     const read = readConfigFile(args.config);
     if (typeof read === 'string') {
       process.stderr.write(`shardns: ${read}\n`);
+      report([read]);
       return badExit;
     }
     fileValues = read;
   }
   const result = resolveConfig(args, fileValues, args.config ?? null, usableCpus(), process.cwd());
   if (!result.ok) {
+    report(result.problems);
     for (const p of result.problems) process.stderr.write(`shardns: ${p}\n`);
     process.stderr.write('Run "shardns --help" for the flags and their values.\n');
     return badExit;
@@ -127,9 +144,12 @@ async function check(args: Args): Promise<number> {
   if (typeof config === 'number') return config;
   // The parser and compiler load only here: `serve` leaves them to the builder process (a faster start).
   const [{ checkZones }, { probeStateDir }, { printZone }] = await Promise.all([import('./zone/image/build.js'), import('./zone/image/store.js'), import('./zone/index.js')]);
-  const zones = checkZones(config.zones);
+  const zones = checkZones(primaryZones(config));
   for (const w of zones.warnings) process.stderr.write(`${w}\n`);
-  const state = probeStateDir(config.stateDir);
+  // As root the server works in the state directory as the user it drops to (made theirs first): check that, not root's access.
+  const plan = planPrivileges(config.user, process.geteuid?.() ?? -1);
+  // (A --user the server would refuse is reported here too.)
+  const state = plan.kind === 'error' ? plan : plan.kind === 'drop' ? stateDirWouldServe(config.stateDir, plan.target, [CONTROL_SOCKET_NAME]) : probeStateDir(config.stateDir);
   const problems = zones.kind === 'error' ? zones.errors.length : 0;
   if (zones.kind === 'error') for (const e of zones.errors) process.stderr.write(`${e}\n`);
   if (state.kind === 'error') process.stderr.write(`shardns: ${state.error.describe()} [${state.error.code}]\n`);
@@ -141,7 +161,7 @@ async function check(args: Args): Promise<number> {
   // DNSSEC: what would break validation is a warning (the server serves the zone, as NSD does); with --verify an error.
   const { dnssecReport } = await import('./dnssec/report.js');
   const verify = args.verify === true;
-  const where = (origin: string): string => displayPath(config.zones.find((z) => z.name === origin)?.file ?? origin);
+  const where = (origin: string): string => displayPath(primaryZones(config).find((z) => z.name === origin)?.file ?? origin);
   const dnssec = dnssecReport(zones.zones.map((z) => ({ zone: z.zone, where: where(z.origin) })), verify, Date.now() / 1000);
   for (const line of dnssec.problems) process.stderr.write(`${line}\n`);
   if (args.print === true) {
@@ -152,6 +172,12 @@ async function check(args: Args): Promise<number> {
   if (dnssec.errors > 0) {
     process.stderr.write(`shardns: ${dnssec.errors} DNSSEC error(s): validating resolvers would fail (SERVFAIL) on the names concerned; the server would still serve the zone(s)\n`);
     return EXIT.FAILED;
+  }
+  // Per zone: serial and source (the zone file, or its primaries), and its transfer settings.
+  const { zoneLine } = await import('./xfr/report.js');
+  for (const z of config.zones) {
+    const checked = zones.zones.find((c) => c.origin === z.name);
+    process.stdout.write(`${zoneLine(z, checked?.serial ?? null, checked?.records ?? null, displayPath)}\n`);
   }
   const records = zones.zones.reduce((n, z) => n + z.records, 0);
   const imageBytes = zones.zones.reduce((n, z) => n + z.imageBytes, 0);
@@ -168,25 +194,67 @@ function sizeText(bytes: number): string {
 }
 
 async function serve(args: Args): Promise<number> {
-  const config = loadConfig(args, EXIT.USAGE);
+  // Started by a running server to take over its sockets (an upgrade)? Then it hears how this start went.
+  const handover = takeHandover();
+  if (handover.kind === 'error') {
+    process.stderr.write(`shardns: ${handover.error.describe()}\n`);
+    return EXIT.FAILED;
+  }
+  const predecessor = handover.kind === 'ok' ? new Predecessor(handover.handover.from) : null;
+  const config = loadConfig(args, EXIT.USAGE, (problems) => predecessor?.failed(`the configuration is invalid: ${problems.join('; ')}`));
   if (typeof config === 'number') return config;
   process.title = 'shardns supervisor';
   const log = createLogger('supervisor', config.logLevel, config.logFormat);
-  log.info(`shardns ${VERSION} starting ${config.workers} worker${config.workers === 1 ? '' : 's'}`, { node: process.version });
+  const cannotStart = (e: Error & { describe?: () => string; code?: string }): number => {
+    const text = e.describe ? e.describe() : e.message;
+    log.error(`cannot start: ${text}`, e.code ? { code: e.code } : {});
+    predecessor?.failed(text);
+    return EXIT.FAILED;
+  };
+  const what = `${config.workers} worker${config.workers === 1 ? '' : 's'}`;
+  log.info(predecessor ? `shardns ${VERSION} taking over from pid ${predecessor.pid}: starting ${what} on its sockets` : `shardns ${VERSION} starting ${what}`, { node: process.version });
+
+  // Bind (or take over the sockets), then drop privileges: before any zone is read or query answered.
+  const up = await startUp(config, handover.kind === 'ok' ? handover.handover : null);
+  if (up.kind === 'error') return cannotStart(up.error);
+  const started = up.started;
+  if (started.note) log.info(started.note);
+  // A start that fails from here leaves no control socket file behind (in an upgrade it is the old server's).
+  const abandon = (e: Error): number => {
+    if (!predecessor) removeControlSocket(started.control.path);
+    return cannotStart(e);
+  };
+  const unreadable = unreadableZones(primaryZones(config), started.user);
+  if (unreadable.length > 0) return abandon(new ShardnsError('E_USER', unreadable.join('\n'), 'the zone builder reads the zone files as the user the server runs as'));
 
   config.upstreams = workOutUpstreams(config, log);
-  const supervisor = new Supervisor(config, log);
-  const stopped = handleSignals(supervisor, log);
+  const supervisor = new Supervisor(config, log, started.listeners, { holdRemoval: predecessor !== null });
+  const operator = new Operator({
+    supervisor,
+    config,
+    log,
+    user: started.user,
+    listeners: started.listeners,
+    control: started.control,
+    ...(predecessor ? { predecessorGone: predecessor.gone } : {}),
+  });
+  handleSignals(operator, supervisor, log);
   try {
     await supervisor.start();
   } catch (err) {
     supervisor.killAll();
-    const e = err as Error & { describe?: () => string; code?: string };
-    log.error(`cannot start: ${e.describe ? e.describe() : e.message}`, e.code ? { code: e.code } : {});
-    return EXIT.FAILED;
+    return abandon(err as Error);
   }
   log.info(supervisor.describeListening());
-  return stopped;
+  await operator.serveControl();
+  if (predecessor) {
+    predecessor.ready(VERSION);
+    void predecessor.gone.then(() => {
+      log.info(`the previous supervisor (pid ${predecessor.pid}) has gone; this one serves alone`);
+      supervisor.releaseRemoval();
+    });
+  }
+  return operator.done;
 }
 
 /**
@@ -223,66 +291,47 @@ function workOutUpstreams(config: Config, log: Logger): Upstream[] {
 /** Where `--forward auto` finds the machine's resolvers. */
 const RESOLV_CONF = '/etc/resolv.conf';
 
-/** SIGTERM/SIGINT drain and exit 0 (a second one kills at once); SIGUSR1 logs each worker's counters. */
-function handleSignals(supervisor: Supervisor, log: Logger): Promise<number> {
-  return new Promise((resolve) => {
-    let signalled = false;
-    const onStop = (signal: NodeJS.Signals): void => {
-      if (signalled) {
-        log.warn(`${signal} again: killing workers now`);
-        supervisor.killAll();
-        resolve(EXIT.FAILED);
-        return;
-      }
-      signalled = true;
-      log.info(`${signal}: shutting down; workers finish what they hold`);
-      void supervisor.stop().then(() => {
-        log.info('stopped');
-        resolve(EXIT.OK);
-      });
-    };
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-    let reloading = false;
-    process.on('SIGHUP', () => {
-      if (reloading) {
-        log.warn('SIGHUP: a reload is already running; ignored');
-        return;
-      }
-      reloading = true;
-      log.info('SIGHUP: reloading zones');
-      void supervisor.reload().then((report) => {
-        reloading = false;
-        logReload(log, report);
-      });
+/**
+ * Signals: SIGTERM/SIGINT drain and exit 0 (a second one kills at once);
+ * SIGHUP reloads the zones; SIGUSR1 logs each worker's counters; SIGUSR2
+ * upgrades to the installed code without closing a socket (src/ops/upgrade.ts).
+ */
+function handleSignals(operator: Operator, supervisor: Supervisor, log: Logger): void {
+  process.on('SIGTERM', () => operator.stop('SIGTERM'));
+  process.on('SIGINT', () => operator.stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    void operator.reload(undefined, 'SIGHUP').then((r) => {
+      if (r.kind === 'error' && r.error.code === 'E_CONTROL') log.warn(`SIGHUP: ${r.error.message}; ignored`);
     });
-    process.on('SIGUSR1', () => {
-      void supervisor.stats().then((all) => {
-        for (const s of all) log.info(`worker ${s.id} (pid ${s.pid}) counters`, { ...flatten(s.counters) });
-      });
+  });
+  process.on('SIGUSR1', () => {
+    void supervisor.stats().then((all) => {
+      for (const s of all) log.info(`worker ${s.id} (pid ${s.pid}) counters`, { ...flattenCounters(s.counters) });
     });
+  });
+  process.on('SIGUSR2', () => {
+    log.info('SIGUSR2: upgrading to the installed code (a new supervisor on the same sockets)');
+    void operator.upgrade();
   });
 }
 
-/** One line for a good reload (after the builder's line per zone); the errors for a failed one. */
-function logReload(log: Logger, report: ReloadReport): void {
-  for (const w of report.warnings) log.warn(w);
-  if (report.kind === 'error') {
-    log.error(`reload failed; still serving the previous zones:\n${report.errors.join('\n')}`);
-    return;
-  }
-  for (const f of report.failed) log.error(`reload: ${f}; that worker still serves the previous zones`);
-  const records = report.zones.reduce((n, z) => n + z.records, 0);
-  log.info(`reloaded ${report.zones.length} zone(s), ${records} records, in ${report.workers} worker(s) (build ${Math.round(report.buildMs)} ms, swap ${report.mapMs} ms)`);
+/** `shardns ctl <command>`: the control socket is found as the server finds it (--control, else in the state directory). */
+async function ctl(args: Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string }): Promise<number> {
+  // The zone is positional (`ctl reload example.com.`): --zone is the server's setting, which ctl reads like the rest.
+  if (args.name !== undefined && args.command !== 'reload') return usage(`ctl ${args.command} takes no zone (only "ctl reload [ZONE]" does)`);
+  const timeoutS = args.timeout === undefined ? CTL_TIMEOUT_S[args.command] : Number(args.timeout);
+  if (!(timeoutS > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${args.timeout}"`);
+  const config = loadConfig(args, EXIT.USAGE);
+  if (typeof config === 'number') return config;
+  return runCtl({ command: args.command, ...(args.name !== undefined ? { zone: args.name } : {}), json: args.json === true, timeoutS, path: controlPath(config) });
 }
 
-function flatten(c: object, prefix = ''): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(c)) {
-    if (typeof v === 'number') out[prefix + k] = v;
-    else if (v && typeof v === 'object') Object.assign(out, flatten(v as object, `${prefix}${k}.`));
-  }
-  return out;
+function addCtlOptions(y: Argv): Argv {
+  return addSettings(y)
+    .positional('command', { type: 'string', choices: [...CONTROL_COMMANDS], describe: 'what to ask the running server' })
+    .positional('name', { type: 'string', describe: 'for reload: the one zone to reload, e.g. example.com. (default: every zone)' })
+    .option('json', { type: 'boolean', describe: 'print the reply as JSON (status, stats, reload, upgrade)' })
+    .option('timeout', { type: 'string', describe: 'seconds to wait for the reply', defaultDescription: 'reload 300, upgrade 150, others 10' });
 }
 
 interface ProbeArgs {
@@ -313,6 +362,11 @@ async function runProbe(a: ProbeArgs): Promise<number> {
   const timeout = Number(a.timeout);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return usage(`--port: must be a whole number from 1 to 65535, got "${a.port}"`);
   if (!(timeout > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${a.timeout}"`);
+  // Run as root (a container's health check), the probe sends its one query as the server's default user.
+  if (process.geteuid?.() === 0) {
+    const plan = planPrivileges(null, 0);
+    if (plan.kind === 'drop') dropPrivileges(plan.target);
+  }
   // dns-packet and the probe load only for this command: `serve` starts faster without them.
   const { probe } = await import('./probe.js');
   const r = await probe({ server: a.server, port, name: a.name, type: a.type.toUpperCase(), klass: a.class.toUpperCase(), tcp: a.tcp, timeoutMs: timeout * 1000 });

@@ -16,7 +16,17 @@ export type ErrorCode =
   /** A file cannot be mapped into memory (mmap). */
   | 'E_MAP'
   /** A zone image cannot be built or used (too large for the format, unreadable). */
-  | 'E_IMAGE';
+  | 'E_IMAGE'
+  /** The user to run as is unknown, or the privilege drop failed. */
+  | 'E_USER'
+  /** The control socket cannot be bound or reached, or a command failed. */
+  | 'E_CONTROL'
+  /** A zero-downtime upgrade could not start the new supervisor. */
+  | 'E_UPGRADE'
+  /** The metrics and health HTTP listener (--metrics) cannot be bound. */
+  | 'E_METRICS'
+  /** The dnstap or query log output (--dnstap, --query-log) cannot be opened. */
+  | 'E_LOG';
 
 /** An error with a code and a hint that tells the reader what to do next. */
 export class ShardnsError extends Error {

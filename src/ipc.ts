@@ -4,16 +4,20 @@ import type { Config } from './config.js';
 import type { SerializedError } from './errors.js';
 import type { CounterSnapshot } from './dns/counters.js';
 import type { ServedImage } from './mapped-zones.js';
+import type { OpenSocket } from './net/reuseport.js';
 import type { TcpCounters } from './net/tcp-table.js';
+import type { LogBatch, WorkerOpsReport } from './ops/worker-ops.js';
 
 /** Supervisor → worker. */
 export type ToWorker =
   /**
-   * Sent once after fork: who you are, the settings, and the zone images to
+   * Sent once after fork: who you are, the settings, the zone images to
    * map and serve (built by the zone builder; every worker, replacements
-   * included, maps the images the others serve).
+   * included, maps the images the others serve), and the slot's sockets,
+   * open and bound, at the descriptors fork passed them as (the supervisor
+   * holds them for the server's life: src/ops/listeners.ts).
    */
-  | { type: 'start'; id: number; config: Config; images: ServedImage[] }
+  | { type: 'start'; id: number; config: Config; images: ServedImage[]; sockets: OpenSocket[] }
   /** Heartbeat; the worker answers with `pong` and the same `seq`. */
   | { type: 'ping'; seq: number }
   /** Ask for the worker's counters; the answer is `stats` with the same `seq`. */
@@ -32,7 +36,9 @@ export type FromWorker =
   | { type: 'pong'; seq: number }
   | { type: 'stats'; seq: number; id: number; pid: number; counters: WorkerCounters }
   /** The outcome of a `map`: the new images serve, or why not (the old ones still do). */
-  | { type: 'mapped'; seq: number; id: number; outcome: MapOutcome };
+  | { type: 'mapped'; seq: number; id: number; outcome: MapOutcome }
+  /** Records for dnstap or the query log (src/ops/worker-ops.ts), for the supervisor to write. */
+  | { type: 'log'; batch: LogBatch };
 
 /** What one worker's `map` did. */
 export type MapOutcome = { ok: true; ms: number } | { ok: false; error: SerializedError };
@@ -43,6 +49,8 @@ export type WorkerCounters = CounterSnapshot & {
   forwarding?: { cacheHits: number; cacheMisses: number; upstreamQueries: number; upstreamFailures: number; shared: number };
   /** TCP connections: admitted, held, and closed per reason (src/net/tcp-table.ts). */
   tcpConnections?: TcpCounters;
+  /** What the metrics need besides counters: images served, UDP socket inodes, upstream latency, log records (src/ops/worker-ops.ts). */
+  ops?: WorkerOpsReport;
 };
 
 /** Narrows an unknown IPC payload to a worker message (anything else is ignored). */

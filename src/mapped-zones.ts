@@ -81,7 +81,7 @@ export class MappedZones {
     const old = this.held;
     this.held = next;
     this.current = zones;
-    const gone = [...old].filter(([path]) => !next.has(path)).map(([, h]) => h.mapping);
+    const gone = [...old].filter(([path]) => !next.has(path)).map(([, h]) => h);
     if (gone.length > 0) this.releaseLater(gone);
     return { kind: 'ok', zones };
   }
@@ -95,10 +95,13 @@ export class MappedZones {
     this.current = new ZoneSet([]);
   }
 
-  private releaseLater(mappings: Mapping[]): void {
+  /** Unmaps images no longer served after the delay; one a zone transfer still reads (ZoneImage.held) waits another round. */
+  private releaseLater(gone: Held[]): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      for (const m of mappings) m.unmap();
+      for (const h of gone) if (!h.image.held) h.mapping.unmap();
+      const still = gone.filter((h) => h.image.held);
+      if (still.length > 0) this.releaseLater(still);
     }, this.options.releaseDelayMs ?? RELEASE_DELAY_MS);
     timer.unref();
     this.timers.add(timer);

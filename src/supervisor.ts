@@ -1,14 +1,18 @@
-/** Worker lifecycle: zone images built first, then fork, readiness, heartbeats, restart with backoff, new images mapped on reload, drain. */
+/** Worker lifecycle: zone images built first, then fork (each slot's sockets handed over), readiness, heartbeats, restart with backoff, new images mapped on reload, drain. */
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Config } from './config.js';
+import { primaryZones, type Config } from './config.js';
+import { displayPath } from './display-path.js';
+import { Notifier } from './xfr/notifier.js';
 import { ZoneBuilder, type BuildReport } from './builder.js';
 import { ShardnsError } from './errors.js';
 import { isFromWorker, type FromWorker, type MapOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
 import type { Logger } from './log.js';
 import type { ServedImage } from './mapped-zones.js';
 import { formatEndpoint } from './net/reuseport.js';
+import { SupervisorOps } from './ops/supervisor-ops.js';
+import { childSockets, type SlotSockets } from './ops/listeners.js';
 import type { BuildOutcome, BuiltZone } from './zone/image/build.js';
 import { reuseAll } from './zone/image/reuse.js';
 
@@ -19,10 +23,20 @@ const RESTART_BASE_MS = 100;
 const RESTART_MAX_MS = 10_000;
 /** A worker that served this long is healthy again: its backoff starts over. */
 const HEALTHY_AFTER_MS = 10_000;
+/** A new worker process has this long (or --worker-timeout, if longer) to answer its first heartbeat. */
+const FIRST_ANSWER_MS = 10_000;
 
-/** One worker slot: the id stays, the process behind it may be replaced. */
+/** One worker slot: the id and the sockets stay, the process behind it may be replaced. */
 interface Slot {
   id: number;
+  /** The slot's sockets, held here for the server's life; every process of the slot gets them. */
+  sockets: SlotSockets;
+  /** When the current process was forked (ms since the epoch). */
+  forkedAt: number;
+  /** Processes of this slot that exited or were killed while the server ran. */
+  restarts: number;
+  /** Whether the current process has answered a heartbeat yet (until then Node is still loading it). */
+  heard: boolean;
   child: ChildProcess | null;
   pid: number;
   readyAt: number | null;
@@ -78,14 +92,38 @@ export class Supervisor {
   private images: ServedImage[] = [];
   private readonly builder: ZoneBuilder;
   private stopDone: (() => void) | null = null;
+  /** NOTIFY out to the zones' `notify` targets (src/xfr/notifier.ts); undefined until first needed, null when no zone has targets. */
+  private notifier: Notifier | null | undefined;
+  /** Metrics, /health and /ready, the dnstap and query log writers (src/ops/supervisor-ops.ts); inert when their settings are off. */
+  private readonly ops: SupervisorOps;
 
+  /** While held, no image is deleted: an upgrade's other supervisor may serve it (see holdRemoval). */
+  private removalHeld: boolean;
+  /** The zones being served, as built (serial, records, files), for `shardns ctl status`. */
+  private zones: BuiltZone[] = [];
+
+  /**
+   * `listeners`: one set of sockets per worker slot, opened before the
+   * privilege drop (src/ops/listeners.ts) or taken over in an upgrade.
+   * `holdRemoval`: start with image removal held (a new supervisor whose
+   * predecessor's workers still map their images).
+   */
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
+    listeners: readonly SlotSockets[],
+    options: { holdRemoval?: boolean } = {},
   ) {
+    if (listeners.length !== config.workers) throw new Error(`${listeners.length} socket sets for ${config.workers} workers`);
+    this.removalHeld = options.holdRemoval ?? false;
     this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat });
+    this.ops = new SupervisorOps(config, log);
     this.slots = Array.from({ length: config.workers }, (_, id) => ({
       id,
+      sockets: listeners[id]!,
+      forkedAt: 0,
+      restarts: 0,
+      heard: false,
       child: null,
       pid: 0,
       readyAt: null,
@@ -104,6 +142,17 @@ export class Supervisor {
    * first overlaps the workers' Node start-up with the build.
    */
   async start(): Promise<void> {
+    // /health answers from here on, and the log outputs are open before a worker can write to them.
+    // Removal held at start means an upgrade: the previous supervisor still holds the metrics port and the dnstap file.
+    await this.ops.start(
+      {
+        stats: () => this.stats(),
+        servedImages: () => this.images,
+        running: () => this.phase === 'running',
+        restarts: () => this.slots.map((s) => s.restarts),
+      },
+      { predecessor: this.removalHeld },
+    );
     const started = new Promise<void>((resolve, reject) => {
       this.startDone = { resolve, reject };
     });
@@ -114,17 +163,20 @@ export class Supervisor {
     this.heartbeat = setInterval(() => this.beat(), periodMs);
     // Unchanged zones need no builder: their images are checked here (hashes and CRC, no parsing).
     const t0 = performance.now();
-    const reused = reuseAll(this.config.zones, this.config.stateDir);
+    const reused = reuseAll(primaryZones(this.config), this.config.stateDir);
     const built: BuildReport = reused
       ? { outcome: { kind: 'ok', ...reused, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 }
-      : await this.builder.build(this.config.zones);
+      : await this.builder.build(primaryZones(this.config));
     this.logBuild(built.outcome, built.peakRssMB);
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
     this.images = servedImages(built.outcome.zones);
+    this.ops.zonesLoaded(built.outcome.zones);
+    this.zones = built.outcome.zones;
     for (const slot of this.slots) this.sendStart(slot);
     await started;
     // Images of earlier versions (and a dead builder's temporary files) go once everyone maps the current ones.
     this.removeUnused();
+    this.notifyOut();
   }
 
   /** `listening on 127.0.0.1:53, [::1]:53 (udp, tcp) with 4 workers` */
@@ -162,18 +214,27 @@ export class Supervisor {
    * whole. A zone that does not build leaves every worker on the old
    * version; the report says why.
    */
-  async reload(): Promise<ReloadReport> {
-    const built = await this.builder.build(this.config.zones);
+  async reload(origin?: string): Promise<ReloadReport> {
+    const only = origin === undefined ? null : primaryZones(this.config).filter((z) => z.name === origin);
+    const built = await this.builder.build(only ?? primaryZones(this.config));
     const outcome = built.outcome;
-    if (outcome.kind === 'error') return { kind: 'error', errors: outcome.errors, warnings: outcome.warnings };
+    if (outcome.kind === 'error') {
+      this.ops.reloaded(null, 0);
+      return { kind: 'error', errors: outcome.errors, warnings: outcome.warnings };
+    }
     this.logZones(outcome.zones);
-    const images = servedImages(outcome.zones);
+    // One zone reloaded: the others keep their images (the same reference, so the same version).
+    const zones = only === null ? outcome.zones : this.zones.map((z) => outcome.zones.find((n) => n.origin === z.origin) ?? z);
+    this.zones = zones;
+    const images = servedImages(zones);
     // From here on a replacement worker maps the new version too.
     this.images = images;
     const t0 = Date.now();
     const results = await this.mapAll(images);
     const failed = results.filter((r) => !r.outcome.ok).map((r) => `worker ${r.id}: ${r.outcome.ok ? '' : ShardnsError.fromJSON(r.outcome.error).describe()}`);
+    this.ops.reloaded(this.zones, failed.length);
     if (failed.length === 0) this.removeUnused();
+    this.notifyOut();
     return { kind: 'ok', zones: outcome.zones, warnings: outcome.warnings, workers: results.length, buildMs: outcome.ms, mapMs: Date.now() - t0, failed };
   }
 
@@ -204,10 +265,37 @@ export class Supervisor {
     return Promise.all(asks).then((all) => all.filter((r): r is { id: number; outcome: MapOutcome } => r !== null));
   }
 
+  /**
+   * Holds image removal: during an upgrade two supervisors share the state
+   * directory, and each serves images the other does not know of (the new
+   * version's, the old workers' still mapped and still what the old one's
+   * replacement workers would map). Neither deletes anything until the
+   * upgrade is decided.
+   */
+  holdRemoval(): void {
+    this.removalHeld = true;
+  }
+
+  /** Ends the hold (the upgrade is over: the other supervisor is gone) and deletes what nothing serves. */
+  releaseRemoval(): void {
+    this.removalHeld = false;
+    if (this.phase === 'running') this.removeUnused();
+  }
+
+  /** The workers and zones, for `shardns ctl status`. */
+  status(): SupervisorStatus {
+    const now = Date.now();
+    return {
+      phase: this.phase,
+      workers: this.slots.map((s) => ({ id: s.id, pid: s.child ? s.pid : null, ready: s.child !== null && s.readyAt !== null, uptimeS: s.child ? Math.round((now - s.forkedAt) / 100) / 10 : 0, restarts: s.restarts })),
+      zones: this.zones.map((z) => ({ origin: z.origin, serial: z.serial, records: z.records, file: z.sourceFiles[0] ?? '', image: z.imagePath })),
+    };
+  }
+
   /** Asks the builder to delete images no worker maps any more (one state directory per server). */
   private removeUnused(): void {
     // A reload that began meanwhile (SIGHUP during start) may have written an image not yet served.
-    if (this.builder.busy) return;
+    if (this.builder.busy || this.removalHeld) return;
     const r = this.builder.removeUnused(this.images.map((i) => i.path));
     if (r.kind === 'error') this.log.warn(`could not remove unused zone images: ${r.error.describe()}`);
     else if (r.removed.length > 0) this.log.debug(`removed ${r.removed.length} unused zone image file(s)`);
@@ -223,14 +311,27 @@ export class Supervisor {
   /** `zone example.com.: serial 7, 34 records; image reused in 2 ms: sources unchanged` */
   private logZones(zones: readonly BuiltZone[]): void {
     for (const z of zones) {
-      this.log.info(`zone ${z.origin}: serial ${z.serial}, ${z.records} records; image ${z.reused ? 'reused' : 'built'} in ${Math.round(z.ms)} ms: ${z.reason}`, { image: z.imagePath });
+      // The source: the zone file (a secondary's line, with its primary, is the transfer's).
+      const from = z.sourceFiles[0] === undefined ? '' : `; from file ${displayPath(z.sourceFiles[0])}`;
+      this.log.info(`zone ${z.origin}: serial ${z.serial}, ${z.records} records; image ${z.reused ? 'reused' : 'built'} in ${Math.round(z.ms)} ms: ${z.reason}${from}`, { image: z.imagePath });
     }
+  }
+
+  /**
+   * NOTIFY out (RFC 1996): once every worker serves the zones, their
+   * `notify` targets are told of each serial not told yet (every zone at
+   * start, the changed ones after a reload).
+   */
+  private notifyOut(): void {
+    if (this.notifier === undefined) this.notifier = Notifier.forConfig(this.config, this.log);
+    this.notifier?.served(this.zones.map((z) => ({ origin: z.origin, serial: z.serial })));
   }
 
   /** Planned shutdown: workers stop reading, finish, exit; stragglers are killed after the timeout. */
   stop(): Promise<void> {
     if (this.phase === 'stopping') return Promise.resolve();
     this.phase = 'stopping';
+    this.notifier?.close();
     if (this.heartbeat) clearInterval(this.heartbeat);
     const done = new Promise<void>((resolve) => {
       this.stopDone = resolve;
@@ -247,7 +348,8 @@ export class Supervisor {
       }
     }, this.config.shutdownTimeout * 1000);
     this.checkStopped();
-    return done.finally(() => clearTimeout(timer));
+    // The logs end (dnstap STOP) once the workers sent their last records; then the metrics listener closes.
+    return done.finally(() => clearTimeout(timer)).then(() => this.ops.close());
   }
 
   /** Kills every worker at once (second Ctrl-C, or a failed start). */
@@ -257,6 +359,7 @@ export class Supervisor {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
       slot.child?.kill('SIGKILL');
     }
+    void this.ops.close();
   }
 
   /** Forks the slot's worker; `start`: also tell it what to serve (a replacement; at first start the images come later). */
@@ -266,8 +369,11 @@ export class Supervisor {
     slot.killedFor = null;
     slot.fatal = null;
     slot.lastPong = Date.now();
+    slot.forkedAt = Date.now();
+    slot.heard = false;
     const child = fork(WORKER_SCRIPT, [String(slot.id)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The slot's sockets follow the IPC channel, as descriptors 4, 5, … (src/ops/listeners.ts).
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...childSockets(slot.sockets).stdio],
       execArgv: [],
       // Structured clone: zone octets travel as bytes, not as JSON arrays of numbers.
       serialization: 'advanced',
@@ -284,7 +390,7 @@ export class Supervisor {
 
   /** Who the worker is, the settings, and the images to map (those every other worker serves). */
   private sendStart(slot: Slot): void {
-    this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images });
+    this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images, sockets: childSockets(slot.sockets).sockets });
   }
 
   private send(slot: Slot, msg: ToWorker): void {
@@ -296,10 +402,12 @@ export class Supervisor {
     switch (m.type) {
       case 'pong':
         slot.lastPong = Date.now();
+        slot.heard = true;
         break;
       case 'ready':
         slot.readyAt = Date.now();
         slot.lastPong = Date.now();
+        slot.heard = true;
         if (this.phase === 'starting') {
           this.log.debug(`worker ${slot.id} (pid ${m.pid}) ready`);
           if (this.slots.every((s) => s.readyAt !== null)) {
@@ -323,6 +431,9 @@ export class Supervisor {
         this.mapWaiters.get(m.seq)?.(m.outcome);
         this.mapWaiters.delete(m.seq);
         break;
+      case 'log':
+        this.ops.logBatch(m.batch);
+        break;
     }
   }
 
@@ -343,6 +454,7 @@ export class Supervisor {
     }
     if (slot.readyAt !== null && Date.now() - slot.readyAt >= HEALTHY_AFTER_MS) slot.failures = 0;
     slot.failures++;
+    slot.restarts++;
     const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.failures - 1));
     const why = slot.killedFor ?? (slot.fatal ? `could not serve: ${slot.fatal.message}` : `exited unexpectedly (${how})`);
     this.log.warn(`worker ${slot.id} (pid ${slot.pid}) ${why}; restarting in ${delay} ms`);
@@ -355,7 +467,9 @@ export class Supervisor {
     const timeoutMs = this.config.workerTimeout * 1000;
     for (const slot of this.slots) {
       if (!slot.child || slot.killedFor) continue;
-      if (now - slot.lastPong > timeoutMs) {
+      // A process not yet heard from is still being loaded by Node (slower on a loaded machine than
+      // a short --worker-timeout); it gets FIRST_ANSWER_MS, then the timeout as every worker does.
+      if (now - slot.lastPong > (slot.heard ? timeoutMs : Math.max(timeoutMs, FIRST_ANSWER_MS))) {
         const silent = ((now - slot.lastPong) / 1000).toFixed(1);
         slot.killedFor = `missed heartbeats for ${silent}s and was killed (SIGKILL)`;
         this.log.warn(`worker ${slot.id} (pid ${slot.pid}) has not answered for ${silent}s; killing it`);
@@ -369,6 +483,13 @@ export class Supervisor {
   private checkStopped(): void {
     if (this.phase === 'stopping' && this.slots.every((s) => s.child === null)) this.stopDone?.();
   }
+}
+
+/** What `shardns ctl status` shows of the supervisor: its phase, each worker slot, each zone served. */
+export interface SupervisorStatus {
+  phase: 'starting' | 'running' | 'stopping';
+  workers: { id: number; pid: number | null; ready: boolean; uptimeS: number; restarts: number }[];
+  zones: { origin: string; serial: number; records: number; file: string; image: string }[];
 }
 
 /** What workers are told to map: each built zone's origin and image file. */

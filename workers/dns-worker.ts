@@ -1,24 +1,41 @@
-/** Worker process entry: map the zone images, open this worker's own reuseport sockets, wire them to the query pipeline, obey the supervisor. */
+/** Worker process entry: map the zone images, take over this worker slot's reuseport sockets (bound and held by the supervisor), wire them to the query pipeline, obey the supervisor. */
 
 import { hostname } from 'node:os';
 import type { Config } from '../src/config.js';
 import type { AnswerContext } from '../src/dns/answer.js';
+import { abuseGuards } from '../src/abuse/guards.js';
 import { ReplyCache } from '../src/dns/answer-cache.js';
 import { QueryPipeline } from '../src/dns/pipeline.js';
 import { compileAcl } from '../src/forward/acl.js';
 import type { CacheLimits } from '../src/forward/cache.js';
 import { Forwarder } from '../src/forward/forwarder.js';
+import { formatUpstream } from '../src/forward/upstreams.js';
+import { watchHosts } from '../src/forward/hosts-files.js';
+import { loadTrustAnchors, type DotOptions } from '../src/forward/tls.js';
 import { Counters } from '../src/dns/counters.js';
 import { ShardnsError } from '../src/errors.js';
 import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters } from '../src/ipc.js';
 import { createLogger } from '../src/log.js';
-import { formatEndpoint, openReusePortSocket, closeFd, type OpenSocket } from '../src/net/reuseport.js';
+import { transferContext } from '../src/xfr/policy.js';
+import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
+import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
 import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
 import { MappedZones, type ServedImage } from '../src/mapped-zones.js';
+import { WorkerOps, type BatchSender } from '../src/ops/worker-ops.js';
 
+/** The system's hosts file, answered from by default when forwarding is on (as dnsmasq does). */
+const ETC_HOSTS = '/etc/hosts';
+/**
+ * A DNS-over-TLS connection with nothing pending is closed after this long:
+ * kept across pauses in traffic (each new one costs a handshake), as Unbound
+ * keeps an idle client's connection about as long (tcp-idle-timeout 30 s).
+ */
+const DOT_IDLE_MS = 25_000;
+/** After a failed TLS connection, an upstream's questions fail at once for this long rather than each trying a handshake. */
+const DOT_RETRY_MS = 1000;
 /** Negative answers from upstreams are kept at most 3 hours (RFC 2308 §5). */
 const NEGATIVE_TTL_CAP = 10_800;
 /** SERVFAIL is kept a few seconds only (RFC 2308 §7.1 allows up to 5 minutes). */
@@ -32,23 +49,43 @@ function send(msg: FromWorker): void {
 const mapped = new MappedZones();
 /** What answer() reads on every query; set once the worker starts, its `zones` swapped on `map`. */
 let ctx: AnswerContext | null = null;
+/** The image files of the zone version served (for /ready), updated with each swap that succeeds. */
+let servedPaths: string[] = [];
+
+/** Sends a batch of dnstap or query log records to the supervisor; `done` once the channel took it. */
+const sendLogBatch: BatchSender = (batch, done) => {
+  try {
+    if (!process.send?.({ type: 'log', batch } satisfies FromWorker, undefined, undefined, () => done())) done();
+  } catch {
+    done();
+  }
+};
 
 /**
  * Runs a worker once the supervisor has said who it is and which zone
  * images to serve: maps them (the builder compiled them; nothing is parsed
  * here), opens the sockets, and wires them to the query pipeline.
  */
-async function run(id: number, config: Config, images: ServedImage[]): Promise<void> {
+async function run(id: number, config: Config, images: ServedImage[], sockets: OpenSocket[]): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
+  const adopted = adoptSockets(sockets);
+  if (adopted !== null) {
+    fail(id, adopted);
+    return;
+  }
   const counters = new Counters();
   const first = mapped.swap(images);
   if (first.kind === 'error') {
     fail(id, first.error);
     return;
   }
+  servedPaths = images.map((i) => i.path);
   const server = `worker-${id} pid ${process.pid} host ${hostname()}`;
-  const forwarding = config.upstreams.length > 0;
+  // Forwarding is on with default upstreams, or with forward zones or hosts files alone (other names are then REFUSED by the forwarder).
+  const resolving = config.upstreams.length > 0 || config.forwardZones.length > 0;
+  const hostsFiles = [...new Set([...(resolving && config.etcHosts === 'on' ? [ETC_HOSTS] : []), ...config.hosts])];
+  const forwarding = resolving || hostsFiles.length > 0;
   const acl = compileAcl(config.allowRecursion);
   const context: AnswerContext = {
     identity: { server, version: `shardns ${VERSION}` },
@@ -56,6 +93,8 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
     recursion: forwarding && typeof acl !== 'string' ? acl : null,
     ednsUdpSize: config.ednsUdpSize,
     nsid: Buffer.from(server),
+    // Zone transfers, NOTIFY and TSIG (src/xfr/): keys, per-zone allow lists, IXFR journals.
+    transfer: transferContext(config, { log: (level, m) => log[level](m) }),
   };
   ctx = context;
   const forwardLimits: CacheLimits = {
@@ -65,10 +104,27 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
     maxTtl: config.cacheMaxTtl,
     maxNegativeTtl: NEGATIVE_TTL_CAP,
     servfailTtl: SERVFAIL_TTL,
+    staleMax: config.staleMax,
   };
+  // DNS over TLS: the CAs are read once, at start (the file must be readable by the user shardns runs as).
+  let dot: DotOptions | undefined;
+  if ([...config.upstreams, ...config.forwardZones.flatMap((z) => (z.to.kind === 'upstreams' ? z.to.upstreams : []))].some((u) => u.tlsName !== undefined)) {
+    const trust = loadTrustAnchors(config.tlsCa);
+    if (typeof trust === 'string') {
+      fail(id, new ShardnsError('E_CONFIG', trust));
+      return;
+    }
+    if (id === 0) log.info(`DNS over TLS: upstream certificates are checked against ${trust.source}`);
+    dot = { trust, idleMs: DOT_IDLE_MS, retryMs: DOT_RETRY_MS };
+  }
   const forwarder = forwarding
     ? new Forwarder({
         upstreams: config.upstreams,
+        forwardZones: config.forwardZones,
+        staleAnswerTimeoutMs: config.staleAnswerTimeout * 1000,
+        staleRefreshMs: config.staleRefreshTime * 1000,
+        prefetch: config.prefetch === 'on',
+        ...(dot ? { dot } : {}),
         attemptTimeoutMs: config.forwardTimeout * 1000,
         deadlineMs: config.forwardDeadline * 1000,
         maxInFlight: config.forwardMax,
@@ -76,23 +132,33 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
         onEvent: (m) => log.warn(m),
       })
     : null;
+  if (id === 0 && config.forwardZones.length > 0) log.info(`split DNS: ${describeForwardZones(config.forwardZones)}`);
   // Encoded replies by question; emptied when a new zone version is mapped. A question is kept on
   // its second miss, so a random-subdomain flood neither pays for storing nor evicts real askers.
-  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true }) : null;
-  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder, forwardLimits, onInternalError: (m) => log.error(m) });
-
-  const opened: OpenSocket[] = [];
-  for (const address of config.listen) {
-    for (const transport of ['udp', 'tcp'] as const) {
-      const result = openReusePortSocket({ address, port: config.port, transport });
-      if (!result.ok) {
-        for (const s of opened) closeFd(s.fd);
-        fail(id, result.error);
+  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true, cookies: config.cookies === 'on' }) : null;
+  // Response rate limiting and DNS cookies (src/abuse/).
+  const { rrl, cookies } = abuseGuards(config);
+  // Metrics, dnstap and the query log (src/ops/worker-ops.ts): the handlers are wrapped only when a log is on.
+  const ops = new WorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
+  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(forwarder), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
+  if (forwarder !== null && hostsFiles.length > 0) {
+    // Every worker reads and watches the files; worker 0 alone tells about them.
+    watchHosts(hostsFiles, new Set(config.hosts.includes(ETC_HOSTS) ? [] : [ETC_HOSTS]), (e) => {
+      if (e.kind === 'problem') {
+        if (id === 0) log.warn(e.message);
         return;
       }
-      opened.push(result.socket);
-    }
+      forwarder.setHosts(e.table);
+      // A name the files now hold may have a forwarded reply kept: those go (the forward cache stays).
+      if (e.reason === 'changed') replies?.clear();
+      const what = `hosts files ${e.reason === 'start' ? 'read' : 'changed, read again'}: ${e.table.names} names, ${e.table.addresses} addresses with a PTR (${hostsFiles.join(', ')})`;
+      if (id === 0) log.info(what);
+      else log.debug(what);
+    });
   }
+
+  // The slot's sockets, bound by the supervisor (src/ops/listeners.ts), which holds them for the server's life.
+  const opened = sockets;
 
   const udp: UdpEndpoint[] = [];
   const tcp: TcpEndpoint[] = [];
@@ -108,10 +174,14 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
-        udp.push(config.io === 'mmsg' ? await serveUdpMmsg(sock, pipeline.handler('udp', pipeline.inPlace !== null), onError, MMSG_DEFAULTS, pipeline.inPlace) : await serveUdp(sock, pipeline.handler('udp'), onError));
+        udp.push(
+          config.io === 'mmsg'
+            ? await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock))
+            : await serveUdp(sock, ops.handler(pipeline.handler('udp'), sock), onError),
+        );
       } else {
         tcp.push(
-          await serveTcp(sock, pipeline.handler('tcp'), tcpLimits, tcpTable),
+          await serveTcp(sock, ops.handler(pipeline.handler('tcp'), sock), tcpLimits, tcpTable),
         );
       }
     }
@@ -126,6 +196,7 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
     replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
     ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
     tcpConnections: tcpTable.snapshot(),
+    ops: ops.report(servedPaths, opened),
   });
   serving.stop = () => {
     if (stopping) return;
@@ -134,13 +205,37 @@ async function run(id: number, config: Config, images: ServedImage[]): Promise<v
     log.debug('stopping: no new queries, finishing what is held');
     void Promise.all([...udp, ...tcp].map((e) => e.close(graceMs))).then(() => {
       log.debug('stopped', { queries: counters.snapshot().queries });
-      process.exit(0);
+      // The last dnstap and query log records leave before the exit.
+      ops.drain(() => process.exit(0));
     });
   };
 
   const endpoints = config.listen.map((a) => formatEndpoint(a, config.port));
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
   send({ type: 'ready', id, pid: process.pid, endpoints });
+}
+
+/** `corp.example. → 10.1.2.3:53, home.arpa. → NXDOMAIN here`, the first few, then how many more. */
+function describeForwardZones(zones: Config['forwardZones']): string {
+  const shown = zones.slice(0, 5).map((z) => `${z.name} → ${z.to.kind === 'nowhere' ? 'NXDOMAIN here' : z.to.upstreams.map(formatUpstream).join(', ')}`);
+  return `${zones.length} forward zone(s): ${shown.join('; ')}${zones.length > shown.length ? `; and ${zones.length - shown.length} more` : ''}`;
+}
+
+/**
+ * Takes over the slot's sockets as fork passed them: refuses to serve as
+ * root (the supervisor drops privileges before it forks; nothing answers
+ * queries as root), and marks each descriptor close-on-exec. Returns why
+ * the worker cannot serve, or null.
+ */
+function adoptSockets(sockets: readonly OpenSocket[]): ShardnsError | null {
+  if (process.geteuid?.() === 0) {
+    return new ShardnsError('E_USER', 'a worker would answer queries as root', 'this is a bug: the supervisor drops privileges before it forks workers; please report it');
+  }
+  for (const s of sockets) {
+    const r = libc.setCloseOnExec(s.fd, true);
+    if (r.kind === 'errno') return new ShardnsError('E_SOCKET', `socket ${formatEndpoint(s.spec.address, s.spec.port)}/${s.spec.transport} was not passed to this worker (descriptor ${s.fd}: errno ${r.errno})`, 'workers are started by "shardns serve"; please report this');
+  }
+  return null;
 }
 
 function fail(id: number, error: ShardnsError): void {
@@ -158,6 +253,7 @@ function remap(images: ServedImage[]): MapOutcome {
   const r = mapped.swap(images);
   if (r.kind === 'error') return { ok: false, error: r.error.toJSON() };
   if (ctx !== null) ctx.zones = r.zones;
+  servedPaths = images.map((i) => i.path);
   return { ok: true, ms: Math.round(performance.now() - t0) };
 }
 
@@ -171,7 +267,7 @@ process.on('message', (m) => {
       break;
     case 'start':
       serving.id = m.id;
-      void run(m.id, m.config, m.images);
+      void run(m.id, m.config, m.images, m.sockets);
       break;
     case 'stats':
       if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });

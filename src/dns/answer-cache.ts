@@ -7,7 +7,7 @@
 
 import { lowerOctet } from './ascii.js';
 import { HEADER_LENGTH } from './header.js';
-import { OPT_DO, OPT_NSID, OPT_SIZE, OPT_VERSION, readOpt, TYPE_OPT } from './query.js';
+import { OPT_BAD_COOKIE, OPT_COOKIE, OPT_DO, OPT_NSID, OPT_SIZE, OPT_VERSION, readOpt, TYPE_OPT } from './query.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 
 /** What makes two queries get the same reply bytes, but for the ID and the case of the name. */
@@ -16,7 +16,7 @@ export interface QueryShape {
   question: Buffer;
   /**
    * The rest of the key as one number: reply size limit, EDNS present, DO,
-   * NSID, the asker's address family, CD, RD, recursion allowed. CD is in it because a forwarded answer
+   * NSID, a cookie (where cookies are answered), the asker's address family, CD, RD, recursion allowed. CD is in it because a forwarded answer
    * asked with CD=1 may hold data a validating upstream refuses with CD=0,
    * and every reply echoes the asker's CD (RFC 4035 §3.2.2).
    */
@@ -31,17 +31,24 @@ export interface QueryShape {
 /** What `scan` found in the last query it read (one per process: the hit path allocates nothing). */
 const scanned = { nameEnd: 0, variant: 0, hash: 0 };
 
+/** The variant bit of a query with a COOKIE option: its reply ends with one (edns.ts writes it last), 28 octets. */
+const VARIANT_COOKIE = 8 * 32; // edns bit 8, at edns × 32 in the variant (scan)
+/** COOKIE option data in our replies: the client's cookie and our server cookie (RFC 7873 §4, RFC 9018 §4). */
+const REPLY_COOKIE_LENGTH = 24;
+
 /**
  * Reads, from the raw bytes `q[off, off + len)` alone, the facts that decide
  * a reply: a plain query (QR=0, opcode QUERY, one question, no answer or
  * authority records, at most one additional record which is an EDNS version 0
  * OPT at the root, nothing after it), the reply size limit, DO, NSID asked,
- * CD, RD, and whether the client may recurse. Fills `scanned` and returns true;
+ * CD, RD, and whether the client may recurse; with `cookies` (they are
+ * answered), whether it has a COOKIE option, and a malformed one is left to
+ * the full path (FORMERR). Fills `scanned` and returns true;
  * anything else returns false and takes the full path (which also gives every
  * error reply). Only the name is case-folded: type and class octets that
  * happen to be letters (HTTPS is 65, "A") stay as they are.
  */
-function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6: boolean): boolean {
+function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6: boolean, cookies: boolean): boolean {
   if (len < HEADER_LENGTH + 5) return false;
   const b2 = q[off + 2]!;
   if ((b2 & 0xf8) !== 0) return false; // QR=0, opcode 0
@@ -78,10 +85,15 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
     const nsid = (facts & OPT_NSID) !== 0;
     if (!tcp) limit = Math.min(Math.max(512, size), ourUdpSize);
     edns = 1 | (dnssecOk ? 2 : 0) | (nsid ? 4 : 0);
+    if (cookies) {
+      if ((facts & OPT_BAD_COOKIE) !== 0) return false;
+      if ((facts & OPT_COOKIE) !== 0) edns |= 8;
+    }
   }
-  // limit ≤ 65535, so the variant stays below 2^23. The asker's address family is part of it:
-  // an IPv6 asker gets NS targets' AAAA first and a smaller minimal-response size (as NSD).
-  const variant = limit * 128 + edns * 16 + (v6 ? 8 : 0) + ((q[off + 3]! & 0x10) !== 0 ? 4 : 0) + ((b2 & 0x01) !== 0 ? 2 : 0) + (recursionAllowed ? 1 : 0);
+  // limit ≤ 65535, so the variant stays below 2^25. The asker's address family is part of it:
+  // an IPv6 asker gets NS targets' AAAA first and a smaller minimal-response size (as NSD);
+  // and AD, which a forwarded reply keeps only for an asker who set AD or DO (RFC 6840 §5.7).
+  const variant = limit * 512 + edns * 32 + ((q[off + 3]! & 0x20) !== 0 ? 16 : 0) + (v6 ? 8 : 0) + ((q[off + 3]! & 0x10) !== 0 ? 4 : 0) + ((b2 & 0x01) !== 0 ? 2 : 0) + (recursionAllowed ? 1 : 0);
   scanned.nameEnd = nameEnd - off;
   scanned.variant = variant;
   scanned.hash = Math.imul(h ^ variant, 0x01000193) | 0;
@@ -90,10 +102,10 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
 
 /**
  * The shape of a query, as an object (the full path and TCP), or null when
- * the query is not one the cache takes (see `scan`).
+ * the query is not one the cache takes (see `scan`; `cookies`: they are answered).
  */
-export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6 = false): QueryShape | null {
-  if (!scan(q, 0, q.length, ourUdpSize, tcp, recursionAllowed, v6)) return null;
+export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6 = false, cookies = false): QueryShape | null {
+  if (!scan(q, 0, q.length, ourUdpSize, tcp, recursionAllowed, v6, cookies)) return null;
   const { nameEnd, variant, hash } = scanned;
   const question = Buffer.allocUnsafe(nameEnd + 4 - HEADER_LENGTH);
   for (let i = 0; i < question.length; i++) {
@@ -115,6 +127,12 @@ export interface AnswerCacheLimits {
    * then cost no store and push out nothing. Off by default.
    */
   admitOnSecondMiss?: boolean;
+  /**
+   * Cookies are answered (RFC 7873): a query's COOKIE option is part of its
+   * shape, and its reply ends with a COOKIE option whose data the caller
+   * gives for each asker (answerInto, get). Off by default.
+   */
+  cookies?: boolean;
 }
 
 /** When a forwarded reply was stored, how long it may live, and where its TTLs are. */
@@ -192,6 +210,8 @@ export class ReplyCache {
   /** The doorkeeper: hashes of questions that missed once (slot = hash & doorMask); null when every reply is kept. */
   private readonly door: Uint32Array | null;
   private readonly doorMask: number;
+  /** Cookies are answered (AnswerCacheLimits.cookies): a query's COOKIE option is part of its shape. */
+  readonly cookies: boolean;
 
   constructor(
     limits: AnswerCacheLimits,
@@ -215,17 +235,21 @@ export class ReplyCache {
     while (doorSize < this.cap * 4) doorSize *= 2;
     this.door = limits.admitOnSecondMiss && this.cap > 0 ? new Uint32Array(doorSize) : null;
     this.doorMask = doorSize - 1;
+    this.cookies = limits.cookies === true;
   }
 
   /**
    * The UDP fast path: if the query at `q[qOff, qOff + qLen)` has a cached
    * reply that fits in `cap` bytes, writes it (patched for this query) at
    * `out[outOff]` and returns its length; otherwise returns -1 and the query
-   * takes the full path, which need not ask get() again.
+   * takes the full path, which need not ask get() again. A query with a
+   * cookie gets `cookie` (the COOKIE option data for this asker, 24 octets)
+   * as its reply's; without one it is not answered from here.
    */
-  answerInto(q: Uint8Array, qOff: number, qLen: number, ourUdpSize: number, recursionAllowed: boolean, v6: boolean, zones: ZoneSet, out: Uint8Array, outOff: number, cap: number): number {
+  answerInto(q: Uint8Array, qOff: number, qLen: number, ourUdpSize: number, recursionAllowed: boolean, v6: boolean, zones: ZoneSet, out: Uint8Array, outOff: number, cap: number, cookie: Uint8Array | null = null): number {
     if (this.cap === 0) return -1;
-    if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed, v6)) return -1;
+    if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed, v6, this.cookies)) return -1;
+    if ((scanned.variant & VARIANT_COOKIE) !== 0 && cookie === null) return -1;
     this.sync(zones);
     const at = this.find(q, qOff, scanned.nameEnd, scanned.variant, scanned.hash);
     if (at < 0 || this.replyLength(at) > cap) {
@@ -237,12 +261,15 @@ export class ReplyCache {
       this.out = out;
       this.out32 = (out.byteOffset & 3) === 0 ? new Int32Array(out.buffer, out.byteOffset, out.byteLength >> 2) : null;
     }
-    return this.write(at, q, qOff, scanned.nameEnd, out, outOff, (outOff & 3) === 0 ? this.out32 : null);
+    const len = this.write(at, q, qOff, scanned.nameEnd, out, outOff, (outOff & 3) === 0 ? this.out32 : null);
+    if ((scanned.variant & VARIANT_COOKIE) !== 0) out.set(cookie!, outOff + len - REPLY_COOKIE_LENGTH);
+    return len;
   }
 
-  /** The reply for this query if cached (patched for it), else undefined. */
-  get(query: Uint8Array, shape: QueryShape, zones: ZoneSet): Buffer | undefined {
+  /** The reply for this query if cached (patched for it, `cookie` as answerInto takes it), else undefined. */
+  get(query: Uint8Array, shape: QueryShape, zones: ZoneSet, cookie: Uint8Array | null = null): Buffer | undefined {
     if (this.cap === 0) return undefined;
+    if ((shape.variant & VARIANT_COOKIE) !== 0 && cookie === null) return undefined;
     this.sync(zones);
     const at = this.find(query, 0, shape.nameEnd, shape.variant, shape.hash);
     if (at < 0) {
@@ -251,6 +278,7 @@ export class ReplyCache {
     }
     const reply = Buffer.allocUnsafe(this.replyLength(at));
     this.write(at, query, 0, shape.nameEnd, reply, 0, null);
+    if ((shape.variant & VARIANT_COOKIE) !== 0) reply.set(cookie!, reply.length - REPLY_COOKIE_LENGTH);
     return reply;
   }
 
@@ -282,6 +310,8 @@ export class ReplyCache {
    */
   put(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl?: number): void {
     if (this.cap === 0 || zones !== this.zones) return;
+    // A hit writes its asker's cookie over the last 24 octets: keep only replies that end with one.
+    if ((shape.variant & VARIANT_COOKIE) !== 0 && !endsWithCookie(reply)) return;
     if (ttl === undefined && this.door !== null && !this.admit(shape.hash)) return;
     let aging: Aging | undefined;
     if (ttl !== undefined) {
@@ -320,6 +350,15 @@ export class ReplyCache {
   /** Entries held. */
   get size(): number {
     return this.live;
+  }
+
+  /**
+   * Forgets every reply (emptied at the next lookup, as by a reload): a
+   * name whose local answer changed (a hosts file edited) must not be
+   * answered from here with what an upstream said before.
+   */
+  clear(): void {
+    this.zones = null;
   }
 
   /** A new set of zones empties the cache. */
@@ -495,6 +534,47 @@ export class ReplyCache {
     this.eLive[e] = 0;
     this.live--;
   }
+}
+
+/**
+ * Whether the message's last record is an OPT whose last option is a COOKIE
+ * with our 24 octets of data, ending the message (as edns.ts writes it): a
+ * reply cut to fit, without its OPT, or with another cookie, is not.
+ */
+export function endsWithCookie(m: Uint8Array): boolean {
+  if (m.length < HEADER_LENGTH) return false;
+  const count = (i: number): number => (m[i]! << 8) | m[i + 1]!;
+  const skipName = (at: number): number => {
+    for (let o = at; o < m.length; ) {
+      const l = m[o]!;
+      if (l === 0) return o + 1;
+      if ((l & 0xc0) === 0xc0) return o + 2;
+      o += l + 1;
+    }
+    return -1;
+  };
+  let off = HEADER_LENGTH;
+  for (let q = count(4); q > 0; q--) {
+    off = skipName(off);
+    if (off < 0) return false;
+    off += 4;
+  }
+  let last = -1;
+  for (let r = count(6) + count(8) + count(10); r > 0; r--) {
+    off = skipName(off);
+    if (off < 0 || off + 10 > m.length) return false;
+    last = off;
+    off += 10 + count(off + 8);
+  }
+  if (last < 0 || off !== m.length || count(last) !== TYPE_OPT) return false;
+  // The options of the OPT: walk to the last one.
+  let lastOption = -1;
+  for (let o = last + 10; o < off; ) {
+    if (o + 4 > off) return false;
+    lastOption = o;
+    o += 4 + count(o + 2);
+  }
+  return lastOption >= 0 && count(lastOption) === 10 && count(lastOption + 2) === REPLY_COOKIE_LENGTH && lastOption + 4 + REPLY_COOKIE_LENGTH === off;
 }
 
 /**

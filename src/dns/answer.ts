@@ -13,6 +13,8 @@ import type { Acl } from '../forward/acl.js';
 import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';
 import { HEADER_LENGTH, RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
 import { readPlainQuery } from './query.js';
+import { transferOutcome, type TransferContext } from '../xfr/serve.js';
+import type { ReplyStream } from '../xfr/stream.js';
 
 /** What answer() needs to know about the server that runs it. */
 export interface AnswerContext {
@@ -25,6 +27,8 @@ export interface AnswerContext {
   ednsUdpSize: number;
   /** NSID payload (RFC 5001): the worker's identity, sent when a query asks. */
   nsid: Buffer;
+  /** Zone transfers, NOTIFY and TSIG (src/xfr/serve.ts): keys, per-zone policy, journals; absent: no keys, every transfer refused. */
+  transfer?: TransferContext;
 }
 
 /** UDP replies are fitted to the requestor's size; TCP ones only to the 16-bit length. */
@@ -34,13 +38,15 @@ export type Transport = 'udp' | 'tcp';
 export interface Client {
   transport: Transport;
   address: string;
+  /** The COOKIE option data for the reply's OPT (RFC 7873 §5.2), when the query had a cookie and cookies are answered (pipeline.ts). */
+  cookie?: Uint8Array;
 }
 
 /** A question for the forwarder, with what is needed to build the reply once the upstream answers. */
 export interface ForwardRequest {
   kind: 'forward';
   id: number;
-  /** Header flags to send back: opcode, RD and CD copied, RA set. */
+  /** Header flags to send back: opcode, RD and CD copied, RA set; AD as the client set it (forwarded.ts decides the reply's). */
   flags: number;
   question: Question;
   edns: EdnsRequest | null;
@@ -55,16 +61,24 @@ export interface ForwardRequest {
   chain: Answer[];
 }
 
-/** What answer() decides: reply with these bytes, send nothing, or forward the question. */
-export type AnswerOutcome = { kind: 'reply'; bytes: Buffer } | { kind: 'drop' } | ForwardRequest;
+/**
+ * What answer() decides: reply with these bytes, send nothing, forward the
+ * question, or (a zone transfer over TCP) send the messages of a stream,
+ * one at a time as the connection takes them (src/net/tcp.ts). A reply
+ * marked `perClient` depends on who asked (a transfer refused or not by
+ * address and key): it is never kept in the reply cache.
+ */
+export type AnswerOutcome = { kind: 'reply'; bytes: Buffer; perClient?: true } | { kind: 'drop' } | ForwardRequest | { kind: 'stream'; stream: ReplyStream };
 
 /** The outcome that sends nothing. */
 export const DROP: AnswerOutcome = { kind: 'drop' };
 
 const OPCODE_QUERY = 0;
+/** NOTIFY (RFC 1996): answered in src/xfr/serve.ts. */
+const OPCODE_NOTIFY = 4;
 const TCP_LIMIT = 65535;
 const CLASS = { IN: 1, CH: 3, ANY: 255 } as const;
-const FLAG = { AA: 0x0400, RD: 0x0100, RA: 0x0080, CD: 0x0010 } as const;
+const FLAG = { AA: 0x0400, RD: 0x0100, RA: 0x0080, AD: 0x0020, CD: 0x0010 } as const;
 
 /** The question's name as received (pointers followed), shared by the records that answer with it. */
 const qname = new Uint8Array(MAX_NAME);
@@ -136,20 +150,23 @@ function reply(bytes: Buffer): AnswerOutcome {
 /**
  * Answers one DNS message. Checks follow NSD's order:
  * shorter than a header or QR=1 → drop (RFC 1035 §4.1.1: never answer a response);
- * opcode other than QUERY → NOTIMP; QDCOUNT ≠ 1 → FORMERR;
+ * opcode other than QUERY and NOTIFY → NOTIMP; QDCOUNT ≠ 1 → FORMERR;
  * undecodable with a readable header → FORMERR; more than one OPT → FORMERR;
  * EDNS version above 0 → BADVERS (RFC 6891 §6.1.3).
+ * Zone transfers, NOTIFY and any message with a TSIG go to src/xfr/serve.ts
+ * (AXFR over TCP is a `stream`; `reserve` is the room it keeps for a TSIG
+ * when it answers a signed query through here).
  * Then by class: CH → identity answers; IN and ANY → our zones (src/auth);
  * a name outside them is forwarded for clients allowed to recurse, else
- * REFUSED; zone transfers and any other class → REFUSED.
+ * REFUSED; any other class → REFUSED.
  * Nothing returned holds a view of a zone image: replies are written into
  * their own Buffer, forwarded chains are copied out.
  */
-export function answer(query: Buffer, ctx: AnswerContext, client: Client): AnswerOutcome {
+export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserve = 0): AnswerOutcome {
   const transport = client.transport;
   const header = readHeader(query);
   if (header === null || header.qr) return DROP;
-  if (header.opcode !== OPCODE_QUERY) return reply(headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1));
+  if (header.opcode !== OPCODE_QUERY && header.opcode !== OPCODE_NOTIFY) return reply(headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1));
   if (header.qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
 
   // A plain query (one question, at most an OPT) is read from its bytes; anything else is decoded
@@ -160,6 +177,10 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   if (plain !== null) {
     request = plain.kind === 'edns' ? plain.request : null;
   } else {
+    // Counts that cannot fit the message (each question takes at least 5 octets, each record 11,
+    // RFC 1035 §4.1.2–§4.1.3) are FORMERR before decoding: dns-packet allocates per counted entry.
+    const records = ((query[6]! << 8) | query[7]!) + ((query[8]! << 8) | query[9]!) + ((query[10]! << 8) | query[11]!);
+    if (header.qdcount * 5 + records * 11 > query.length - HEADER_LENGTH) return reply(headerOnlyReply(query, RCODE.FORMERR));
     let packet: Packet;
     try {
       packet = dnsPacket.decode(query);
@@ -172,6 +193,8 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
     if (edns.kind === 'formerr') return reply(headerOnlyReply(query, RCODE.FORMERR, questionEnd(query)));
     request = edns.kind === 'edns' ? edns.request : null;
   }
+  // The reply's OPT carries the client's cookie and our server cookie (RFC 7873 §5.2), written last in it.
+  if (request !== null && client.cookie !== undefined) request.cookie = client.cookie;
   // RA tells a client whether it may recurse here (RFC 1035 §4.1.1): only when forwarding is on and allowed.
   const recursionAllowed = ctx.recursion !== null && ctx.recursion.allows(client.address);
   const flags = (header.opcode << 11) | (header.rd ? FLAG.RD : 0) | (header.cd ? FLAG.CD : 0) | (recursionAllowed ? FLAG.RA : 0);
@@ -186,13 +209,19 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
   draft.id = header.id;
   draft.qtype = qtype;
   draft.qclass = qclass;
-  draft.limit = transport === 'tcp' ? TCP_LIMIT : udpLimit(request, ctx.ednsUdpSize);
+  // `reserve`: room kept for what is added after (a TSIG record, src/xfr/serve.ts).
+  draft.limit = (transport === 'tcp' ? TCP_LIMIT : udpLimit(request, ctx.ednsUdpSize)) - reserve;
   draft.tcp = transport === 'tcp';
   const v6 = client.address.includes(':');
   draft.minimal = v6 ? MINIMAL_V6 : MINIMAL_V4;
 
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
   if (request && request.version > 0) return finish(flags, request, ctx, BADVERS, false, null);
+  // Zone transfers (RFC 5936, RFC 1995), NOTIFY (RFC 1996) and TSIG-signed messages (RFC 8945): src/xfr/serve.ts.
+  if (plain === null || header.opcode === OPCODE_NOTIFY || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
+    const xfr = transferOutcome({ query, questionEnd: qEnd, qname: Buffer.from(qname.subarray(0, qnameLength)), qtype, qclass, opcode: header.opcode, request, recursionAvailable: recursionAllowed }, ctx, client, (inner, room) => answer(inner, ctx, client, room));
+    if (xfr !== null) return xfr;
+  }
   if (qclass === CLASS.CH) {
     const q = question ?? questionOf(query, qEnd);
     const outcome = chaosAnswer(q.name, q.type as string, ctx.identity);
@@ -202,11 +231,11 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
     return finish(flags, request, ctx, RCODE.NOERROR, true, null, true);
   }
   if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
-  // Zone transfers are not offered (yet): REFUSED, as NSD says to a client not in its ACL; never forwarded.
-  if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
 
   try {
-    return fromZones(ctx, flags, request, header.id, () => question ?? questionOf(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
+    // A forwarded question keeps the AD bit its client set (RFC 6840 §5.7), for forwarded.ts to honour; our own answers never set it.
+    const forwardFlags = flags | (query[3]! & FLAG.AD);
+    return fromZones(ctx, flags, forwardFlags, request, header.id, () => question ?? questionOf(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();
@@ -214,21 +243,21 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client): Answe
 }
 
 /** The IN (or ANY) question answered from our zones, forwarded, or refused. */
-function fromZones(ctx: AnswerContext, flags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
+function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
   const r = sections.respond(ctx.zones, qname, 0, draft.qtype, request?.dnssecOk === true, v6, draft.qclass === CLASS.ANY);
   if (r.kind === 'not-ours') {
     // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
     // says it), or, with forwarding on, a client outside allow-recursion.
     if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, false, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
     const question = questionOfQuery();
-    return { kind: 'forward', id, flags, question, edns: request, transport, target: question.name, chain: [] };
+    return { kind: 'forward', id, flags: forwardFlags, question, edns: request, transport, target: question.name, chain: [] };
   }
   // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
   if (chase && r.leadsOut && r.rcode === RCODE.NOERROR) {
     const chain = copyRecords(r.answers);
     // The last CNAME's target (with DO, an RRSIG follows it).
     const target = (chain.findLast((a) => a.type === 'CNAME') as { data: string }).data;
-    return { kind: 'forward', id, flags, question: questionOfQuery(), edns: request, transport, target, chain };
+    return { kind: 'forward', id, flags: forwardFlags, question: questionOfQuery(), edns: request, transport, target, chain };
   }
   return finish(flags, request, ctx, r.rcode, r.aa, r);
 }

@@ -1,11 +1,14 @@
 /** EDNS(0) (RFC 6891): what the query's OPT asks for, and the OPT of our reply. */
 
 import type { Answer } from 'dns-packet';
+import { headerOnlyReply } from './header.js';
 
 /** NSID option code (RFC 5001 §2.3). */
 const OPTION_NSID = 3;
 /** Extended DNS Error option (RFC 8914). */
 const OPTION_EDE = 15;
+/** COOKIE option (RFC 7873 §4). */
+const OPTION_COOKIE = 10;
 /** RFC 8914 §4.19: this client may not use us for this (forwarding is on, the client is outside `allow-recursion`). */
 export const EDE_PROHIBITED = 18;
 /** RFC 8914 §4.21: the name is in no zone we are authoritative for, and we do not recurse. */
@@ -14,6 +17,8 @@ export const EDE_NOT_AUTHORITATIVE = 20;
 const FLAG_DO = 0x8000;
 /** Extended RCODE BADVERS (RFC 6891 §9). */
 export const BADVERS = 16;
+/** Extended RCODE BADCOOKIE (RFC 7873 §8). */
+export const BADCOOKIE = 23;
 
 /** What a query's OPT record says. */
 export interface EdnsRequest {
@@ -24,6 +29,14 @@ export interface EdnsRequest {
   dnssecOk: boolean;
   /** The query carried an (empty) NSID option (RFC 5001 §2.1). */
   nsid: boolean;
+  /**
+   * The COOKIE option data our reply carries (RFC 7873 §5.2: the client's
+   * cookie and our server cookie), when the query had a cookie and cookies
+   * are answered. Not read from the query: the pipeline works it out and
+   * answer() puts it here. Written as the OPT's last option, so the reply
+   * cache finds it in the last octets of a reply.
+   */
+  cookie?: Uint8Array;
 }
 
 /** No OPT, one OPT, or a malformed message (more than one OPT, or an OPT not at the root). */
@@ -62,7 +75,8 @@ export function readEdns(additionals: readonly Answer[] | undefined): EdnsRead {
 
 /**
  * Our OPT: version 0, our UDP size, the DO bit copied and every other flag
- * clear, unknown options not echoed (RFC 6891 §6.1.4, §7), NSID when asked.
+ * clear, unknown options not echoed (RFC 6891 §6.1.4, §7), NSID when asked,
+ * the request's cookie last when it has one.
  * `extendedRcode` is the full RCODE; its upper 8 bits go into the OPT.
  * `extendedError` adds an Extended DNS Error option with that INFO-CODE (RFC 8914).
  */
@@ -74,6 +88,7 @@ export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer,
     data.writeUInt16BE(extendedError);
     options.push({ code: OPTION_EDE, data });
   }
+  if (request.cookie !== undefined) options.push({ code: OPTION_COOKIE, data: Buffer.from(request.cookie) });
   const opt: OptRecord = {
     type: 'OPT',
     name: '.',
@@ -95,7 +110,7 @@ export function replyOpt(request: EdnsRequest, ourUdpSize: number, nsid: Buffer,
 export function writeReplyOpt(out: Uint8Array, at: number, request: EdnsRequest, ourUdpSize: number, nsid: Uint8Array, extendedRcode = 0, extendedError?: number): number {
   const size = ourUdpSize || 4096; // as dns-packet writes a zero size
   const flags = request.dnssecOk ? FLAG_DO : 0;
-  const rdlength = (request.nsid ? 4 + nsid.length : 0) + (extendedError !== undefined ? 6 : 0);
+  const rdlength = replyOptLength(request, nsid, extendedError) - 11;
   out[at] = 0;
   out[at + 1] = 0;
   out[at + 2] = 41;
@@ -126,12 +141,39 @@ export function writeReplyOpt(out: Uint8Array, at: number, request: EdnsRequest,
     out[w + 5] = extendedError & 0xff;
     w += 6;
   }
+  const cookie = request.cookie;
+  if (cookie !== undefined) {
+    out[w] = 0;
+    out[w + 1] = OPTION_COOKIE;
+    out[w + 2] = cookie.length >> 8;
+    out[w + 3] = cookie.length & 0xff;
+    out.set(cookie, w + 4);
+    w += 4 + cookie.length;
+  }
   return w;
 }
 
 /** Octets {@link writeReplyOpt} writes. */
 export function replyOptLength(request: EdnsRequest, nsid: Uint8Array, extendedError?: number): number {
-  return 11 + (request.nsid ? 4 + nsid.length : 0) + (extendedError !== undefined ? 6 : 0);
+  return 11 + (request.nsid ? 4 + nsid.length : 0) + (extendedError !== undefined ? 6 : 0) + (request.cookie !== undefined ? 4 + request.cookie.length : 0);
+}
+
+const NO_NSID = new Uint8Array(0);
+
+/**
+ * The BADCOOKIE reply (RFC 7873 §5.2.3 choice 2, §8): the query's ID,
+ * opcode, RD and CD, its question (`questionEnd` past it, -1 for none), no
+ * records, and our OPT with extended RCODE 23, the DO bit copied and the
+ * request's cookie (the client's and a fresh server cookie to retry with).
+ */
+export function badCookieReply(query: Uint8Array, questionEnd: number, request: EdnsRequest, ourUdpSize: number): Buffer {
+  const head = headerOnlyReply(query, BADCOOKIE & 0xf, questionEnd);
+  const bare: EdnsRequest = { version: 0, udpSize: request.udpSize, dnssecOk: request.dnssecOk, nsid: false, ...(request.cookie !== undefined ? { cookie: request.cookie } : {}) };
+  const out = Buffer.alloc(head.length + replyOptLength(bare, NO_NSID));
+  head.copy(out);
+  out[11] = 1; // ARCOUNT: the OPT
+  writeReplyOpt(out, head.length, bare, ourUdpSize, NO_NSID, BADCOOKIE);
+  return out;
 }
 
 /** The largest UDP reply this requestor takes: its size capped by ours, 512 without EDNS (RFC 1035 §4.2.1). */

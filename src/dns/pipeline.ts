@@ -1,18 +1,26 @@
 /**
- * QueryPipeline: what a worker does with each message — reply cache, answer(),
- * SERVFAIL on a throw, counters, forwarding and the forwarded reply (kept in
- * the reply cache too). No sockets: tests drive it in process, the worker
- * only wires sockets and IPC to it.
+ * QueryPipeline: what a worker does with each message — DNS cookies, reply
+ * cache, answer(), SERVFAIL on a throw, response rate limiting, counters,
+ * forwarding and the forwarded reply (kept in the reply cache too). No
+ * sockets: tests drive it in process, the worker only wires sockets and IPC to it.
  */
 
 import { ttlFor, type CacheLimits, type CachedAnswer } from '../forward/cache.js';
 import type { Resolution } from '../forward/forwarder.js';
 import type { UpstreamQuestion } from '../forward/transport.js';
+import { ClientAddress } from '../abuse/client-address.js';
+import { COOKIE_BAD, COOKIE_CLIENT_ONLY, COOKIE_VALID, type CookieVerdict, type ServerCookies } from '../abuse/cookies.js';
+import { RRL_DROP, RRL_SEND, slipReply, type ResponseRateLimiter } from '../abuse/rrl.js';
 import { sockaddrIpv4, sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
+import type { TcpMessageHandler, TcpReply } from '../net/tcp.js';
+import type { ReplyStream } from '../xfr/stream.js';
 import { answer, DROP, servfail, type AnswerContext, type AnswerOutcome, type ForwardRequest, type Transport } from './answer.js';
 import { queryShape, type QueryShape, type ReplyCache } from './answer-cache.js';
 import type { Counters } from './counters.js';
+import { badCookieReply } from './edns.js';
+import { questionEnd, RCODE, headerOnlyReply } from './header.js';
+import { cookieDataAt, cookieDataLength, findCookie, MALFORMED_COOKIE, NO_COOKIE, readPlainQuery } from './query.js';
 import { forwardedReply } from './forwarded.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 
@@ -41,8 +49,19 @@ export interface PipelineOptions {
   forwardLimits: CacheLimits;
   /** Told, at most once a second, about a query whose handling threw (it was answered SERVFAIL and counted). */
   onInternalError: (message: string) => void;
-  /** The clock for that limit (ms). */
+  /** The clock (ms): for that limit, RRL's seconds and cookie timestamps. */
   now?: () => number;
+  /**
+   * Response rate limiting of UDP replies (src/abuse/rrl.ts; NSD limits UDP
+   * only: a TCP client proved its address). Absent or null: off.
+   */
+  rrl?: ResponseRateLimiter | null;
+  /**
+   * DNS cookies (RFC 7873, RFC 9018; src/abuse/cookies.ts). Absent or null:
+   * COOKIE options are ignored, as by a server that does not know them. The
+   * reply cache must be made with `cookies` alike.
+   */
+  cookies?: ServerCookies | null;
 }
 
 /** Errors are told at most this often (ms); every one is counted. */
@@ -58,27 +77,88 @@ export class QueryPipeline {
   /** The UDP hit path: a cached reply written straight into the engine's send area (-1: take `handle`); null without a reply cache. */
   readonly inPlace: InPlaceHandler | null;
   private readonly now: () => number;
+  private readonly rrl: ResponseRateLimiter | null;
+  private readonly cookies: ServerCookies | null;
   private lastErrorTold = -Infinity;
+  /** The sender of the datagram `inPlace` has in hand (read from its sockaddr). */
+  private readonly peer = new ClientAddress();
+  /** The sender of the message `handle` has in hand (read from its address text). */
+  private readonly sender = new ClientAddress();
+  /**
+   * A datagram `inPlace` rate-limited to nothing: the engine knows no "send
+   * nothing" from it, so it returns -1 and the engine hands the same bytes to
+   * `handle` at once, which sends nothing for them. Its memory and offset,
+   * or null.
+   */
+  private dropBuffer: ArrayBufferLike | null = null;
+  private dropOffset = 0;
 
   constructor(private readonly options: PipelineOptions) {
     this.now = options.now ?? Date.now;
     const { ctx, counters, replies } = options;
+    const rrl = (this.rrl = options.rrl ?? null);
+    const cookies = (this.cookies = options.cookies ?? null);
+    if (replies !== null && replies.cookies !== (cookies !== null)) throw new Error(`the reply cache was made ${replies.cookies ? 'with' : 'without'} cookies, the pipeline ${cookies !== null ? 'has' : 'has none'}: make them alike`);
+    const peer = this.peer;
     this.inPlace =
       replies === null
         ? null
-        : (q, qOff, qLen, peer, peerOff, out, outOff, cap) => {
+        : (q, qOff, qLen, from, fromOff, out, outOff, cap) => {
+            this.dropBuffer = null;
             let allowed = false;
-            const v4 = sockaddrIpv4(peer, peerOff);
-            if (ctx.recursion !== null) allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(peer, peerOff));
-            const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, ctx.zones, out, outOff, cap);
-            if (written >= 0) counters.recordUdpAt(out, outOff);
-            return written;
+            const v4 = sockaddrIpv4(from, fromOff);
+            if (ctx.recursion !== null) allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(from, fromOff));
+            let known = false;
+            let verdict: CookieVerdict | null = null;
+            if (cookies !== null) {
+              const found = findCookie(q, qOff, qLen);
+              if (found !== NO_COOKIE) {
+                // A malformed cookie (FORMERR) and a bad one (BADCOOKIE) are answered by `handle`, which counts the verdict.
+                if (found === MALFORMED_COOKIE) return -1;
+                known = peer.fromSockaddr(from, fromOff);
+                verdict = cookies.judge(q, cookieDataAt(found), cookieDataLength(found), peer, this.seconds());
+                if (verdict === COOKIE_BAD) return -1;
+              }
+            }
+            const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, ctx.zones, out, outOff, cap, verdict !== null ? cookies!.reply : null);
+            if (written < 0) return -1;
+            if (verdict !== null) counters.cookie(verdict === COOKIE_VALID ? 'valid' : 'clientOnly');
+            let length = written;
+            // RRL classifies the reply from its bytes, here as on the full path; a valid server cookie proves the address (RFC 7873 §5.3).
+            if (rrl !== null && verdict !== COOKIE_VALID && (known || peer.fromSockaddr(from, fromOff)) && !rrl.exempt(peer)) {
+              const v = rrl.judge(out, outOff, written, peer, this.seconds());
+              if (v === RRL_DROP) {
+                counters.limited(false);
+                this.dropBuffer = q.buffer;
+                this.dropOffset = q.byteOffset + qOff;
+                return -1;
+              }
+              if (v !== RRL_SEND) {
+                counters.limited(true);
+                length = slipReply(out, outOff, written);
+              }
+            }
+            counters.recordUdpAt(out, outOff);
+            return length;
           };
   }
 
-  /** `handle` for one transport, as the engines take it; `cacheTried`: the engine tried `inPlace` first. */
-  handler(transport: Transport, cacheTried = false): MessageHandler {
-    return (msg, address) => this.handle(msg, transport, address, cacheTried);
+  /** Whole seconds since 1970, for RRL and cookie timestamps. */
+  private seconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  /** `handle` for one transport, as the engines take it; `cacheTried`: the engine tried `inPlace` first. Over TCP a reply may be a stream (a zone transfer). */
+  handler(transport: 'udp', cacheTried?: boolean): MessageHandler;
+  handler(transport: 'tcp', cacheTried?: boolean): TcpMessageHandler;
+  handler(transport: Transport, cacheTried = false): MessageHandler | TcpMessageHandler {
+    if (transport === 'tcp') return (msg: Buffer, address: string) => this.handleTcp(msg, address);
+    return (msg: Buffer, address: string) => this.handle(msg, transport, address, cacheTried);
+  }
+
+  /** {@link handle} over TCP, where a reply may also be a stream of messages (a zone transfer, src/xfr/). */
+  handleTcp(msg: Buffer, address: string): TcpReply {
+    return this.process(msg, 'tcp', address, false);
   }
 
   /**
@@ -89,20 +169,62 @@ export class QueryPipeline {
    * query up in place, so a miss is not looked up twice.
    */
   handle(msg: Buffer, transport: Transport, address: string, cacheTried = false): Buffer | null | Promise<Buffer | null> {
+    const out = this.process(msg, transport, address, cacheTried);
+    if (out === null || Buffer.isBuffer(out) || out instanceof Promise) return out;
+    // A stream (a zone transfer) goes only to a caller that sends it message by message: handleTcp.
+    out.close();
+    return this.failed(new Error('a zone transfer stream reached a handler that sends one message (use handleTcp)'), msg, transport, address);
+  }
+
+  /** handle's work: every kind of reply, streams included. */
+  private process(msg: Buffer, transport: Transport, address: string, cacheTried: boolean): TcpReply {
     const { ctx, counters, replies } = this.options;
+    if (this.dropBuffer !== null) {
+      // inPlace rate-limited this very datagram to nothing (see dropBuffer).
+      const limited = msg.buffer === this.dropBuffer && msg.byteOffset === this.dropOffset;
+      this.dropBuffer = null;
+      if (limited) {
+        counters.record(transport, null);
+        return null;
+      }
+    }
     const zones = ctx.zones;
     let out: AnswerOutcome;
     let shape: QueryShape | null = null;
+    let verdict: CookieVerdict | null = null;
     try {
-      const allowed = ctx.recursion !== null && ctx.recursion.allows(address);
-      shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed, address.includes(':')) : null;
-      const hit = shape && !cacheTried ? replies!.get(msg, shape, zones) : undefined;
-      if (hit) {
-        counters.record(transport, hit);
-        return hit;
+      let cookie: Uint8Array | undefined;
+      const cookies = this.cookies;
+      if (cookies !== null) {
+        const found = findCookie(msg, 0, msg.length);
+        if (found === MALFORMED_COOKIE) {
+          // RFC 7873 §5.2.2: a COOKIE option too short, too long, or with a server cookie of 1–7 octets.
+          counters.cookie('malformed');
+          const qEnd = questionEnd(msg);
+          return this.deliver(transport, address, headerOnlyReply(msg, RCODE.FORMERR, qEnd), null);
+        }
+        if (found !== NO_COOKIE) {
+          this.sender.fromText(address);
+          verdict = cookies.judge(msg, cookieDataAt(found), cookieDataLength(found), this.sender, this.seconds());
+          cookie = Buffer.from(cookies.reply);
+          counters.cookie(verdict === COOKIE_VALID ? 'valid' : verdict === COOKIE_CLIENT_ONLY ? 'clientOnly' : 'bad');
+          // RFC 7873 §5.2.3, §5.2.4: a server cookie not ours, over UDP, gets BADCOOKIE and ours to retry
+          // with (as BIND and Knot answer); over TCP the connection proves the address, so it is answered.
+          if (verdict === COOKIE_BAD && transport === 'udp') {
+            const plain = readPlainQuery(msg);
+            if (plain !== null && plain.kind === 'edns' && plain.request.version === 0) {
+              return this.deliver(transport, address, badCookieReply(msg, questionEnd(msg), { ...plain.request, cookie }, ctx.ednsUdpSize), verdict);
+            }
+          }
+        }
       }
-      out = answer(msg, ctx, { transport, address });
-      if (shape && out.kind === 'reply') replies!.put(shape, out.bytes, zones);
+      const allowed = ctx.recursion !== null && ctx.recursion.allows(address);
+      shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed, address.includes(':'), cookies !== null) : null;
+      const hit = shape && !cacheTried ? replies!.get(msg, shape, zones, cookie ?? null) : undefined;
+      if (hit) return this.deliver(transport, address, hit, verdict);
+      out = answer(msg, ctx, cookie !== undefined ? { transport, address, cookie } : { transport, address });
+      // A transfer's answer depends on the client's address and key (allow-transfer): never kept.
+      if (shape && out.kind === 'reply' && out.perClient !== true) replies!.put(shape, out.bytes, zones);
     } catch (err) {
       this.internalError(err);
       const bytes = servfail(msg);
@@ -113,11 +235,64 @@ export class QueryPipeline {
         counters.record(transport, null);
         return null;
       case 'reply':
-        counters.record(transport, out.bytes);
-        return out.bytes;
+        return this.deliver(transport, address, out.bytes, verdict);
       case 'forward':
-        return this.forward(out, msg, transport, shape, zones);
+        return this.forward(out, msg, transport, address, shape, zones, verdict);
+      case 'stream':
+        return this.stream(out.stream, msg, transport, address);
     }
+  }
+
+  /**
+   * A reply of many messages (a zone transfer, TCP only): its first message
+   * is made now and counted as the query's reply; the rest come as the
+   * connection takes them (src/net/tcp.ts).
+   */
+  private stream(stream: ReplyStream, msg: Buffer, transport: Transport, address: string): TcpReply {
+    let first: Buffer | null;
+    try {
+      if (transport !== 'tcp') throw new Error('answer() gave a stream of messages for a UDP query');
+      first = stream.next();
+    } catch (err) {
+      stream.close();
+      return this.failed(err, msg, transport, address);
+    }
+    this.options.counters.record(transport, first);
+    if (first === null) {
+      stream.close();
+      return null;
+    }
+    let given = false;
+    return {
+      next: () => {
+        if (given) return stream.next();
+        given = true;
+        return first;
+      },
+      close: () => stream.close(),
+    };
+  }
+
+  /**
+   * What is sent for `bytes`, counted: over UDP, unless the client is exempt
+   * or showed a valid server cookie, what RRL makes of it (the reply, a
+   * truncated one, or nothing); over TCP the reply.
+   */
+  private deliver(transport: Transport, address: string, bytes: Buffer, verdict: CookieVerdict | null): Buffer | null {
+    let sent: Buffer | null = bytes;
+    const rrl = this.rrl;
+    if (transport === 'udp' && rrl !== null && verdict !== COOKIE_VALID && this.sender.fromText(address) && !rrl.exempt(this.sender)) {
+      const v = rrl.judge(bytes, 0, bytes.length, this.sender, this.seconds());
+      if (v === RRL_DROP) {
+        this.options.counters.limited(false);
+        sent = null;
+      } else if (v !== RRL_SEND) {
+        this.options.counters.limited(true);
+        sent = bytes.subarray(0, slipReply(bytes, 0, bytes.length));
+      }
+    }
+    this.options.counters.record(transport, sent);
+    return sent;
   }
 
   /**
@@ -126,7 +301,7 @@ export class QueryPipeline {
    * was asked under. A forward-cache hit, or a question over forward-max
    * (SERVFAIL, counted), is answered at once; the rest when the upstreams answer.
    */
-  private forward(request: ForwardRequest, msg: Buffer, transport: Transport, shape: QueryShape | null, zones: ZoneSet): Buffer | null | Promise<Buffer | null> {
+  private forward(request: ForwardRequest, msg: Buffer, transport: Transport, address: string, shape: QueryShape | null, zones: ZoneSet, verdict: CookieVerdict | null): Buffer | null | Promise<Buffer | null> {
     const { counters, forwarder } = this.options;
     const question: UpstreamQuestion = {
       name: request.target,
@@ -141,45 +316,48 @@ export class QueryPipeline {
       if (forwarder === null) throw new Error('answer() asked to forward, but forwarding is off');
       resolution = forwarder.resolve(question);
     } catch (err) {
-      return this.failed(err, msg, transport);
+      return this.failed(err, msg, transport, address);
     }
     switch (resolution.kind) {
       case 'cached':
-        return this.reply(request, resolution.answer, msg, transport, shape, zones);
+        return this.reply(request, resolution.answer, msg, transport, address, shape, zones, verdict);
       case 'over-max':
         counters.forwardOverMax();
-        return this.reply(request, OVER_MAX_ANSWER, msg, transport, null, zones);
+        return this.reply(request, OVER_MAX_ANSWER, msg, transport, address, null, zones, verdict);
       case 'asked': {
         // The engine reuses the query's memory for the next batch: keep what a late SERVFAIL needs.
         const original = Buffer.from(msg);
         return resolution.answer.then(
-          (a) => this.reply(request, a, original, transport, shape, zones),
-          (err: unknown) => this.failed(err, original, transport),
+          (a) => this.reply(request, a, original, transport, address, shape, zones, verdict),
+          (err: unknown) => this.failed(err, original, transport, address),
         );
       }
     }
   }
 
   /** The client's reply to a forwarded question, counted; a NOERROR or NXDOMAIN one is kept in the reply cache (`shape` non-null) for its TTL. */
-  private reply(request: ForwardRequest, a: CachedAnswer, query: Buffer, transport: Transport, shape: QueryShape | null, zones: ZoneSet): Buffer | null {
-    const { ctx, counters, replies, forwardLimits } = this.options;
+  private reply(request: ForwardRequest, a: CachedAnswer, query: Buffer, transport: Transport, address: string, shape: QueryShape | null, zones: ZoneSet, verdict: CookieVerdict | null): Buffer | null {
+    const { ctx, replies, forwardLimits } = this.options;
+    let reply: Buffer;
     try {
-      const reply = forwardedReply(request, a, ctx);
-      counters.record(transport, reply);
+      reply = forwardedReply(request, a, ctx);
       // The encoded reply is kept too, so the next asker skips decode and encode.
       if (shape && replies && forwardLimits.maxEntries > 0 && (a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN')) replies.put(shape, reply, zones, ttlFor(a, forwardLimits));
-      return reply;
     } catch (err) {
-      return this.failed(err, query, transport);
+      return this.failed(err, query, transport, address);
     }
+    return this.deliver(transport, address, reply, verdict);
   }
 
   /** SERVFAIL for a forwarded question whose handling threw, counted and told. */
-  private failed(err: unknown, query: Buffer, transport: Transport): Buffer | null {
+  private failed(err: unknown, query: Buffer, transport: Transport, address: string): Buffer | null {
     this.internalError(err);
     const reply = servfail(query);
-    this.options.counters.record(transport, reply);
-    return reply;
+    if (reply === null) {
+      this.options.counters.record(transport, null);
+      return null;
+    }
+    return this.deliver(transport, address, reply, null);
   }
 
   /** Counts a query whose handling threw, and tells about it unless one was told within the last second. */

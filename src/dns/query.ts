@@ -1,4 +1,4 @@
-/** Reading a plain query from its bytes alone: one question and at most an OPT, the EDNS facts, no decoder objects. Pure. */
+/** Reading a query from its bytes alone: a plain query's question and EDNS facts (at most an OPT), and any query's COOKIE option; no decoder objects. Pure. */
 
 import type { EdnsRead } from './edns.js';
 import { HEADER_LENGTH } from './header.js';
@@ -6,6 +6,8 @@ import { HEADER_LENGTH } from './header.js';
 /** OPT's type number (RFC 6891 §6.1.2). */
 export const TYPE_OPT = 41;
 const OPTION_NSID = 3;
+/** COOKIE option code (RFC 7873 §4). */
+const OPTION_COOKIE = 10;
 /** DO bit in the OPT flags (RFC 3225 §3). */
 const FLAG_DO = 0x80;
 
@@ -48,11 +50,15 @@ export function readPlainQuery(q: Uint8Array): EdnsRead | null {
   return { kind: 'edns', request: { version, udpSize: Math.max(512, size), dnssecOk, nsid } };
 }
 
-/** readOpt's result: the UDP size times OPT_SIZE, plus the version times OPT_VERSION, plus the DO and NSID bits. */
+/** readOpt's result: the UDP size times OPT_SIZE, plus the version times OPT_VERSION, plus the DO, NSID and COOKIE bits. */
 export const OPT_SIZE = 0x10000;
 export const OPT_VERSION = 0x100;
 export const OPT_DO = 2;
 export const OPT_NSID = 1;
+/** A COOKIE option of a well-formed length (RFC 7873 §5.2.2: 8, or 16 to 40 octets); the first one counts. */
+export const OPT_COOKIE = 4;
+/** A COOKIE option of any other length (FORMERR where cookies are answered). */
+export const OPT_BAD_COOKIE = 8;
 
 /**
  * Reads the one OPT record (RFC 6891 §6.1.2) that must fill `q[at, end)`
@@ -69,13 +75,90 @@ export function readOpt(q: Uint8Array, at: number, end: number): number {
   const rdlen = (q[at + 9]! << 8) | q[at + 10]!;
   if (at + 11 + rdlen !== end) return -1;
   let nsid = false;
+  let cookie = 0;
   for (let o = at + 11; o < end; ) {
     if (o + 4 > end) return -1;
     const code = (q[o]! << 8) | q[o + 1]!;
     const olen = (q[o + 2]! << 8) | q[o + 3]!;
     if (o + 4 + olen > end) return -1;
     if (code === OPTION_NSID) nsid = true;
+    else if (code === OPTION_COOKIE && cookie === 0) cookie = cookieLengthOk(olen) ? OPT_COOKIE : OPT_BAD_COOKIE;
     o += 4 + olen;
   }
-  return size * OPT_SIZE + version * OPT_VERSION + (dnssecOk ? OPT_DO : 0) + (nsid ? OPT_NSID : 0);
+  return size * OPT_SIZE + version * OPT_VERSION + (dnssecOk ? OPT_DO : 0) + (nsid ? OPT_NSID : 0) + cookie;
+}
+
+/** RFC 7873 §5.2.2: a client cookie alone (8 octets), or with a server cookie of 8 to 32 octets. */
+function cookieLengthOk(len: number): boolean {
+  return len === 8 || (len >= 16 && len <= 40);
+}
+
+/** findCookie: the query has no COOKIE option. */
+export const NO_COOKIE = -1;
+/** findCookie: its first COOKIE option has a length RFC 7873 §5.2.2 calls malformed (answered FORMERR). */
+export const MALFORMED_COOKIE = -2;
+
+/**
+ * Finds the first COOKIE option (RFC 7873 §4) in the OPT record of the
+ * message at `q[off, off + len)`, walking every section (compressed names
+ * are skipped), allocation-free: a query without additional records costs a
+ * header read. Returns NO_COOKIE, MALFORMED_COOKIE, or where the option's
+ * data is and its length packed in one number: read them with
+ * {@link cookieDataAt} and {@link cookieDataLength}. A message that does not
+ * parse has NO_COOKIE (the answer path finds its FORMERR).
+ */
+export function findCookie(q: Uint8Array, off: number, len: number): number {
+  const end = off + len;
+  if (len < HEADER_LENGTH) return NO_COOKIE;
+  const arcount = (q[off + 10]! << 8) | q[off + 11]!;
+  if (arcount === 0) return NO_COOKIE;
+  const qdcount = (q[off + 4]! << 8) | q[off + 5]!;
+  const before = ((q[off + 6]! << 8) | q[off + 7]!) + ((q[off + 8]! << 8) | q[off + 9]!);
+  let at = off + HEADER_LENGTH;
+  for (let i = 0; i < qdcount; i++) {
+    at = skipName(q, at, end);
+    if (at < 0 || at + 4 > end) return NO_COOKIE;
+    at += 4;
+  }
+  for (let i = 0; i < before + arcount; i++) {
+    at = skipName(q, at, end);
+    if (at < 0 || at + 10 > end) return NO_COOKIE;
+    const type = (q[at]! << 8) | q[at + 1]!;
+    const rdEnd = at + 10 + ((q[at + 8]! << 8) | q[at + 9]!);
+    if (rdEnd > end) return NO_COOKIE;
+    if (i >= before && type === TYPE_OPT) {
+      for (let o = at + 10; o + 4 <= rdEnd; ) {
+        const code = (q[o]! << 8) | q[o + 1]!;
+        const olen = (q[o + 2]! << 8) | q[o + 3]!;
+        if (o + 4 + olen > rdEnd) return NO_COOKIE;
+        if (code === OPTION_COOKIE) return cookieLengthOk(olen) ? (o + 4) * 64 + olen : MALFORMED_COOKIE;
+        o += 4 + olen;
+      }
+      return NO_COOKIE;
+    }
+    at = rdEnd;
+  }
+  return NO_COOKIE;
+}
+
+/** Where the COOKIE option's data begins, from a findCookie result ≥ 0. */
+export function cookieDataAt(found: number): number {
+  return Math.floor(found / 64);
+}
+
+/** The COOKIE option data's length (8 to 40), from a findCookie result ≥ 0. */
+export function cookieDataLength(found: number): number {
+  return found % 64;
+}
+
+/** The offset past the name at `q[at]` (a pointer ends it), or -1. */
+function skipName(q: Uint8Array, at: number, end: number): number {
+  for (;;) {
+    if (at >= end) return -1;
+    const l = q[at]!;
+    if (l === 0) return at + 1;
+    if ((l & 0xc0) === 0xc0) return at + 2 <= end ? at + 2 : -1;
+    if (l > 63) return -1;
+    at += l + 1;
+  }
 }

@@ -1,4 +1,4 @@
-/** The forwarding cache: upstream answers kept for their TTL (RFC 1035 §7.4), negatives per RFC 2308, LRU-bounded. */
+/** The forwarding cache: upstream answers kept for their TTL (RFC 1035 §7.4), negatives per RFC 2308, then stale for stale-max (RFC 8767), LRU-bounded. */
 
 import type { Answer } from 'dns-packet';
 import { LRUCache } from 'lru-cache';
@@ -11,6 +11,21 @@ export interface CachedAnswer {
   answers: Answer[];
   authorities: Answer[];
   additionals: Answer[];
+  /**
+   * Answered here, not by an upstream: a hosts file's entry, or NXDOMAIN for
+   * a domain sent nowhere. The reply then has AA=1, as dnsmasq answers these.
+   */
+  local?: boolean;
+  /** An Extended DNS Error (RFC 8914) for the reply's OPT: 3 for a stale answer (RFC 8767 §6), 20 for a name with no upstream. */
+  extendedError?: number;
+  /**
+   * Seconds a reply built from this answer may be kept by the reply cache,
+   * when the forwarder decides it rather than the TTLs: 0 for local and
+   * stale answers (a hosts edit shows at once, a refreshed answer replaces a
+   * stale one), and for cached ones the time left before the prefetch window.
+   * Never set on what an upstream sent (the forward cache keeps that by ttlFor).
+   */
+  reuseTtl?: number;
 }
 
 /** Cache limits and TTL caps. */
@@ -26,13 +41,39 @@ export interface CacheLimits {
   maxNegativeTtl: number;
   /** SERVFAIL is kept only this long (RFC 2308 §7.1), so a failing upstream is not asked in a loop. */
   servfailTtl: number;
+  /**
+   * Seconds an expired NOERROR or NXDOMAIN answer is kept past its TTL, to be
+   * given when no upstream can answer (RFC 8767 §4 "maximum stale timer");
+   * 0 or absent: expired answers are dropped.
+   */
+  staleMax?: number;
 }
+
+/** The TTL of every record of a stale answer (RFC 8767 §4: 30 seconds). */
+export const STALE_TTL = 30;
+/** Extended DNS Error 3, Stale Answer (RFC 8914 §4.4), in a stale reply's OPT. */
+export const EDE_STALE_ANSWER = 3;
 
 interface Entry {
   answer: CachedAnswer;
   storedAt: number;
   ttl: number;
+  /** Until then (ms) a stale entry is given at once, without asking upstream (RFC 8767 §4 "failure recheck timer"). */
+  failedUntil: number;
 }
+
+/**
+ * What the cache holds for a key: a fresh answer (TTLs counted down;
+ * `expiresInMs` left of its `ttl`), an expired one within stale-max (TTLs
+ * 30, the Stale Answer EDE; `recentlyFailed`: a refresh failed within the
+ * failure recheck time), or nothing.
+ */
+export type CacheLookup =
+  | { kind: 'fresh'; answer: CachedAnswer; ttl: number; expiresInMs: number }
+  | { kind: 'stale'; answer: CachedAnswer; recentlyFailed: boolean }
+  | { kind: 'miss' };
+
+const MISS: CacheLookup = { kind: 'miss' };
 
 /**
  * The key of a question: lower-cased name, type, class, whether DNSSEC
@@ -47,11 +88,12 @@ export function cacheKey(name: string, type: string, klass: string, dnssecOk: bo
 
 /**
  * How long an answer may be kept, in seconds, or 0 for "do not keep".
- * Positive: the smallest TTL of the answer and authority records, within
+ * `reuseTtl` when the forwarder set one. Positive: the smallest TTL of the answer and authority records, within
  * [minTtl, maxTtl]. NXDOMAIN and NODATA: min(SOA TTL, SOA MINIMUM) of the SOA
  * in authority (RFC 2308 §5), not kept without one. SERVFAIL: servfailTtl.
  */
 export function ttlFor(a: CachedAnswer, limits: CacheLimits): number {
+  if (a.reuseTtl !== undefined) return a.reuseTtl;
   if (a.rcode === 'SERVFAIL') return limits.servfailTtl;
   if (a.rcode !== 'NOERROR' && a.rcode !== 'NXDOMAIN') return 0;
   const negative = a.rcode === 'NXDOMAIN' || a.answers.length === 0;
@@ -86,27 +128,55 @@ export class AnswerCache {
     if (this.limits.maxEntries === 0) return 0;
     const ttl = ttlFor(answer, this.limits);
     if (ttl <= 0) return 0;
-    this.lru.set(key, { answer, storedAt: this.now(), ttl });
+    this.lru.set(key, { answer, storedAt: this.now(), ttl, failedUntil: 0 });
     return ttl;
   }
 
   /** The answer with every TTL reduced by its age, or undefined when absent or expired. */
   get(key: string): CachedAnswer | undefined {
+    const hit = this.lookup(key);
+    return hit.kind === 'fresh' ? hit.answer : undefined;
+  }
+
+  /**
+   * What is held for `key`: fresh (TTLs reduced by its age in whole
+   * seconds), stale (expired less than stale-max ago; only NOERROR and
+   * NXDOMAIN answers are given stale), or a miss; an entry past stale-max
+   * is dropped.
+   */
+  lookup(key: string): CacheLookup {
     const e = this.lru.get(key);
-    if (!e) return undefined;
-    const age = Math.floor((this.now() - e.storedAt) / 1000);
-    if (age >= e.ttl) {
-      this.lru.delete(key);
-      return undefined;
+    if (!e) return MISS;
+    const now = this.now();
+    const ageMs = now - e.storedAt;
+    if (ageMs < e.ttl * 1000) {
+      const age = Math.floor(ageMs / 1000);
+      return { kind: 'fresh', answer: withTtls(e.answer, (t) => Math.max(0, t - age)), ttl: e.ttl, expiresInMs: e.ttl * 1000 - ageMs };
     }
-    const down = (rs: Answer[]): Answer[] => rs.map((r) => ({ ...r, ttl: Math.max(0, ((r as { ttl?: number }).ttl ?? 0) - age) }) as Answer);
-    return { ...e.answer, answers: down(e.answer.answers), authorities: down(e.answer.authorities), additionals: down(e.answer.additionals) };
+    const staleMax = this.limits.staleMax ?? 0;
+    if (ageMs >= (e.ttl + staleMax) * 1000 || (e.answer.rcode !== 'NOERROR' && e.answer.rcode !== 'NXDOMAIN')) {
+      this.lru.delete(key);
+      return MISS;
+    }
+    return { kind: 'stale', answer: { ...withTtls(e.answer, () => STALE_TTL), extendedError: EDE_STALE_ANSWER, reuseTtl: 0 }, recentlyFailed: now < e.failedUntil };
+  }
+
+  /** A refresh of a stale entry failed: for `forMs` it is given at once, without asking upstream. */
+  refreshFailed(key: string, forMs: number): void {
+    const e = this.lru.peek(key);
+    if (e) e.failedUntil = this.now() + forMs;
   }
 
   /** Number of entries. */
   get size(): number {
     return this.lru.size;
   }
+}
+
+/** A copy of an answer with every record's TTL mapped. */
+function withTtls(a: CachedAnswer, ttl: (t: number) => number): CachedAnswer {
+  const map = (rs: Answer[]): Answer[] => rs.map((r) => ({ ...r, ttl: ttl((r as { ttl?: number }).ttl ?? 0) }) as Answer);
+  return { ...a, answers: map(a.answers), authorities: map(a.authorities), additionals: map(a.additionals) };
 }
 
 /** A rough size of an answer in memory, for the byte cap: its JSON length plus per-record overhead. */

@@ -1,13 +1,19 @@
-/** Resolving names outside our zones: cache first, then upstreams with failover, shared in-flight queries. */
+/** Resolving names outside our zones: local answers (hosts files, split DNS's domains sent nowhere), then the cache, then the name's upstreams with failover, shared in-flight queries, stale answers when no upstream answers (RFC 8767). */
 
 import type { Answer } from 'dns-packet';
 import { AnswerCache, cacheKey, type CacheLimits, type CachedAnswer } from './cache.js';
+import { ForwardRoutes, type ForwardZone } from './forward-zones.js';
+import type { HostsTable } from './hosts.js';
+import { DotPool, type DotOptions, type DotStats } from './tls.js';
 import { exchangeTcp, exchangeUdp, type Exchange, type UpstreamQuestion } from './transport.js';
 import { formatUpstream, type Upstream } from './upstreams.js';
 
 /** How the forwarder asks upstreams and how much it keeps. */
 export interface ForwarderOptions {
+  /** The default upstreams (`--forward`): names in no forward zone go there; none: such names are REFUSED. */
   upstreams: Upstream[];
+  /** Conditional forwarding (`forward-zones`): a name in one of these domains goes to its most specific one's upstreams, or nowhere. */
+  forwardZones?: readonly ForwardZone[];
   /** One attempt at one upstream (RFC 5452 and common practice: about a second). */
   attemptTimeoutMs: number;
   /** All attempts together; after this the client gets SERVFAIL. */
@@ -20,12 +26,41 @@ export interface ForwarderOptions {
    * this many sockets, timers and pending replies.
    */
   maxInFlight: number;
+  /**
+   * Serve-stale (RFC 8767, with `cache.staleMax` > 0): a client whose
+   * question's answer expired gets the expired answer (TTL 30) if the
+   * refresh has not brought a fresh one within this long (§4 "client
+   * response timer"; 1.8 s, under a stub's usual 2 s), or at once when the
+   * refresh fails sooner. Default 1800.
+   */
+  staleAnswerTimeoutMs?: number;
+  /**
+   * After a refresh of a stale answer failed, the stale answer is given at
+   * once for this long before the upstreams are asked again (§4 "failure
+   * recheck timer", BIND's stale-refresh-time). Default 30 000.
+   */
+  staleRefreshMs?: number;
+  /**
+   * Prefetch, as Unbound's: a cached answer asked for in the last tenth of
+   * its TTL is refreshed from the upstreams in the background, so a name in
+   * use never expires from the cache. Default off.
+   */
+  prefetch?: boolean;
+  /**
+   * DNS over TLS, for `tls://` upstreams: the CAs to trust and the
+   * connections' timings. Needed when any upstream is one (a tls://
+   * upstream is never asked in plain DNS).
+   */
+  dot?: DotOptions;
   /** Hears about upstreams being retired and coming back, and about forward-max being reached. */
   onEvent?: (message: string) => void;
 }
 
+const STALE_ANSWER_TIMEOUT_MS = 1800;
+const STALE_REFRESH_MS = 30_000;
+
 /** Counters a worker can report. */
-export interface ForwarderStats {
+export interface ForwarderStats extends DotStats {
   /** Questions answered from the cache. */
   cacheHits: number;
   /** Questions asked upstream (not those that shared one in flight, nor those over forward-max). */
@@ -36,12 +71,24 @@ export interface ForwarderStats {
   upstreamFailures: number;
   /** Questions that joined an identical one in flight. */
   shared: number;
+  /** Questions answered here: NXDOMAIN for a domain sent nowhere, REFUSED for a name with no upstream. */
+  localAnswers: number;
+  /** Questions answered from the hosts files. */
+  hostsAnswers: number;
+  /** Questions answered with an expired answer because no upstream gave a fresh one in time (RFC 8767). */
+  staleAnswers: number;
+  /** Cached answers refreshed before they expired because they were asked for in the last tenth of their TTL. */
+  prefetches: number;
 }
 
+/** Prefetch window: the last tenth of a TTL (Unbound's prefetch). */
+const PREFETCH_SHARE = 0.1;
+
 /**
- * What the forwarder made of a question: an answer from the cache (at
- * once), one on its way from the upstreams, or none because `maxInFlight`
- * questions are already out (the caller answers SERVFAIL at once).
+ * What the forwarder made of a question: an answer at hand (`cached`: from
+ * the cache, or local: a domain sent nowhere, a hosts entry), one on its way
+ * from the upstreams, or none because `maxInFlight` questions are already
+ * out (the caller answers SERVFAIL at once).
  */
 export type Resolution =
   | { kind: 'cached'; answer: CachedAnswer }
@@ -71,8 +118,12 @@ const OVER_MAX_TELL_MS = 60_000;
  * distinct ones are out at a time.
  */
 export class Forwarder {
-  readonly stats: ForwarderStats = { cacheHits: 0, cacheMisses: 0, upstreamQueries: 0, upstreamFailures: 0, shared: 0 };
+  readonly stats: ForwarderStats = { cacheHits: 0, cacheMisses: 0, upstreamQueries: 0, upstreamFailures: 0, shared: 0, localAnswers: 0, hostsAnswers: 0, staleAnswers: 0, prefetches: 0, tlsHandshakes: 0, tlsResumed: 0, tlsFailures: 0 };
   private readonly cache: AnswerCache;
+  private readonly routes: ForwardRoutes;
+  private hosts: HostsTable | null = null;
+  /** DNS-over-TLS connections; null without tls:// upstreams. */
+  private readonly dot: DotPool | null;
   private readonly inFlight = new Map<string, Promise<CachedAnswer>>();
   private readonly health = new Map<string, Health>();
   private overMaxToldAt = -Infinity;
@@ -82,39 +133,134 @@ export class Forwarder {
     now: () => number = Date.now,
   ) {
     this.cache = new AnswerCache(options.cache, now);
-    for (const u of options.upstreams) this.health.set(formatUpstream(u), { srtt: 0, failures: 0, retiredUntil: 0 });
+    this.routes = new ForwardRoutes(options.forwardZones ?? []);
+    const all = [...options.upstreams, ...(options.forwardZones ?? []).flatMap((z) => (z.to.kind === 'upstreams' ? z.to.upstreams : []))];
+    // One health record per upstream, shared by every domain that uses it.
+    for (const u of all) if (!this.health.has(formatUpstream(u))) this.health.set(formatUpstream(u), { srtt: 0, failures: 0, retiredUntil: 0 });
+    const anyTls = all.some((u) => u.tlsName !== undefined);
+    if (anyTls && !options.dot) throw new Error('tls:// upstreams need ForwarderOptions.dot');
+    this.dot = anyTls && options.dot ? new DotPool({ ...options.dot, onEvent: options.dot.onEvent ?? options.onEvent }, this.stats) : null;
+  }
+
+  /** Closes the DNS-over-TLS connections (at shutdown). */
+  close(): void {
+    this.dot?.close();
   }
 
   /**
-   * The answer for a question: from the cache, from an identical question
-   * in flight, or from the upstreams; `over-max` when it would be a new
-   * upstream question while `maxInFlight` are out (dnsmasq's dns-forward-max:
-   * cached names keep being answered, misses fail at once).
+   * Answers from these hosts files from now on (a file was edited). The
+   * cache is kept: hosts names are looked up before it.
+   */
+  setHosts(table: HostsTable | null): void {
+    this.hosts = table;
+  }
+
+  /**
+   * The answer for a question: from the hosts files (IN only); local for a name in a domain sent nowhere
+   * (NXDOMAIN) or with no upstream at all (REFUSED); else from the cache,
+   * from an identical question in flight, or from the upstreams of its most
+   * specific forward zone (never others: a corporate name must not leak to
+   * public resolvers when the VPN's are down) or the default ones;
+   * `over-max` when it would be a new upstream question while `maxInFlight`
+   * are out (dnsmasq's dns-forward-max: cached names keep being answered,
+   * misses fail at once).
    */
   resolve(q: UpstreamQuestion): Resolution {
-    const key = cacheKey(q.name, q.type, q.klass, q.dnssecOk, q.checkingDisabled);
-    const cached = this.cache.get(key);
-    if (cached) {
-      this.stats.cacheHits++;
-      return { kind: 'cached', answer: cached };
+    if (this.hosts !== null && q.klass === 'IN') {
+      const fromHosts = this.hosts.answer(q.name, q.type);
+      if (fromHosts !== null) {
+        this.stats.hostsAnswers++;
+        return { kind: 'cached', answer: fromHosts };
+      }
     }
-    const pending = this.inFlight.get(key);
+    const route = this.routes.route(q.name);
+    let upstreams: readonly Upstream[];
+    if (route.kind === 'nowhere') return this.local(NXDOMAIN_HERE);
+    else if (route.kind === 'upstreams') upstreams = route.upstreams;
+    else if (this.options.upstreams.length > 0) upstreams = this.options.upstreams;
+    else return this.local(REFUSED_HERE);
+    const key = cacheKey(q.name, q.type, q.klass, q.dnssecOk, q.checkingDisabled);
+    const held = this.cache.lookup(key);
+    if (held.kind === 'fresh') {
+      this.stats.cacheHits++;
+      if (!this.options.prefetch) return { kind: 'cached', answer: held.answer };
+      const windowMs = held.ttl * 1000 * PREFETCH_SHARE;
+      if (held.expiresInMs <= windowMs && !this.inFlight.has(key) && this.inFlight.size < this.options.maxInFlight) {
+        this.stats.prefetches++;
+        void this.refresh(key, q, upstreams);
+      }
+      // The reply cache keeps the reply only until the window opens, so an asker in the window reaches this point.
+      return { kind: 'cached', answer: { ...held.answer, reuseTtl: Math.max(0, Math.floor((held.expiresInMs - windowMs) / 1000)) } };
+    }
+    const stale = held.kind === 'stale' ? held.answer : null;
+    // RFC 8767 §4: within the failure recheck time after a failed refresh, the stale answer at once.
+    if (held.kind === 'stale' && held.recentlyFailed) return this.staleNow(held.answer);
+    let pending = this.inFlight.get(key);
     if (pending) {
       this.stats.shared++;
-      return { kind: 'asked', answer: pending };
+    } else {
+      if (this.inFlight.size >= this.options.maxInFlight) {
+        this.tellOverMax();
+        // An answer that expired is better than SERVFAIL.
+        return stale !== null ? this.staleNow(stale) : OVER_MAX;
+      }
+      this.stats.cacheMisses++;
+      pending = this.refresh(key, q, upstreams);
     }
-    if (this.inFlight.size >= this.options.maxInFlight) {
-      this.tellOverMax();
-      return OVER_MAX;
-    }
-    this.stats.cacheMisses++;
-    const asked = this.ask(q).then((answer) => {
+    return { kind: 'asked', answer: stale !== null ? this.orStale(pending, stale) : pending };
+  }
+
+  /**
+   * Asks the upstreams and keeps what they say; shared by every asker of
+   * `key` while in flight. An answer that is no answer (SERVFAIL, REFUSED,
+   * nothing) replaces no entry: a fresh one (a failed prefetch) stays, a
+   * stale one is given at once for the failure recheck time. With prefetch
+   * on, the reply cache may keep the reply until the prefetch window opens.
+   */
+  private refresh(key: string, q: UpstreamQuestion, upstreams: readonly Upstream[]): Promise<CachedAnswer> {
+    const asked = this.ask(q, upstreams).then((answer) => {
       this.inFlight.delete(key);
-      this.cache.put(key, answer);
-      return answer;
+      const held = answered(answer) ? 'miss' : this.cache.lookup(key).kind;
+      if (held === 'stale') this.cache.refreshFailed(key, this.options.staleRefreshMs ?? STALE_REFRESH_MS);
+      if (held !== 'miss') return answer;
+      const ttl = this.cache.put(key, answer);
+      return this.options.prefetch && ttl > 0 && answered(answer) ? { ...answer, reuseTtl: Math.floor(ttl * (1 - PREFETCH_SHARE)) } : answer;
     });
     this.inFlight.set(key, asked);
-    return { kind: 'asked', answer: asked };
+    return asked;
+  }
+
+  /**
+   * The refresh's answer if it is one (NOERROR, NXDOMAIN) and comes within
+   * the stale answer timeout; else the stale answer: when the timeout
+   * passes first, or the refresh fails sooner. The refresh goes on either
+   * way, and what it brings is kept. Never stale when an upstream answered.
+   */
+  private orStale(refresh: Promise<CachedAnswer>, stale: CachedAnswer): Promise<CachedAnswer> {
+    return new Promise((resolve) => {
+      let done = false;
+      const give = (a: CachedAnswer, isStale: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (isStale) this.stats.staleAnswers++;
+        resolve(a);
+      };
+      const timer = setTimeout(() => give(stale, true), this.options.staleAnswerTimeoutMs ?? STALE_ANSWER_TIMEOUT_MS);
+      void refresh.then((a) => (answered(a) ? give(a, false) : give(stale, true)));
+    });
+  }
+
+  /** A stale answer given at once, counted. */
+  private staleNow(stale: CachedAnswer): Resolution {
+    this.stats.staleAnswers++;
+    return { kind: 'cached', answer: stale };
+  }
+
+  /** A local answer, counted. */
+  private local(answer: CachedAnswer): Resolution {
+    this.stats.localAnswers++;
+    return { kind: 'cached', answer };
   }
 
   /** Upstream questions in flight now. */
@@ -140,12 +286,12 @@ export class Forwarder {
    * and then the client has SERVFAIL (as Unbound and dnsmasq do; asking
    * again would only repeat the answer, at the upstream's cost).
    */
-  private async ask(q: UpstreamQuestion): Promise<CachedAnswer> {
+  private async ask(q: UpstreamQuestion, upstreams: readonly Upstream[]): Promise<CachedAnswer> {
     const deadline = Date.now() + this.options.deadlineMs;
     const answered = new Set<Upstream>();
     let fallback: CachedAnswer | null = null;
     while (Date.now() < deadline) {
-      const order = this.ordered().filter((u) => !answered.has(u));
+      const order = this.ordered(upstreams).filter((u) => !answered.has(u));
       if (order.length === 0) break;
       for (const u of order) {
         const left = deadline - Date.now();
@@ -166,12 +312,17 @@ export class Forwarder {
     return fallback && fallback.rcode === 'SERVFAIL' ? fallback : servfail();
   }
 
-  /** One attempt: UDP, and TCP when the UDP reply is truncated. Keeps the upstream's health. */
+  /** One attempt: over TLS for a tls:// upstream; else UDP, and TCP when the UDP reply is truncated. Keeps the upstream's health. */
   private async attempt(u: Upstream, q: UpstreamQuestion, timeoutMs: number): Promise<Exchange> {
     this.stats.upstreamQueries++;
     const started = Date.now();
-    let result = await exchangeUdp(u, q, timeoutMs);
-    if (result.kind === 'truncated') result = await exchangeTcp(u, q, Math.max(1, timeoutMs - (Date.now() - started)));
+    let result: Exchange;
+    if (u.tlsName !== undefined) {
+      result = await this.dot!.exchange(u, q, timeoutMs);
+    } else {
+      result = await exchangeUdp(u, q, timeoutMs);
+      if (result.kind === 'truncated') result = await exchangeTcp(u, q, Math.max(1, timeoutMs - (Date.now() - started)));
+    }
     const h = this.health.get(formatUpstream(u))!;
     if (result.kind === 'reply') {
       if (h.retiredUntil > 0) this.options.onEvent?.(`upstream ${formatUpstream(u)} answers again`);
@@ -191,16 +342,21 @@ export class Forwarder {
   }
 
   /** Live upstreams by smoothed RTT, then retired ones (still better than nothing). */
-  private ordered(): Upstream[] {
+  private ordered(upstreams: readonly Upstream[]): Upstream[] {
     const now = Date.now();
-    const scored = this.options.upstreams.map((u) => ({ u, h: this.health.get(formatUpstream(u))! }));
+    const scored = upstreams.map((u) => ({ u, h: this.health.get(formatUpstream(u))! }));
     const live = scored.filter((s) => s.h.retiredUntil <= now).sort((a, b) => a.h.srtt - b.h.srtt);
     const retired = scored.filter((s) => s.h.retiredUntil > now).sort((a, b) => a.h.retiredUntil - b.h.retiredUntil);
     return [...live, ...retired].map((s) => s.u);
   }
 }
 
-function toCached(p: { rcode?: string; flag_ad?: boolean; answers?: Answer[]; authorities?: Answer[]; additionals?: Answer[] }): CachedAnswer {
+/**
+ * What is kept of an upstream's reply: its rcode (SERVFAIL when it has none),
+ * AD, and its sections without the OPT. Exported for the fuzz targets
+ * (fuzz/targets.ts).
+ */
+export function toCached(p: { rcode?: string; flag_ad?: boolean; answers?: Answer[]; authorities?: Answer[]; additionals?: Answer[] }): CachedAnswer {
   return {
     rcode: p.rcode ?? 'SERVFAIL',
     ad: p.flag_ad === true,
@@ -208,6 +364,21 @@ function toCached(p: { rcode?: string; flag_ad?: boolean; answers?: Answer[]; au
     authorities: p.authorities ?? [],
     additionals: (p.additionals ?? []).filter((r) => r.type !== 'OPT'),
   };
+}
+
+/**
+ * A name in a domain sent nowhere (`forward-zones` with `"to": "none"`):
+ * NXDOMAIN from here, as dnsmasq's `--server=/domain/` and `--address=/domain/`
+ * answer; no SOA (there is no zone), so no cache keeps it (RFC 2308 §5).
+ */
+const NXDOMAIN_HERE: CachedAnswer = { rcode: 'NXDOMAIN', ad: false, answers: [], authorities: [], additionals: [], local: true, reuseTtl: 0 };
+
+/** A name in no forward zone while there are no default upstreams (`--forward none`): REFUSED, as without forwarding (RFC 8914 EDE 20, Not Authoritative). */
+const REFUSED_HERE: CachedAnswer = { rcode: 'REFUSED', ad: false, answers: [], authorities: [], additionals: [], reuseTtl: 0, extendedError: 20 };
+
+/** An upstream's answer proper (RFC 8767 §4: anything else, SERVFAIL included, lets a stale answer stand). */
+function answered(a: CachedAnswer): boolean {
+  return a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN';
 }
 
 function servfail(): CachedAnswer {

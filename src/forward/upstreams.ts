@@ -1,4 +1,4 @@
-/** Which upstream resolvers to forward to: `--forward` parsing and the `auto` reading of resolv.conf. */
+/** Which upstream resolvers to forward to: `--forward` parsing (plain and `tls://` upstreams) and the `auto` reading of resolv.conf. */
 
 import { isIP } from 'node:net';
 
@@ -6,14 +6,26 @@ import { isIP } from 'node:net';
 export interface Upstream {
   address: string;
   port: number;
+  /**
+   * DNS over TLS (RFC 7858) when present: the authentication domain name the
+   * upstream's certificate must carry (RFC 8310 §8, strict profile); absent:
+   * plain DNS over UDP, and TCP after a truncated reply.
+   */
+  tlsName?: string;
 }
+
+/** The DNS-over-TLS port (RFC 7858 §3.1). */
+export const DOT_PORT = 853;
+
+/** How a `tls://` upstream is written, for the messages that ask for one. */
+const TLS_FORM = 'tls://ADDR[:PORT]#NAME, e.g. tls://192.0.2.53#dns.example.net or tls://[2001:db8::53]:853#dns.example.net';
 
 /** What `--forward` says: a list, `auto` (resolv.conf), or `none` (authoritative only). */
 export type ForwardSpec = { mode: 'none' } | { mode: 'auto' } | { mode: 'list'; upstreams: Upstream[] };
 
 /**
- * Parses `--forward`: `none`, `auto`, or a comma list of `ADDR`, `ADDR:PORT`,
- * `[V6ADDR]:PORT` or a bare IPv6 address. A string result is the problem.
+ * Parses `--forward`: `none`, `auto`, or a comma list of upstreams as
+ * {@link parseUpstream} reads them. A string result is the problem.
  */
 export function parseForwardSpec(values: readonly string[]): ForwardSpec | string {
   const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
@@ -29,22 +41,53 @@ export function parseForwardSpec(values: readonly string[]): ForwardSpec | strin
   return { mode: 'list', upstreams };
 }
 
-function parseUpstream(item: string): Upstream | string {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(item);
+/**
+ * One upstream: `ADDR`, `ADDR:PORT`, `[V6ADDR]:PORT` or a bare IPv6 address
+ * (plain DNS, port 53), or `tls://` and one of those, then `#NAME` (DNS over
+ * TLS, port 853; RFC 8310's strict profile needs the name the certificate is
+ * checked against, so it is required). A string result is the problem.
+ */
+export function parseUpstream(item: string): Upstream | string {
+  if (/^tls:\/\//i.test(item)) return parseTlsUpstream(item);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(item)) return `"${item}": only plain addresses and tls:// upstreams are supported (write 192.0.2.53 or ${TLS_FORM})`;
+  if (item.includes('#')) return `"${item}": a #NAME is for DNS over TLS only: write ${TLS_FORM}`;
+  return parsePlain(item, item, 53);
+}
+
+/** `tls://ADDR[:PORT]#NAME`. */
+function parseTlsUpstream(item: string): Upstream | string {
+  const rest = item.slice('tls://'.length);
+  const hash = rest.indexOf('#');
+  const name = hash < 0 ? '' : rest.slice(hash + 1).replace(/\.$/, '');
+  if (name === '') return `"${item}": give the name the upstream's certificate must carry after # (RFC 8310 strict profile): ${TLS_FORM}`;
+  // A host name as certificates carry it (RFC 6125): letters, digits, hyphens, dots; a leading wildcard is not a name to ask for.
+  if (!/^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/i.test(name) || name.length > 253) return `"${item}": "${name}" is not a host name to check the certificate against (write e.g. #dns.example.net)`;
+  const u = parsePlain(rest.slice(0, hash), item, DOT_PORT);
+  if (typeof u === 'string') return u;
+  return { ...u, tlsName: name.toLowerCase() };
+}
+
+/** An address with an optional port; `item` is what the user wrote, for messages. */
+function parsePlain(text: string, item: string, defaultPort: number): Upstream | string {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   let address: string;
   let portText: string | undefined;
   if (bracketed) {
     address = bracketed[1]!;
     portText = bracketed[2];
-  } else if (isIP(item) === 6) {
-    address = item;
+  } else if (isIP(text) === 6) {
+    address = text;
   } else {
-    const colon = item.lastIndexOf(':');
-    address = colon >= 0 ? item.slice(0, colon) : item;
-    portText = colon >= 0 ? item.slice(colon + 1) : undefined;
+    const colon = text.lastIndexOf(':');
+    address = colon >= 0 ? text.slice(0, colon) : text;
+    portText = colon >= 0 ? text.slice(colon + 1) : undefined;
   }
-  if (isIP(address) === 0) return `"${item}" is not an upstream address (write 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53)`;
-  const port = portText === undefined ? 53 : Number(portText);
+  if (isIP(address) === 0) {
+    return defaultPort === DOT_PORT
+      ? `"${item}" is not an upstream address: write ${TLS_FORM} (an IP address: the name after # is what the certificate is checked against)`
+      : `"${item}" is not an upstream address (write 192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53, or ${TLS_FORM})`;
+  }
+  const port = portText === undefined ? defaultPort : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${item}": port must be 1–65535`;
   return { address, port };
 }
@@ -88,7 +131,8 @@ function normalize(a: string): string {
   return a.split('%')[0]!.toLowerCase();
 }
 
-/** `192.0.2.53:53` or `[2001:db8::53]:53`. */
+/** `192.0.2.53:53`, `[2001:db8::53]:53`, or `tls://192.0.2.53:853#dns.example.net`. */
 export function formatUpstream(u: Upstream): string {
-  return isIP(u.address) === 6 ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`;
+  const hostPort = isIP(u.address) === 6 ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`;
+  return u.tlsName === undefined ? hostPort : `tls://${hostPort}#${u.tlsName}`;
 }

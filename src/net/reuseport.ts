@@ -18,9 +18,22 @@ export const SO_REUSEADDR = 2;
 /** `SO_REUSEPORT`: several sockets of one uid share an address; the kernel hashes between them. */
 export const SO_REUSEPORT = 15;
 const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-/** UDP socket buffers asked for (the kernel doubles the value for its bookkeeping, within the sysctl cap). */
-const UDP_BUFFER_BYTES = 2 * 1024 * 1024;
+/** `SO_RCVBUF`: the receive queue's size, capped by net.core.rmem_max. */
+export const SO_RCVBUF = 8;
+/** `SO_RCVBUFFORCE`: the same, past net.core.rmem_max, for a process with CAP_NET_ADMIN (root). */
+const SO_RCVBUFFORCE = 33;
+/** UDP send buffer asked for (the kernel doubles the value for its bookkeeping, within net.core.wmem_max). */
+const UDP_SEND_BUFFER_BYTES = 2 * 1024 * 1024;
+/**
+ * UDP receive queue asked for (doubled by the kernel). The supervisor holds
+ * every socket for the server's life, so while a worker is replaced the
+ * queries hashed to its socket wait here and the replacement answers them:
+ * 4 MiB (8 MiB counted) holds about 10,000 small queries, some 2 s of a
+ * worker's share of 20,000 queries a second on 4 workers, the time a stalled
+ * worker takes to be noticed (--worker-timeout 1) and replaced. The memory is
+ * used only while queries wait.
+ */
+const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** `IPPROTO_IPV6` level for setsockopt(2). */
 export const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
@@ -85,10 +98,13 @@ export function openReusePortSocket(spec: ListenSpec, c: Libc = realLibc): OpenR
   if (reusePort.kind === 'errno') return fail('setsockopt(SO_REUSEPORT)', reusePort.errno);
   if (spec.transport === 'udp') {
     // The default queue holds ~256 small datagrams: too few for a burst of
-    // queries while a worker is busy. Ask for more (capped by net.core.rmem_max
-    // and wmem_max); a refusal is not an error.
-    setIntOption(c, fd, SOL_SOCKET, SO_RCVBUF, UDP_BUFFER_BYTES);
-    setIntOption(c, fd, SOL_SOCKET, SO_SNDBUF, UDP_BUFFER_BYTES);
+    // queries while a worker is busy or being replaced. Ask for more: past
+    // net.core.rmem_max when privileged (the supervisor binds before it drops
+    // root), else within it; a refusal is not an error.
+    if (setIntOption(c, fd, SOL_SOCKET, SO_RCVBUFFORCE, UDP_RECEIVE_BUFFER_BYTES).kind === 'errno') {
+      setIntOption(c, fd, SOL_SOCKET, SO_RCVBUF, UDP_RECEIVE_BUFFER_BYTES);
+    }
+    setIntOption(c, fd, SOL_SOCKET, SO_SNDBUF, UDP_SEND_BUFFER_BYTES);
     // As NSD and Knot do: replies go out without DF and sized by the interface MTU,
     // never by path-MTU data a forged ICMP "fragmentation needed" could lower
     // (which would fragment our replies and open them to fragment spoofing).

@@ -37,6 +37,8 @@ export const CLOSE_REASONS = [
   'peer',
   /** The worker was shutting down. */
   'shutdown',
+  /** A zone transfer's next message could not be made (a bug, counted as an internal error): the transfer is cut off. */
+  'transferFailed',
 ] as const;
 /** One of {@link CLOSE_REASONS}. */
 export type CloseReason = (typeof CLOSE_REASONS)[number];

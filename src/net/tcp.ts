@@ -4,7 +4,15 @@ import net from 'node:net';
 import { HEADER_LENGTH } from '../dns/header.js';
 import { clearReuseAddr, type OpenSocket } from './reuseport.js';
 import { TcpTable, clientKey, type CloseReason } from './tcp-table.js';
-import type { MessageHandler } from './udp.js';
+import type { ReplyStream } from '../xfr/stream.js';
+
+/** What a TCP query gets: a reply now, nothing (the connection is closed), a reply later (forwarded), or a stream of messages (a zone transfer). */
+export type TcpReply = Buffer | null | Promise<Buffer | null> | ReplyStream;
+/** Turns one message received over TCP into its reply; see {@link TcpReply}. */
+export type TcpMessageHandler = (msg: Buffer, peerAddress: string) => TcpReply;
+
+/** How many octets of a stream's messages may wait in the socket's buffer before we wait for it to drain. */
+const STREAM_BUFFER = 256 * 1024;
 
 /** Limits that keep slow, idle or greedy clients from holding a worker's connection slots. */
 export interface TcpLimits {
@@ -42,7 +50,7 @@ export interface TcpEndpoint {
  * worker's): at a limit the table names an idle or slow connection to close,
  * or refuses the new one (RFC 7766 §6.2.2, §6.2.3).
  */
-export function serveTcp(sock: OpenSocket, handle: MessageHandler, limits: TcpLimits, table: TcpConnections = tcpConnections(limits)): Promise<TcpEndpoint> {
+export function serveTcp(sock: OpenSocket, handle: TcpMessageHandler, limits: TcpLimits, table: TcpConnections = tcpConnections(limits)): Promise<TcpEndpoint> {
   const connections = new Map<net.Socket, Closer>();
   const server = net.createServer({ allowHalfOpen: false }, (conn) => {
     const address = conn.remoteAddress;
@@ -93,7 +101,7 @@ interface Closer {
  * told what the connection is doing: idle (nothing begun, nothing owed),
  * reading (a message begun) or waiting (answers owed).
  */
-function serveConnection(conn: net.Socket, handle: MessageHandler, limits: TcpLimits, table: TcpConnections): Closer {
+function serveConnection(conn: net.Socket, handle: TcpMessageHandler, limits: TcpLimits, table: TcpConnections): Closer {
   let buffered: Buffer = Buffer.alloc(0);
   /** Replies still being worked out (forwarded questions), owed to the client. */
   let owed = 0;
@@ -104,6 +112,11 @@ function serveConnection(conn: net.Socket, handle: MessageHandler, limits: TcpLi
   let messageTimer: NodeJS.Timeout | null = null;
   /** Why we closed it; null when the client did (or the socket failed). */
   let reason: CloseReason | null = null;
+  /** The zone transfer being sent, if any; reading pauses meanwhile and later replies wait in `queue`, in order. */
+  let streaming: ReplyStream | null = null;
+  const queue: (Buffer | ReplyStream)[] = [];
+  /** The listener is closing: end the connection once the transfer being sent is done. */
+  let endAfterStream = false;
 
   const stopTimer = (): void => {
     if (messageTimer) clearTimeout(messageTimer);
@@ -118,21 +131,28 @@ function serveConnection(conn: net.Socket, handle: MessageHandler, limits: TcpLi
   conn.setNoDelay(true);
   // RFC 7766 §6.2.3: an idle connection is closed after the idle timeout. One owed answers is
   // not idle; the socket's timer restarts when the answer is written.
+  // A transfer the client stopped taking (nothing written for that long) is not owed either.
   conn.setTimeout(limits.idleTimeoutMs, () => {
-    if (owed === 0) destroy('idleTimeout');
+    if (owed === 0 || streaming !== null) destroy('idleTimeout');
   });
   conn.on('error', () => destroy('peer'));
   conn.on('close', () => {
     stopTimer();
+    // A transfer cut off lets go of its zone image.
+    streaming?.close();
+    for (const q of queue) if (!Buffer.isBuffer(q)) q.close();
+    streaming = null;
+    queue.length = 0;
     table.remove(conn, reason ?? 'peer');
   });
-  conn.on('drain', () => conn.resume());
+  conn.on('drain', () => (streaming !== null ? pump() : conn.resume()));
 
   // Tells the table what the connection is doing, and runs the message timer for a message begun.
   const settle = (): void => {
     if (conn.destroyed) return;
     let begun = false;
-    if (buffered.length === 0) stopTimer();
+    // While a transfer is sent nothing more is read, so a message begun behind it is not timed.
+    if (buffered.length === 0 || streaming !== null) stopTimer();
     else if (timedMessage !== completed) {
       // A new message has begun (its first octets are here): it must be whole within the message timeout.
       stopTimer();
@@ -162,36 +182,92 @@ function serveConnection(conn: net.Socket, handle: MessageHandler, limits: TcpLi
   const answered = (reply: Buffer | null): void => {
     owed--;
     if (conn.destroyed) return;
-    if (reply) write(reply);
+    if (reply) send(reply);
     settle();
   };
+  // A reply goes out now, unless a transfer is being sent: its messages are not interleaved with others.
+  const send = (out: Buffer | ReplyStream): void => {
+    if (streaming !== null || queue.length > 0) queue.push(out);
+    else if (Buffer.isBuffer(out)) write(out);
+    else startStream(out);
+  };
+  const startStream = (s: ReplyStream): void => {
+    streaming = s;
+    owed++;
+    conn.pause();
+    pump();
+  };
+  // Makes and writes a transfer's messages while the socket's buffer has room; 'drain' brings us back.
+  const pump = (): void => {
+    while (streaming !== null && !conn.destroyed) {
+      if (conn.writableLength >= STREAM_BUFFER) return;
+      let msg: Buffer | null;
+      try {
+        msg = streaming.next();
+      } catch {
+        // The pipeline counted and told the error; a transfer cut short cannot be mended.
+        return destroy('transferFailed');
+      }
+      if (msg !== null) {
+        const prefix = Buffer.allocUnsafe(2);
+        prefix.writeUInt16BE(msg.length);
+        conn.write(prefix);
+        conn.write(msg);
+        continue;
+      }
+      streaming.close();
+      streaming = null;
+      owed--;
+      while (streaming === null && queue.length > 0) {
+        const next = queue.shift()!;
+        if (Buffer.isBuffer(next)) write(next);
+        else {
+          streaming = next;
+          owed++;
+        }
+      }
+      if (streaming === null) {
+        if (endAfterStream) return void conn.end();
+        // Queries that came behind the transfer are read now (on a later turn: no recursion per pipelined transfer).
+        conn.resume();
+        setImmediate(frames);
+      }
+    }
+  };
 
-  conn.on('data', (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    let off = 0;
-    while (buffered.length - off >= 2) {
-      const len = buffered.readUInt16BE(off);
+  // Answers every whole frame read so far (until a transfer begins: those behind it wait for it).
+  const frames = (): void => {
+    if (conn.destroyed) return;
+    while (streaming === null && buffered.length >= 2) {
+      const len = buffered.readUInt16BE(0);
       if (len < HEADER_LENGTH) return destroy('badFrame');
-      if (buffered.length - off - 2 < len) break;
-      const out = handle(buffered.subarray(off + 2, off + 2 + len), conn.remoteAddress ?? '');
-      off += 2 + len;
+      if (buffered.length - 2 < len) break;
+      // Taken off before it is handled: a transfer answered at once must not see it again.
+      const msg = buffered.subarray(2, 2 + len);
+      buffered = buffered.length === 2 + len ? Buffer.alloc(0) : buffered.subarray(2 + len);
+      const out = handle(msg, conn.remoteAddress ?? '');
       completed++;
       if (out === null) return destroy('badFrame');
       // Forwarded questions are answered when ready, possibly out of order (RFC 7766 §6.2.1.1).
       if (out instanceof Promise) {
         owed++;
         out.then(answered, () => answered(null));
-      } else write(out);
+      } else send(out);
     }
-    buffered = off === buffered.length ? Buffer.alloc(0) : buffered.subarray(off);
     settle();
+  };
+  conn.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    frames();
   });
 
   return {
     end: (why) => {
       reason ??= why;
       stopTimer();
-      conn.end();
+      // A transfer being sent is finished first (within the shutdown grace); the connection ends after it.
+      if (streaming !== null) endAfterStream = true;
+      else conn.end();
     },
     destroy,
   };

@@ -1,4 +1,4 @@
-/** Every libc call shardns makes (memory mappings, sockets, batched datagrams) and the koffi memory and poll handles beside them, behind one interface tests replace with a fake. */
+/** Every libc call shardns makes (memory mappings, sockets, batched datagrams, descriptor flags, users and privilege drop) and the koffi memory and poll handles beside them, behind one interface tests replace with a fake. */
 
 import koffi, { type LibraryHandle } from 'koffi';
 
@@ -61,6 +61,28 @@ export const MMSG_LAYOUT = {
   /** sizeof(struct iovec): iov_base (pointer) at 0, iov_len (size_t) at 8. */
   iovec: 16,
 } as const;
+
+/** `F_GETFD` / `F_SETFD` commands of fcntl(2), and the one descriptor flag, `FD_CLOEXEC`. */
+export const F_GETFD = 1;
+/** See {@link F_GETFD}. */
+export const F_SETFD = 2;
+/** See {@link F_GETFD}. */
+export const FD_CLOEXEC = 1;
+
+/** A user as the system's user database (NSS: /etc/passwd, LDAP …) knows it: getpwnam(3). */
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  /** The user's primary group. */
+  gid: number;
+  home: string;
+}
+
+/** A group as the system's group database knows it: getgrnam(3). */
+export interface GroupEntry {
+  name: string;
+  gid: number;
+}
 
 /** A system call's result: its value, or the errno it set. */
 export type SysResult<T> = { kind: 'ok'; value: T } | { kind: 'errno'; errno: number };
@@ -133,6 +155,30 @@ export interface Libc {
   free(address: bigint): void;
   /** Calls `onReadable` from the event loop whenever `fd` is readable, until stopped. */
   watchReadable(fd: number, onReadable: () => void): ReadableWatch;
+
+  /**
+   * fcntl(fd, F_SETFD, …): turns close-on-exec on or off, keeping the other
+   * descriptor flags (fcntl F_GETFD first). EBADF when `fd` is not open.
+   */
+  setCloseOnExec(fd: number, on: boolean): SysResult<void>;
+  /** getpwnam(name): the user, or null when the user database has none of that name. */
+  getpwnam(name: string): PasswdEntry | null;
+  /** getpwuid(uid): the user, or null when the user database has none with that uid. */
+  getpwuid(uid: number): PasswdEntry | null;
+  /** getgrnam(name): the group, or null when there is none of that name. */
+  getgrnam(name: string): GroupEntry | null;
+  /** getgrgid(gid): the group, or null when there is none with that gid. */
+  getgrgid(gid: number): GroupEntry | null;
+  /** setgroups(n, list): the supplementary groups (needs CAP_SETGID). */
+  setgroups(gids: readonly number[]): SysResult<void>;
+  /** setgid(gid): as root, real, effective and saved group id all become `gid`. */
+  setgid(gid: number): SysResult<void>;
+  /**
+   * setuid(uid): as root, real, effective and saved user id all become `uid`,
+   * and with a uid other than 0 every capability is dropped (capabilities(7));
+   * glibc applies it to every thread of the process.
+   */
+  setuid(uid: number): SysResult<void>;
 }
 
 /** `(void *) -1`, what mmap returns when it fails. */
@@ -155,7 +201,19 @@ interface Bound {
   ifNameToIndex: CFunction;
   recvmmsg: CFunction;
   sendmmsg: CFunction;
+  fcntl: CFunction;
+  getpwnam: CFunction;
+  getpwuid: CFunction;
+  getgrnam: CFunction;
+  getgrgid: CFunction;
+  setgroups: CFunction;
+  setgid: CFunction;
+  setuid: CFunction;
 }
+
+/** struct passwd and struct group (pwd.h, grp.h), declared with the functions. */
+let passwdType: ReturnType<typeof koffi.struct> | null = null;
+let groupType: ReturnType<typeof koffi.struct> | null = null;
 
 let bound: Bound | null = null;
 
@@ -178,7 +236,25 @@ function c(): Bound {
       ifNameToIndex: lib.func('unsigned int if_nametoindex(const char *name)'),
       recvmmsg: lib.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)'),
       sendmmsg: lib.func('int sendmmsg(int fd, void *vec, unsigned int vlen, int flags)'),
+      fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+      getpwnam: lib.func('void *getpwnam(const char *name)'),
+      getpwuid: lib.func('void *getpwuid(uint32_t uid)'),
+      getgrnam: lib.func('void *getgrnam(const char *name)'),
+      getgrgid: lib.func('void *getgrgid(uint32_t gid)'),
+      setgroups: lib.func('int setgroups(size_t size, const uint32_t *list)'),
+      setgid: lib.func('int setgid(uint32_t gid)'),
+      setuid: lib.func('int setuid(uint32_t uid)'),
     };
+    passwdType = koffi.struct('shardns_passwd', {
+      pw_name: 'const char *',
+      pw_passwd: 'const char *',
+      pw_uid: 'uint32_t',
+      pw_gid: 'uint32_t',
+      pw_gecos: 'const char *',
+      pw_dir: 'const char *',
+      pw_shell: 'const char *',
+    });
+    groupType = koffi.struct('shardns_group', { gr_name: 'const char *', gr_passwd: 'const char *', gr_gid: 'uint32_t', gr_mem: 'void *' });
   }
   return bound;
 }
@@ -193,6 +269,20 @@ function addressOf(p: unknown): bigint {
 /** 0 → ok; anything else → the errno the call set. */
 function status(r: number): SysResult<void> {
   return r === 0 ? { kind: 'ok', value: undefined } : { kind: 'errno', errno: koffi.errno() };
+}
+
+/** A struct passwd pointer (null: no such user) as a value. */
+function passwdAt(p: unknown): PasswdEntry | null {
+  if (p === null || p === 0n) return null;
+  const e = koffi.decode(p, passwdType!) as { pw_name: string; pw_uid: number; pw_gid: number; pw_dir: string | null };
+  return { name: e.pw_name, uid: e.pw_uid, gid: e.pw_gid, home: e.pw_dir ?? '' };
+}
+
+/** A struct group pointer (null: no such group) as a value. */
+function groupAt(p: unknown): GroupEntry | null {
+  if (p === null || p === 0n) return null;
+  const e = koffi.decode(p, groupType!) as { gr_name: string; gr_gid: number };
+  return { name: e.gr_name, gid: e.gr_gid };
 }
 
 /** The real C library, through koffi. */
@@ -262,5 +352,32 @@ export const libc: Libc = {
   watchReadable(fd, onReadable) {
     const handle = koffi.node.poll(fd, { readable: true }, onReadable);
     return { stop: () => handle.stop(), close: () => handle.close() };
+  },
+
+  setCloseOnExec(fd, on) {
+    const flags = c().fcntl(fd, F_GETFD) as number;
+    if (flags < 0) return { kind: 'errno', errno: koffi.errno() };
+    return status(c().fcntl(fd, F_SETFD, 'int', on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) as number);
+  },
+  getpwnam(name) {
+    return passwdAt(c().getpwnam(name));
+  },
+  getpwuid(uid) {
+    return passwdAt(c().getpwuid(uid));
+  },
+  getgrnam(name) {
+    return groupAt(c().getgrnam(name));
+  },
+  getgrgid(gid) {
+    return groupAt(c().getgrgid(gid));
+  },
+  setgroups(gids) {
+    return status(c().setgroups(gids.length, Uint32Array.from(gids)) as number);
+  },
+  setgid(gid) {
+    return status(c().setgid(gid) as number);
+  },
+  setuid(uid) {
+    return status(c().setuid(uid) as number);
   },
 };

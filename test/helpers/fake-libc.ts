@@ -1,14 +1,15 @@
-/** A stand-in for src/sys/libc.ts: "maps" a file by copying it, fails mmap on demand, and makes sendmmsg stop short or refuse entries on demand while the rest goes to the real socket. */
+/** A stand-in for src/sys/libc.ts: "maps" a file by copying it, fails mmap on demand, makes sendmmsg stop short or refuse entries on demand while the rest goes to the real socket, and records a privilege drop instead of making it. */
 
 import { readSync } from 'node:fs';
 import { sockaddrText } from '../../src/net/sockaddr.js';
-import { ERRNO, libc as real, MMSG_LAYOUT as L, type Libc, type ReadableWatch, type SysResult } from '../../src/sys/libc.js';
+import { ERRNO, libc as real, MMSG_LAYOUT as L, type GroupEntry, type Libc, type PasswdEntry, type ReadableWatch, type SysResult } from '../../src/sys/libc.js';
 
 const TEXT: Record<number, string> = {
   [ERRNO.ENOMEM]: 'Cannot allocate memory',
   [ERRNO.EINVAL]: 'Invalid argument',
   [ERRNO.ENODEV]: 'No such device',
   [ERRNO.EACCES]: 'Permission denied',
+  [ERRNO.EPERM]: 'Operation not permitted',
 };
 
 /** One sendmmsg entry as the fake read it from the engine's structs: where to and what. */
@@ -39,6 +40,11 @@ export type Refuse = (entry: Datagram, call: number, position: number) => number
  * `sendCalls` (`3/5`: three of five sent; `-111/2`: the first of two failed).
  * Memory comes from the real allocator and is tracked: `allocated` counts
  * blocks not yet freed, and the fake reads struct pointers only inside them.
+ *
+ * Users and privileges: the user and group databases are `users` and
+ * `groups` (set them per test); setgroups, setgid and setuid change nothing,
+ * they are recorded in `privilegeCalls` (`setuid 65534`) and fail with the
+ * errno in `failPrivilege[call]` when one is set. Close-on-exec is real.
  */
 export class FakeLibc implements Libc {
   failMmap: number | null = null;
@@ -50,6 +56,14 @@ export class FakeLibc implements Libc {
   readonly sendCalls: string[] = [];
   /** Descriptors closed, in order. */
   readonly closed: number[] = [];
+  /** The user database getpwnam/getpwuid read. */
+  users: PasswdEntry[] = [];
+  /** The group database getgrnam/getgrgid read. */
+  groups: GroupEntry[] = [];
+  /** setgroups/setgid/setuid as called: `setgroups 65534`, `setgid 65534`, `setuid 65534`. */
+  readonly privilegeCalls: string[] = [];
+  /** An errno for a privilege call to fail with, by call name. */
+  failPrivilege: Partial<Record<'setgroups' | 'setgid' | 'setuid', number>> = {};
   private readonly regions = new Map<bigint, ArrayBuffer>();
   private readonly blocks = new Map<bigint, ArrayBuffer>();
   private next = 0x7f00_0000_0000n;
@@ -174,6 +188,44 @@ export class FakeLibc implements Libc {
 
   watchReadable(fd: number, onReadable: () => void): ReadableWatch {
     return real.watchReadable(fd, onReadable);
+  }
+
+  setCloseOnExec(fd: number, on: boolean): SysResult<void> {
+    return real.setCloseOnExec(fd, on);
+  }
+
+  getpwnam(name: string): PasswdEntry | null {
+    return this.users.find((u) => u.name === name) ?? null;
+  }
+
+  getpwuid(uid: number): PasswdEntry | null {
+    return this.users.find((u) => u.uid === uid) ?? null;
+  }
+
+  getgrnam(name: string): GroupEntry | null {
+    return this.groups.find((g) => g.name === name) ?? null;
+  }
+
+  getgrgid(gid: number): GroupEntry | null {
+    return this.groups.find((g) => g.gid === gid) ?? null;
+  }
+
+  setgroups(gids: readonly number[]): SysResult<void> {
+    return this.privilege('setgroups', gids.join(','));
+  }
+
+  setgid(gid: number): SysResult<void> {
+    return this.privilege('setgid', String(gid));
+  }
+
+  setuid(uid: number): SysResult<void> {
+    return this.privilege('setuid', String(uid));
+  }
+
+  private privilege(call: 'setgroups' | 'setgid' | 'setuid', args: string): SysResult<void> {
+    this.privilegeCalls.push(`${call} ${args}`);
+    const errno = this.failPrivilege[call];
+    return errno !== undefined ? { kind: 'errno', errno } : { kind: 'ok', value: undefined };
   }
 
   /** `length` octets at `address`, which must lie inside one allocated block (the fake follows no other pointer). */

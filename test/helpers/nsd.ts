@@ -20,8 +20,8 @@ export interface Nsd {
   stop(): void;
 }
 
-/** Starts NSD serving `zones` (origin → file) on 127.0.0.1:port with rate limiting off; resolves once it answers. */
-export async function startNsd(zones: { name: string; file: string }[], port: number): Promise<Nsd> {
+/** Starts NSD serving `zones` (origin → file) on 127.0.0.1:port with rate limiting off; resolves once it answers. `serverLines`: more `server:` settings (nsd.conf lines). */
+export async function startNsd(zones: { name: string; file: string }[], port: number, serverLines: string[] = []): Promise<Nsd> {
   const dir = mkdtempSync(join(tmpdir(), 'shardns-nsd-'));
   const zoneBlocks = zones
     .map((z) => {
@@ -34,7 +34,7 @@ export async function startNsd(zones: { name: string; file: string }[], port: nu
     join(dir, 'nsd.conf'),
     `server:\n  ip-address: 127.0.0.1@${port}\n  port: ${port}\n  username: ""\n  zonesdir: "${dir}"\n  database: ""\n` +
       `  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n  zonelistfile: "${dir}/zone.list"\n` +
-      `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\nremote-control:\n  control-enable: no\n${zoneBlocks}`,
+      `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\n${serverLines.map((l) => `  ${l}\n`).join('')}remote-control:\n  control-enable: no\n${zoneBlocks}`,
   );
   const proc = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

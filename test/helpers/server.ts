@@ -2,9 +2,9 @@
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import dgram from 'node:dgram';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -60,16 +60,17 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Spawns `node bin/shardns.js ARGS` (port added unless given) and returns at
+ * Spawns `node bin/shardns.js ARGS` (or another install's `bin`; port added unless given) and returns at
  * once. Unless ARGS name a `--state-dir`, the server gets a temporary one of
  * its own (removed when it exits): servers must not share one.
  */
-export function spawnServer(args: string[], port: number, options: SpawnOptions = {}): RunningServer {
+export function spawnServer(args: string[], port: number, options: SpawnOptions = {}, bin: string = BIN): RunningServer {
+  if (options.uid === undefined && process.getuid?.() === 0) shareWithServerUser(args);
   const ownState = !args.includes('--state-dir') && !args.some((a) => a.startsWith('--state-dir='));
   const stateDir = ownState ? mkdtempSync(join(tmpdir(), 'shardns-state-')) : null;
   // A server run as another user gets a folder that user may write.
   if (stateDir && options.uid !== undefined) chownSync(stateDir, options.uid, options.gid ?? options.uid);
-  const proc = spawn(process.execPath, [BIN, ...args, '--port', String(port), ...(stateDir ? ['--state-dir', stateDir] : [])], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const proc = spawn(process.execPath, [bin, ...args, '--port', String(port), ...(stateDir ? ['--state-dir', stateDir] : [])], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   if (stateDir) proc.on('exit', () => rmSync(stateDir, { recursive: true, force: true }));
   let out = '';
   let err = '';
@@ -133,6 +134,37 @@ export function spawnServer(args: string[], port: number, options: SpawnOptions 
       }
     },
   };
+}
+
+/**
+ * Started as root, the server drops to an unprivileged user (nobody here)
+ * before it reads a zone: the zone files and config files a test wrote in a
+ * temporary folder (mkdtemp makes them 0700) must be readable to that user.
+ * Opens those folders (o+rx, up to the temporary directory) and their files
+ * (o+r) to everyone, as an operator would for the server's user.
+ */
+function shareWithServerUser(args: readonly string[]): void {
+  const tmp = tmpdir();
+  const files: string[] = [];
+  args.forEach((a, i) => {
+    const next = args[i + 1];
+    if (a === '--config' && next !== undefined) files.push(next);
+    if (a === '--zone' && next?.includes('=')) files.push(next.slice(next.indexOf('=') + 1));
+  });
+  for (const file of files.map((f) => resolvePath(f))) {
+    if (!file.startsWith(`${tmp}/`)) continue;
+    const folder = dirname(file);
+    try {
+      for (const name of readdirSync(folder)) {
+        const path = join(folder, name);
+        const st = statSync(path);
+        if (st.isFile()) chmodSync(path, st.mode | 0o004);
+      }
+      for (let d = folder; d.startsWith(`${tmp}/`); d = dirname(d)) chmodSync(d, statSync(d).mode | 0o005);
+    } catch {
+      /* the server says what it cannot read */
+    }
+  }
 }
 
 /** Starts shardns and waits for its "listening on" line. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dnsperfUnavailable } from '../../bench/dnsperf.js';
@@ -85,6 +85,8 @@ describe('bench smoke run (dnsperf against two shardns variants, dns2 and the ke
   });
   beforeEach(() => {
     work = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+    // The bench's folders go in here; shardns started as root reads its zone files as nobody.
+    chmodSync(work, 0o755);
   });
   afterEach(async () => {
     if (current?.running()) {

@@ -50,7 +50,8 @@ describe('shardns check on signed zones (DNSSEC)', function () {
         new RegExp(
           `^zone test\\.example\\.: DNSSEC verified: algorithm ${o.algorithm}; keys: (ZSK ${s.zsk} \\(${o.algorithm}, signs the DNSKEY RRset\\)|KSK ${s.ksk} \\(${o.algorithm}, signs the DNSKEY RRset\\))(, |;)` +
             `.*; (\\d+) of \\3 RRsets verified; (\\d+) of \\4 RRSIGs valid; ${chain}\\n` +
-            'configuration OK: .*1 zone\\(s\\)',
+            // then the zone's source line (serial, file) and the summary
+            'zone test\\.example\\.: primary, serial \\d+.*\\nconfiguration OK: .*1 zone\\(s\\)',
           'm',
         ),
       );
@@ -73,14 +74,14 @@ describe('shardns check on signed zones (DNSSEC)', function () {
     const plain = check(s);
     expect(plain.code, plain.stderr).to.equal(0);
     expect(plain.stderr).to.equal('');
-    expect(plain.stdout).to.match(/^configuration OK/);
+    expect(plain.stdout).to.match(/^zone test\.example\.: primary, serial \d+.*\nconfiguration OK/);
   });
 
   it('expired signatures: warnings with the dates without --verify (exit 0: the server serves the zone), errors with it (exit 1)', () => {
     const s = sign({ algorithm: 'ECDSAP256SHA256', inception: '20200101000000', expiration: '20200201000000' });
     const plain = check(s);
     expect(plain.code, plain.stderr).to.equal(0);
-    expect(plain.stdout).to.match(/^configuration OK/);
+    expect(plain.stdout).to.match(/^zone test\.example\.: primary, serial \d+.*\nconfiguration OK/);
     expect(plain.stderr).to.match(
       /test\.example\.zone\.signed: zone test\.example\.: warning: test\.example\. SOA: the RRSIG by key \d+ \(ECDSAP256SHA256\) expired on 20200201000000 \(2020-02-01T00:00:00Z\); validating resolvers reject it \(SERVFAIL\): re-sign the zone/,
     );
@@ -102,6 +103,6 @@ describe('shardns check --verify on an unsigned zone', () => {
   it('says there is nothing to verify and exits 0', () => {
     const r = run(['check', '--verify', '--zone', 'example.com.=config/zones/example.com.zone', '--state-dir', '/nonexistent-shardns-state']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^zone example\.com\.: not signed \(no RRSIG or DNSKEY records\): nothing to verify\nconfiguration OK/);
+    expect(r.stdout).to.match(/^zone example\.com\.: not signed \(no RRSIG or DNSKEY records\): nothing to verify\nzone example\.com\.: primary, serial \d+.*\nconfiguration OK/);
   });
 });

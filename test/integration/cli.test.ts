@@ -60,7 +60,8 @@ describe('shardns command line', function () {
   it('check: exit 0 on the shipped config, without binding', () => {
     const r = run(['check', '--config', 'config/shardns.json']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^configuration OK/);
+    // A line per zone (serial, source, transfer settings), then the summary.
+    expect(r.stdout).to.match(/^zone example\.com\.: primary, serial \d+, \d+ records, from file .*\nconfiguration OK/);
   });
 
   it('check: parses and compiles the zones as the builder does, and writes nothing to the state directory', () => {
@@ -69,7 +70,7 @@ describe('shardns command line', function () {
     try {
       const r = run(['check', '--zone', `c.test=${zone}`, '--state-dir', state]);
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.match(new RegExp(`^configuration OK: .*, 1 zone\\(s\\) with 4 records; images \\d+ KiB, state directory ${state}\\n$`));
+      expect(r.stdout).to.match(new RegExp(`^zone c\\.test\\.: primary, serial 9, 4 records, from file ${zone}; transfers refused\\nconfiguration OK: .*, 1 zone\\(s\\) with 4 records; images \\d+ KiB, state directory ${state}\\n$`));
       expect(existsSync(state)).to.equal(false);
     } finally {
       rmSync(dirname(zone), { recursive: true, force: true });

@@ -17,9 +17,9 @@ describe('resolveConfig', () => {
   });
   it('zones from the command line resolve against the cwd, from the file against its folder', () => {
     const cli = resolveConfig({ zone: ['example.com=zones/a.zone'] }, null, null, 1, cwd);
-    expect(cli.ok && cli.config.zones).to.deep.equal([{ name: 'example.com.', file: '/srv/dns/zones/a.zone' }]);
+    expect(cli.ok && cli.config.zones).to.deep.equal([{ name: 'example.com.', type: 'primary', file: '/srv/dns/zones/a.zone', notify: [], allowTransfer: [], allowNotify: [] }]);
     const file = resolveConfig({}, { zones: [{ name: 'example.org.', file: 'org.zone' }] }, 'etc/shardns.json', 1, cwd);
-    expect(file.ok && file.config.zones).to.deep.equal([{ name: 'example.org.', file: '/srv/dns/etc/org.zone' }]);
+    expect(file.ok && file.config.zones).to.deep.equal([{ name: 'example.org.', type: 'primary', file: '/srv/dns/etc/org.zone', notify: [], allowTransfer: [], allowNotify: [], journal: false }]);
   });
 
   const bad: { name: string; cli: Record<string, unknown>; file?: Record<string, unknown>; problems: RegExp[] }[] = [

@@ -7,7 +7,7 @@ describe('README configuration reference', () => {
   const readme = readFileSync(`${ROOT}README.md`, 'utf8');
   const rows = new Map<string, string>();
   for (const line of readme.split('\n')) {
-    const m = /^\| `([a-z-]+)`[^|]*\| ([^|]*) \|/.exec(line);
+    const m = /^\| `([a-z0-9-]+)`[^|]*\| ([^|]*) \|/.exec(line);
     if (m) rows.set(m[1]!, m[2]!.trim());
   }
 

@@ -1,6 +1,6 @@
 /** Building zone images: parse and compile each configured zone once per version into the state directory, or reuse the image of unchanged sources. */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ZoneConfig } from '../../config.js';
 import { zoneError, type SerializedError, ShardnsError } from '../../errors.js';
@@ -16,6 +16,7 @@ import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
 import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from './store.js';
 import { FORMAT_VERSION } from './format.js';
+import { decodeJournal, encodeJournal, recordChange } from '../../xfr/journal.js';
 import { VERSION } from '../../version.js';
 
 export type { BuiltZone } from './reuse.js';
@@ -184,6 +185,9 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
       return fail(e, [e.describe()], c.warnings);
     }
   }
+  // IXFR history (RFC 1995): the change from the version served until now, for a zone that may be transferred.
+  const note = config.journal === true ? updateJournal(store, origin, manifest, name, c.image) : null;
+  const warnings = note === null ? c.warnings : [...c.warnings, note];
   const written: Manifest = {
     manifest: MANIFEST_VERSION,
     origin,
@@ -202,7 +206,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   if (wm.kind === 'error') return fail(wm.error, [wm.error.describe()], c.warnings);
   return {
     kind: 'built',
-    warnings: c.warnings,
+    warnings,
     zone: {
       origin,
       imagePath: store.imagePath(name),
@@ -215,6 +219,59 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
       sourceFiles: c.sources.map((s) => s.path),
     },
   };
+}
+
+/**
+ * Records in the zone's IXFR journal the change from the image the manifest
+ * named (the version served until now) to the image `name` just built, as
+ * src/xfr/journal.ts recordChange decides; a journal that can no longer lead
+ * to the served image is deleted. Returns a warning for the log, or null.
+ * Written before the manifest: should the build fail after, the journal
+ * ends at an image nobody serves, and workers do not use it (its end hash).
+ */
+function updateJournal(store: ImageStore, origin: string, manifest: Manifest | null, name: string, built: Uint8Array): string | null {
+  if (manifest === null) {
+    store.removeJournal(origin);
+    return null;
+  }
+  if (manifest.image === name) return null;
+  let old: ZoneImage;
+  try {
+    old = new ZoneImage(readAligned(store.imagePath(manifest.image)), { verify: true });
+  } catch (err) {
+    store.removeJournal(origin);
+    return `zone ${origin}: no IXFR history for this change (the previous image ${manifest.image} cannot be read: ${(err as Error).message}); secondaries will transfer the whole zone`;
+  }
+  const j = store.readJournal(origin);
+  const decoded = j.kind === 'ok' ? decodeJournal(j.bytes) : null;
+  const update = recordChange(typeof decoded === 'string' ? null : decoded, old, new ZoneImage(built));
+  if (update.kind === 'reset') {
+    store.removeJournal(origin);
+    return update.note;
+  }
+  const w = store.writeJournal(origin, encodeJournal(update.journal));
+  if (w.kind === 'error') {
+    store.removeJournal(origin);
+    return `zone ${origin}: cannot write its IXFR journal: ${w.error.describe()}; secondaries will transfer the whole zone`;
+  }
+  return update.note;
+}
+
+/** A file's octets in memory of their own (8-octet aligned, as ZoneImage wants). */
+function readAligned(path: string): Uint8Array {
+  const size = statSync(path).size;
+  const bytes = new Uint8Array(size);
+  const fd = openSync(path, 'r');
+  try {
+    for (let off = 0; off < size; ) {
+      const n = readSync(fd, bytes, off, size - off, off);
+      if (n === 0) throw new Error('the file shrank while it was read');
+      off += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
 }
 
 /** One zone as `shardns check` saw it. */

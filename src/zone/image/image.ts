@@ -379,6 +379,30 @@ export class ZoneImage {
     }
     return exact ? -(this.nodeCount + found) - 1 : this.nodeCount + found;
   }
+
+  // ---------- holds: readers across event-loop turns (zone transfers) ----------
+
+  /** Transfer streams reading this image now. */
+  private holds = 0;
+
+  /**
+   * Marks the image as read by a zone transfer that spans event-loop turns
+   * (an AXFR of a large zone outlives a reload's release delay): the worker's
+   * MappedZones keeps a held image mapped until every hold is released.
+   */
+  hold(): void {
+    this.holds++;
+  }
+
+  /** Ends one {@link hold}. */
+  release(): void {
+    if (this.holds > 0) this.holds--;
+  }
+
+  /** Whether a transfer still reads the image. */
+  get held(): boolean {
+    return this.holds > 0;
+  }
 }
 
 /** Where each label of a name starts, for compareCanonical (a name has at most 127 labels). */

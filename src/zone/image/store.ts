@@ -1,7 +1,7 @@
 /** The state directory: where zone images and their manifests live, how they are named, written atomically, trusted and removed. */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -16,6 +16,8 @@ import { ZoneImage } from './image.js';
  *
  *   images/<origin>-<hash16>.v1.zimg    one zone version, compiled (doc/zone-image.md)
  *   manifests/<origin>.json             per zone: its sources and their hashes, its current image
+ *   journal/<origin>.ixfr               per zone: its IXFR history, the changes between the last
+ *                                       versions, leading to the current image (src/xfr/journal.ts)
  *   images/.<name>.tmp-<pid>-<rand>     a file being written (renamed into place when whole)
  *
  * <hash16> is the first 16 hex digits of the source hash: SHA-256 over the
@@ -29,6 +31,10 @@ import { ZoneImage } from './image.js';
 export const IMAGES_DIR = 'images';
 /** Sub-folder of the per-zone manifests. */
 export const MANIFESTS_DIR = 'manifests';
+/** Sub-folder of the per-zone IXFR journals. */
+export const JOURNALS_DIR = 'journal';
+/** Suffix of a journal file. */
+export const JOURNAL_SUFFIX = '.ixfr';
 /** Suffix of an image file of this format version. */
 export const IMAGE_SUFFIX = `.v${FORMAT_VERSION}.zimg`;
 /** Mode of the folders the store creates (the serving user, and its group, may read). */
@@ -123,6 +129,14 @@ export function manifestFileName(origin: string): string {
   return `${originPart(origin)}.json`;
 }
 
+/** Where a zone's IXFR journal is in state directory `stateDir` (workers read it; the builder writes it). */
+export function journalPath(stateDir: string, origin: string): string {
+  return join(resolve(stateDir), JOURNALS_DIR, `${originPart(origin)}${JOURNAL_SUFFIX}`);
+}
+
+/** A zone's journal file: its octets, absent, or unreadable. */
+export type JournalFileOutcome = { kind: 'ok'; bytes: Uint8Array } | { kind: 'none' } | { kind: 'bad'; reason: string };
+
 /** A store opened, or why the state directory cannot be used. */
 export type OpenStoreOutcome = { kind: 'ok'; store: ImageStore } | { kind: 'error'; error: ShardnsError };
 /** A zone's manifest: there, absent, or unreadable (then it is rebuilt). */
@@ -164,6 +178,8 @@ export class ImageStore {
   readonly imagesDir: string;
   /** `<dir>/manifests`: one JSON file per zone. */
   readonly manifestsDir: string;
+  /** `<dir>/journal`: one IXFR journal per zone whose changes are kept. */
+  readonly journalsDir: string;
   private readonly log: Logger | undefined;
   private readonly libc: Libc | undefined;
 
@@ -171,6 +187,7 @@ export class ImageStore {
     this.dir = resolve(dir);
     this.imagesDir = join(this.dir, IMAGES_DIR);
     this.manifestsDir = join(this.dir, MANIFESTS_DIR);
+    this.journalsDir = join(this.dir, JOURNALS_DIR);
     this.log = options.log;
     this.libc = options.libc;
   }
@@ -181,7 +198,7 @@ export class ImageStore {
    */
   static open(dir: string, options: StoreOptions = {}): OpenStoreOutcome {
     const store = new ImageStore(dir, options);
-    for (const d of [store.dir, store.imagesDir, store.manifestsDir]) {
+    for (const d of [store.dir, store.imagesDir, store.manifestsDir, store.journalsDir]) {
       try {
         mkdirSync(d, { recursive: true, mode: DIR_MODE });
         if (!statSync(d).isDirectory()) return { kind: 'error', error: stateDirError(d, 'create', { code: 'ENOTDIR' } as NodeJS.ErrnoException) };
@@ -297,6 +314,25 @@ export class ImageStore {
     return writeAtomic(this.imagesDir, name, bytes);
   }
 
+  /** Reads a zone's IXFR journal file (its octets; src/xfr/journal.ts reads them). */
+  readJournal(origin: string): JournalFileOutcome {
+    return readJournalFile(journalPath(this.dir, origin));
+  }
+
+  /** Writes a zone's IXFR journal, atomically like an image (a worker reads the old file or the whole new one). */
+  writeJournal(origin: string, bytes: Uint8Array): WriteOutcome {
+    return writeAtomic(this.journalsDir, `${originPart(origin)}${JOURNAL_SUFFIX}`, bytes);
+  }
+
+  /** Deletes a zone's IXFR journal (its history no longer leads to the zone served); a missing one is fine. */
+  removeJournal(origin: string): void {
+    try {
+      unlinkSync(journalPath(this.dir, origin));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log?.warn(`zone ${origin}: cannot delete its IXFR journal: ${(err as NodeJS.ErrnoException).code}`);
+    }
+  }
+
   /** Writes a zone's manifest, atomically like an image. */
   writeManifest(manifest: Manifest): WriteOutcome {
     return writeAtomic(this.manifestsDir, manifestFileName(manifest.origin), Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'));
@@ -323,7 +359,7 @@ export class ImageStore {
         if (code !== 'ENOENT') failures.push(`${path}: ${code ?? (err as Error).message}`);
       }
     };
-    for (const dir of [this.imagesDir, this.manifestsDir]) {
+    for (const dir of [this.imagesDir, this.manifestsDir, this.journalsDir]) {
       let names: string[];
       try {
         names = readdirSync(dir);
@@ -342,6 +378,10 @@ export class ImageStore {
         } else if (dir === this.manifestsDir && name.endsWith('.json')) {
           const image = manifestImage(path);
           if (image === null || !kept.has(this.imagePath(image))) remove(path);
+        } else if (dir === this.journalsDir && name.endsWith(JOURNAL_SUFFIX)) {
+          // A journal goes with its zone's manifest (the directories are walked in this order).
+          const manifest = join(this.manifestsDir, `${name.slice(0, -JOURNAL_SUFFIX.length)}.json`);
+          if (!existsSync(manifest)) remove(path);
         }
       }
     }
@@ -378,6 +418,16 @@ export function probeStateDir(dir: string): { kind: 'ok'; exists: boolean } | { 
     const up = dirname(at);
     if (up === at) return { kind: 'error', error: stateDirError(abs, 'create', { code: 'ENOENT' } as NodeJS.ErrnoException) };
     at = up;
+  }
+}
+
+/** Reads a journal file whole (it is bounded: src/xfr/journal.ts JOURNAL_LIMITS). */
+export function readJournalFile(path: string): JournalFileOutcome {
+  try {
+    return { kind: 'ok', bytes: readFileSync(path) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? { kind: 'none' } : { kind: 'bad', reason: `cannot read ${path}: ${code ?? (err as Error).message}` };
   }
 }
 

@@ -67,6 +67,10 @@ describe('queryShape', () => {
     expect(key(queryShape(m, 1232, false, true))).to.not.equal(key(queryShape(m, 1232, false, false)));
     // An IPv6 asker gets NS targets' AAAA before A and a 1220-octet minimal response (as NSD): not an IPv4 asker's reply.
     expect(key(queryShape(m, 1232, false, false, true))).to.not.equal(key(queryShape(m, 1232, false, false, false)));
+    // AD asked: a forwarded reply keeps the upstream's AD for this asker only (RFC 6840 §5.7).
+    const ad = Buffer.from(m);
+    ad[3] = ad[3]! | 0x20;
+    expect(key(queryShape(ad, 1232, false, false))).to.not.equal(key(queryShape(m, 1232, false, false)));
   });
   const slow: [string, Buffer][] = [
     ['a response', (() => { const m = q('a.example.com', 'A'); m[2] = m[2]! | 0x80; return m; })()],

@@ -36,7 +36,7 @@ describe('answer(): message checks in NSD order', () => {
     { name: 'empty datagram is dropped', query: Buffer.alloc(0), expect: null },
     { name: '11 bytes (shorter than a header) is dropped', query: Buffer.alloc(11), expect: null },
     { name: 'QR=1 (a response) is dropped', query: raw({ flags: 0x8100 }), expect: null },
-    { name: 'opcode NOTIFY → NOTIMP with the question echoed', query: raw({ flags: 4 << 11 }), expect: { rcode: 4, qd: 1 } },
+    { name: 'opcode NOTIFY for a zone we do not have → NOTAUTH with the question echoed (src/xfr/serve.ts, as NSD)', query: raw({ flags: 4 << 11 }), expect: { rcode: 9, qd: 1 } },
     { name: 'opcode UPDATE → NOTIMP', query: raw({ flags: 5 << 11 }), expect: { rcode: 4, qd: 1 } },
     { name: 'opcode IQUERY with no question → NOTIMP, header only', query: raw({ flags: 1 << 11, qd: 0, body: Buffer.alloc(0) }), expect: { rcode: 4, qd: 0 } },
     { name: 'QDCOUNT 0 → FORMERR', query: raw({ qd: 0, body: Buffer.alloc(0) }), expect: { rcode: 1, qd: 0 } },
@@ -178,6 +178,22 @@ describe('answer(): outcomes owe nothing to the zone images', () => {
     expect(JSON.stringify(out.chain)).to.equal(before);
     expect(out.target).to.equal('www.elsewhere.invalid');
     expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([['external.example.com', 'CNAME', 'www.elsewhere.invalid']]);
+  });
+  it('a question forwarded keeps the AD bit the client set (RFC 6840 §5.7: it asks for AD in the reply), and our own answers never set it', () => {
+    const c = fresh();
+    const q = buildQuery('name.elsewhere.invalid', 'A', 'IN', { id: 4 });
+    q[3] = q[3]! | 0x20;
+    const out = answer(q, c, { transport: 'udp', address: '127.0.0.1' });
+    if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
+    expect(out.flags & 0x20, 'AD asked').to.equal(0x20);
+    const plain = answer(buildQuery('name.elsewhere.invalid', 'A', 'IN', { id: 5 }), c, { transport: 'udp', address: '127.0.0.1' });
+    if (plain.kind !== 'forward') throw new Error(`expected a forward, got ${plain.kind}`);
+    expect(plain.flags & 0x20, 'AD not asked').to.equal(0);
+    const q2 = buildQuery('www.example.com', 'A', 'IN', { id: 6 });
+    q2[3] = q2[3]! | 0x20;
+    const own = answer(q2, c, { transport: 'udp', address: '127.0.0.1' });
+    if (own.kind !== 'reply') throw new Error(own.kind);
+    expect(own.bytes[3]! & 0x20, 'AD on an authoritative answer').to.equal(0);
   });
   it('a DNAME chain leading out: the DNAME and the synthesized CNAME, copied', () => {
     const c = fresh();

@@ -25,6 +25,54 @@ describe('Counters', () => {
       internalErrors: 1,
       forwardOverMax: 1,
       rcodes: { REFUSED: 1, NOERROR: 1, NXDOMAIN: 1 },
+      byTransport: {
+        udp: { rcodes: { REFUSED: 1, NOERROR: 1 }, opcodes: { QUERY: 2 } },
+        tcp: { rcodes: { NXDOMAIN: 1 }, opcodes: { QUERY: 1 } },
+      },
+      transfers: {},
+      rrl: { limited: 0, slipped: 0 },
+      cookies: { clientOnly: 0, valid: 0, bad: 0, malformed: 0 },
+    });
+  });
+  it('counts zone transfers asked over TCP by the rcode of their reply (UDP is not looked at)', () => {
+    const c = new Counters();
+    // A reply with the question kept: the query's octets, QR set, the rcode.
+    const reply = (q: Buffer, rcode: number): Buffer => {
+      const r = Buffer.from(q);
+      r[2] = r[2]! | 0x80;
+      r[3] = (r[3]! & 0xf0) | rcode;
+      return r;
+    };
+    const axfr = buildQuery('example.com', 'AXFR');
+    const ixfr = buildQuery('example.com', 'IXFR');
+    c.record('tcp', reply(axfr, RCODE.NOERROR)); // given: its first message
+    c.record('tcp', reply(axfr, RCODE.REFUSED));
+    c.record('tcp', reply(axfr, 9)); // NOTAUTH: not our zone, or TSIG failed
+    c.record('tcp', reply(ixfr, RCODE.NOERROR));
+    c.record('tcp', reply(buildQuery('example.com', 'SOA'), RCODE.NOERROR));
+    c.record('udp', reply(ixfr, RCODE.NOERROR));
+    c.record('tcp', headerOnlyReply(axfr, RCODE.FORMERR)); // no question in the reply
+    expect(c.snapshot().transfers).to.deep.equal({ AXFR: { NOERROR: 1, REFUSED: 1, NOTAUTH: 1 }, IXFR: { NOERROR: 1 } });
+  });
+  it('counts replies by the opcode they echo, per transport (dropped messages have none)', () => {
+    const c = new Counters();
+    const q = buildQuery('a.example', 'A');
+    const withOpcode = (opcode: number, rcode: number): Uint8Array => {
+      const r = Buffer.from(headerOnlyReply(q, rcode));
+      r[2] = (r[2]! & 0x87) | (opcode << 3);
+      return r;
+    };
+    c.record('udp', withOpcode(4, RCODE.NOTIMP)); // NOTIFY
+    c.record('udp', withOpcode(5, RCODE.NOTIMP)); // UPDATE
+    c.record('tcp', withOpcode(5, RCODE.NOTIMP));
+    c.record('tcp', withOpcode(9, RCODE.NOTIMP)); // unassigned
+    c.record('tcp', null);
+    const area = Buffer.alloc(64);
+    Buffer.from(withOpcode(2, RCODE.NOTIMP)).copy(area, 10); // STATUS, in the engine's send area
+    c.recordUdpAt(area, 10);
+    expect(c.snapshot().byTransport).to.deep.equal({
+      udp: { rcodes: { NOTIMP: 3 }, opcodes: { NOTIFY: 1, UPDATE: 1, STATUS: 1 } },
+      tcp: { rcodes: { NOTIMP: 2 }, opcodes: { UPDATE: 1, OPCODE9: 1 } },
     });
   });
   it('recordUdpAt counts a reply written inside a larger buffer the same as record()', () => {
