@@ -542,39 +542,20 @@ export class ReplyCache {
  * reply cut to fit, without its OPT, or with another cookie, is not.
  */
 export function endsWithCookie(m: Uint8Array): boolean {
-  if (m.length < HEADER_LENGTH) return false;
+  const records = recordOffsets(m);
+  if (records === null || records.length === 0) return false;
   const count = (i: number): number => (m[i]! << 8) | m[i + 1]!;
-  const skipName = (at: number): number => {
-    for (let o = at; o < m.length; ) {
-      const l = m[o]!;
-      if (l === 0) return o + 1;
-      if ((l & 0xc0) === 0xc0) return o + 2;
-      o += l + 1;
-    }
-    return -1;
-  };
-  let off = HEADER_LENGTH;
-  for (let q = count(4); q > 0; q--) {
-    off = skipName(off);
-    if (off < 0) return false;
-    off += 4;
-  }
-  let last = -1;
-  for (let r = count(6) + count(8) + count(10); r > 0; r--) {
-    off = skipName(off);
-    if (off < 0 || off + 10 > m.length) return false;
-    last = off;
-    off += 10 + count(off + 8);
-  }
-  if (last < 0 || off !== m.length || count(last) !== TYPE_OPT) return false;
+  const last = records[records.length - 1]!;
+  if (count(last) !== TYPE_OPT) return false;
   // The options of the OPT: walk to the last one.
+  const end = m.length;
   let lastOption = -1;
-  for (let o = last + 10; o < off; ) {
-    if (o + 4 > off) return false;
+  for (let o = last + 10; o < end; ) {
+    if (o + 4 > end) return false;
     lastOption = o;
     o += 4 + count(o + 2);
   }
-  return lastOption >= 0 && count(lastOption) === 10 && count(lastOption + 2) === REPLY_COOKIE_LENGTH && lastOption + 4 + REPLY_COOKIE_LENGTH === off;
+  return lastOption >= 0 && count(lastOption) === 10 && count(lastOption + 2) === REPLY_COOKIE_LENGTH && lastOption + 4 + REPLY_COOKIE_LENGTH === end;
 }
 
 /**
@@ -583,6 +564,19 @@ export function endsWithCookie(m: Uint8Array): boolean {
  * Names may be compressed; a pointer ends a name.
  */
 export function ttlOffsets(m: Uint8Array): number[] | null {
+  const records = recordOffsets(m);
+  if (records === null) return null;
+  const offsets: number[] = [];
+  for (const at of records) if (((m[at]! << 8) | m[at + 1]!) !== TYPE_OPT) offsets.push(at + 4);
+  return offsets;
+}
+
+/**
+ * Where each record's TYPE field starts (its owner name skipped, compressed
+ * or not), in message order, or null when the message does not parse or
+ * does not end with its last record.
+ */
+function recordOffsets(m: Uint8Array): number[] | null {
   if (m.length < HEADER_LENGTH) return null;
   const count = (i: number): number => (m[i]! << 8) | m[i + 1]!;
   const skipName = (at: number): number => {
@@ -604,7 +598,7 @@ export function ttlOffsets(m: Uint8Array): number[] | null {
   for (let r = count(6) + count(8) + count(10); r > 0; r--) {
     off = skipName(off);
     if (off < 0 || off + 10 > m.length) return null;
-    if (count(off) !== TYPE_OPT) offsets.push(off + 4);
+    offsets.push(off);
     off += 10 + count(off + 8);
   }
   return off === m.length ? offsets : null;
