@@ -218,7 +218,10 @@ describe('TCP under pressure: one client cannot lock the others out (RFC 7766 §
     // The hog was held to its share: what the server closed, and why, is counted.
     const c = await counters(server, workers);
     expect(c['tcpConnections.closed.evictedClientFull'], 'closed for the per-client limit').to.be.above(0);
-    expect(c['tcpConnections.closed.messageTimeout'], 'slow senders cut at the message timeout').to.be.at.least(50);
+    // Each of the 50 slow senders is cut: at the message timeout, or earlier as the client's slowest when the
+    // per-client limit makes room (which one is a race on a busy machine; CI once counted 49 + 1).
+    expect(c['tcpConnections.closed.messageTimeout'], 'slow senders cut at the message timeout').to.be.above(0);
+    expect(c['tcpConnections.closed.messageTimeout']! + c['tcpConnections.closed.evictedClientFull']!, 'slow senders cut, by the timeout or for the per-client limit').to.be.at.least(50);
     expect(c['tcpConnections.open']).to.be.at.most(32 * workers + 10);
     expect(hog.closedByServer).to.be.above(0);
   });
