@@ -17,11 +17,17 @@ export function nsdUnavailable(): string | null {
 export interface Nsd {
   port: number;
   proc: ChildProcess;
+  /** Its nsd.conf (for nsd-control -c, when started with `control`). */
+  conf: string;
   stop(): void;
 }
 
-/** Starts NSD serving `zones` (origin → file) on 127.0.0.1:port with rate limiting off; resolves once it answers. `serverLines`: more `server:` settings (nsd.conf lines). */
-export async function startNsd(zones: { name: string; file: string }[], port: number, serverLines: string[] = []): Promise<Nsd> {
+/**
+ * Starts NSD serving `zones` (origin → file) on 127.0.0.1:port with rate
+ * limiting off; resolves once it answers. `serverLines`: more `server:`
+ * settings (nsd.conf lines); `control`: nsd-control on a unix socket.
+ */
+export async function startNsd(zones: { name: string; file: string }[], port: number, serverLines: string[] = [], options: { control?: boolean } = {}): Promise<Nsd> {
   const dir = mkdtempSync(join(tmpdir(), 'shardns-nsd-'));
   const zoneBlocks = zones
     .map((z) => {
@@ -30,13 +36,15 @@ export async function startNsd(zones: { name: string; file: string }[], port: nu
       return `zone:\n  name: "${z.name}"\n  zonefile: "${copy}"\n`;
     })
     .join('');
+  const conf = join(dir, 'nsd.conf');
+  const control = options.control ? `  control-enable: yes\n  control-interface: ${dir}/nsd.ctl\n` : '  control-enable: no\n';
   writeFileSync(
-    join(dir, 'nsd.conf'),
+    conf,
     `server:\n  ip-address: 127.0.0.1@${port}\n  port: ${port}\n  username: ""\n  zonesdir: "${dir}"\n  database: ""\n` +
       `  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n  zonelistfile: "${dir}/zone.list"\n` +
-      `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\n${serverLines.map((l) => `  ${l}\n`).join('')}remote-control:\n  control-enable: no\n${zoneBlocks}`,
+      `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\n${serverLines.map((l) => `  ${l}\n`).join('')}remote-control:\n${control}${zoneBlocks}`,
   );
-  const proc = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('nsd', ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -57,7 +65,7 @@ export async function startNsd(zones: { name: string; file: string }[], port: nu
     stop();
     throw new Error(`NSD did not start:\n${log}`);
   }
-  return { port, proc, stop };
+  return { port, proc, conf, stop };
 }
 
 /** A section's records, sorted, as text both servers' replies are compared by (names JSON-quoted: any octet shows). */
