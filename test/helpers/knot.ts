@@ -23,9 +23,16 @@ export interface PeerKey {
   secret: string;
 }
 
-/** A zone Knot serves: from a file (primary), or transferred from `primary` (secondary). */
+/**
+ * A zone Knot serves: from a file (primary), or transferred from `primary`
+ * (secondary), or a catalog zone Knot generates from its member zones
+ * (`catalog-role: generate`, Knot 3.2). A zone from a file becomes a member
+ * of such a catalog with `catalogZone` (`catalog-role: member`), in the
+ * catalog group `catalogGroup` when given.
+ */
 export type KnotZone =
-  | { name: string; file: string }
+  | { name: string; file: string; catalogZone?: string; catalogGroup?: string }
+  | { name: string; catalog: 'generate' }
   | {
       name: string;
       /** Where to transfer it from: address, port, and the key to sign with (and to require on NOTIFY). */
@@ -42,18 +49,13 @@ export interface Knot {
   log(): string;
   /** Runs knotc against it; resolves with its output. */
   ctl(...args: string[]): string;
+  /** Rewrites its configuration to serve `zones` instead (the keys kept) and has it reload (`knotc reload`); returns knotc's output. */
+  reconfigure(zones: KnotZone[]): string;
   stop(): void;
 }
 
-/**
- * Starts knotd serving `zones` on 127.0.0.1:port. A secondary zone accepts
- * NOTIFY from its primary's address (signed with its key when one is given),
- * transfers with IXFR first, and gives the zone by AXFR to loopback clients
- * (with the same key). Resolves once every zone file zone answers
- * (a secondary's answer comes after its first transfer: use `until`).
- */
-export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[] = []): Promise<Knot> {
-  const dir = mkdtempSync(join(tmpdir(), 'shardns-knot-'));
+/** knotd's configuration serving `zones` on 127.0.0.1:port from folder `dir` (zone files are copied there). */
+function knotConf(dir: string, port: number, zones: KnotZone[], keys: PeerKey[]): string {
   const lines: string[] = [
     'server:',
     `  rundir: "${dir}"`,
@@ -91,19 +93,41 @@ export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[]
       if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
     });
   }
+  if (zones.some((z) => 'catalog' in z)) {
+    if (secondaries.length === 0) lines.push('acl:');
+    lines.push('  - id: catalog-transfer', '    address: 127.0.0.0/8', '    action: transfer');
+  }
   lines.push('zone:');
   for (const z of zones) {
     lines.push(`  - domain: ${z.name}`, `    storage: "${dir}"`, `    file: "${dir}/%s.zone"`);
-    if ('file' in z) {
+    if ('catalog' in z) {
+      // Knot answers a catalog zone's AXFR only to addresses its ACL lets transfer (Knot 3.2 docs, Catalog zones).
+      lines.push('    catalog-role: generate', '    acl: catalog-transfer');
+    } else if ('file' in z) {
       copyFileSync(z.file, join(dir, `${z.name.replace(/\.$/, '')}.zone`));
+      if (z.catalogZone !== undefined) lines.push('    catalog-role: member', `    catalog-zone: ${z.catalogZone}`);
+      if (z.catalogGroup !== undefined) lines.push(`    catalog-group: ${z.catalogGroup}`);
     } else {
       const i = secondaries.indexOf(z);
       // Kept in the journal only, and refreshed no later than NOTIFY tells it to.
       lines.push(`    master: primary${i}`, `    acl: [notify${i}, transfer${i}]`, '    zonefile-sync: -1', '    journal-content: all', '    zonefile-load: none');
     }
   }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Starts knotd serving `zones` on 127.0.0.1:port. A secondary zone accepts
+ * NOTIFY from its primary's address (signed with its key when one is given),
+ * transfers with IXFR first, and gives the zone by AXFR to loopback clients
+ * (with the same key); a generated catalog zone gives its AXFR to loopback
+ * clients too. Resolves once every zone file zone answers
+ * (a secondary's answer comes after its first transfer: use `until`).
+ */
+export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[] = []): Promise<Knot> {
+  const dir = mkdtempSync(join(tmpdir(), 'shardns-knot-'));
   const conf = join(dir, 'knot.conf');
-  writeFileSync(conf, lines.join('\n') + '\n');
+  writeFileSync(conf, knotConf(dir, port, zones, keys));
   const proc = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
@@ -131,6 +155,11 @@ export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[]
     log: () => log,
     ctl: (...args: string[]) => {
       const r = spawnSync('knotc', ['-c', conf, '-s', join(dir, 'knot.sock'), ...args], { encoding: 'utf8' });
+      return `${r.stdout}${r.stderr}`;
+    },
+    reconfigure: (next: KnotZone[]) => {
+      writeFileSync(conf, knotConf(dir, port, next, keys));
+      const r = spawnSync('knotc', ['-c', conf, '-s', join(dir, 'knot.sock'), 'reload'], { encoding: 'utf8' });
       return `${r.stdout}${r.stderr}`;
     },
     stop,
