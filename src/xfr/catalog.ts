@@ -96,8 +96,8 @@ const SCHEMA_VERSION = '2';
  */
 export function catalogMembers(image: ZoneImage, limits: CatalogLimits = CATALOG_LIMITS): CatalogOutcome {
   const catalog = ownerText(image, 0);
-  const keep = ` (RFC 9432 §5.1: a broken catalog is not processed; the member zones stay as the last valid version of ${catalog} listed them)`;
-  const broken = (what: string): CatalogOutcome => ({ kind: 'error', why: `catalog zone ${catalog}: ${what}${keep}` });
+  const keep = `the member zones stay as the last valid version of ${catalog} listed them`;
+  const broken = (what: string): CatalogOutcome => ({ kind: 'error', why: `catalog zone ${catalog}: ${what} (RFC 9432 §5.1: a broken catalog is not processed; ${keep})` });
 
   // §4.2.1: the schema version.
   const versionNode = findChild(image, 0, 'version');
@@ -147,7 +147,8 @@ export function catalogMembers(image: ZoneImage, limits: CatalogLimits = CATALOG
         continue;
       }
       if (members.length >= limits.maxMembers) {
-        return broken(`it lists more than ${limits.maxMembers} member zones, the most one catalog may list here; split it into several catalogs, or raise the limit`);
+        const why = `catalog zone ${catalog}: it lists more than ${limits.maxMembers} member zones, the most one catalog may list here, so it is not processed (${keep}); split it into several catalogs, or raise the limit`;
+        return { kind: 'error', why };
       }
       const member: CatalogMember = { zone, id, group: [], coo: null };
       members.push(member);
@@ -221,6 +222,7 @@ export interface CatalogMigration {
 
 /** A member this catalog lists that another owner serves: ignored (RFC 9432 §5.2). */
 export interface CatalogClash {
+  /** The member as this catalog lists it. */
   member: CatalogMember;
   /** `configuration`, or the name of the catalog that owns the zone. */
   owner: string;

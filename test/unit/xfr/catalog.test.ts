@@ -145,7 +145,9 @@ describe('catalog zones: the member list (RFC 9432)', () => {
     it('more members than the limit: refused, saying the limit and what to do', () => {
       const body = V2 + 'a.zones PTR a.example.\nb.zones PTR b.example.\nc.zones PTR c.example.\n';
       expect(ok(catalogMembers(catalog(body), { maxMembers: 3, maxWarnings: 20 })).members).to.have.length(3);
-      expect(refused(catalogMembers(catalog(body), { maxMembers: 2, maxWarnings: 20 }))).to.match(/lists more than 2 member zones, the most one catalog may list here; split it into several catalogs, or raise the limit/);
+      expect(refused(catalogMembers(catalog(body), { maxMembers: 2, maxWarnings: 20 }))).to.equal(
+        'catalog zone catalog.invalid.: it lists more than 2 member zones, the most one catalog may list here, so it is not processed (the member zones stay as the last valid version of catalog.invalid. listed them); split it into several catalogs, or raise the limit',
+      );
     });
 
     it('a member PTR whose RDATA is no domain name (an image not from our compiler): refused', () => {
