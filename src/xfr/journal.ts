@@ -8,12 +8,11 @@
 
 import { compareCanonical, type ZoneImage } from '../zone/image/image.js';
 import { compareSerial } from './serial.js';
+import { RecordArena } from './records.js';
 
 /** SOA's and RRSIG's types. */
 const SOA = 6;
 const RRSIG = 46;
-/** Class IN. */
-const IN = 1;
 
 /** One version's change (RFC 1995 §4): what went (after the old SOA) and what came (after the new). */
 export interface JournalVersion {
@@ -54,46 +53,6 @@ export function versionBytes(v: JournalVersion): number {
   return v.oldSoa.length + v.newSoa.length + v.deleted.length + v.added.length;
 }
 
-/** Records appended as uncompressed wire form into a growing buffer. */
-class RecordArena {
-  bytes = new Uint8Array(4096);
-  length = 0;
-  count = 0;
-
-  /** Appends one record. */
-  push(owner: Uint8Array, ownerAt: number, ownerLength: number, type: number, ttl: number, data: Uint8Array, dataAt: number): void {
-    const rdlength = (data[dataAt]! << 8) | data[dataAt + 1]!;
-    const need = ownerLength + 10 + rdlength;
-    if (this.length + need > this.bytes.length) {
-      let size = this.bytes.length * 2;
-      while (size < this.length + need) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-    }
-    const b = this.bytes;
-    let w = this.length;
-    b.set(owner.subarray(ownerAt, ownerAt + ownerLength), w);
-    w += ownerLength;
-    b[w] = type >> 8;
-    b[w + 1] = type & 0xff;
-    b[w + 2] = 0;
-    b[w + 3] = IN;
-    b[w + 4] = ttl >>> 24;
-    b[w + 5] = (ttl >>> 16) & 0xff;
-    b[w + 6] = (ttl >>> 8) & 0xff;
-    b[w + 7] = ttl & 0xff;
-    b.set(data.subarray(dataAt, dataAt + 2 + rdlength), w + 8);
-    this.length = w + 10 + rdlength;
-    this.count++;
-  }
-
-  /** The records, copied out at their size. */
-  take(): Uint8Array {
-    return this.bytes.slice(0, this.length);
-  }
-}
-
 /** The SOA record of an image as one uncompressed wire record. */
 export function soaRecord(image: ZoneImage): Uint8Array {
   const arena = new RecordArena();
@@ -126,6 +85,17 @@ export function diffImages(old: ZoneImage, now: ZoneImage): JournalVersion {
     added: added.take(),
     addedCount: added.count,
   };
+}
+
+/**
+ * Every record of an image but the apex SOA, as uncompressed wire records
+ * back to back (the main nodes in canonical order, then the NSEC3 nodes):
+ * what an incremental transfer in is applied to (src/xfr/apply.ts).
+ */
+export function imageRecords(image: ZoneImage): { records: Uint8Array; count: number } {
+  const into = new RecordArena();
+  for (let n = 0; n < image.nodeCount + image.nsec3Count; n++) allSets(image, n, into);
+  return { records: into.take(), count: into.count };
 }
 
 /** Merges nodes [a0, a1) of `a` with [b0, b1) of `b`, writing the difference. */

@@ -1,0 +1,96 @@
+/** An incremental transfer in (RFC 1995) applied to the records a secondary serves: the zone's records after every version's deletions and additions, or why they do not apply. Pure. */
+
+import { lowerName } from '../dns/ascii.js';
+import { canonicalRdata } from '../zone/rdata/rdata.js';
+import type { JournalVersion } from './journal.js';
+import { forEachRecord, RecordArena, type WireRecordAt } from './records.js';
+import { compareSerial } from './serial.js';
+
+/** A zone's records as uncompressed wire records back to back, the apex SOA apart. */
+export interface ZoneRecords {
+  /** The SOA record (one uncompressed wire record). */
+  soa: Uint8Array;
+  records: Uint8Array;
+  count: number;
+}
+
+/** The records after the change, or why the change cannot be applied (the caller transfers the whole zone instead). */
+export type ApplyOutcome = { kind: 'ok'; zone: ZoneRecords; deleted: number; added: number } | { kind: 'error'; why: string };
+
+/**
+ * A record's identity (RFC 2181 §5: owner, type, class and RDATA; the TTL
+ * is not part of it): the owner lower-cased (RFC 4343) and the RDATA in
+ * canonical form (RFC 4034 §6.2, names lower-cased where the type's names
+ * are), as a latin1 string.
+ */
+export function recordIdentity(region: Uint8Array, r: WireRecordAt): string {
+  const ownerLength = r.nameEnd - r.ownerAt;
+  const owner = Buffer.allocUnsafe(ownerLength);
+  lowerName(region, r.ownerAt, ownerLength, owner, 0);
+  const rdata = Buffer.from(region.buffer, region.byteOffset + r.dataAt + 2, r.end - r.dataAt - 2);
+  const head = Buffer.from([r.type >> 8, r.type & 0xff, r.klass >> 8, r.klass & 0xff]);
+  return owner.toString('latin1') + head.toString('latin1') + canonicalRdata(r.type, rdata).toString('latin1');
+}
+
+/**
+ * Applies the versions, in order, to `base` (RFC 1995 §4: per version, the
+ * deletions then the additions). The first version must start at the base's
+ * serial and each the next one's end; a deletion of a record the zone does
+ * not hold means the two sides disagree about the zone (Knot refuses such a
+ * changeset too), so nothing is applied and the caller falls back to AXFR.
+ * An addition of a record already there replaces it (its TTL may differ).
+ */
+export function applyVersions(base: ZoneRecords, baseSerial: number, versions: readonly JournalVersion[]): ApplyOutcome {
+  if (versions.length === 0) return { kind: 'error', why: 'the incremental transfer holds no version' };
+  if (compareSerial(versions[0]!.from, baseSerial) !== 0) return { kind: 'error', why: `the incremental transfer starts at serial ${versions[0]!.from}, but we serve serial ${baseSerial}` };
+  // What the versions do to the base, net: base records removed, and records added (by identity).
+  const removed = new Set<string>();
+  const added = new Map<string, { region: Uint8Array; at: WireRecordAt }>();
+  // Deleted records must exist: in the base (checked in the walk below) or among those added earlier.
+  const mustExist = new Map<string, string>();
+  let deletedCount = 0;
+  let addedCount = 0;
+  let serial = baseSerial;
+  let problem: string | null = null;
+  for (const [i, v] of versions.entries()) {
+    if (compareSerial(v.from, serial) !== 0) return { kind: 'error', why: `version ${i + 1} starts at serial ${v.from}, not at ${serial} where the one before ended` };
+    serial = v.to;
+    forEachRecord(v.deleted, (r) => {
+      const id = recordIdentity(v.deleted, r);
+      deletedCount++;
+      if (added.delete(id)) return;
+      if (removed.has(id)) {
+        problem ??= `version ${i + 1} (serial ${v.from} → ${v.to}) deletes a record an earlier version already deleted`;
+        return;
+      }
+      removed.add(id);
+      mustExist.set(id, `version ${i + 1} (serial ${v.from} → ${v.to}) deletes a record this zone does not hold`);
+    });
+    if (problem !== null) return { kind: 'error', why: problem };
+    forEachRecord(v.added, (r) => {
+      addedCount++;
+      added.set(recordIdentity(v.added, r), { region: v.added, at: r });
+    });
+  }
+  const out = new RecordArena();
+  let found = 0;
+  forEachRecord(base.records, (r) => {
+    const id = removed.size > 0 || added.size > 0 ? recordIdentity(base.records, r) : '';
+    if (removed.has(id)) {
+      found++;
+      mustExist.delete(id);
+      return;
+    }
+    // Added again with the same identity: the added copy (its TTL) wins, written below.
+    if (added.has(id)) return;
+    out.push(base.records, r.ownerAt, r.nameEnd - r.ownerAt, r.type, r.ttl, base.records, r.dataAt);
+  });
+  // Deletions of the apex SOA never reach here (a version's SOA records are apart), nor do deletions matched above.
+  if (found < removed.size) {
+    const why = [...mustExist.values()][0] ?? 'a deleted record is not in the zone';
+    return { kind: 'error', why };
+  }
+  for (const { region, at } of added.values()) out.push(region, at.ownerAt, at.nameEnd - at.ownerAt, at.type, at.ttl, region, at.dataAt);
+  const last = versions[versions.length - 1]!;
+  return { kind: 'ok', zone: { soa: last.newSoa, records: out.take(), count: out.count }, deleted: deletedCount, added: addedCount };
+}
