@@ -334,13 +334,19 @@ export function parseSoaReply(msg: Uint8Array, query: { origin: Uint8Array; id: 
   const u16 = (at: number): number => (msg[at]! << 8) | msg[at + 1]!;
   if (u16(0) !== query.id) return { kind: 'other', why: `ID ${u16(0)}, the query's was ${query.id}` };
   if ((msg[2]! & 0x80) === 0) return { kind: 'other', why: 'not a response (QR clear)' };
-  if (u16(4) !== 1) return { kind: 'other', why: `${u16(4)} questions, not our one` };
-  const q = checkQuestion(msg, HEADER, query.origin, SOA);
-  if (typeof q === 'string') return { kind: 'other', why: q };
+  const rcode = msg[3]! & 0x0f;
+  let q = HEADER;
+  if (u16(4) === 1) {
+    const end = checkQuestion(msg, HEADER, query.origin, SOA);
+    if (typeof end === 'string') return { kind: 'other', why: end };
+    q = end;
+  } else if (u16(4) !== 0 || rcode === 0) {
+    // An error may come without the question (NSD's TSIG errors do); anything else must repeat ours.
+    return { kind: 'other', why: `${u16(4)} questions, not our one` };
+  }
   const opcode = (msg[2]! >> 3) & 0x0f;
   if (opcode !== 0) return { kind: 'error', why: `the reply has opcode ${opcode}, not QUERY` };
   if ((msg[2]! & 0x02) !== 0) return { kind: 'truncated' };
-  const rcode = msg[3]! & 0x0f;
   if (rcode !== 0) return { kind: 'error', why: `the primary answered ${describeRcode(rcode)}`, rcode };
   if ((msg[2]! & 0x04) === 0) return { kind: 'error', why: 'the reply is not authoritative (AA clear): the primary does not serve the zone' };
   const scratch = new Uint8Array(MAX_NAME + 10 + 0xffff);
