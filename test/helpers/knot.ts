@@ -23,9 +23,14 @@ export interface PeerKey {
   secret: string;
 }
 
-/** A zone Knot serves: from a file (primary), or transferred from `primary` (secondary). */
+/**
+ * A zone Knot serves: from a file (primary; `transfer`: who may transfer
+ * it, each address with the key it must sign with; `lines`: more zone
+ * settings, e.g. `zonefile-load: difference`), or transferred from
+ * `primary` (secondary).
+ */
 export type KnotZone =
-  | { name: string; file: string }
+  | { name: string; file: string; transfer?: { address: string; key?: string }[]; lines?: string[] }
   | {
       name: string;
       /** Where to transfer it from: address, port, and the key to sign with (and to require on NOTIFY). */
@@ -76,26 +81,37 @@ export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[]
     for (const k of keys) lines.push(`  - id: ${k.name}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`);
   }
   const secondaries = zones.filter((z): z is Extract<KnotZone, { primary: unknown }> => 'primary' in z);
+  const primaries = zones.filter((z): z is Extract<KnotZone, { file: string }> => 'file' in z);
   if (secondaries.length > 0) {
     lines.push('remote:');
     secondaries.forEach((z, i) => {
       lines.push(`  - id: primary${i}`, `    address: ${z.primary.address}@${z.primary.port}`);
       if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
     });
-    lines.push('acl:');
-    secondaries.forEach((z, i) => {
-      lines.push(`  - id: notify${i}`, `    address: ${z.primary.address}`, '    action: notify');
-      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
-      // Tests read the zone back with AXFR from loopback, with the same key.
-      lines.push(`  - id: transfer${i}`, '    address: 127.0.0.0/8', '    action: transfer');
-      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
-    });
   }
+  const acls: string[] = [];
+  secondaries.forEach((z, i) => {
+    acls.push(`  - id: notify${i}`, `    address: ${z.primary.address}`, '    action: notify');
+    if (z.primary.key) acls.push(`    key: ${z.primary.key}`);
+    // Tests read the zone back with AXFR from loopback, with the same key.
+    acls.push(`  - id: transfer${i}`, '    address: 127.0.0.0/8', '    action: transfer');
+    if (z.primary.key) acls.push(`    key: ${z.primary.key}`);
+  });
+  primaries.forEach((z, i) =>
+    (z.transfer ?? []).forEach((t, j) => {
+      acls.push(`  - id: out${i}_${j}`, `    address: ${t.address}`, '    action: transfer');
+      if (t.key) acls.push(`    key: ${t.key}`);
+    }),
+  );
+  if (acls.length > 0) lines.push('acl:', ...acls);
   lines.push('zone:');
   for (const z of zones) {
     lines.push(`  - domain: ${z.name}`, `    storage: "${dir}"`, `    file: "${dir}/%s.zone"`);
     if ('file' in z) {
       copyFileSync(z.file, join(dir, `${z.name.replace(/\.$/, '')}.zone`));
+      const i = primaries.indexOf(z);
+      if ((z.transfer ?? []).length > 0) lines.push(`    acl: [${z.transfer!.map((_t, j) => `out${i}_${j}`).join(', ')}]`);
+      lines.push(...(z.lines ?? []).map((l) => `    ${l}`));
     } else {
       const i = secondaries.indexOf(z);
       // Kept in the journal only, and refreshed no later than NOTIFY tells it to.
