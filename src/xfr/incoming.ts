@@ -122,6 +122,8 @@ export class TransferReader {
   private octets = 0;
   private message = 0;
   private ended = false;
+  /** Why the transfer failed, once it has. */
+  private failed: string | null = null;
   /** Where the transfer is. */
   private state: 'first' | 'second' | 'zone' | 'deleted' | 'added' = 'first';
   private serial = 0;
@@ -158,12 +160,14 @@ export class TransferReader {
   describeProgress(): string {
     if (this.message === 0) return 'before the first message';
     const where = `after ${this.message} message${this.message === 1 ? '' : 's'} (${this.count} record${this.count === 1 ? '' : 's'})`;
+    if (this.failed !== null) return `${where}, failed`;
     return this.ended ? `${where}, after the closing SOA` : `${where}, before the closing SOA`;
   }
 
   /** Reads the next message of the transfer. */
   push(msg: Uint8Array): TransferStep {
     const n = ++this.message;
+    if (this.failed !== null) return { kind: 'error', why: `message ${n}: the transfer already failed: ${this.failed}` };
     if (this.ended) return this.fail(`message ${n}: a message after the transfer ended (the closing SOA was in message ${n - 1})`);
     const head = checkHeader(msg, this.query.id, `message ${n}`);
     if (head !== null) return this.fail(head.why, head.rcode);
@@ -310,7 +314,7 @@ export class TransferReader {
   }
 
   private fail(why: string, rcode?: number): TransferError {
-    this.ended = true;
+    this.failed = why;
     return rcode === undefined ? { kind: 'error', why } : { kind: 'error', why, rcode };
   }
 }

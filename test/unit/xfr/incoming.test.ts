@@ -313,6 +313,14 @@ describe('transfers in: the response reader (RFC 5936, RFC 1995)', () => {
       });
     }
 
+    it('after a failure, every message is refused, saying why', () => {
+      const reader = new TransferReader(axfrQuery);
+      expect(reader.push(soaMsg(1, {}, 1).build())).to.have.property('kind', 'error');
+      const again = reader.push(soaMsg(1).build());
+      expect(again).to.deep.equal({ kind: 'error', why: "message 2: the transfer already failed: message 1: ID 1, the query's was 18975 (RFC 5936 §2.2.1)" });
+      expect(reader.describeProgress()).to.equal('after 2 messages (0 records), failed');
+    });
+
     it('a stream that stops early: where it stopped', () => {
       const reader = new TransferReader(axfrQuery);
       expect(reader.describeProgress()).to.equal('before the first message');
