@@ -20,6 +20,13 @@ const IXFR = 251;
 const AXFR = 252;
 const IN = 1;
 const HEADER = 12;
+/**
+ * Room for one decoded record: owner, fixed fields, RDATA of up to 65535
+ * octets on the wire, plus what two decompressed names may add to it (the
+ * most a layout has), so an over-long result is measured, not written past
+ * the end.
+ */
+const SCRATCH = MAX_NAME + 10 + 0xffff + 2 * MAX_NAME;
 /** RCODEs a caller acts on. */
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, NOTZONE: 10 } as const;
 
@@ -117,7 +124,7 @@ interface Decoded {
  * per transfer.
  */
 export class TransferReader {
-  private readonly scratch = new Uint8Array(MAX_NAME + 10 + 0xffff);
+  private readonly scratch = new Uint8Array(SCRATCH);
   private count = 0;
   private octets = 0;
   private message = 0;
@@ -353,7 +360,7 @@ export function parseSoaReply(msg: Uint8Array, query: { origin: Uint8Array; id: 
   if ((msg[2]! & 0x02) !== 0) return { kind: 'truncated' };
   if (rcode !== 0) return { kind: 'error', why: `the primary answered ${describeRcode(rcode)}`, rcode };
   if ((msg[2]! & 0x04) === 0) return { kind: 'error', why: 'the reply is not authoritative (AA clear): the primary does not serve the zone' };
-  const scratch = new Uint8Array(MAX_NAME + 10 + 0xffff);
+  const scratch = new Uint8Array(SCRATCH);
   let at = q;
   let found: SoaReply | null = null;
   for (let i = 1; i <= u16(6); i++) {

@@ -276,6 +276,17 @@ describe('transfers in: the response reader (RFC 5936, RFC 1995)', () => {
       { name: 'a compression pointer forwards (a loop, or garbage)', msgs: () => [soaMsg(1).add([0xc0, 0xff], A, 60, [1, 2, 3, 4]).build()], why: /record 2: the owner name does not parse/ },
       { name: 'an MX whose exchange does not fit its RDLENGTH', msgs: () => [soaMsg(1).add(name(['m'], Q), MX, 60, [0, 10, 3, 0x61]).build()], why: /record 2: the RDATA of m\.Example\.COM\. MX holds a name that does not parse/ },
       { name: 'an SOA with octets past its last field', msgs: () => [new Msg(ID).add(name([], Q), SOA, 60, [...soaRdata(1), 0]).build()], why: /record 1: the RDATA of Example\.COM\. SOA has 1 octets past its last field/ },
+      {
+        name: 'a SIG whose signer, decompressed, takes the RDATA past 65535 octets',
+        msgs: () => {
+          const long: Label[] = ['x'.repeat(60), 'x'.repeat(60), 'x'.repeat(60), 'y'.repeat(50)];
+          const m = soaMsg(1);
+          const at = m.at;
+          m.add(name(long, Q), A, 60, [1, 2, 3, 4]);
+          return [m.add(name([], at), 24, 60, [...new Array<number>(18).fill(0), 0xc0 | (at >> 8), at & 0xff, ...new Array<number>(65515).fill(7)]).build()];
+        },
+        why: /record 3: the RDATA of x{60}\.x{60}\.x{60}\.y{50}\.Example\.COM\. SIG is longer than 65535 octets once decompressed/,
+      },
       { name: 'trailing octets after the last record', msgs: () => [Uint8Array.from([...soaMsg(1).build(), 0, 0])], why: /^message 1: 2 octets after the last record/ },
       { name: 'more records than the limit', msgs: () => [soaMsg(1).add(name(['a'], Q), A, 60, [1, 2, 3, 4]).add(name(['b'], Q), A, 60, [1, 2, 3, 4]).build()], limits: { maxRecords: 2, maxBytes: 1e6 }, why: /^message 1, record 3: more than 2 records, the limit for one transfer/ },
       { name: 'more octets than the limit', msgs: () => [soaMsg(1).add(name(['a'], Q), TXT, 60, [200, ...new Array<number>(200).fill(0x41)]).build()], limits: { maxRecords: 100, maxBytes: 200 }, why: /^message 1, record 2: more than 200 octets of records/ },
