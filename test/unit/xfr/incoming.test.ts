@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { parseSoaReply, soaSerial, TransferReader, type TransferLimits, type TransferQuery, type TransferStep } from '../../../src/xfr/incoming.js';
+import { wireLines } from './helpers.js';
 
 /**
  * Messages crafted octet by octet: names as label lists (a label is a
@@ -338,6 +339,54 @@ describe('transfers in: the response reader (RFC 5936, RFC 1995)', () => {
       reader.push(soaMsg(1).add(name(['www'], Q), A, 60, [1, 2, 3, 4]).build());
       reader.push(new Msg(ID, { question: false }).add(name(['www', ...ORIGIN_Q]), A, 60, [1, 2, 3, 5]).build());
       expect(reader.describeProgress()).to.equal('after 2 messages (3 records), before the closing SOA');
+    });
+  });
+
+  describe('damaged messages never throw (seeded mutations of real-looking ones)', () => {
+    /** mulberry32: the same mutations every run. */
+    function random(seed: number): () => number {
+      let a = seed >>> 0;
+      return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+    }
+    /** A message with 1–4 octets changed, or cut short. */
+    function mutate(msg: Uint8Array, next: () => number): Uint8Array {
+      if (next() < 0.2) return msg.slice(0, Math.floor(next() * msg.length));
+      const out = msg.slice();
+      for (let k = 1 + Math.floor(next() * 4); k > 0; k--) out[Math.floor(next() * out.length)] = Math.floor(next() * 256);
+      return out;
+    }
+
+    it('5000 damaged transfers and SOA replies: every outcome a value', () => {
+      const next = random(15);
+      const ixfr = new Msg(ID, { qtype: IXFR }).add(name([], Q), SOA, 3600, soaRdata(3)).add(name([], Q), SOA, 3600, soaRdata(1));
+      ixfr.add(name(['mx'], Q), MX, 60, [0, 5, ...name(['mail'], Q)]).add(name([], Q), SOA, 3600, soaRdata(3));
+      ixfr.add(name(['srv'], Q), SRV, 60, [0, 1, 0, 2, 0, 3, ...name(['t'], Q)]).add(name([], Q), SOA, 3600, soaRdata(3));
+      const axfr = new Msg(ID).add(name([], Q), SOA, 3600, soaRdata(3)).add(name(['n'], Q), NAPTR, 60, [0, 1, 0, 2, 1, 0x75, 0, 0, ...name(['r'], Q)]);
+      axfr.add(name(['rp'], Q), RP, 60, [...name(['a'], Q), ...name(['b'], Q)]).add(name([], Q), SOA, 3600, soaRdata(3));
+      const soaOnly = new Msg(ID, { qtype: SOA }).add(name([], Q), SOA, 3600, soaRdata(3)).build();
+      const kinds = new Set<string>();
+      for (let i = 0; i < 5000; i++) {
+        const [query, msg] = i % 2 === 0 ? [ixfrQuery(1), ixfr.build()] : [axfrQuery, axfr.build()];
+        const step = new TransferReader(query).push(mutate(msg, next));
+        kinds.add(step.kind);
+        if (step.kind === 'error') expect(step.why).to.match(/^message 1[:,]/);
+        if (step.kind === 'done') {
+          // What a completed transfer holds is well-formed uncompressed records.
+          const r = step.result;
+          const regions = r.kind === 'axfr' ? [r.soa, r.records] : r.kind === 'ixfr' ? r.versions.flatMap((v) => [v.oldSoa, v.deleted, v.newSoa, v.added]) : [r.soa];
+          for (const region of regions) expect(wireLines(region).length).to.be.at.most(region.length);
+        }
+        const soaStep = parseSoaReply(mutate(soaOnly, next), { origin: ORIGIN, id: ID });
+        expect(['ok', 'truncated', 'other', 'error']).to.include(soaStep.kind);
+      }
+      // The mutations reach past the header: some transfers still complete, most fail.
+      expect(kinds.has('error') && kinds.has('done')).to.equal(true);
     });
   });
 
