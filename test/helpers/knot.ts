@@ -28,16 +28,27 @@ export interface PeerKey {
  * (secondary), or a catalog zone Knot generates from its member zones
  * (`catalog-role: generate`, Knot 3.2). A zone from a file becomes a member
  * of such a catalog with `catalogZone` (`catalog-role: member`), in the
- * catalog group `catalogGroup` when given.
+ * catalog group `catalogGroup` when given. A primary or catalog zone may
+ * say who may transfer it (`transfer`: each address with the key it must
+ * sign with; a catalog without it gives its AXFR to loopback), whom to
+ * NOTIFY of each change (`notify`), and more zone settings (`lines`, e.g.
+ * `zonefile-load: difference`).
  */
 export type KnotZone =
-  | { name: string; file: string; catalogZone?: string; catalogGroup?: string }
-  | { name: string; catalog: 'generate' }
+  | ({ name: string; file: string; catalogZone?: string; catalogGroup?: string } & PrimarySettings)
+  | ({ name: string; catalog: 'generate' } & PrimarySettings)
   | {
       name: string;
       /** Where to transfer it from: address, port, and the key to sign with (and to require on NOTIFY). */
       primary: { address: string; port: number; key?: string };
     };
+
+/** What a zone Knot is the primary of may say besides its data. */
+export interface PrimarySettings {
+  transfer?: { address: string; key?: string }[];
+  notify?: { address: string; port: number; key?: string }[];
+  lines?: string[];
+}
 
 /** A running knotd. */
 export interface Knot {
@@ -84,29 +95,49 @@ function knotConf(dir: string, port: number, zones: KnotZone[], keys: PeerKey[])
       lines.push(`  - id: primary${i}`, `    address: ${z.primary.address}@${z.primary.port}`);
       if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
     });
-    lines.push('acl:');
-    secondaries.forEach((z, i) => {
-      lines.push(`  - id: notify${i}`, `    address: ${z.primary.address}`, '    action: notify');
-      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
-      // Tests read the zone back with AXFR from loopback, with the same key.
-      lines.push(`  - id: transfer${i}`, '    address: 127.0.0.0/8', '    action: transfer');
-      if (z.primary.key) lines.push(`    key: ${z.primary.key}`);
-    });
   }
-  if (zones.some((z) => 'catalog' in z)) {
-    if (secondaries.length === 0) lines.push('acl:');
-    lines.push('  - id: catalog-transfer', '    address: 127.0.0.0/8', '    action: transfer');
+  const served = zones.filter((z): z is Exclude<KnotZone, { primary: unknown }> => !('primary' in z));
+  const notifyTargets = served.flatMap((z, i) => (z.notify ?? []).map((t, j) => ({ id: `target${i}_${j}`, t })));
+  if (notifyTargets.length > 0) {
+    if (secondaries.length === 0) lines.push('remote:');
+    for (const { id, t } of notifyTargets) {
+      lines.push(`  - id: ${id}`, `    address: ${t.address}@${t.port}`);
+      if (t.key) lines.push(`    key: ${t.key}`);
+    }
   }
+  const acls: string[] = [];
+  secondaries.forEach((z, i) => {
+    acls.push(`  - id: notify${i}`, `    address: ${z.primary.address}`, '    action: notify');
+    if (z.primary.key) acls.push(`    key: ${z.primary.key}`);
+    // Tests read the zone back with AXFR from loopback, with the same key.
+    acls.push(`  - id: transfer${i}`, '    address: 127.0.0.0/8', '    action: transfer');
+    if (z.primary.key) acls.push(`    key: ${z.primary.key}`);
+  });
+  served.forEach((z, i) =>
+    (z.transfer ?? []).forEach((t, j) => {
+      acls.push(`  - id: out${i}_${j}`, `    address: ${t.address}`, '    action: transfer');
+      if (t.key) acls.push(`    key: ${t.key}`);
+    }),
+  );
+  if (zones.some((z) => 'catalog' in z && z.transfer === undefined)) acls.push('  - id: catalog-transfer', '    address: 127.0.0.0/8', '    action: transfer');
+  if (acls.length > 0) lines.push('acl:', ...acls);
   lines.push('zone:');
   for (const z of zones) {
     lines.push(`  - domain: ${z.name}`, `    storage: "${dir}"`, `    file: "${dir}/%s.zone"`);
-    if ('catalog' in z) {
-      // Knot answers a catalog zone's AXFR only to addresses its ACL lets transfer (Knot 3.2 docs, Catalog zones).
-      lines.push('    catalog-role: generate', '    acl: catalog-transfer');
-    } else if ('file' in z) {
-      copyFileSync(z.file, join(dir, `${z.name.replace(/\.$/, '')}.zone`));
-      if (z.catalogZone !== undefined) lines.push('    catalog-role: member', `    catalog-zone: ${z.catalogZone}`);
-      if (z.catalogGroup !== undefined) lines.push(`    catalog-group: ${z.catalogGroup}`);
+    if (!('primary' in z)) {
+      const i = served.indexOf(z);
+      if ('catalog' in z) {
+        lines.push('    catalog-role: generate');
+        // Knot answers a catalog zone's AXFR only to addresses its ACL lets transfer (Knot 3.2 docs, Catalog zones).
+        if (z.transfer === undefined) lines.push('    acl: catalog-transfer');
+      } else {
+        copyFileSync(z.file, join(dir, `${z.name.replace(/\.$/, '')}.zone`));
+        if (z.catalogZone !== undefined) lines.push('    catalog-role: member', `    catalog-zone: ${z.catalogZone}`);
+        if (z.catalogGroup !== undefined) lines.push(`    catalog-group: ${z.catalogGroup}`);
+      }
+      if ((z.transfer ?? []).length > 0) lines.push(`    acl: [${z.transfer!.map((_t, j) => `out${i}_${j}`).join(', ')}]`);
+      if ((z.notify ?? []).length > 0) lines.push(`    notify: [${z.notify!.map((_t, j) => `target${i}_${j}`).join(', ')}]`);
+      lines.push(...(z.lines ?? []).map((l) => `    ${l}`));
     } else {
       const i = secondaries.indexOf(z);
       // Kept in the journal only, and refreshed no later than NOTIFY tells it to.

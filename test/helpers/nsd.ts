@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { decodeReply, udpQuery, type Reply } from './dns-client.js';
+import type { PeerKey } from './knot.js';
 import { freePort, startServer, until, type RunningServer } from './server.js';
 
 /** Why NSD cannot be used here, or null when it can. */
@@ -19,21 +20,30 @@ export interface Nsd {
   proc: ChildProcess;
   /** Its nsd.conf (for nsd-control -c, when started with `control`). */
   conf: string;
+  /** Where NSD's copy of a zone file given to startNsd is (by the original's path). */
+  zoneFile(file: string): string;
+  /** Everything it logged. */
+  log(): string;
   stop(): void;
 }
 
 /**
- * Starts NSD serving `zones` (origin → file) on 127.0.0.1:port with rate
- * limiting off; resolves once it answers. `serverLines`: more `server:`
- * settings (nsd.conf lines); `control`: nsd-control on a unix socket.
+ * Starts NSD serving `zones` (origin → file; `lines`: more settings of
+ * that zone, e.g. `provide-xfr: 127.0.0.0/8 NOKEY`) on 127.0.0.1:port
+ * with rate limiting off; resolves once it answers. `serverLines`: more
+ * `server:` settings (nsd.conf lines); `control`: nsd-control on a unix
+ * socket; `keys`: TSIG keys the zone lines may name. A zone file is
+ * copied into NSD's folder: `zoneFile` gives the copy's path, to change
+ * it before a reload.
  */
-export async function startNsd(zones: { name: string; file: string }[], port: number, serverLines: string[] = [], options: { control?: boolean } = {}): Promise<Nsd> {
+export async function startNsd(zones: { name: string; file: string; lines?: string[] }[], port: number, serverLines: string[] = [], options: { control?: boolean; keys?: PeerKey[] } = {}): Promise<Nsd> {
   const dir = mkdtempSync(join(tmpdir(), 'shardns-nsd-'));
+  const keyBlocks = (options.keys ?? []).map((k) => `key:\n  name: "${k.name}"\n  algorithm: ${k.algorithm}\n  secret: "${k.secret}"\n`).join('');
   const zoneBlocks = zones
     .map((z) => {
       const copy = join(dir, basename(z.file));
       copyFileSync(z.file, copy);
-      return `zone:\n  name: "${z.name}"\n  zonefile: "${copy}"\n`;
+      return `zone:\n  name: "${z.name}"\n  zonefile: "${copy}"\n${(z.lines ?? []).map((l) => `  ${l}\n`).join('')}`;
     })
     .join('');
   const conf = join(dir, 'nsd.conf');
@@ -42,7 +52,7 @@ export async function startNsd(zones: { name: string; file: string }[], port: nu
     conf,
     `server:\n  ip-address: 127.0.0.1@${port}\n  port: ${port}\n  username: ""\n  zonesdir: "${dir}"\n  database: ""\n` +
       `  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n  zonelistfile: "${dir}/zone.list"\n` +
-      `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\n${serverLines.map((l) => `  ${l}\n`).join('')}remote-control:\n${control}${zoneBlocks}`,
+      `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\n${serverLines.map((l) => `  ${l}\n`).join('')}remote-control:\n${control}${keyBlocks}${zoneBlocks}`,
   );
   const proc = spawn('nsd', ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -65,7 +75,7 @@ export async function startNsd(zones: { name: string; file: string }[], port: nu
     stop();
     throw new Error(`NSD did not start:\n${log}`);
   }
-  return { port, proc, conf, stop };
+  return { port, proc, conf, zoneFile: (file) => join(dir, basename(file)), log: () => log, stop };
 }
 
 /** A section's records, sorted, as text both servers' replies are compared by (names JSON-quoted: any octet shows). */
