@@ -116,6 +116,7 @@ export class Sections {
   respond(zones: ZoneSet, qname: Uint8Array, qnameAt: number, qtype: number, dnssec = false, v6 = false, classAny = false): RespondOutcome {
     let len = nameLength(qname, qnameAt);
     lowerName(qname, qnameAt, len, this.lower, 0);
+    if (zones.darkCount > 0 && zones.isDark(this.lower, 0, len)) return UNAVAILABLE;
     let zone = zones.forQuestion(this.lower, 0, len, qtype);
     if (zone === undefined) return NOT_OURS;
     this.reset(dnssec, v6, classAny);
@@ -429,5 +430,8 @@ export class Sections {
 /** respond()'s word for "no zone of ours holds this name". */
 export const NOT_OURS = { kind: 'not-ours' } as const;
 
-/** What respond() decides: the filled sections, or not ours. */
-export type RespondOutcome = typeof NOT_OURS | Sections;
+/** respond()'s outcome for a name in a zone of ours that has no data (ZoneSet.isDark): answered SERVFAIL. */
+export const UNAVAILABLE = { kind: 'unavailable' } as const;
+
+/** What respond() decides: the filled sections, not ours, or ours without data. */
+export type RespondOutcome = typeof NOT_OURS | typeof UNAVAILABLE | Sections;

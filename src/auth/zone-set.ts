@@ -20,9 +20,19 @@ export class ZoneSet {
   private readonly list: ZoneImage[] = [];
   private readonly shortest: number = Infinity;
   private readonly longest: number = 0;
+  /** nameHash of a dark origin's lower-cased wire name → those origins (see {@link isDark}). */
+  private readonly darkByHash = new Map<number, Uint8Array[]>();
+  /** How many zones are ours but have no data to serve. */
+  readonly darkCount: number = 0;
 
-  /** The set of these images; of two with the same origin, the later one serves. */
-  constructor(images: Iterable<ZoneImage>) {
+  /**
+   * The set of these images; of two with the same origin, the later one
+   * serves. `dark`: the lower-cased wire origins of zones that are ours but
+   * have nothing to serve (a secondary zone before its first transfer, or
+   * expired: RFC 1035 §4.3.5): their names are answered SERVFAIL, as NSD
+   * and Knot answer them, rather than refused or forwarded.
+   */
+  constructor(images: Iterable<ZoneImage>, dark: readonly Uint8Array[] = []) {
     for (const image of images) {
       const key = image.originKey;
       const h = nameHash(key, 0, key.length);
@@ -40,6 +50,32 @@ export class ZoneSet {
       this.shortest = Math.min(this.shortest, z.originKey.length);
       this.longest = Math.max(this.longest, z.originKey.length);
     }
+    for (const key of dark) {
+      const h = nameHash(key, 0, key.length);
+      this.darkByHash.set(h, [...(this.darkByHash.get(h) ?? []), key]);
+      this.shortest = Math.min(this.shortest, key.length);
+      this.longest = Math.max(this.longest, key.length);
+    }
+    this.darkCount = dark.length;
+  }
+
+  /**
+   * Whether the lower-cased wire name `name[start, end)` belongs to a dark
+   * zone: the longest origin that is a suffix of it is one without data
+   * (a served child zone below a dark one still answers).
+   */
+  isDark(name: Uint8Array, start: number, end: number): boolean {
+    if (this.darkCount === 0) return false;
+    for (let p = start; end - p >= this.shortest; p += name[p]! + 1) {
+      const len = end - p;
+      if (len <= this.longest) {
+        const h = nameHash(name, p, end);
+        for (const d of this.darkByHash.get(h) ?? []) if (d.length === len && sameOctets(d, 0, name, p, len)) return true;
+        for (const z of this.byHash.get(h) ?? []) if (z.originKey.length === len && sameOctets(z.originKey, 0, name, p, len)) return false;
+      }
+      if (name[p] === 0) break;
+    }
+    return false;
   }
 
   /** Number of zones. */

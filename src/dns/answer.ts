@@ -245,6 +245,8 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
 /** The IN (or ANY) question answered from our zones, forwarded, or refused. */
 function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
   const r = sections.respond(ctx.zones, qname, 0, draft.qtype, request?.dnssecOk === true, v6, draft.qclass === CLASS.ANY);
+  // A zone of ours with no data (a secondary before its first transfer, or expired): SERVFAIL, never forwarded.
+  if (r.kind === 'unavailable') return finish(flags, request, ctx, RCODE.SERVFAIL, false, null);
   if (r.kind === 'not-ours') {
     // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
     // says it), or, with forwarding on, a client outside allow-recursion.

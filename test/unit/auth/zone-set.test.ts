@@ -53,3 +53,29 @@ describe('ZoneSet: the zone of a name (longest origin suffix, RFC 1034 §4.3.2 s
     expect(new ZoneSet([]).find(w, 0, w.length)).to.equal(undefined);
   });
 });
+
+describe('ZoneSet: zones of ours without data (a secondary before its first transfer, or expired)', () => {
+  const served = zoneSet({ 'example.com.': soa(NS), 'deep.a.dark.example.com.': soa(NS) });
+  const set = new ZoneSet(served.images(), [wire('dark.example.com'), wire('nodata.test')]);
+  const dark = (name: string): boolean => {
+    const w = wire(name.toLowerCase());
+    return set.isDark(w, 0, w.length);
+  };
+  const cases: [string, string, boolean][] = [
+    ['its apex', 'dark.example.com', true],
+    ['a name below it', 'www.dark.example.com', true],
+    ['a zone of ours below it, with data, answers', 'x.deep.a.dark.example.com', false],
+    ['between the two: the nearer above (dark)', 'a.dark.example.com', true],
+    ['its parent zone, with data, is not dark', 'www.example.com', false],
+    ['a dark zone with no served parent', 'host.nodata.test', true],
+    ['a name of nobody', 'www.example.net', false],
+    ['a label that only ends like a dark origin', 'xdark.example.com', false],
+  ];
+  for (const [what, name, want] of cases) it(what, () => expect(dark(name)).to.equal(want));
+
+  it('counts them, and without any answers false at once', () => {
+    expect(set.darkCount).to.equal(2);
+    const w = wire('dark.example.com');
+    expect(served.isDark(w, 0, w.length)).to.equal(false);
+  });
+});
