@@ -8,6 +8,8 @@ import type { LogFormat, LogLevel } from './log.js';
 import type { BuildOutcome } from './zone/image/build.js';
 import { isFromBuilder, type FromBuilder, type ToBuilder } from './zone/image/messages.js';
 import { ImageStore, type RemoveOutcome } from './zone/image/store.js';
+import type { FetchJob, FetchOutcome } from './xfr/secondary.js';
+import type { TsigKeySpec } from './xfr/tsig.js';
 
 const BUILDER_SCRIPT = fileURLToPath(new URL('../workers/zone-builder.js', import.meta.url));
 
@@ -54,13 +56,28 @@ export class ZoneBuilder {
     const { stateDir, logLevel, logFormat } = this.options;
     this.running++;
     const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } }).finally(() => this.running--);
-    if (reply.kind === 'answered') return { outcome: reply.msg.outcome, peakRssMB: reply.msg.peakRssMB };
-    const why = reply.why;
+    if (reply.kind === 'answered' && reply.msg.type === 'built') return { outcome: reply.msg.outcome, peakRssMB: reply.msg.peakRssMB };
+    const why = reply.kind === 'died' ? reply.why : 'answered another job';
     const e = new ShardnsError('E_IMAGE', `the zone builder ${why} before finishing the build`, 'see the lines above; if it ran out of memory, give the machine more or split the zone');
     return {
       outcome: { kind: 'error', error: e.toJSON(), errors: [e.describe()], failed: zones.map((z) => ({ origin: z.name, error: e.toJSON(), errors: [e.describe()], previous: null })), zones: [], warnings: [], ms: 0 },
       peakRssMB: 0,
     };
+  }
+
+  /**
+   * Transfers a secondary zone and builds its image, in a builder process
+   * (src/xfr/fetch.ts): the transfer's octets and the parse never touch the
+   * supervisor's event loop. A builder that dies is a failed transfer.
+   */
+  async fetch(job: FetchJob, keys: readonly TsigKeySpec[]): Promise<FetchOutcome> {
+    const seq = ++this.seq;
+    const { stateDir, logLevel, logFormat } = this.options;
+    this.running++;
+    const reply = await this.run({ type: 'fetch', seq, job, keys: [...keys], stateDir, log: { level: logLevel, format: logFormat } }).finally(() => this.running--);
+    if (reply.kind === 'answered' && reply.msg.type === 'fetched') return reply.msg.outcome;
+    const why = reply.kind === 'died' ? `the zone builder ${reply.why} before finishing the transfer` : 'the zone builder answered another job';
+    return { kind: 'failed', record: { at: new Date().toISOString(), kind: job.current === null ? 'AXFR' : 'IXFR', from: '', outcome: 'failed', serial: job.current?.serial ?? null, detail: why, ms: 0 } };
   }
 
   /**

@@ -174,10 +174,13 @@ async function check(args: Args): Promise<number> {
     return EXIT.FAILED;
   }
   // Per zone: serial and source (the zone file, or its primaries), and its transfer settings.
-  const { zoneLine } = await import('./xfr/report.js');
+  const { zoneLine, transferLine } = await import('./xfr/report.js');
+  const { readSecondaryState } = await import('./xfr/secondary-files.js');
   for (const z of config.zones) {
     const checked = zones.zones.find((c) => c.origin === z.name);
     process.stdout.write(`${zoneLine(z, checked?.serial ?? null, checked?.records ?? null, displayPath)}\n`);
+    // A secondary: what the state directory says of its last transfer (read only; nothing is written).
+    if (z.type === 'secondary') process.stdout.write(`  ${transferLine(readSecondaryState(config.stateDir, z.name).state)}\n`);
   }
   const records = zones.zones.reduce((n, z) => n + z.records, 0);
   const imageBytes = zones.zones.reduce((n, z) => n + z.imageBytes, 0);

@@ -72,6 +72,12 @@ export interface SecondaryZone extends ZoneTransferSettings {
   type: 'secondary';
   /** Where the zone is transferred from, tried in this order. */
   primaries: Remote[];
+  /**
+   * The zone is a catalog (RFC 9432): each member it lists becomes a
+   * secondary zone with the catalog's primaries, allow-notify and
+   * allow-transfer, added and removed as the catalog changes.
+   */
+  catalog?: true;
 }
 
 /** One configured zone, either type. */
@@ -519,7 +525,7 @@ function parseSink(kind: 'dnstap' | 'log-file', raw: unknown, baseDir: string): 
 const FILE_ONLY_KEYS = ['keys'] as const;
 
 /** The settings a zone entry takes (anything else, a typo included, is an error). */
-const ZONE_SETTINGS = ['name', 'type', 'file', 'primaries', 'notify', 'allow-transfer', 'allow-notify'] as const;
+const ZONE_SETTINGS = ['name', 'type', 'file', 'primaries', 'notify', 'allow-transfer', 'allow-notify', 'catalog'] as const;
 /** The settings a key entry takes. */
 const KEY_SETTINGS = ['name', 'algorithm', 'secret', 'secret-file'] as const;
 /** The settings an address-and-key object takes (a primary, a notify target, an allow entry). */
@@ -593,6 +599,7 @@ function zoneFromEntry(item: unknown, index: number, baseDir: string, keys: Read
     else if (typeof file !== 'string' || file === '' || file.includes('\0')) say('file', `must be the path of the zone file, got ${JSON.stringify(file)}`);
     if (o['primaries'] !== undefined) say('primaries', 'is for secondary zones: add "type": "secondary" (and remove "file"), or remove "primaries"');
     if (o['allow-notify'] !== undefined) say('allow-notify', 'is for secondary zones (a primary takes no NOTIFY): remove it');
+    if (o['catalog'] !== undefined) say('catalog', 'is for secondary zones (shardns consumes catalogs, RFC 9432; it does not produce them): add "type": "secondary" and "primaries", or remove "catalog"');
     return problems.length > before ? null : { ...common, type, file: resolve(baseDir, file as string), journal: allowTransfer.length > 0 };
   }
   if (o['file'] !== undefined) say('file', 'is for primary zones; a secondary keeps what it transfers in the state directory: remove "file"');
@@ -600,7 +607,9 @@ function zoneFromEntry(item: unknown, index: number, baseDir: string, keys: Read
   if (primaries.length === 0 && problems.length === before) {
     problems.push(`zone ${origin}: a secondary zone needs "primaries": the servers it transfers the zone from, e.g. ["192.0.2.1", { "address": "192.0.2.2:5300", "key": "xfr-key" }]`);
   }
-  return problems.length > before ? null : { ...common, type, primaries };
+  const catalog = o['catalog'];
+  if (catalog !== undefined && typeof catalog !== 'boolean') say('catalog', `must be true (the zone is a catalog, RFC 9432: its members become secondary zones) or false, got ${JSON.stringify(catalog)}`);
+  return problems.length > before ? null : { ...common, type, primaries, ...(catalog === true ? { catalog: true } : {}) };
 }
 
 /** A zone's origin in presentation form, or null (the problem said). */

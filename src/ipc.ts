@@ -1,6 +1,6 @@
 /** Messages between the supervisor and its workers (over the fork IPC channel). */
 
-import type { Config } from './config.js';
+import type { Config, SecondaryZone } from './config.js';
 import type { SerializedError } from './errors.js';
 import type { CounterSnapshot } from './dns/counters.js';
 import type { ServedImage } from './mapped-zones.js';
@@ -17,13 +17,13 @@ export type ToWorker =
    * open and bound, at the descriptors fork passed them as (the supervisor
    * holds them for the server's life: src/ops/listeners.ts).
    */
-  | { type: 'start'; id: number; config: Config; images: ServedImage[]; sockets: OpenSocket[] }
+  | { type: 'start'; id: number; config: Config; images: ServedImage[]; sockets: OpenSocket[]; zones?: ZoneStanding }
   /** Heartbeat; the worker answers with `pong` and the same `seq`. */
   | { type: 'ping'; seq: number }
   /** Ask for the worker's counters; the answer is `stats` with the same `seq`. */
   | { type: 'stats'; seq: number }
   /** A new zone version: map these images and serve them instead (answer `mapped`); on failure keep serving the old. */
-  | { type: 'map'; seq: number; images: ServedImage[] }
+  | { type: 'map'; seq: number; images: ServedImage[]; zones?: ZoneStanding }
   /** Planned shutdown: stop reading, finish what you hold, close, exit 0. */
   | { type: 'stop' };
 
@@ -38,7 +38,21 @@ export type FromWorker =
   /** The outcome of a `map`: the new images serve, or why not (the old ones still do). */
   | { type: 'mapped'; seq: number; id: number; outcome: MapOutcome }
   /** Records for dnstap or the query log (src/ops/worker-ops.ts), for the supervisor to write. */
-  | { type: 'log'; batch: LogBatch };
+  | { type: 'log'; batch: LogBatch }
+  /** A NOTIFY for a secondary zone, admitted by its allow-notify (RFC 1996 §3.11): the supervisor checks the zone. */
+  | { type: 'notify'; origin: string; serial: number | null; from: string };
+
+/**
+ * Besides the images: the secondary zones that are ours but have nothing to
+ * serve (answered SERVFAIL), and the zones a catalog added (RFC 9432), which
+ * the config does not list but whose NOTIFY and transfers workers answer.
+ */
+export interface ZoneStanding {
+  /** Origins (presentation form) without data: before their first transfer, or expired. */
+  dark: string[];
+  /** Secondary zones added by catalog zones. */
+  members: SecondaryZone[];
+}
 
 /** What one worker's `map` did. */
 export type MapOutcome = { ok: true; ms: number } | { ok: false; error: SerializedError };

@@ -5,6 +5,7 @@ import { ShardnsError } from './errors.js';
 import type { Libc } from './sys/libc.js';
 import { mapFile, type Mapping } from './sys/mapping.js';
 import { ImageError, ZoneImage } from './zone/image/image.js';
+import { originKey } from './xfr/policy.js';
 
 /** One zone version to serve: its origin (presentation form) and the image file's absolute path. */
 export interface ServedImage {
@@ -49,11 +50,12 @@ export class MappedZones {
   }
 
   /**
-   * Maps `images` and makes them the served set. On any failure nothing
+   * Maps `images` and makes them the served set (with `dark`: origins of
+   * ours without data, ZoneSet answers them SERVFAIL). On any failure nothing
    * changes: what was mapped for this call is released at once (nothing
    * read it yet) and the old set keeps serving.
    */
-  swap(images: readonly ServedImage[]): { kind: 'ok'; zones: ZoneSet } | { kind: 'error'; error: ShardnsError } {
+  swap(images: readonly ServedImage[], dark: readonly string[] = []): { kind: 'ok'; zones: ZoneSet } | { kind: 'error'; error: ShardnsError } {
     const next = new Map<string, Held>();
     const fresh: Mapping[] = [];
     for (const img of images) {
@@ -77,7 +79,10 @@ export class MappedZones {
         return { kind: 'error', error: new ShardnsError('E_IMAGE', `cannot serve zone ${img.origin} from ${img.path}: ${why}`, 'a reload (SIGHUP) or restart builds the image again') };
       }
     }
-    const zones = new ZoneSet(images.map((i) => next.get(i.path)!.image));
+    const zones = new ZoneSet(
+      images.map((i) => next.get(i.path)!.image),
+      dark.map((o) => Buffer.from(originKey(o), 'latin1')),
+    );
     const old = this.held;
     this.held = next;
     this.current = zones;

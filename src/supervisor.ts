@@ -15,6 +15,9 @@ import { SupervisorOps } from './ops/supervisor-ops.js';
 import { childSockets, type SlotSockets } from './ops/listeners.js';
 import type { BuildOutcome, BuiltZone } from './zone/image/build.js';
 import { reuseAll } from './zone/image/reuse.js';
+import { SecondaryService } from './xfr/secondary-service.js';
+import type { SecondaryStatus } from './xfr/secondary.js';
+import type { ZoneStanding } from './ipc.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../workers/dns-worker.js', import.meta.url));
 
@@ -92,6 +95,8 @@ export class Supervisor {
   private images: ServedImage[] = [];
   private readonly builder: ZoneBuilder;
   private stopDone: (() => void) | null = null;
+  /** The last secondary-side map round (publish): the next waits for it. */
+  private publishing: Promise<void> = Promise.resolve();
   /** NOTIFY out to the zones' `notify` targets (src/xfr/notifier.ts); undefined until first needed, null when no zone has targets. */
   private notifier: Notifier | null | undefined;
   /** Metrics, /health and /ready, the dnstap and query log writers (src/ops/supervisor-ops.ts); inert when their settings are off. */
@@ -99,8 +104,10 @@ export class Supervisor {
 
   /** While held, no image is deleted: an upgrade's other supervisor may serve it (see holdRemoval). */
   private removalHeld: boolean;
-  /** The zones being served, as built (serial, records, files), for `shardns ctl status`. */
+  /** The primary zones being served, as built (serial, records, files), for `shardns ctl status`. */
   private zones: BuiltZone[] = [];
+  /** The secondary zones and catalogs (src/xfr/secondary-service.ts); null when the config has none. */
+  private secondary: SecondaryService | null = null;
 
   /**
    * `listeners`: one set of sockets per worker slot, opened before the
@@ -169,15 +176,59 @@ export class Supervisor {
       : await this.builder.build(primaryZones(this.config));
     this.logBuild(built.outcome, built.peakRssMB);
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
-    this.images = servedImages(built.outcome.zones);
-    this.ops.zonesLoaded(built.outcome.zones);
     this.zones = built.outcome.zones;
+    // Secondary zones serve what the state directory kept from their last transfer (if not expired).
+    const secondary = new SecondaryService(this.config, this.log, this.builder, () => this.publish(), (r) => this.ops.transferredIn(r.kind, r.outcome));
+    if (!secondary.empty) {
+      await secondary.start();
+      this.secondary = secondary;
+    }
+    this.images = servedImages(this.allZones());
+    this.ops.zonesLoaded(this.allZones());
     for (const slot of this.slots) this.sendStart(slot);
     await started;
     // Images of earlier versions (and a dead builder's temporary files) go once everyone maps the current ones.
     this.removeUnused();
     this.notifyOut();
+    // Secondary zones are checked with their primaries once every worker serves.
+    this.secondary?.begin();
   }
+
+  /** Every zone served: the primary zones and the secondary zones with data. */
+  private allZones(): BuiltZone[] {
+    return [...this.zones, ...(this.secondary?.servedZones() ?? [])];
+  }
+
+  /** The secondary zones without data, and the catalogs' members (for the workers). */
+  private standing(): ZoneStanding {
+    return this.secondary?.standing() ?? { dark: [], members: [] };
+  }
+
+  /**
+   * A secondary zone changed (a transfer, an expiry, a catalog member
+   * added or removed): every worker maps what is served now. Rounds are
+   * serialized; each sends the whole current set, so the last one wins.
+   */
+  private publish(): void {
+    if (this.phase !== 'running') {
+      // Still starting: the start message carries the current set.
+      this.images = servedImages(this.allZones());
+      return;
+    }
+    this.publishing = this.publishing.then(async () => {
+      const images = servedImages(this.allZones());
+      this.images = images;
+      const results = await this.mapAll(images);
+      const failed = results.filter((r) => !r.outcome.ok);
+      for (const r of failed) this.log.error(`worker ${r.id}: cannot map the zones: ${r.outcome.ok ? '' : ShardnsError.fromJSON(r.outcome.error).describe()}`);
+      if (failed.length === 0) {
+        this.ops.zonesLoaded(this.allZones());
+        this.removeUnused();
+      }
+      this.notifyOut();
+    });
+  }
+
 
   /** `listening on 127.0.0.1:53, [::1]:53 (udp, tcp) with 4 workers` */
   describeListening(): string {
@@ -226,13 +277,13 @@ export class Supervisor {
     // One zone reloaded: the others keep their images (the same reference, so the same version).
     const zones = only === null ? outcome.zones : this.zones.map((z) => outcome.zones.find((n) => n.origin === z.origin) ?? z);
     this.zones = zones;
-    const images = servedImages(zones);
+    const images = servedImages(this.allZones());
     // From here on a replacement worker maps the new version too.
     this.images = images;
     const t0 = Date.now();
     const results = await this.mapAll(images);
     const failed = results.filter((r) => !r.outcome.ok).map((r) => `worker ${r.id}: ${r.outcome.ok ? '' : ShardnsError.fromJSON(r.outcome.error).describe()}`);
-    this.ops.reloaded(this.zones, failed.length);
+    this.ops.reloaded(this.allZones(), failed.length);
     if (failed.length === 0) this.removeUnused();
     this.notifyOut();
     return { kind: 'ok', zones: outcome.zones, warnings: outcome.warnings, workers: results.length, buildMs: outcome.ms, mapMs: Date.now() - t0, failed };
@@ -259,7 +310,7 @@ export class Supervisor {
               clearTimeout(timer);
               resolve({ id: slot.id, outcome });
             });
-            this.send(slot, { type: 'map', seq, images });
+            this.send(slot, { type: 'map', seq, images, zones: this.standing() });
           }),
       );
     return Promise.all(asks).then((all) => all.filter((r): r is { id: number; outcome: MapOutcome } => r !== null));
@@ -289,6 +340,7 @@ export class Supervisor {
       phase: this.phase,
       workers: this.slots.map((s) => ({ id: s.id, pid: s.child ? s.pid : null, ready: s.child !== null && s.readyAt !== null, uptimeS: s.child ? Math.round((now - s.forkedAt) / 100) / 10 : 0, restarts: s.restarts })),
       zones: this.zones.map((z) => ({ origin: z.origin, serial: z.serial, records: z.records, file: z.sourceFiles[0] ?? '', image: z.imagePath })),
+      secondaries: this.secondary?.status() ?? [],
     };
   }
 
@@ -296,7 +348,7 @@ export class Supervisor {
   private removeUnused(): void {
     // A reload that began meanwhile (SIGHUP during start) may have written an image not yet served.
     if (this.builder.busy || this.removalHeld) return;
-    const r = this.builder.removeUnused(this.images.map((i) => i.path));
+    const r = this.builder.removeUnused([...this.images.map((i) => i.path), ...(this.secondary?.keptImages() ?? [])]);
     if (r.kind === 'error') this.log.warn(`could not remove unused zone images: ${r.error.describe()}`);
     else if (r.removed.length > 0) this.log.debug(`removed ${r.removed.length} unused zone image file(s)`);
   }
@@ -324,7 +376,7 @@ export class Supervisor {
    */
   private notifyOut(): void {
     if (this.notifier === undefined) this.notifier = Notifier.forConfig(this.config, this.log);
-    this.notifier?.served(this.zones.map((z) => ({ origin: z.origin, serial: z.serial })));
+    this.notifier?.served(this.allZones().map((z) => ({ origin: z.origin, serial: z.serial })));
   }
 
   /** Planned shutdown: workers stop reading, finish, exit; stragglers are killed after the timeout. */
@@ -332,6 +384,7 @@ export class Supervisor {
     if (this.phase === 'stopping') return Promise.resolve();
     this.phase = 'stopping';
     this.notifier?.close();
+    this.secondary?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     const done = new Promise<void>((resolve) => {
       this.stopDone = resolve;
@@ -390,7 +443,7 @@ export class Supervisor {
 
   /** Who the worker is, the settings, and the images to map (those every other worker serves). */
   private sendStart(slot: Slot): void {
-    this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images, sockets: childSockets(slot.sockets).sockets });
+    this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images, sockets: childSockets(slot.sockets).sockets, zones: this.standing() });
   }
 
   private send(slot: Slot, msg: ToWorker): void {
@@ -433,6 +486,9 @@ export class Supervisor {
         break;
       case 'log':
         this.ops.logBatch(m.batch);
+        break;
+      case 'notify':
+        this.secondary?.notified(m.origin, m.serial, m.from);
         break;
     }
   }
@@ -490,6 +546,8 @@ export interface SupervisorStatus {
   phase: 'starting' | 'running' | 'stopping';
   workers: { id: number; pid: number | null; ready: boolean; uptimeS: number; restarts: number }[];
   zones: { origin: string; serial: number; records: number; file: string; image: string }[];
+  /** The secondary zones (configured and catalog members): standing, serial, last transfer. */
+  secondaries?: SecondaryStatus[];
 }
 
 /** What workers are told to map: each built zone's origin and image file. */

@@ -14,9 +14,9 @@ import { watchHosts } from '../src/forward/hosts-files.js';
 import { loadTrustAnchors, type DotOptions } from '../src/forward/tls.js';
 import { Counters } from '../src/dns/counters.js';
 import { ShardnsError } from '../src/errors.js';
-import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters } from '../src/ipc.js';
-import { createLogger } from '../src/log.js';
-import { transferContext } from '../src/xfr/policy.js';
+import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters, type ZoneStanding } from '../src/ipc.js';
+import { createLogger, type Logger } from '../src/log.js';
+import { transferContext, type TransferContextOptions } from '../src/xfr/policy.js';
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
@@ -66,7 +66,7 @@ const sendLogBatch: BatchSender = (batch, done) => {
  * images to serve: maps them (the builder compiled them; nothing is parsed
  * here), opens the sockets, and wires them to the query pipeline.
  */
-async function run(id: number, config: Config, images: ServedImage[], sockets: OpenSocket[]): Promise<void> {
+async function run(id: number, config: Config, images: ServedImage[], sockets: OpenSocket[], standing: ZoneStanding): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
   const adopted = adoptSockets(sockets);
@@ -75,7 +75,7 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
     return;
   }
   const counters = new Counters();
-  const first = mapped.swap(images);
+  const first = mapped.swap(images, standing.dark);
   if (first.kind === 'error') {
     fail(id, first.error);
     return;
@@ -94,8 +94,9 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
     ednsUdpSize: config.ednsUdpSize,
     nsid: Buffer.from(server),
     // Zone transfers, NOTIFY and TSIG (src/xfr/): keys, per-zone allow lists, IXFR journals.
-    transfer: transferContext(config, { log: (level, m) => log[level](m) }),
+    transfer: transferContext(config, transferOptions(log), standing.members),
   };
+  workerConfig = { config, log };
   ctx = context;
   const forwardLimits: CacheLimits = {
     maxEntries: config.cacheSize,
@@ -247,12 +248,33 @@ function fail(id: number, error: ShardnsError): void {
 /** What a serving worker offers the message loop; empty until sockets are open. */
 const serving: { id: number; stats?: () => WorkerCounters; stop?: () => void } = { id: -1 };
 
+/** No dark zones, no catalog members. */
+const NO_STANDING: ZoneStanding = { dark: [], members: [] };
+
+/** The worker's config and logger once running (a catalog's members change the transfer context). */
+let workerConfig: { config: Config; log: Logger } | null = null;
+/** The catalog members the transfer context was last built with. */
+let members: string = '[]';
+
+/** How the transfer branch logs, and where an admitted NOTIFY for a secondary zone goes (the supervisor refreshes it). */
+function transferOptions(log: Logger): TransferContextOptions {
+  return {
+    log: (level, m) => log[level](m),
+    notified: (origin, client, serial) => send({ type: 'notify', origin, serial, from: client.address }),
+  };
+}
+
 /** Maps a new zone version and swaps it in whole (one reference); on failure the old one keeps serving. */
-function remap(images: ServedImage[]): MapOutcome {
+function remap(images: ServedImage[], standing: ZoneStanding): MapOutcome {
   const t0 = performance.now();
-  const r = mapped.swap(images);
+  const r = mapped.swap(images, standing.dark);
   if (r.kind === 'error') return { ok: false, error: r.error.toJSON() };
   if (ctx !== null) ctx.zones = r.zones;
+  const now = JSON.stringify(standing.members);
+  if (ctx !== null && workerConfig !== null && now !== members) {
+    members = now;
+    ctx.transfer = transferContext(workerConfig.config, transferOptions(workerConfig.log), standing.members);
+  }
   servedPaths = images.map((i) => i.path);
   return { ok: true, ms: Math.round(performance.now() - t0) };
 }
@@ -267,13 +289,14 @@ process.on('message', (m) => {
       break;
     case 'start':
       serving.id = m.id;
-      void run(m.id, m.config, m.images, m.sockets);
+      members = JSON.stringify(m.zones?.members ?? []);
+      void run(m.id, m.config, m.images, m.sockets, m.zones ?? NO_STANDING);
       break;
     case 'stats':
       if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });
       break;
     case 'map':
-      send({ type: 'mapped', seq: m.seq, id: serving.id, outcome: remap(m.images) });
+      send({ type: 'mapped', seq: m.seq, id: serving.id, outcome: remap(m.images, m.zones ?? NO_STANDING) });
       break;
     case 'stop':
       if (serving.stop) serving.stop();

@@ -5,6 +5,8 @@ import { ShardnsError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { buildZones, type BuildOutcome } from '../src/zone/image/build.js';
 import { isToBuilder, type FromBuilder, type ToBuilder } from '../src/zone/image/messages.js';
+import { fetchZone } from '../src/xfr/fetch.js';
+import type { FetchOutcome } from '../src/xfr/secondary.js';
 
 /*
  * Forked by the supervisor (serialization: 'advanced'); the protocol and its
@@ -30,7 +32,7 @@ function peakRssMB(): number {
   }
 }
 
-function build(msg: ToBuilder): BuildOutcome {
+function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
   const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
   try {
     return buildZones(msg.zones, msg.stateDir, { log, ...(msg.force ? { force: true } : {}) });
@@ -41,8 +43,23 @@ function build(msg: ToBuilder): BuildOutcome {
   }
 }
 
+/** A secondary zone's transfer and build; a bug is a failed transfer, said as such. */
+async function fetch(msg: Extract<ToBuilder, { type: 'fetch' }>): Promise<FetchOutcome> {
+  const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
+  try {
+    return await fetchZone(msg.job, { stateDir: msg.stateDir, keys: msg.keys, log });
+  } catch (err) {
+    const why = `the transfer job failed: ${(err as Error).stack ?? String(err)} (a bug in shardns; please report it)`;
+    return { kind: 'failed', record: { at: new Date().toISOString(), kind: 'AXFR', from: '', outcome: 'failed', serial: msg.job.current?.serial ?? null, detail: why, ms: 0 } };
+  }
+}
+
 process.on('message', (m: unknown) => {
   if (!isToBuilder(m)) return;
+  if (m.type === 'fetch') {
+    void fetch(m).then((outcome) => send({ type: 'fetched', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() }));
+    return;
+  }
   const outcome = build(m);
   send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() });
 });

@@ -1,5 +1,6 @@
 /** `shardns ctl <command>`: sends one request to a running server's control socket and prints the reply, as text for people or `--json`; exit 0 when the command worked, 1 when it failed or the server could not be asked. */
 
+import type { SecondaryStatus } from '../xfr/secondary.js';
 import { askControl, type ControlCommand, type ControlRequest } from './control.js';
 import type { ReloadResult, StatsResult, StatusResult, UpgradeResult } from './operator.js';
 
@@ -70,8 +71,16 @@ export function formatStatus(s: StatusResult): string {
     ...s.workers.map((w) => `  worker ${w.id}: ${w.pid === null ? 'not running (being restarted)' : `pid ${w.pid}, ${w.ready ? 'serving' : 'starting'}, up ${duration(w.uptimeS)}`}, ${w.restarts} restart(s)`),
     `zones:${s.zones.length === 0 ? ' none' : ''}`,
     ...s.zones.map((z) => `  ${z.origin} serial ${z.serial}, ${z.records} records, from ${z.file}`),
+    ...(s.secondaries ?? []).map((z) => `  ${secondaryLine(z)}`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** `example.org. secondary, serial 7, serving; last IXFR from 192.0.2.1 at …: ok (…); next check at …` */
+export function secondaryLine(z: SecondaryStatus): string {
+  const standing = z.standing === 'serving' ? 'serving' : z.standing === 'expired' ? 'EXPIRED (answered SERVFAIL)' : 'no data yet (answered SERVFAIL)';
+  const last = z.last === null ? 'no transfer yet' : `last ${z.last.kind}${z.last.from ? ` from ${z.last.from}` : ''} at ${z.last.at}: ${z.last.outcome}${z.last.detail ? ` (${z.last.detail})` : ''}`;
+  return `${z.origin} secondary, serial ${z.serial ?? 'none'}, ${standing}; ${last}; ${z.nextCheck === null ? 'checking now' : `next check at ${z.nextCheck}`}`;
 }
 
 /** `shardns ctl stats` as text: the supervisor's counts, every counter summed over the workers (`name value` a line), then a line per worker. */

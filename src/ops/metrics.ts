@@ -67,6 +67,8 @@ export class Metrics {
   private readonly zones = new Map<string, ZoneFacts>();
   private readonly reloads: Record<ReloadOutcome, number> = { ok: 0, partial: 0, failed: 0 };
   private lastReloadOk = 0;
+  /** Transfers in and refresh checks of secondary zones, by `TYPE outcome`. */
+  private readonly transfersIn = new Map<string, number>();
   private readonly writerDropped: Record<LogName, number> = { dnstap: 0, 'query-log': 0 };
   private live = new Set<number>();
   /** The workers' totals summed, worked out once per collect (every family reads it). */
@@ -147,6 +149,12 @@ export class Metrics {
     counter('shardns_reloads_total', 'Zone reloads (SIGHUP), by outcome: ok, partial (some workers kept the old zones), failed (nothing changed).', ['outcome'], () =>
       (['ok', 'partial', 'failed'] as const).map((o) => [{ outcome: o }, this.reloads[o]]),
     );
+    counter('shardns_transfers_in_total', 'Refreshes of secondary zones, by what ended them (SOA: found current by an SOA query; IXFR, AXFR: a transfer) and outcome (ok, failed).', ['type', 'outcome'], () =>
+      [...this.transfersIn].map(([k, n]) => {
+        const [type, outcome] = k.split(' ');
+        return [{ type: type!, outcome: outcome! }, n];
+      }),
+    );
     gauge('shardns_reload_last_success_timestamp_seconds', 'When the zones last loaded in every worker (start or reload), seconds since the epoch.', [], () => [[{}, this.lastReloadOk]]);
     counter('shardns_log_records_total', 'Records the workers made for a log: dnstap messages, query log lines.', ['log'], () =>
       LOGS.map((l) => [{ log: l }, sum().get(`ops.logs.${l}.records`) ?? 0]),
@@ -188,6 +196,12 @@ export class Metrics {
     this.zones.clear();
     for (const z of zones) this.zones.set(z.origin, z);
     this.lastReloadOk = now / 1000;
+  }
+
+  /** A secondary zone's refresh ended: `type` SOA, IXFR or AXFR; `outcome` ok or failed. */
+  transferredIn(type: string, outcome: string): void {
+    const k = `${type} ${outcome}`;
+    this.transfersIn.set(k, (this.transfersIn.get(k) ?? 0) + 1);
   }
 
   /** A reload's outcome. */

@@ -112,6 +112,11 @@ export class SupervisorOps {
     this.metrics?.zonesLoaded(zones);
   }
 
+  /** A secondary zone's refresh ended (a transfer, or an SOA check). */
+  transferredIn(type: string, outcome: string): void {
+    this.metrics?.transferredIn(type, outcome);
+  }
+
   /** A reload finished: `failedWorkers` kept the old version (0: all took the new one); null zones: the build failed. */
   reloaded(zones: readonly ZoneFacts[] | null, failedWorkers: number): void {
     const outcome: ReloadOutcome = zones === null ? 'failed' : failedWorkers > 0 ? 'partial' : 'ok';

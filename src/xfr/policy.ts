@@ -1,7 +1,7 @@
 /** A worker's transfer context from the config: TSIG keys, per-zone transfer and NOTIFY policy, the IXFR journals read from the state directory, a rate-limited log. */
 
 import { statSync } from 'node:fs';
-import type { Config } from '../config.js';
+import type { Config, ZoneSpec } from '../config.js';
 import { nameToWire, parseZoneName, NameError } from '../zone/names.js';
 import { lowerName } from '../dns/ascii.js';
 import { journalPath, readJournalFile } from '../zone/image/store.js';
@@ -25,9 +25,10 @@ export interface TransferContextOptions {
 export const LOG_PER_SECOND = 20;
 
 /** The transfer context of a worker running `config`. */
-export function transferContext(config: Config, options: TransferContextOptions): TransferContext {
+export function transferContext(config: Config, options: TransferContextOptions, members: readonly ZoneSpec[] = []): TransferContext {
   const zones = new Map<string, ZonePolicy>();
-  for (const z of config.zones) {
+  // Zones a catalog added (RFC 9432) are policed like configured ones; a configured zone wins over a member of the same name.
+  for (const z of [...members, ...config.zones]) {
     zones.set(originKey(z.name), { origin: z.name, type: z.type, allowTransfer: compileXfrAcl(z.allowTransfer), allowNotify: compileXfrAcl(z.allowNotify) });
   }
   return {

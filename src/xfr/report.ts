@@ -1,6 +1,7 @@
 /** How `shardns check` and the logs describe a zone's source and transfer settings: one line per zone. Pure. */
 
 import type { Remote, ZoneSpec } from '../config.js';
+import type { SecondaryState } from './secondary-files.js';
 import { describeEntry } from './acl.js';
 
 /** `192.0.2.1`, `[2001:db8::1]:5300 key xfr-key.` */
@@ -25,4 +26,16 @@ export function zoneLine(zone: ZoneSpec, serial: number | null, records: number 
   parts.push(zone.allowTransfer.length > 0 ? `transfers allowed to ${zone.allowTransfer.map(describeEntry).join(', ')}` : 'transfers refused');
   if (zone.type === 'secondary') parts.push(zone.allowNotify.length > 0 ? `NOTIFY accepted from ${zone.allowNotify.map(describeEntry).join(', ')}` : 'NOTIFY refused');
   return parts.join('; ');
+}
+
+/**
+ * What `check` says of a secondary zone's kept data: the serial it holds
+ * and its last transfer (when, which, from where, how it ended), as the
+ * state directory records them.
+ */
+export function transferLine(state: SecondaryState): string {
+  const held = state.serial === null ? 'no data transferred yet' : `holds serial ${state.serial}`;
+  const last = state.last;
+  if (last === null) return `${held}; no transfer recorded in the state directory`;
+  return `${held}; last ${last.kind}${last.from ? ` from ${last.from}` : ''} at ${last.at}: ${last.outcome}${last.detail ? ` (${last.detail})` : ''}`;
 }

@@ -167,9 +167,9 @@ function shareWithServerUser(args: readonly string[]): void {
   }
 }
 
-/** Starts shardns and waits for its "listening on" line. */
-export async function startServer(args: string[], options: SpawnOptions = {}): Promise<RunningServer> {
-  const port = await freePort();
+/** Starts shardns (on `port`, or a free one) and waits for its "listening on" line. */
+export async function startServer(args: string[], options: SpawnOptions = {}, port?: number): Promise<RunningServer> {
+  port ??= await freePort();
   const server = spawnServer(args, port, options);
   await server.waitFor(/listening on .* with \d+ workers?/);
   return server;

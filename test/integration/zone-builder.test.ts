@@ -48,6 +48,7 @@ class Builder {
   async build(zones: ZoneConfig[], stateDir: string): Promise<{ outcome: BuildOutcome; ms: number; peakRssMB: number }> {
     const t0 = performance.now();
     const m = await this.ask({ type: 'build', seq: ++this.seq, zones, stateDir });
+    if (m.type !== 'built') throw new Error(`the builder answered ${m.type} to a build`);
     return { outcome: m.outcome, ms: performance.now() - t0, peakRssMB: m.peakRssMB };
   }
 

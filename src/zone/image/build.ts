@@ -258,7 +258,7 @@ function updateJournal(store: ImageStore, origin: string, manifest: Manifest | n
 }
 
 /** A file's octets in memory of their own (8-octet aligned, as ZoneImage wants). */
-function readAligned(path: string): Uint8Array {
+export function readAligned(path: string): Uint8Array {
   const size = statSync(path).size;
   const bytes = new Uint8Array(size);
   const fd = openSync(path, 'r');

@@ -3,6 +3,8 @@
 import type { ZoneConfig } from '../../config.js';
 import type { LogFormat, LogLevel } from '../../log.js';
 import type { BuildOutcome } from './build.js';
+import type { FetchJob, FetchOutcome } from '../../xfr/secondary.js';
+import type { TsigKeySpec } from '../../xfr/tsig.js';
 
 /*
  * The builder is forked with `serialization: 'advanced'` (structured clone).
@@ -31,21 +33,28 @@ export type ToBuilder =
    * compile even unchanged zones. `log`: how the builder writes its own log
    * lines (unusable images it deleted); info/text by default.
    */
-  { type: 'build'; seq: number; zones: ZoneConfig[]; stateDir: string; force?: boolean; log?: { level: LogLevel; format: LogFormat } };
+  | { type: 'build'; seq: number; zones: ZoneConfig[]; stateDir: string; force?: boolean; log?: { level: LogLevel; format: LogFormat } }
+  /**
+   * Transfer a secondary zone from its primaries and build the image of
+   * what came (src/xfr/fetch.ts); `keys`: the TSIG keys its primaries name.
+   */
+  | { type: 'fetch'; seq: number; job: FetchJob; keys: TsigKeySpec[]; stateDir: string; log?: { level: LogLevel; format: LogFormat } };
 
-/** Builder → supervisor: the outcome of `build` number `seq`; `peakRssMB`: the builder's peak resident set so far (VmHWM). */
-export type FromBuilder = { type: 'built'; seq: number; outcome: BuildOutcome; pid: number; peakRssMB: number };
+/** Builder → supervisor: the outcome of job number `seq`; `peakRssMB`: the builder's peak resident set so far (VmHWM). */
+export type FromBuilder =
+  | { type: 'built'; seq: number; outcome: BuildOutcome; pid: number; peakRssMB: number }
+  | { type: 'fetched'; seq: number; outcome: FetchOutcome; pid: number; peakRssMB: number };
 
 /** Narrows an unknown IPC payload to a builder message (anything else is ignored). */
 export function isFromBuilder(m: unknown): m is FromBuilder {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'built' && typeof (m as { seq?: unknown }).seq === 'number';
+  return (t === 'built' || t === 'fetched') && typeof (m as { seq?: unknown }).seq === 'number';
 }
 
 /** Narrows an unknown IPC payload to a supervisor message for the builder. */
 export function isToBuilder(m: unknown): m is ToBuilder {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'build' && typeof (m as { seq?: unknown }).seq === 'number' && typeof (m as { stateDir?: unknown }).stateDir === 'string';
+  return (t === 'build' || t === 'fetch') && typeof (m as { seq?: unknown }).seq === 'number' && typeof (m as { stateDir?: unknown }).stateDir === 'string';
 }

@@ -474,7 +474,7 @@ function manifestProblem(m: unknown): string | null {
 }
 
 /** Writes `bytes` to `dir/name` so that a reader sees the old file or the whole new one, never part. */
-function writeAtomic(dir: string, name: string, bytes: Uint8Array): WriteOutcome {
+export function writeAtomic(dir: string, name: string, bytes: Uint8Array): WriteOutcome {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   let fd = -1;

@@ -61,17 +61,25 @@ describe('config: zones with their transfer settings, and TSIG keys', () => {
     expect(cli.ok && cli.config.zones).to.deep.equal([{ name: 'a.test.', type: 'primary', file: '/srv/a.zone', notify: [], allowTransfer: [], allowNotify: [] }]);
   });
 
+  it('reads a catalog zone: a secondary with "catalog": true', () => {
+    const r = fromFile({ zones: [{ name: 'catalog.example.', type: 'secondary', catalog: true, primaries: ['192.0.2.1'] }, { name: 'plain.example.', type: 'secondary', catalog: false, primaries: ['192.0.2.1'] }] });
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config.zones.map((z) => (z.type === 'secondary' ? z.catalog ?? false : null))).to.deep.equal([true, false]);
+  });
+
   const bad: { name: string; values: Record<string, unknown>; problems: RegExp[] }[] = [
     {
       name: 'an unknown setting in a zone entry (a typo) names the zone and the setting, and the likely one',
       values: { zones: [{ name: 'example.com.', file: 'z', 'allow-trasnfer': ['any'] }] },
-      problems: [/^\/srv\/dns\/c\.json: "zones": zone example\.com\.: "allow-trasnfer": unknown setting \(did you mean "allow-transfer"\?\); a zone takes name, type, file, primaries, notify, allow-transfer, allow-notify$/],
+      problems: [/^\/srv\/dns\/c\.json: "zones": zone example\.com\.: "allow-trasnfer": unknown setting \(did you mean "allow-transfer"\?\); a zone takes name, type, file, primaries, notify, allow-transfer, allow-notify, catalog$/],
     },
     { name: 'a secondary without primaries', values: { zones: [{ name: 'example.net.', type: 'secondary' }] }, problems: [/zone example\.net\.: a secondary zone needs "primaries": the servers it transfers the zone from/] },
     { name: 'a primary without a file', values: { zones: [{ name: 'example.com.' }] }, problems: [/zone example\.com\.: a primary zone needs "file" \(its zone file\), or "type": "secondary" and "primaries"/] },
     { name: 'a file on a secondary', values: { zones: [{ name: 'x.', type: 'secondary', file: 'f', primaries: ['192.0.2.1'] }] }, problems: [/zone x\.: "file": is for primary zones; a secondary keeps what it transfers in the state directory: remove "file"/] },
     { name: 'primaries on a primary', values: { zones: [{ name: 'x.', file: 'f', primaries: ['192.0.2.1'] }] }, problems: [/zone x\.: "primaries": is for secondary zones: add "type": "secondary"/] },
     { name: 'allow-notify on a primary', values: { zones: [{ name: 'x.', file: 'f', 'allow-notify': ['any'] }] }, problems: [/zone x\.: "allow-notify": is for secondary zones/] },
+    { name: 'catalog on a primary', values: { zones: [{ name: 'x.', file: 'f', catalog: true }] }, problems: [/zone x\.: "catalog": is for secondary zones \(shardns consumes catalogs, RFC 9432/] },
+    { name: 'catalog that is not true or false', values: { zones: [{ name: 'x.', type: 'secondary', primaries: ['192.0.2.1'], catalog: 'yes' }] }, problems: [/zone x\.: "catalog": must be true \(the zone is a catalog, RFC 9432: its members become secondary zones\) or false, got "yes"/] },
     { name: 'type master (BIND\'s word)', values: { zones: [{ name: 'x.', type: 'master', file: 'f' }] }, problems: [/zone x\.: "type": must be "primary" .* got "master": write "primary"/] },
     { name: 'an unknown key name in notify', values: { keys: KEYS, zones: [{ name: 'x.', file: 'f', notify: [{ address: '192.0.2.2', key: 'nokey' }] }] }, problems: [/zone x\.: "notify": key "nokey" is not among "keys": define it there .*; the keys defined are xfr-key\./] },
     { name: 'an allow-transfer entry that is neither an address nor a key', values: { zones: [{ name: 'x.', file: 'f', 'allow-transfer': ['10.0.0.300'] }] }, problems: [/zone x\.: "allow-transfer": "10\.0\.0\.300" is neither an address or CIDR block .* nor the name of a key in "keys"/] },

@@ -1,0 +1,171 @@
+/**
+ * A secondary zone's transfer job, run in a builder process: IXFR from the
+ * version we serve (RFC 1995), AXFR when that cannot be had (RFC 5936), each
+ * primary in turn; the result checked, written as a zone file in the state
+ * directory and built into an image like any zone. The old version keeps
+ * serving until the new image is built: a transfer that fails half-way
+ * changes nothing.
+ */
+
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../log.js';
+import { buildZones, readAligned } from '../zone/image/build.js';
+import { ZoneImage } from '../zone/image/image.js';
+import type { BuiltZone } from '../zone/image/reuse.js';
+import { applyVersions, type ZoneRecords } from './apply.js';
+import { imageRecords, soaRecord } from './journal.js';
+import { describeRemote } from './report.js';
+import { secondaryZonePath, writeSecondaryFile, type TransferRecord } from './secondary-files.js';
+import type { FetchJob, FetchOutcome, SoaTimers } from './secondary.js';
+import { compareSerial } from './serial.js';
+import { transferIn, type TransferInOutcome } from './transfer-in.js';
+import { tsigKey, type TsigKey, type TsigKeySpec } from './tsig.js';
+import { zoneText } from './zone-text.js';
+
+/** How long one transfer may take, and may stay silent (RFC 5936 §4.1 leaves it to us; NSD waits 120 s idle). */
+export const TRANSFER_TIMEOUT_MS = { total: 600_000, idle: 30_000 } as const;
+
+/** What a fetch needs besides the job. */
+export interface FetchContext {
+  stateDir: string;
+  /** The TSIG keys the primaries name. */
+  keys: readonly TsigKeySpec[];
+  log: Logger;
+  /** ms since 1970. */
+  now?: () => number;
+  /** Per-transfer timeouts (tests shorten them). */
+  timeoutMs?: { total: number; idle: number };
+}
+
+/** The SOA's refresh, retry and expire (RFC 1035 §3.3.13) from one uncompressed SOA wire record. */
+export function soaTimers(soa: Uint8Array): SoaTimers {
+  const end = soa.length;
+  const u32 = (at: number): number => ((soa[at]! << 24) | (soa[at + 1]! << 16) | (soa[at + 2]! << 8) | soa[at + 3]!) >>> 0;
+  // RDATA ends with serial, refresh, retry, expire, minimum: five 32-bit fields.
+  return { refresh: u32(end - 16), retry: u32(end - 12), expire: u32(end - 8) };
+}
+
+/** The serial of one uncompressed SOA wire record. */
+export function soaRecordSerial(soa: Uint8Array): number {
+  const end = soa.length;
+  return ((soa[end - 20]! << 24) | (soa[end - 19]! << 16) | (soa[end - 18]! << 8) | soa[end - 17]!) >>> 0;
+}
+
+/**
+ * Runs the job: for each primary, IXFR when we have a version (the changes
+ * applied to it; a primary that does not do IXFR, or changes that do not
+ * apply, lead to an AXFR from the same primary), else AXFR; the first that
+ * brings a newer serial is written and built. `current` when a primary says
+ * we are up to date; `failed` with every primary's reason otherwise.
+ */
+export async function fetchZone(job: FetchJob, ctx: FetchContext): Promise<FetchOutcome> {
+  const now = ctx.now ?? Date.now;
+  const t0 = now();
+  const at = (): string => new Date(now()).toISOString();
+  const problems: string[] = [];
+  let current: ZoneImage | null = null;
+  if (job.current !== null) {
+    try {
+      current = new ZoneImage(readAligned(job.current.imagePath), { verify: true });
+    } catch (err) {
+      problems.push(`the served image ${job.current.imagePath} cannot be read (${(err as Error).message}): transferring the whole zone`);
+    }
+  }
+  const timeouts = ctx.timeoutMs ?? TRANSFER_TIMEOUT_MS;
+  for (const primary of job.primaries) {
+    const from = describeRemote(primary);
+    let key: TsigKey | null = null;
+    if (primary.key !== null) {
+      const spec = ctx.keys.find((k) => k.name.toLowerCase().replace(/\.?$/, '.') === primary.key!.toLowerCase().replace(/\.?$/, '.'));
+      if (spec === undefined) {
+        problems.push(`${from}: key ${primary.key} is not among the keys`);
+        continue;
+      }
+      key = tsigKey(spec);
+    }
+    const ask = (qtype: 'axfr' | 'ixfr'): Promise<TransferInOutcome> =>
+      transferIn({
+        origin: job.origin,
+        remote: { address: primary.address, port: primary.port },
+        key,
+        qtype,
+        ...(qtype === 'ixfr' && current !== null ? { soa: soaRecord(current) } : {}),
+        timeoutMs: timeouts.total,
+        idleTimeoutMs: timeouts.idle,
+      });
+    let zone: ZoneRecords | null = null;
+    let via: 'AXFR' | 'IXFR' = 'AXFR';
+    let detail = '';
+    if (current !== null) {
+      const r = await ask('ixfr');
+      if (r.kind === 'current') {
+        return { kind: 'current', record: { at: at(), kind: 'IXFR', from, outcome: 'ok', serial: current.serial, detail: `the primary has serial ${r.serial}: up to date`, ms: now() - t0 } };
+      }
+      if (r.kind === 'ixfr') {
+        const base = imageRecords(current);
+        const applied = applyVersions({ soa: soaRecord(current), ...base }, current.serial, r.versions);
+        if (applied.kind === 'ok') {
+          zone = applied.zone;
+          via = 'IXFR';
+          detail = `${r.versions.length} version${r.versions.length === 1 ? '' : 's'}: ${applied.deleted} records deleted, ${applied.added} added`;
+        } else {
+          problems.push(`${from}: IXFR does not apply to serial ${current.serial} (${applied.why}); asking for AXFR`);
+        }
+      } else if (r.kind === 'axfr') {
+        zone = r;
+        via = 'IXFR';
+        detail = `answered in AXFR form: ${r.count + 1} records`;
+      } else {
+        problems.push(`${from}: IXFR: ${r.why}`);
+        // Without an answer at all (no connection, a timeout), an AXFR would fare no better.
+        if (r.rcode === undefined) continue;
+      }
+    }
+    if (zone === null) {
+      const r = await ask('axfr');
+      if (r.kind !== 'axfr') {
+        problems.push(`${from}: AXFR: ${r.kind === 'error' ? r.why : `answered as ${r.kind}`}`);
+        continue;
+      }
+      zone = r;
+      via = 'AXFR';
+      detail = `${r.count + 1} records`;
+    }
+    const serial = soaRecordSerial(zone.soa);
+    if (current !== null && compareSerial(serial, current.serial) <= 0) {
+      if (serial === current.serial) return { kind: 'current', record: { at: at(), kind: via, from, outcome: 'ok', serial, detail: `the primary has serial ${serial}: up to date`, ms: now() - t0 } };
+      problems.push(`${from}: ${via} brought serial ${serial}, older than ours (${current.serial}, RFC 1982): not used`);
+      continue;
+    }
+    const built = store(job.origin, zone, { via, from, at: at() }, ctx);
+    if (built.kind === 'error') {
+      problems.push(`${from}: ${via} of serial ${serial} not served: ${built.why}`);
+      continue;
+    }
+    const record: TransferRecord = { at: at(), kind: via, from, outcome: 'ok', serial, detail, ms: now() - t0 };
+    return { kind: 'updated', zone: built.zone, timers: soaTimers(zone.soa), record, warnings: built.warnings };
+  }
+  const record: TransferRecord = { at: at(), kind: current === null ? 'AXFR' : 'IXFR', from: job.primaries.map(describeRemote).join(', '), outcome: 'failed', serial: current?.serial ?? null, detail: problems.join('; ') || 'no primary', ms: now() - t0 };
+  return { kind: 'failed', record };
+}
+
+/** Writes the zone file and builds its image (journal kept: others may transfer it from us). */
+function store(origin: string, zone: ZoneRecords, how: { via: string; from: string; at: string }, ctx: FetchContext): { kind: 'ok'; zone: BuiltZone; warnings: string[] } | { kind: 'error'; why: string } {
+  const path = secondaryZonePath(ctx.stateDir, origin);
+  // The file of the version served: put back should the new one not build, so a restart serves what was served.
+  let previous: Buffer | null = null;
+  try {
+    previous = readFileSync(path);
+  } catch {
+    /* the first transfer */
+  }
+  const text = zoneText(zone, [`zone ${origin}, serial ${soaRecordSerial(zone.soa)}: transferred by ${how.via} from ${how.from} at ${how.at}`, 'written by shardns as a secondary: the next transfer replaces this file, edits are lost']);
+  const w = writeSecondaryFile(ctx.stateDir, path, text);
+  if (w.kind === 'error') return { kind: 'error', why: w.error.describe() };
+  const outcome = buildZones([{ name: origin, file: path, journal: true }], ctx.stateDir, { log: ctx.log });
+  if (outcome.kind === 'error') {
+    if (previous !== null) writeSecondaryFile(ctx.stateDir, path, previous);
+    return { kind: 'error', why: outcome.errors.join('; ') };
+  }
+  return { kind: 'ok', zone: outcome.zones[0]!, warnings: outcome.warnings };
+}
