@@ -152,7 +152,7 @@ export function cookieDataLength(found: number): number {
 }
 
 /** The offset past the name at `q[at]` (a pointer ends it), or -1. */
-function skipName(q: Uint8Array, at: number, end: number): number {
+export function skipName(q: Uint8Array, at: number, end: number = q.length): number {
   for (;;) {
     if (at >= end) return -1;
     const l = q[at]!;

@@ -6,6 +6,7 @@
  * reply to an SOA query. Pure: the caller (transfer-in.ts) owns the sockets.
  */
 
+import { skipName } from '../dns/query.js';
 import { lowerOctet } from '../dns/ascii.js';
 import { copyName, MAX_NAME } from '../auth/wire-name.js';
 import { escapeLabel } from '../zone/names.js';
@@ -543,17 +544,6 @@ function decodeRecord(msg: Uint8Array, at: number, out: Uint8Array): DecodeOutco
   return { decoded: { length: w, ownerLength, type }, end: rdEnd };
 }
 
-/** Where the (possibly compressed) name at `msg[at]` ends in place: past its zero octet or its pointer; -1 when it does not. */
-function skipName(msg: Uint8Array, at: number): number {
-  for (;;) {
-    if (at >= msg.length) return -1;
-    const l = msg[at]!;
-    if (l === 0) return at + 1;
-    if ((l & 0xc0) === 0xc0) return at + 2 <= msg.length ? at + 2 : -1;
-    if ((l & 0xc0) !== 0) return -1;
-    at += l + 1;
-  }
-}
 
 /** Whether the uncompressed name `name[0, len)` is `origin` or below it, ASCII case ignored (RFC 4343). */
 function atOrBelow(name: Uint8Array, len: number, origin: Uint8Array): boolean {

@@ -1,5 +1,6 @@
 /** IXFR out (RFC 1995): the client's serial read from its query, what to send (the SOA alone, the journal's versions, or the whole zone), and the incremental records as a cursor. Pure. */
 
+import { skipName } from '../dns/query.js';
 import type { ZoneImage } from '../zone/image/image.js';
 import type { MessageWriter } from './packer.js';
 import type { RecordCursor } from './axfr.js';
@@ -101,18 +102,6 @@ export function soaCursor(image: ZoneImage): WireCursor {
   return new WireCursor([soaRecord(image)]);
 }
 
-/** Where the (possibly compressed) name at `msg[at]` ends, or -1. */
-function skipName(msg: Uint8Array, at: number): number {
-  for (let hops = 0; hops < 128; hops++) {
-    if (at >= msg.length) return -1;
-    const l = msg[at]!;
-    if (l === 0) return at + 1;
-    if ((l & 0xc0) === 0xc0) return at + 2 <= msg.length ? at + 2 : -1;
-    if ((l & 0xc0) !== 0) return -1;
-    at += l + 1;
-  }
-  return -1;
-}
 
 /** Where the uncompressed name at `r[at]` ends (one past its zero octet). */
 function plainNameEnd(r: Uint8Array, at: number): number {

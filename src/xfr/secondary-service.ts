@@ -5,6 +5,7 @@
  * and catalog zones (RFC 9432) whose members come and go as secondary zones.
  */
 
+import { existsSync } from 'node:fs';
 import type { Config, SecondaryZone } from '../config.js';
 import type { ZoneBuilder } from '../builder.js';
 import type { ZoneStanding } from '../ipc.js';
@@ -12,13 +13,11 @@ import type { Logger } from '../log.js';
 import { mapFile } from '../sys/mapping.js';
 import { ZoneImage } from '../zone/image/image.js';
 import { reuseAll, type BuiltZone } from '../zone/image/reuse.js';
-import { catalogChanges, catalogNameKey, type CatalogMember } from './catalog.js';
-import { catalogMembers } from './catalog.js';
+import { catalogChanges, catalogMembers, catalogNameKey, type CatalogMember } from './catalog.js';
 import { readSecondaryState, removeSecondaryFiles, secondaryZonePath, writeSecondaryState, type TransferRecord } from './secondary-files.js';
 import { SecondaryZones, type SecondaryStatus, type SoaCheck } from './secondary.js';
 import { querySoa } from './transfer-in.js';
 import { tsigKey } from './tsig.js';
-import { existsSync } from 'node:fs';
 
 /** How long an SOA query to a primary may take (RFC 1035 §4.3.5 leaves it to us; NSD waits a few seconds). */
 export const SOA_TIMEOUT_MS = 5000;

@@ -1,5 +1,6 @@
 /** TSIG (RFC 8945): keys, the TSIG record's wire form, signing and verifying messages and message streams, and the error replies of §5.2. Pure (node:crypto HMAC). */
 
+import { skipName } from '../dns/query.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lowerName } from '../dns/ascii.js';
 import { HEADER_LENGTH } from '../dns/header.js';
@@ -521,18 +522,6 @@ function bareReply(query: Uint8Array, questionEnd: number, rcode: number): Buffe
 /** No octets. */
 const EMPTY = Buffer.alloc(0);
 
-/** Where the (possibly compressed) name at `msg[at]` ends in the message, or -1. */
-function skipName(msg: Uint8Array, at: number): number {
-  for (let hops = 0; hops < 128; hops++) {
-    if (at >= msg.length) return -1;
-    const l = msg[at]!;
-    if (l === 0) return at + 1;
-    if ((l & 0xc0) === 0xc0) return at + 2 <= msg.length ? at + 2 : -1;
-    if ((l & 0xc0) !== 0) return -1;
-    at += l + 1;
-  }
-  return -1;
-}
 
 /** Where the uncompressed name at `msg[at]` ends (before `end`), or -1 (a pointer, past the end, too long). */
 function plainNameEnd(msg: Uint8Array, at: number, end: number): number {
