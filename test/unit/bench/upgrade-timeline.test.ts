@@ -9,7 +9,7 @@ function log(t0: number): string {
     `${at(150)} INFO  supervisor[100]: upgrade: started the new supervisor (pid 200): /usr/bin/node bin/shardns.js --port 5353`,
     'Statistics: nothing to see',
     `${at(900)} INFO  supervisor[200]: shardns 0.0.2 taking over from pid 100: starting 2 workers on its sockets node=v20.20.2`,
-    `${at(1400)} INFO  supervisor[200]: zone example.com.: serial 7, 34 records; image built in 30 ms: shardns is now 0.0.2 (the image was built by 0.0.1); from file zones/example.com.zone image=/s/images/x.zimg`,
+    `${at(1400)} INFO  supervisor[200]: zone example.com.: serial 7, 34 records; image reused in 3 ms: sources unchanged; from file zones/example.com.zone image=/s/images/x.zimg`,
     `${at(1401)} DEBUG supervisor[200]: zone build took 410 ms, builder peak 60 MB`,
     `${at(1700)} DEBUG worker-1[202]: ready on 127.0.0.1:5353 (udp, tcp)`,
     `${at(1800)} DEBUG worker-0[201]: ready on 127.0.0.1:5353 (udp, tcp)`,
@@ -33,7 +33,7 @@ describe('bench: upgrade timeline', () => {
     expect(steps).to.deep.equal([
       [150, 'old supervisor spawns the new one'],
       [900, 'new supervisor logs (Node started, config read)'],
-      [1400, 'zone example.com. image built'],
+      [1400, 'zone example.com. image reused'],
       [1401, 'builder done'],
       [1700, 'first new worker ready'],
       [1800, 'last new worker ready (2)'],
@@ -43,7 +43,7 @@ describe('bench: upgrade timeline', () => {
       [2100, 'old supervisor exits'],
     ]);
     const text = formatTimeline(upgradeTimeline(log(t0), t0));
-    expect(text).to.include('+1400 zone example.com. image built (30 ms: shardns is now 0.0.2 (the image was built by 0.0.1))');
+    expect(text).to.include('+1400 zone example.com. image reused (3 ms: sources unchanged)');
     expect(text).to.include('+150 old supervisor spawns the new one (pid 200)');
   });
 
