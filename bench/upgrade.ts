@@ -1,4 +1,4 @@
-/** Queries lost during a zero-downtime upgrade under load: `shardns ctl upgrade` to a newly installed version while dnsperf sends 20,000 queries a second; how long until the new version's version.bind answers, where that time went (the server's log, at debug level, as milestones), and the longest pause of answers. `node dist/bench/upgrade.js [--rounds 3] [--qps 20000] [--duration 20] [--workers 4]` */
+/** Queries lost during a zero-downtime upgrade under load: `shardns ctl upgrade` to a newly installed version while dnsperf sends 20,000 queries a second; how long until the new version's version.bind answers, where that time went (the server's log, at debug level, as milestones), and the longest pause of answers. `node dist/bench/upgrade.js [--rounds 3] [--qps 20000] [--duration 20] [--workers 4] [--session-nice N]` (`--session-nice`: on a machine shared with other work, as root, the nice of the sessions of the bench, shardns and dnsperf; see disruption.ts) */
 
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ const base = {
   clients: 64,
   // Debug: the new workers' `ready on` lines, and the build's, are the timeline's milestones.
   serverArgs: ['--log-level', 'debug'],
+  ...(argv.includes('--session-nice') ? { sessionNice: Number(option(argv, 'session-nice', '0')) } : {}),
 };
 
 const runs: { label: string; r: RunResult }[] = [];
@@ -59,7 +60,7 @@ for (let i = 1; i <= rounds; i++) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-process.stdout.write(report(`shardns ctl upgrade with ${base.workers} workers, dnsperf -Q ${base.qps} -c ${base.clients} for ${base.durationSec} s`, runs));
+process.stdout.write(report(`shardns ctl upgrade with ${base.workers} workers, dnsperf -Q ${base.qps} -c ${base.clients} for ${base.durationSec} s${base.sessionNice !== undefined ? `, sessions at nice ${base.sessionNice}` : ''}`, runs));
 process.stdout.write(`\nnew version.bind after ctl upgrade (ms): ${perRound.map((r) => r.newVersionMs ?? 'never').join(', ')}\n`);
 process.stdout.write('\nWhere the time went (ms since ctl upgrade was started, from the server\'s log):\n\n');
 perRound.forEach((r, i) => process.stdout.write(`- round ${i + 1}: ${r.timeline}\n`));
