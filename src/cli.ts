@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       'control the running server over its control socket: status, reload [ZONE], stats [--json], upgrade, stop; exit 0 when the command worked, 1 when it failed',
       addCtlOptions,
       async (args) => {
-        exitCode = await ctl(args as unknown as Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string });
+        exitCode = await ctl(args as unknown as Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean });
       },
     )
     .option('config', { type: 'string', describe: 'JSON file with any of these settings; flags on the command line win', requiresArg: true })
@@ -248,7 +248,7 @@ async function serve(args: Args): Promise<number> {
   if (unreadable.length > 0) return abandon(new ShardnsError('E_USER', unreadable.join('\n'), 'the zone builder reads the zone files as the user the server runs as'));
 
   config.upstreams = workOutUpstreams(config, log);
-  const supervisor = new Supervisor(config, log, started.listeners, { holdRemoval: predecessor !== null });
+  const supervisor = new Supervisor(config, log, started.listeners, { holdRemoval: predecessor !== null, rebuild: handover.kind === 'ok' && handover.handover.rebuild === true });
   const operator = new Operator({
     supervisor,
     config,
@@ -336,14 +336,15 @@ function handleSignals(operator: Operator, supervisor: Supervisor, log: Logger, 
 }
 
 /** `shardns ctl <command>`: the control socket is found as the server finds it (--control, else in the state directory). */
-async function ctl(args: Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string }): Promise<number> {
+async function ctl(args: Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean }): Promise<number> {
   // The zone is positional (`ctl reload example.com.`): --zone is the server's setting, which ctl reads like the rest.
   if (args.name !== undefined && args.command !== 'reload') return usage(`ctl ${args.command} takes no zone (only "ctl reload [ZONE]" does)`);
+  if (args.rebuild === true && args.command !== 'upgrade') return usage(`--rebuild is for "ctl upgrade" only (the new release then parses and compiles every zone again)`);
   const timeoutS = args.timeout === undefined ? CTL_TIMEOUT_S[args.command] : Number(args.timeout);
   if (!(timeoutS > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${args.timeout}"`);
   const config = loadConfig(args, EXIT.USAGE);
   if (typeof config === 'number') return config;
-  return runCtl({ command: args.command, ...(args.name !== undefined ? { zone: args.name } : {}), json: args.json === true, timeoutS, path: controlPath(config) });
+  return runCtl({ command: args.command, ...(args.name !== undefined ? { zone: args.name } : {}), ...(args.rebuild === true ? { rebuild: true } : {}), json: args.json === true, timeoutS, path: controlPath(config) });
 }
 
 function addCtlOptions(y: Argv): Argv {
@@ -351,6 +352,7 @@ function addCtlOptions(y: Argv): Argv {
     .positional('command', { type: 'string', choices: [...CONTROL_COMMANDS], describe: 'what to ask the running server' })
     .positional('name', { type: 'string', describe: 'for reload: the one zone to reload, e.g. example.com. (default: every zone)' })
     .option('json', { type: 'boolean', describe: 'print the reply as JSON (status, stats, reload, upgrade)' })
+    .option('rebuild', { type: 'boolean', describe: 'for upgrade: the new release parses and compiles every zone again (by default it serves the zone images of the same image format as they are)' })
     .option('timeout', { type: 'string', describe: 'seconds to wait for the reply', defaultDescription: 'reload 300, upgrade 150, others 10' });
 }
 

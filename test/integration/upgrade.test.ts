@@ -240,6 +240,34 @@ describe('zero-downtime upgrade', function () {
     expect(server.stdout()).to.match(/the previous supervisor \(pid \d+\) has gone; this one serves alone/);
   });
 
+  it('ctl upgrade --rebuild: the new release parses and compiles every zone again, writes the image anew under its name, and serves it', async () => {
+    const before = await status();
+    const inodes = (pid: number): string[] => [...new Set(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l.includes('.zimg')).map((l) => `${l.trim().split(/\s+/)[4]} ${l.slice(l.indexOf('/'))}`))];
+    const old = inodes(before.workers[0]!.pid);
+    expect(old).to.have.length(1);
+    setVersion(installed, '0.2.1-rebuilt');
+    const since = server.mark();
+    const r = await ctl(['upgrade', '--rebuild', '--state-dir', state]);
+    expect(r.code, r.stderr).to.equal(0);
+    const newPid = Number(/\(pid (\d+), shardns 0\.2\.1-rebuilt\)/.exec(r.stdout)?.[1]);
+    started.push(newPid);
+    await server.waitFor(new RegExp(String.raw`supervisor\[${newPid}\]: zone up\.test\.: serial 5, 4 records; image built in \d+ ms: a rebuild was asked for`), 1000, since);
+    const after = await status();
+    expect(after.version).to.equal('0.2.1-rebuilt');
+    for (const w of after.workers) {
+      const now = inodes(w.pid);
+      expect(now, `worker ${w.pid}`).to.have.length(1);
+      // The same file name (the sources are the same), another file: the new release's own build.
+      expect(now[0]!.split(' ')[1]).to.equal(old[0]!.split(' ')[1]);
+      expect(now[0]!.split(' ')[0]).to.not.equal(old[0]!.split(' ')[0]);
+    }
+    expect(await version(server.port)).to.equal('shardns 0.2.1-rebuilt');
+    // ctl says what --rebuild is for when given to another command.
+    const wrong = await ctl(['status', '--rebuild', '--state-dir', state]);
+    expect(wrong.code).to.equal(2);
+    expect(wrong.stderr).to.match(/--rebuild is for "ctl upgrade" only/);
+  });
+
   it('SIGUSR2 upgrades the same way, and the upgraded server can be upgraded again', async () => {
     const before = await status();
     setVersion(installed, '0.3.0-usr2');
