@@ -10,14 +10,12 @@ import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } f
 import { displayPath } from './display-path.js';
 import { ShardnsError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { Supervisor } from './supervisor.js';
+import type { Supervisor } from './supervisor.js';
 import { VERSION } from './version.js';
 import { controlPath, CONTROL_COMMANDS, CONTROL_SOCKET_NAME, removeControlSocket, type ControlCommand } from './ops/control.js';
 import { CTL_TIMEOUT_S, runCtl } from './ops/ctl.js';
-import { flattenCounters, Operator } from './ops/operator.js';
+import type { Operator } from './ops/operator.js';
 import { dropPrivileges, planPrivileges, stateDirWouldServe, unreadableZones } from './ops/privileges.js';
-import { startUp } from './ops/startup.js';
-import { Predecessor, takeHandover } from './ops/upgrade.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -55,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       'control the running server over its control socket: status, reload [ZONE], stats [--json], upgrade, stop; exit 0 when the command worked, 1 when it failed',
       addCtlOptions,
       async (args) => {
-        exitCode = await ctl(args as unknown as Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string });
+        exitCode = await ctl(args as unknown as Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean });
       },
     )
     .option('config', { type: 'string', describe: 'JSON file with any of these settings; flags on the command line win', requiresArg: true })
@@ -71,8 +69,23 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`shardns: ${msg ?? err?.message}\nRun "shardns --help" for the flags and their values.\n`);
       process.exit(EXIT.USAGE);
     });
+  if (!argv.some((a) => a === '--help' || a === '-h')) skipHelpRendering(parser);
   await parser.parseAsync();
   return exitCode;
+}
+
+/**
+ * yargs renders a command's whole help (every setting, wrapped to the
+ * terminal) before it runs the command, to have it at hand should the
+ * command fail: about 130 ms of CPU at every `shardns ctl`, `check` and
+ * `probe`, for a text the fail handler above never prints (it says what
+ * went wrong and points at --help). When --help is not asked for, that
+ * rendering is skipped; with --help yargs renders the help as usual. (A
+ * yargs internal: where it is missing, nothing changes.)
+ */
+function skipHelpRendering(parser: Argv): void {
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
 function addSettings(y: Argv): Argv {
@@ -197,6 +210,13 @@ function sizeText(bytes: number): string {
 }
 
 async function serve(args: Args): Promise<number> {
+  // The server's own modules load only here: `ctl` (as `shardns ctl upgrade`), `check` and `probe` start faster without them.
+  const [{ Supervisor }, { Operator, flattenCounters }, { startUp }, { Predecessor, takeHandover }] = await Promise.all([
+    import('./supervisor.js'),
+    import('./ops/operator.js'),
+    import('./ops/startup.js'),
+    import('./ops/upgrade.js'),
+  ]);
   // Started by a running server to take over its sockets (an upgrade)? Then it hears how this start went.
   const handover = takeHandover();
   if (handover.kind === 'error') {
@@ -231,7 +251,7 @@ async function serve(args: Args): Promise<number> {
   if (unreadable.length > 0) return abandon(new ShardnsError('E_USER', unreadable.join('\n'), 'the zone builder reads the zone files as the user the server runs as'));
 
   config.upstreams = workOutUpstreams(config, log);
-  const supervisor = new Supervisor(config, log, started.listeners, { holdRemoval: predecessor !== null });
+  const supervisor = new Supervisor(config, log, started.listeners, { holdRemoval: predecessor !== null, rebuild: handover.kind === 'ok' && handover.handover.rebuild === true });
   const operator = new Operator({
     supervisor,
     config,
@@ -241,7 +261,7 @@ async function serve(args: Args): Promise<number> {
     control: started.control,
     ...(predecessor ? { predecessorGone: predecessor.gone } : {}),
   });
-  handleSignals(operator, supervisor, log);
+  handleSignals(operator, supervisor, log, flattenCounters);
   try {
     await supervisor.start();
   } catch (err) {
@@ -299,7 +319,7 @@ const RESOLV_CONF = '/etc/resolv.conf';
  * SIGHUP reloads the zones; SIGUSR1 logs each worker's counters; SIGUSR2
  * upgrades to the installed code without closing a socket (src/ops/upgrade.ts).
  */
-function handleSignals(operator: Operator, supervisor: Supervisor, log: Logger): void {
+function handleSignals(operator: Operator, supervisor: Supervisor, log: Logger, flattenCounters: (c: object) => Record<string, number>): void {
   process.on('SIGTERM', () => operator.stop('SIGTERM'));
   process.on('SIGINT', () => operator.stop('SIGINT'));
   process.on('SIGHUP', () => {
@@ -319,14 +339,15 @@ function handleSignals(operator: Operator, supervisor: Supervisor, log: Logger):
 }
 
 /** `shardns ctl <command>`: the control socket is found as the server finds it (--control, else in the state directory). */
-async function ctl(args: Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string }): Promise<number> {
+async function ctl(args: Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean }): Promise<number> {
   // The zone is positional (`ctl reload example.com.`): --zone is the server's setting, which ctl reads like the rest.
   if (args.name !== undefined && args.command !== 'reload') return usage(`ctl ${args.command} takes no zone (only "ctl reload [ZONE]" does)`);
+  if (args.rebuild === true && args.command !== 'upgrade') return usage(`--rebuild is for "ctl upgrade" only (the new release then parses and compiles every zone again)`);
   const timeoutS = args.timeout === undefined ? CTL_TIMEOUT_S[args.command] : Number(args.timeout);
   if (!(timeoutS > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${args.timeout}"`);
   const config = loadConfig(args, EXIT.USAGE);
   if (typeof config === 'number') return config;
-  return runCtl({ command: args.command, ...(args.name !== undefined ? { zone: args.name } : {}), json: args.json === true, timeoutS, path: controlPath(config) });
+  return runCtl({ command: args.command, ...(args.name !== undefined ? { zone: args.name } : {}), ...(args.rebuild === true ? { rebuild: true } : {}), json: args.json === true, timeoutS, path: controlPath(config) });
 }
 
 function addCtlOptions(y: Argv): Argv {
@@ -334,6 +355,7 @@ function addCtlOptions(y: Argv): Argv {
     .positional('command', { type: 'string', choices: [...CONTROL_COMMANDS], describe: 'what to ask the running server' })
     .positional('name', { type: 'string', describe: 'for reload: the one zone to reload, e.g. example.com. (default: every zone)' })
     .option('json', { type: 'boolean', describe: 'print the reply as JSON (status, stats, reload, upgrade)' })
+    .option('rebuild', { type: 'boolean', describe: 'for upgrade: the new release parses and compiles every zone again (by default it serves the zone images of the same image format as they are)' })
     .option('timeout', { type: 'string', describe: 'seconds to wait for the reply', defaultDescription: 'reload 300, upgrade 150, others 10' });
 }
 

@@ -108,21 +108,26 @@ export class Supervisor {
   private zones: BuiltZone[] = [];
   /** The secondary zones and catalogs (src/xfr/secondary-service.ts); null when the config has none. */
   private secondary: SecondaryService | null = null;
+  /** Rebuild every image at start, reusing none. */
+  private readonly rebuild: boolean;
 
   /**
    * `listeners`: one set of sockets per worker slot, opened before the
    * privilege drop (src/ops/listeners.ts) or taken over in an upgrade.
    * `holdRemoval`: start with image removal held (a new supervisor whose
-   * predecessor's workers still map their images).
+   * predecessor's workers still map their images). `rebuild`: at start,
+   * parse and compile every zone even when its image could be reused
+   * (`shardns ctl upgrade --rebuild`).
    */
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
     listeners: readonly SlotSockets[],
-    options: { holdRemoval?: boolean } = {},
+    options: { holdRemoval?: boolean; rebuild?: boolean } = {},
   ) {
     if (listeners.length !== config.workers) throw new Error(`${listeners.length} socket sets for ${config.workers} workers`);
     this.removalHeld = options.holdRemoval ?? false;
+    this.rebuild = options.rebuild ?? false;
     this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat });
     this.ops = new SupervisorOps(config, log);
     this.slots = Array.from({ length: config.workers }, (_, id) => ({
@@ -170,10 +175,10 @@ export class Supervisor {
     this.heartbeat = setInterval(() => this.beat(), periodMs);
     // Unchanged zones need no builder: their images are checked here (hashes and CRC, no parsing).
     const t0 = performance.now();
-    const reused = reuseAll(primaryZones(this.config), this.config.stateDir);
+    const reused = this.rebuild ? null : reuseAll(primaryZones(this.config), this.config.stateDir);
     const built: BuildReport = reused
       ? { outcome: { kind: 'ok', ...reused, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 }
-      : await this.builder.build(primaryZones(this.config));
+      : await this.builder.build(primaryZones(this.config), this.rebuild);
     this.logBuild(built.outcome, built.peakRssMB);
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
     this.zones = built.outcome.zones;

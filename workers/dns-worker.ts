@@ -24,7 +24,7 @@ import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { VERSION } from '../src/version.js';
 import { MappedZones, type ServedImage } from '../src/mapped-zones.js';
-import { WorkerOps, type BatchSender } from '../src/ops/worker-ops.js';
+import { openWorkerOps, type BatchSender } from '../src/ops/worker-ops.js';
 
 /** The system's hosts file, answered from by default when forwarding is on (as dnsmasq does). */
 const ETC_HOSTS = '/etc/hosts';
@@ -140,7 +140,7 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
   // Response rate limiting and DNS cookies (src/abuse/).
   const { rrl, cookies } = abuseGuards(config);
   // Metrics, dnstap and the query log (src/ops/worker-ops.ts): the handlers are wrapped only when a log is on.
-  const ops = new WorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
+  const ops = await openWorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
   const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(forwarder), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
   if (forwarder !== null && hostsFiles.length > 0) {
     // Every worker reads and watches the files; worker 0 alone tells about them.

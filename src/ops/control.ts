@@ -20,8 +20,8 @@ export const CONTROL_COMMANDS = ['status', 'reload', 'stats', 'upgrade', 'stop']
 /** One of {@link CONTROL_COMMANDS}. */
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
-/** One request: a command, and for `reload` optionally the one zone to reload. */
-export type ControlRequest = { command: 'status' } | { command: 'reload'; zone?: string } | { command: 'stats' } | { command: 'upgrade' } | { command: 'stop' };
+/** One request: a command; for `reload` optionally the one zone to reload; for `upgrade` optionally `rebuild` (the new release parses and compiles every zone again). */
+export type ControlRequest = { command: 'status' } | { command: 'reload'; zone?: string } | { command: 'stats' } | { command: 'upgrade'; rebuild?: true } | { command: 'stop' };
 
 /** The one reply to a request: the command's result, or why it failed (then `shardns ctl` exits 1). */
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: SerializedError };
@@ -40,7 +40,7 @@ export function parseRequest(line: string): ControlRequest | string {
     return 'the request is not JSON';
   }
   if (v === null || typeof v !== 'object') return 'the request is not a JSON object';
-  const o = v as { command?: unknown; zone?: unknown };
+  const o = v as { command?: unknown; zone?: unknown; rebuild?: unknown };
   if (typeof o.command !== 'string' || !(CONTROL_COMMANDS as readonly string[]).includes(o.command)) {
     return `unknown command ${JSON.stringify(o.command)}; the commands are ${CONTROL_COMMANDS.join(', ')}`;
   }
@@ -48,7 +48,11 @@ export function parseRequest(line: string): ControlRequest | string {
     if (o.zone !== undefined && (typeof o.zone !== 'string' || o.zone === '')) return '"zone" must be a zone name';
     return o.zone === undefined ? { command: 'reload' } : { command: 'reload', zone: o.zone };
   }
-  return { command: o.command as Exclude<ControlCommand, 'reload'> };
+  if (o.command === 'upgrade') {
+    if (o.rebuild !== undefined && typeof o.rebuild !== 'boolean') return '"rebuild" must be true or false';
+    return o.rebuild === true ? { command: 'upgrade', rebuild: true } : { command: 'upgrade' };
+  }
+  return { command: o.command as Exclude<ControlCommand, 'reload' | 'upgrade'> };
 }
 
 /** Longest request line accepted (a request is a few dozen octets). */

@@ -11,6 +11,8 @@ export const CTL_TIMEOUT_S: Record<ControlCommand, number> = { status: 10, stats
 export interface CtlArgs {
   command: ControlCommand;
   zone?: string;
+  /** For upgrade: the new release parses and compiles every zone again (images of the same format are reused otherwise). */
+  rebuild?: boolean;
   json: boolean;
   timeoutS: number;
   /** The control socket's path (worked out from --control, --state-dir, --config as the server does). */
@@ -27,7 +29,8 @@ const stdio: CtlOutput = { out: (t) => process.stdout.write(t), err: (t) => proc
 
 /** Runs one ctl command; resolves to the exit code (0 worked, 1 failed or unreachable). */
 export async function runCtl(a: CtlArgs, io: CtlOutput = stdio): Promise<number> {
-  const request: ControlRequest = a.command === 'reload' && a.zone !== undefined ? { command: 'reload', zone: a.zone } : ({ command: a.command } as ControlRequest);
+  const request: ControlRequest =
+    a.command === 'reload' && a.zone !== undefined ? { command: 'reload', zone: a.zone } : a.command === 'upgrade' && a.rebuild === true ? { command: 'upgrade', rebuild: true } : ({ command: a.command } as ControlRequest);
   const asked = await askControl(a.path, request, a.timeoutS * 1000);
   if (asked.kind === 'error') {
     io.err(`shardns ctl ${a.command}: ${asked.error.describe()}\n`);

@@ -6,6 +6,9 @@
  * fills in `Dnstap` and `Message`; `Policy` and the HTTP protocol are
  * declared so the schema is the whole one.
  */
+/** The Frame Streams content type of dnstap (what READY, ACCEPT and START carry). Here, not in dnstap.ts, so the log writers have it without loading protobufjs. */
+export const DNSTAP_CONTENT_TYPE = 'protobuf:dnstap.Dnstap';
+
 export const DNSTAP_PROTO = `
 syntax = "proto2";
 package dnstap;

@@ -110,7 +110,7 @@ export class Operator implements ControlHandler {
         return out.kind === 'ok' ? { ok: true, result: out.result } : { ok: false, error: out.error.toJSON() };
       }
       case 'upgrade': {
-        const out = await this.upgrade();
+        const out = await this.upgrade({ rebuild: r.rebuild === true });
         return out.kind === 'ready' ? { ok: true, result: { pid: out.pid, version: out.version, ms: out.ms } satisfies UpgradeResult } : { ok: false, error: new ShardnsError('E_UPGRADE', `upgrade failed: ${out.reason}; the running server (pid ${process.pid}, shardns ${VERSION}) keeps serving`, 'fix what the reason says, then try again').toJSON() };
       }
       case 'stop':
@@ -184,9 +184,10 @@ export class Operator implements ControlHandler {
    * as a new supervisor on the same sockets; once its workers serve, stops
    * this one's control socket and workers (they finish what they hold) and
    * ends this process. If it fails, this server keeps serving and the
-   * outcome says why.
+   * outcome says why. `rebuild`: the new supervisor parses and compiles
+   * every zone again rather than serving the images of the same format.
    */
-  async upgrade(): Promise<UpgradeOutcome> {
+  async upgrade(options: { rebuild?: boolean } = {}): Promise<UpgradeOutcome> {
     const refuse = (reason: string): UpgradeOutcome => ({ kind: 'failed', reason });
     if (this.upgrading) return refuse('an upgrade is already running');
     if (this.stopping) return refuse('the server is stopping');
@@ -203,6 +204,7 @@ export class Operator implements ControlHandler {
         stateDir: this.o.config.stateDir,
         control: this.o.control,
         listeners: this.o.listeners,
+        rebuild: options.rebuild === true,
       },
       this.o.log,
       UPGRADE_TIMEOUT_MS,

@@ -37,6 +37,8 @@ export interface Handover {
   stateDir: string;
   control: { fd: number; path: string };
   sockets: InheritedSocket[];
+  /** Parse and compile every zone again (`shardns ctl upgrade --rebuild`) rather than serve the images of the same format. */
+  rebuild?: boolean;
 }
 
 /** What the old supervisor needs to start its successor. */
@@ -49,6 +51,8 @@ export interface SuccessorSpec {
   stateDir: string;
   control: { fd: number; path: string };
   listeners: readonly SlotSockets[];
+  /** The new supervisor rebuilds every zone image (see Handover.rebuild). */
+  rebuild?: boolean;
 }
 
 /** How an upgrade ended: the new supervisor serves (its pid and version), or why the old one still does. */
@@ -83,6 +87,7 @@ export function startSuccessor(spec: SuccessorSpec, log: Logger, timeoutMs: numb
     stateDir: spec.stateDir,
     control: { fd: FIRST_CHILD_FD + listening.length, path: spec.control.path },
     sockets: listening.map((s, i) => ({ ...s, fd: FIRST_CHILD_FD + i })),
+    ...(spec.rebuild === true ? { rebuild: true } : {}),
   };
   const args = [...spec.execArgv, ...spec.argv, '--state-dir', spec.stateDir, '--control', spec.control.path];
   let child: ChildProcess;
@@ -148,6 +153,7 @@ export function takeHandover(env: NodeJS.ProcessEnv = process.env): HandoverOutc
     return bad('is not JSON');
   }
   if (typeof h?.from !== 'number' || typeof h.stateDir !== 'string' || typeof h.control?.fd !== 'number' || typeof h.control.path !== 'string' || !Array.isArray(h.sockets)) return bad('is malformed');
+  if (h.rebuild !== undefined && typeof h.rebuild !== 'boolean') return bad('is malformed');
   if (typeof process.send !== 'function') return bad('there is no IPC channel to the supervisor that set it');
   return { kind: 'ok', handover: h };
 }

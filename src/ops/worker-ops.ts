@@ -13,7 +13,7 @@ import { formatEndpoint, type OpenSocket } from '../net/reuseport.js';
 import { sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
 import type { TcpMessageHandler } from '../net/tcp.js';
-import { DnstapEncoder, type DnstapIdentity, type Exchange } from './dnstap.js';
+import type { DnstapEncoder, DnstapIdentity, Exchange } from './dnstap.js';
 import { writeDataFrame } from './frame-streams.js';
 import { Histogram, type HistogramSnapshot } from './histogram.js';
 import type { LogName } from './metrics.js';
@@ -129,6 +129,19 @@ export interface WorkerOpsOptions {
   send: BatchSender;
   /** The clock (ms since the epoch, fractions allowed). */
   now?: () => number;
+  /** The dnstap encoder, given when `config.dnstap` is on (openWorkerOps makes it). */
+  dnstap?: DnstapEncoder;
+}
+
+/**
+ * A worker's operations side, with the dnstap encoder when --dnstap is on:
+ * only then is protobufjs loaded (tens of ms of a worker's start, which an
+ * upgrade under load waits for).
+ */
+export async function openWorkerOps(options: Omit<WorkerOpsOptions, 'dnstap'>): Promise<WorkerOps> {
+  if (options.config.dnstap === null) return new WorkerOps(options);
+  const { DnstapEncoder } = await import('./dnstap.js');
+  return new WorkerOps({ ...options, dnstap: new DnstapEncoder(options.identity) });
 }
 
 /** One worker's metrics, dnstap and query log side. */
@@ -144,7 +157,8 @@ export class WorkerOps {
   constructor(private readonly options: WorkerOpsOptions) {
     const { config, send } = options;
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
-    this.dnstap = config.dnstap === null ? null : { encoder: new DnstapEncoder(options.identity), batch: new Batcher('dnstap', send) };
+    if (config.dnstap !== null && options.dnstap === undefined) throw new Error('WorkerOps: dnstap is on but no encoder was given (openWorkerOps makes one)');
+    this.dnstap = config.dnstap === null || options.dnstap === undefined ? null : { encoder: options.dnstap, batch: new Batcher('dnstap', send) };
     this.queryLog = config.queryLog === null ? null : { sampler: new Sampler(config.queryLogSample), batch: new Batcher('query-log', send) };
     this.observing = this.dnstap !== null || this.queryLog !== null;
   }

@@ -126,7 +126,8 @@ describe('zero-downtime upgrade', function () {
     writeFileSync(zone, '$TTL 60\n@ SOA ns1 host 5 2h 1h 2w 5m\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\n', { mode: 0o644 });
     config = join(dir, 'shardns.json');
     writeFileSync(config, JSON.stringify({ listen: ['127.0.0.1'], workers: 2, forward: 'none', zones: [{ name: 'up.test.', file: zone }] }), { mode: 0o644 });
-    server = spawnServer(['--config', config, '--state-dir', state], await freePort(), {}, join(installed, 'bin', 'shardns.js'));
+    // Debug: the log then says whether a start needed the zone builder.
+    server = spawnServer(['--config', config, '--state-dir', state, '--log-level', 'debug'], await freePort(), {}, join(installed, 'bin', 'shardns.js'));
     await server.waitFor(/listening on .* with 2 workers/);
     started.push(server.proc.pid!);
     expect(await version(server.port)).to.equal('shardns 0.1.0-old');
@@ -189,15 +190,21 @@ describe('zero-downtime upgrade', function () {
     const before = await status();
     const sockets = listeningInodes(server.port);
     expect(sockets).to.have.length(4);
+    const oldImages = [...new Set(before.workers.flatMap((w) => mappedImages(w.pid).map((x) => x.path)))];
+    expect(oldImages).to.have.length(1);
     const traffic = steadyQueries(server.port);
     await new Promise((r) => setTimeout(r, 300));
     setVersion(installed, '0.2.0-new');
+    const since = server.mark();
     const r = await ctl(['upgrade', '--state-dir', state]);
     expect(r.code, r.stderr).to.equal(0);
     const m = /upgraded: the new supervisor \(pid (\d+), shardns 0\.2\.0-new\) serves on the same sockets/.exec(r.stdout);
     expect(m, r.stdout).to.not.equal(null);
     const newPid = Number(m![1]);
     started.push(newPid);
+    // The image format is the same, so the new release serves the image the old one built: no zone builder runs (issue 16).
+    await server.waitFor(new RegExp(String.raw`supervisor\[${newPid}\]: zone up\.test\.: serial 5, 4 records; image reused in \d+ ms: sources unchanged`), 1000, since);
+    await server.waitFor(new RegExp(String.raw`supervisor\[${newPid}\]: every zone image reused, checked in \d+ ms \(no builder needed\)`), 1000, since);
     // The old supervisor drains its workers and exits 0.
     expect((await server.exited).code).to.equal(0);
     expect(await until(() => before.workers.every((w) => !alive(w.pid)), 10_000)).to.equal(true);
@@ -221,16 +228,44 @@ describe('zero-downtime upgrade', function () {
       }
     });
     expect(sockets.filter((s) => !held.includes(s))).to.deep.equal([]);
-    // Its workers map images that are in the state directory; the old release's image goes once the old supervisor is gone.
+    // Its workers map the very image file the old release built, still in the state directory.
     for (const w of after.workers) {
       const maps = mappedImages(w.pid);
-      expect(maps.length, `worker ${w.pid} maps an image`).to.be.above(0);
+      expect(maps.map((x) => x.path), `worker ${w.pid} maps the old release's image`).to.deep.equal(oldImages);
       expect(maps.filter((x) => x.deleted), `worker ${w.pid} maps a deleted image`).to.deep.equal([]);
     }
     const served = new Set(after.workers.flatMap((w) => mappedImages(w.pid).map((x) => x.path.split('/').pop())));
     expect(await until(() => readdirSync(join(state, 'images')).every((f) => served.has(f)), 10_000), `images: ${readdirSync(join(state, 'images')).join(', ')}`).to.equal(true);
     expect(server.stdout()).to.match(/taking over from pid \d+: starting 2 workers on its sockets/);
     expect(server.stdout()).to.match(/the previous supervisor \(pid \d+\) has gone; this one serves alone/);
+  });
+
+  it('ctl upgrade --rebuild: the new release parses and compiles every zone again, writes the image anew under its name, and serves it', async () => {
+    const before = await status();
+    const inodes = (pid: number): string[] => [...new Set(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l.includes('.zimg')).map((l) => `${l.trim().split(/\s+/)[4]} ${l.slice(l.indexOf('/'))}`))];
+    const old = inodes(before.workers[0]!.pid);
+    expect(old).to.have.length(1);
+    setVersion(installed, '0.2.1-rebuilt');
+    const since = server.mark();
+    const r = await ctl(['upgrade', '--rebuild', '--state-dir', state]);
+    expect(r.code, r.stderr).to.equal(0);
+    const newPid = Number(/\(pid (\d+), shardns 0\.2\.1-rebuilt\)/.exec(r.stdout)?.[1]);
+    started.push(newPid);
+    await server.waitFor(new RegExp(String.raw`supervisor\[${newPid}\]: zone up\.test\.: serial 5, 4 records; image built in \d+ ms: a rebuild was asked for`), 1000, since);
+    const after = await status();
+    expect(after.version).to.equal('0.2.1-rebuilt');
+    for (const w of after.workers) {
+      const now = inodes(w.pid);
+      expect(now, `worker ${w.pid}`).to.have.length(1);
+      // The same file name (the sources are the same), another file: the new release's own build.
+      expect(now[0]!.split(' ')[1]).to.equal(old[0]!.split(' ')[1]);
+      expect(now[0]!.split(' ')[0]).to.not.equal(old[0]!.split(' ')[0]);
+    }
+    expect(await version(server.port)).to.equal('shardns 0.2.1-rebuilt');
+    // ctl says what --rebuild is for when given to another command.
+    const wrong = await ctl(['status', '--rebuild', '--state-dir', state]);
+    expect(wrong.code).to.equal(2);
+    expect(wrong.stderr).to.match(/--rebuild is for "ctl upgrade" only/);
   });
 
   it('SIGUSR2 upgrades the same way, and the upgraded server can be upgraded again', async () => {

@@ -50,7 +50,7 @@ export interface BuildOptions {
   log?: Logger;
   /** The C library for mappings (tests pass a fake). */
   libc?: Libc;
-  /** Parse and compile every zone even when its sources are unchanged. */
+  /** Parse and compile every zone even when its sources are unchanged, and write its image anew (renamed over the file of the same name). */
   force?: boolean;
   /** Errors per zone before the parser gives up (the parser's default otherwise). */
   maxErrors?: number;
@@ -167,10 +167,11 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
 
   const name = imageFileName(origin, c.hash);
   let v = store.verifyImage(name, { origin, hash: c.hash });
-  if (v.kind === 'ok') {
+  if (v.kind === 'ok' && !options.force) {
     // Another build (or another shardns on this folder) wrote the image of these very sources: keep it.
     reason += '; the image of these sources was already there';
   } else {
+    // Forced: this build's octets replace the file (renamed over it; a process mapping the old one keeps reading it).
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
     const w = store.writeImage(name, c.image);
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);

@@ -11,7 +11,7 @@ import { crc32 } from 'node:zlib';
 
 /** The first eight octets of every image. */
 export const MAGIC = 'SHDNSIMG';
-/** Raised whenever the layout changes: an image of another version is rebuilt, never read. */
+/** Raised whenever the layout changes, or the parser or compiler reads the same zone text into other records: an image of another version is rebuilt, never read. Images of this version are reused across shardns releases (store.ts sourceHash). */
 export const FORMAT_VERSION = 2;
 /** Octets of the header. */
 export const HEADER_BYTES = 128;

@@ -30,7 +30,7 @@ import type { TsigKeySpec } from '../../xfr/tsig.js';
 export type ToBuilder =
   /**
    * Give every zone an image in `stateDir` (buildZones). `force`: parse and
-   * compile even unchanged zones. `log`: how the builder writes its own log
+   * compile even unchanged zones, and write their images anew. `log`: how the builder writes its own log
    * lines (unusable images it deleted); info/text by default.
    */
   | { type: 'build'; seq: number; zones: ZoneConfig[]; stateDir: string; force?: boolean; log?: { level: LogLevel; format: LogFormat } }

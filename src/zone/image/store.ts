@@ -7,7 +7,6 @@ import { ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Libc } from '../../sys/libc.js';
 import { mapFile } from '../../sys/mapping.js';
-import { VERSION } from '../../version.js';
 import { FORMAT_VERSION } from './format.js';
 import { ZoneImage } from './image.js';
 
@@ -21,10 +20,13 @@ import { ZoneImage } from './image.js';
  *   images/.<name>.tmp-<pid>-<rand>     a file being written (renamed into place when whole)
  *
  * <hash16> is the first 16 hex digits of the source hash: SHA-256 over the
- * format version, the shardns version, the origin, and every file the parser
- * read for the zone (path and octets). The same sources give the same name;
- * any change gives a new one, so a file once written is never rewritten in
- * place and a worker's mapping of it stays valid.
+ * format version, the origin, and every file the parser read for the zone
+ * (path and octets). The same sources give the same name; any change gives a
+ * new one, so a file once written is never rewritten in place and a worker's
+ * mapping of it stays valid. The shardns release is not part of it: a new
+ * release with the same image format serves the images the previous one
+ * built (an upgrade parses nothing), so a release whose parser or compiler
+ * reads the same zone text into other records must raise FORMAT_VERSION.
  */
 
 /** Sub-folder of the images. */
@@ -65,7 +67,7 @@ export interface Manifest {
   hash: string;
   /** Image format version. */
   format: number;
-  /** The shardns version that built it. */
+  /** The shardns version that built it (for people: a later release of the same format reuses the image). */
   shardns: string;
   /** Every file the parser read, in the order it read them, each once. */
   sources: SourceFile[];
@@ -85,13 +87,15 @@ export function sha256(octets: Uint8Array): string {
 
 /**
  * The hash that names a zone version: SHA-256 over the image format version,
- * the shardns version (a new release rebuilds, in case its parser or compiler
- * reads the same text differently), the origin, and each source file's
- * absolute path and octets (through their own hashes), in read order.
+ * the origin, and each source file's absolute path and octets (through their
+ * own hashes), in read order. Not the shardns version: images depend on the
+ * format, so an upgrade to a release of the same format reuses them rather
+ * than parsing every zone again (a parser or compiler change that reads the
+ * same text into other records raises FORMAT_VERSION).
  */
 export function sourceHash(origin: string, sources: readonly Pick<SourceFile, 'path' | 'sha256'>[]): string {
   const h = createHash('sha256');
-  h.update(`shardns zone image\nformat ${FORMAT_VERSION}\nshardns ${VERSION}\norigin ${origin}\n`);
+  h.update(`shardns zone image\nformat ${FORMAT_VERSION}\norigin ${origin}\n`);
   for (const s of sources) h.update(`source ${s.path}\n${s.sha256}\n`);
   return h.digest('hex');
 }
@@ -246,11 +250,11 @@ export class ImageStore {
   /**
    * Whether the files a manifest lists still hold the octets it hashed
    * (each is read and hashed again; nothing is parsed), `mainFile` is still
-   * the first of them, and the format and shardns versions are the same.
+   * the first of them, and the image format is the same. The shardns
+   * version that built the image does not matter (see sourceHash).
    */
   sourcesUnchanged(manifest: Manifest, mainFile: string): SourcesOutcome {
     if (manifest.format !== FORMAT_VERSION) return { kind: 'changed', reason: `the image format is now version ${FORMAT_VERSION} (was ${manifest.format})` };
-    if (manifest.shardns !== VERSION) return { kind: 'changed', reason: `shardns is now ${VERSION} (the image was built by ${manifest.shardns})` };
     if (manifest.sources[0]?.path !== resolve(mainFile)) return { kind: 'changed', reason: `the zone file is now ${resolve(mainFile)} (was ${manifest.sources[0]?.path ?? 'none'})` };
     for (const s of manifest.sources) {
       let octets: Uint8Array;
@@ -261,7 +265,8 @@ export class ImageStore {
       }
       if (octets.length !== s.bytes || sha256(octets) !== s.sha256) return { kind: 'changed', reason: `${s.path} changed` };
     }
-    if (sourceHash(manifest.origin, manifest.sources) !== manifest.hash) return { kind: 'changed', reason: 'the manifest hash does not match its sources' };
+    // Also an image of an earlier shardns, whose names hashed the shardns version too: built once more, then reused.
+    if (sourceHash(manifest.origin, manifest.sources) !== manifest.hash) return { kind: 'changed', reason: `the manifest hash does not match its sources (an image named the way shardns ${manifest.shardns} named them, or an edited manifest)` };
     return { kind: 'same' };
   }
 

@@ -70,10 +70,13 @@ describe('buildZones', () => {
     expect(z).to.deep.include({ reused: true, reason: 'sources unchanged', imagePath: first.imagePath, serial: 1, records: 5, sourceFiles: [main, hosts] });
   });
 
-  it('force: parses again, and finds the image of these sources already there', () => {
+  it('force: parses and compiles again, and writes the image anew under the same name (a mapping of the old file keeps it)', () => {
+    const before = statSync(first.imagePath).ino;
     const [z] = built(buildZones(zones, state, { force: true }));
-    expect(z).to.deep.include({ reused: false, imagePath: first.imagePath });
-    expect(z!.reason).to.equal('a rebuild was asked for; the image of these sources was already there');
+    expect(z).to.deep.include({ reused: false, imagePath: first.imagePath, reason: 'a rebuild was asked for', serial: 1, records: 5 });
+    expect(statSync(first.imagePath).ino, 'a new file was renamed into place').to.not.equal(before);
+    // Not forced again: the rebuilt image is reused.
+    expect(built(buildZones(zones, state))[0]).to.deep.include({ reused: true, imagePath: first.imagePath });
   });
 
   let second: BuiltZone;
