@@ -3,6 +3,7 @@ import dnsPacket from 'dns-packet';
 import { answer, servfail, type AnswerContext } from '../../../src/dns/answer.js';
 import { compileAcl, type Acl } from '../../../src/forward/acl.js';
 import { ZoneImage } from '../../../src/zone/image/image.js';
+import { packetDecodeRecord } from '../../../src/zone/rdata/packet.js';
 import { loadZones } from '../../../src/zones.js';
 import { ROOT } from '../../helpers/server.js';
 import { authoritativeOnly } from '../../helpers/answer.js';
@@ -30,6 +31,11 @@ function raw(opts: { id?: number; flags?: number; qd?: number; ar?: number; body
 }
 
 const rcodeOf = (b: Buffer): number => b[3]! & 0xf;
+/** A forwarded chain's wire record as [owner, type, data] (dns-packet reads it). */
+const recordText = (r: Buffer): [string, string, unknown] => {
+  const a = packetDecodeRecord(r) as unknown as { name: string; type: string; data: unknown };
+  return [a.name, a.type, a.data];
+};
 
 describe('answer(): message checks in NSD order', () => {
   const cases: { name: string; query: Buffer; expect: null | { rcode: number; qd: number } }[] = [
@@ -177,7 +183,7 @@ describe('answer(): outcomes owe nothing to the zone images', () => {
     wipe(c);
     expect(JSON.stringify(out.chain)).to.equal(before);
     expect(out.target).to.equal('www.elsewhere.invalid');
-    expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([['external.example.com', 'CNAME', 'www.elsewhere.invalid']]);
+    expect(out.chain.map(recordText)).to.deep.equal([['external.example.com', 'CNAME', 'www.elsewhere.invalid']]);
   });
   it('a question forwarded keeps the AD bit the client set (RFC 6840 §5.7: it asks for AD in the reply), and our own answers never set it', () => {
     const c = fresh();
@@ -204,7 +210,7 @@ describe('answer(): outcomes owe nothing to the zone images', () => {
     const out = answer(buildQuery('a.B.dn.example.com', 'A', 'IN'), c, { transport: 'udp', address: '127.0.0.1' });
     if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
     wipe(c);
-    expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([
+    expect(out.chain.map(recordText)).to.deep.equal([
       ['dn.example.com', 'DNAME', 'other.test'],
       ['a.B.dn.example.com', 'CNAME', 'a.B.other.test'],
     ]);
@@ -236,4 +242,38 @@ describe('answer(): the question echoed octet for octet', () => {
       expect(question(reply)).to.equal(q.subarray(12).toString('hex'));
     });
   }
+});
+
+describe('answer(): a forwarded question keeps its octets (fuzz finding Q2)', () => {
+  const loaded = loadZones([{ name: 'escaped.test.', file: `${ROOT}test/fixtures/zones/escaped-names.zone` }]);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const c: AnswerContext = { ...ctx, zones: loaded.zones, recursion: compileAcl(['127.0.0.0/8']) as Acl };
+  const query = (name: number[], type = 1): Buffer => Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, type >> 8, type & 0xff, 0, 1]);
+  const label = (s: string | number[]): number[] => (typeof s === 'string' ? [s.length, ...Buffer.from(s, 'latin1')] : [s.length, ...s]);
+
+  const cases: [string, number[], string][] = [
+    ['a label holding a dot, mixed case', [...label('a.B'), ...label('elsewhere'), ...label('invalid'), 0], 'a\\.B.elsewhere.invalid'],
+    ['octets that are not UTF-8', [...label([0xff, 0x80]), ...label('invalid'), 0], '\\255\\128.invalid'],
+    ['a type dns-packet has no name for', [...label('x'), ...label('invalid'), 0], 'x.invalid'],
+  ];
+  for (const [what, name, text] of cases) {
+    it(`${what}: the request carries the question's octets, and the name to ask as a name string (${text})`, () => {
+      const q = query(name, what.includes('type') ? 65280 : 1);
+      const out = answer(q, c, { transport: 'udp', address: '127.0.0.1' });
+      if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
+      expect(out.question.wire.toString('hex')).to.equal(q.subarray(12).toString('hex'));
+      expect([out.question.name, out.target, out.question.type]).to.deep.equal([text, text, what.includes('type') ? 'UNKNOWN_65280' : 'A']);
+      // A copy: the query's memory is reused for the next datagram.
+      q.fill(0);
+      expect(out.question.wire.toString('hex')).to.not.equal(q.subarray(12).toString('hex'));
+    });
+  }
+
+  it('a chain of ours leading out: its records as their octets, the target as a name string (soa2\\.x.escaped.test CNAME \\000.)', () => {
+    const q = query([...label('soa2.x'), ...label('escaped'), ...label('test'), 0]);
+    const out = answer(q, c, { transport: 'udp', address: '127.0.0.1' });
+    if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
+    expect(out.target).to.equal('\\000');
+    expect(out.chain.map((r) => r.toString('hex'))).to.deep.equal([Buffer.from([...q.subarray(12, q.length - 4), 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 3, 1, 0, 0]).toString('hex')]);
+  });
 });
