@@ -277,6 +277,8 @@ function queryTcp(): FuzzTarget {
           if ((msg[2]! & 0x80) === 0) fail('QueryPipeline.handle over tcp dropped a query (QR=0)');
           break;
         }
+        // RFC 1035 §4.1.1: a response is never answered (a reply to it could bounce between two servers).
+        if ((msg[2]! & 0x80) !== 0) fail('QueryPipeline.handle over tcp answered a response (QR=1)');
         checkReply(msg, reply, 'tcp', 'QueryPipeline.handle over tcp');
       }
       return worst;
@@ -334,6 +336,7 @@ function replyCache(): FuzzTarget {
       const msg = Buffer.from(data);
       for (const transport of ['udp', 'tcp'] as const) {
         const fresh = ask(plain, msg, transport);
+        if (fresh !== null && msg.length >= 12 && (msg[2]! & 0x80) !== 0) fail(`QueryPipeline.handle over ${transport} answered a response (QR=1)`);
         if (fresh !== null) checkReply(msg, fresh, transport, `QueryPipeline.handle over ${transport}`);
         for (let i = 1; i <= 3; i++) {
           const r = ask(p, msg, transport);
