@@ -31,6 +31,16 @@ function raw(opts: { id?: number; flags?: number; qd?: number; ar?: number; body
 }
 
 const rcodeOf = (b: Buffer): number => b[3]! & 0xf;
+/** A question (type A, class IN) whose name takes `octets` octets in all, its final zero included: labels of 63 and one shorter. */
+function nameOf(octets: number): Buffer {
+  const labels: Buffer[] = [];
+  for (let left = octets - 1; left > 0; ) {
+    const n = Math.min(63, left - 1);
+    labels.push(Buffer.concat([Buffer.from([n]), Buffer.alloc(n, 0x61)]));
+    left -= n + 1;
+  }
+  return Buffer.concat([...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
 /** A forwarded chain's wire record as [owner, type, data] (dns-packet reads it). */
 const recordText = (r: Buffer): [string, string, unknown] => {
   const a = packetDecodeRecord(r) as unknown as { name: string; type: string; data: unknown };
@@ -50,6 +60,11 @@ describe('answer(): message checks in NSD order', () => {
     { name: 'question cut short → FORMERR', query: raw({ body: Buffer.from([7, 0x65, 0x78]) }), expect: { rcode: 1, qd: 0 } },
     { name: 'label longer than 63 → FORMERR', query: raw({ body: Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0, 0, 1, 0, 1])]) }), expect: { rcode: 1, qd: 0 } },
     { name: 'ARCOUNT 1 with nothing there → FORMERR, question echoed', query: raw({ ar: 1 }), expect: { rcode: 1, qd: 1 } },
+    // RFC 1035 §2.3.4: 255 octets at most, the final zero octet included. NSD 4.6: FORMERR, header only, for 256.
+    { name: 'a name of 256 octets → FORMERR, header only (as NSD)', query: raw({ body: nameOf(256) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'a name of 256 octets, not a plain query (ARCOUNT 1, nothing there) → FORMERR, header only (the reply could not be read)', query: raw({ ar: 1, body: nameOf(256) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'a name of 256 octets, opcode UPDATE → NOTIMP, header only', query: raw({ flags: 5 << 11, body: nameOf(256) }), expect: { rcode: 4, qd: 0 } },
+    { name: 'a name of 255 octets is a name: REFUSED (not ours), the question echoed', query: raw({ body: nameOf(255) }), expect: { rcode: 5, qd: 1 } },
     { name: 'IN query outside every zone → REFUSED', query: raw({}), expect: { rcode: 5, qd: 1 } },
   ];
   for (const c of cases) {
