@@ -82,9 +82,12 @@ const MIN_RECORD = 11;
  * additional section, more than one, or one not owned by the root (RFC 6891
  * §6.1.1), or records dns-packet reads but cannot write back and read
  * again: the client would get a message it cannot parse, or SERVFAIL.
+ * `udp`: it came over UDP, where a truncated reply (TC=1) is asked again
+ * over TCP (RFC 7766 §5) and its contents are not checked; over TCP and TLS
+ * the reply is taken as it is, TC or not, so it is checked like any other.
  * Exported for the fuzz targets (fuzz/targets.ts).
  */
-export function matches(msg: Buffer, id: number, q: UpstreamQuestion): ReplyCheck {
+export function matches(msg: Buffer, id: number, q: UpstreamQuestion, udp = false): ReplyCheck {
   if (msg.length < 12 || (msg[2]! & 0x80) === 0 || msg.readUInt16BE(0) !== id) return IGNORED;
   const records = msg.readUInt16BE(6) + msg.readUInt16BE(8) + msg.readUInt16BE(10);
   if (msg.readUInt16BE(4) * MIN_QUESTION + records * MIN_RECORD > msg.length - 12) return IGNORED;
@@ -97,8 +100,8 @@ export function matches(msg: Buffer, id: number, q: UpstreamQuestion): ReplyChec
   const question = p.questions?.[0];
   if (p.type !== 'response' || p.id !== id || p.questions?.length !== 1 || !question) return IGNORED;
   if (nameKey(question.name) !== nameKey(q.name) || question.type !== q.type || question.class !== q.klass) return IGNORED;
-  // A truncated reply is asked again over TCP (RFC 7766 §5): what it holds is not passed on.
-  const reason = p.flag_tc ? null : withExactNames(() => unwritable(p));
+  // A truncated reply over UDP is asked again over TCP (RFC 7766 §5): what it holds is not passed on.
+  const reason = udp && p.flag_tc ? null : withExactNames(() => unwritable(p));
   return reason === null ? { kind: 'reply', packet: p } : { kind: 'malformed', reason };
 }
 
@@ -138,7 +141,7 @@ export function exchangeUdp(u: Upstream, q: UpstreamQuestion, timeoutMs: number)
     sock.on('error', (err) => done({ kind: 'error', message: err.message }));
     sock.on('message', (msg, rinfo) => {
       if (rinfo.port !== u.port || !sameAddress(rinfo.address, u.address)) return;
-      const m = matches(msg, id, q);
+      const m = matches(msg, id, q, true);
       if (m.kind === 'ignored') return;
       if (m.kind === 'malformed') return done({ kind: 'error', message: `malformed reply: ${m.reason}` });
       const ms = Date.now() - started;

@@ -80,6 +80,16 @@ describe('forwarder: upstream replies that cannot be passed on (fuzz findings)',
     expect(second.udpQueries).to.equal(0);
   });
 
+  it('a truncated reply (TC=1) is left unchecked only over UDP (asked again over TCP); over TCP or TLS it is taken as it is, so it is checked (fuzz: the forwarded target, crash-8a564760…)', () => {
+    // An SSHFP dns-packet reads but will not write, in a reply with TC=1.
+    const bad = reply([a(QUESTION.name, '192.0.2.1'), { name: QUESTION.name, type: 'UNKNOWN_44', class: 'IN', ttl: 60, data: Buffer.from([1, 1, 0xaa, 0xbb, 0xcc]) } as unknown as Answer]);
+    bad.writeUInt16BE(0x4321, 0);
+    bad[2] = bad[2]! | 0x02;
+    const overUdp = matches(bad, 0x4321, QUESTION, true);
+    expect(overUdp.kind === 'reply' && overUdp.packet.flag_tc, 'over UDP: the truncated reply, to ask again over TCP').to.equal(true);
+    expect(matches(bad, 0x4321, QUESTION).kind, 'over TCP or TLS').to.equal('malformed');
+  });
+
   it('a message whose header counts more records than its octets hold is ignored without being decoded (dns-packet allocates per counted record)', () => {
     const decode = dnsPacket.decode;
     let decoded = 0;
