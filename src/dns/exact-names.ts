@@ -43,10 +43,11 @@ function nameString(text: string): string {
 }
 
 const exactEncode = Object.assign(
-  (name: string, buf?: Buffer, offset = 0): Buffer => {
+  (name: string, buf?: Buffer, offset?: number): Buffer => {
     const wire = nameToWire(nameString(name));
     const out = buf ?? Buffer.alloc(wire.length);
-    wire.copy(out, offset);
+    // As dns-packet: any offset that is not a number above 0 (undefined, NaN) is 0.
+    wire.copy(out, offset || 0);
     exactEncode.bytes = wire.length;
     return out;
   },
@@ -56,27 +57,31 @@ const exactEncode = Object.assign(
 /**
  * Reads the name at `buf[offset]` as dns-packet does (compression pointers
  * only to earlier octets, RFC 1035 §4.1.4; at most 255 octets; the same
- * errors thrown), but keeps every octet of every label.
+ * errors thrown; an offset that is not a number above 0 read as 0, which
+ * its record decoders rely on when they run past the end and pass NaN),
+ * but keeps every octet of every label.
  */
 const exactDecode = Object.assign(
-  (buf: Buffer, offset = 0): string => {
+  (buf: Buffer, offset?: number): string => {
     const labels: Buffer[] = [];
-    let at = offset;
-    let limit = offset; // a pointer must point before where it was met
+    const start = offset || 0;
+    let at = start;
+    let limit = start; // a pointer must point before where it was met
     let consumed = -1;
     let length = 1;
     for (;;) {
-      if (at >= buf.length) throw new Error('Cannot decode name (buffer overflow)');
+      // Written so that an offset that is not an integer in the buffer (NaN) throws rather than loops.
+      if (!(at >= 0 && at < buf.length)) throw new Error('Cannot decode name (buffer overflow)');
       const l = buf[at]!;
       if (l === 0) {
-        if (consumed < 0) consumed = at + 1 - offset;
+        if (consumed < 0) consumed = at + 1 - start;
         break;
       }
       if ((l & 0xc0) === 0xc0) {
         if (at + 1 >= buf.length) throw new Error('Cannot decode name (buffer overflow)');
         const to = ((l & 0x3f) << 8) | buf[at + 1]!;
         if (to >= limit) throw new Error('Cannot decode name (bad pointer)');
-        if (consumed < 0) consumed = at + 2 - offset;
+        if (consumed < 0) consumed = at + 2 - start;
         at = limit = to;
         continue;
       }

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
+import fc from 'fast-check';
 import { withExactNames } from '../../../src/dns/exact-names.js';
 import { ROOT } from '../../helpers/server.js';
 
@@ -58,6 +59,38 @@ describe('withExactNames (src/dns/exact-names.ts)', () => {
       expect(() => dnsPacket.decode(b), `dns-packet: ${what}`).to.throw();
       expect(() => withExactNames(() => dnsPacket.decode(b)), `exact: ${what}`).to.throw();
     }
+  });
+
+  it('an offset that is not a number above 0 is read as 0, as dns-packet reads it (its NAPTR decoder passes NaN past the end): no endless loop (fuzz: forwarded/crash-b928cb74…)', () => {
+    const codec = (dnsPacket as unknown as { name: { decode(b: Buffer, o?: number): string } }).name;
+    const name = wire('a.b', 'example');
+    expect([codec.decode(name, NaN), codec.decode(name, undefined)], 'dns-packet').to.deep.equal(['a.b.example', 'a.b.example']);
+    expect(withExactNames(() => [codec.decode(name, NaN), codec.decode(name, undefined)]), 'exact').to.deep.equal(['a\\.b.example', 'a\\.b.example']);
+    // The reply the fuzzer found: a NAPTR running past the end; both codecs throw the same error, at once.
+    const naptr = readFileSync(`${ROOT}fuzz/crashes/forwarded/crash-b928cb74bcde534287000519f475641ec27b5fed`);
+    expect(() => dnsPacket.decode(naptr)).to.throw('bad pointer');
+    expect(() => withExactNames(() => dnsPacket.decode(naptr))).to.throw('bad pointer');
+  });
+
+  it('on mutated corpus replies, dns-packet and exact names read alike: both throw the same error, or both read the same records', () => {
+    const dir = `${ROOT}fuzz/corpus/forwarded/`;
+    const replies = readdirSync(dir).map((f) => readFileSync(dir + f));
+    const outcome = (f: () => ReturnType<typeof dnsPacket.decode>): string => {
+      try {
+        const p = f();
+        return `ok ${[p.questions, p.answers, p.authorities, p.additionals].map((l) => (l ?? []).map((r) => r.type).join(',')).join(' | ')}`;
+      } catch (e) {
+        return `throws ${(e as Error).message}`;
+      }
+    };
+    fc.assert(
+      fc.property(fc.nat(replies.length - 1), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 8 }), (which, flips) => {
+        const m = Buffer.from(replies[which]!);
+        for (const [at, v] of flips) m[at % m.length] = v;
+        expect(outcome(() => withExactNames(() => dnsPacket.decode(m)))).to.equal(outcome(() => dnsPacket.decode(m)));
+      }),
+      { numRuns: 3000, seed: 17 },
+    );
   });
 
   it('dns-packet\'s own codec is back afterwards, also after a throw, and a call inside another keeps the swap', () => {
