@@ -7,12 +7,14 @@ import { writeReply, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
 import { Sections } from '../auth/sections.js';
 import { copyName, MAX_NAME, nameLength } from '../auth/wire-name.js';
 import type { ZoneSet } from '../auth/zone-set.js';
-import { packetDecodeRecord, packetRdata } from '../zone/rdata/packet.js';
+import { nameFromWire } from '../zone/names.js';
+import { packetRdata } from '../zone/rdata/packet.js';
 import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
 import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';
 import { HEADER_LENGTH, RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
 import { readPlainQuery } from './query.js';
+import { readQuestion, type WireQuestion } from './question.js';
 import { transferOutcome, type TransferContext } from '../xfr/serve.js';
 import type { ReplyStream } from '../xfr/stream.js';
 
@@ -48,17 +50,22 @@ export interface ForwardRequest {
   id: number;
   /** Header flags to send back: opcode, RD and CD copied, RA set; AD as the client set it (forwarded.ts decides the reply's). */
   flags: number;
-  question: Question;
+  /** The question as the client sent it: its octets go back verbatim in the reply (forwarded.ts). */
+  question: WireQuestion;
   edns: EdnsRequest | null;
   transport: Transport;
-  /** The name to ask upstream: the question's, or where our CNAME chain leads out of our zones. */
+  /**
+   * The name to ask upstream, a name string (src/zone/names.ts, every octet
+   * kept): the question's, or where our CNAME chain leads out of our zones.
+   */
   target: string;
   /**
-   * Our chain's records, answered before the upstream's (empty for a plain
+   * Our chain's records in wire form (owner uncompressed, type, class, TTL,
+   * RDLENGTH, RDATA), answered before the upstream's (empty for a plain
    * forwarded question): copies, owing nothing to the zone images, since the
    * upstream answers after this call has returned.
    */
-  chain: Answer[];
+  chain: Buffer[];
 }
 
 /**
@@ -235,7 +242,7 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
   try {
     // A forwarded question keeps the AD bit its client set (RFC 6840 §5.7), for forwarded.ts to honour; our own answers never set it.
     const forwardFlags = flags | (query[3]! & FLAG.AD);
-    return fromZones(ctx, flags, forwardFlags, request, header.id, () => question ?? questionOf(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
+    return fromZones(ctx, flags, forwardFlags, request, header.id, () => readQuestion(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();
@@ -243,7 +250,7 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
 }
 
 /** The IN (or ANY) question answered from our zones, forwarded, or refused. */
-function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => Question, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
+function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => WireQuestion, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
   const r = sections.respond(ctx.zones, qname, 0, draft.qtype, request?.dnssecOk === true, v6, draft.qclass === CLASS.ANY);
   // A zone of ours with no data (a secondary before its first transfer, or expired): SERVFAIL, never forwarded.
   if (r.kind === 'unavailable') return finish(flags, request, ctx, RCODE.SERVFAIL, false, null);
@@ -258,7 +265,7 @@ function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, requ
   if (chase && r.leadsOut && r.rcode === RCODE.NOERROR) {
     const chain = copyRecords(r.answers);
     // The last CNAME's target (with DO, an RRSIG follows it).
-    const target = (chain.findLast((a) => a.type === 'CNAME') as { data: string }).data;
+    const target = cnameTarget(chain);
     return { kind: 'forward', id, flags: forwardFlags, question: questionOfQuery(), edns: request, transport, target, chain };
   }
   return finish(flags, request, ctx, r.rcode, r.aa, r);
@@ -293,9 +300,9 @@ function questionOf(query: Buffer, qEnd: number): Question {
   return q;
 }
 
-/** The records as dns-packet answers, decoded from copies of their octets (no view of an image survives). */
-function copyRecords(list: RecordList): Answer[] {
-  const out: Answer[] = [];
+/** The records' wire form, copied (no view of an image survives): owner uncompressed, type, class, TTL, RDLENGTH, RDATA. */
+function copyRecords(list: RecordList): Buffer[] {
+  const out: Buffer[] = [];
   for (let i = 0; i < list.length; i++) {
     const r = list.at(i);
     const ownerLength = nameLength(r.owner, r.ownerAt);
@@ -306,9 +313,21 @@ function copyRecords(list: RecordList): Answer[] {
     wire.writeUInt16BE(r.klass, ownerLength + 2);
     wire.writeUInt32BE(r.ttl, ownerLength + 4);
     wire.set(r.data.subarray(r.dataAt, r.dataAt + rdLength), ownerLength + 8);
-    out.push(packetDecodeRecord(wire) as unknown as Answer);
+    out.push(wire);
   }
   return out;
+}
+
+/** The target of the last CNAME among copied records (RFC 1034 §3.6.2), as a name string: where a chain leads out of our zones. */
+function cnameTarget(chain: readonly Buffer[]): string {
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const r = chain[i]!;
+    const ownerLength = nameLength(r, 0);
+    if (r.readUInt16BE(ownerLength) !== TYPE.CNAME) continue;
+    const target = nameFromWire(r, ownerLength + 10);
+    if (target !== null) return target;
+  }
+  throw new Error('a chain leading out of our zones without a CNAME');
 }
 
 /** The largest reply for this client: its EDNS size capped by ours over UDP, 65535 over TCP. */

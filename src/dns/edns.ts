@@ -167,12 +167,23 @@ const NO_NSID = new Uint8Array(0);
  * request's cookie (the client's and a fresh server cookie to retry with).
  */
 export function badCookieReply(query: Uint8Array, questionEnd: number, request: EdnsRequest, ourUdpSize: number): Buffer {
-  const head = headerOnlyReply(query, BADCOOKIE & 0xf, questionEnd);
+  return cookieReply(query, questionEnd, request, ourUdpSize, BADCOOKIE);
+}
+
+/**
+ * A reply that is only our cookie: the query's ID, opcode, RD and CD, its
+ * question (`questionEnd` past it, -1 for none), no records, and our OPT
+ * with this (extended) RCODE, the DO bit copied and the request's cookie.
+ * BADCOOKIE (above), or the answer to a query with only a COOKIE option
+ * (RFC 7873 §5.4: NOERROR, or BADCOOKIE when its server cookie is not ours).
+ */
+export function cookieReply(query: Uint8Array, questionEnd: number, request: EdnsRequest, ourUdpSize: number, extendedRcode: number): Buffer {
+  const head = headerOnlyReply(query, extendedRcode & 0xf, questionEnd);
   const bare: EdnsRequest = { version: 0, udpSize: request.udpSize, dnssecOk: request.dnssecOk, nsid: false, ...(request.cookie !== undefined ? { cookie: request.cookie } : {}) };
   const out = Buffer.alloc(head.length + replyOptLength(bare, NO_NSID));
   head.copy(out);
   out[11] = 1; // ARCOUNT: the OPT
-  writeReplyOpt(out, head.length, bare, ourUdpSize, NO_NSID, BADCOOKIE);
+  writeReplyOpt(out, head.length, bare, ourUdpSize, NO_NSID, extendedRcode);
   return out;
 }
 

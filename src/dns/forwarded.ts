@@ -4,6 +4,7 @@ import type { Packet } from 'dns-packet';
 import type { CachedAnswer } from '../forward/cache.js';
 import { replyLimit, type AnswerContext, type ForwardRequest } from './answer.js';
 import { replyOpt } from './edns.js';
+import { withExactNames } from './exact-names.js';
 import { encodeWithin } from './truncate.js';
 
 const RCODES: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
@@ -11,7 +12,8 @@ const AA = 0x0400;
 const AD = 0x0020;
 
 /**
- * Our reply to the client: its ID, its question exactly as asked, RD and CD
+ * Our reply to the client: its ID, its question exactly as asked (the
+ * octets it came in, RFC 1035 §4.1.2: a client matches them), RD and CD
  * copied, RA set, our own CNAME chain (if it led out of our zones) then the
  * answer's rcode and sections (TTLs already counted down), our OPT (with the
  * answer's Extended DNS Error, if any), fitted to the client's size (TC=1
@@ -31,10 +33,13 @@ export function forwardedReply(req: ForwardRequest, a: CachedAnswer, ctx: Answer
     id: req.id,
     type: 'response',
     flags: (req.flags & ~AD) | ad | (a.local === true ? AA : 0) | rcode,
-    questions: [req.question],
-    answers: [...req.chain, ...a.answers],
+    // The question and our chain go in as octets (truncate.ts WireParts): dns-packet's strings lose octets.
+    questions: [],
+    answers: a.answers,
     authorities: a.authorities,
     additionals: req.edns ? [...a.additionals, replyOpt(req.edns, ctx.ednsUdpSize, ctx.nsid, 0, a.extendedError)] : a.additionals,
   };
-  return encodeWithin(reply, replyLimit(req.transport, req.edns, ctx), { additional: true, authority: a.answers.length + req.chain.length > 0 }).bytes;
+  const wire = { question: req.question.wire, answers: req.chain };
+  // The answer's names are name strings (transport.ts decoded them with exact names): written back as those octets.
+  return withExactNames(() => encodeWithin(reply, replyLimit(req.transport, req.edns, ctx), { additional: true, authority: a.answers.length + req.chain.length > 0 }, wire)).bytes;
 }

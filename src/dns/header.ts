@@ -38,8 +38,9 @@ export function readHeader(msg: Uint8Array): RawHeader | null {
 
 /**
  * The offset just past the first question (name, type, class), or -1 when it
- * is not well formed. A question name in a query has no reason to use
- * compression, so a pointer is accepted only as its last element.
+ * is not well formed: a compression pointer in it (see below), a label type
+ * other than a length, past the end, or a name longer than 255 octets, its
+ * final zero octet included (RFC 1035 §2.3.4).
  */
 export function questionEnd(msg: Uint8Array): number {
   let off = HEADER_LENGTH;
@@ -55,7 +56,8 @@ export function questionEnd(msg: Uint8Array): number {
     // nothing but the header precedes the first question: a pointer here is malformed.
     if ((len & 0xc0) !== 0) return -1;
     nameLength += len + 1;
-    if (nameLength > 255) return -1;
+    // With the final zero octet, at most 255 (a 256-octet name echoed made a reply no client can read; NSD: FORMERR, header only).
+    if (nameLength + 1 > 255) return -1;
     off += len + 1;
   }
   return off + 4 <= msg.length ? off + 4 : -1;

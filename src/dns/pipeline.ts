@@ -18,9 +18,9 @@ import type { ReplyStream } from '../xfr/stream.js';
 import { answer, DROP, servfail, type AnswerContext, type AnswerOutcome, type ForwardRequest, type Transport } from './answer.js';
 import { queryShape, type QueryShape, type ReplyCache } from './answer-cache.js';
 import type { Counters } from './counters.js';
-import { badCookieReply } from './edns.js';
-import { questionEnd, RCODE, headerOnlyReply } from './header.js';
-import { cookieDataAt, cookieDataLength, findCookie, MALFORMED_COOKIE, NO_COOKIE, readPlainQuery } from './query.js';
+import { BADCOOKIE, badCookieReply, cookieReply } from './edns.js';
+import { HEADER_LENGTH, questionEnd, RCODE, headerOnlyReply } from './header.js';
+import { cookieDataAt, cookieDataLength, findCookie, MALFORMED_COOKIE, NO_COOKIE, readCookieOnlyQuery, readPlainQuery } from './query.js';
 import { forwardedReply } from './forwarded.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 
@@ -193,6 +193,12 @@ export class QueryPipeline {
     let shape: QueryShape | null = null;
     let verdict: CookieVerdict | null = null;
     try {
+      // RFC 1035 §4.1.1: a response (QR=1), or less than a header, is never answered, whatever options it holds:
+      // a reply to it (BADCOOKIE, FORMERR for a malformed cookie) is itself a response another server could answer.
+      if (msg.length < HEADER_LENGTH || (msg[2]! & 0x80) !== 0) {
+        counters.record(transport, null);
+        return null;
+      }
       let cookie: Uint8Array | undefined;
       const cookies = this.cookies;
       if (cookies !== null) {
@@ -208,6 +214,14 @@ export class QueryPipeline {
           verdict = cookies.judge(msg, cookieDataAt(found), cookieDataLength(found), this.sender, this.seconds());
           cookie = Buffer.from(cookies.reply);
           counters.cookie(verdict === COOKIE_VALID ? 'valid' : verdict === COOKIE_CLIENT_ONLY ? 'clientOnly' : 'bad');
+          // RFC 7873 §5.4: a query with only a COOKIE option (no question) asks for a server cookie: NOERROR with ours for a
+          // client cookie alone or with a valid server cookie; BADCOOKIE with a fresh one otherwise, over TCP too (that
+          // answer is all the query asks; NSD 4.6 answers NOERROR either way, BIND NOERROR, Knot 3.2 FORMERR).
+          const cookieOnly = readCookieOnlyQuery(msg);
+          if (cookieOnly !== null) {
+            cookieOnly.cookie = cookie;
+            return this.deliver(transport, address, cookieReply(msg, -1, cookieOnly, ctx.ednsUdpSize, verdict === COOKIE_BAD ? BADCOOKIE : RCODE.NOERROR), verdict);
+          }
           // RFC 7873 §5.2.3, §5.2.4: a server cookie not ours, over UDP, gets BADCOOKIE and ours to retry
           // with (as BIND and Knot answer); over TCP the connection proves the address, so it is answered.
           if (verdict === COOKIE_BAD && transport === 'udp') {

@@ -1,6 +1,6 @@
 /** Reading a query from its bytes alone: a plain query's question and EDNS facts (at most an OPT), and any query's COOKIE option; no decoder objects. Pure. */
 
-import type { EdnsRead } from './edns.js';
+import type { EdnsRead, EdnsRequest } from './edns.js';
 import { HEADER_LENGTH } from './header.js';
 
 /** OPT's type number (RFC 6891 §6.1.2). */
@@ -48,6 +48,22 @@ export function readPlainQuery(q: Uint8Array): EdnsRead | null {
   const nsid = (facts & OPT_NSID) !== 0;
   // RFC 6891 §6.2.3: a size below 512 counts as 512.
   return { kind: 'edns', request: { version, udpSize: Math.max(512, size), dnssecOk, nsid } };
+}
+
+/**
+ * The EDNS facts of a query with only a COOKIE option (RFC 7873 §5.4): QR=0,
+ * opcode QUERY, no question and no records but one OPT, version 0, owned by
+ * the root, filling the message, with a COOKIE option of a well-formed
+ * length (RFC 7873 §5.2.2) among its options. Null for anything else (with
+ * no question, that is FORMERR, answer.ts).
+ */
+export function readCookieOnlyQuery(q: Uint8Array): EdnsRequest | null {
+  if (q.length < HEADER_LENGTH || (q[2]! & 0xf8) !== 0) return null;
+  for (let i = 4; i < 11; i++) if (q[i] !== 0) return null;
+  if (q[11] !== 1) return null;
+  const facts = readOpt(q, HEADER_LENGTH, q.length);
+  if (facts < 0 || (facts & OPT_COOKIE) === 0 || Math.floor(facts / OPT_VERSION) % 256 !== 0) return null;
+  return { version: 0, udpSize: Math.max(512, Math.floor(facts / OPT_SIZE)), dnssecOk: (facts & OPT_DO) !== 0, nsid: (facts & OPT_NSID) !== 0 };
 }
 
 /** readOpt's result: the UDP size times OPT_SIZE, plus the version times OPT_VERSION, plus the DO, NSID and COOKIE bits. */

@@ -2,6 +2,7 @@
 
 import type { Answer } from 'dns-packet';
 import { LRUCache } from 'lru-cache';
+import { nameKey } from '../zone/names.js';
 
 /** What an upstream answered, as kept: rcode and the three sections (no OPT). */
 export interface CachedAnswer {
@@ -76,14 +77,16 @@ export type CacheLookup =
 const MISS: CacheLookup = { kind: 'miss' };
 
 /**
- * The key of a question: lower-cased name, type, class, whether DNSSEC
+ * The key of a question: the name string (src/zone/names.ts: one string per
+ * octet sequence, so `a\.b` and `a.b` differ) with ASCII letters lower-cased
+ * (RFC 4343), type, class, whether DNSSEC
  * records were asked for (DO), and whether validation was turned off (CD).
  * CD is sent upstream, and a validating upstream answers it with data it
  * would refuse without (RFC 4035 §3.2.2): a CD=1 answer must never reach a
  * CD=0 asker.
  */
 export function cacheKey(name: string, type: string, klass: string, dnssecOk: boolean, checkingDisabled: boolean): string {
-  return `${name.toLowerCase()}\u0000${type}\u0000${klass}\u0000${dnssecOk ? 1 : 0}${checkingDisabled ? 1 : 0}`;
+  return `${nameKey(name)}\u0000${type}\u0000${klass}\u0000${dnssecOk ? 1 : 0}${checkingDisabled ? 1 : 0}`;
 }
 
 /**

@@ -201,6 +201,26 @@ export function labelsToName(labels: ArrayLike<number>[]): string {
   return name;
 }
 
+/**
+ * The name string of the uncompressed wire name at `wire[at]` (RFC 1035
+ * §3.1): every octet kept, so the string stands for exactly those octets.
+ * Null when it is not one: it runs past the end, a label is longer than 63
+ * octets or is a compression pointer, or it is longer than 255 octets.
+ */
+export function nameFromWire(wire: Uint8Array, at = 0): string | null {
+  const labels: Uint8Array[] = [];
+  let length = 1;
+  for (;;) {
+    if (at >= wire.length) return null;
+    const l = wire[at]!;
+    if (l === 0) return labelsToName(labels);
+    length += l + 1;
+    if (l > MAX_LABEL || at + 1 + l > wire.length || length > MAX_NAME) return null;
+    labels.push(wire.subarray(at + 1, at + 1 + l));
+    at += l + 1;
+  }
+}
+
 /** One label in the name string's spelling (see the top of this module). */
 function labelText(l: ArrayLike<number>): string {
   let out = '';

@@ -187,7 +187,7 @@ export function contextFor(zones: AnswerContext['zones'], v: Variant): AnswerCon
 /**
  * A printable form of what answer() decided, whatever its shape: the reply's
  * octets in hex, "drop", or the forward request with its chain as the wire
- * dns-packet writes for each record (what forwardedReply sends).
+ * the wire form of each record (what forwardedReply sends).
  */
 export function outcomeText(out: unknown): string {
   if (out === null) return 'drop';
@@ -195,10 +195,13 @@ export function outcomeText(out: unknown): string {
   const o = out as { kind: string; bytes?: Buffer };
   if (o.kind === 'drop') return 'drop';
   if (o.kind === 'reply') return `reply ${o.bytes!.toString('hex')}`;
-  const f = out as { id: number; flags: number; question: unknown; edns: unknown; transport: string; target: string; chain: unknown[] };
-  const enc = (dnsPacket as unknown as { answer: { encode(a: unknown): Buffer } }).answer;
-  const chain = f.chain.map((r) => enc.encode(r).toString('hex'));
-  return `forward ${JSON.stringify({ id: f.id, flags: f.flags, question: f.question, edns: f.edns, transport: f.transport, target: f.target, chain })}`;
+  const f = out as { id: number; flags: number; question: { wire: Buffer }; edns: unknown; transport: string; target: string; chain: Buffer[] };
+  // The text the fixture was recorded with: the question as dns-packet decoded it, each chain record as dns-packet wrote it
+  // (for the names compared, the same octets as the wire records the chain now holds).
+  const header = Buffer.from([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+  const q = dnsPacket.decode(Buffer.concat([header, f.question.wire])).questions![0]!;
+  const chain = f.chain.map((r) => r.toString('hex'));
+  return `forward ${JSON.stringify({ id: f.id, flags: f.flags, question: { name: q.name, type: q.type, class: q.class }, edns: f.edns, transport: f.transport, target: f.target, chain })}`;
 }
 
 /** A short digest of an outcome text (the fixture keeps digests, not whole replies). */

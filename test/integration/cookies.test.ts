@@ -45,16 +45,16 @@ function cookieIn(out: string): string {
 
 const status = (out: string): string | undefined => /status: ([A-Z]+)/.exec(out)?.[1];
 
-/** Sends www.example.com A with a COOKIE option of these octets (hex) over UDP; the reply. */
-async function rawCookieQuery(port: number, cookieHex: string): Promise<Buffer | null> {
+/** Sends www.example.com A with a COOKIE option of these octets (hex) over UDP (`response`: with QR=1); the reply, or null after `timeoutMs`. */
+async function rawCookieQuery(port: number, cookieHex: string, response = false, timeoutMs = 2000): Promise<Buffer | null> {
   const q = dnsPacket.encode({
-    type: 'query',
+    type: response ? 'response' : 'query',
     id: 3,
-    flags: 0,
+    flags: response ? 0x8000 : 0,
     questions: [{ name: 'www.example.com', type: 'A', class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 10, data: Buffer.from(cookieHex, 'hex') }] } as never],
   });
-  return udpExchange(q, port);
+  return udpExchange(q, port, '127.0.0.1', timeoutMs);
 }
 
 /** Per-worker counters from the supervisor's SIGUSR1 lines. */
@@ -135,6 +135,62 @@ describe('DNS cookies in the real server (RFC 7873, RFC 9018)', function () {
       expect(reply![3]! & 0x0f, `FORMERR for ${len} octets`).to.equal(1);
     }
     expect((await rawCookieQuery(s.port, 'ab'.repeat(8)))![3]! & 0x0f).to.equal(0);
+  });
+
+  it('a response (QR=1) is never answered, whatever its COOKIE option (RFC 1035 §4.1.1): a reply to one could bounce between two servers for ever', async () => {
+    const s = await serve(['--workers', '1']);
+    // A bad server cookie (BADCOOKIE was sent back, itself a response with a server cookie the other side would find bad),
+    // a malformed option (FORMERR was sent back), a client cookie alone.
+    for (const cookie of [`0102030405060708010000005cf79f11${'00'.repeat(8)}`, 'ab'.repeat(7), 'ab'.repeat(8)]) {
+      expect(await rawCookieQuery(s.port, cookie, true, 700), `a reply to a response with the cookie ${cookie}`).to.equal(null);
+    }
+    // The same as queries are answered.
+    expect(await rawCookieQuery(s.port, 'ab'.repeat(8))).to.not.equal(null);
+  });
+
+  it('a query with only a COOKIE option (QDCOUNT 0, dig +header-only; RFC 7873 §5.4): NOERROR with our server cookie for a client cookie alone or with a valid server cookie, BADCOOKIE with a fresh one otherwise, over UDP and TCP', async function () {
+    const why = digUnavailable();
+    if (why) {
+      console.log(`      skip: ${why}`);
+      this.skip();
+    }
+    const s = await serve(['--workers', '1']);
+    const first = dig(s.port, '+cookie', '+header-only');
+    expect(status(first), first).to.equal('NOERROR');
+    expect(first).to.match(/QUERY: 0, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 1/);
+    const learned = digCookie(first);
+    expect(learned?.good, first).to.equal(true);
+    // The server cookie it brought is ours: a later query sends it and gets it back as it was (valid, younger than half an hour).
+    expect(digCookie(dig(s.port, `+cookie=${learned!.cookie}`, '+nobadcookie'))).to.deep.equal({ cookie: learned!.cookie, good: true });
+    for (const tcp of [[], ['+tcp']]) {
+      const valid = dig(s.port, `+cookie=${learned!.cookie}`, '+header-only', '+nobadcookie', ...tcp);
+      expect(status(valid), valid).to.equal('NOERROR');
+      expect(digCookie(valid)).to.deep.equal({ cookie: learned!.cookie, good: true });
+      const clientOnly = dig(s.port, '+cookie=0102030405060708', '+header-only', ...tcp);
+      expect(status(clientOnly), clientOnly).to.equal('NOERROR');
+      expect(cookieIn(clientOnly).slice(0, 16)).to.equal('0102030405060708');
+      const bogus = `0102030405060708010000005cf79f11${'00'.repeat(8)}`;
+      const bad = dig(s.port, `+cookie=${bogus}`, '+header-only', '+nobadcookie', ...tcp);
+      expect(status(bad), bad).to.equal('BADCOOKIE');
+      const fresh = digCookie(bad);
+      expect(fresh?.good, bad).to.equal(true);
+      expect(fresh!.cookie.slice(0, 16)).to.equal('0102030405060708');
+      expect(fresh!.cookie).to.not.equal(bogus);
+    }
+    const [c] = await workerCounters(s, 1);
+    expect([c!['cookies.clientOnly'], c!['cookies.valid'], c!['cookies.bad']]).to.deep.equal([3, 3, 2]);
+  });
+
+  it('without cookies (--cookies off) a query with no question is FORMERR, as a server that does not know cookies answers it (RFC 7873 §5.4)', async function () {
+    const why = digUnavailable();
+    if (why) {
+      console.log(`      skip: ${why}`);
+      this.skip();
+    }
+    const s = await serve(['--workers', '1', '--cookies', 'off']);
+    const out = dig(s.port, '+cookie', '+header-only');
+    expect(status(out), out).to.equal('FORMERR');
+    expect(digCookie(out)).to.equal(null);
   });
 
   it('kdig +cookie: a cookie; kdig with a bad server cookie: BADCOOKIE', async function () {

@@ -70,6 +70,12 @@ function query(name: string, cookie?: string, id = 1): Buffer {
   });
 }
 
+/** A query with no question and only an OPT, with a COOKIE option when given (hex): `dig +cookie +header-only`. RD set. */
+function cookieOnly(cookie: string | undefined, id = 1): Buffer {
+  const options = cookie === undefined ? [] : [{ code: 10, data: Buffer.from(cookie, 'hex') }];
+  return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as never] });
+}
+
 /** A sockaddr_in for an IPv4 address, or a sockaddr_in6. */
 function sockaddr(address: string): Buffer {
   const a = new ClientAddress();
@@ -203,6 +209,39 @@ describe('QueryPipeline with DNS cookies (RFC 7873, RFC 9018)', () => {
     }
     expect((r.pipeline.handle(query('www.example.com', 'ab'.repeat(12)), 'tcp', '192.0.2.1') as Buffer)[3]! & 0x0f).to.equal(1);
     expect(r.counters.snapshot().cookies.malformed).to.equal(4);
+  });
+  it('a query with only a COOKIE option (no question, RFC 7873 §5.4): NOERROR with a valid cookie, or BADCOOKIE for a server cookie not ours, on both transports and both paths', () => {
+    const r = rig();
+    const bad = '0102030405060708' + '01000000' + T.toString(16) + '0000000000000000';
+    for (const via of ['udp', 'tcp'] as const) {
+      const send = (q: Buffer): Buffer => (via === 'udp' ? datagram(r, q, '192.0.2.1')! : (r.pipeline.handle(q, 'tcp', '192.0.2.1') as Buffer));
+      const first = send(cookieOnly('0102030405060708', 41));
+      const p = dnsPacket.decode(first);
+      expect([p.id, p.flag_qr, p.flag_rd, extendedRcode(first), p.questions?.length, p.answers?.length], via).to.deep.equal([41, true, true, 0, 0, 0]);
+      const learned = cookieOf(first)!;
+      expect(learned.slice(0, 16)).to.equal('0102030405060708');
+      expect(valid(learned, '192.0.2.1'), 'the cookie given is ours for this client').to.equal(true);
+      const again = send(cookieOnly(learned));
+      expect([extendedRcode(again), cookieOf(again)], `${via}: a valid cookie is NOERROR, sent back as it came`).to.deep.equal([0, learned]);
+      const refused = send(cookieOnly(bad));
+      expect(extendedRcode(refused), `${via}: BADCOOKIE`).to.equal(23);
+      expect(valid(cookieOf(refused)!, '192.0.2.1'), 'with a fresh cookie to retry with').to.equal(true);
+    }
+    expect(r.counters.snapshot().cookies).to.deep.equal({ clientOnly: 2, valid: 2, bad: 2, malformed: 0 });
+    // With no cookie, or cookies off: FORMERR, as before (a query needs a question).
+    expect(datagram(r, cookieOnly(undefined), '192.0.2.1')![3]! & 0x0f).to.equal(1);
+    expect(datagram(rig({ cookies: false }), cookieOnly('0102030405060708'), '192.0.2.1')![3]! & 0x0f).to.equal(1);
+  });
+  it('a response (QR=1) is never answered, whatever its COOKIE option: not with BADCOOKIE, not with FORMERR (a reply to it could bounce between servers)', () => {
+    const r = rig();
+    const bad = '0102030405060708' + '01000000' + T.toString(16) + '0000000000000000';
+    for (const cookie of [bad, 'ab'.repeat(7), '0102030405060708']) {
+      for (const q of [query('www.example.com', cookie), cookieOnly(cookie)]) {
+        q[2] = q[2]! | 0x80;
+        expect(datagram(r, q, '192.0.2.1'), `UDP, cookie ${cookie}`).to.equal(null);
+        expect(r.pipeline.handle(q, 'tcp', '192.0.2.1'), `TCP, cookie ${cookie}`).to.equal(null);
+      }
+    }
   });
   it('a forwarded reply carries the cookie too', async () => {
     const r = rig();

@@ -3,6 +3,7 @@ import dnsPacket from 'dns-packet';
 import { answer, servfail, type AnswerContext } from '../../../src/dns/answer.js';
 import { compileAcl, type Acl } from '../../../src/forward/acl.js';
 import { ZoneImage } from '../../../src/zone/image/image.js';
+import { packetDecodeRecord } from '../../../src/zone/rdata/packet.js';
 import { loadZones } from '../../../src/zones.js';
 import { ROOT } from '../../helpers/server.js';
 import { authoritativeOnly } from '../../helpers/answer.js';
@@ -30,6 +31,21 @@ function raw(opts: { id?: number; flags?: number; qd?: number; ar?: number; body
 }
 
 const rcodeOf = (b: Buffer): number => b[3]! & 0xf;
+/** A question (type A, class IN) whose name takes `octets` octets in all, its final zero included: labels of 63 and one shorter. */
+function nameOf(octets: number): Buffer {
+  const labels: Buffer[] = [];
+  for (let left = octets - 1; left > 0; ) {
+    const n = Math.min(63, left - 1);
+    labels.push(Buffer.concat([Buffer.from([n]), Buffer.alloc(n, 0x61)]));
+    left -= n + 1;
+  }
+  return Buffer.concat([...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
+/** A forwarded chain's wire record as [owner, type, data] (dns-packet reads it). */
+const recordText = (r: Buffer): [string, string, unknown] => {
+  const a = packetDecodeRecord(r) as unknown as { name: string; type: string; data: unknown };
+  return [a.name, a.type, a.data];
+};
 
 describe('answer(): message checks in NSD order', () => {
   const cases: { name: string; query: Buffer; expect: null | { rcode: number; qd: number } }[] = [
@@ -44,6 +60,11 @@ describe('answer(): message checks in NSD order', () => {
     { name: 'question cut short → FORMERR', query: raw({ body: Buffer.from([7, 0x65, 0x78]) }), expect: { rcode: 1, qd: 0 } },
     { name: 'label longer than 63 → FORMERR', query: raw({ body: Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0, 0, 1, 0, 1])]) }), expect: { rcode: 1, qd: 0 } },
     { name: 'ARCOUNT 1 with nothing there → FORMERR, question echoed', query: raw({ ar: 1 }), expect: { rcode: 1, qd: 1 } },
+    // RFC 1035 §2.3.4: 255 octets at most, the final zero octet included. NSD 4.6: FORMERR, header only, for 256.
+    { name: 'a name of 256 octets → FORMERR, header only (as NSD)', query: raw({ body: nameOf(256) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'a name of 256 octets, not a plain query (ARCOUNT 1, nothing there) → FORMERR, header only (the reply could not be read)', query: raw({ ar: 1, body: nameOf(256) }), expect: { rcode: 1, qd: 0 } },
+    { name: 'a name of 256 octets, opcode UPDATE → NOTIMP, header only', query: raw({ flags: 5 << 11, body: nameOf(256) }), expect: { rcode: 4, qd: 0 } },
+    { name: 'a name of 255 octets is a name: REFUSED (not ours), the question echoed', query: raw({ body: nameOf(255) }), expect: { rcode: 5, qd: 1 } },
     { name: 'IN query outside every zone → REFUSED', query: raw({}), expect: { rcode: 5, qd: 1 } },
   ];
   for (const c of cases) {
@@ -177,7 +198,7 @@ describe('answer(): outcomes owe nothing to the zone images', () => {
     wipe(c);
     expect(JSON.stringify(out.chain)).to.equal(before);
     expect(out.target).to.equal('www.elsewhere.invalid');
-    expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([['external.example.com', 'CNAME', 'www.elsewhere.invalid']]);
+    expect(out.chain.map(recordText)).to.deep.equal([['external.example.com', 'CNAME', 'www.elsewhere.invalid']]);
   });
   it('a question forwarded keeps the AD bit the client set (RFC 6840 §5.7: it asks for AD in the reply), and our own answers never set it', () => {
     const c = fresh();
@@ -204,7 +225,7 @@ describe('answer(): outcomes owe nothing to the zone images', () => {
     const out = answer(buildQuery('a.B.dn.example.com', 'A', 'IN'), c, { transport: 'udp', address: '127.0.0.1' });
     if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
     wipe(c);
-    expect(out.chain.map((a) => [a.name, a.type, (a as { data: string }).data])).to.deep.equal([
+    expect(out.chain.map(recordText)).to.deep.equal([
       ['dn.example.com', 'DNAME', 'other.test'],
       ['a.B.dn.example.com', 'CNAME', 'a.B.other.test'],
     ]);
@@ -236,4 +257,38 @@ describe('answer(): the question echoed octet for octet', () => {
       expect(question(reply)).to.equal(q.subarray(12).toString('hex'));
     });
   }
+});
+
+describe('answer(): a forwarded question keeps its octets (fuzz finding Q2)', () => {
+  const loaded = loadZones([{ name: 'escaped.test.', file: `${ROOT}test/fixtures/zones/escaped-names.zone` }]);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const c: AnswerContext = { ...ctx, zones: loaded.zones, recursion: compileAcl(['127.0.0.0/8']) as Acl };
+  const query = (name: number[], type = 1): Buffer => Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, type >> 8, type & 0xff, 0, 1]);
+  const label = (s: string | number[]): number[] => (typeof s === 'string' ? [s.length, ...Buffer.from(s, 'latin1')] : [s.length, ...s]);
+
+  const cases: [string, number[], string][] = [
+    ['a label holding a dot, mixed case', [...label('a.B'), ...label('elsewhere'), ...label('invalid'), 0], 'a\\.B.elsewhere.invalid'],
+    ['octets that are not UTF-8', [...label([0xff, 0x80]), ...label('invalid'), 0], '\\255\\128.invalid'],
+    ['a type dns-packet has no name for', [...label('x'), ...label('invalid'), 0], 'x.invalid'],
+  ];
+  for (const [what, name, text] of cases) {
+    it(`${what}: the request carries the question's octets, and the name to ask as a name string (${text})`, () => {
+      const q = query(name, what.includes('type') ? 65280 : 1);
+      const out = answer(q, c, { transport: 'udp', address: '127.0.0.1' });
+      if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
+      expect(out.question.wire.toString('hex')).to.equal(q.subarray(12).toString('hex'));
+      expect([out.question.name, out.target, out.question.type]).to.deep.equal([text, text, what.includes('type') ? 'UNKNOWN_65280' : 'A']);
+      // A copy: the query's memory is reused for the next datagram.
+      q.fill(0);
+      expect(out.question.wire.toString('hex')).to.not.equal(q.subarray(12).toString('hex'));
+    });
+  }
+
+  it('a chain of ours leading out: its records as their octets, the target as a name string (soa2\\.x.escaped.test CNAME \\000.)', () => {
+    const q = query([...label('soa2.x'), ...label('escaped'), ...label('test'), 0]);
+    const out = answer(q, c, { transport: 'udp', address: '127.0.0.1' });
+    if (out.kind !== 'forward') throw new Error(`expected a forward, got ${out.kind}`);
+    expect(out.target).to.equal('\\000');
+    expect(out.chain.map((r) => r.toString('hex'))).to.deep.equal([Buffer.from([...q.subarray(12, q.length - 4), 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 3, 1, 0, 0]).toString('hex')]);
+  });
 });

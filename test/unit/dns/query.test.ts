@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { readEdns } from '../../../src/dns/edns.js';
-import { readPlainQuery } from '../../../src/dns/query.js';
+import { readCookieOnlyQuery, readPlainQuery } from '../../../src/dns/query.js';
 
 /** A query for www.example.com A with the given additional records. */
 function query(additionals: unknown[] = []): Buffer {
@@ -56,3 +56,23 @@ describe('readPlainQuery', () => {
 function compressed(): Buffer {
   return Buffer.from('000700000001000000000000' + '03777777c00c' + '00010001', 'hex');
 }
+
+describe('readCookieOnlyQuery (RFC 7873 §5.4: a query with only a COOKIE option)', () => {
+  const cookie = (len: number): { code: number; data: Buffer } => ({ code: 10, data: Buffer.alloc(len, 0xab) });
+  const bare = (o: Parameters<typeof opt>[0], over: { flags?: number; questions?: unknown[]; extra?: unknown[] } = {}): Buffer =>
+    dnsPacket.encode({ type: 'query', id: 7, flags: over.flags ?? 0, questions: (over.questions ?? []) as never, additionals: [opt(o), ...(over.extra ?? [])] as never });
+  const cases: [string, Buffer, object | null][] = [
+    ['a client cookie alone, DO and NSID asked', bare({ size: 4096, do: true, options: [{ code: 3, data: Buffer.alloc(0) }, cookie(8)] }), { version: 0, udpSize: 4096, dnssecOk: true, nsid: true }],
+    ['with a server cookie, a size below 512', bare({ size: 100, options: [cookie(24)] }), { version: 0, udpSize: 512, dnssecOk: false, nsid: false }],
+    ['no COOKIE option', bare({ options: [] }), null],
+    ['a COOKIE option of a malformed length (FORMERR elsewhere)', bare({ options: [cookie(9)] }), null],
+    ['EDNS version 1', bare({ version: 1, options: [cookie(8)] }), null],
+    ['a question too', bare({ options: [cookie(8)] }, { questions: [{ name: 'www.example.com', type: 'A', class: 'IN' }] }), null],
+    ['a response (QR=1)', (() => { const m = bare({ options: [cookie(8)] }); m[2] = m[2]! | 0x80; return m; })(), null],
+    ['opcode NOTIFY', bare({ options: [cookie(8)] }, { flags: 4 << 11 }), null],
+    ['another additional record', bare({ options: [cookie(8)] }, { extra: [{ type: 'A', name: 'x', ttl: 1, data: '192.0.2.1' }] }), null],
+    ['octets after the OPT', Buffer.concat([bare({ options: [cookie(8)] }), Buffer.from([0])]), null],
+    ['shorter than a header', Buffer.alloc(11), null],
+  ];
+  for (const [what, msg, want] of cases) it(`${what} → ${want === null ? 'null' : 'its EDNS facts'}`, () => expect(readCookieOnlyQuery(msg)).to.deep.equal(want));
+});

@@ -33,7 +33,7 @@ describe('forwarder: upstream replies that cannot be passed on (fuzz findings)',
   });
 
   /** A first upstream that sends `bad`, a second that answers 192.0.2.2; the forwarder asks the first first. */
-  async function askPast(bad: Buffer): Promise<{ addresses: string[]; first: FakeUpstream; second: FakeUpstream }> {
+  async function askPast(bad: Buffer): Promise<{ addresses: string[]; owners: string[]; first: FakeUpstream; second: FakeUpstream }> {
     const first = await startFakeUpstream('127.0.0.2', await freePort(), () => ({ kind: 'raw', bytes: bad }));
     const second = await startFakeUpstream('127.0.0.3', await freePort(), () => ({ kind: 'answer', answers: [a(QUESTION.name, '192.0.2.2')] }));
     running.push(first, second);
@@ -41,13 +41,10 @@ describe('forwarder: upstream replies that cannot be passed on (fuzz findings)',
     const r = fw.resolve(QUESTION);
     if (r.kind === 'over-max') throw new Error('unexpected over-max');
     const answer = await r.answer;
-    return { addresses: answer.answers.map((x) => String((x as { data: unknown }).data)), first, second };
+    return { addresses: answer.answers.map((x) => String((x as { data: unknown }).data)), owners: answer.answers.map((x) => x.name), first, second };
   }
 
   const cases: [string, Buffer][] = [
-    // Octets that are not UTF-8 in a label: dns-packet reads U+FFFD and writes three octets for each, so the
-    // client's reply held a 65-octet "label" (0x41: not a length at all) and did not parse.
-    ['an owner name with octets that are not UTF-8', patched(reply([a('xx.remote.test', '192.0.2.1')]), 'xx', [0x80, 0xff])],
     // An SSHFP whose SHA-1 fingerprint (type 1) is 3 octets, not 20: dns-packet reads it but will not write it (the client got SERVFAIL).
     ['a record dns-packet reads but cannot write back', reply([a(QUESTION.name, '192.0.2.1'), { name: QUESTION.name, type: 'UNKNOWN_44', class: 'IN', ttl: 60, data: Buffer.from([1, 1, 0xaa, 0xbb, 0xcc]) } as unknown as Answer])],
     // RFC 6891 §6.1.1: OPT only in the additional section; dns-packet cannot write it elsewhere (the client got SERVFAIL).
@@ -61,10 +58,36 @@ describe('forwarder: upstream replies that cannot be passed on (fuzz findings)',
     });
   }
 
+  // Octets that are not UTF-8 in a label: dns-packet's own codec reads U+FFFD and writes three octets for each (the
+  // client's reply held a 65-octet "label" and did not parse), so such replies failed the attempt; a dot inside a
+  // label it wrote as two labels. Read and written with exact names (src/dns/exact-names.ts), they are passed on.
+  const exact: [string, number[], string][] = [
+    ['octets that are not UTF-8', [0x80, 0xff], '\\128\\255.remote.test'],
+    ['a dot inside a label', [0x61, 0x2e], 'a\\..remote.test'],
+  ];
+  for (const [what, octets, name] of exact) {
+    it(`a reply whose owner name holds ${what} is taken, every octet kept`, async () => {
+      const { addresses, owners, second } = await askPast(patched(reply([a('xx.remote.test', '192.0.2.1')]), 'xx', octets));
+      expect(addresses).to.deep.equal(['192.0.2.1']);
+      expect(owners).to.deep.equal([name]);
+      expect(second.udpQueries).to.equal(0);
+    });
+  }
+
   it('a well-formed reply from the first upstream is still taken (the checks refuse only what cannot be passed on)', async () => {
     const { addresses, second } = await askPast(reply([a(QUESTION.name, '192.0.2.1')]));
     expect(addresses).to.deep.equal(['192.0.2.1']);
     expect(second.udpQueries).to.equal(0);
+  });
+
+  it('a truncated reply (TC=1) is left unchecked only over UDP (asked again over TCP); over TCP or TLS it is taken as it is, so it is checked (fuzz: the forwarded target, crash-8a564760…)', () => {
+    // An SSHFP dns-packet reads but will not write, in a reply with TC=1.
+    const bad = reply([a(QUESTION.name, '192.0.2.1'), { name: QUESTION.name, type: 'UNKNOWN_44', class: 'IN', ttl: 60, data: Buffer.from([1, 1, 0xaa, 0xbb, 0xcc]) } as unknown as Answer]);
+    bad.writeUInt16BE(0x4321, 0);
+    bad[2] = bad[2]! | 0x02;
+    const overUdp = matches(bad, 0x4321, QUESTION, true);
+    expect(overUdp.kind === 'reply' && overUdp.packet.flag_tc, 'over UDP: the truncated reply, to ask again over TCP').to.equal(true);
+    expect(matches(bad, 0x4321, QUESTION).kind, 'over TCP or TLS').to.equal('malformed');
   });
 
   it('a message whose header counts more records than its octets hold is ignored without being decoded (dns-packet allocates per counted record)', () => {
