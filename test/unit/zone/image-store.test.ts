@@ -226,7 +226,7 @@ describe('zone image store: images and manifests', () => {
     const read = store.readManifest(origin);
     expect(read).to.deep.equal({ kind: 'ok', manifest: m });
     expect(store.readManifest('example.net.')).to.deep.equal({ kind: 'none' });
-    expect(store.sourcesUnchanged(m, source)).to.deep.equal({ kind: 'same' });
+    expect(store.sourcesUnchanged(m, source)).to.deep.equal({ kind: 'same', stamped: false });
     expect(store.sourcesUnchanged(m, join(top, 'other.zone'))).to.deep.include({ kind: 'changed' });
     writeFileSync(source, 'zone text, edited\n');
     expect(store.sourcesUnchanged(m, source)).to.deep.equal({ kind: 'changed', reason: `${source} changed` });
