@@ -139,7 +139,7 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
   // Response rate limiting and DNS cookies (src/abuse/).
   const { rrl, cookies } = abuseGuards(config);
   // Metrics, dnstap and the query log (src/ops/worker-ops.ts): the handlers are wrapped only when a log is on.
-  const ops = new WorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
+  const ops = await WorkerOps.open({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
   const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(forwarder), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
   if (forwarder !== null && hostsFiles.length > 0) {
     // Every worker reads and watches the files; worker 0 alone tells about them.

@@ -103,3 +103,6 @@ message Message {
   optional HttpProtocol http_protocol = 16;
 }
 `;
+
+/** The Frame Streams content type of dnstap (what READY, ACCEPT and START carry). Here, not in dnstap.ts, so the log writer does not load protobufjs. */
+export const DNSTAP_CONTENT_TYPE = 'protobuf:dnstap.Dnstap';

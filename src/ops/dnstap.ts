@@ -4,8 +4,7 @@ import protobuf from 'protobufjs';
 import { ipv4Bytes, parseIPv4, parseIPv6 } from '../zone/rdata/address.js';
 import { DNSTAP_PROTO } from './dnstap-schema.js';
 
-/** The Frame Streams content type of dnstap (what READY, ACCEPT and START carry). */
-export const DNSTAP_CONTENT_TYPE = 'protobuf:dnstap.Dnstap';
+export { DNSTAP_CONTENT_TYPE } from './dnstap-schema.js';
 
 /** `Message.Type` values shardns writes (dnstap.proto). */
 export const MESSAGE_TYPE = { AUTH_QUERY: 1, AUTH_RESPONSE: 2, CLIENT_QUERY: 5, CLIENT_RESPONSE: 6 } as const;

@@ -14,7 +14,7 @@ import type { Writable } from 'node:stream';
 import type { DnstapSink, QueryLogSink } from '../config.js';
 import { ShardnsError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DNSTAP_CONTENT_TYPE } from './dnstap.js';
+import { DNSTAP_CONTENT_TYPE } from './dnstap-schema.js';
 import { CONTROL, controlFrame, FrameReader } from './frame-streams.js';
 
 /** Octets a writer may have queued unwritten before it drops batches. */

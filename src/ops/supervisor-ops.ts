@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { ServedImage } from '../mapped-zones.js';
 import { serveOpsHttp, type OpsHttpServer, type Readiness } from './http.js';
 import { openDnstapWriter, openQueryLogWriter, type LogWriter } from './log-writer.js';
-import { Metrics, type LogName, type ReloadOutcome, type WorkerReport, type ZoneFacts } from './metrics.js';
+import type { LogName, Metrics, ReloadOutcome, WorkerReport, ZoneFacts } from './metrics.js';
 import { readUdpDrops } from './socket-drops.js';
 import type { LogBatch } from './worker-ops.js';
 
@@ -36,7 +36,8 @@ export interface OpsSource {
 
 /** The supervisor's metrics, health endpoint and log writers; each part exists only when its setting is on. */
 export class SupervisorOps {
-  private readonly metrics: Metrics | null;
+  /** Made by start() when --metrics is on (prom-client is loaded only then). */
+  private metrics: Metrics | null = null;
   private http: OpsHttpServer | null = null;
   private readonly writers = new Map<LogName, LogWriter>();
   private source: OpsSource | null = null;
@@ -48,9 +49,7 @@ export class SupervisorOps {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly procRoot = '/proc',
-  ) {
-    this.metrics = config.metrics === null ? null : new Metrics(config.workers);
-  }
+  ) {}
 
   /**
    * Opens the log outputs and the HTTP listener (before any worker forks,
@@ -66,6 +65,8 @@ export class SupervisorOps {
     if (dnstap !== null) this.writers.set('dnstap', opened(openDnstapWriter(dnstap, this.log, options.predecessor === true)));
     if (queryLog !== null) this.writers.set('query-log', opened(openQueryLogWriter(queryLog, this.log)));
     if (metrics === null) return;
+    const { Metrics } = await import('./metrics.js');
+    this.metrics = new Metrics(this.config.workers);
     const r = await this.listen(metrics);
     if (r === 'ok') return;
     if (!r.inUse || options.predecessor !== true) throw r.error;

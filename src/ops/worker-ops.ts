@@ -13,7 +13,7 @@ import { formatEndpoint, type OpenSocket } from '../net/reuseport.js';
 import { sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
 import type { TcpMessageHandler } from '../net/tcp.js';
-import { DnstapEncoder, type DnstapIdentity, type Exchange } from './dnstap.js';
+import type { DnstapEncoder, DnstapIdentity, Exchange } from './dnstap.js';
 import { writeDataFrame } from './frame-streams.js';
 import { Histogram, type HistogramSnapshot } from './histogram.js';
 import type { LogName } from './metrics.js';
@@ -129,10 +129,23 @@ export interface WorkerOpsOptions {
   send: BatchSender;
   /** The clock (ms since the epoch, fractions allowed). */
   now?: () => number;
+  /** Makes the dnstap payloads; required when `config.dnstap` is set ({@link WorkerOps.open} loads it). */
+  dnstapEncoder?: DnstapEncoder;
 }
 
 /** One worker's metrics, dnstap and query log side. */
 export class WorkerOps {
+  /**
+   * A worker's ops side, with the dnstap encoder (and protobufjs under it)
+   * loaded only when dnstap is on: a worker that writes no dnstap never
+   * pays its start-up time and memory.
+   */
+  static async open(options: WorkerOpsOptions): Promise<WorkerOps> {
+    if (options.config.dnstap === null || options.dnstapEncoder !== undefined) return new WorkerOps(options);
+    const { DnstapEncoder } = await import('./dnstap.js');
+    return new WorkerOps({ ...options, dnstapEncoder: new DnstapEncoder(options.identity) });
+  }
+
   /** True when a log is on: handlers are wrapped. */
   readonly observing: boolean;
   private readonly dnstap: { encoder: DnstapEncoder; batch: Batcher } | null;
@@ -144,7 +157,8 @@ export class WorkerOps {
   constructor(private readonly options: WorkerOpsOptions) {
     const { config, send } = options;
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
-    this.dnstap = config.dnstap === null ? null : { encoder: new DnstapEncoder(options.identity), batch: new Batcher('dnstap', send) };
+    if (config.dnstap !== null && options.dnstapEncoder === undefined) throw new Error('WorkerOps: dnstap is on but no encoder was given (use WorkerOps.open)');
+    this.dnstap = config.dnstap === null || options.dnstapEncoder === undefined ? null : { encoder: options.dnstapEncoder, batch: new Batcher('dnstap', send) };
     this.queryLog = config.queryLog === null ? null : { sampler: new Sampler(config.queryLogSample), batch: new Batcher('query-log', send) };
     this.observing = this.dnstap !== null || this.queryLog !== null;
   }

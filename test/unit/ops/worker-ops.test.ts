@@ -6,7 +6,7 @@ import type { OpenSocket } from '../../../src/net/reuseport.js';
 import type { TcpMessageHandler } from '../../../src/net/tcp.js';
 import type { InPlaceHandler, MessageHandler } from '../../../src/net/udp.js';
 import type { ReplyStream } from '../../../src/xfr/stream.js';
-import { decodeDnstap, MESSAGE_TYPE } from '../../../src/ops/dnstap.js';
+import { decodeDnstap, DnstapEncoder, MESSAGE_TYPE } from '../../../src/ops/dnstap.js';
 import { FrameReader, type Frame } from '../../../src/ops/frame-streams.js';
 import { WorkerOps, type LogBatch, type WorkerOpsOptions } from '../../../src/ops/worker-ops.js';
 import { buildQuery } from '../../helpers/dns-client.js';
@@ -17,10 +17,12 @@ const query = buildQuery('www.example.com', 'A', 'IN', { id: 77 });
 const answer: MessageHandler = (msg) => headerOnlyReply(msg, RCODE.NOERROR);
 
 function ops(config: Partial<WorkerOpsOptions['config']>, sent: LogBatch[], ack = true): WorkerOps {
+  const identity = { identity: 'host', version: 'shardns test' };
   return new WorkerOps({
     id: 2,
     config: { ...off, ...config },
-    identity: { identity: 'host', version: 'shardns test' },
+    identity,
+    ...(config.dnstap ? { dnstapEncoder: new DnstapEncoder(identity) } : {}),
     send: (b, done) => {
       sent.push(b);
       if (ack) setImmediate(done);
