@@ -27,7 +27,7 @@ type Args = Record<string, unknown> & { config?: string; print?: boolean; verify
 /** Runs the command line; resolves to the exit code when the command is done. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
-  const parser = yargs(argv)
+  const parser = yargs(asDefaultCommand(argv))
     .scriptName('shardns')
     .usage('$0 [serve] [options]\n$0 check [options]\n$0 probe [options]\n$0 ctl <status|reload [ZONE]|stats|upgrade|stop> [options]')
     .command(['serve', '$0'], 'answer DNS queries (the default command)', addSettings, async (args) => {
@@ -73,6 +73,24 @@ export async function main(argv: string[]): Promise<number> {
     });
   await parser.parseAsync();
   return exitCode;
+}
+
+/** The words that name a command (`serve` is also the default one). */
+const COMMAND_WORDS = new Set(['serve', 'check', 'probe', 'ctl']);
+
+/**
+ * `shardns serve …` as `shardns …`: the same command (serve is the default),
+ * but yargs, after running any command other than the default one, renders
+ * the whole help text in case it is asked for later: ~90 ms of CPU with our
+ * sixty options, at every start of the server. Left as it is when another
+ * command word follows (an error either way, as yargs says it) or help is
+ * asked for (serve's own help).
+ */
+export function asDefaultCommand(argv: readonly string[]): string[] {
+  if (argv[0] !== 'serve') return [...argv];
+  const rest = argv.slice(1);
+  if (rest.some((a) => COMMAND_WORDS.has(a) || a === '--help' || a === '-h')) return [...argv];
+  return rest;
 }
 
 function addSettings(y: Argv): Argv {
