@@ -3,9 +3,10 @@
 import type { SoaData } from 'dns-packet';
 import { lowerName } from '../../dns/ascii.js';
 import { nameToWire } from '../names.js';
-import { recordRdata } from '../rdata/rdata.js';
-import { T } from '../rdata/rrtypes.js';
-import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../parse/zone.js';
+import { rdataWireLength, recordRdata, writeRdata } from '../rdata/rdata.js';
+import { packetTypeCode, T } from '../rdata/rrtypes.js';
+import { NameTable } from '../parse/name-table.js';
+import { coveredType, rrsetKey, type Zone, type ZoneRecord } from '../parse/zone.js';
 import { hashLabel as nsec3Label, NSEC3_SHA1, nsec3Hash } from '../../dnssec/nsec3-hash.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, NSEC3_EXACT, NSEC3_INFO_WORDS, RRSET_WORDS } from './format.js';
 
@@ -148,8 +149,14 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
   names.length = apexAt;
 
-  for (const recs of zone.nodes.values()) {
-    const name = recs[0]!.name;
+  // Each name's records as stored: a record alone, or the array of several (no array per name made here).
+  const entries: readonly (ZoneRecord | readonly ZoneRecord[])[] = zone.nodes instanceof NameTable ? zone.nodes.rawValues() : [...zone.nodes.values()];
+  for (let e = 0; e < entries.length; e++) {
+    const entry = entries[e]!;
+    const many = Array.isArray(entry) ? (entry as readonly ZoneRecord[]) : null;
+    const n = many === null ? 1 : many.length;
+    if (n === 0) continue;
+    const name = (many === null ? (entry as ZoneRecord) : many[0]!).name;
     let len = plainWireLength(name);
     let at: number;
     if (len > 0) {
@@ -171,32 +178,52 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     if (apex) sawApex = true;
     let f = apex ? NODE.apex : 0;
     if (len > 1 && names.bytes[at + len] === 1 && names.bytes[at + len + 1] === 0x2a) f |= NODE.wildcard;
-    const split = rrsets(recs);
-    let nsec3Only = split.length > 0;
-    for (const set of split) {
-      const code = recordTypeCode(set[0]!);
-      if (set.length > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
+    // The RRsets: adjacent runs of one type (and, for RRSIG and SIG, one type covered), as rrsets() splits them.
+    let nsec3Only = true;
+    let setsHere = 0;
+    for (let i = 0; i < n; ) {
+      const first = many === null ? (entry as ZoneRecord) : many[i]!;
+      const type = first.type;
+      const code = packetTypeCode(type);
+      const signature = code === T.RRSIG || code === T.SIG;
+      const setKey = signature ? rrsetKey(code, first.data) : code;
+      let j = i + 1;
+      while (j < n && many![j]!.type === type && (!signature || rrsetKey(code, many![j]!.data) === setKey)) j++;
+      const count = j - i;
+      if (count > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
       if (code === T.NS && !apex) f |= NODE.cut;
       else if (code === T.CNAME) f |= NODE.cname;
       else if (code === T.DNAME) f |= NODE.dname;
       else if (code === T.RRSIG) imageFlags |= IMAGE_FLAG.signed;
       else if (code === T.NSEC3) imageFlags |= IMAGE_FLAG.nsec3;
-      const covered = code === T.RRSIG ? Math.max(0, coveredType(rrsetKey(code, set[0]!.data))) : 0;
+      const covered = code === T.RRSIG ? Math.max(0, coveredType(setKey)) : 0;
       if (code !== T.NSEC3 && !(code === T.RRSIG && covered === T.NSEC3)) nsec3Only = false;
       if (code === T.RRSIG && covered === T.DNSKEY) imageFlags |= IMAGE_FLAG.secure;
       const start = rdata.length;
-      for (const r of set) {
-        const wire = recordRdata(r);
-        const o = rdata.reserve(2 + wire.length);
-        rdata.bytes[o] = wire.length >> 8;
-        rdata.bytes[o + 1] = wire.length & 0xff;
-        rdata.bytes.set(wire, o + 2);
+      for (let k = i; k < j; k++) {
+        const r = many === null ? (entry as ZoneRecord) : many[k]!;
+        // RDATA straight into the arena for the common types; the others through their own buffer.
+        const size = rdataWireLength(r);
+        if (size >= 0) {
+          const o = rdata.reserve(2 + size);
+          rdata.bytes[o] = size >> 8;
+          rdata.bytes[o + 1] = size & 0xff;
+          writeRdata(r, rdata.bytes, o + 2);
+        } else {
+          const wire = recordRdata(r);
+          const o = rdata.reserve(2 + wire.length);
+          rdata.bytes[o] = wire.length >> 8;
+          rdata.bytes[o + 1] = wire.length & 0xff;
+          rdata.bytes.set(wire, o + 2);
+        }
       }
-      records += set.length;
-      sets.push(code | (set.length << 16), set[0]!.ttl >>> 0, start, rdata.length - start, covered);
+      records += count;
+      sets.push(code | (count << 16), first.ttl >>> 0, start, rdata.length - start, covered);
+      setsHere++;
+      i = j;
     }
-    if (split.length > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
-    setCount.push(split.length);
+    if (setsHere > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
+    setCount.push(setsHere);
     flags.push(f);
     (nsec3Only ? nsec3Keys : sortKeys).push(sortKey);
   }

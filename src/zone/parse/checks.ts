@@ -1,8 +1,8 @@
 /** Checks of a whole zone after loading, as named-checkzone's integrity checks do them. */
 
 import type { DiagnosticSink } from './diagnostics.js';
-import { isAtOrBelow, nameKey, parentName, presentName, wireLength } from '../names.js';
-import { recordRdata } from '../rdata/rdata.js';
+import { isAtOrBelow, nameKey, parentName, presentName } from '../names.js';
+import { rdataWireLength, recordRdata } from '../rdata/rdata.js';
 import { T } from '../rdata/rrtypes.js';
 import { recordTypeCode, rrsets, type ZoneBuilder, type ZoneRecord } from './zone.js';
 
@@ -58,25 +58,8 @@ const MAX_RRSET_RDATA = 65511;
 
 /** Octets of a record's RDATA on the wire. */
 function rdataLength(r: ZoneRecord): number {
-  switch (r.type) {
-    case 'A':
-      return 4;
-    case 'AAAA':
-      return 16;
-    case 'NS':
-    case 'CNAME':
-    case 'PTR':
-    case 'DNAME':
-      return wireLength(r.data as string);
-    case 'MX':
-      return 2 + wireLength((r.data as { exchange: string }).exchange);
-    case 'TXT': {
-      let n = 0;
-      for (const b of r.data as Buffer[]) n += b.length + 1;
-      return n;
-    }
-  }
-  return recordRdata(r).length;
+  const n = rdataWireLength(r);
+  return n >= 0 ? n : recordRdata(r).length;
 }
 
 /** Records of these types are at most this long, so small RRsets of them need no sum. */

@@ -88,6 +88,15 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     for (let i = 0; i < this.keyList.length; i++) this.place(i, this.hashes[i]!);
   }
 
+  /**
+   * Every entry's records as stored, in insertion order: a record alone, or
+   * the array of several. For walks over a whole big zone (the compiler),
+   * which would otherwise get a fresh one-element array per name.
+   */
+  rawValues(): readonly (ZoneRecord | readonly ZoneRecord[])[] {
+    return this.valueList;
+  }
+
   get(key: string): ZoneRecord[] | undefined {
     const i = this.find(key, hashKey(key));
     return i < 0 ? undefined : records(this.valueList[i]!);
