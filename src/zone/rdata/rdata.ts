@@ -217,6 +217,71 @@ export function writeRdata(record: { type: string; data: unknown }, out: Uint8Ar
   throw new Error(`writeRdata: no in-place writer for ${record.type}`);
 }
 
+/**
+ * The `data` of a record of type `code` from its wire RDATA: what readRdata
+ * gave when the record was read (the parser's data and this agree for every
+ * type: test/unit/zone/record-store.test.ts). Types dns-packet encodes
+ * structurally get their object or string, the others a Buffer of the
+ * octets (a copy).
+ */
+export function dataFromWire(code: number, wire: Uint8Array): unknown {
+  const spec = SPECS.get(code);
+  if (spec === undefined || spec.toPacket === undefined) return Buffer.from(wire);
+  const r = new WireReader(Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength));
+  const values = new Array<unknown>(spec.fields.length);
+  for (let k = 0; k < spec.fields.length; k++) values[k] = spec.fields[k]!.read(r);
+  return spec.toPacket(values);
+}
+
+/** ASCII letters as lower case, for canonical comparisons (RFC 4034 §6.2, RFC 4343). */
+function lower(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+}
+
+/** Whether `a[aAt, aAt+n)` and `b[bAt, bAt+n)` are the same octets, ASCII letters folded when `fold`. */
+function sameOctets(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: number, fold: boolean): boolean {
+  if (fold) {
+    for (let k = 0; k < n; k++) if (lower(a[aAt + k]!) !== lower(b[bAt + k]!)) return false;
+  } else {
+    for (let k = 0; k < n; k++) if (a[aAt + k] !== b[bAt + k]) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether two RDATA of type `code` are equal in canonical form (RFC 4034
+ * §6.2: the names of the types that require it lower-cased): what makes two
+ * records duplicates (RFC 2181 §5), as rdataKey compares them. The common
+ * types compare in place; the others through canonicalRdata.
+ */
+export function sameCanonicalRdata(code: number, a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  const n = a.length;
+  switch (code) {
+    case T.A:
+    case T.AAAA:
+    case T.TXT:
+      return sameOctets(a, 0, b, 0, n, false);
+    case T.NS:
+    case T.CNAME:
+    case T.PTR:
+    case T.DNAME:
+      // A whole name: label lengths (0–63) are never letters, so folding every octet folds the labels only.
+      return sameOctets(a, 0, b, 0, n, true);
+    case T.MX:
+      return n >= 2 && sameOctets(a, 0, b, 0, 2, false) && sameOctets(a, 2, b, 2, n - 2, true);
+    case T.SRV:
+      return n >= 6 && sameOctets(a, 0, b, 0, 6, false) && sameOctets(a, 6, b, 6, n - 6, true);
+  }
+  return canonicalRdataKey(code, a) === canonicalRdataKey(code, b);
+}
+
+/** The canonical RDATA (canonicalRdata) as a string of octets: equal for two RDATA exactly when sameCanonicalRdata says so. */
+export function canonicalRdataKey(code: number, wire: Uint8Array): string {
+  const b = Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength);
+  return canonicalRdata(code, b).toString('latin1');
+}
+
 /** RDATA in BIND's presentation form; RFC 3597 form for types without a known layout. */
 export function printRdata(code: number, wire: Buffer): string {
   const spec = SPECS.get(code);
