@@ -1,6 +1,7 @@
 /** The records of a zone as it loads, in typed arrays and one arena of wire RDATA: no object per record, so a million records cost the collector nothing. */
 
 import { rdataWireLength, recordRdata, writeRdata } from '../rdata/rdata.js';
+import type { RdataSink } from '../rdata/rdata-io.js';
 import { T } from '../rdata/rrtypes.js';
 
 /*
@@ -25,8 +26,8 @@ export const NONE = -1;
 /** The largest arena (the image addresses RDATA with 32-bit offsets anyway). */
 const MAX_ARENA = 0xffff_fff0;
 
-/** Typed arrays of one record each, grown together by doubling. */
-export class RecordStore {
+/** Typed arrays of one record each, grown together by doubling; the arena is where the RDATA reader writes (an RdataSink). */
+export class RecordStore implements RdataSink {
   /** Records stored (some may be unlinked: dropped duplicates). */
   count = 0;
   code = new Uint16Array(1024);
@@ -43,6 +44,30 @@ export class RecordStore {
   used = 0;
   /** Owner spellings that differ from their name's (record index → name string). */
   readonly spelling = new Map<number, string>();
+
+  /** The arena, as an RdataSink (readRdataWire writes a record's RDATA at its end before appendWire takes it). */
+  get bytes(): Uint8Array {
+    return this.wire;
+  }
+
+  /**
+   * Stores a record whose RDATA was written at `wire[at, at + len)` (by
+   * readRdataWire, through this store's RdataSink side), linked to nothing
+   * yet; returns its index.
+   */
+  appendWire(code: number, ttl: number, at: number, len: number): number {
+    const i = this.count;
+    if (i === this.code.length) this.growRecords();
+    if (len > 0xffff) throw new Error(`RDATA of ${len} octets (at most 65535)`);
+    this.code[i] = code;
+    this.ttl[i] = ttl;
+    this.at[i] = at;
+    this.len[i] = len;
+    this.next[i] = NONE;
+    this.prev[i] = NONE;
+    this.count = i + 1;
+    return i;
+  }
 
   /**
    * Stores a record's TTL and its RDATA (written from `data` as recordRdata
@@ -110,7 +135,8 @@ export class RecordStore {
     return n === NONE;
   }
 
-  private reserve(n: number): number {
+  /** Room for `n` more octets at the end of the arena; returns where. */
+  reserve(n: number): number {
     if (this.used + n > this.wire.length) {
       let size = this.wire.length * 2;
       while (size < this.used + n) size *= 2;

@@ -164,29 +164,26 @@ export class ZoneBuilder {
   }
 
   /**
-   * Adds one record of type `code` read in `batch`; `key` is nameKey(rec.name).
-   * Reports and drops the record if a rule forbids it.
+   * Adds one record of type `code` and TTL `ttl` at `owner` (a name
+   * string), read in `batch`, whose RDATA the reader wrote at
+   * `store.wire[at, at + len)` (the end of the arena); `key` is
+   * nameKey(owner). Reports and drops the record (and takes its RDATA's
+   * room back) if a rule forbids it.
    */
-  add(rec: ZoneRecord, key: string, code: number, batch: number, file: string, line: number, col: number): void {
+  add(owner: string, key: string, code: number, ttl: number, at: number, len: number, batch: number, file: string, line: number, col: number): void {
     this.touched = this.batchSets(batch, key);
-    if (code === T.SOA && key !== this.originKey) {
-      this.sink.error(file, line, col, `SOA record at ${presentName(rec.name)} is not at the zone apex ${presentName(this.origin)}`);
-      return;
-    }
-    if (code === T.DS && key === this.originKey) {
-      this.sink.error(file, line, col, `DS record at the zone apex ${presentName(rec.name)}: a DS record belongs in the parent zone (RFC 4035 §2.4)`);
-      return;
-    }
-    if (code === T.NS && (key === '*' || key.startsWith('*.'))) {
-      this.sink.error(file, line, col, `NS records at the wildcard name ${presentName(rec.name)}: BIND refuses them (RFC 4592 §4.2)`);
-      return;
-    }
-    if (code === T.NSEC3 && !nsec3Owner(rec.name)) {
-      this.sink.error(file, line, col, `NSEC3 owner ${presentName(rec.name)} does not start with a base32hex hash label (RFC 5155 §3)`);
-      return;
-    }
-    const setKey = code === T.RRSIG || code === T.SIG ? rrsetKey(code, rec.data) : code;
     const s = this.store;
+    // Stored before it is known to be kept: the rules below read its octets; a record refused is dropped again.
+    const r = s.appendWire(code, ttl, at, len);
+    const refuse = (message: string): void => {
+      s.dropLast(r, false);
+      this.sink.error(file, line, col, message);
+    };
+    if (code === T.SOA && key !== this.originKey) return refuse(`SOA record at ${presentName(owner)} is not at the zone apex ${presentName(this.origin)}`);
+    if (code === T.DS && key === this.originKey) return refuse(`DS record at the zone apex ${presentName(owner)}: a DS record belongs in the parent zone (RFC 4035 §2.4)`);
+    if (code === T.NS && (key === '*' || key.startsWith('*.'))) return refuse(`NS records at the wildcard name ${presentName(owner)}: BIND refuses them (RFC 4592 §4.2)`);
+    if (code === T.NSEC3 && !nsec3Owner(owner)) return refuse(`NSEC3 owner ${presentName(owner)} does not start with a base32hex hash label (RFC 5155 §3)`);
+    const setKey = s.setKey(r);
     // Records of one name are usually adjacent: remember the last node instead of hashing again.
     let index: number;
     if (key === this.lastKey) {
@@ -197,17 +194,16 @@ export class ZoneBuilder {
     }
     if (index < 0) {
       if (key.includes('*') && innerWildcard(key)) {
-        this.sink.warning(file, line, col, `${presentName(rec.name)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
+        this.sink.warning(file, line, col, `${presentName(owner)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
       }
-      const r = s.append(code, rec.ttl, rec);
-      this.lastIndex = this.nodes.add(key, this.lastHash, rec.name, r);
+      this.lastIndex = this.nodes.add(key, this.lastHash, owner, r);
       this.lastKey = key;
       this.added(r, key, code, setKey, file, line, col);
       return;
     }
     this.lastKey = key;
     this.lastIndex = index;
-    if (!this.compatible(index, code, rec, file, line, col)) return;
+    if (!this.compatible(index, code)) return refuse(`CNAME and other data at ${presentName(owner)}: a name with a CNAME record holds no other records (RFC 1034 §3.6.2)`);
     const sameBatch = this.touched.includes(setKey);
 
     // Find the run of this RRset (`end`: its last record). Records of a name mostly arrive
@@ -219,10 +215,10 @@ export class ZoneBuilder {
     if (this.inSet(tail, code, sig, setKey)) {
       end = tail;
     } else {
-      for (let r = this.nodes.head[index]!; r !== NONE; r = s.next[r]!) {
-        if (sig && s.code[r] === code) lastSig = r;
-        if (this.inSet(r, code, sig, setKey)) {
-          end = r;
+      for (let i = this.nodes.head[index]!; i !== NONE; i = s.next[i]!) {
+        if (sig && s.code[i] === code) lastSig = i;
+        if (this.inSet(i, code, sig, setKey)) {
+          end = i;
           while (s.next[end] !== NONE && this.inSet(s.next[end]!, code, sig, setKey)) end = s.next[end]!;
           break;
         }
@@ -230,26 +226,23 @@ export class ZoneBuilder {
     }
     if (end === NONE) {
       // A new RRset: keep RRSIGs together, otherwise append.
-      const r = s.append(code, rec.ttl, rec);
-      this.link(index, r, rec.name, lastSig !== NONE ? lastSig : tail);
+      this.link(index, r, owner, lastSig !== NONE ? lastSig : tail);
       this.added(r, key, code, setKey, file, line, col);
       return;
     }
 
     const setTtl = s.ttl[end]!;
-    if (rec.ttl !== setTtl) {
+    if (ttl !== setTtl) {
       if (sameBatch) {
-        this.sink.warning(file, line, col, `TTL ${rec.ttl} differs from the TTL ${setTtl} of the ${typeMnemonic(code)} records above at ${presentName(rec.name)}; TTL set to ${setTtl}`);
-        rec.ttl = setTtl;
+        this.sink.warning(file, line, col, `TTL ${ttl} differs from the TTL ${setTtl} of the ${typeMnemonic(code)} records above at ${presentName(owner)}; TTL set to ${setTtl}`);
+        s.ttl[r] = setTtl;
       } else {
-        this.sink.warning(file, line, col, `TTL ${rec.ttl} differs from the TTL ${setTtl} of earlier ${typeMnemonic(code)} records at ${presentName(rec.name)}; the RRset takes the later TTL ${rec.ttl}, as BIND does`);
-        for (let r = end; r !== NONE && this.inSet(r, code, sig, setKey); r = s.prev[r]!) s.ttl[r] = rec.ttl;
+        this.sink.warning(file, line, col, `TTL ${ttl} differs from the TTL ${setTtl} of earlier ${typeMnemonic(code)} records at ${presentName(owner)}; the RRset takes the later TTL ${ttl}, as BIND does`);
+        for (let i = end; i !== NONE && this.inSet(i, code, sig, setKey); i = s.prev[i]!) s.ttl[i] = ttl;
       }
     }
     if (!sameBatch) this.touched.push(setKey);
 
-    // Stored before it is known to be kept: its RDATA is what duplicates are compared by.
-    const r = s.append(code, rec.ttl, rec);
     const big = this.bigSet(end, code, key, setKey, sig);
     const dup = big !== null && !big.has(canonicalRdataKey(code, s.rdata(r))) ? NONE : this.findDuplicate(end, code, sig, setKey, r);
     if (dup !== NONE) {
@@ -264,12 +257,10 @@ export class ZoneBuilder {
       return;
     }
     if (SINGLETONS.has(code)) {
-      s.dropLast(r, false);
       const mn = typeMnemonic(code);
-      this.sink.error(file, line, col, `a second ${mn} record at ${presentName(rec.name)}; a name holds only one ${mn} record`);
-      return;
+      return refuse(`a second ${mn} record at ${presentName(owner)}; a name holds only one ${mn} record`);
     }
-    this.link(index, r, rec.name, end);
+    this.link(index, r, owner, end);
     this.added(r, key, code, setKey, file, line, col);
     if (big !== null) big.add(canonicalRdataKey(code, s.rdata(r)));
   }
@@ -332,7 +323,7 @@ export class ZoneBuilder {
   }
 
   /** RFC 2181 §10.1, RFC 1034 §3.6.2: a CNAME shares its name only with DNSSEC records. */
-  private compatible(index: number, code: number, rec: ZoneRecord, file: string, line: number, col: number): boolean {
+  private compatible(index: number, code: number): boolean {
     if (CNAME_COMPANIONS.has(code)) return true;
     const s = this.store;
     const adding = code === T.CNAME;
@@ -343,10 +334,7 @@ export class ZoneBuilder {
     for (let r = this.nodes.head[index]!; r !== NONE; r = s.next[r]!) {
       const other = s.code[r]!;
       if (other === code || CNAME_COMPANIONS.has(other)) continue;
-      if (adding || other === T.CNAME) {
-        this.sink.error(file, line, col, `CNAME and other data at ${presentName(rec.name)}: a name with a CNAME record holds no other records (RFC 1034 §3.6.2)`);
-        return false;
-      }
+      if (adding || other === T.CNAME) return false;
     }
     return true;
   }

@@ -4,7 +4,7 @@ import { ipv4Bytes, ipv6Bytes } from './address.js';
 import { encodeHex, chunk56, decodeHex } from './encoding.js';
 import { nameKey, nameToWire, wireLength, writeNameWire } from '../names.js';
 import { packetRdata } from './packet.js';
-import { RdataError, RdataText, WireReader, WireWriter } from './rdata-io.js';
+import { RdataError, RdataText, WireReader, WireWriter, type RdataSink } from './rdata-io.js';
 import { NotRepresentable, SPECS, type RdataSpec } from './rdata-types.js';
 import { packetType, packetTypeCode, T, typeMnemonic } from './rrtypes.js';
 
@@ -38,6 +38,94 @@ export function readRdata(code: number, t: RdataText): unknown {
   t.end();
   return finish(spec, values, starts);
 }
+
+/**
+ * Reads the RDATA of a record of type `code` from the remaining tokens, as
+ * readRdata does (the same checks, the same RdataError for the same input),
+ * and writes its wire form (the octets recordRdata gives for readRdata's
+ * data) at the end of `sink`; returns its length. The commonest types go
+ * from text to octets with no data object in between (an AAAA address is
+ * parsed once, not also printed). On an error the sink may hold part of the
+ * RDATA: the caller sets `used` back.
+ */
+export function readRdataWire(code: number, t: RdataText, sink: RdataSink): number {
+  if (!(t.more() && t.entry.texts[t.i] === '\\#' && !t.entry.quoted[t.i])) {
+    switch (code) {
+      case T.A: {
+        const s = FAST.a.parse(t) as string;
+        // `reserve` first: it may replace `bytes` with a bigger array.
+        const at = sink.reserve(4);
+        ipv4Bytes(s, sink.bytes, at);
+        t.end();
+        return 4;
+      }
+      case T.AAAA: {
+        const s = t.take('IPv6 address');
+        const at = sink.reserve(16);
+        if (!ipv6Bytes(s, sink.bytes, at)) t.fail(`bad IPv6 address "${s}"`);
+        t.end();
+        return 16;
+      }
+      case T.NS:
+      case T.CNAME:
+      case T.PTR:
+      case T.DNAME: {
+        const name = (code === T.NS ? FAST.ns : code === T.CNAME ? FAST.cname : code === T.PTR ? FAST.ptr : FAST.dname).parse(t) as string;
+        t.end();
+        const n = wireLength(name);
+        const at = sink.reserve(n);
+        writeNameWire(name, sink.bytes, at);
+        return n;
+      }
+      case T.MX: {
+        const preference = FAST.mx[0]!.parse(t) as number;
+        const exchange = FAST.mx[1]!.parse(t) as string;
+        t.end();
+        const n = 2 + wireLength(exchange);
+        const at = sink.reserve(n);
+        const b = sink.bytes;
+        b[at] = preference >> 8;
+        b[at + 1] = preference & 0xff;
+        writeNameWire(exchange, b, at + 2);
+        return n;
+      }
+      case T.SRV: {
+        const priority = FAST.srv[0]!.parse(t) as number;
+        const weight = FAST.srv[1]!.parse(t) as number;
+        const port = FAST.srv[2]!.parse(t) as number;
+        const target = FAST.srv[3]!.parse(t) as string;
+        t.end();
+        const n = 6 + wireLength(target);
+        const at = sink.reserve(n);
+        const b = sink.bytes;
+        b[at] = priority >> 8;
+        b[at + 1] = priority & 0xff;
+        b[at + 2] = weight >> 8;
+        b[at + 3] = weight & 0xff;
+        b[at + 4] = port >> 8;
+        b[at + 5] = port & 0xff;
+        writeNameWire(target, b, at + 6);
+        return n;
+      }
+    }
+  }
+  const data = readRdata(code, t);
+  const wire = Buffer.isBuffer(data) ? data : recordRdata({ type: packetType(code), data });
+  const at = sink.reserve(wire.length);
+  sink.bytes.set(wire, at);
+  return wire.length;
+}
+
+/** The fields of the types readRdataWire reads itself, from SPECS (so their checks and messages are the same ones). */
+const FAST = {
+  a: SPECS.get(T.A)!.fields[0]!,
+  ns: SPECS.get(T.NS)!.fields[0]!,
+  cname: SPECS.get(T.CNAME)!.fields[0]!,
+  ptr: SPECS.get(T.PTR)!.fields[0]!,
+  dname: SPECS.get(T.DNAME)!.fields[0]!,
+  mx: SPECS.get(T.MX)!.fields,
+  srv: SPECS.get(T.SRV)!.fields,
+};
 
 /** Applies the semantic checks and builds the data; `starts[k]` is the token field k began at (-1: none). */
 function finish(spec: RdataSpec, values: unknown[], starts: readonly number[]): unknown {

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { Entry, Lexer } from '../../../src/zone/parse/lexer.js';
 import { NONE, RecordStore } from '../../../src/zone/parse/record-store.js';
 import { parseName, parseZoneName, originOf } from '../../../src/zone/names.js';
-import { canonicalRdataKey, dataFromWire, rdataKey, readRdata, recordRdata, sameCanonicalRdata } from '../../../src/zone/rdata/rdata.js';
-import { RdataText } from '../../../src/zone/rdata/rdata-io.js';
+import { canonicalRdataKey, dataFromWire, rdataKey, readRdata, readRdataWire, recordRdata, sameCanonicalRdata } from '../../../src/zone/rdata/rdata.js';
+import { RdataText, type RdataSink } from '../../../src/zone/rdata/rdata-io.js';
 import { SPECS } from '../../../src/zone/rdata/rdata-types.js';
 import { packetType, T, typeFromText } from '../../../src/zone/rdata/rrtypes.js';
 import { ROOT } from '../../helpers/server.js';
+import { at, HEAD, loadBody, ok } from './helpers.js';
 
 const ORIGIN = originOf(parseZoneName('example.com.') as string);
 
@@ -100,6 +101,63 @@ describe('record store: wire octets back to data', () => {
     const missing = [...SPECS.keys()].map(packetType).filter((t) => !types.has(t));
     expect(missing, 'types without a record here').to.deep.equal([]);
     for (const t of ['UNKNOWN_1234', 'NULL', 'UNKNOWN_65280']) expect(types.has(t), t).to.equal(true);
+  });
+});
+
+/** An arena that moves to a new, bigger array at every reserve: a writer that holds on to `bytes` across a reserve writes into the old one. */
+class MovingSink implements RdataSink {
+  bytes = new Uint8Array(0);
+  used = 0;
+
+  reserve(n: number): number {
+    const b = new Uint8Array(this.used + n);
+    b.set(this.bytes.subarray(0, this.used));
+    this.bytes = b;
+    const at = this.used;
+    this.used += n;
+    return at;
+  }
+}
+
+describe('record store: the reader writes RDATA into the arena', () => {
+  it('for every type, readRdataWire writes what recordRdata gives for readRdata\'s data, into the arena as it is after growing', () => {
+    for (const line of EVERY_TYPE) {
+      const want = read(line)!;
+      const e = new Entry();
+      new Lexer(line, () => undefined).next(e);
+      const sink = new MovingSink();
+      sink.reserve(3); // something before it
+      const n = readRdataWire(want.code, new RdataText(e, 1, (t) => parseName(t, ORIGIN)), sink);
+      expect(sink.used, line).to.equal(3 + n);
+      expect(Buffer.from(sink.bytes.subarray(3, 3 + n)).toString('hex'), line).to.equal(recordRdata({ type: packetType(want.code), data: want.data }).toString('hex'));
+    }
+  });
+});
+
+describe('record store: a zone big enough for the arena to grow many times', () => {
+  it('every record loads with its own octets (the reader writes after the arena grew, not into the old one)', () => {
+    const n = 12000;
+    const lines = [HEAD];
+    for (let i = 0; i < n; i++) {
+      lines.push(`h${i} IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+      lines.push(`h${i} IN AAAA 2001:db8::1:${i.toString(16)}`);
+      lines.push(`h${i} IN NS ns${i}.example.net.`);
+      lines.push(`h${i} IN MX ${i % 65536} mail${i}.example.net.`);
+      lines.push(`h${i} IN SRV 1 2 ${i % 65536} srv${i}.example.net.`);
+      lines.push(`h${i} IN TXT "text ${i}"`);
+    }
+    const zone = ok(loadBody(lines.join('\n') + '\n'));
+    for (let i = 0; i < n; i++) {
+      const got = at(zone, `h${i}.example.com`).map((r) => [r.type, r.data]);
+      expect(got, `h${i}`).to.deep.equal([
+        ['A', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`],
+        ['AAAA', `2001:db8::1:${i.toString(16)}`],
+        ['NS', `ns${i}.example.net`],
+        ['MX', { preference: i % 65536, exchange: `mail${i}.example.net` }],
+        ['SRV', { priority: 1, weight: 2, port: i % 65536, target: `srv${i}.example.net` }],
+        ['TXT', [Buffer.from(`text ${i}`)]],
+      ]);
+    }
   });
 });
 
