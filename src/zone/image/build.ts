@@ -14,7 +14,7 @@ import type { Zone } from '../parse/zone.js';
 import { compileZone } from './compile.js';
 import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
-import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from './store.js';
+import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
 import { sameStamp, stampNow, trustedStamp, wallClockNs } from './file-stamp.js';
 import { FORMAT_VERSION } from './format.js';
 import { decodeJournal, encodeJournal, recordChange } from '../../xfr/journal.js';
@@ -174,8 +174,11 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
 
   const name = imageFileName(origin, c.hash);
   const path = store.imagePath(name);
+  const expect = { origin, hash: c.hash };
   let stamp = stampNow(path);
-  let v = store.verifyImage(name, { origin, hash: c.hash });
+  let v: VerifyOutcome = stamp === null ? { kind: 'missing' } : store.verifyImage(name, expect);
+  // An image there that cannot even be mapped (ENOMEM, …): the workers could not map a new one either; say so.
+  if (v.kind === 'error') return fail(v.error, [v.error.describe()], c.warnings);
   if (v.kind === 'ok') {
     // Another build (or another shardns on this folder) wrote the image of these very sources: keep it.
     reason += '; the image of these sources was already there';
@@ -183,20 +186,22 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
     const w = store.writeImage(name, c.image);
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
+    // The octets are those compileZone checksummed, written whole and fsync'd: reading all of them
+    // back would only check the kernel's copy. The file's size, header and meta are read back.
     stamp = stampNow(path);
-    v = store.verifyImage(name, { origin, hash: c.hash });
-    if (v.kind === 'error') return fail(v.error, [v.error.describe()], c.warnings);
-    if (v.kind !== 'ok') {
+    const back = stamp === null ? null : store.stampedImage(name, stamp, expect);
+    if (back === null || back.bytes !== c.image.length) {
       const e = new ShardnsError(
         'E_IMAGE',
-        `zone ${origin}: the image just written to ${store.imagePath(name)} does not read back (${v.kind === 'bad' ? v.reason : 'the file vanished'})`,
+        `zone ${origin}: the image just written to ${path} does not read back (${stamp === null ? 'the file vanished' : 'its size, header or meta is not what was written'})`,
         'check the disk and file system of the state directory (--state-dir); if they are sound, report it',
       );
       return fail(e, [e.describe()], c.warnings);
     }
+    v = back;
   }
-  // The stamp of the octets just verified (file-stamp.ts): a restart then checks the header only. No
-  // racy rule here: the file was written a moment ago by us, under a name nothing else writes to.
+  // The stamp of the octets written or verified (file-stamp.ts): a restart then checks the header only.
+  // No racy rule here: the file was written a moment ago by us, under a name nothing else writes to.
   const after = stampNow(path);
   const imageStamp = stamp !== null && after !== null && sameStamp(stamp, after) ? after : null;
   // IXFR history (RFC 1995): the change from the version served until now, for a zone that may be transferred.
