@@ -296,6 +296,38 @@ export function nameToWire(name: string, _mail = false): Buffer {
   return buf;
 }
 
+/**
+ * Writes the uncompressed wire form of a name string (as nameToWire gives
+ * it) into `out` at `at`, which must have wireLength(name) octets of room;
+ * returns that length. Plain names (no escapes) are written without an
+ * intermediate buffer.
+ */
+export function writeNameWire(name: string, out: Uint8Array, at: number): number {
+  if (name === '.') {
+    out[at] = 0;
+    return 1;
+  }
+  if (escaped(name)) {
+    const wire = nameToWire(name);
+    out.set(wire, at);
+    return wire.length;
+  }
+  const n = name.length;
+  let lengthAt = at;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === DOT) {
+      out[lengthAt] = at + i - lengthAt;
+      lengthAt = at + i + 1;
+    } else {
+      out[at + i + 1] = c;
+    }
+  }
+  out[lengthAt] = at + n - lengthAt;
+  out[at + n + 1] = 0;
+  return n + 2;
+}
+
 function labelsToWire(labels: Uint8Array[]): Buffer {
   let size = 1;
   for (const l of labels) size += l.length + 1;

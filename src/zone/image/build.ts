@@ -14,7 +14,8 @@ import type { Zone } from '../parse/zone.js';
 import { compileZone } from './compile.js';
 import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
-import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from './store.js';
+import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
+import { sameStamp, stampNow, trustedStamp, wallClockNs } from './file-stamp.js';
 import { FORMAT_VERSION } from './format.js';
 import { decodeJournal, encodeJournal, recordChange } from '../../xfr/journal.js';
 import { VERSION } from '../../version.js';
@@ -69,16 +70,22 @@ export type CompileOutcome =
  * build runs for a zone it cannot reuse.
  */
 export function compileSources(config: ZoneConfig, options: { readFile?: ReadFile; maxErrors?: number } = {}): CompileOutcome {
+  // Files read from the file system get stamps (file-stamp.ts), so a restart need not read them again; a reader given is not the file system.
+  const fromDisk = options.readFile === undefined;
   const read = options.readFile ?? ((f: string) => readFileSync(f));
   const sources: SourceFile[] = [];
   const seen = new Set<string>();
   const readFile: ReadFile = (file) => {
+    const path = resolve(file);
+    const first = !seen.has(path);
+    const readAt = wallClockNs();
+    const before = fromDisk && first ? stampNow(path) : null;
     const got = read(file);
     const octets = typeof got === 'string' ? Buffer.from(got, 'utf8') : got;
-    const path = resolve(file);
-    if (!seen.has(path)) {
+    if (first) {
       seen.add(path);
-      sources.push({ path, sha256: sha256(octets), bytes: octets.length });
+      const stamp = fromDisk ? trustedStamp(before, stampNow(path), readAt) : null;
+      sources.push({ path, sha256: sha256(octets), bytes: octets.length, ...(stamp !== null && stamp.size === octets.length ? { stamp } : {}) });
     }
     return octets;
   };
@@ -166,7 +173,12 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   }
 
   const name = imageFileName(origin, c.hash);
-  let v = store.verifyImage(name, { origin, hash: c.hash });
+  const path = store.imagePath(name);
+  const expect = { origin, hash: c.hash };
+  let stamp = stampNow(path);
+  let v: VerifyOutcome = stamp === null ? { kind: 'missing' } : store.verifyImage(name, expect);
+  // An image there that cannot even be mapped (ENOMEM, …): the workers could not map a new one either; say so.
+  if (v.kind === 'error') return fail(v.error, [v.error.describe()], c.warnings);
   if (v.kind === 'ok' && !options.force) {
     // Another build (or another shardns on this folder) wrote the image of these very sources: keep it.
     reason += '; the image of these sources was already there';
@@ -175,17 +187,24 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
     const w = store.writeImage(name, c.image);
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
-    v = store.verifyImage(name, { origin, hash: c.hash });
-    if (v.kind === 'error') return fail(v.error, [v.error.describe()], c.warnings);
-    if (v.kind !== 'ok') {
+    // The octets are those compileZone checksummed, written whole and fsync'd: reading all of them
+    // back would only check the kernel's copy. The file's size, header and meta are read back.
+    stamp = stampNow(path);
+    const back = stamp === null ? null : store.stampedImage(name, stamp, expect);
+    if (back === null || back.bytes !== c.image.length) {
       const e = new ShardnsError(
         'E_IMAGE',
-        `zone ${origin}: the image just written to ${store.imagePath(name)} does not read back (${v.kind === 'bad' ? v.reason : 'the file vanished'})`,
+        `zone ${origin}: the image just written to ${path} does not read back (${stamp === null ? 'the file vanished' : 'its size, header or meta is not what was written'})`,
         'check the disk and file system of the state directory (--state-dir); if they are sound, report it',
       );
       return fail(e, [e.describe()], c.warnings);
     }
+    v = back;
   }
+  // The stamp of the octets written or verified (file-stamp.ts): a restart then checks the header only.
+  // No racy rule here: the file was written a moment ago by us, under a name nothing else writes to.
+  const after = stampNow(path);
+  const imageStamp = stamp !== null && after !== null && sameStamp(stamp, after) ? after : null;
   // IXFR history (RFC 1995): the change from the version served until now, for a zone that may be transferred.
   const note = config.journal === true ? updateJournal(store, origin, manifest, name, c.image) : null;
   const warnings = note === null ? c.warnings : [...c.warnings, note];
@@ -202,6 +221,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     imageBytes: v.bytes,
     built: new Date().toISOString(),
     warnings: c.warnings,
+    ...(imageStamp !== null ? { imageStamp } : {}),
   };
   const wm = store.writeManifest(written);
   if (wm.kind === 'error') return fail(wm.error, [wm.error.describe()], c.warnings);

@@ -3,9 +3,10 @@
 import type { SoaData } from 'dns-packet';
 import { lowerName } from '../../dns/ascii.js';
 import { nameToWire } from '../names.js';
-import { recordRdata } from '../rdata/rdata.js';
-import { T } from '../rdata/rrtypes.js';
-import { coveredType, recordTypeCode, rrsets, rrsetKey, type Zone } from '../parse/zone.js';
+import { packetTypeCode, T } from '../rdata/rrtypes.js';
+import { NONE, RecordStore } from '../parse/record-store.js';
+import { hashKey, NameTable } from '../parse/name-table.js';
+import { coveredType, type Zone } from '../parse/zone.js';
 import { hashLabel as nsec3Label, NSEC3_SHA1, nsec3Hash } from '../../dnssec/nsec3-hash.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, NSEC3_EXACT, NSEC3_INFO_WORDS, RRSET_WORDS } from './format.js';
 
@@ -148,8 +149,13 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
   names.length = apexAt;
 
-  for (const recs of zone.nodes.values()) {
-    const name = recs[0]!.name;
+  // The zone's records as the parser stored them: wire RDATA in one arena, each name's list in typed arrays.
+  const table = compactNodes(zone);
+  const store = table.store;
+  for (let e = 0; e < table.size; e++) {
+    const head = table.head[e]!;
+    if (head === NONE) continue;
+    const name = table.owners[e]!;
     let len = plainWireLength(name);
     let at: number;
     if (len > 0) {
@@ -171,32 +177,42 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     if (apex) sawApex = true;
     let f = apex ? NODE.apex : 0;
     if (len > 1 && names.bytes[at + len] === 1 && names.bytes[at + len + 1] === 0x2a) f |= NODE.wildcard;
-    const split = rrsets(recs);
-    let nsec3Only = split.length > 0;
-    for (const set of split) {
-      const code = recordTypeCode(set[0]!);
-      if (set.length > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
+    // The RRsets: adjacent runs of one type (and, for RRSIG and SIG, one type covered), as rrsets() splits them.
+    let nsec3Only = true;
+    let setsHere = 0;
+    for (let r = head; r !== NONE; ) {
+      const code = store.code[r]!;
+      const setKey = store.setKey(r);
+      const first = r;
+      const start = rdata.length;
+      let count = 0;
+      // Each record's RDATA after its length, copied so that a set's records are one run in the image.
+      for (; r !== NONE && store.code[r] === code && store.setKey(r) === setKey; r = store.next[r]!) {
+        const size = store.len[r]!;
+        const o = rdata.reserve(2 + size);
+        const b = rdata.bytes;
+        b[o] = size >> 8;
+        b[o + 1] = size & 0xff;
+        const from = store.at[r]!;
+        const w = store.wire;
+        for (let k = 0; k < size; k++) b[o + 2 + k] = w[from + k]!;
+        count++;
+      }
+      if (count > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
       if (code === T.NS && !apex) f |= NODE.cut;
       else if (code === T.CNAME) f |= NODE.cname;
       else if (code === T.DNAME) f |= NODE.dname;
       else if (code === T.RRSIG) imageFlags |= IMAGE_FLAG.signed;
       else if (code === T.NSEC3) imageFlags |= IMAGE_FLAG.nsec3;
-      const covered = code === T.RRSIG ? Math.max(0, coveredType(rrsetKey(code, set[0]!.data))) : 0;
+      const covered = code === T.RRSIG ? Math.max(0, coveredType(setKey)) : 0;
       if (code !== T.NSEC3 && !(code === T.RRSIG && covered === T.NSEC3)) nsec3Only = false;
       if (code === T.RRSIG && covered === T.DNSKEY) imageFlags |= IMAGE_FLAG.secure;
-      const start = rdata.length;
-      for (const r of set) {
-        const wire = recordRdata(r);
-        const o = rdata.reserve(2 + wire.length);
-        rdata.bytes[o] = wire.length >> 8;
-        rdata.bytes[o + 1] = wire.length & 0xff;
-        rdata.bytes.set(wire, o + 2);
-      }
-      records += set.length;
-      sets.push(code | (set.length << 16), set[0]!.ttl >>> 0, start, rdata.length - start, covered);
+      records += count;
+      sets.push(code | (count << 16), store.ttl[first]! >>> 0, start, rdata.length - start, covered);
+      setsHere++;
     }
-    if (split.length > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
-    setCount.push(split.length);
+    if (setsHere > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
+    setCount.push(setsHere);
     flags.push(f);
     (nsec3Only ? nsec3Keys : sortKeys).push(sortKey);
   }
@@ -381,6 +397,26 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   return bytes;
 }
 
+
+/**
+ * The zone's records as the parser keeps them (a NameTable over a
+ * RecordStore); a zone given as a plain map of records (tests, tools) is
+ * stored so first, in its order.
+ */
+function compactNodes(zone: Zone): NameTable {
+  if (zone.nodes instanceof NameTable) return zone.nodes;
+  const table = new NameTable(new RecordStore());
+  for (const [key, records] of zone.nodes) {
+    let last = NONE;
+    for (const r of records) {
+      const i = table.store.append(packetTypeCode(r.type), r.ttl, r);
+      if (last === NONE) table.add(key, hashKey(key), r.name, i);
+      else if (table.store.linkAfter(i, last)) table.tail[table.size - 1] = i;
+      last = i;
+    }
+  }
+  return table;
+}
 
 /**
  * The wire length of a name made of printable ASCII other than `\\` (no

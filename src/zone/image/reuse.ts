@@ -33,19 +33,25 @@ export type ReuseOutcome = { kind: 'reused'; zone: BuiltZone; warnings: string[]
  * Whether the zone's image can be served without parsing: its manifest
  * exists, every source file (the zone file and each $INCLUDE read last time)
  * hashes as recorded, and the image verifies (size, header, CRC-32). With
+ * `stamps`, a file whose stat(2) is what the manifest recorded is not read
+ * again: a source is then unchanged, and an image (verified when it was
+ * written) needs only its header checked (file-stamp.ts argues why). With
  * `discard`, an image that fails verification is deleted (the build that
  * follows writes it again); without, nothing is touched. The parser's
  * warnings of the last build come back with a reused zone.
  */
-export function reuseZone(store: ImageStore, config: ZoneConfig, options: { discard: boolean }): ReuseOutcome {
+export function reuseZone(store: ImageStore, config: ZoneConfig, options: { discard: boolean; stamps?: boolean }): ReuseOutcome {
   const t0 = performance.now();
   const origin = config.name;
   const m = store.readManifest(origin);
   if (m.kind === 'none') return { kind: 'rebuild', reason: 'no manifest (first build)' };
   if (m.kind === 'bad') return { kind: 'rebuild', reason: `manifest unusable: ${m.reason}` };
-  const same = store.sourcesUnchanged(m.manifest, config.file);
+  const stamps = options.stamps === true;
+  const same = store.sourcesUnchanged(m.manifest, config.file, { stamps });
   if (same.kind === 'changed') return { kind: 'rebuild', reason: same.reason };
-  const v = store.verifyImage(m.manifest.image, { origin, hash: m.manifest.hash });
+  const expect = { origin, hash: m.manifest.hash };
+  const stamp = m.manifest.imageStamp;
+  const v = (stamps && stamp !== undefined ? store.stampedImage(m.manifest.image, stamp, expect) : null) ?? store.verifyImage(m.manifest.image, expect);
   if (v.kind === 'missing') return { kind: 'rebuild', reason: `image ${m.manifest.image} is missing` };
   if (v.kind === 'error') return { kind: 'rebuild', reason: `image ${m.manifest.image} could not be checked (${v.error.message})` };
   if (v.kind === 'bad') {
@@ -74,7 +80,9 @@ export function reuseZone(store: ImageStore, config: ZoneConfig, options: { disc
  * Every zone's image, when all can be reused as they are (nothing is
  * deleted or written); null when any zone needs the builder, or the state
  * directory cannot be opened (the builder then says why). The supervisor
- * asks this at start: a restart with unchanged zones needs no builder.
+ * asks this at start: a restart with unchanged zones needs no builder, and
+ * trusts file stamps (no file is read whose stat(2) is as recorded); a
+ * reload always hashes (the builder's reuseZone without stamps).
  */
 export function reuseAll(zones: readonly ZoneConfig[], stateDir: string, options: { libc?: Libc } = {}): { zones: BuiltZone[]; warnings: string[] } | null {
   const opened = ImageStore.open(stateDir, options.libc ? { libc: options.libc } : {});
@@ -82,7 +90,7 @@ export function reuseAll(zones: readonly ZoneConfig[], stateDir: string, options
   const out: BuiltZone[] = [];
   const warnings: string[] = [];
   for (const z of zones) {
-    const r = reuseZone(opened.store, z, { discard: false });
+    const r = reuseZone(opened.store, z, { discard: false, stamps: true });
     if (r.kind === 'rebuild') return null;
     out.push(r.zone);
     warnings.push(...r.warnings);

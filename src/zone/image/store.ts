@@ -1,13 +1,14 @@
 /** The state directory: where zone images and their manifests live, how they are named, written atomically, trusted and removed. */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Libc } from '../../sys/libc.js';
 import { mapFile } from '../../sys/mapping.js';
-import { FORMAT_VERSION } from './format.js';
+import { isFileStamp, sameStamp, stampNow, type FileStamp } from './file-stamp.js';
+import { FORMAT_VERSION, H, HEADER_BYTES, MAGIC } from './format.js';
 import { ZoneImage } from './image.js';
 
 /*
@@ -54,6 +55,8 @@ export interface SourceFile {
   sha256: string;
   /** Its size in octets. */
   bytes: number;
+  /** What stat(2) said when it was read, if that can vouch for its octets later (see file-stamp.ts); absent: hash it to know. */
+  stamp?: FileStamp;
 }
 
 /** What the store remembers about a zone's current image (manifests/<origin>.json). */
@@ -78,6 +81,8 @@ export interface Manifest {
   built: string;
   /** The parser's warnings (`file:line:column: …`), told again when the image is reused. */
   warnings: string[];
+  /** What stat(2) said of the image file when its checksum was verified (see file-stamp.ts); absent: verify it to know. */
+  imageStamp?: FileStamp;
 }
 
 /** SHA-256 of some octets, hex. */
@@ -145,8 +150,8 @@ export type JournalFileOutcome = { kind: 'ok'; bytes: Uint8Array } | { kind: 'no
 export type OpenStoreOutcome = { kind: 'ok'; store: ImageStore } | { kind: 'error'; error: ShardnsError };
 /** A zone's manifest: there, absent, or unreadable (then it is rebuilt). */
 export type ManifestOutcome = { kind: 'ok'; manifest: Manifest } | { kind: 'none' } | { kind: 'bad'; reason: string };
-/** Whether a manifest's sources are still what the files hold. */
-export type SourcesOutcome = { kind: 'same' } | { kind: 'changed'; reason: string };
+/** Whether a manifest's sources are still what the files hold; `stamped`: every file's stamp vouched for it, none was read. */
+export type SourcesOutcome = { kind: 'same'; stamped: boolean } | { kind: 'changed'; reason: string };
 /**
  * What a verified image says about itself; `missing`; `bad` (its octets are
  * wrong: truncated, corrupted, another zone's: delete it); or `error` (it
@@ -252,11 +257,20 @@ export class ImageStore {
    * (each is read and hashed again; nothing is parsed), `mainFile` is still
    * the first of them, and the image format is the same. The shardns
    * version that built the image does not matter (see sourceHash).
+   * With `stamps`, a file whose recorded stamp equals its stat(2) now is
+   * taken as unchanged without reading it (file-stamp.ts says why that is
+   * sound); the others are hashed.
    */
-  sourcesUnchanged(manifest: Manifest, mainFile: string): SourcesOutcome {
+  sourcesUnchanged(manifest: Manifest, mainFile: string, options: { stamps?: boolean } = {}): SourcesOutcome {
     if (manifest.format !== FORMAT_VERSION) return { kind: 'changed', reason: `the image format is now version ${FORMAT_VERSION} (was ${manifest.format})` };
     if (manifest.sources[0]?.path !== resolve(mainFile)) return { kind: 'changed', reason: `the zone file is now ${resolve(mainFile)} (was ${manifest.sources[0]?.path ?? 'none'})` };
+    let stamped = true;
     for (const s of manifest.sources) {
+      if (options.stamps && s.stamp !== undefined) {
+        const now = stampNow(s.path);
+        if (now !== null && sameStamp(now, s.stamp)) continue;
+      }
+      stamped = false;
       let octets: Uint8Array;
       try {
         octets = readFileSync(s.path);
@@ -267,7 +281,41 @@ export class ImageStore {
     }
     // Also an image of an earlier shardns, whose names hashed the shardns version too: built once more, then reused.
     if (sourceHash(manifest.origin, manifest.sources) !== manifest.hash) return { kind: 'changed', reason: `the manifest hash does not match its sources (an image named the way shardns ${manifest.shardns} named them, or an edited manifest)` };
-    return { kind: 'same' };
+    return { kind: 'same', stamped };
+  }
+
+  /**
+   * The cheap check of an image whose checksum was verified when it was
+   * written: its stamp is still `stamp` (no write since: file-stamp.ts),
+   * and its header and meta say it is this origin's image of these sources,
+   * of this format, as long as the file. Reads the header and the meta, not
+   * the image. Null when any of that is not so: then verify it (verifyImage
+   * says what is wrong, if anything).
+   */
+  stampedImage(name: string, stamp: FileStamp, expect: { origin: string; hash: string }): Extract<VerifyOutcome, { kind: 'ok' }> | null {
+    const path = this.imagePath(name);
+    const now = stampNow(path);
+    if (now === null || !sameStamp(now, stamp) || now.size < HEADER_BYTES) return null;
+    let fd = -1;
+    try {
+      fd = openSync(path, 'r');
+      const head = Buffer.alloc(HEADER_BYTES);
+      if (readSync(fd, head, 0, HEADER_BYTES, 0) !== HEADER_BYTES || head.toString('latin1', 0, MAGIC.length) !== MAGIC) return null;
+      const u32 = (off: number): number => head.readUInt32LE(off);
+      if (u32(H.version) !== FORMAT_VERSION || u32(H.totalBytes) !== now.size) return null;
+      const metaOff = u32(H.metaOff);
+      const metaBytes = u32(H.metaBytes);
+      if (metaOff < HEADER_BYTES || metaBytes > 65536 || metaOff + metaBytes > now.size) return null;
+      const metaText = Buffer.alloc(metaBytes);
+      if (readSync(fd, metaText, 0, metaBytes, metaOff) !== metaBytes) return null;
+      const meta = JSON.parse(metaText.toString('utf8')) as { origin?: unknown; source?: unknown };
+      if (meta.source !== expect.hash || String(meta.origin).toLowerCase() !== expect.origin.toLowerCase()) return null;
+      return { kind: 'ok', serial: u32(H.serial), records: u32(H.recordCount), bytes: now.size };
+    } catch {
+      return null;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
   }
 
   /**
@@ -474,7 +522,9 @@ function manifestProblem(m: unknown): string | null {
   for (const s of sources as unknown[]) {
     const f = s as Record<string, unknown> | null;
     if (f === null || typeof f !== 'object' || typeof f['path'] !== 'string' || typeof f['sha256'] !== 'string' || typeof f['bytes'] !== 'number') return 'a source is malformed';
+    if (f['stamp'] !== undefined && !isFileStamp(f['stamp'])) return 'a source stamp is malformed';
   }
+  if (o['imageStamp'] !== undefined && !isFileStamp(o['imageStamp'])) return '"imageStamp" is malformed';
   return null;
 }
 

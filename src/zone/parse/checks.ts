@@ -1,10 +1,12 @@
 /** Checks of a whole zone after loading, as named-checkzone's integrity checks do them. */
 
 import type { DiagnosticSink } from './diagnostics.js';
-import { isAtOrBelow, nameKey, parentName, presentName, wireLength } from '../names.js';
-import { recordRdata } from '../rdata/rdata.js';
-import { T } from '../rdata/rrtypes.js';
-import { recordTypeCode, rrsets, type ZoneBuilder, type ZoneRecord } from './zone.js';
+import { isAtOrBelow, nameKey, parentName, presentName } from '../names.js';
+import { WireReader } from '../rdata/rdata-io.js';
+import { packetType, T } from '../rdata/rrtypes.js';
+import { hashKey } from './name-table.js';
+import { NONE } from './record-store.js';
+import type { ZoneBuilder } from './zone.js';
 
 /**
  * Reports what makes a zone unusable: no SOA or no NS at the apex (RFC 1035
@@ -25,8 +27,9 @@ export function checkZone(b: ZoneBuilder, sink: DiagnosticSink, file: string): v
   checkSizes(b, sink, file);
   if (!clean) return;
   const look = new Lookup(b);
+  const s = b.store;
   for (const { record, at } of b.apexNs) {
-    const target = record.data as string;
+    const target = nameAt(s.wire, s.at[record]!);
     const key = nameKey(target);
     if (!isAtOrBelow(key, b.originKey)) continue;
     const dname = look.dnameAbove(key);
@@ -39,14 +42,21 @@ export function checkZone(b: ZoneBuilder, sink: DiagnosticSink, file: string): v
     }
   }
   checkCds(b, sink, file);
-  for (const [key, records] of b.nodes) {
-    for (const r of records) {
-      const type = r.type;
-      if (type === 'NS' && key !== b.originKey) delegationTarget(look, sink, file, key, r);
-      else if (type === 'MX') serviceTarget(look, sink, file, r, 'MX', (r.data as { exchange: string }).exchange);
-      else if (type === 'SRV') serviceTarget(look, sink, file, r, 'SRV', (r.data as { target: string }).target);
+  const nodes = b.nodes;
+  for (let n = 0; n < nodes.size; n++) {
+    const key = nodes.keyAt(n);
+    for (let r = nodes.head[n]!; r !== NONE; r = s.next[r]!) {
+      const code = s.code[r]!;
+      if (code === T.NS && key !== b.originKey) delegationTarget(look, sink, file, key, nodes.ownerOf(n, r), nameAt(s.wire, s.at[r]!));
+      else if (code === T.MX) serviceTarget(look, sink, file, nodes.ownerOf(n, r), 'MX', nameAt(s.wire, s.at[r]! + 2));
+      else if (code === T.SRV) serviceTarget(look, sink, file, nodes.ownerOf(n, r), 'SRV', nameAt(s.wire, s.at[r]! + 6));
     }
   }
+}
+
+/** The name string of the uncompressed wire name at `at` (RDATA the store wrote: well formed). */
+function nameAt(wire: Uint8Array, at: number): string {
+  return new WireReader(wire, at).name();
 }
 
 /**
@@ -56,43 +66,18 @@ export function checkZone(b: ZoneBuilder, sink: DiagnosticSink, file: string): v
  */
 const MAX_RRSET_RDATA = 65511;
 
-/** Octets of a record's RDATA on the wire. */
-function rdataLength(r: ZoneRecord): number {
-  switch (r.type) {
-    case 'A':
-      return 4;
-    case 'AAAA':
-      return 16;
-    case 'NS':
-    case 'CNAME':
-    case 'PTR':
-    case 'DNAME':
-      return wireLength(r.data as string);
-    case 'MX':
-      return 2 + wireLength((r.data as { exchange: string }).exchange);
-    case 'TXT': {
-      let n = 0;
-      for (const b of r.data as Buffer[]) n += b.length + 1;
-      return n;
-    }
-  }
-  return recordRdata(r).length;
-}
-
-/** Records of these types are at most this long, so small RRsets of them need no sum. */
-const BOUNDED: Record<string, number> = { A: 4, AAAA: 16, NS: 255, CNAME: 255, PTR: 255, DNAME: 255, MX: 257, SRV: 261 };
-
 /** RRsets too big for one message (and for BIND). */
 function checkSizes(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
-  for (const records of b.nodes.values()) {
-    if (records.length === 1 && BOUNDED[records[0]!.type] !== undefined) continue;
-    for (const set of rrsets(records)) {
-      const bound = BOUNDED[set[0]!.type];
-      if (bound !== undefined && set.length * (bound + 2) <= MAX_RRSET_RDATA) continue;
+  const s = b.store;
+  const nodes = b.nodes;
+  for (let n = 0; n < nodes.size; n++) {
+    for (let r = nodes.head[n]!; r !== NONE; ) {
+      const first = r;
+      const setKey = s.setKey(r);
       let size = 0;
-      for (const r of set) size += rdataLength(r) + 2;
+      for (; r !== NONE && s.setKey(r) === setKey; r = s.next[r]!) size += s.len[r]! + 2;
       if (size > MAX_RRSET_RDATA) {
-        sink.error(file, 0, 0, `the ${set[0]!.type} records at ${presentName(set[0]!.name)} hold ${size} octets of data; BIND refuses more than ${MAX_RRSET_RDATA} in one RRset, which must fit in one DNS message`);
+        sink.error(file, 0, 0, `the ${packetType(s.code[first]!)} records at ${presentName(nodes.ownerOf(n, first))} hold ${size} octets of data; BIND refuses more than ${MAX_RRSET_RDATA} in one RRset, which must fit in one DNS message`);
       }
     }
   }
@@ -104,41 +89,46 @@ function checkSizes(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
  * BIND refuses the zone otherwise.
  */
 function checkCds(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
-  const apex = b.nodes.get(b.originKey) ?? [];
-  const algorithms = new Set(apex.filter((r) => r.type === 'DNSKEY').map((r) => (r.data as { algorithm: number }).algorithm));
-  for (const r of apex) {
-    const at = r.type === 'CDS' ? 2 : r.type === 'CDNSKEY' ? 3 : -1;
+  const s = b.store;
+  const apex = b.nodes.find(b.originKey, hashKey(b.originKey));
+  if (apex < 0) return;
+  const algorithmAt = (r: number, at: number): number => (s.len[r]! > at ? s.wire[s.at[r]! + at]! : 0);
+  const algorithms = new Set<number>();
+  // DNSKEY RDATA (RFC 4034 §2.1): flags (2), protocol (1), algorithm (1), …
+  for (let r = b.nodes.head[apex]!; r !== NONE; r = s.next[r]!) if (s.code[r] === T.DNSKEY) algorithms.add(algorithmAt(r, 3));
+  for (let r = b.nodes.head[apex]!; r !== NONE; r = s.next[r]!) {
+    // CDS as DS (RFC 4034 §5.1): key tag (2), algorithm (1); CDNSKEY as DNSKEY.
+    const code = s.code[r]!;
+    const at = code === T.CDS ? 2 : code === T.CDNSKEY ? 3 : -1;
     if (at < 0) continue;
-    const wire = r.data as Buffer;
-    const algorithm = wire.length > at ? wire[at]! : 0;
+    const algorithm = algorithmAt(r, at);
     if (algorithm !== 0 && !algorithms.has(algorithm)) {
-      sink.error(file, 0, 0, `${r.type} at the apex names algorithm ${algorithm}, but no apex DNSKEY has it (RFC 7344 §4.1)`);
+      sink.error(file, 0, 0, `${packetType(code)} at the apex names algorithm ${algorithm}, but no apex DNSKEY has it (RFC 7344 §4.1)`);
     }
   }
 }
 
-function delegationTarget(look: Lookup, sink: DiagnosticSink, file: string, key: string, r: ZoneRecord): void {
-  const target = r.data as string;
+function delegationTarget(look: Lookup, sink: DiagnosticSink, file: string, key: string, owner: string, target: string): void {
   const tkey = nameKey(target);
   if (!isAtOrBelow(tkey, look.b.originKey)) return;
   const dname = look.dnameAbove(tkey);
   if (dname !== undefined) {
-    sink.warning(file, 0, 0, `delegation ${presentName(r.name)}: name server ${presentName(target)} is below the DNAME at ${presentName(dname)}`);
+    sink.warning(file, 0, 0, `delegation ${presentName(owner)}: name server ${presentName(target)} is below the DNAME at ${presentName(dname)}`);
     return;
   }
   if (look.hasAddress(tkey)) return;
   const glue = isAtOrBelow(tkey, key) ? 'glue ' : '';
-  sink.warning(file, 0, 0, `delegation ${presentName(r.name)}: name server ${presentName(target)} has no ${glue}address records (A or AAAA)`);
+  sink.warning(file, 0, 0, `delegation ${presentName(owner)}: name server ${presentName(target)} has no ${glue}address records (A or AAAA)`);
 }
 
-function serviceTarget(look: Lookup, sink: DiagnosticSink, file: string, r: ZoneRecord, what: string, target: string): void {
+function serviceTarget(look: Lookup, sink: DiagnosticSink, file: string, owner: string, what: string, target: string): void {
   if (target === '.') return;
   const tkey = nameKey(target);
   if (!isAtOrBelow(tkey, look.b.originKey)) return;
   if (look.hasType(tkey, T.CNAME)) {
-    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(r.name)} is a CNAME (RFC 2181 §10.3)`);
+    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(owner)} is a CNAME (RFC 2181 §10.3)`);
   } else if (!look.hasAddress(tkey)) {
-    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(r.name)} has no address records (A or AAAA)`);
+    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(owner)} has no address records (A or AAAA)`);
   }
 }
 
@@ -146,9 +136,20 @@ function serviceTarget(look: Lookup, sink: DiagnosticSink, file: string, r: Zone
 class Lookup {
   constructor(readonly b: ZoneBuilder) {}
 
+  private node(key: string): number {
+    return this.b.nodes.find(key, hashKey(key));
+  }
+
+  /** The first record of type `code` at entry `n`, or NONE. */
+  private typeAt(n: number, code: number): number {
+    const s = this.b.store;
+    for (let r = this.b.nodes.head[n]!; r !== NONE; r = s.next[r]!) if (s.code[r] === code) return r;
+    return NONE;
+  }
+
   hasType(key: string, code: number): boolean {
-    const node = this.b.nodes.get(key);
-    return node !== undefined && node.some((r) => recordTypeCode(r) === code);
+    const n = this.node(key);
+    return n >= 0 && this.typeAt(n, code) !== NONE;
   }
 
   /** The owner of a DNAME at a proper ancestor of key, if any (RFC 6672 §2.3: names below it are redirected). */
@@ -157,25 +158,28 @@ class Lookup {
     while (p !== this.b.originKey && p !== '.') {
       p = parentName(p);
       if (!isAtOrBelow(p, this.b.originKey)) return undefined;
-      const d = this.b.nodes.get(p)?.find((r) => r.type === 'DNAME');
-      if (d !== undefined) return d.name;
+      const n = this.node(p);
+      if (n < 0) continue;
+      const d = this.typeAt(n, T.DNAME);
+      if (d !== NONE) return this.b.nodes.ownerOf(n, d);
     }
     return undefined;
   }
 
   hasAddress(key: string): boolean {
-    const node = this.b.nodes.get(key) ?? this.wildcard(key);
-    return node !== undefined && node.some((r) => r.type === 'A' || r.type === 'AAAA');
+    let n = this.node(key);
+    if (n < 0) n = this.wildcard(key);
+    return n >= 0 && (this.typeAt(n, T.A) !== NONE || this.typeAt(n, T.AAAA) !== NONE);
   }
 
-  private wildcard(key: string): ZoneRecord[] | undefined {
+  private wildcard(key: string): number {
     let p = parentName(key);
     while (isAtOrBelow(p, this.b.originKey)) {
-      const w = this.b.nodes.get(p === '.' ? '*' : '*.' + p);
-      if (w !== undefined) return w;
-      if (this.b.nodes.has(p) || p === '.') return undefined;
+      const w = this.node(p === '.' ? '*' : '*.' + p);
+      if (w >= 0) return w;
+      if (this.node(p) >= 0 || p === '.') return -1;
       p = parentName(p);
     }
-    return undefined;
+    return -1;
   }
 }

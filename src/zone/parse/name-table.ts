@@ -1,5 +1,8 @@
-/** The table from owner-name keys to their records: a string hash table with the hashes kept in typed arrays. */
+/** The table from owner-name keys to their records: a string hash table with the hashes and each name's record list kept in typed arrays. */
 
+import { dataFromWire } from '../rdata/rdata.js';
+import { packetType } from '../rdata/rrtypes.js';
+import { NONE, type RecordStore } from './record-store.js';
 import type { ZoneRecord } from './zone.js';
 
 /**
@@ -14,25 +17,29 @@ export function hashKey(key: string): number {
   return h | 0;
 }
 
-/** The records of a table entry as an array. */
-function records(v: ZoneRecord | ZoneRecord[]): ZoneRecord[] {
-  return Array.isArray(v) ? v : [v];
-}
-
 /**
- * Owner-name key → the records at that name, in insertion order. Reads as a
- * ReadonlyMap; the builder writes through `find`, `add` and `replace`, which
- * take a hash computed once per record. A name with a single record keeps
- * the record itself and hands out a one-element array when read: most names
- * of big zones have one record, and a million arrays cost more memory and
- * collector time than their records.
+ * Owner-name key → the records at that name, in the order ZoneBuilder keeps
+ * them. Each name is a number (its entry index, in the order names were
+ * first seen) with its key, the spelling of its first record's owner, and
+ * the first and last of its records in the RecordStore's lists; the builder
+ * writes through `find`, `add` and the store, with a hash computed once per
+ * record. Reads as a ReadonlyMap of dns-packet shaped records, made from
+ * the wire octets each time they are read: fine for checks, printing and
+ * tests; walks over a big zone (the compiler, the checks) use the indexes.
  */
 export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   private slots = new Int32Array(1024); // entry index + 1; 0 is empty
   private mask = 1023;
   private hashes = new Int32Array(512);
+  /** The first record of each name's list. */
+  head = new Int32Array(512);
+  /** The last record of each name's list. */
+  tail = new Int32Array(512);
   private readonly keyList: string[] = [];
-  private readonly valueList: (ZoneRecord | ZoneRecord[])[] = [];
+  /** Each name's owner as its first record spelled it (a name string, names.ts). */
+  readonly owners: string[] = [];
+
+  constructor(readonly store: RecordStore) {}
 
   get size(): number {
     return this.keyList.length;
@@ -49,30 +56,52 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     }
   }
 
-  /** Adds a key known to be absent with its first record; returns its entry index. */
-  add(key: string, h: number, value: ZoneRecord): number {
+  /** Adds a key known to be absent, owned as `owner`, with its first record (stored, unlinked); returns its entry index. */
+  add(key: string, h: number, owner: string, record: number): number {
     const index = this.keyList.length;
     this.keyList.push(key);
-    this.valueList.push(value);
+    this.owners.push(owner);
     if (index >= this.hashes.length) {
-      const grown = new Int32Array(this.hashes.length * 2);
-      grown.set(this.hashes);
-      this.hashes = grown;
+      const n = this.hashes.length * 2;
+      const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(n);
+        b.set(a);
+        return b;
+      };
+      this.hashes = grow(this.hashes);
+      this.head = grow(this.head);
+      this.tail = grow(this.tail);
     }
     this.hashes[index] = h;
+    this.head[index] = record;
+    this.tail[index] = record;
     if ((index + 1) * 2 > this.mask) this.grow();
     else this.place(index, h);
     return index;
   }
 
-  /** The records of an entry. */
-  at(index: number): ZoneRecord[] {
-    return records(this.valueList[index]!);
+  /** The key of an entry. */
+  keyAt(index: number): string {
+    return this.keyList[index]!;
   }
 
-  /** Replaces the records of an entry. */
-  replace(index: number, value: ZoneRecord[]): void {
-    this.valueList[index] = value.length === 1 ? value[0]! : value;
+  /** The owner of record `r` at entry `index`, as its line spelled it. */
+  ownerOf(index: number, r: number): string {
+    return this.store.spelling.get(r) ?? this.owners[index]!;
+  }
+
+  /** Record `r` of entry `index` as a dns-packet shaped record (a fresh object). */
+  record(index: number, r: number): ZoneRecord {
+    const s = this.store;
+    const code = s.code[r]!;
+    return { name: this.ownerOf(index, r), type: packetType(code), class: 'IN', ttl: s.ttl[r]!, data: dataFromWire(code, s.rdata(r)) as ZoneRecord['data'] };
+  }
+
+  /** The records of an entry, in order (fresh objects). */
+  at(index: number): ZoneRecord[] {
+    const out: ZoneRecord[] = [];
+    for (let r = this.head[index]!; r !== NONE; r = this.store.next[r]!) out.push(this.record(index, r));
+    return out;
   }
 
   private place(index: number, h: number): void {
@@ -90,7 +119,7 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
 
   get(key: string): ZoneRecord[] | undefined {
     const i = this.find(key, hashKey(key));
-    return i < 0 ? undefined : records(this.valueList[i]!);
+    return i < 0 ? undefined : this.at(i);
   }
 
   has(key: string): boolean {
@@ -98,11 +127,11 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   }
 
   forEach(fn: (value: ZoneRecord[], key: string, map: ReadonlyMap<string, ZoneRecord[]>) => void, thisArg?: unknown): void {
-    for (let i = 0; i < this.keyList.length; i++) fn.call(thisArg, records(this.valueList[i]!), this.keyList[i]!, this);
+    for (let i = 0; i < this.keyList.length; i++) fn.call(thisArg, this.at(i), this.keyList[i]!, this);
   }
 
   *entries(): MapIterator<[string, ZoneRecord[]]> {
-    for (let i = 0; i < this.keyList.length; i++) yield [this.keyList[i]!, records(this.valueList[i]!)];
+    for (let i = 0; i < this.keyList.length; i++) yield [this.keyList[i]!, this.at(i)];
   }
 
   keys(): MapIterator<string> {
@@ -110,7 +139,7 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   }
 
   *values(): MapIterator<ZoneRecord[]> {
-    for (let i = 0; i < this.valueList.length; i++) yield records(this.valueList[i]!);
+    for (let i = 0; i < this.keyList.length; i++) yield this.at(i);
   }
 
   [Symbol.iterator](): MapIterator<[string, ZoneRecord[]]> {

@@ -7,11 +7,11 @@ import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
 import { Entry, Lexer } from './lexer.js';
 import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
-import { readRdata } from '../rdata/rdata.js';
-import { type NameReader, RdataError, RdataText } from '../rdata/rdata-io.js';
-import { classFromText, classMnemonic, isMetaType, packetType, T, typeFromText, typeMnemonic } from '../rdata/rrtypes.js';
+import { readRdataWire } from '../rdata/rdata.js';
+import { type NameReader, RdataError, RdataText, WireReader } from '../rdata/rdata-io.js';
+import { classFromText, classMnemonic, isMetaType, T, typeFromText, typeMnemonic } from '../rdata/rrtypes.js';
 import { looksNumeric, MAX_TTL, parseTtl } from './ttl.js';
-import { ZoneBuilder, type ZoneLoadResult, type ZoneRecord } from './zone.js';
+import { ZoneBuilder, type ZoneLoadResult } from './zone.js';
 
 /*
  * What this reader takes from BIND 9 (named-checkzone -i local, checked by
@@ -116,6 +116,11 @@ export function parseZoneText(origin: string, text: string, file = 'zone'): Zone
   });
 }
 
+/** A big-endian u32 at `at`. */
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 /** Decodes file content to a string of octets (one character per octet). */
 function octets(content: string | Uint8Array): string {
   if (typeof content !== 'string') return Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('latin1');
@@ -150,6 +155,8 @@ class MasterReader {
   private namesOrigin: Origin | null = null;
   private readName: NameReader = () => new NameError('no origin');
   private readonly rdataText = new RdataText(new Entry(), 0, this.readName);
+  /** The target of the NS record resourceRecord read last (for the batches: glue under it). */
+  private lastNsTarget = '';
 
   constructor(
     private readonly readFile: ReadFile,
@@ -219,15 +226,17 @@ class MasterReader {
       k = 1;
     }
     const batch = e.blankStart ? this.batches.active() : this.batches.explicit(owner);
-    const rec = this.resourceRecord(file, e, k, owner, origin, batch);
-    if (rec !== null && rec.type === 'NS') this.batches.ns(rec.data as string);
+    if (this.resourceRecord(file, e, k, owner, origin, batch) === T.NS) this.batches.ns(this.lastNsTarget);
   }
 
   /**
    * Reads `[TTL] [class] type RDATA` (TTL and class in either order,
-   * RFC 1035 §5.1) from token k on, and adds the record.
+   * RFC 1035 §5.1) from token k on, and adds the record: its RDATA is
+   * written straight into the builder's RecordStore as wire octets (no
+   * record object is made). Returns the type, or -1 when the line is
+   * refused before the builder sees it; for NS, `lastNsTarget` is its target.
    */
-  private resourceRecord(file: string, e: Entry, k: number, owner: string, origin: Origin, batch: number): ZoneRecord | null {
+  private resourceRecord(file: string, e: Entry, k: number, owner: string, origin: Origin, batch: number): number {
     let ttl = -1;
     let cls = -1;
     let ttlTok = -1;
@@ -237,7 +246,7 @@ class MasterReader {
         const v = parseTtl(tok);
         if (v < 0) {
           this.err(file, e, k, `bad TTL "${tok}": use seconds, or units like 1h30m (s, m, h, d, w)`);
-          return null;
+          return -1;
         }
         ttl = v;
         ttlTok = k++;
@@ -249,7 +258,7 @@ class MasterReader {
           cls = c;
           if (c !== 1) {
             this.err(file, e, k, `class ${classMnemonic(c)} does not match the zone's class IN`);
-            return null;
+            return -1;
           }
           k++;
           continue;
@@ -259,30 +268,34 @@ class MasterReader {
     }
     if (k >= e.count) {
       this.err(file, e, -1, 'missing RR type');
-      return null;
+      return -1;
     }
     const typeText = e.texts[k]!;
     const code = typeFromText(typeText);
     if (code < 0) {
       this.err(file, e, k, `unknown RR type "${typeText}"`);
-      return null;
+      return -1;
     }
     if (isMetaType(code)) {
       this.err(file, e, k, `type ${typeMnemonic(code)} cannot appear in zone data (RFC 6895 §3.1)`);
-      return null;
+      return -1;
     }
     const typeTok = k++;
-    let data: unknown;
     const rt = this.rdataText;
     rt.entry = e;
     rt.i = k;
     rt.readName = this.nameReader(origin);
+    // The RDATA goes to the end of the store's arena; a line refused from here on takes it back.
+    const store = this.builder.store;
+    const at = store.used;
+    let len: number;
     try {
-      data = readRdata(code, rt);
+      len = readRdataWire(code, rt, store);
     } catch (x) {
+      store.used = at;
       if (!(x instanceof RdataError)) throw x;
       this.err(file, e, x.token, x.message);
-      return null;
+      return -1;
     }
     let key: string;
     if (owner === this.lastOwner) {
@@ -298,18 +311,24 @@ class MasterReader {
       this.lastOwnerFlat = owner;
     }
     if (!isAtOrBelow(key, this.builder.originKey)) {
+      store.used = at;
       this.sink.warning(file, e.lines[0]!, e.cols[0]!, `ignoring out-of-zone data (${presentName(owner)})`);
-      return null;
+      return -1;
     }
-    const finalTtl = this.ttlFor(file, e, ttl, ttlTok >= 0 ? ttlTok : typeTok, code, data);
-    if (finalTtl < 0) return null;
-    const rec: ZoneRecord = { name: owner, type: packetType(code), class: 'IN', ttl: finalTtl, data: data as ZoneRecord['data'] };
-    this.builder.add(rec, key, code, batch, file, e.lines[0]!, e.cols[0]!);
-    return rec;
+    // SOA RDATA (RFC 1035 §3.3.13) ends with MINIMUM, which a zone without any TTL takes.
+    const minimum = code === T.SOA && len >= 4 ? readU32(store.bytes, at + len - 4) : 0;
+    const finalTtl = this.ttlFor(file, e, ttl, ttlTok >= 0 ? ttlTok : typeTok, code, minimum);
+    if (finalTtl < 0) {
+      store.used = at;
+      return -1;
+    }
+    if (code === T.NS) this.lastNsTarget = new WireReader(store.bytes, at, at + len).name();
+    this.builder.add(owner, key, code, finalTtl, at, len, batch, file, e.lines[0]!, e.cols[0]!);
+    return code;
   }
 
   /** The TTL a record gets (see the class comment); -1 after reporting an error. */
-  private ttlFor(file: string, e: Entry, explicit: number, tok: number, code: number, data: unknown): number {
+  private ttlFor(file: string, e: Entry, explicit: number, tok: number, code: number, soaMinimum: number): number {
     if (explicit >= 0) {
       // A later record without a TTL takes the TTL this one got: above 2^31-1 that is 0, for both (as BIND does).
       this.lastTtl = this.clamp(file, e, tok, explicit);
@@ -324,7 +343,7 @@ class MasterReader {
       return this.lastTtl;
     }
     if (code === T.SOA) {
-      const min = (data as { minimum: number }).minimum;
+      const min = soaMinimum;
       this.sink.warning(file, e.lines[tok] ?? e.endLine(), e.cols[tok] ?? 1, `no TTL specified; using the SOA MINIMUM (${min}) instead, as BIND does; add a $TTL line`);
       this.defaultTtl = this.clamp(file, e, tok, min);
       return this.defaultTtl;

@@ -4,8 +4,9 @@ import type { CaaData, DnskeyData, DsData, HInfoData, MxData, NaptrData, Nsec3Da
 import type { Diagnostic, DiagnosticSink } from './diagnostics.js';
 import { decodeBase32Hex } from '../rdata/encoding.js';
 import { hashKey, NameTable } from './name-table.js';
+import { NONE, RecordStore } from './record-store.js';
 import { nameKey, nameLabels, presentName } from '../names.js';
-import { rdataKey } from '../rdata/rdata.js';
+import { canonicalRdataKey, sameCanonicalRdata } from '../rdata/rdata.js';
 import { CNAME_COMPANIONS, SINGLETONS } from '../rdata/rdata-types.js';
 import { packetTypeCode, T, typeMnemonic } from '../rdata/rrtypes.js';
 
@@ -131,9 +132,14 @@ const BIG_RRSET = 32;
  * TTL") and a duplicate replaces the earlier record (so the later spelling
  * of names inside RDATA is kept); a later batch sets the TTL of the whole
  * RRset and its duplicates are dropped. Both match named-checkzone.
+ *
+ * Records are kept as wire octets in a RecordStore (no object per record
+ * survives the line that made it); `nodes` reads them back as dns-packet
+ * shaped records.
  */
 export class ZoneBuilder {
-  readonly nodes = new NameTable();
+  readonly store = new RecordStore();
+  readonly nodes = new NameTable(this.store);
   size = 0;
   /** RRset keys added to in the last three batches (the open one and its glue among them): a small ring, reused. */
   private readonly ringBatch = [-1, -1, -1];
@@ -144,9 +150,10 @@ export class ZoneBuilder {
   private lastKey = '';
   private lastIndex = -1;
   private lastHash = 0;
+  /** Canonical RDATA of the RRsets of BIG_RRSET records or more, by name key and set key. */
   private readonly bigSets = new Map<string, Set<string>>();
-  /** Apex NS records with their place in the files, for the checks after loading. */
-  readonly apexNs: { record: ZoneRecord; at: SourcePosition }[] = [];
+  /** Apex NS records (indexes into the store) with their place in the files, for the checks after loading. */
+  readonly apexNs: { record: number; at: SourcePosition }[] = [];
   readonly originKey: string;
 
   constructor(
@@ -157,28 +164,26 @@ export class ZoneBuilder {
   }
 
   /**
-   * Adds one record of type `code` read in `batch`; `key` is nameKey(rec.name).
-   * Reports and drops the record if a rule forbids it.
+   * Adds one record of type `code` and TTL `ttl` at `owner` (a name
+   * string), read in `batch`, whose RDATA the reader wrote at
+   * `store.wire[at, at + len)` (the end of the arena); `key` is
+   * nameKey(owner). Reports and drops the record (and takes its RDATA's
+   * room back) if a rule forbids it.
    */
-  add(rec: ZoneRecord, key: string, code: number, batch: number, file: string, line: number, col: number): void {
+  add(owner: string, key: string, code: number, ttl: number, at: number, len: number, batch: number, file: string, line: number, col: number): void {
     this.touched = this.batchSets(batch, key);
-    if (code === T.SOA && key !== this.originKey) {
-      this.sink.error(file, line, col, `SOA record at ${presentName(rec.name)} is not at the zone apex ${presentName(this.origin)}`);
-      return;
-    }
-    if (code === T.DS && key === this.originKey) {
-      this.sink.error(file, line, col, `DS record at the zone apex ${presentName(rec.name)}: a DS record belongs in the parent zone (RFC 4035 §2.4)`);
-      return;
-    }
-    if (code === T.NS && (key === '*' || key.startsWith('*.'))) {
-      this.sink.error(file, line, col, `NS records at the wildcard name ${presentName(rec.name)}: BIND refuses them (RFC 4592 §4.2)`);
-      return;
-    }
-    if (code === T.NSEC3 && !nsec3Owner(rec.name)) {
-      this.sink.error(file, line, col, `NSEC3 owner ${presentName(rec.name)} does not start with a base32hex hash label (RFC 5155 §3)`);
-      return;
-    }
-    const setKey = code === T.RRSIG || code === T.SIG ? rrsetKey(code, rec.data) : code;
+    const s = this.store;
+    // Stored before it is known to be kept: the rules below read its octets; a record refused is dropped again.
+    const r = s.appendWire(code, ttl, at, len);
+    const refuse = (message: string): void => {
+      s.dropLast(r, false);
+      this.sink.error(file, line, col, message);
+    };
+    if (code === T.SOA && key !== this.originKey) return refuse(`SOA record at ${presentName(owner)} is not at the zone apex ${presentName(this.origin)}`);
+    if (code === T.DS && key === this.originKey) return refuse(`DS record at the zone apex ${presentName(owner)}: a DS record belongs in the parent zone (RFC 4035 §2.4)`);
+    if (code === T.NS && (key === '*' || key.startsWith('*.'))) return refuse(`NS records at the wildcard name ${presentName(owner)}: BIND refuses them (RFC 4592 §4.2)`);
+    if (code === T.NSEC3 && !nsec3Owner(owner)) return refuse(`NSEC3 owner ${presentName(owner)} does not start with a base32hex hash label (RFC 5155 §3)`);
+    const setKey = s.setKey(r);
     // Records of one name are usually adjacent: remember the last node instead of hashing again.
     let index: number;
     if (key === this.lastKey) {
@@ -189,86 +194,111 @@ export class ZoneBuilder {
     }
     if (index < 0) {
       if (key.includes('*') && innerWildcard(key)) {
-        this.sink.warning(file, line, col, `${presentName(rec.name)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
+        this.sink.warning(file, line, col, `${presentName(owner)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
       }
-      this.lastIndex = this.nodes.add(key, this.lastHash, rec);
+      this.lastIndex = this.nodes.add(key, this.lastHash, owner, r);
       this.lastKey = key;
-      this.added(rec, key, code, setKey, file, line, col);
+      this.added(r, key, code, setKey, file, line, col);
       return;
     }
-    const node = this.nodes.at(index);
     this.lastKey = key;
     this.lastIndex = index;
-    if (!this.compatible(node, code, rec, file, line, col)) return;
+    if (!this.compatible(index, code)) return refuse(`CNAME and other data at ${presentName(owner)}: a name with a CNAME record holds no other records (RFC 1034 §3.6.2)`);
     const sameBatch = this.touched.includes(setKey);
 
-    // Find the run of this RRset. Records of a name mostly arrive together, so it is
-    // usually the last run; only then is the whole name scanned (or a new run placed).
+    // Find the run of this RRset (`end`: its last record). Records of a name mostly arrive
+    // together, so it is usually the name's last run; only then is the whole list walked.
     const sig = setKey >= 0x10000;
-    const type = rec.type;
-    const n = node.length;
-    let end = -1;
-    let lastSig = -1;
-    if (inSet(node[n - 1]!, type, sig, code, setKey)) {
-      end = n;
+    let end = NONE;
+    let lastSig = NONE;
+    const tail = this.nodes.tail[index]!;
+    if (this.inSet(tail, code, sig, setKey)) {
+      end = tail;
     } else {
-      for (let i = 0; i < n; i++) {
-        const r = node[i]!;
-        if (sig && r.type === type) lastSig = i;
-        if (inSet(r, type, sig, code, setKey)) {
-          end = i + 1;
-          while (end < n && inSet(node[end]!, type, sig, code, setKey)) end++;
+      for (let i = this.nodes.head[index]!; i !== NONE; i = s.next[i]!) {
+        if (sig && s.code[i] === code) lastSig = i;
+        if (this.inSet(i, code, sig, setKey)) {
+          end = i;
+          while (s.next[end] !== NONE && this.inSet(s.next[end]!, code, sig, setKey)) end = s.next[end]!;
           break;
         }
       }
     }
-    if (end < 0) {
+    if (end === NONE) {
       // A new RRset: keep RRSIGs together, otherwise append.
-      this.insert(index, node, lastSig >= 0 ? lastSig + 1 : n, rec);
-      this.added(rec, key, code, setKey, file, line, col);
+      this.link(index, r, owner, lastSig !== NONE ? lastSig : tail);
+      this.added(r, key, code, setKey, file, line, col);
       return;
     }
 
-    const setTtl = node[end - 1]!.ttl;
-    if (rec.ttl !== setTtl) {
+    const setTtl = s.ttl[end]!;
+    if (ttl !== setTtl) {
       if (sameBatch) {
-        this.sink.warning(file, line, col, `TTL ${rec.ttl} differs from the TTL ${setTtl} of the ${typeMnemonic(code)} records above at ${presentName(rec.name)}; TTL set to ${setTtl}`);
-        rec.ttl = setTtl;
+        this.sink.warning(file, line, col, `TTL ${ttl} differs from the TTL ${setTtl} of the ${typeMnemonic(code)} records above at ${presentName(owner)}; TTL set to ${setTtl}`);
+        s.ttl[r] = setTtl;
       } else {
-        this.sink.warning(file, line, col, `TTL ${rec.ttl} differs from the TTL ${setTtl} of earlier ${typeMnemonic(code)} records at ${presentName(rec.name)}; the RRset takes the later TTL ${rec.ttl}, as BIND does`);
-        for (let i = runStart(node, end, type, sig, code, setKey, n); i < end; i++) node[i]!.ttl = rec.ttl;
+        this.sink.warning(file, line, col, `TTL ${ttl} differs from the TTL ${setTtl} of earlier ${typeMnemonic(code)} records at ${presentName(owner)}; the RRset takes the later TTL ${ttl}, as BIND does`);
+        for (let i = end; i !== NONE && this.inSet(i, code, sig, setKey); i = s.prev[i]!) s.ttl[i] = ttl;
       }
     }
     if (!sameBatch) this.touched.push(setKey);
 
-    const rk = rdataKey(code, rec);
-    const big = this.bigSet(node, end, code, key, setKey, type, sig);
-    const dup = big !== null && !big.has(rk) ? -1 : findDuplicate(node, end, code, rk, type, sig, setKey);
-    if (dup >= 0) {
-      if (sameBatch) node[dup]!.data = rec.data;
+    const big = this.bigSet(end, code, key, setKey, sig);
+    const dup = big !== null && !big.has(canonicalRdataKey(code, s.rdata(r))) ? NONE : this.findDuplicate(end, code, sig, setKey, r);
+    if (dup !== NONE) {
+      if (sameBatch) {
+        // The later spelling of the names inside is kept, as BIND keeps it.
+        s.at[dup] = s.at[r]!;
+        s.len[dup] = s.len[r]!;
+        s.dropLast(r, true);
+      } else {
+        s.dropLast(r, false);
+      }
       return;
     }
     if (SINGLETONS.has(code)) {
       const mn = typeMnemonic(code);
-      this.sink.error(file, line, col, `a second ${mn} record at ${presentName(rec.name)}; a name holds only one ${mn} record`);
-      return;
+      return refuse(`a second ${mn} record at ${presentName(owner)}; a name holds only one ${mn} record`);
     }
-    this.insert(index, node, end, rec);
-    this.added(rec, key, code, setKey, file, line, col);
-    if (big !== null) big.add(rk);
+    this.link(index, r, owner, end);
+    this.added(r, key, code, setKey, file, line, col);
+    if (big !== null) big.add(canonicalRdataKey(code, s.rdata(r)));
+  }
+
+  /** Whether record `r` belongs to the RRset of type `code` (and, for signatures, set key). */
+  private inSet(r: number, code: number, sig: boolean, setKey: number): boolean {
+    return this.store.code[r] === code && (!sig || this.store.setKey(r) === setKey);
+  }
+
+  /** Links record `r` into name `index`'s list after record `after`, noting its owner's spelling if it is not the name's. */
+  private link(index: number, r: number, owner: string, after: number): void {
+    if (owner !== this.nodes.owners[index]) this.store.spelling.set(r, owner);
+    if (this.store.linkAfter(r, after)) this.nodes.tail[index] = r;
+  }
+
+  /** A record of the run ending at `end` whose RDATA equals record `r`'s in canonical form (RFC 2181 §5: a duplicate), or NONE. */
+  private findDuplicate(end: number, code: number, sig: boolean, setKey: number, r: number): number {
+    const s = this.store;
+    const wire = s.rdata(r);
+    for (let i = end; i !== NONE && this.inSet(i, code, sig, setKey); i = s.prev[i]!) if (sameCanonicalRdata(code, s.rdata(i), wire)) return i;
+    return NONE;
   }
 
   /**
-   * For an RRset of BIG_RRSET records or more, the set of its RDATA keys, so
-   * that finding duplicates stays cheap however big it grows; null for small ones.
+   * For an RRset of BIG_RRSET records or more, the set of its canonical
+   * RDATA, so that finding duplicates stays cheap however big it grows;
+   * null for small ones.
    */
-  private bigSet(node: ZoneRecord[], end: number, code: number, key: string, setKey: number, type: string, sig: boolean): Set<string> | null {
-    if (end < BIG_RRSET || runStart(node, end, type, sig, code, setKey, BIG_RRSET) > end - BIG_RRSET) return null;
+  private bigSet(end: number, code: number, key: string, setKey: number, sig: boolean): Set<string> | null {
+    const s = this.store;
+    let n = 0;
+    for (let i = end; i !== NONE && n < BIG_RRSET && this.inSet(i, code, sig, setKey); i = s.prev[i]!) n++;
+    if (n < BIG_RRSET) return null;
     const id = key + '|' + setKey;
     let set = this.bigSets.get(id);
     if (set === undefined) {
       set = new Set();
-      for (let i = runStart(node, end, type, sig, code, setKey, end); i < end; i++) set.add(rdataKey(code, node[i]!));
+      for (let i = end; i !== NONE && this.inSet(i, code, sig, setKey); i = s.prev[i]!) set.add(canonicalRdataKey(code, s.rdata(i)));
       this.bigSets.set(id, set);
     }
     return set;
@@ -286,75 +316,37 @@ export class ZoneBuilder {
     return sets;
   }
 
-  private added(rec: ZoneRecord, key: string, code: number, setKey: number, file: string, line: number, col: number): void {
+  private added(r: number, key: string, code: number, setKey: number, file: string, line: number, col: number): void {
     this.size++;
     if (!this.touched.includes(setKey)) this.touched.push(setKey);
-    if (code === T.NS && key === this.originKey) this.apexNs.push({ record: rec, at: { file, line, col } });
-  }
-
-  /**
-   * Inserts into a node's array. Small arrays are replaced by exact-size
-   * copies: push and splice would grow them to 17 slots, which for a
-   * million names costs more memory than the records themselves.
-   */
-  private insert(index: number, node: ZoneRecord[], at: number, rec: ZoneRecord): void {
-    if (node.length >= 16) {
-      node.splice(at, 0, rec);
-      return;
-    }
-    let next: ZoneRecord[];
-    if (node.length === 1) next = at === 0 ? [rec, node[0]!] : [node[0]!, rec];
-    else if (node.length === 2) next = at === 0 ? [rec, node[0]!, node[1]!] : at === 1 ? [node[0]!, rec, node[1]!] : [node[0]!, node[1]!, rec];
-    else next = node.slice(0, at).concat([rec], node.slice(at));
-    this.nodes.replace(index, next);
+    if (code === T.NS && key === this.originKey) this.apexNs.push({ record: r, at: { file, line, col } });
   }
 
   /** RFC 2181 §10.1, RFC 1034 §3.6.2: a CNAME shares its name only with DNSSEC records. */
-  private compatible(node: ZoneRecord[], code: number, rec: ZoneRecord, file: string, line: number, col: number): boolean {
+  private compatible(index: number, code: number): boolean {
     if (CNAME_COMPANIONS.has(code)) return true;
-    const type = rec.type;
+    const s = this.store;
     const adding = code === T.CNAME;
     // A name with a CNAME holds only CNAME and its companions; so a first record of any
     // other type means there is no CNAME to clash with (and keeps this O(1) for big names).
-    const first = node[0]!.type;
-    if (!adding && first !== 'CNAME' && !COMPANION_NAMES.has(first)) return true;
-    for (let i = 0; i < node.length; i++) {
-      const other = node[i]!.type;
-      if (other === type || COMPANION_NAMES.has(other)) continue;
-      if (adding || other === 'CNAME') {
-        this.sink.error(file, line, col, `CNAME and other data at ${presentName(rec.name)}: a name with a CNAME record holds no other records (RFC 1034 §3.6.2)`);
-        return false;
-      }
+    const first = s.code[this.nodes.head[index]!]!;
+    if (!adding && first !== T.CNAME && !CNAME_COMPANIONS.has(first)) return true;
+    for (let r = this.nodes.head[index]!; r !== NONE; r = s.next[r]!) {
+      const other = s.code[r]!;
+      if (other === code || CNAME_COMPANIONS.has(other)) continue;
+      if (adding || other === T.CNAME) return false;
     }
     return true;
   }
 
   /** The SOA record at the apex, if one was added. */
   apexSoa(): ZoneRecord | undefined {
-    return this.nodes.get(this.originKey)?.find((r) => r.type === 'SOA');
+    const index = this.nodes.find(this.originKey, hashKey(this.originKey));
+    if (index < 0) return undefined;
+    for (let r = this.nodes.head[index]!; r !== NONE; r = this.store.next[r]!) if (this.store.code[r] === T.SOA) return this.nodes.record(index, r);
+    return undefined;
   }
 }
-
-/** Does a record belong to the RRset of this type (and, for signatures, set key)? */
-function inSet(r: ZoneRecord, type: string, sig: boolean, code: number, setKey: number): boolean {
-  return r.type === type && (!sig || rrsetKey(code, r.data) === setKey);
-}
-
-/** Where the run of an RRset that ends at `end` starts, looking back at most `limit` records. */
-function runStart(node: ZoneRecord[], end: number, type: string, sig: boolean, code: number, setKey: number, limit: number): number {
-  let start = end - 1;
-  while (start > 0 && end - start < limit && inSet(node[start - 1]!, type, sig, code, setKey)) start--;
-  return start;
-}
-
-/** The index of a record of the run ending at `end` whose RDATA key is `rk`, or -1. */
-function findDuplicate(node: ZoneRecord[], end: number, code: number, rk: string, type: string, sig: boolean, setKey: number): number {
-  for (let i = end - 1; i >= 0 && inSet(node[i]!, type, sig, code, setKey); i--) if (rdataKey(code, node[i]!) === rk) return i;
-  return -1;
-}
-
-/** CNAME_COMPANIONS by dns-packet type name, for cheap comparisons. */
-const COMPANION_NAMES = new Set(['RRSIG', 'NSEC', 'KEY', 'SIG']);
 
 /** RFC 5155 §3: an NSEC3 owner's first label is a base32hex hash without padding (as BIND checks). */
 function nsec3Owner(name: string): boolean {

@@ -60,6 +60,16 @@ export function parseIPv6(text: string): Uint8Array | null {
   return out;
 }
 
+/** Writes the 16 octets of an IPv6 address (as parseIPv6 reads it) into `out` at `at`; false, writing nothing, when it is not one. */
+export function ipv6Bytes(text: string, out: Uint8Array, at: number): boolean {
+  if (!parseIPv6Words(text, W16)) return false;
+  for (let i = 0; i < 8; i++) {
+    out[at + 2 * i] = W16[i]! >> 8;
+    out[at + 2 * i + 1] = W16[i]! & 0xff;
+  }
+  return true;
+}
+
 /** An IPv6 address in the RFC 5952 text records carry, or null: parseIPv6 then formatIPv6, without the octets. */
 export function canonicalIPv6(text: string): string | null {
   return parseIPv6Words(text, W16) ? formatWords(W16, false) : null;

@@ -1,6 +1,6 @@
 /** The parts of dns-packet the zone code relies on that its typings do not declare. */
 
-import dnsPacket from 'dns-packet';
+import { createRequire } from 'node:module';
 import packetTypes from 'dns-packet/types.js';
 
 interface NameCodec {
@@ -13,7 +13,15 @@ interface AnswerCodec {
   decode(buf: Buffer, offset?: number): { type: string; data: unknown };
 }
 
-const internals = dnsPacket as unknown as { name: NameCodec; answer: AnswerCodec };
+/**
+ * dns-packet's codecs, loaded on first use: the zone code needs them only
+ * for RFC 3597 data of known types and for checks, so a zone builder that
+ * meets none does not load the package (a few tens of ms at its start).
+ */
+let codecs: { name: NameCodec; answer: AnswerCodec } | null = null;
+function internals(): { name: NameCodec; answer: AnswerCodec } {
+  return (codecs ??= createRequire(import.meta.url)('dns-packet') as { name: NameCodec; answer: AnswerCodec });
+}
 
 /** dns-packet's own name for a type number: `A`, `SPF`, or `UNKNOWN_65`. */
 export function packetTypeName(code: number): string {
@@ -27,23 +35,23 @@ export function packetTypeName(code: number): string {
  */
 export function packetNameWire(name: string, mail: boolean): Buffer {
   // The buffer may be longer than the name (dns-packet sizes it before resolving `\.`); trust encode.bytes.
-  const buf = internals.name.encode(name, undefined, 0, { mail });
-  return buf.subarray(0, internals.name.encode.bytes);
+  const buf = internals().name.encode(name, undefined, 0, { mail });
+  return buf.subarray(0, internals().name.encode.bytes);
 }
 
 /** The name string dns-packet reads from wire form. */
 export function packetNameFromWire(wire: Buffer, mail: boolean): string {
-  return internals.name.decode(wire, 0, { mail });
+  return internals().name.decode(wire, 0, { mail });
 }
 
 /** Encodes one resource record as dns-packet does when it writes an answer. */
 export function packetEncodeRecord(record: unknown): Buffer {
-  return internals.answer.encode(record);
+  return internals().answer.encode(record);
 }
 
 /** Decodes one resource record with dns-packet (from offset 0). */
 export function packetDecodeRecord(wire: Buffer): { type: string; data: unknown } {
-  return internals.answer.decode(wire, 0);
+  return internals().answer.decode(wire, 0);
 }
 
 /** The RDATA dns-packet writes for a record: the encoded record minus owner, type, class, TTL and length. */

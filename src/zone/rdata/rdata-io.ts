@@ -64,6 +64,18 @@ export class RdataText {
   }
 }
 
+/**
+ * An arena wire RDATA is written to: `reserve(n)` makes room for `n` more
+ * octets at the end and returns where (`bytes` may be replaced by a bigger
+ * array when it grows); `used` octets are taken. The zone's RecordStore is
+ * one: the reader writes each record's RDATA straight into it.
+ */
+export interface RdataSink {
+  readonly bytes: Uint8Array;
+  used: number;
+  reserve(n: number): number;
+}
+
 /** Builds wire RDATA. */
 export class WireWriter {
   private buf = Buffer.allocUnsafe(64);

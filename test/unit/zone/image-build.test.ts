@@ -182,6 +182,19 @@ describe('buildZones', () => {
     expect(built(buildZones(zones, dir))[0]!.reused).to.equal(true);
   });
 
+  it('a build does not read the image it just wrote back whole (its size, header and meta are read; nothing is mapped)', () => {
+    const dir = join(top, 'no-read-back');
+    const libc = new FakeLibc();
+    const [z] = built(buildZones(zones, dir, { libc }));
+    expect(z!.reused).to.equal(false);
+    expect(libc.calls.filter((c) => c.startsWith('mmap'))).to.deep.equal([]);
+    // What a worker maps is whole and sound: its checksum verifies.
+    const m = mapFile(z!.imagePath);
+    if (m.kind !== 'mapped') throw new Error(m.error.describe());
+    expect(new ZoneImage(m.mapping.bytes, { verify: true }).recordCount).to.equal(z!.records);
+    m.mapping.unmap();
+  });
+
   it('a missing manifest with the image there: parsed again, the image kept as it is', () => {
     const dir = join(top, 'lost-manifest');
     const [a] = built(buildZones(zones, dir));

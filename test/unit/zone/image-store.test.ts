@@ -226,10 +226,10 @@ describe('zone image store: images and manifests', () => {
     const read = store.readManifest(origin);
     expect(read).to.deep.equal({ kind: 'ok', manifest: m });
     expect(store.readManifest('example.net.')).to.deep.equal({ kind: 'none' });
-    expect(store.sourcesUnchanged(m, source)).to.deep.equal({ kind: 'same' });
+    expect(store.sourcesUnchanged(m, source)).to.deep.equal({ kind: 'same', stamped: false });
     expect(store.sourcesUnchanged(m, join(top, 'other.zone'))).to.deep.include({ kind: 'changed' });
     // Images depend on the image format, not on the release: a new shardns with the same format reuses them (an upgrade builds nothing).
-    expect(store.sourcesUnchanged({ ...m, shardns: '0.0.0-old' }, source)).to.deep.equal({ kind: 'same' });
+    expect(store.sourcesUnchanged({ ...m, shardns: '0.0.0-old' }, source)).to.deep.equal({ kind: 'same', stamped: false });
     expect(store.sourcesUnchanged({ ...m, format: FORMAT_VERSION - 1 }, source)).to.deep.equal({ kind: 'changed', reason: `the image format is now version ${FORMAT_VERSION} (was ${FORMAT_VERSION - 1})` });
     writeFileSync(source, 'zone text, edited\n');
     expect(store.sourcesUnchanged(m, source)).to.deep.equal({ kind: 'changed', reason: `${source} changed` });
