@@ -50,10 +50,29 @@ async function portFree(port: number): Promise<boolean> {
   return true;
 }
 
-/** A port in 20000–59999 free on loopback for UDP and TCP. */
+/**
+ * The ports a test server may take: from 20000 up to the kernel's ephemeral
+ * range (ip_local_port_range), whose ports the kernel hands to every
+ * client socket (dig, our upstream queries and transfers, peers): a port
+ * checked free there can be taken by a client before the server binds it
+ * (CI saw EADDRINUSE).
+ */
+function testPorts(): { low: number; count: number } {
+  let ephemeral = 32768;
+  try {
+    ephemeral = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeral;
+  } catch {
+    /* not Linux's /proc: the usual range */
+  }
+  const high = ephemeral > 21000 ? ephemeral : 60000;
+  return { low: 20000, count: high - 20000 };
+}
+
+/** A port free on loopback for UDP and TCP, below the ephemeral range (testPorts). */
 export async function freePort(): Promise<number> {
+  const { low, count } = testPorts();
   for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
+    const port = low + Math.floor(Math.random() * count);
     if (await portFree(port)) return port;
   }
   throw new Error('no free port found');
