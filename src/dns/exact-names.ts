@@ -8,7 +8,9 @@
  * inside a label becomes a label boundary (fuzz finding Q2): a forwarded
  * reply passed through it did not hold the names the upstream sent. Plain
  * names (printable ASCII, no dot or backslash inside a label) are the same
- * text either way. Pure: the swap is undone before the call returns.
+ * text either way. No I/O; the swap of dns-packet's codec lasts only for
+ * the synchronous call (nothing else runs meanwhile) and is undone, also
+ * when the call throws.
  */
 
 import dnsPacket from 'dns-packet';

@@ -42,13 +42,13 @@ export function queryFor(q: UpstreamQuestion): { id: number; bytes: Buffer } {
   const id = randomInt(65536);
   const bytes = withExactNames(() =>
     dnsPacket.encode({
-    type: 'query',
-    id,
-    // AD=1: a validating upstream then says whether the data is authentic even without DO (RFC 6840 §5.7),
-    // for clients that ask with AD. No EDNS option at all: never a client's subnet (RFC 7871 §7.1.2), cookie or padding.
-    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA | (q.checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0),
-    questions: [{ name: q.name, type: q.type as 'A', class: q.klass as 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: UPSTREAM_UDP_SIZE, flags: q.dnssecOk ? dnsPacket.DNSSEC_OK : 0, options: [] } as never],
+      type: 'query',
+      id,
+      // AD=1: a validating upstream then says whether the data is authentic even without DO (RFC 6840 §5.7),
+      // for clients that ask with AD. No EDNS option at all: never a client's subnet (RFC 7871 §7.1.2), cookie or padding.
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA | (q.checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0),
+      questions: [{ name: q.name, type: q.type as 'A', class: q.klass as 'IN' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: UPSTREAM_UDP_SIZE, flags: q.dnssecOk ? dnsPacket.DNSSEC_OK : 0, options: [] } as never],
     }),
   );
   return { id, bytes };
