@@ -25,14 +25,13 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { updateJournal } from '../zone/image/build.js';
 import { FORMAT_VERSION } from '../zone/image/format.js';
 import type { ZoneImage } from '../zone/image/image.js';
 import { patchImage } from '../zone/image/patch.js';
 import type { BuiltZone } from '../zone/image/reuse.js';
 import { ImageStore, imageFileName, MANIFEST_VERSION, originPart, sha256, sourceHash, type Manifest, type SourceFile } from '../zone/image/store.js';
 import { VERSION } from '../version.js';
-import { decodeJournal, encodeJournal, type JournalVersion } from './journal.js';
+import { appendVersions, decodeJournal, encodeJournal, type JournalVersion } from './journal.js';
 import { secondaryDir, secondaryZonePath, writeSecondaryFile } from './secondary-files.js';
 
 /** The most octets of changes kept beside a zone file before the next IXFR takes the full path (which rewrites the zone file). */
@@ -104,8 +103,19 @@ export function storePatched(origin: string, current: ZoneImage, currentPath: st
   if (v.kind !== 'ok') return { kind: 'error', why: `the image just written does not read back (${v.kind === 'bad' ? v.reason : v.kind === 'error' ? v.error.message : 'missing'})` };
   const wd = writeSecondaryFile(ctx.stateDir, deltaPath, delta);
   if (wd.kind === 'error') return { kind: 'error', why: wd.error.describe() };
-  // IXFR history for our own secondaries (RFC 1995), as a build records it.
-  const note = updateJournal(store, origin, manifest, name, patched.image);
+  // IXFR history for our own secondaries (RFC 1995): the versions received are the change (no diff of the two images).
+  const j = store.readJournal(origin);
+  const decoded = j.kind === 'ok' ? decodeJournal(j.bytes) : null;
+  const update = appendVersions(typeof decoded === 'string' ? null : decoded, current, hash, versions);
+  let note = update.note;
+  if (update.kind === 'reset') store.removeJournal(origin);
+  else {
+    const wj = store.writeJournal(origin, encodeJournal(update.journal));
+    if (wj.kind === 'error') {
+      store.removeJournal(origin);
+      note = `zone ${origin}: cannot write its IXFR journal: ${wj.error.describe()}; secondaries will transfer the whole zone`;
+    }
+  }
   const written: Manifest = {
     manifest: MANIFEST_VERSION,
     origin,

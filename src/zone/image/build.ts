@@ -229,7 +229,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
  * Written before the manifest: should the build fail after, the journal
  * ends at an image nobody serves, and workers do not use it (its end hash).
  */
-export function updateJournal(store: ImageStore, origin: string, manifest: Manifest | null, name: string, built: Uint8Array): string | null {
+function updateJournal(store: ImageStore, origin: string, manifest: Manifest | null, name: string, built: Uint8Array): string | null {
   if (manifest === null) {
     store.removeJournal(origin);
     return null;

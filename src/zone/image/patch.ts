@@ -347,7 +347,10 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   // Which names exist after the change (RFC 4592 §2.2.2): children per old node, new names and the empty non-terminals they imply.
   const oldCount = old.nodeCount;
   const children = new Int32Array(oldCount);
-  for (let n = 1; n < oldCount; n++) children[old.parent(n)]++;
+  {
+    const words = new Uint32Array(old.bytes.buffer, old.bytes.byteOffset + new DataView(old.bytes.buffer, old.bytes.byteOffset).getUint32(H.nodesOff, true), oldCount * NODE_WORDS);
+    for (let n = 1; n < oldCount; n++) children[words[n * NODE_WORDS + 1]!]!++;
+  }
   const fresh = new Map<string, NewNode>();
   // Old empty non-terminals whose first descendant may change (their case is taken again), and removed nodes.
   const recase = new Uint8Array(oldCount);
@@ -419,7 +422,10 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   let rdataExtra = 0;
   for (let n = 0; n < oldCount; n++) if (!gone[n]) count++;
   // Old nodes written again: the changed ones, and empty non-terminals above a change (their case may change).
-  const redo = (n: number): boolean => changedAt.has(n) || (recase[n] === 1 && old.is(n, NODE.emptyNonTerminal));
+  const redoAt = new Uint8Array(oldCount);
+  for (const n of changedAt.keys()) redoAt[n] = 1;
+  for (let n = 0; n < oldCount; n++) if (recase[n] === 1 && old.is(n, NODE.emptyNonTerminal)) redoAt[n] = 1;
+  const redo = (n: number): boolean => redoAt[n] === 1;
   const setBytes = (s: NewSet): number => {
     let b = 0;
     for (const r of s.recs) b += 2 + ((r.region[r.at]! << 8) | r.region[r.at + 1]!);
@@ -466,68 +472,52 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   const oldNodes = new Uint32Array(src.buffer, src.byteOffset + u32(H.nodesOff), oldCount * NODE_WORDS);
   const oldSets = new Uint32Array(src.buffer, src.byteOffset + u32(H.rrsetsOff), old.rrsetCount * RRSET_WORDS);
   const remap = new Int32Array(oldCount).fill(-1);
-  let nameAt = oldNamesBytes;
-  let rdataAt = oldRdataBytes;
-  let liveRdata = 0;
-  let liveNames = 0;
-  let setAt = 0;
-  let r = 0;
+  // Where the writing stands. The loop over unchanged nodes keeps these in locals (closures would
+  // make every access a context slot); the helpers for changed and new nodes read and advance `st`.
+  const st = { r: 0, setAt: 0, nameAt: oldNamesBytes, rdataAt: oldRdataBytes, liveRdata: 0, liveNames: 0 };
   // Empty non-terminals waiting for the case of their first descendant (the next node written).
   const pending: number[] = [];
+  const CUTS = NODE.cut | NODE.belowCut;
 
+  /** Every waiting node is an ancestor of node `r` (the first descendant follows its ancestors): its case is the matching tail. */
+  const settle = (r: number): void => {
+    const nameOff = namesOff + nodes[r * NODE_WORDS]!;
+    const len = bytes[nameOff]!;
+    const ownerEnd = nameOff + 1 + 2 * len;
+    for (const p of pending) {
+      const pAt = namesOff + nodes[p * NODE_WORDS]!;
+      const pl = bytes[pAt]!;
+      bytes.copyWithin(pAt + 1 + pl, ownerEnd - pl, ownerEnd);
+    }
+    pending.length = 0;
+  };
   const writeName = (key: Uint8Array, owner: Uint8Array | null): number => {
-    const at = namesOff + nameAt;
+    const at = namesOff + st.nameAt;
     const len = key.length;
     bytes[at] = len;
     bytes.set(key, at + 1);
     if (owner !== null) bytes.set(owner, at + 1 + len);
-    const off = nameAt;
-    nameAt += 1 + 2 * len;
+    const off = st.nameAt;
+    st.nameAt += 1 + 2 * len;
+    st.liveNames += 1 + 2 * len;
     return off;
   };
   const writeSets = (list: NewSet[]): void => {
     for (const s of list) {
-      const start = rdataAt;
+      const start = st.rdataAt;
       for (const ref of s.recs) {
         const len = 2 + ((ref.region[ref.at]! << 8) | ref.region[ref.at + 1]!);
-        bytes.set(ref.region.subarray(ref.at, ref.at + len), rdataOff + rdataAt);
-        rdataAt += len;
+        bytes.set(ref.region.subarray(ref.at, ref.at + len), rdataOff + st.rdataAt);
+        st.rdataAt += len;
       }
-      const w = setAt++ * RRSET_WORDS;
+      const w = st.setAt++ * RRSET_WORDS;
       sets[w] = s.type | (s.recs.length << 16);
       sets[w + 1] = s.ttl >>> 0;
       sets[w + 2] = start;
-      sets[w + 3] = rdataAt - start;
+      sets[w + 3] = st.rdataAt - start;
       sets[w + 4] = 0;
-      liveRdata += rdataAt - start;
+      st.liveRdata += st.rdataAt - start;
     }
-  };
-  /** Flags and parent of node r, now that its own flags are known; settles waiting empty non-terminals. */
-  const place = (own: number, parent: number, ownerFinal: boolean): void => {
-    const w = r * NODE_WORDS;
-    let f = own;
-    if (parent >= 0) {
-      const pf = nodes[parent * NODE_WORDS + 3]! >>> 16;
-      if ((pf & (NODE.cut | NODE.belowCut)) !== 0) f |= NODE.belowCut;
-      if ((own & NODE.wildcard) !== 0) nodes[parent * NODE_WORDS + 3] = nodes[parent * NODE_WORDS + 3]! | (NODE.wildcardChild << 16);
-    }
-    nodes[w + 1] = parent < 0 ? NO_NODE : parent;
-    nodes[w + 3] = (nodes[w + 3]! & 0xffff) | (f << 16);
-    const nameOff = namesOff + nodes[w]!;
-    const len = bytes[nameOff]!;
-    liveNames += 1 + 2 * len;
-    if (!ownerFinal) {
-      pending.push(r);
-      return;
-    }
-    // Every waiting node is an ancestor of this one (the first descendant follows its ancestors): its case is the matching tail.
-    const ownerAt = nameOff + 1 + len;
-    for (const p of pending) {
-      const pAt = namesOff + nodes[p * NODE_WORDS]!;
-      const pl = bytes[pAt]!;
-      bytes.copyWithin(pAt + 1 + pl, ownerAt + len - pl, ownerAt + len);
-    }
-    pending.length = 0;
   };
   const ownFlags = (key: Uint8Array, list: NewSet[], apex: boolean): number => {
     let f = apex ? NODE.apex : 0;
@@ -540,57 +530,103 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
     }
     return f;
   };
-  const emitNew = (x: NewNode): void => {
+  /** Writes a changed or new node at st.r: name, sets, parent, flags (below a cut from its parent; its parent's wildcard flag). */
+  const writeNode = (key: Uint8Array, hash: number, owner: Uint8Array | null, list: NewSet[], own: number, parent: number): void => {
+    const r = st.r;
     const w = r * NODE_WORDS;
+    nodes[w] = writeName(key, owner);
+    nodes[w + 2] = st.setAt;
+    nodes[w + 4] = hash;
+    writeSets(list);
+    let f = own;
+    if (parent >= 0) {
+      const pw = parent * NODE_WORDS + 3;
+      if (((nodes[pw]! >>> 16) & CUTS) !== 0) f |= NODE.belowCut;
+      if ((own & NODE.wildcard) !== 0) nodes[pw] = nodes[pw]! | (NODE.wildcardChild << 16);
+    }
+    nodes[w + 1] = parent < 0 ? NO_NODE : parent;
+    nodes[w + 3] = list.length | (f << 16);
+    if (owner === null) pending.push(r);
+    else if (pending.length > 0) settle(r);
+    st.r++;
+  };
+  const emitNew = (x: NewNode): void => {
     const c = x.change;
     const list = c?.sets ?? [];
-    nodes[w] = writeName(x.key, c?.owner ?? null);
-    nodes[w + 2] = setAt;
-    nodes[w + 3] = list.length;
-    nodes[w + 4] = nameHash(x.key, 0, x.key.length);
-    writeSets(list);
-    const parent = x.parentNew !== null ? x.parentNew.index : remap[x.parentOld]!;
-    x.index = r;
-    place(ownFlags(x.key, list, false), parent, c !== null && c.owner !== null);
-    r++;
+    x.index = st.r;
+    writeNode(x.key, nameHash(x.key, 0, x.key.length), c?.owner ?? null, list, ownFlags(x.key, list, false), x.parentNew !== null ? x.parentNew.index : remap[x.parentOld]!);
   };
 
   let j = 0;
+  let r = 0;
+  let setAt = 0;
+  let liveRdata = 0;
+  let liveNames = 0;
+  const wildcardChild = NODE.wildcardChild << 16;
+  const keepMask = ~((NODE.belowCut | NODE.wildcardChild) << 16);
   for (let n = 0; n < oldCount; n++) {
-    if (!gone[n]) {
-      const w = r * NODE_WORDS;
+    if (gone[n] === 0) {
       const ow = n * NODE_WORDS;
-      const c = changedAt.get(n);
-      remap[n] = r;
       const parent = n === 0 ? -1 : remap[oldNodes[ow + 1]!]!;
-      if (!redo(n)) {
+      remap[n] = r;
+      if (redoAt[n] === 0) {
         // Unchanged: its name and sets as they were (offsets kept: the regions were copied whole).
+        const w = r * NODE_WORDS;
         const first = oldNodes[ow + 2]!;
-        const k = oldNodes[ow + 3]! & 0xffff;
-        nodes[w] = oldNodes[ow]!;
+        const word3 = oldNodes[ow + 3]!;
+        const k = word3 & 0xffff;
+        const nameOff = oldNodes[ow]!;
+        nodes[w] = nameOff;
         nodes[w + 2] = setAt;
-        nodes[w + 3] = k;
         nodes[w + 4] = oldNodes[ow + 4]!;
-        sets.set(oldSets.subarray(first * RRSET_WORDS, (first + k) * RRSET_WORDS), setAt * RRSET_WORDS);
-        for (let s = first; s < first + k; s++) liveRdata += oldSets[s * RRSET_WORDS + 3]!;
+        // Word by word: a subarray per node would be an allocation per node.
+        for (let q = first * RRSET_WORDS, to = setAt * RRSET_WORDS, end = (first + k) * RRSET_WORDS; q < end; q += RRSET_WORDS, to += RRSET_WORDS) {
+          sets[to] = oldSets[q]!;
+          sets[to + 1] = oldSets[q + 1]!;
+          sets[to + 2] = oldSets[q + 2]!;
+          const b = oldSets[q + 3]!;
+          sets[to + 3] = b;
+          sets[to + 4] = oldSets[q + 4]!;
+          liveRdata += b;
+        }
         setAt += k;
-        place((oldNodes[ow + 3]! >>> 16) & ~(NODE.belowCut | NODE.wildcardChild), parent, true);
+        let f = word3 & keepMask;
+        if (parent >= 0) {
+          const pw = parent * NODE_WORDS + 3;
+          if (((nodes[pw]! >>> 16) & CUTS) !== 0) f |= NODE.belowCut << 16;
+          if (((word3 >>> 16) & NODE.wildcard) !== 0) nodes[pw] = nodes[pw]! | wildcardChild;
+        }
+        nodes[w + 1] = parent < 0 ? NO_NODE : parent;
+        nodes[w + 3] = f >>> 0;
+        liveNames += 1 + 2 * bytes[namesOff + nameOff]!;
+        if (pending.length > 0) settle(r);
+        r++;
       } else {
+        const c = changedAt.get(n);
         const key = old.key(n);
         const list = c?.sets ?? [];
         // An empty non-terminal takes its first descendant's case; a named node keeps or takes its records'.
         const owner = list.length === 0 ? null : (c?.owner ?? old.owner(n));
-        nodes[w + 2] = setAt;
-        nodes[w] = writeName(key, owner);
-        nodes[w + 3] = list.length;
-        nodes[w + 4] = oldNodes[ow + 4]!;
-        writeSets(list);
-        place(ownFlags(key, list, n === 0), parent, owner !== null);
+        st.r = r;
+        st.setAt = setAt;
+        writeNode(key, oldNodes[ow + 4]!, owner, list, ownFlags(key, list, n === 0), parent);
+        r = st.r;
+        setAt = st.setAt;
       }
-      r++;
     }
-    while (j < inserts.length && inserts[j]!.after === n) emitNew(inserts[j++]!);
+    if (j < inserts.length && inserts[j]!.after === n) {
+      st.r = r;
+      st.setAt = setAt;
+      while (j < inserts.length && inserts[j]!.after === n) emitNew(inserts[j++]!);
+      r = st.r;
+      setAt = st.setAt;
+    }
   }
+  liveRdata += st.liveRdata;
+  liveNames += st.liveNames;
+  const nameAt = st.nameAt;
+  const rdataAt = st.rdataAt;
+  if (nameAt !== namesBytes || rdataAt !== rdataBytes) return { kind: 'error', why: 'internal: the patch wrote other region sizes than it counted (a bug in shardns; the full build is used)' };
   if (r !== count || setAt !== setCount || j !== inserts.length || pending.length !== 0) {
     return { kind: 'error', why: `internal: the patch counted ${count} nodes and ${setCount} RRsets but wrote ${r} and ${setAt} (a bug in shardns; the full build is used)` };
   }
