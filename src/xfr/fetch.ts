@@ -14,6 +14,7 @@ import { ZoneImage } from '../zone/image/image.js';
 import type { BuiltZone } from '../zone/image/reuse.js';
 import { applyVersions, type ZoneRecords } from './apply.js';
 import { imageRecords, soaRecord } from './journal.js';
+import { removeSecondaryDelta, storePatched } from './patch-store.js';
 import { describeRemote } from './report.js';
 import { secondaryZonePath, writeSecondaryFile, type TransferRecord } from './secondary-files.js';
 import type { FetchJob, FetchOutcome, SoaTimers } from './secondary.js';
@@ -101,6 +102,17 @@ export async function fetchZone(job: FetchJob, ctx: FetchContext): Promise<Fetch
       if (r.kind === 'current') {
         return { kind: 'current', record: { at: at(), kind: 'IXFR', from, outcome: 'ok', serial: current.serial, detail: `the primary has serial ${r.serial}: up to date`, ms: now() - t0 } };
       }
+      if (r.kind === 'ixfr' && job.current !== null && r.versions.length > 0 && compareSerial(r.versions.at(-1)!.to, current.serial) > 0) {
+        // Fast path: the changes applied to the served image itself, no zone-file text on the way (src/xfr/patch-store.ts).
+        const fast = storePatched(job.origin, current, job.current.imagePath, r.versions, ctx);
+        if (fast.kind === 'ok') {
+          const last = r.versions.at(-1)!;
+          const detail = `${r.versions.length} version${r.versions.length === 1 ? '' : 's'}: ${fast.deleted} records deleted, ${fast.added} added, applied to the image`;
+          const record: TransferRecord = { at: at(), kind: 'IXFR', from, outcome: 'ok', serial: last.to, detail, ms: now() - t0 };
+          return { kind: 'updated', zone: fast.zone, timers: soaTimers(last.newSoa), record, warnings: fast.warnings };
+        }
+        ctx.log.debug(`zone ${job.origin}: IXFR from ${from} not applied to the image (${fast.why}); building it in full`);
+      }
       if (r.kind === 'ixfr') {
         const base = imageRecords(current);
         const applied = applyVersions({ soa: soaRecord(current), ...base }, current.serial, r.versions);
@@ -167,5 +179,7 @@ function store(origin: string, zone: ZoneRecords, how: { via: string; from: stri
     if (previous !== null) writeSecondaryFile(ctx.stateDir, path, previous);
     return { kind: 'error', why: outcome.errors.join('; ') };
   }
+  // The zone file now describes the served version alone: changes kept beside it by the fast path are stale.
+  removeSecondaryDelta(ctx.stateDir, origin);
   return { kind: 'ok', zone: outcome.zones[0]!, warnings: outcome.warnings };
 }

@@ -290,6 +290,27 @@ export function recordChange(journal: Journal | null, old: ZoneImage, now: ZoneI
 }
 
 /**
+ * The journal after versions received by IXFR (RFC 1995) were applied to
+ * image `old`, giving the image whose source hash is `endHash`: what
+ * recordChange records, without diffing the two images (the versions are
+ * the difference, as the primary sent them). Appended when the journal led
+ * to `old`, else started from them; the oldest dropped past `limits`; reset
+ * when the change alone is bigger than the journal may hold.
+ */
+export function appendVersions(journal: Journal | null, old: ZoneImage, endHash: string, received: readonly JournalVersion[], limits: JournalLimits = JOURNAL_LIMITS): JournalUpdate {
+  const origin = old.meta.origin;
+  const chained = journal !== null && journal.endHash === old.meta.source && journal.versions.at(-1)?.to === old.serial;
+  const size = received.reduce((n, v) => n + versionBytes(v), 0);
+  if (size > limits.maxBytes) {
+    return { kind: 'reset', note: `zone ${origin}: the change to serial ${received.at(-1)?.to} takes ${size} octets, more than the journal's ${limits.maxBytes}: secondaries will transfer the whole zone (AXFR)` };
+  }
+  const versions = chained ? [...journal!.versions, ...received] : [...received];
+  let total = versions.reduce((n, v) => n + versionBytes(v), 0);
+  while (versions.length > limits.maxVersions || total > limits.maxBytes) total -= versionBytes(versions.shift()!);
+  return { kind: 'kept', journal: { origin, endHash, versions }, note: null };
+}
+
+/**
  * The versions that take a secondary at serial `from` to `image` (RFC 1995
  * §4), oldest first: the journal must end at this image (its source hash
  * and serial), and hold a chain from `from` to its end. Null: it cannot

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildQuery, decodeReply, udpExchange } from '../helpers/dns-client.js';
@@ -131,7 +131,7 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     console.log(`      (NSD reload → serial 2 from every worker: ${ms} ms)`);
     const log = server!.stdout().slice(since);
     expect(log).to.match(/NOTIFY from 127\.0\.0\.1 for serial 2; checking now/);
-    expect(log).to.match(/zone sec\.test\.: serial 2, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(1 version: 1 records deleted, 1 added\)/);
+    expect(log).to.match(/zone sec\.test\.: serial 2, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(1 version: 1 records deleted, 1 added, applied to the image\)/);
     expect(axfr(port, 'sec.test', key)).to.deep.equal(axfr(nsd.port, 'sec.test', key));
   });
 
@@ -147,19 +147,35 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     expect(r.stdout).to.match(/zone bad\.test\.: secondary.*\n {2}no data transferred yet; last AXFR from .* failed \(.*BADSIG/);
   });
 
+  it('a second change is applied to the patched image; the zone file stays as written, the changes since kept beside it', async () => {
+    const since = server!.stdout().length;
+    writeFileSync(nsd.zoneFile(join(dir, 'sec.test.zone')), zoneText('sec.test.', 3, '192.0.2.3').replace('host7 TXT "host 7"', 'host7 TXT "changed"\nnew.deep.er A 192.0.2.77'));
+    const r = spawnSync('nsd-control', ['-c', nsd.conf, 'reload', 'sec.test.'], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    expect(await until(() => everyWorkerServes(port, 'sec.test', 3), 20_000, 50), `${server!.stdout().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
+    expect(server!.stdout().slice(since), server!.stdout().slice(since)).to.match(/zone sec\.test\.: serial 3, \d+ records; IXFR from .* \(1 version: 2 records deleted, 3 added, applied to the image\)/);
+    expect(axfr(port, 'sec.test', key)).to.deep.equal(axfr(nsd.port, 'sec.test', key));
+    // The zone file is the one the AXFR wrote (serial 1); the versions to 2 and 3 are kept beside it, and the manifest lists both.
+    expect(readFileSync(join(stateDir, 'secondary', 'sec.test.zone'), 'utf8')).to.match(/serial 1: transferred by AXFR/);
+    const manifest = JSON.parse(readFileSync(join(stateDir, 'manifests', 'sec.test.json'), 'utf8')) as { sources: { path: string }[]; serial: number };
+    expect(manifest.serial).to.equal(3);
+    expect(manifest.sources.map((x) => x.path)).to.deep.equal([join(stateDir, 'secondary', 'sec.test.zone'), join(stateDir, 'secondary', 'sec.test.ixfr')]);
+  });
+
   it('a restart serves the kept data at once, with the primary gone; past the SOA expire it answers SERVFAIL', async () => {
     expect(await until(() => everyWorkerServes(port, 'expire.test', 1), 20_000, 200)).to.equal(true);
     server!.kill();
     await server!.exited;
     nsd.stop();
     const s = await start();
-    // Served before any primary could have been asked (there is none).
-    expect((await soaOf(port, 'sec.test')).serial).to.equal(2);
+    // Served before any primary could have been asked (there is none): the patched image, reused without parsing.
+    expect((await soaOf(port, 'sec.test')).serial).to.equal(3);
+    expect(axfr(port, 'sec.test', key)).to.include('new.deep.er.sec.test. 3600 IN A 192.0.2.77');
     expect((await soaOf(port, 'expire.test')).serial).to.equal(1);
     // expire.test's SOA says refresh 2 s, expire 8 s: without a primary it goes dark 8 s after the last refresh.
     await s.waitFor(/zone expire\.test\.: expired: no primary confirmed serial 1 for 8 s/, 15_000);
     expect(await until(async () => (await soaOf(port, 'expire.test')).rcode === 'SERVFAIL', 3000, 50)).to.equal(true);
-    expect((await soaOf(port, 'sec.test')).serial).to.equal(2);
+    expect((await soaOf(port, 'sec.test')).serial).to.equal(3);
   });
 });
 
