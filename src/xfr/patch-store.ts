@@ -23,24 +23,20 @@
  */
 
 import { readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { FORMAT_VERSION } from '../zone/image/format.js';
 import type { ZoneImage } from '../zone/image/image.js';
 import { patchImage } from '../zone/image/patch.js';
 import type { BuiltZone } from '../zone/image/reuse.js';
-import { ImageStore, imageFileName, MANIFEST_VERSION, originPart, sha256, sourceHash, type Manifest, type SourceFile } from '../zone/image/store.js';
+import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from '../zone/image/store.js';
 import { VERSION } from '../version.js';
 import { appendVersions, decodeJournal, encodeJournal, type JournalVersion } from './journal.js';
-import { secondaryDir, secondaryZonePath, writeSecondaryFile } from './secondary-files.js';
+import { secondaryDeltaPath, secondaryZonePath, writeSecondaryFile } from './secondary-files.js';
+
+export { secondaryDeltaPath };
 
 /** The most octets of changes kept beside a zone file before the next IXFR takes the full path (which rewrites the zone file). */
 export const MAX_DELTA_BYTES = 64 * 1024 * 1024;
-
-/** Where the versions applied since the zone file was written are kept. */
-export function secondaryDeltaPath(stateDir: string, origin: string): string {
-  return join(secondaryDir(stateDir), `${originPart(origin)}.ixfr`);
-}
 
 /** Deletes the delta file once a zone file describes the served version alone (a missing file is fine). */
 export function removeSecondaryDelta(stateDir: string, origin: string): void {

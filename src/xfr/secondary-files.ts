@@ -62,6 +62,11 @@ export function secondaryStatePath(stateDir: string, origin: string): string {
   return join(secondaryDir(stateDir), `${originPart(origin)}.state.json`);
 }
 
+/** Where the IXFR versions applied since the zone file was written are kept (src/xfr/patch-store.ts). */
+export function secondaryDeltaPath(stateDir: string, origin: string): string {
+  return join(secondaryDir(stateDir), `${originPart(origin)}.ixfr`);
+}
+
 /** The zone's refresh state; a fresh one when there is none or it cannot be read (a warning says why). */
 export function readSecondaryState(stateDir: string, origin: string): { state: SecondaryState; warning: string | null } {
   const fresh: SecondaryState = { origin, serial: null, lastContact: null, expire: null, last: null };
@@ -108,9 +113,9 @@ export function writeSecondaryState(stateDir: string, state: SecondaryState): Wr
   return writeSecondaryFile(stateDir, secondaryStatePath(stateDir, state.origin), Buffer.from(`${JSON.stringify(state, null, 2)}\n`));
 }
 
-/** Deletes a zone's kept data and state (a catalog member removed, RFC 9432 §5.2; or reset, §5.6). */
+/** Deletes a zone's kept data, changes and state (a catalog member removed, RFC 9432 §5.3; or reset, §5.4). */
 export function removeSecondaryFiles(stateDir: string, origin: string): void {
-  for (const path of [secondaryZonePath(stateDir, origin), secondaryStatePath(stateDir, origin)]) {
+  for (const path of [secondaryZonePath(stateDir, origin), secondaryDeltaPath(stateDir, origin), secondaryStatePath(stateDir, origin)]) {
     try {
       unlinkSync(path);
     } catch {

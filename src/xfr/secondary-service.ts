@@ -195,7 +195,7 @@ export class SecondaryService {
       this.log.info(`catalog ${spec.name}: zone ${had.spec.name} ${why}`);
     };
     for (const m of changes.removed) drop(m, 'removed (RFC 9432 §5.3): no longer served');
-    for (const m of changes.reset) drop(m, `reset: its unique id is now ${m.id} (RFC 9432 §5.6); its data is transferred anew`);
+    for (const m of changes.reset) drop(m, `reset: its unique id is now ${m.id} (RFC 9432 §5.4); its data is transferred anew`);
     for (const mig of changes.migrated) if (mig.resetState) drop(mig.member, `migrates from catalog ${mig.from} with a new unique id; its data is transferred anew`);
     const adds = [...changes.added, ...changes.reset, ...changes.migrated.map((g) => g.member)];
     const specs = adds.map((m) => ({ m, spec: memberSpec(spec, m) }));
