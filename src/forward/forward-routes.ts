@@ -1,6 +1,5 @@
 /** Routing a name to its most specific forward zone (split DNS), and the packed form the forward zones travel to a worker in: a few strings and one typed array, however many zones there are. */
 
-import { nameKey } from '../zone/names.js';
 import { NOWHERE, type ForwardZone } from './forward-zones.js';
 import { formatUpstream, parseUpstream, TLS_SCHEME, type Upstream } from './upstreams.js';
 
@@ -136,25 +135,35 @@ interface Unpacked {
 }
 
 /**
- * The forward zones by name, for routing. One Map from each zone's key
- * (lower-cased, RFC 4343; no trailing dot) to its index, and from each
- * ancestor of a zone to INTERIOR; a name is routed by looking its suffixes
- * up from the top-level label down, keeping the deepest forward zone met,
- * and stopping at the first suffix the Map does not hold: a name outside
- * every forward zone costs one lookup (its TLD), one in `a.b.corp.example`
+ * The forward zones by name, for routing. Each zone's key (its name
+ * lower-cased, RFC 4343, without the trailing dot) and each ancestor of one
+ * (INTERIOR) sits in one open-addressed hash table held in typed arrays; a
+ * key is a stretch of the packed names, so the table holds no string and
+ * no object per zone. A name is routed by hashing its suffixes label by
+ * label from the top-level label down (right to left, so each suffix's hash
+ * extends the last one's), keeping the deepest forward zone met, and
+ * stopping at the first suffix the table does not hold: a name outside
+ * every forward zone costs one probe (its TLD), one in `a.b.corp.example`
  * with `corp.example.` configured three, however many zones there are
  * (CoreDNS #3144: a list scanned per query cost time and 3.5 GB at 100k
- * stanzas).
+ * stanzas); routing allocates nothing.
  *
- * Memory grows with the zones in use, not those configured: the keys are
- * slices of the packed names (one string), and a zone's {@link Route} and
- * its group's upstream objects are made the first time a name routes
- * there. 10,000 zones, each with its own upstream, hold 1.2 MB of heap
- * before any is used, and about 320 octets more for each zone in use.
+ * Memory grows with the zones in use, not those configured: a zone's
+ * {@link Route} and its group's upstream objects are made the first time a
+ * name routes there. 10,000 zones, each with its own upstream, hold under
+ * 1 MB (the packed strings, the table) before any is used, and about 320
+ * octets more for each zone in use.
  */
 export class ForwardRoutes {
-  /** Zone index, or INTERIOR for an ancestor of a forward zone, by key. */
-  private readonly byKey = new Map<string, number>();
+  /** The packed names lower-cased: the keys are stretches of it. */
+  private readonly lower: string;
+  /** The hash table: entry index + 1 per slot, 0 for none; a power of two long, at most half full. */
+  private readonly slots: Int32Array;
+  /** Entry e's key is lower[keyStart[e], keyEnd[e]), with hash keyHash[e] and value keyValue[e] (a zone index, or INTERIOR). */
+  private readonly keyStart: Int32Array;
+  private readonly keyEnd: Int32Array;
+  private readonly keyHash: Int32Array;
+  private readonly keyValue: Int32Array;
   /** The root's forward zone index, or -1. */
   private readonly root: number = -1;
   /** Routes made so far, by zone index. */
@@ -174,39 +183,73 @@ export class ForwardRoutes {
     this.size = starts.length - 1;
     this.anyTls = table.anyTls;
     // Names are ASCII (escapes for other octets), so this lower-cases each as nameKey would;
-    // V8 gives back `names` itself when it has no capitals, so the keys slice the one string.
+    // V8 gives back `names` itself when it has no capitals.
     const lower = names.toLowerCase();
+    this.lower = lower;
+    // At most one entry per label of every name; the table is sized for that, then built again for the entries there are.
+    let labels = 0;
+    for (let i = 0; i < this.size; i++) labels += countLabels(lower, starts[i]!, starts[i + 1]! - 2);
+    const draft = new KeyTable(lower, labels);
     for (let i = 0; i < this.size; i++) {
-      // Without the trailing dot and newline: '' for the root.
-      const key = lower.slice(starts[i]!, starts[i + 1]! - 2);
-      if (key === '') {
+      const start = starts[i]!;
+      // Without the trailing dot and newline: empty for the root.
+      const end = starts[i + 1]! - 2;
+      if (end <= start) {
         if (this.root >= 0) this.duplicate = '.';
         this.root = i;
         continue;
       }
-      const before = this.byKey.get(key);
-      if (before !== undefined && before !== INTERIOR) this.duplicate = this.zoneName(i);
-      this.byKey.set(key, i);
-      for (let dot = nextDot(key, 0); dot >= 0; dot = nextDot(key, dot + 1)) {
-        const ancestor = key.slice(dot + 1);
-        if (!this.byKey.has(ancestor)) this.byKey.set(ancestor, INTERIOR);
+      // The suffixes from the top-level label down, the whole key last: ancestors are INTERIOR unless a zone.
+      let h = HASH_BASIS;
+      for (let at = end - 1; at >= start; at--) {
+        const c = lower.charCodeAt(at);
+        if (c === DOT && !escaped(lower, at, start)) draft.add(h, at + 1, end, INTERIOR);
+        h = hashStep(h, c);
       }
+      if (draft.add(h, start, end, i) !== INTERIOR) this.duplicate = this.zoneName(i);
     }
+    const final = draft.compact();
+    this.slots = final.slots;
+    this.keyStart = final.keyStart;
+    this.keyEnd = final.keyEnd;
+    this.keyHash = final.keyHash;
+    this.keyValue = final.keyValue;
   }
 
   /** Where `name` (as dns-packet gives it, trailing dot or not, any case) goes. */
   route(name: string): Route {
     if (this.size === 0) return DEFAULT_ROUTE;
-    const key = keyOf(name);
+    let end = name.length;
+    if (end > 0 && name.charCodeAt(end - 1) === DOT && !escaped(name, end - 1, 0)) end--;
     let best = this.root;
-    for (let end = key.length; end > 0; ) {
-      const dot = previousDot(key, end - 1);
-      const node = this.byKey.get(dot < 0 ? key : key.slice(dot + 1));
-      if (node === undefined) break;
-      if (node !== INTERIOR) best = node;
-      end = dot;
+    let h = HASH_BASIS;
+    for (let at = end - 1; at >= -1; at--) {
+      const c = at < 0 ? DOT : name.charCodeAt(at);
+      if (c === DOT && (at < 0 || !escaped(name, at, 0))) {
+        // name[at + 1, end) is a suffix made of whole labels.
+        const v = this.find(h, name, at + 1, end);
+        if (v === NOT_HELD) break;
+        if (v !== INTERIOR) best = v;
+      }
+      h = hashStep(h, lowerCode(c));
     }
     return best < 0 ? DEFAULT_ROUTE : (this.made.get(best) ?? this.make(best));
+  }
+
+  /** The value of the key that is `name[from, to)` lower-cased, whose hash is `h`; NOT_HELD if none. */
+  private find(h: number, name: string, from: number, to: number): number {
+    const mask = this.slots.length - 1;
+    const length = to - from;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = this.slots[slot]! - 1;
+      if (e < 0) return NOT_HELD;
+      if (this.keyHash[e] !== h) continue;
+      const start = this.keyStart[e]!;
+      if (this.keyEnd[e]! - start !== length) continue;
+      let k = 0;
+      while (k < length && lowerCode(name.charCodeAt(from + k)) === this.lower.charCodeAt(start + k)) k++;
+      if (k === length) return this.keyValue[e]!;
+    }
   }
 
   /** `corp.example. → 10.1.2.3:53; home.arpa. → NXDOMAIN here`, the first `max` zones, then how many more. */
@@ -244,33 +287,106 @@ export class ForwardRoutes {
   }
 }
 
-/** The Map's mark for a name that is no forward zone but an ancestor of one. */
+/** A key's value for a name that is no forward zone but an ancestor of one. */
 const INTERIOR = -1;
+/** What find() says of a key the table does not hold. */
+const NOT_HELD = -2;
 
-/** The index of the first label-separating dot at or after `from` (an escaped `\.` is inside a label), or -1. */
-function nextDot(key: string, from: number): number {
-  for (let i = from; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 0x5c) i++;
-    else if (c === 0x2e) return i;
-  }
-  return -1;
+/** FNV-1a, 32 bits, over a key's characters from its last to its first. */
+const HASH_BASIS = 0x811c9dc5 | 0;
+const HASH_PRIME = 0x01000193;
+function hashStep(h: number, c: number): number {
+  return Math.imul(h ^ c, HASH_PRIME);
 }
 
-/** The index of the last label-separating dot at or before `from`, or -1. */
-function previousDot(key: string, from: number): number {
-  for (let i = key.lastIndexOf('.', from); i >= 0; i = key.lastIndexOf('.', i - 1)) {
-    let slashes = 0;
-    while (i - 1 - slashes >= 0 && key.charCodeAt(i - 1 - slashes) === 0x5c) slashes++;
-    if (slashes % 2 === 0) return i;
-    if (i === 0) break;
-  }
-  return -1;
+/** A character code lower-cased as nameKey does: A–Z only (RFC 4343 §2: case is ASCII's). */
+function lowerCode(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
 }
 
-/** The map key of a query name: lower case (RFC 4343), no trailing dot, '' for the root. */
-function keyOf(name: string): string {
-  const key = nameKey(name);
-  if (key === '.' || key === '') return '';
-  return key.endsWith('.') && !key.endsWith('\\.') ? key.slice(0, -1) : key;
+/** True when the character at `at` is escaped: an odd run of backslashes, back to `from`, stands right before it. */
+function escaped(text: string, at: number, from: number): boolean {
+  let slashes = 0;
+  while (at - 1 - slashes >= from && text.charCodeAt(at - 1 - slashes) === 0x5c) slashes++;
+  return slashes % 2 === 1;
+}
+
+/** The labels of the name at text[start, end): its unescaped dots plus one; 0 for the root. */
+function countLabels(text: string, start: number, end: number): number {
+  if (end <= start) return 0;
+  let labels = 1;
+  for (let at = start; at < end; at++) if (text.charCodeAt(at) === DOT && !escaped(text, at, start)) labels++;
+  return labels;
+}
+
+/** The keys while they are added: room for `capacity`, compacted to the entries there are once all are in. */
+class KeyTable {
+  private readonly slots: Int32Array;
+  private readonly keyStart: Int32Array;
+  private readonly keyEnd: Int32Array;
+  private readonly keyHash: Int32Array;
+  private readonly keyValue: Int32Array;
+  private count = 0;
+
+  constructor(
+    private readonly lower: string,
+    capacity: number,
+  ) {
+    this.slots = new Int32Array(tableSize(capacity));
+    this.keyStart = new Int32Array(capacity);
+    this.keyEnd = new Int32Array(capacity);
+    this.keyHash = new Int32Array(capacity);
+    this.keyValue = new Int32Array(capacity);
+  }
+
+  /**
+   * Adds lower[start, end) with hash h: a zone index replaces INTERIOR; an
+   * INTERIOR leaves what is there. Returns the value there was (INTERIOR
+   * when the key is new, so a zone given twice shows as a zone index).
+   */
+  add(h: number, start: number, end: number, value: number): number {
+    const mask = this.slots.length - 1;
+    const length = end - start;
+    let slot = h & mask;
+    for (; this.slots[slot] !== 0; slot = (slot + 1) & mask) {
+      const e = this.slots[slot]! - 1;
+      if (this.keyHash[e] !== h || this.keyEnd[e]! - this.keyStart[e]! !== length || !sameStretch(this.lower, this.keyStart[e]!, start, length)) continue;
+      const before = this.keyValue[e]!;
+      if (value !== INTERIOR) this.keyValue[e] = value;
+      return before;
+    }
+    const e = this.count++;
+    this.keyStart[e] = start;
+    this.keyEnd[e] = end;
+    this.keyHash[e] = h;
+    this.keyValue[e] = value;
+    this.slots[slot] = e + 1;
+    return INTERIOR;
+  }
+
+  /** The table again, sized for the entries there are. */
+  compact(): { slots: Int32Array; keyStart: Int32Array; keyEnd: Int32Array; keyHash: Int32Array; keyValue: Int32Array } {
+    const n = this.count;
+    const slots = new Int32Array(tableSize(n));
+    const mask = slots.length - 1;
+    for (let e = 0; e < n; e++) {
+      let slot = this.keyHash[e]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = e + 1;
+    }
+    return { slots, keyStart: this.keyStart.slice(0, n), keyEnd: this.keyEnd.slice(0, n), keyHash: this.keyHash.slice(0, n), keyValue: this.keyValue.slice(0, n) };
+  }
+}
+
+/** Slots for `entries`: a power of two, at least twice as many (linear probing stays short at half full). */
+function tableSize(entries: number): number {
+  let size = 8;
+  while (size < entries * 2) size *= 2;
+  return size;
+}
+
+/** True when text[a, a + length) and text[b, b + length) are the same characters. */
+function sameStretch(text: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
 }
