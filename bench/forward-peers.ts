@@ -280,7 +280,37 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
   for (const s of servers) await groups.stop(s.tracked);
 }
 
-/** Scenario 2: 10,000 forward zones against none: worker memory and CPU per query (reply cache on, and off so every query reaches the forwarder). */
+/** PSS samples taken at each memory point, and how far apart: one sample lands anywhere in V8's collection cycle (±15 MB here under load). */
+const MEMORY_SAMPLES = 5;
+const MEMORY_SAMPLE_MS = 200;
+/** How often a server's workers' PSS is sampled while it is measured (their mean and peak are the "under load" figures). */
+const LOAD_SAMPLE_MS = 250;
+/** Idle time after the runs before the last memory point: past V8's memory reducer (it shrinks an idle heap after about 8 s). */
+const SETTLE_MS = 12_000;
+
+/** The workers' PSS (kB) of each server, MEMORY_SAMPLES times MEMORY_SAMPLE_MS apart, the servers in turn. */
+async function memorySamples(servers: Running[]): Promise<number[][]> {
+  const samples: number[][] = servers.map(() => []);
+  for (let k = 0; k < MEMORY_SAMPLES; k++) {
+    if (k > 0) await sleep(MEMORY_SAMPLE_MS);
+    servers.forEach((s, i) => samples[i]!.push(workerMemory(s).pssKb));
+  }
+  return samples;
+}
+
+const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/**
+ * Scenario 2: 10,000 forward zones against none: worker memory and CPU per
+ * query (reply cache on, and off so every query reaches the forwarder).
+ * Worker PSS: at start (1 s after both are listening) and after the
+ * warm-up, each the median of MEMORY_SAMPLES samples; under load, the mean
+ * and the peak of samples every LOAD_SAMPLE_MS while each server is
+ * measured (a single sample lands anywhere in V8's collection cycle: under
+ * this load a worker sits near its heap limit for seconds, then drops 30 MB
+ * at a full collection); and after the runs, once both idled SETTLE_MS, the
+ * median of MEMORY_SAMPLES samples.
+ */
 async function zones(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
   const config = join(openDir(dir, 'zones'), 'zones.json');
   const forwardZones = Array.from({ length: 10_000 }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
@@ -290,29 +320,42 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
   for (const answerCache of ['20000', '0']) {
     const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache]);
     const many = await startShardns(groups, dir, `shardns 10,000 forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config]);
+    const both = [plain, many];
     await sleep(1000);
-    const atStart = [workerMemory(plain), workerMemory(many)];
-    for (const s of [plain, many]) await warm(groups, s, file);
+    const atStart = await memorySamples(both);
+    for (const s of both) await warm(groups, s, file);
     await sleep(1000);
-    const mem = [workerMemory(plain), workerMemory(many)];
+    const afterWarmUp = await memorySamples(both);
     const us: number[][] = [[], []];
+    const underLoad: number[][] = [[], []];
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 ? [0, 1] : [1, 0];
       for (const i of order) {
-        const m = await measure(groups, [plain, many][i]!, file, o.durationSec, hz);
+        const sampler = setInterval(() => underLoad[i]!.push(workerMemory(both[i]!).pssKb), LOAD_SAMPLE_MS);
+        const m = await measure(groups, both[i]!, file, o.durationSec, hz).finally(() => clearInterval(sampler));
         us[i]!.push(m.cpuUs);
-        console.log(`zones ${[plain, many][i]!.label} round ${round}: ${fmt(m.cpuUs, 2)} µs CPU/query, ${Math.round(m.stats.qps)} QPS`);
+        console.log(`zones ${both[i]!.label} round ${round}: ${fmt(m.cpuUs, 2)} µs CPU/query, ${Math.round(m.stats.qps)} QPS`);
       }
     }
-    const memAfter = [workerMemory(plain), workerMemory(many)];
-    rows.push(
-      `| answer-cache ${answerCache} | ${fmt(median(us[0]!), 2)} (${us[0]!.map((x) => fmt(x, 2)).join(', ')}) | ${fmt(median(us[1]!), 2)} (${us[1]!.map((x) => fmt(x, 2)).join(', ')}) | ` +
-        `${[atStart, mem, memAfter].map((m) => fmt(m[0]!.pssKb / 1024)).join(' → ')} | ${[atStart, mem, memAfter].map((m) => fmt(m[1]!.pssKb / 1024)).join(' → ')} | ${[atStart, mem, memAfter].map((m) => fmt((m[1]!.pssKb - m[0]!.pssKb) / 1024)).join(', ')} |`,
-    );
-    results[`answerCache${answerCache}`] = { cpuUs: us, memoryKb: { atStart, afterWarmUp: mem, afterRuns: memAfter } };
-    for (const s of [plain, many]) await groups.stop(s.tracked);
+    await sleep(SETTLE_MS);
+    const afterRuns = await memorySamples(both);
+    // Per point and server, MB.
+    const points = [atStart.map(median), afterWarmUp.map(median), underLoad.map(mean), underLoad.map((xs) => Math.max(...xs)), afterRuns.map(median)].map((p) => p.map((kb) => kb / 1024));
+    const cpu = (xs: number[]): string => `${fmt(median(xs), 2)} (${xs.map((x) => fmt(x, 2)).join(', ')})`;
+    rows.push(`| answer-cache ${answerCache} | ${cpu(us[0]!)} | ${cpu(us[1]!)} | ${points.map((p) => fmt(p[0]!)).join(' → ')} | ${points.map((p) => fmt(p[1]!)).join(' → ')} | ${points.map((p) => fmt(p[1]! - p[0]!)).join(', ')} |`);
+    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns } };
+    for (const s of both) await groups.stop(s.tracked);
   }
-  out.push('', `### 10,000 forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`, '', '| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, 10,000 | worker PSS MB, none (at start → after warm-up → after runs) | worker PSS MB, 10,000 | difference MB (same three) |', '|---|---|---|---|---|---|', ...rows);
+  out.push(
+    '',
+    `### 10,000 forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`,
+    '',
+    `Worker PSS: at start (1 s after listening) and after the warm-up, the median of ${MEMORY_SAMPLES} samples ${MEMORY_SAMPLE_MS} ms apart; under load, the mean and the peak of samples every ${LOAD_SAMPLE_MS} ms during the server's runs; after the runs, once both idled ${SETTLE_MS / 1000} s, the median of ${MEMORY_SAMPLES} samples.`,
+    '',
+    '| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, 10,000 | worker PSS MB, none (at start → after warm-up → under load, mean → peak → after runs) | worker PSS MB, 10,000 | difference MB (same five) |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  );
   json['zones'] = results;
 }
 

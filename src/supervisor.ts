@@ -7,7 +7,7 @@ import { displayPath } from './display-path.js';
 import { Notifier } from './xfr/notifier.js';
 import { ZoneBuilder, type BuildReport } from './builder.js';
 import { ShardnsError } from './errors.js';
-import { isFromWorker, type FromWorker, type MapOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
+import { isFromWorker, startMessage, type FromWorker, type MapOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
 import type { Logger } from './log.js';
 import type { ServedImage } from './mapped-zones.js';
 import { formatEndpoint } from './net/reuseport.js';
@@ -448,7 +448,7 @@ export class Supervisor {
 
   /** Who the worker is, the settings, and the images to map (those every other worker serves). */
   private sendStart(slot: Slot): void {
-    this.send(slot, { type: 'start', id: slot.id, config: this.config, images: this.images, sockets: childSockets(slot.sockets).sockets, zones: this.standing() });
+    this.send(slot, startMessage(slot.id, this.config, this.images, childSockets(slot.sockets).sockets, this.standing()));
   }
 
   private send(slot: Slot, msg: ToWorker): void {

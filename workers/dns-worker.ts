@@ -9,7 +9,7 @@ import { QueryPipeline } from '../src/dns/pipeline.js';
 import { compileAcl } from '../src/forward/acl.js';
 import type { CacheLimits } from '../src/forward/cache.js';
 import { Forwarder } from '../src/forward/forwarder.js';
-import { formatUpstream } from '../src/forward/upstreams.js';
+import { unpackForwardZones, type PackedForwardZones } from '../src/forward/forward-routes.js';
 import { watchHosts } from '../src/forward/hosts-files.js';
 import { loadTrustAnchors, type DotOptions } from '../src/forward/tls.js';
 import { Counters } from '../src/dns/counters.js';
@@ -66,7 +66,7 @@ const sendLogBatch: BatchSender = (batch, done) => {
  * images to serve: maps them (the builder compiled them; nothing is parsed
  * here), opens the sockets, and wires them to the query pipeline.
  */
-async function run(id: number, config: Config, images: ServedImage[], sockets: OpenSocket[], standing: ZoneStanding): Promise<void> {
+async function run(id: number, config: Config, packedForwardZones: PackedForwardZones, images: ServedImage[], sockets: OpenSocket[], standing: ZoneStanding): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
   const adopted = adoptSockets(sockets);
@@ -81,9 +81,16 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
     return;
   }
   servedPaths = images.map((i) => i.path);
+  // Split DNS: the forward zones came packed (config.forwardZones is empty here: src/ipc.ts startMessage).
+  const unpacked = unpackForwardZones(packedForwardZones, (m) => log.error(m));
+  if (unpacked.kind === 'error') {
+    fail(id, new ShardnsError('E_CONFIG', unpacked.message));
+    return;
+  }
+  const routes = unpacked.routes;
   const server = `worker-${id} pid ${process.pid} host ${hostname()}`;
   // Forwarding is on with default upstreams, or with forward zones or hosts files alone (other names are then REFUSED by the forwarder).
-  const resolving = config.upstreams.length > 0 || config.forwardZones.length > 0;
+  const resolving = config.upstreams.length > 0 || routes.size > 0;
   const hostsFiles = [...new Set([...(resolving && config.etcHosts === 'on' ? [ETC_HOSTS] : []), ...config.hosts])];
   const forwarding = resolving || hostsFiles.length > 0;
   const acl = compileAcl(config.allowRecursion);
@@ -109,7 +116,7 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
   };
   // DNS over TLS: the CAs are read once, at start (the file must be readable by the user shardns runs as).
   let dot: DotOptions | undefined;
-  if ([...config.upstreams, ...config.forwardZones.flatMap((z) => (z.to.kind === 'upstreams' ? z.to.upstreams : []))].some((u) => u.tlsName !== undefined)) {
+  if (routes.anyTls || config.upstreams.some((u) => u.tlsName !== undefined)) {
     const trust = loadTrustAnchors(config.tlsCa);
     if (typeof trust === 'string') {
       fail(id, new ShardnsError('E_CONFIG', trust));
@@ -121,7 +128,7 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
   const forwarder = forwarding
     ? new Forwarder({
         upstreams: config.upstreams,
-        forwardZones: config.forwardZones,
+        routes,
         staleAnswerTimeoutMs: config.staleAnswerTimeout * 1000,
         staleRefreshMs: config.staleRefreshTime * 1000,
         prefetch: config.prefetch === 'on',
@@ -133,7 +140,7 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
         onEvent: (m) => log.warn(m),
       })
     : null;
-  if (id === 0 && config.forwardZones.length > 0) log.info(`split DNS: ${describeForwardZones(config.forwardZones)}`);
+  if (id === 0 && routes.size > 0) log.info(`split DNS: ${routes.describe(5)}`);
   // Encoded replies by question; emptied when a new zone version is mapped. A question is kept on
   // its second miss, so a random-subdomain flood neither pays for storing nor evicts real askers.
   const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true, cookies: config.cookies === 'on' }) : null;
@@ -216,12 +223,6 @@ async function run(id: number, config: Config, images: ServedImage[], sockets: O
   send({ type: 'ready', id, pid: process.pid, endpoints });
 }
 
-/** `corp.example. → 10.1.2.3:53, home.arpa. → NXDOMAIN here`, the first few, then how many more. */
-function describeForwardZones(zones: Config['forwardZones']): string {
-  const shown = zones.slice(0, 5).map((z) => `${z.name} → ${z.to.kind === 'nowhere' ? 'NXDOMAIN here' : z.to.upstreams.map(formatUpstream).join(', ')}`);
-  return `${zones.length} forward zone(s): ${shown.join('; ')}${zones.length > shown.length ? `; and ${zones.length - shown.length} more` : ''}`;
-}
-
 /**
  * Takes over the slot's sockets as fork passed them: refuses to serve as
  * root (the supervisor drops privileges before it forks; nothing answers
@@ -290,7 +291,7 @@ process.on('message', (m) => {
     case 'start':
       serving.id = m.id;
       members = JSON.stringify(m.zones?.members ?? []);
-      void run(m.id, m.config, m.images, m.sockets, m.zones ?? NO_STANDING);
+      void run(m.id, m.config, m.forwardZones, m.images, m.sockets, m.zones ?? NO_STANDING);
       break;
     case 'stats':
       if (serving.stats) send({ type: 'stats', seq: m.seq, id: serving.id, pid: process.pid, counters: serving.stats() });

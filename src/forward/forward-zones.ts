@@ -1,4 +1,4 @@
-/** Conditional forwarding (split DNS): `forward-zones` read and checked, and the suffix map that routes a name to its most specific forward zone (one hash per label, no scan). */
+/** Conditional forwarding (split DNS): `forward-zones` read and checked (routing names by them: src/forward/forward-routes.ts). */
 
 import { NameError, isAtOrBelow, nameKey, parseZoneName, presentName } from '../zone/names.js';
 import { formatUpstream, parseUpstream, type Upstream } from './upstreams.js';
@@ -12,16 +12,8 @@ export interface ForwardZone {
   to: ForwardTarget;
 }
 
-/**
- * Where one name goes: the default upstreams (`--forward`, no forward zone
- * holds it), its most specific forward zone's upstreams, or nowhere.
- */
-export type Route = { kind: 'default' } | { kind: 'upstreams'; zone: string; upstreams: Upstream[] } | { kind: 'nowhere'; zone: string };
-
-const DEFAULT_ROUTE: Route = { kind: 'default' };
-
-/** What a `to` of "none" says, for messages and docs. */
-const NOWHERE = 'none';
+/** What a `to` of "none" says: the domain is sent nowhere (answered NXDOMAIN here). */
+export const NOWHERE = 'none';
 
 /**
  * Reads `forward-zones` as the config file gives it (`[{ "name":
@@ -109,88 +101,4 @@ export function shadowedForwardZones(forwardZones: readonly ForwardZone[], ownZo
     if (owner) problems.push(`${f.name} is ${nameKey(f.name) === nameKey(owner.name) ? '' : 'inside '}our zone ${owner.name}, which we answer ourselves: the forward zone would never be used; remove it (or delegate the name in the zone file)`);
   }
   return problems;
-}
-
-/**
- * The forward zones by name, for routing. Every forward zone's name and each
- * of its ancestors (as "interior" entries) sit in one Map; a name is routed
- * by looking its suffixes up from the top-level label down, keeping the
- * deepest forward zone met, and stopping at the first suffix the Map does not
- * hold: a name outside every forward zone costs one lookup (its TLD), one in
- * `a.b.corp.example` with `corp.example.` configured three, however many
- * zones there are (CoreDNS #3144: a list scanned per query cost time and
- * 3.5 GB at 100k stanzas).
- */
-export class ForwardRoutes {
-  /** Route, or INTERIOR for an ancestor of a forward zone, by lower-cased name without the trailing dot. */
-  private readonly byKey = new Map<string, Route | typeof INTERIOR>();
-  /** The root's forward zone, if any. */
-  private readonly root: Route | undefined;
-  /** Forward zones held. */
-  readonly size: number;
-
-  constructor(zones: readonly ForwardZone[]) {
-    let root: Route | undefined;
-    for (const z of zones) {
-      const key = keyOf(z.name);
-      const route: Route = z.to.kind === 'nowhere' ? { kind: 'nowhere', zone: z.name } : { kind: 'upstreams', zone: z.name, upstreams: z.to.upstreams };
-      if (key === '') {
-        root = route;
-        continue;
-      }
-      this.byKey.set(key, route);
-      for (let dot = nextDot(key, 0); dot >= 0; dot = nextDot(key, dot + 1)) {
-        const ancestor = key.slice(dot + 1);
-        if (!this.byKey.has(ancestor)) this.byKey.set(ancestor, INTERIOR);
-      }
-    }
-    this.root = root;
-    this.size = zones.length;
-  }
-
-  /** Where `name` (as dns-packet gives it, trailing dot or not, any case) goes. */
-  route(name: string): Route {
-    if (this.size === 0) return DEFAULT_ROUTE;
-    const key = keyOf(name);
-    let best = this.root;
-    for (let end = key.length; end > 0; ) {
-      const dot = previousDot(key, end - 1);
-      const node = this.byKey.get(dot < 0 ? key : key.slice(dot + 1));
-      if (node === undefined) break;
-      if (node !== INTERIOR) best = node;
-      end = dot;
-    }
-    return best ?? DEFAULT_ROUTE;
-  }
-}
-
-/** The Map's mark for a name that is no forward zone but an ancestor of one. */
-const INTERIOR = 0;
-
-/** The index of the first label-separating dot at or after `from` (an escaped `\.` is inside a label), or -1. */
-function nextDot(key: string, from: number): number {
-  for (let i = from; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 0x5c) i++;
-    else if (c === 0x2e) return i;
-  }
-  return -1;
-}
-
-/** The index of the last label-separating dot at or before `from`, or -1. */
-function previousDot(key: string, from: number): number {
-  for (let i = key.lastIndexOf('.', from); i >= 0; i = key.lastIndexOf('.', i - 1)) {
-    let slashes = 0;
-    while (i - 1 - slashes >= 0 && key.charCodeAt(i - 1 - slashes) === 0x5c) slashes++;
-    if (slashes % 2 === 0) return i;
-    if (i === 0) break;
-  }
-  return -1;
-}
-
-/** The map key of a name: lower case (RFC 4343), no trailing dot, '' for the root. */
-function keyOf(name: string): string {
-  const key = nameKey(name);
-  if (key === '.' || key === '') return '';
-  return key.endsWith('.') && !key.endsWith('\\.') ? key.slice(0, -1) : key;
 }

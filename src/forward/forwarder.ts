@@ -2,7 +2,7 @@
 
 import type { Answer } from 'dns-packet';
 import { AnswerCache, cacheKey, type CacheLimits, type CachedAnswer } from './cache.js';
-import { ForwardRoutes, type ForwardZone } from './forward-zones.js';
+import { forwardRoutes, type ForwardRoutes } from './forward-routes.js';
 import type { HostsTable } from './hosts.js';
 import { DotPool, type DotOptions, type DotStats } from './tls.js';
 import { exchangeTcp, exchangeUdp, type Exchange, type UpstreamQuestion } from './transport.js';
@@ -13,7 +13,7 @@ export interface ForwarderOptions {
   /** The default upstreams (`--forward`): names in no forward zone go there; none: such names are REFUSED. */
   upstreams: Upstream[];
   /** Conditional forwarding (`forward-zones`): a name in one of these domains goes to its most specific one's upstreams, or nowhere. */
-  forwardZones?: readonly ForwardZone[];
+  routes?: ForwardRoutes;
   /** One attempt at one upstream (RFC 5452 and common practice: about a second). */
   attemptTimeoutMs: number;
   /** All attempts together; after this the client gets SERVFAIL. */
@@ -133,11 +133,8 @@ export class Forwarder {
     now: () => number = Date.now,
   ) {
     this.cache = new AnswerCache(options.cache, now);
-    this.routes = new ForwardRoutes(options.forwardZones ?? []);
-    const all = [...options.upstreams, ...(options.forwardZones ?? []).flatMap((z) => (z.to.kind === 'upstreams' ? z.to.upstreams : []))];
-    // One health record per upstream, shared by every domain that uses it.
-    for (const u of all) if (!this.health.has(formatUpstream(u))) this.health.set(formatUpstream(u), { srtt: 0, failures: 0, retiredUntil: 0 });
-    const anyTls = all.some((u) => u.tlsName !== undefined);
+    this.routes = options.routes ?? forwardRoutes([]);
+    const anyTls = this.routes.anyTls || options.upstreams.some((u) => u.tlsName !== undefined);
     if (anyTls && !options.dot) throw new Error('tls:// upstreams need ForwarderOptions.dot');
     this.dot = anyTls && options.dot ? new DotPool({ ...options.dot, onEvent: options.dot.onEvent ?? options.onEvent }, this.stats) : null;
   }
@@ -323,7 +320,7 @@ export class Forwarder {
       result = await exchangeUdp(u, q, timeoutMs);
       if (result.kind === 'truncated') result = await exchangeTcp(u, q, Math.max(1, timeoutMs - (Date.now() - started)));
     }
-    const h = this.health.get(formatUpstream(u))!;
+    const h = this.healthOf(u);
     if (result.kind === 'reply') {
       if (h.retiredUntil > 0) this.options.onEvent?.(`upstream ${formatUpstream(u)} answers again`);
       h.srtt = h.srtt === 0 ? result.ms : 0.7 * h.srtt + 0.3 * result.ms;
@@ -341,10 +338,18 @@ export class Forwarder {
     return result;
   }
 
+  /** An upstream's health record, shared by every domain that uses it; made when it is first asked (10,000 forward zones' upstreams are not all in use). */
+  private healthOf(u: Upstream): Health {
+    const key = formatUpstream(u);
+    let h = this.health.get(key);
+    if (h === undefined) this.health.set(key, (h = { srtt: 0, failures: 0, retiredUntil: 0 }));
+    return h;
+  }
+
   /** Live upstreams by smoothed RTT, then retired ones (still better than nothing). */
   private ordered(upstreams: readonly Upstream[]): Upstream[] {
     const now = Date.now();
-    const scored = upstreams.map((u) => ({ u, h: this.health.get(formatUpstream(u))! }));
+    const scored = upstreams.map((u) => ({ u, h: this.healthOf(u) }));
     const live = scored.filter((s) => s.h.retiredUntil <= now).sort((a, b) => a.h.srtt - b.h.srtt);
     const retired = scored.filter((s) => s.h.retiredUntil > now).sort((a, b) => a.h.retiredUntil - b.h.retiredUntil);
     return [...live, ...retired].map((s) => s.u);

@@ -17,6 +17,9 @@ export interface Upstream {
 /** The DNS-over-TLS port (RFC 7858 §3.1). */
 export const DOT_PORT = 853;
 
+/** The scheme a DNS-over-TLS upstream is written with (RFC 7858). */
+export const TLS_SCHEME = 'tls://';
+
 /** How a `tls://` upstream is written, for the messages that ask for one. */
 const TLS_FORM = 'tls://ADDR[:PORT]#NAME, e.g. tls://192.0.2.53#dns.example.net or tls://[2001:db8::53]:853#dns.example.net';
 
@@ -134,5 +137,5 @@ function normalize(a: string): string {
 /** `192.0.2.53:53`, `[2001:db8::53]:53`, or `tls://192.0.2.53:853#dns.example.net`. */
 export function formatUpstream(u: Upstream): string {
   const hostPort = isIP(u.address) === 6 ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`;
-  return u.tlsName === undefined ? hostPort : `tls://${hostPort}#${u.tlsName}`;
+  return u.tlsName === undefined ? hostPort : `${TLS_SCHEME}${hostPort}#${u.tlsName}`;
 }

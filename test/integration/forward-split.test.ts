@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
-import { BIN, freePort, spawnServer, startServer, type RunningServer } from '../helpers/server.js';
+import { BIN, childPids, freePort, spawnServer, startServer, type RunningServer } from '../helpers/server.js';
 import { writeZone } from '../helpers/zone-text.js';
 
 async function ask(port: number, name: string, type = 'A'): Promise<Reply> {
@@ -120,6 +120,36 @@ describe('split DNS: forward-zones with two upstream NSDs', function () {
     try {
       expect(brief(await ask(s.port, 'www.corp.test'))).to.equal('NOERROR A 10.1.1.1');
       expect(brief(await ask(s.port, 'www.remote.test'))).to.equal('REFUSED');
+    } finally {
+      s.kill();
+    }
+  });
+
+  it('10,000 forward zones, packed in the start message: the worker and its replacement route each to its own upstream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shardns-split-many-'));
+    const config = join(dir, 'shardns.json');
+    const quiet = await freePort();
+    // 9,998 domains, each with its own silent upstream (its own group), around the two that reach the corp NSD.
+    const decoys = Array.from({ length: 9_998 }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`127.1.${(i >> 8) & 255}.${i & 255}:${quiet}`] }));
+    const forwardZones = [...decoys.slice(0, 5_000), { name: 'Corp.Test.', to: [`127.0.0.1:${corp.port}`] }, ...decoys.slice(5_000), { name: '10.in-addr.arpa.', to: [`127.0.0.1:${corp.port}`] }];
+    writeFileSync(config, JSON.stringify({ 'forward-zones': forwardZones }));
+    const s = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--config', config, '--forward', `127.0.0.1:${rest.port}`, '--forward-timeout', '0.2', '--forward-deadline', '0.6']);
+    try {
+      await s.waitFor(/split DNS: 10000 forward zone\(s\): d0\.corp0\.example\. → 127\.1\.0\.0:\d+; .*; and 9995 more/, 5000);
+      const routed = async (): Promise<string[]> => [
+        brief(await ask(s.port, 'WWW.corp.test')),
+        brief(await ask(s.port, '1.1.1.10.in-addr.arpa', 'PTR')),
+        brief(await ask(s.port, 'www.remote.test')),
+        // Its own upstream is silent: SERVFAIL, never the default upstream's answer.
+        brief(await ask(s.port, 'www.d4242.corp73.example')),
+      ];
+      const want = ['NOERROR A 10.1.1.1', 'NOERROR PTR www.corp.test', 'NOERROR A 192.0.2.1', 'SERVFAIL'];
+      expect(await routed()).to.deep.equal(want);
+      const [worker] = childPids(s.proc.pid!);
+      const since = s.mark();
+      process.kill(worker!, 'SIGKILL');
+      await s.waitFor(/worker 0 \(pid \d+\) ready again/, 15_000, since);
+      expect(await routed(), 'the replacement worker').to.deep.equal(want);
     } finally {
       s.kill();
     }

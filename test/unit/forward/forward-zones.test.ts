@@ -1,21 +1,14 @@
-/** forward-zones: reading and checking entries, routing names to their most specific forward zone, and the config keys. */
+/** forward-zones: reading and checking entries, and the config keys (routing by them: forward-routes.test.ts). */
 
 import { expect } from 'chai';
 import { resolveConfig } from '../../../src/config.js';
-import { ForwardRoutes, parseForwardZones, type ForwardZone, type Route } from '../../../src/forward/forward-zones.js';
+import { parseForwardZones, type ForwardZone } from '../../../src/forward/forward-zones.js';
 import { formatUpstream, parseForwardSpec, parseUpstream } from '../../../src/forward/upstreams.js';
 
 function zones(raw: unknown): ForwardZone[] {
   const r = parseForwardZones(raw);
   if (!r.ok) throw new Error(r.problems.join('\n'));
   return r.zones;
-}
-
-/** A route as text: `default`, `nowhere corp.test.`, `corp.test. 10.0.0.1:53`. */
-function show(r: Route): string {
-  if (r.kind === 'default') return 'default';
-  if (r.kind === 'nowhere') return `nowhere ${r.zone}`;
-  return `${r.zone} ${r.upstreams.map(formatUpstream).join(',')}`;
 }
 
 describe('parseUpstream: plain and tls:// upstreams', () => {
@@ -85,53 +78,6 @@ describe('parseForwardZones', () => {
       problems.forEach((p, i) => expect(r.problems[i]).to.match(p));
     });
   }
-});
-
-describe('ForwardRoutes: the most specific forward zone wins', () => {
-  const routes = new ForwardRoutes(
-    zones([
-      'corp.example.=10.0.0.1',
-      'lab.corp.example.=10.0.0.2',
-      'blocked.lab.corp.example.=none',
-      '10.in-addr.arpa.=10.0.0.3',
-      'home.arpa.=none',
-      'a\\.b.test.=10.0.0.4',
-    ]),
-  );
-  const table: [string, string][] = [
-    ['corp.example', 'corp.example. 10.0.0.1:53'],
-    ['www.corp.example', 'corp.example. 10.0.0.1:53'],
-    ['WWW.Corp.Example.', 'corp.example. 10.0.0.1:53'],
-    ['lab.corp.example', 'lab.corp.example. 10.0.0.2:53'],
-    ['a.b.c.lab.corp.example', 'lab.corp.example. 10.0.0.2:53'],
-    ['blocked.lab.corp.example', 'nowhere blocked.lab.corp.example.'],
-    ['x.blocked.lab.corp.example', 'nowhere blocked.lab.corp.example.'],
-    ['notcorp.example', 'default'],
-    ['example', 'default'],
-    ['4.3.2.10.in-addr.arpa', '10.in-addr.arpa. 10.0.0.3:53'],
-    ['4.3.2.11.in-addr.arpa', 'default'],
-    ['nas.home.arpa', 'nowhere home.arpa.'],
-    ['www.debian.org', 'default'],
-    ['.', 'default'],
-    // An escaped dot is inside a label: a\.b.test is one label below test, and b.test is not a\.b.test.
-    ['x.a\\.b.test', 'a\\.b.test. 10.0.0.4:53'],
-    ['x.b.test', 'default'],
-  ];
-  for (const [name, want] of table) it(`${name} → ${want}`, () => expect(show(routes.route(name))).to.equal(want));
-
-  it('a root forward zone catches every name no deeper one holds', () => {
-    const r = new ForwardRoutes(zones(['.=10.9.9.9', 'corp.test.=none']));
-    expect(show(r.route('www.debian.org'))).to.equal('. 10.9.9.9:53');
-    expect(show(r.route('x.corp.test'))).to.equal('nowhere corp.test.');
-  });
-
-  it('10,000 domains: each lookup still finds its own', () => {
-    const many = zones(Array.from({ length: 10_000 }, (_, i) => `d${i}.corp.test.=10.${(i >> 8) & 255}.${i & 255}.1`));
-    const r = new ForwardRoutes(many);
-    expect(r.size).to.equal(10_000);
-    for (const i of [0, 1, 4999, 9999]) expect(show(r.route(`host.d${i}.corp.test`))).to.equal(`d${i}.corp.test. 10.${(i >> 8) & 255}.${i & 255}.1:53`);
-    expect(show(r.route('host.d10000.corp.test'))).to.equal('default');
-  });
 });
 
 describe('forward-zones in the config', () => {
