@@ -3,7 +3,8 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import dnsPacket, { type Answer, type Packet } from 'dns-packet';
+import type { Answer, Packet } from 'dns-packet';
+import dnsPacket from '../dns/dns-packet.js';
 import type { Upstream } from './upstreams.js';
 
 /** What we ask an upstream. */

@@ -145,11 +145,11 @@ function isHex(c: number): boolean {
 const W16 = new Uint16Array(8);
 const FORMAT16 = new Uint16Array(8);
 const PARTS: string[] = [];
-/** Hex text of 16-bit values, filled as they are met (at most 65536 short strings). */
-const HEX16: (string | undefined)[] = new Array(65536);
+/** Hex text of 16-bit values, filled as they are met (at most 65536 short strings); made on first use (512 KB of slots every process would hold). */
+let HEX16: (string | undefined)[] | null = null;
 
 function hex16(v: number): string {
-  return (HEX16[v] ??= v.toString(16));
+  return ((HEX16 ??= new Array<string | undefined>(65536))[v] ??= v.toString(16));
 }
 
 /**
