@@ -88,6 +88,7 @@ export function parseZone(opts: ParseZoneOptions): ZoneLoadResult {
   try {
     const text = reader.read(opts.file, opts.file, 0, 0);
     if (text !== null) {
+      builder.expect(text.length);
       reader.file(opts.file, text, originOf(origin), [opts.file]);
       checkZone(builder, sink, opts.file);
     }
