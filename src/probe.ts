@@ -3,7 +3,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
-import dnsPacket from 'dns-packet';
+import type { Answer } from 'dns-packet';
+import dnsPacket from './dns/dns-packet.js';
 
 /** What to ask, and of whom. */
 export interface ProbeOptions {
@@ -71,7 +72,7 @@ export function probe(o: ProbeOptions): Promise<ProbeResult> {
   });
 }
 
-function describe(a: dnsPacket.Answer): string {
+function describe(a: Answer): string {
   const data = (a as { data?: unknown }).data;
   const text = Array.isArray(data)
     ? data.map((d) => String(d)).join('')

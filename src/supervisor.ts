@@ -148,10 +148,10 @@ export class Supervisor {
   }
 
   /**
-   * Forks every worker and, meanwhile, has the builder give every zone an
-   * image (built, or reused when unchanged); then tells each worker which
-   * images to map, and waits until all are ready (or one fails). Forking
-   * first overlaps the workers' Node start-up with the build.
+   * Has the builder give every zone an image (reused when unchanged, else
+   * built) and forks every worker meanwhile; then tells each worker which
+   * images to map, and waits until all are ready (or one fails). The
+   * workers' Node start-up overlaps the build.
    */
   async start(): Promise<void> {
     // /health answers from here on, and the log outputs are open before a worker can write to them.
@@ -170,15 +170,16 @@ export class Supervisor {
     });
     // A worker may fail before it is awaited below; the rejection is handled there.
     started.catch(() => undefined);
+    // Unchanged zones need no builder: their images are checked here (file stamps, or hashes and CRC; no parsing).
+    const t0 = performance.now();
+    const reused = this.rebuild ? null : reuseAll(primaryZones(this.config), this.config.stateDir);
+    // The builder is forked before the workers: it is what the first answer waits for, and the
+    // workers' Node start-up then overlaps its work instead of delaying its own start.
+    const building = reused ? null : this.builder.build(primaryZones(this.config), this.rebuild);
     for (const slot of this.slots) this.spawn(slot, false);
     const periodMs = Math.min(1000, (this.config.workerTimeout * 1000) / 4);
     this.heartbeat = setInterval(() => this.beat(), periodMs);
-    // Unchanged zones need no builder: their images are checked here (hashes and CRC, no parsing).
-    const t0 = performance.now();
-    const reused = this.rebuild ? null : reuseAll(primaryZones(this.config), this.config.stateDir);
-    const built: BuildReport = reused
-      ? { outcome: { kind: 'ok', ...reused, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 }
-      : await this.builder.build(primaryZones(this.config), this.rebuild);
+    const built: BuildReport = building === null ? { outcome: { kind: 'ok', ...reused!, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 } : await building;
     this.logBuild(built.outcome, built.peakRssMB);
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
     this.zones = built.outcome.zones;

@@ -1,6 +1,7 @@
 /** answer(): one query's bytes in, what to do with it out — reply bytes, drop, or forward. Pure; no I/O. */
 
-import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
+import type { Answer, Packet, Question } from 'dns-packet';
+import dnsPacket from './dns-packet.js';
 import { TYPE } from '../auth/lookup.js';
 import { RecordList } from '../auth/records.js';
 import { writeReply, type ReplyOpt, type ReplySpec } from '../auth/reply.js';

@@ -13,7 +13,7 @@
  * when the call throws.
  */
 
-import dnsPacket from 'dns-packet';
+import dnsPacket from './dns-packet.js';
 import { labelsToName, nameToWire, wireLength } from '../zone/names.js';
 
 /** dns-packet's name codec (its typings do not declare it): every record codec calls these through `dnsPacket.name`. */

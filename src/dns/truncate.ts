@@ -1,6 +1,7 @@
 /** Fitting a dns-packet reply (a forwarded one) into the requestor's size: drop what may be dropped, else TC=1 (RFC 2181 §9, RFC 1035 §4.2.1); src/auth/reply.ts does the same for authoritative replies. */
 
-import dnsPacket, { type Answer, type Packet } from 'dns-packet';
+import type { Answer, Packet } from 'dns-packet';
+import dnsPacket from './dns-packet.js';
 import { compressNames } from './compress.js';
 import { HEADER_LENGTH } from './header.js';
 

@@ -3,7 +3,8 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import dnsPacket, { type Packet } from 'dns-packet';
+import type { Packet } from 'dns-packet';
+import dnsPacket from '../dns/dns-packet.js';
 import { withExactNames } from '../dns/exact-names.js';
 import { nameKey } from '../zone/names.js';
 import type { Upstream } from './upstreams.js';

@@ -328,6 +328,41 @@ export function writeNameWire(name: string, out: Uint8Array, at: number): number
   return n + 2;
 }
 
+/**
+ * The name string of the uncompressed wire name at `wire[at]`, trusted to
+ * be well formed (the zone code's own octets; for octets from outside use
+ * {@link nameFromWire}, which checks). Names of plain labels (printable
+ * ASCII, no `.` or `\\`) are made in one copy, without an array of labels.
+ */
+export function nameOfOwnWire(wire: Uint8Array, at: number): string {
+  let i = at;
+  let plain = true;
+  for (let len = wire[i]!; len !== 0; len = wire[i]!) {
+    for (let k = i + 1; k <= i + len; k++) {
+      const c = wire[k]!;
+      if (c < 0x21 || c > 0x7e || c === DOT || c === BACKSLASH) plain = false;
+    }
+    i += len + 1;
+  }
+  if (i === at) return '.';
+  if (!plain) {
+    const labels: Uint8Array[] = [];
+    for (let p = at; wire[p] !== 0; p += wire[p]! + 1) labels.push(wire.subarray(p + 1, p + 1 + wire[p]!));
+    return labelsToName(labels);
+  }
+  // The octets after the first length, each later length octet read as a dot.
+  const n = i - at - 1;
+  const out = n <= NAME_SCRATCH.length ? NAME_SCRATCH : Buffer.allocUnsafe(n);
+  for (let p = at, o = 0; wire[p] !== 0; p += wire[p]! + 1) {
+    if (o > 0) out[o++] = DOT;
+    for (let k = p + 1; k <= p + wire[p]!; k++) out[o++] = wire[k]!;
+  }
+  return out.toString('latin1', 0, n);
+}
+
+/** Room for any name's text (at most 254 octets). */
+const NAME_SCRATCH = Buffer.alloc(256);
+
 function labelsToWire(labels: Uint8Array[]): Buffer {
   let size = 1;
   for (const l of labels) size += l.length + 1;

@@ -77,12 +77,13 @@ const SORT_SUFFIX = 6;
  * as one flat latin1 string, which sorts fast without a comparator.
  */
 function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: number): string {
-  const starts: number[] = [];
-  for (let i = at; lower[i] !== 0; i += lower[i]! + 1) starts.push(i);
+  const starts = LABEL_STARTS;
+  let labels = 0;
+  for (let i = at; lower[i] !== 0; i += lower[i]! + 1) starts[labels++] = i;
   let o = 0;
-  for (let j = starts.length - 1; j >= 0; j--) {
+  for (let j = labels - 1; j >= 0; j--) {
     const s = starts[j]!;
-    if (j !== starts.length - 1) scratch[o++] = 0;
+    if (j !== labels - 1) scratch[o++] = 0;
     for (let k = s + 1; k <= s + lower[s]!; k++) {
       const b = lower[k]!;
       if (b <= 1) {
@@ -102,16 +103,25 @@ function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: num
   return scratch.toString('latin1', 0, o);
 }
 
+/** Where each label of the name canonicalKey reads starts (a name has at most 127 labels). */
+const LABEL_STARTS = new Int32Array(128);
+
 /** The node index at the end of a sort key. */
 function sortIndex(sortKey: string): number {
   const n = sortKey.length;
   return ((sortKey.charCodeAt(n - 4) << 24) | (sortKey.charCodeAt(n - 3) << 16) | (sortKey.charCodeAt(n - 2) << 8) | sortKey.charCodeAt(n - 1)) >>> 0;
 }
 
-/** Whether the name of key `a` is an ancestor of that of key `k` ('' is the root, every name's ancestor). */
-function isAncestorKey(a: string, k: string): boolean {
-  if (a.length === 0) return k.length > 0;
-  return k.length > a.length && k.charCodeAt(a.length) === 0 && k.startsWith(a);
+/**
+ * Whether the name of the key `a[0, aLen)` is an ancestor of that of the key
+ * `k[0, kLen)` (the empty key is the root, every name's ancestor). Keys are
+ * read in place in their sort keys, so no key is sliced out of one.
+ */
+function isAncestorKey(a: string, aLen: number, k: string, kLen: number): boolean {
+  if (aLen === 0) return kLen > 0;
+  if (kLen <= aLen || k.charCodeAt(aLen) !== 0) return false;
+  for (let i = 0; i < aLen; i++) if (a.charCodeAt(i) !== k.charCodeAt(i)) return false;
+  return true;
 }
 
 /**
@@ -187,7 +197,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       const start = rdata.length;
       let count = 0;
       // Each record's RDATA after its length, copied so that a set's records are one run in the image.
-      for (; r !== NONE && store.code[r] === code && store.setKey(r) === setKey; r = store.next[r]!) {
+      const signature = code === T.RRSIG || code === T.SIG;
+      for (; r !== NONE && store.code[r] === code && (!signature || store.setKey(r) === setKey); r = store.next[r]!) {
         const size = store.len[r]!;
         const o = rdata.reserve(2 + size);
         const b = rdata.bytes;
@@ -226,9 +237,11 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   // name below them, named in that name's case. A stack holds the ancestors of the current name.
   const order: number[] = [];
   const parentOf: number[] = [];
+  // The ancestors of the current name: each as a sort key and the length of its key in it.
   const stackKey: string[] = [];
+  const stackLen: number[] = [];
   const stackRank: number[] = [];
-  const place = (i: number, key: string): void => {
+  const place = (i: number, key: string, len: number): void => {
     const rank = order.length;
     const up = stackRank.length > 0 ? stackRank[stackRank.length - 1]! : -1;
     order.push(i);
@@ -239,28 +252,30 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       if ((flags[p]! & (NODE.cut | NODE.belowCut)) !== 0) flags[i] = flags[i]! | NODE.belowCut;
     }
     stackKey.push(key);
+    stackLen.push(len);
     stackRank.push(rank);
   };
   for (const sortKey of sortKeys) {
+    // The name's key is sortKey[0, end): the suffix (two characters 0 and the index) follows it.
     const end = sortKey.length - SORT_SUFFIX;
     const i = sortIndex(sortKey);
-    const key = sortKey.slice(0, end);
     if (order.length === 0) {
-      if (key !== apexKey) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
-      place(i, key);
+      if (end !== apexKey.length || !sortKey.startsWith(apexKey)) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
+      place(i, sortKey, end);
       continue;
     }
-    while (stackKey.length > 0 && !isAncestorKey(stackKey[stackKey.length - 1]!, key)) {
+    while (stackKey.length > 0 && !isAncestorKey(stackKey[stackKey.length - 1]!, stackLen[stackLen.length - 1]!, sortKey, end)) {
       stackKey.pop();
+      stackLen.pop();
       stackRank.pop();
     }
     if (stackKey.length === 0) throw new Error(`zone ${source.origin}: a name is not below the apex`);
     // Ancestors of this name below the deepest existing one do not exist: empty non-terminals.
-    const top = stackKey[stackKey.length - 1]!;
-    for (let sep = key.indexOf('\u0000', top.length === 0 ? 0 : top.length + 1); sep >= 0; sep = key.indexOf('\u0000', sep + 1)) {
+    const topLen = stackLen[stackLen.length - 1]!;
+    for (let sep = sortKey.indexOf('\u0000', topLen === 0 ? 0 : topLen + 1); sep >= 0 && sep < end; sep = sortKey.indexOf('\u0000', sep + 1)) {
       // The ancestor ending at `sep` is the name with as many labels cut from the front as separators from `sep` on.
       let cut = 0;
-      for (let k = sep; k >= 0; k = key.indexOf('\u0000', k + 1)) cut++;
+      for (let k = sep; k >= 0 && k < end; k = sortKey.indexOf('\u0000', k + 1)) cut++;
       let at = lowerAt[i]!;
       let len = nameLen[i]!;
       for (let c = 0; c < cut; c++) {
@@ -279,9 +294,9 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       setCount.push(0);
       const star = len > 1 && names.bytes[copy] === 1 && names.bytes[copy + 1] === 0x2a;
       flags.push(NODE.emptyNonTerminal | (star ? NODE.wildcard : 0));
-      place(e, key.slice(0, sep));
+      place(e, sortKey, sep);
     }
-    place(i, key);
+    place(i, sortKey, end);
   }
   const count = order.length;
   const parent = Uint32Array.from(parentOf);

@@ -1,8 +1,7 @@
 /** Checks of a whole zone after loading, as named-checkzone's integrity checks do them. */
 
 import type { DiagnosticSink } from './diagnostics.js';
-import { isAtOrBelow, nameKey, parentName, presentName } from '../names.js';
-import { WireReader } from '../rdata/rdata-io.js';
+import { isAtOrBelow, nameOfOwnWire, nameKey, parentName, presentName } from '../names.js';
 import { packetType, T } from '../rdata/rrtypes.js';
 import { hashKey } from './name-table.js';
 import { NONE } from './record-store.js';
@@ -56,7 +55,7 @@ export function checkZone(b: ZoneBuilder, sink: DiagnosticSink, file: string): v
 
 /** The name string of the uncompressed wire name at `at` (RDATA the store wrote: well formed). */
 function nameAt(wire: Uint8Array, at: number): string {
-  return new WireReader(wire, at).name();
+  return nameOfOwnWire(wire, at);
 }
 
 /**

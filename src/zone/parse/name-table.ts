@@ -28,9 +28,9 @@ export function hashKey(key: string): number {
  * tests; walks over a big zone (the compiler, the checks) use the indexes.
  */
 export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
-  private slots = new Int32Array(1024); // entry index + 1; 0 is empty
+  /** Two words per slot: entry index + 1 (0 is empty), and the key's hash (one cache line read per probe). */
+  private slots = new Int32Array(2 * 1024);
   private mask = 1023;
-  private hashes = new Int32Array(512);
   /** The first record of each name's list. */
   head = new Int32Array(512);
   /** The last record of each name's list. */
@@ -45,14 +45,26 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     return this.keyList.length;
   }
 
+  /** Makes room for about `names` names while the table is empty (a big zone then never rehashes). */
+  expect(names: number): void {
+    if (this.keyList.length > 0) return;
+    let slots = 1024;
+    while (slots < 2 * names && slots < 1 << 26) slots *= 2;
+    if (slots <= this.mask + 1) return;
+    this.slots = new Int32Array(2 * slots);
+    this.mask = slots - 1;
+    this.head = new Int32Array(slots >> 1);
+    this.tail = new Int32Array(slots >> 1);
+  }
+
   /** The entry index of a key with hash `h`, or -1. */
   find(key: string, h: number): number {
     const slots = this.slots;
     const mask = this.mask;
     for (let p = h & mask; ; p = (p + 1) & mask) {
-      const s = slots[p]!;
+      const s = slots[2 * p]!;
       if (s === 0) return -1;
-      if (this.hashes[s - 1] === h && this.keyList[s - 1] === key) return s - 1;
+      if (slots[2 * p + 1] === h && this.keyList[s - 1] === key) return s - 1;
     }
   }
 
@@ -61,22 +73,20 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     const index = this.keyList.length;
     this.keyList.push(key);
     this.owners.push(owner);
-    if (index >= this.hashes.length) {
-      const n = this.hashes.length * 2;
+    if (index >= this.head.length) {
+      const n = this.head.length * 2;
       const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
         const b = new Int32Array(n);
         b.set(a);
         return b;
       };
-      this.hashes = grow(this.hashes);
       this.head = grow(this.head);
       this.tail = grow(this.tail);
     }
-    this.hashes[index] = h;
     this.head[index] = record;
     this.tail[index] = record;
     if ((index + 1) * 2 > this.mask) this.grow();
-    else this.place(index, h);
+    this.place(this.slots, this.mask, index + 1, h);
     return index;
   }
 
@@ -104,17 +114,20 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     return out;
   }
 
-  private place(index: number, h: number): void {
-    const mask = this.mask;
+  private place(slots: Int32Array, mask: number, entry: number, h: number): void {
     let p = h & mask;
-    while (this.slots[p] !== 0) p = (p + 1) & mask;
-    this.slots[p] = index + 1;
+    while (slots[2 * p] !== 0) p = (p + 1) & mask;
+    slots[2 * p] = entry;
+    slots[2 * p + 1] = h;
   }
 
+  /** Doubles the slots, placing every entry again (its hash is in its slot). */
   private grow(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
-    this.mask = this.slots.length - 1;
-    for (let i = 0; i < this.keyList.length; i++) this.place(i, this.hashes[i]!);
+    const old = this.slots;
+    const size = 2 * (this.mask + 1);
+    this.slots = new Int32Array(2 * size);
+    this.mask = size - 1;
+    for (let p = 0; p < old.length; p += 2) if (old[p] !== 0) this.place(this.slots, this.mask, old[p]!, old[p + 1]!);
   }
 
   get(key: string): ZoneRecord[] | undefined {

@@ -6,9 +6,9 @@ import { checkZone } from './checks.js';
 import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
 import { Entry, Lexer } from './lexer.js';
-import { isAtOrBelow, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
+import { isAtOrBelow, nameOfOwnWire, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
 import { readRdataWire } from '../rdata/rdata.js';
-import { type NameReader, RdataError, RdataText, WireReader } from '../rdata/rdata-io.js';
+import { type NameReader, RdataError, RdataText } from '../rdata/rdata-io.js';
 import { classFromText, classMnemonic, isMetaType, T, typeFromText, typeMnemonic } from '../rdata/rrtypes.js';
 import { looksNumeric, MAX_TTL, parseTtl } from './ttl.js';
 import { ZoneBuilder, type ZoneLoadResult } from './zone.js';
@@ -88,6 +88,7 @@ export function parseZone(opts: ParseZoneOptions): ZoneLoadResult {
   try {
     const text = reader.read(opts.file, opts.file, 0, 0);
     if (text !== null) {
+      builder.expect(text.length);
       reader.file(opts.file, text, originOf(origin), [opts.file]);
       checkZone(builder, sink, opts.file);
     }
@@ -322,7 +323,7 @@ class MasterReader {
       store.used = at;
       return -1;
     }
-    if (code === T.NS) this.lastNsTarget = new WireReader(store.bytes, at, at + len).name();
+    if (code === T.NS) this.lastNsTarget = nameOfOwnWire(store.bytes, at);
     this.builder.add(owner, key, code, finalTtl, at, len, batch, file, e.lines[0]!, e.cols[0]!);
     return code;
   }

@@ -45,6 +45,24 @@ export class RecordStore implements RdataSink {
   /** Owner spellings that differ from their name's (record index → name string). */
   readonly spelling = new Map<number, string>();
 
+  /** Makes room for about `records` records and `octets` of RDATA while the store is empty (a big zone then grows nothing). */
+  expect(records: number, octets: number): void {
+    if (this.count > 0) return;
+    let n = this.code.length;
+    while (n < records && n < 1 << 28) n *= 2;
+    if (n > this.code.length) {
+      this.code = new Uint16Array(n);
+      this.ttl = new Uint32Array(n);
+      this.at = new Uint32Array(n);
+      this.len = new Uint16Array(n);
+      this.next = new Int32Array(n);
+      this.prev = new Int32Array(n);
+    }
+    let w = this.wire.length;
+    while (w < octets && w < MAX_ARENA / 2) w *= 2;
+    if (w > this.wire.length) this.wire = new Uint8Array(w);
+  }
+
   /** The arena, as an RdataSink (readRdataWire writes a record's RDATA at its end before appendWire takes it). */
   get bytes(): Uint8Array {
     return this.wire;

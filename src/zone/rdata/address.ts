@@ -79,8 +79,9 @@ export function canonicalIPv6(text: string): string | null {
 function parseIPv6Words(text: string, out: Uint16Array): boolean {
   const n = text.length;
   if (n < 2 || n > 45) return false;
+  // The groups read, in order (a dotted quad at the end counts as two), then placed around the gap.
   const words = WORDS;
-  words.length = 0;
+  let count = 0;
   let gap = -1;
   let i = 0;
   if (text.startsWith('::')) {
@@ -99,18 +100,19 @@ function parseIPv6Words(text: string, out: Uint16Array): boolean {
     while (j < n && isHex(text.charCodeAt(j))) j++;
     if (j < n && text.charCodeAt(j) === 0x2e) {
       const quad = parseIPv4(text.slice(i));
-      if (quad === null || words.length > 6) return false;
+      if (quad === null || count > 6) return false;
       const b = new Uint8Array(4);
       ipv4Bytes(quad, b, 0);
-      words.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+      words[count++] = (b[0]! << 8) | b[1]!;
+      words[count++] = (b[2]! << 8) | b[3]!;
       i = n;
       break;
     }
     if (j === i || j - i > 4) return false;
     let word = 0;
     for (let q = i; q < j; q++) word = (word << 4) | hexValue(text.charCodeAt(q));
-    words.push(word);
-    if (words.length > 8) return false;
+    if (count >= 8) return false;
+    words[count++] = word;
     if (j === n) {
       i = n;
       break;
@@ -118,21 +120,22 @@ function parseIPv6Words(text: string, out: Uint16Array): boolean {
     if (text.charCodeAt(j) !== 0x3a) return false;
     if (j + 1 < n && text.charCodeAt(j + 1) === 0x3a) {
       if (gap >= 0) return false;
-      gap = words.length;
+      gap = count;
       i = j + 2;
     } else {
       if (j + 1 === n) return false;
       i = j + 1;
     }
   }
-  if (gap < 0 ? words.length !== 8 : words.length > 7) return false;
+  if (gap < 0 ? count !== 8 : count > 7) return false;
   out.fill(0);
-  const tail = gap < 0 ? 0 : words.length - gap;
-  for (let w = 0; w < words.length; w++) out[gap >= 0 && w >= gap ? 8 - tail + (w - gap) : w] = words[w]!;
+  const tail = gap < 0 ? 0 : count - gap;
+  for (let w = 0; w < count; w++) out[gap >= 0 && w >= gap ? 8 - tail + (w - gap) : w] = words[w]!;
   return true;
 }
 
-const WORDS: number[] = [];
+/** The groups parseIPv6Words has read (at most eight; a ninth makes the address invalid). */
+const WORDS = new Uint16Array(8);
 
 function hexValue(c: number): number {
   return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
@@ -145,11 +148,11 @@ function isHex(c: number): boolean {
 const W16 = new Uint16Array(8);
 const FORMAT16 = new Uint16Array(8);
 const PARTS: string[] = [];
-/** Hex text of 16-bit values, filled as they are met (at most 65536 short strings). */
-const HEX16: (string | undefined)[] = new Array(65536);
+/** Hex text of 16-bit values, filled as they are met (at most 65536 short strings); made on first use (512 KB of slots every process would hold). */
+let HEX16: (string | undefined)[] | null = null;
 
 function hex16(v: number): string {
-  return (HEX16[v] ??= v.toString(16));
+  return ((HEX16 ??= new Array<string | undefined>(65536))[v] ??= v.toString(16));
 }
 
 /**

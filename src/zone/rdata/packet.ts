@@ -1,7 +1,9 @@
 /** The parts of dns-packet the zone code relies on that its typings do not declare. */
 
 import { createRequire } from 'node:module';
-import packetTypes from 'dns-packet/types.js';
+
+/** dns-packet's type table, through require() (see src/dns/dns-packet.ts: an ES import of a CommonJS package costs memory). */
+const packetTypes = createRequire(import.meta.url)('dns-packet/types.js') as { toString(code: number): string };
 
 interface NameCodec {
   encode: { (name: string, buf?: Buffer, offset?: number, opts?: { mail?: boolean }): Buffer; bytes: number };

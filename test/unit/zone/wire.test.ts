@@ -2,7 +2,7 @@
 
 import { expect } from 'chai';
 import {
-  canonicalSortKey, isAtOrBelow, labelCount, labelsToName, nameKey, nameLabels, nameToWire, parentName, parseName, presentLabels, presentName, ROOT_ORIGIN, wireLength,
+  canonicalSortKey, isAtOrBelow, labelCount, labelsToName, nameFromWire, nameKey, nameLabels, nameToWire, parentName, parseName, presentLabels, presentName, ROOT_ORIGIN, wireLength, writeNameWire,
 } from '../../../src/zone/names.js';
 import { packetNameWire } from '../../../src/zone/rdata/packet.js';
 import { genericText, recordRdata } from '../../../src/zone/rdata/rdata.js';
@@ -137,6 +137,21 @@ describe('zone names in wire form', () => {
         expect(labelCount(name)).to.equal(labels.length);
         expect(parentName(name)).to.equal(labelsToName(labels.slice(1)));
         expect(nameKey(name)).to.equal(labelsToName(lower(labels)));
+      }
+    });
+
+    it('nameFromWire and writeNameWire go between the wire form, anywhere in a buffer, and the name string', () => {
+      const plain = [[...'www'].map((c) => c.charCodeAt(0)), [...'Example'].map((c) => c.charCodeAt(0))].map((l) => Uint8Array.from(l));
+      for (const labels of [...names, plain, []]) {
+        const name = labelsToName(labels);
+        const w = nameToWire(name);
+        const buf = Buffer.alloc(w.length + 5, 0xee);
+        w.copy(buf, 3);
+        expect(nameFromWire(buf, 3)).to.equal(name);
+        const out = Buffer.alloc(w.length + 4, 0xee);
+        expect(writeNameWire(name, out, 2)).to.equal(w.length);
+        expect(out.subarray(2, 2 + w.length).toString('hex')).to.equal(w.toString('hex'));
+        expect([out[1], out[2 + w.length]]).to.deep.equal([0xee, 0xee]);
       }
     });
 
