@@ -21,6 +21,17 @@ import type { ZoneStanding } from './ipc.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../workers/dns-worker.js', import.meta.url));
 
+/**
+ * V8 flags of every worker (not the supervisor's own, which a worker never
+ * inherits): a young generation of at most 1 MB per semi-space (the answer
+ * path allocates little; V8 would grow it to 8 MB during start-up and keep
+ * it) and one background thread instead of four (the workers already share
+ * the machine's cores). Measured: ~1.9 MB less anonymous memory per idle
+ * worker (18.4 → 16.5 MB, /proc/PID/smaps_rollup), CPU per query unchanged
+ * in the bench's load and cache-missing tests.
+ */
+const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+
 /** First restart delay; doubles per consecutive failure up to RESTART_MAX_MS. */
 const RESTART_BASE_MS = 100;
 const RESTART_MAX_MS = 10_000;
@@ -433,7 +444,7 @@ export class Supervisor {
     const child = fork(WORKER_SCRIPT, [String(slot.id)], {
       // The slot's sockets follow the IPC channel, as descriptors 4, 5, … (src/ops/listeners.ts).
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...childSockets(slot.sockets).stdio],
-      execArgv: [],
+      execArgv: WORKER_NODE_FLAGS,
       // Structured clone: zone octets travel as bytes, not as JSON arrays of numbers.
       serialization: 'advanced',
     });
