@@ -40,15 +40,35 @@ export function recordIdentity(region: Uint8Array, r: WireRecordAt): string {
  * changeset too), so nothing is applied and the caller falls back to AXFR.
  * An addition of a record already there replaces it (its TTL may differ).
  */
-export function applyVersions(base: ZoneRecords, baseSerial: number, versions: readonly JournalVersion[]): ApplyOutcome {
+/** One record added by an IXFR: where it is, and its identity. */
+export interface AddedRecord {
+  id: string;
+  region: Uint8Array;
+  r: WireRecordAt;
+}
+
+/**
+ * What the versions do, net (RFC 1995 §4: per version, the deletions then
+ * the additions): the identities of the base's records removed, and the
+ * records added (a record added again replaces the earlier copy, keeping
+ * its place; one added and later deleted is neither). The first version
+ * must start at `baseSerial` and each the next one's end; a record deleted
+ * twice without being added between is an error. Whether each removed
+ * record is in the base is for the caller to check.
+ */
+export type NetChange =
+  | { kind: 'ok'; removed: Set<string>; added: Map<string, AddedRecord>; deleted: number; addedCount: number; why: Map<string, string> }
+  | { kind: 'error'; why: string };
+
+/** The versions' net change to a zone at `baseSerial` (see {@link NetChange}). */
+export function netChange(baseSerial: number, versions: readonly JournalVersion[], serving = 'we serve'): NetChange {
   if (versions.length === 0) return { kind: 'error', why: 'the incremental transfer holds no version' };
-  if (compareSerial(versions[0]!.from, baseSerial) !== 0) return { kind: 'error', why: `the incremental transfer starts at serial ${versions[0]!.from}, but we serve serial ${baseSerial}` };
-  // What the versions do to the base, net: base records removed, and records added (by identity).
+  if (compareSerial(versions[0]!.from, baseSerial) !== 0) return { kind: 'error', why: `the incremental transfer starts at serial ${versions[0]!.from}, but ${serving} serial ${baseSerial}` };
   const removed = new Set<string>();
-  const added = new Map<string, { region: Uint8Array; at: WireRecordAt }>();
-  // Deleted records must exist: in the base (checked in the walk below) or among those added earlier.
-  const mustExist = new Map<string, string>();
-  let deletedCount = 0;
+  const added = new Map<string, AddedRecord>();
+  // Why each removed record must be in the base (the first such reason is the error when one is not).
+  const why = new Map<string, string>();
+  let deleted = 0;
   let addedCount = 0;
   let serial = baseSerial;
   let problem: string | null = null;
@@ -57,21 +77,30 @@ export function applyVersions(base: ZoneRecords, baseSerial: number, versions: r
     serial = v.to;
     forEachRecord(v.deleted, (r) => {
       const id = recordIdentity(v.deleted, r);
-      deletedCount++;
+      deleted++;
       if (added.delete(id)) return;
       if (removed.has(id)) {
         problem ??= `version ${i + 1} (serial ${v.from} → ${v.to}) deletes a record an earlier version already deleted`;
         return;
       }
       removed.add(id);
-      mustExist.set(id, `version ${i + 1} (serial ${v.from} → ${v.to}) deletes a record this zone does not hold`);
+      why.set(id, `version ${i + 1} (serial ${v.from} → ${v.to}) deletes a record this zone does not hold`);
     });
     if (problem !== null) return { kind: 'error', why: problem };
     forEachRecord(v.added, (r) => {
       addedCount++;
-      added.set(recordIdentity(v.added, r), { region: v.added, at: r });
+      const id = recordIdentity(v.added, r);
+      added.set(id, { id, region: v.added, r });
     });
   }
+  return { kind: 'ok', removed, added, deleted, addedCount, why };
+}
+
+export function applyVersions(base: ZoneRecords, baseSerial: number, versions: readonly JournalVersion[]): ApplyOutcome {
+  const net = netChange(baseSerial, versions);
+  if (net.kind === 'error') return net;
+  const { removed, added } = net;
+  const mustExist = net.why;
   const out = new RecordArena();
   let found = 0;
   forEachRecord(base.records, (r) => {
@@ -90,7 +119,7 @@ export function applyVersions(base: ZoneRecords, baseSerial: number, versions: r
     const why = [...mustExist.values()][0] ?? 'a deleted record is not in the zone';
     return { kind: 'error', why };
   }
-  for (const { region, at } of added.values()) out.push(region, at.ownerAt, at.nameEnd - at.ownerAt, at.type, at.ttl, region, at.dataAt);
+  for (const { region, r: at } of added.values()) out.push(region, at.ownerAt, at.nameEnd - at.ownerAt, at.type, at.ttl, region, at.dataAt);
   const last = versions[versions.length - 1]!;
-  return { kind: 'ok', zone: { soa: last.newSoa, records: out.take(), count: out.count }, deleted: deletedCount, added: addedCount };
+  return { kind: 'ok', zone: { soa: last.newSoa, records: out.take(), count: out.count }, deleted: net.deleted, added: net.addedCount };
 }

@@ -7,9 +7,8 @@
 
 import { canonicalRdata } from '../rdata/rdata.js';
 import type { JournalVersion } from '../../xfr/journal.js';
-import { recordIdentity } from '../../xfr/apply.js';
+import { netChange, type AddedRecord } from '../../xfr/apply.js';
 import { forEachRecord, type WireRecordAt } from '../../xfr/records.js';
-import { compareSerial } from '../../xfr/serial.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, RRSET_WORDS } from './format.js';
 import { compareCanonical, ZoneImage } from './image.js';
 
@@ -58,12 +57,6 @@ interface NewSet {
 }
 
 /** A record a change adds, where it lies in its version's region. */
-interface Addition {
-  id: string;
-  region: Uint8Array;
-  r: WireRecordAt;
-}
-
 /** What happens at one name. */
 interface NameChange {
   /** Lower-cased wire name. */
@@ -71,7 +64,7 @@ interface NameChange {
   /** Identities of records deleted here (the record must be held). */
   removed: Set<string>;
   /** Records added here, in the order applyVersions keeps them. */
-  adds: Addition[];
+  adds: AddedRecord[];
   /** The name's node in the old image, or -1. */
   old: number;
   /** The RRsets after the change. */
@@ -195,35 +188,13 @@ function inZone(key: Uint8Array, origin: Uint8Array): boolean {
  * zone, and an image whose dead octets outgrow its live ones.
  */
 export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], meta: { origin: string; source: string }): PatchOutcome {
-  if (versions.length === 0) return { kind: 'error', why: 'the incremental transfer holds no version' };
   if (old.flags !== 0 || old.nsec3Count !== 0) return { kind: 'error', why: 'a signed or NSEC3 zone: its DNSSEC facts are rebuilt by a full build' };
-  if (compareSerial(versions[0]!.from, old.serial) !== 0) return { kind: 'error', why: `the incremental transfer starts at serial ${versions[0]!.from}, but the image has serial ${old.serial}` };
-
   // The net change, exactly as applyVersions computes it: base records removed, records added (by identity).
-  const removed = new Set<string>();
-  const added = new Map<string, Addition>();
-  let deletedCount = 0;
-  let addedCount = 0;
-  let serial = old.serial;
-  let problem: string | null = null;
-  for (const [i, v] of versions.entries()) {
-    if (compareSerial(v.from, serial) !== 0) return { kind: 'error', why: `version ${i + 1} starts at serial ${v.from}, not at ${serial} where the one before ended` };
-    serial = v.to;
-    forEachRecord(v.deleted, (r) => {
-      const id = recordIdentity(v.deleted, r);
-      deletedCount++;
-      if (added.delete(id)) return;
-      if (removed.has(id)) problem ??= `version ${i + 1} (serial ${v.from} → ${v.to}) deletes a record an earlier version already deleted`;
-      removed.add(id);
-    });
-    if (problem !== null) return { kind: 'error', why: problem };
-    forEachRecord(v.added, (r) => {
-      addedCount++;
-      const id = recordIdentity(v.added, r);
-      // A record added again keeps its place in the map (Map.set), as applyVersions' does.
-      added.set(id, { id, region: v.added, r });
-    });
-  }
+  const net = netChange(old.serial, versions, 'the image has');
+  if (net.kind === 'error') return net;
+  const { removed, added } = net;
+  const deletedCount = net.deleted;
+  const addedCount = net.addedCount;
   const last = versions[versions.length - 1]!;
   const soa = last.newSoa;
   let soaRecord: WireRecordAt | null = null;
