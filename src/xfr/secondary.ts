@@ -243,10 +243,15 @@ export class SecondaryZones {
     z.expireTimer = null;
     const { lastContact, expire } = z.persisted;
     if (lastContact === null || expire === null) return;
-    const ms = Math.max(0, lastContact + expire * 1000 - this.deps.now());
+    const ms = Math.max(1, lastContact + expire * 1000 - this.deps.now());
     z.expireTimer = this.setTimer(() => {
       z.expireTimer = null;
-      if (z.removed || this.stopped || z.served === null || !this.expired(z)) return;
+      if (z.removed || this.stopped || z.served === null) return;
+      // Timers run on a monotonic clock, `now()` is the wall clock: one may fire a moment before the other says it is due.
+      if (!this.expired(z)) {
+        this.armExpiry(z);
+        return;
+      }
       z.served = null;
       this.deps.log.error(`zone ${z.spec.name}: expired: no primary confirmed serial ${z.kept?.serial} for ${expire} s (the SOA's expire); answering SERVFAIL for it until a transfer succeeds`);
       this.deps.serve(z.spec.name, null);

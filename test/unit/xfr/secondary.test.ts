@@ -14,10 +14,11 @@ function built(serial: number): BuiltZone {
 }
 
 /** A secondary clock with every dependency fake: a hand-driven clock and timers, scripted SOA answers and transfers. */
-function rig(options: { soa?: SoaCheck[]; fetch?: FetchOutcome[] } = {}) {
+function rig(options: { soa?: SoaCheck[]; fetch?: FetchOutcome[]; lagMs?: number } = {}) {
   let now = 1_000_000_000_000;
   const timers: { fn: () => void; at: number; id: number }[] = [];
   let ids = 0;
+  let lag = options.lagMs ?? 0;
   const soaAnswers = [...(options.soa ?? [])];
   const fetchAnswers = [...(options.fetch ?? [])];
   const log: string[] = [];
@@ -60,7 +61,9 @@ function rig(options: { soa?: SoaCheck[]; fetch?: FetchOutcome[] } = {}) {
     const t = timers.shift();
     if (t === undefined) throw new Error('no timer pending');
     const waited = t.at - now;
-    now = t.at;
+    // With lagMs, the wall clock reads a little behind the first timer that fires (Date.now() and Node's monotonic timers drift apart).
+    now = t.at - lag;
+    lag = 0;
     t.fn();
     for (let i = 0; i < 10; i++) await Promise.resolve();
     return waited;
@@ -139,6 +142,15 @@ describe('secondary zones: the refresh clock (RFC 1035 §4.3.5, RFC 1996)', () =
     await r.next(); // a retry: the primary answers with our serial
     expect(r.served).to.deep.equal([['example.org.', null], ['example.org.', 7]]);
     expect(r.clock.status()[0]).to.deep.include({ standing: 'serving' });
+  });
+
+  it('an expiry timer that fires a moment before the wall clock says it is due still expires the zone (it re-arms)', async () => {
+    const r = rig({ lagMs: 1 });
+    r.clock.add(SPEC, built(7), { ...fresh(), serial: 7, lastContact: r.now(), expire: 60 }, { refresh: 10 ** 6, retry: 10 ** 6, expire: 60 });
+    await r.next(); // the expiry timer, 1 ms early by the wall clock: not yet expired, re-armed
+    expect(r.served).to.deep.equal([]);
+    await r.next(); // again: now due
+    expect(r.served).to.deep.equal([['example.org.', null]]);
   });
 
   it('data that expired while the server was down is not served at start', () => {
