@@ -1,11 +1,10 @@
 /** Starts a real Knot DNS (Debian package knot) on a loopback high port, as a primary of zone files or a secondary of another server, as a peer for tests. */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { udpQuery } from './dns-client.js';
-import { until } from './server.js';
+import { startPeer } from './peer-process.js';
 
 /** Why Knot cannot be used here, or null when it can. */
 export function knotUnavailable(): string | null {
@@ -159,31 +158,12 @@ export async function startKnot(zones: KnotZone[], port: number, keys: PeerKey[]
   const dir = mkdtempSync(join(tmpdir(), 'shardns-knot-'));
   const conf = join(dir, 'knot.conf');
   writeFileSync(conf, knotConf(dir, port, zones, keys));
-  const proc = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = (): void => {
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const up = await until(async () => {
-    try {
-      await udpQuery('.', 'SOA', 'CH', port);
-      return true;
-    } catch {
-      return proc.exitCode === null ? false : true;
-    }
-  }, 10_000, 100);
-  if (!up || proc.exitCode !== null) {
-    stop();
-    throw new Error(`Knot did not start:\n${log}`);
-  }
+  const { proc, log, stop } = await startPeer('Knot', 'knotd', ['-c', conf], dir, port, { name: '.', type: 'SOA', klass: 'CH' });
   return {
     port,
     proc,
     dir,
-    log: () => log,
+    log,
     ctl: (...args: string[]) => {
       const r = spawnSync('knotc', ['-c', conf, '-s', join(dir, 'knot.sock'), ...args], { encoding: 'utf8' });
       return `${r.stdout}${r.stderr}`;

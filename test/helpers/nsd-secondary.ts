@@ -1,12 +1,11 @@
 /** Starts a real NSD (Debian package nsd) on a loopback high port as a secondary of another server's zones, as a peer for transfer tests. */
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerKey } from './knot.js';
-import { udpQuery } from './dns-client.js';
-import { until } from './server.js';
+import { startPeer } from './peer-process.js';
 
 /** A running NSD secondary. */
 export interface NsdSecondary {
@@ -37,25 +36,6 @@ export async function startNsdSecondary(zones: string[], primary: { address: str
       `  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n  zonelistfile: "${dir}/zone.list"\n  xfrdir: "${dir}"\n` +
       `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 2\n  hide-version: no\nremote-control:\n  control-enable: no\n${keyBlock}${zoneBlocks}`,
   );
-  const proc = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = (): void => {
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const up = await until(async () => {
-    try {
-      await udpQuery('id.server', 'TXT', 'CH', port);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10_000, 100);
-  if (!up) {
-    stop();
-    throw new Error(`NSD did not start:\n${log}`);
-  }
-  return { port, proc, log: () => log, stop };
+  const { proc, log, stop } = await startPeer('NSD', 'nsd', ['-d', '-c', join(dir, 'nsd.conf')], dir, port, { name: 'id.server', type: 'TXT', klass: 'CH' });
+  return { port, proc, log, stop };
 }

@@ -1,12 +1,13 @@
 /** Starts a real NSD (Debian package nsd) on a loopback high port with given zones, as a peer for tests. */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { decodeReply, udpQuery, type Reply } from './dns-client.js';
+import { decodeReply, type Reply } from './dns-client.js';
 import type { PeerKey } from './knot.js';
-import { freePort, startServer, until, type RunningServer } from './server.js';
+import { startPeer } from './peer-process.js';
+import { freePort, startServer, type RunningServer } from './server.js';
 
 /** Why NSD cannot be used here, or null when it can. */
 export function nsdUnavailable(): string | null {
@@ -54,28 +55,8 @@ export async function startNsd(zones: { name: string; file: string; lines?: stri
       `  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n  zonelistfile: "${dir}/zone.list"\n` +
       `  rrl-ratelimit: 0\n  server-count: 1\n  verbosity: 1\n  hide-version: no\n${serverLines.map((l) => `  ${l}\n`).join('')}remote-control:\n${control}${keyBlocks}${zoneBlocks}`,
   );
-  const proc = spawn('nsd', ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = (): void => {
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const first = zones[0]?.name ?? '.';
-  const up = await until(async () => {
-    try {
-      await udpQuery(first, 'SOA', 'IN', port);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10_000, 100);
-  if (!up) {
-    stop();
-    throw new Error(`NSD did not start:\n${log}`);
-  }
-  return { port, proc, conf, zoneFile: (file) => join(dir, basename(file)), log: () => log, stop };
+  const { proc, log, stop } = await startPeer('NSD', 'nsd', ['-d', '-c', conf], dir, port, { name: zones[0]?.name ?? '.', type: 'SOA', klass: 'IN' });
+  return { port, proc, conf, zoneFile: (file) => join(dir, basename(file)), log, stop };
 }
 
 /** A section's records, sorted, as text both servers' replies are compared by (names JSON-quoted: any octet shows). */
