@@ -20,7 +20,7 @@ import { secondaryZonePath, writeSecondaryFile, type TransferRecord } from './se
 import type { FetchJob, FetchOutcome, SoaTimers } from './secondary.js';
 import { compareSerial } from './serial.js';
 import { transferIn, type TransferInOutcome } from './transfer-in.js';
-import { tsigKey, type TsigKey, type TsigKeySpec } from './tsig.js';
+import { tsigKey, TsigKeyring, type TsigKey, type TsigKeySpec } from './tsig.js';
 import { zoneText } from './zone-text.js';
 
 /** How long one transfer may take, and may stay silent (RFC 5936 §4.1 leaves it to us; NSD waits 120 s idle). */
@@ -73,16 +73,16 @@ export async function fetchZone(job: FetchJob, ctx: FetchContext): Promise<Fetch
     }
   }
   const timeouts = ctx.timeoutMs ?? TRANSFER_TIMEOUT_MS;
+  const keyring = new TsigKeyring(ctx.keys.map(tsigKey));
   for (const primary of job.primaries) {
     const from = describeRemote(primary);
     let key: TsigKey | null = null;
     if (primary.key !== null) {
-      const spec = ctx.keys.find((k) => k.name.toLowerCase().replace(/\.?$/, '.') === primary.key!.toLowerCase().replace(/\.?$/, '.'));
-      if (spec === undefined) {
+      key = keyring.named(primary.key) ?? null;
+      if (key === null) {
         problems.push(`${from}: key ${primary.key} is not among the keys`);
         continue;
       }
-      key = tsigKey(spec);
     }
     const ask = (qtype: 'axfr' | 'ixfr'): Promise<TransferInOutcome> =>
       transferIn({

@@ -17,7 +17,7 @@ import { catalogChanges, catalogMembers, catalogNameKey, type CatalogMember } fr
 import { readSecondaryState, removeSecondaryFiles, secondaryZonePath, writeSecondaryState, type TransferRecord } from './secondary-files.js';
 import { SecondaryZones, type SecondaryStatus, type SoaCheck } from './secondary.js';
 import { querySoa } from './transfer-in.js';
-import { tsigKey } from './tsig.js';
+import { tsigKey, TsigKeyring } from './tsig.js';
 
 /** How long an SOA query to a primary may take (RFC 1035 §4.3.5 leaves it to us; NSD waits a few seconds). */
 export const SOA_TIMEOUT_MS = 5000;
@@ -38,6 +38,8 @@ export class SecondaryService {
   private readonly clock: SecondaryZones;
   private readonly served = new Map<string, BuiltZone | null>();
   private readonly members = new Map<string, Member>();
+  /** The TSIG keys primaries are asked with. */
+  private readonly keyring: TsigKeyring;
   /** Each catalog's member list as last applied (its last valid version). */
   private readonly catalogs = new Map<string, CatalogMember[]>();
 
@@ -48,6 +50,7 @@ export class SecondaryService {
     private readonly publish: () => void,
     recorded: (record: TransferRecord) => void = () => undefined,
   ) {
+    this.keyring = new TsigKeyring(config.keys.map(tsigKey));
     this.clock = new SecondaryZones({
       now: () => Date.now(),
       querySoa: (origin, p) => this.querySoa(origin, p.address, p.port, p.key),
@@ -111,6 +114,11 @@ export class SecondaryService {
   /** A worker accepted a NOTIFY for one of our secondary zones. */
   notified(origin: string, serial: number | null, from: string): void {
     this.clock.notified(origin, serial, from);
+  }
+
+  /** Checks a secondary zone with its primaries now; false when it is not one. */
+  refresh(origin: string, why: string): boolean {
+    return this.clock.refresh(origin, why);
   }
 
   /** Every zone's standing and last transfer, for `ctl status`. */
@@ -218,12 +226,8 @@ export class SecondaryService {
 
   /** The SOA query of a refresh, signed with the primary's key when it has one. */
   private async querySoa(origin: string, address: string, port: number, keyName: string | null): Promise<SoaCheck> {
-    let key = null;
-    if (keyName !== null) {
-      const spec = this.config.keys.find((k) => catalogNameKey(k.name).replace(/\.?$/, '.') === catalogNameKey(keyName).replace(/\.?$/, '.'));
-      if (spec === undefined) return { kind: 'error', why: `key ${keyName} is not among the keys` };
-      key = tsigKey(spec);
-    }
+    const key = keyName === null ? null : (this.keyring.named(keyName) ?? null);
+    if (keyName !== null && key === null) return { kind: 'error', why: `key ${keyName} is not among the keys` };
     const r = await querySoa({ origin, remote: { address, port }, key, timeoutMs: SOA_TIMEOUT_MS });
     return r.kind === 'ok' ? { kind: 'ok', serial: r.serial } : { kind: 'error', why: r.why };
   }
