@@ -238,7 +238,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'cache-max-ttl', key: 'cacheMaxTtl', kind: 'int', describe: 'keep answers at most this long (seconds)', defaultText: '86400', min: 0, max: 604800 },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: LOG_LEVELS, describe: 'least severe log lines to print', defaultText: 'info' },
   { flag: 'log-format', key: 'logFormat', kind: 'enum', choices: LOG_FORMATS, describe: 'log line format', defaultText: 'text' },
-  { flag: 'zone', key: 'zones', fileKey: 'zones', kind: 'zones', describe: 'serve a zone as its primary: ORIGIN=FILE (repeatable); in the config file "zones": [{"name","file"}], with "type", "primaries", "notify", "allow-transfer", "allow-notify" (see README, Zone transfers)', defaultText: 'none' },
+  { flag: 'zone', key: 'zones', fileKey: 'zones', kind: 'zones', describe: 'serve a zone as its primary: ORIGIN=FILE (repeatable); in the config file "zones": [{"name","file"}], with "type", "primaries", "notify", "allow-transfer", "allow-notify", "catalog" (see README, Zone transfers)', defaultText: 'none' },
   {
     flag: 'state-dir',
     key: 'stateDir',

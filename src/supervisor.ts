@@ -283,6 +283,10 @@ export class Supervisor {
    * version; the report says why.
    */
   async reload(origin?: string): Promise<ReloadReport> {
+    // A secondary zone has no file to read again: its primaries are asked now instead (as `knotc zone-refresh`).
+    if (origin !== undefined && this.secondary?.refresh(origin, 'shardns ctl reload')) {
+      return { kind: 'ok', zones: [], warnings: [`zone ${origin} is a secondary: a refresh from its primaries has started (the log says how it ends)`], workers: 0, buildMs: 0, mapMs: 0, failed: [] };
+    }
     const only = origin === undefined ? null : primaryZones(this.config).filter((z) => z.name === origin);
     const built = await this.builder.build(only ?? primaryZones(this.config));
     const outcome = built.outcome;

@@ -197,6 +197,20 @@ export class SecondaryZones {
       return;
     }
     this.deps.log.info(`zone ${z.spec.name}: NOTIFY from ${from}${serial === null ? '' : ` for serial ${serial}`}; checking now`);
+    this.checkNow(z, serial);
+  }
+
+  /** Checks the zone with its primaries now (`shardns ctl reload ZONE` of a secondary, as `knotc zone-refresh`); false when it is not one of ours. */
+  refresh(origin: string, why: string): boolean {
+    const z = this.zones.get(origin.toLowerCase());
+    if (z === undefined || this.stopped || !this.begun) return false;
+    this.deps.log.info(`zone ${z.spec.name}: refresh asked (${why}); checking now`);
+    this.checkNow(z, null);
+    return true;
+  }
+
+  /** A check now, or right after the one running. */
+  private checkNow(z: ZoneState, serial: number | null): void {
     if (z.running) {
       z.again = { serial };
       return;

@@ -162,6 +162,14 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     expect(manifest.sources.map((x) => x.path)).to.deep.equal([join(stateDir, 'secondary', 'sec.test.zone'), join(stateDir, 'secondary', 'sec.test.ixfr')]);
   });
 
+  it('`shardns ctl reload ZONE` of a secondary asks its primaries now (as knotc zone-refresh)', async () => {
+    const since = server!.mark();
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'bin/shardns.js'), 'ctl', 'reload', 'sec.test.', '--state-dir', stateDir], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    expect(`${r.stdout}${r.stderr}`).to.match(/zone sec\.test\. is a secondary: a refresh from its primaries has started/);
+    await server!.waitFor(/zone sec\.test\.: refresh asked \(shardns ctl reload\); checking now/, 10_000, since);
+  });
+
   it('a restart serves the kept data at once, with the primary gone; past the SOA expire it answers SERVFAIL', async () => {
     expect(await until(() => everyWorkerServes(port, 'expire.test', 1), 20_000, 200)).to.equal(true);
     server!.kill();

@@ -187,6 +187,20 @@ describe('secondary zones: the refresh clock (RFC 1035 §4.3.5, RFC 1996)', () =
     expect(r.served).to.deep.equal([['example.org.', 8]]);
   });
 
+  it('a refresh asked by the operator checks at once (an SOA query first); not before the clock began, nor for a zone not ours', async () => {
+    const r = rig({ soa: [{ kind: 'ok', serial: 7 }, { kind: 'ok', serial: 7 }] });
+    r.clock.add(SPEC, built(7), { ...fresh(), serial: 7, lastContact: r.now(), expire: 10 ** 6 }, TIMERS);
+    expect(r.clock.refresh('example.org.', 'test')).to.equal(false);
+    r.clock.begin();
+    await r.next();
+    expect(r.soaAsked).to.have.length(1);
+    expect(r.clock.refresh('other.example.', 'test')).to.equal(false);
+    expect(r.clock.refresh('EXAMPLE.ORG.', 'test')).to.equal(true);
+    await r.settle();
+    expect(r.soaAsked).to.have.length(2);
+    expect(r.log.some((l) => /refresh asked \(test\); checking now/.test(l))).to.equal(true);
+  });
+
   it('a NOTIFY while a check runs checks again when it ends', async () => {
     let release: (o: FetchOutcome) => void = () => undefined;
     const r = rig({ fetch: [] });
