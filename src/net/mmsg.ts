@@ -2,7 +2,7 @@
 
 import { ERRNO, libc as realLibc, MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
 import type { OpenSocket } from './reuseport.js';
-import { sockaddrText } from './sockaddr.js';
+import { sockaddrPort, sockaddrText } from './sockaddr.js';
 import type { InPlaceHandler, MessageHandler, UdpEndpoint } from './udp.js';
 
 const MMSGHDR = L.mmsghdr;
@@ -230,7 +230,7 @@ export function serveUdpMmsg(
       const query = recvData.bytes.subarray(qOff, qOff + len);
       let reply: ReturnType<MessageHandler>;
       try {
-        reply = handle(query, sockaddrText(recvVec.bytes, nameAt));
+        reply = handle(query, sockaddrText(recvVec.bytes, nameAt), sockaddrPort(recvVec.bytes, nameAt));
       } catch (err) {
         onError(err as Error);
         continue;

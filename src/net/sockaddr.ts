@@ -16,6 +16,11 @@ export function ipv4Text(v4: number): string {
   return `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}`;
 }
 
+/** The port of a sockaddr_in or sockaddr_in6 at `buf[at]` (at the same place in both, network order). */
+export function sockaddrPort(buf: Uint8Array, at: number): number {
+  return (buf[at + 2]! << 8) | buf[at + 3]!;
+}
+
 /** The address of a sockaddr_in or sockaddr_in6 at `buf[at]` as text (`192.0.2.1`, `2001:db8:0:0:0:0:0:1`). */
 export function sockaddrText(buf: Uint8Array, at: number): string {
   const v4 = sockaddrIpv4(buf, at);

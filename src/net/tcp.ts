@@ -9,7 +9,7 @@ import type { ReplyStream } from '../xfr/stream.js';
 /** What a TCP query gets: a reply now, nothing (the connection is closed), a reply later (forwarded), or a stream of messages (a zone transfer). */
 export type TcpReply = Buffer | null | Promise<Buffer | null> | ReplyStream;
 /** Turns one message received over TCP into its reply; see {@link TcpReply}. */
-export type TcpMessageHandler = (msg: Buffer, peerAddress: string) => TcpReply;
+export type TcpMessageHandler = (msg: Buffer, peerAddress: string, peerPort: number) => TcpReply;
 
 /** How many octets of a stream's messages may wait in the socket's buffer before we wait for it to drain. */
 const STREAM_BUFFER = 256 * 1024;
@@ -245,7 +245,7 @@ function serveConnection(conn: net.Socket, handle: TcpMessageHandler, limits: Tc
       // Taken off before it is handled: a transfer answered at once must not see it again.
       const msg = buffered.subarray(2, 2 + len);
       buffered = buffered.length === 2 + len ? Buffer.alloc(0) : buffered.subarray(2 + len);
-      const out = handle(msg, conn.remoteAddress ?? '');
+      const out = handle(msg, conn.remoteAddress ?? '', conn.remotePort ?? 0);
       completed++;
       if (out === null) return destroy('badFrame');
       // Forwarded questions are answered when ready, possibly out of order (RFC 7766 §6.2.1.1).

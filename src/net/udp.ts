@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import { clearReuseAddr, type OpenSocket } from './reuseport.js';
 
 /** Turns one received message into the reply to send (now or later), or null to send nothing. */
-export type MessageHandler = (msg: Buffer, peerAddress: string) => Buffer | null | Promise<Buffer | null>;
+export type MessageHandler = (msg: Buffer, peerAddress: string, peerPort: number) => Buffer | null | Promise<Buffer | null>;
 
 /**
  * Answers a datagram without allocating when it can (a reply-cache hit): the
@@ -46,7 +46,7 @@ export function serveUdp(sock: OpenSocket, handle: MessageHandler, onSendError: 
     socket.send(bytes, port, address, sent);
   };
   socket.on('message', (msg, rinfo) => {
-    const out = handle(msg, rinfo.address);
+    const out = handle(msg, rinfo.address, rinfo.port);
     if (out instanceof Promise) {
       // A forwarded question: the reply goes out when the upstream (or cache) answers.
       waiting++;

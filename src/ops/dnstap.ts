@@ -25,6 +25,8 @@ export interface Exchange {
   transport: 'udp' | 'tcp';
   /** The client's address as text (`192.0.2.1`, `2001:db8::1`). */
   client: string;
+  /** The client's port. */
+  clientPort: number;
   /** The address and port of the socket that received the query. */
   server: { address: string; port: number };
   /** When the query arrived and the reply left (ms since the epoch, fractions allowed). */
@@ -79,6 +81,7 @@ export class DnstapEncoder {
         socket_family: family,
         socket_protocol: protocol,
         query_address: client,
+        query_port: e.clientPort,
         response_address: responseAddress,
         response_port: e.server.port,
         query_time_sec: querySec,
@@ -94,6 +97,7 @@ export class DnstapEncoder {
           socket_family: family,
           socket_protocol: protocol,
           query_address: client,
+          query_port: e.clientPort,
           response_address: responseAddress,
           response_port: e.server.port,
           query_time_sec: querySec,
@@ -143,6 +147,7 @@ export interface DnstapRecord {
   queryAddress: Uint8Array | null;
   responseAddress: Uint8Array | null;
   responsePort: number | null;
+  queryPort: number | null;
   queryTime: number;
   responseTime: number | null;
   queryMessage: Uint8Array | null;
@@ -163,6 +168,7 @@ export function decodeDnstap(payload: Uint8Array): DnstapRecord {
     queryAddress: (m['query_address'] as Uint8Array | undefined) ?? null,
     responseAddress: (m['response_address'] as Uint8Array | undefined) ?? null,
     responsePort: typeof m['response_port'] === 'number' ? m['response_port'] : null,
+    queryPort: typeof m['query_port'] === 'number' ? m['query_port'] : null,
     queryTime: time(m['query_time_sec'], m['query_time_nsec']) ?? 0,
     responseTime: time(m['response_time_sec'], m['response_time_nsec']),
     queryMessage: (m['query_message'] as Uint8Array | undefined) ?? null,

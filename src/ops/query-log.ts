@@ -13,6 +13,8 @@ export interface QueryLogRecord {
   worker: number;
   /** The client's address (no port). */
   client: string;
+  /** The client's port. */
+  port: number;
   transport: 'udp' | 'tcp';
   /** The query ID. */
   id: number;
@@ -108,7 +110,7 @@ export function queryLogLine(e: Exchange, worker: number, waited: boolean): stri
   const text = (s: string | null): string => (s === null ? 'null' : `"${s}"`);
   const ms = waited ? `,"ms":${Math.round((e.replyTime - e.queryTime) * 10) / 10}` : '';
   return (
-    `{"time":"${isoTime(e.queryTime)}","worker":${worker},"client":"${client}","transport":"${e.transport}","id":${id},` +
+    `{"time":"${isoTime(e.queryTime)}","worker":${worker},"client":"${client}","port":${e.clientPort},"transport":"${e.transport}","id":${id},` +
     `"name":${q.name === null ? 'null' : JSON.stringify(q.name)},"type":${text(q.type)},"class":${text(q.class)},"rcode":"${rcode}",` +
     `"flags":"${r === null ? '' : flagText(r)}","answers":${r === null ? 0 : (r[6]! << 8) | r[7]!},"size":${r === null ? 0 : r.length}${ms}}\n`
   );

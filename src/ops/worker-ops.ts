@@ -10,7 +10,7 @@
 import type { Config } from '../config.js';
 import type { Resolver } from '../dns/pipeline.js';
 import { formatEndpoint, type OpenSocket } from '../net/reuseport.js';
-import { sockaddrText } from '../net/sockaddr.js';
+import { sockaddrPort, sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
 import type { TcpMessageHandler } from '../net/tcp.js';
 import type { DnstapEncoder, DnstapIdentity, Exchange } from './dnstap.js';
@@ -170,26 +170,26 @@ export class WorkerOps {
     if (!this.observing) return inner;
     const transport = sock.spec.transport;
     const server = { address: sock.spec.address, port: sock.spec.port };
-    return (msg, address) => {
+    return (msg, address, port) => {
       const logs = this.pick();
       // A query the query log does not sample (and no dnstap): no clock, no record.
-      if (logs === 0) return inner(msg, address);
+      if (logs === 0) return inner(msg, address, port);
       const t = this.now();
-      const out = inner(msg, address);
+      const out = inner(msg, address, port);
       if (out instanceof Promise) {
         // The engine reuses the query's memory for the next batch: keep a copy for the late record.
         const query = Buffer.from(msg);
         return out.then((reply) => {
-          this.observe({ query, reply, transport, client: address, server, queryTime: t, replyTime: this.now() }, true, logs);
+          this.observe({ query, reply, transport, client: address, clientPort: port, server, queryTime: t, replyTime: this.now() }, true, logs);
           return reply;
         });
       }
       // A zone transfer's messages (a stream, TCP only) are not logged one by one: its query is.
       if (out !== null && !Buffer.isBuffer(out)) {
-        this.observe({ query: msg, reply: null, transfer: true, transport, client: address, server, queryTime: t, replyTime: t }, false, logs);
+        this.observe({ query: msg, reply: null, transfer: true, transport, client: address, clientPort: port, server, queryTime: t, replyTime: t }, false, logs);
         return out;
       }
-      this.observe({ query: msg, reply: out, transport, client: address, server, queryTime: t, replyTime: t }, false, logs);
+      this.observe({ query: msg, reply: out, transport, client: address, clientPort: port, server, queryTime: t, replyTime: t }, false, logs);
       return out;
     };
   }
@@ -205,7 +205,7 @@ export class WorkerOps {
       if (logs !== 0) {
         const t = this.now();
         this.observe(
-          { query: q.subarray(qOff, qOff + qLen), reply: out.subarray(outOff, outOff + n), transport: 'udp', client: sockaddrText(peer, peerOff), server, queryTime: t, replyTime: t },
+          { query: q.subarray(qOff, qOff + qLen), reply: out.subarray(outOff, outOff + n), transport: 'udp', client: sockaddrText(peer, peerOff), clientPort: sockaddrPort(peer, peerOff), server, queryTime: t, replyTime: t },
           false,
           logs,
         );

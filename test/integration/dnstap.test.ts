@@ -1,19 +1,57 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
-import { buildQuery, decodeReply, frame, tcpExchange, udpExchange } from '../helpers/dns-client.js';
+import { buildQuery, decodeReply, frame, udpExchange } from '../helpers/dns-client.js';
 import { sharedDir, startCollector, type Collector } from '../helpers/ops.js';
 import { alive, childPids, ROOT, startServer, until, type RunningServer } from '../helpers/server.js';
 import { CONTROL, FrameReader, type Frame } from '../../src/ops/frame-streams.js';
 import { decodeDnstap, DNSTAP_CONTENT_TYPE, MESSAGE_TYPE } from '../../src/ops/dnstap.js';
 
-/** One query we sent and the reply we got. */
+/** One query we sent and the reply we got, and the port we sent it from. */
 interface Sent {
   query: Buffer;
   reply: Buffer;
   transport: 'UDP' | 'TCP';
   host: string;
+  clientPort: number;
+}
+
+/** One datagram exchange from a socket bound first, so its port is known. */
+function udpFrom(query: Buffer, port: number, host: string): Promise<{ reply: Buffer; clientPort: number }> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => (sock.close(), reject(new Error(`no reply from ${host}:${port}`))), 2000);
+    sock.on('message', (reply) => {
+      clearTimeout(timer);
+      const clientPort = sock.address().port;
+      sock.close();
+      resolve({ reply, clientPort });
+    });
+    sock.bind(0, host, () => sock.send(query, port, host));
+  });
+}
+
+/** One TCP exchange, and the connection's own port. */
+function tcpFrom(query: Buffer, port: number, host: string): Promise<{ reply: Buffer; clientPort: number }> {
+  return new Promise((resolve, reject) => {
+    const conn = net.connect({ port, host });
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => (conn.destroy(), reject(new Error(`no reply from ${host}:${port} over TCP`))), 3000);
+    conn.on('connect', () => conn.write(frame(query)));
+    conn.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        clearTimeout(timer);
+        const clientPort = conn.localPort!;
+        conn.destroy();
+        resolve({ reply: buf.subarray(2, 2 + buf.readUInt16BE(0)), clientPort });
+      }
+    });
+    conn.on('error', reject);
+  });
 }
 
 /** Queries over UDP and TCP, IPv4 and IPv6, authoritative and NXDOMAIN: what was sent and received. */
@@ -21,16 +59,15 @@ async function exchanges(port: number): Promise<Sent[]> {
   const sent: Sent[] = [];
   const udp = async (name: string, type: string, host: string): Promise<void> => {
     const query = buildQuery(name, type);
-    const reply = await udpExchange(query, port, host);
-    if (reply === null) throw new Error(`no reply to ${name} ${type} from ${host}`);
-    sent.push({ query, reply, transport: 'UDP', host });
+    const { reply, clientPort } = await udpFrom(query, port, host);
+    sent.push({ query, reply, transport: 'UDP', host, clientPort });
   };
   for (let i = 0; i < 4; i++) await udp('www.example.com', 'A', '127.0.0.1');
   await udp('nope.example.com', 'MX', '127.0.0.1');
   await udp('www.example.com', 'AAAA', '::1');
   const query = buildQuery('example.com', 'NS');
-  const { replies } = await tcpExchange(frame(query), port, 1, '::1');
-  sent.push({ query, reply: replies[0]!, transport: 'TCP', host: '::1' });
+  const { reply, clientPort } = await tcpFrom(query, port, '::1');
+  sent.push({ query, reply, transport: 'TCP', host: '::1', clientPort });
   return sent;
 }
 
@@ -52,7 +89,7 @@ describe('--dnstap FILE: read by dnstap-read', function () {
   });
   after(() => server?.kill());
 
-  it('holds every query and reply verbatim, with transport, addresses and our port, ending properly on SIGTERM', async () => {
+  it('holds every query and reply verbatim, with transport, addresses and both ports, ending properly on SIGTERM', async () => {
     const file = join(sharedDir('shardns-dnstap-'), 'shardns.dnstap');
     server = await startServer(['--workers', '2', '--listen', '127.0.0.1', '--listen', '::1', '--forward', 'none', '--zone', `example.com.=${join(ROOT, 'config/zones/example.com.zone')}`, '--dnstap', file]);
     const sent = await exchanges(server.port);
@@ -73,7 +110,8 @@ describe('--dnstap FILE: read by dnstap-read', function () {
     for (let i = 0; i + 1 < lines.length; i += 2) records.push({ summary: lines[i]!, hex: lines[i + 1]!.toLowerCase() });
     expect(records).to.have.length(2 * sent.length);
     for (const s of sent) {
-      const where = s.host === '::1' ? `::1:0 %s ::1:${server.port}` : `127.0.0.1:0 %s 127.0.0.1:${server.port}`;
+      // Both ends with their ports: the client's, then ours.
+      const where = `${s.host}:${s.clientPort} %s ${s.host}:${server.port}`;
       const q = records.find((x) => x.hex === s.query.toString('hex'));
       const a = records.find((x) => x.hex === s.reply.toString('hex'));
       const what = `${decodeReply(s.reply).questions?.[0]?.name} over ${s.transport} from ${s.host}`;

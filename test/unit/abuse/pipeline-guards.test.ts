@@ -97,7 +97,7 @@ function datagram(r: Rig, q: Buffer, from: string): Buffer | null {
   const inbox = Buffer.concat([Buffer.alloc(16), q]);
   const n = r.pipeline.inPlace!(inbox, 16, q.length, sockaddr(from), 0, out, 64, 2048);
   if (n >= 0) return Buffer.from(out.subarray(64, 64 + n));
-  const reply = r.pipeline.handler('udp', true)(inbox.subarray(16, 16 + q.length), from);
+  const reply = r.pipeline.handler('udp', true)(inbox.subarray(16, 16 + q.length), from, 40000);
   if (reply instanceof Promise) throw new Error('a forwarded reply in a datagram test');
   return reply;
 }
@@ -338,7 +338,7 @@ describe('QueryPipeline with RRL', () => {
     const other = Buffer.from(q);
     expect(r.pipeline.handle(other, 'tcp', '192.0.2.1')).to.be.instanceOf(Buffer);
     // And the limited one, handed over late, is no longer known: the full path judges it again (limited: null).
-    expect(r.pipeline.handler('udp', true)(inbox.subarray(16, 16 + q.length), '192.0.2.1')).to.equal(null);
+    expect(r.pipeline.handler('udp', true)(inbox.subarray(16, 16 + q.length), '192.0.2.1', 40000)).to.equal(null);
     expect(r.counters.snapshot().rrl.limited, '4 in the flood, once in place, once again on the full path').to.equal(6);
   });
 });

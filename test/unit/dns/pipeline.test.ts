@@ -215,7 +215,7 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
     const miss = query('mail.example.com');
     expect(r.pipeline.inPlace!(miss, 0, miss.length, loopbackSockaddr(), 0, out, 0, 2000)).to.equal(-1);
     // The engine then calls the full path, telling it the cache was tried.
-    expect(Buffer.isBuffer(r.pipeline.handler('udp', true)(miss, '127.0.0.1'))).to.equal(true);
+    expect(Buffer.isBuffer(r.pipeline.handler('udp', true)(miss, '127.0.0.1', 40000))).to.equal(true);
     // Misses: the first query's, and the in-place one; the full path after it does not look again.
     expect(r.replies.misses).to.equal(2);
   });

@@ -17,6 +17,7 @@ describe('dnstap messages', () => {
     reply: withFlags(true, false),
     transport: 'udp',
     client: '192.0.2.7',
+    clientPort: 40007,
     server: { address: '127.0.0.1', port: 5353 },
     queryTime: 1_700_000_000_123.5,
     replyTime: 1_700_000_000_125.25,

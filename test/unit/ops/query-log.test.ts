@@ -43,6 +43,7 @@ describe('query log', () => {
   const exchange = (e: Partial<Exchange>): Exchange => ({
     query,
     reply,
+    clientPort: 40007,
     transport: 'udp',
     client: '192.0.2.9',
     server: { address: '127.0.0.1', port: 53 },
@@ -56,6 +57,7 @@ describe('query log', () => {
       time: '2026-01-02T03:04:05.678Z',
       worker: 3,
       client: '192.0.2.9',
+      port: 40007,
       transport: 'udp',
       id: 513,
       name: 'www.example.com.',

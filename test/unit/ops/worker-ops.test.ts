@@ -53,12 +53,13 @@ describe('WorkerOps', () => {
     const sent: LogBatch[] = [];
     const o = ops({ dnstap: { kind: 'file', path: '/x' } }, sent);
     const h = o.handler(answer, udpSock);
-    for (let i = 0; i < 3; i++) expect(h(query, '192.0.2.1')).to.be.instanceOf(Buffer);
+    for (let i = 0; i < 3; i++) expect(h(query, '192.0.2.1', 40001 + i)).to.be.instanceOf(Buffer);
     expect(sent).to.have.length(0); // gathered, not yet sent
     await drained(o);
     expect(sent.map((b) => [b.log, b.records])).to.deep.equal([['dnstap', 6]]);
     const messages = frames(sent).map((f) => (f.kind === 'data' ? decodeDnstap(f.payload) : null));
     expect(messages.map((m) => m?.type)).to.deep.equal([1, 2, 1, 2, 1, 2].map((t) => (t === 1 ? MESSAGE_TYPE.AUTH_QUERY : MESSAGE_TYPE.AUTH_RESPONSE)));
+    expect(messages.map((m) => m?.queryPort), "the client's port, in the query and in its response").to.deep.equal([40001, 40001, 40002, 40002, 40003, 40003]);
     expect(o.report([], []).logs.dnstap).to.deep.equal({ records: 6, dropped: 0 });
   });
 
@@ -72,6 +73,7 @@ describe('WorkerOps', () => {
     };
     const peer = Buffer.alloc(40);
     peer.writeUInt16LE(2, 8); // AF_INET at offset 8
+    peer.writeUInt16BE(53124, 10); // sin_port, network order
     peer.set([198, 51, 100, 4], 12);
     const q = Buffer.concat([Buffer.alloc(5), query]);
     const out = Buffer.alloc(600);
@@ -81,6 +83,7 @@ describe('WorkerOps', () => {
     const m = frames(sent).map((f) => decodeDnstap((f as { payload: Buffer }).payload));
     expect(m).to.have.length(2);
     expect([...m[0]!.queryAddress!]).to.deep.equal([198, 51, 100, 4]);
+    expect(m.map((r) => r.queryPort)).to.deep.equal([53124, 53124]);
     expect(Buffer.from(m[0]!.queryMessage!).equals(query)).to.equal(true);
     expect(Buffer.from(m[1]!.responseMessage!).equals(reply)).to.equal(true);
   });
@@ -90,21 +93,21 @@ describe('WorkerOps', () => {
     let clock = 1_700_000_000_000;
     const o = new WorkerOps({ id: 2, config: { ...off, queryLog: { kind: 'stdout' }, queryLogSample: 3 }, identity: { identity: 'h', version: 'v' }, send: (b, d) => (sent.push(b), d()), now: () => clock });
     const sync = o.handler(answer, udpSock);
-    for (let i = 0; i < 7; i++) sync(query, '192.0.2.1'); // messages 1, 4, 7 are written
+    for (let i = 0; i < 7; i++) sync(query, '192.0.2.1', 40100 + i); // messages 1, 4, 7 are written
     let release: () => void = () => undefined;
     const late = o.handler((msg) => new Promise((resolve) => (release = () => resolve(headerOnlyReply(msg, RCODE.SERVFAIL)))), udpSock);
-    sync(query, '192.0.2.1');
-    sync(query, '192.0.2.1');
-    const pending = late(query, '192.0.2.2') as Promise<Buffer | null>; // the 10th: written
+    sync(query, '192.0.2.1', 40107);
+    sync(query, '192.0.2.1', 40108);
+    const pending = late(query, '192.0.2.2', 40200) as Promise<Buffer | null>; // the 10th: written
     clock += 25;
     release();
     await pending;
     await drained(o);
     const records = Buffer.concat(sent.map((b) => b.bytes)).toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).to.have.length(4);
-    expect(records[0]).to.deep.include({ worker: 2, client: '192.0.2.1', name: 'www.example.com.', rcode: 'NOERROR' });
+    expect(records[0]).to.deep.include({ worker: 2, client: '192.0.2.1', port: 40100, name: 'www.example.com.', rcode: 'NOERROR' });
     expect(records[0]).to.not.have.property('ms');
-    expect(records[3]).to.deep.include({ client: '192.0.2.2', rcode: 'SERVFAIL', ms: 25 });
+    expect(records[3]).to.deep.include({ client: '192.0.2.2', port: 40200, rcode: 'SERVFAIL', ms: 25 });
   });
 
   it('logs a zone transfer (a stream of messages) as its query alone', async () => {
@@ -113,7 +116,7 @@ describe('WorkerOps', () => {
     const stream = { next: () => null, close: () => undefined } as unknown as ReplyStream;
     const tcpSock: OpenSocket = { ...udpSock, spec: { ...udpSock.spec, transport: 'tcp' } };
     const transfer: TcpMessageHandler = () => stream;
-    expect(o.handler(transfer, tcpSock)(buildQuery('example.com', 'AXFR'), '192.0.2.1')).to.equal(stream);
+    expect(o.handler(transfer, tcpSock)(buildQuery('example.com', 'AXFR'), '192.0.2.1', 40300)).to.equal(stream);
     await drained(o);
     const dnstap = sent.filter((b) => b.log === 'dnstap');
     expect(frames(dnstap).map((f) => decodeDnstap((f as { payload: Buffer }).payload).type)).to.deep.equal([MESSAGE_TYPE.AUTH_QUERY]);
@@ -126,7 +129,7 @@ describe('WorkerOps', () => {
     const o = ops({ queryLog: { kind: 'stdout' } }, sent, false);
     const h = o.handler(answer, udpSock);
     for (let i = 0; i < 40; i++) {
-      h(query, '192.0.2.1');
+      h(query, '192.0.2.1', 40001);
       o.drain(() => undefined); // one batch of one record each
     }
     expect(sent).to.have.length(32);

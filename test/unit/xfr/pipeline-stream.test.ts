@@ -38,7 +38,7 @@ describe('query pipeline: a zone transfer passes through as a stream (TCP only)'
 
   it('the TCP handler gives the stream; the query is counted once, with the first message\'s RCODE', () => {
     const { pipeline, counters } = rig();
-    const out = pipeline.handler('tcp')(axfr, '127.0.0.1');
+    const out = pipeline.handler('tcp')(axfr, '127.0.0.1', 40000);
     expect(out !== null && !Buffer.isBuffer(out) && !(out instanceof Promise)).to.equal(true);
     const stream = out as ReplyStream;
     let n = 0;
