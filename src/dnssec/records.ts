@@ -1,6 +1,7 @@
 /** The DNSSEC record types read from their exact wire RDATA: RRSIG, DNSKEY, NSEC, NSEC3 and NSEC3PARAM fields, and type bitmaps. */
 
-import { labelsToName } from '../zone/names.js';
+import { skipName } from '../dns/query.js';
+import { nameFromWire } from '../zone/names.js';
 
 /** The fields of an RRSIG (RFC 4034 §3.1), read from its wire RDATA. */
 export interface Rrsig {
@@ -148,16 +149,7 @@ export function readTypeBitmap(b: Buffer): number[] | null {
 
 /** Reads an uncompressed wire name at `at` (RFC 1035 §3.1); null when it runs past the end or is too long. */
 function readName(b: Buffer, at: number): { name: string; end: number } | null {
-  const labels: Buffer[] = [];
-  let wire = 1;
-  for (;;) {
-    const length = b[at];
-    if (length === undefined || length > 63) return null;
-    if (length === 0) return { name: labelsToName(labels), end: at + 1 };
-    if (at + 1 + length > b.length) return null;
-    wire += length + 1;
-    if (wire > 255) return null;
-    labels.push(b.subarray(at + 1, at + 1 + length));
-    at += 1 + length;
-  }
+  const name = nameFromWire(b, at);
+  // nameFromWire took every label: skipName walks the same lengths to the zero octet.
+  return name === null ? null : { name, end: skipName(b, at) };
 }
