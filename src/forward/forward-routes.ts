@@ -216,7 +216,7 @@ export class ForwardRoutes {
     this.keyValue = final.keyValue;
   }
 
-  /** Where `name` (as dns-packet gives it, trailing dot or not, any case) goes. */
+  /** Where `name` (a name string as src/zone/names.ts spells it: `\.` and `\DDD` escapes, trailing dot or not, any case) goes. */
   route(name: string): Route {
     if (this.size === 0) return DEFAULT_ROUTE;
     let end = name.length;
