@@ -381,10 +381,14 @@ function labelsToWire(labels: Uint8Array[]): Buffer {
 export function nameKey(name: string): string {
   // Name strings are ASCII. Other text (a query name as dns-packet decodes it) may hold
   // non-ASCII letters, which toLowerCase would fold too: those take the slow way.
+  // A name without capitals (most) is its own key: no call, no new string.
+  let upper = false;
   for (let i = 0; i < name.length; i++) {
-    if (name.charCodeAt(i) >= 0x80) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    const c = name.charCodeAt(i);
+    if (c >= 0x80) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    if (c >= 0x41 && c <= 0x5a) upper = true;
   }
-  return name.toLowerCase();
+  return upper ? name.toLowerCase() : name;
 }
 
 /** True when the `.` at index `i` is escaped: an odd run of backslashes stands right before it. */

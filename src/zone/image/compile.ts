@@ -23,8 +23,13 @@ const MAX_IMAGE = 0xffff_fff8;
 
 /** Octets appended to as the zone is read, doubling as needed (one allocation per doubling, not per name). */
 class Arena {
-  bytes = new Uint8Array(1 << 16);
+  bytes: Uint8Array;
   length = 0;
+
+  /** An arena with room for `size` octets before it first grows. */
+  constructor(size = 1 << 16) {
+    this.bytes = new Uint8Array(Math.max(size, 1 << 16));
+  }
 
   /** Makes room for `n` more octets and returns where they go. */
   reserve(n: number): number {
@@ -43,8 +48,13 @@ class Arena {
 
 /** u32 rows appended to, doubling as needed. */
 class Rows {
-  words = new Uint32Array(RRSET_WORDS * 4096);
+  words: Uint32Array;
   count = 0;
+
+  /** Rows with room for `rows` before they first grow. */
+  constructor(rows = 4096) {
+    this.words = new Uint32Array(RRSET_WORDS * Math.max(rows, 4096));
+  }
 
   push(a: number, b: number, c: number, d: number, e: number): void {
     if ((this.count + 1) * RRSET_WORDS > this.words.length) {
@@ -97,11 +107,26 @@ function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: num
   if (index >= 0) {
     scratch[o++] = 0;
     scratch[o++] = 0;
-    scratch.writeUInt32BE(index, o);
-    o += 4;
+    scratch[o++] = index >>> 24;
+    scratch[o++] = (index >>> 16) & 0xff;
+    scratch[o++] = (index >>> 8) & 0xff;
+    scratch[o++] = index & 0xff;
   }
-  return scratch.toString('latin1', 0, o);
+  return latin1(scratch, o);
 }
+
+/**
+ * `scratch[0, n)` as a string of one character per octet. Buffer#latin1Slice
+ * is what `toString('latin1', 0, n)` ends in, without its argument checks
+ * and dispatch on the encoding name: for 600,000 short keys that wrapper
+ * costs about as much as making the strings (measured with
+ * bench/builder-phases.ts). Node has had it on every Buffer since 0.x; the
+ * fallback keeps this working should it go.
+ */
+const latin1: (scratch: Buffer, n: number) => string =
+  typeof (Buffer.prototype as { latin1Slice?: unknown }).latin1Slice === 'function'
+    ? (scratch, n) => (scratch as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(0, n)
+    : (scratch, n) => scratch.toString('latin1', 0, n);
 
 /** Where each label of the name canonicalKey reads starts (a name has at most 127 labels). */
 const LABEL_STARTS = new Int32Array(128);
@@ -135,9 +160,14 @@ function isAncestorKey(a: string, aLen: number, k: string, kLen: number): boolea
  * millions.
  */
 export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
+  // The zone's records as the parser stored them: wire RDATA in one arena, each name's list in typed arrays.
+  const table = compactNodes(zone);
+  const store = table.store;
+  // Sized from the store so a big zone never grows them: every record's RDATA with its length
+  // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
   const names = new Arena(); // per name: lower-cased wire, then original-case wire
-  const rdata = new Arena(); // per record: RDLENGTH (big-endian), RDATA
-  const sets = new Rows(); // RRSET_WORDS per RRset, in the order read
+  const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
+  const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
   const scratch = Buffer.alloc(1024);
   // Per node, by the order read (empty non-terminals after the named nodes).
   const lowerAt: number[] = [];
@@ -159,19 +189,15 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
   names.length = apexAt;
 
-  // The zone's records as the parser stored them: wire RDATA in one arena, each name's list in typed arrays.
-  const table = compactNodes(zone);
-  const store = table.store;
   for (let e = 0; e < table.size; e++) {
     const head = table.head[e]!;
     if (head === NONE) continue;
     const name = table.owners[e]!;
-    let len = plainWireLength(name);
-    let at: number;
-    if (len > 0) {
-      at = names.reserve(2 * len);
-      writePlain(name, names.bytes, at, at + len);
-    } else {
+    // A plain name (see writePlain) goes straight in; any other through the general encoder.
+    let len = name.length + 2;
+    let at = names.reserve(2 * len);
+    if (!writePlain(name, names.bytes, at, at + len)) {
+      names.length = at;
       const owner = nameToWire(name);
       len = owner.length;
       at = names.reserve(2 * len);
@@ -434,38 +460,35 @@ function compactNodes(zone: Zone): NameTable {
 }
 
 /**
- * The wire length of a name made of printable ASCII other than `\\` (no
- * escapes: most names), or 0 for any other name (the general encoder
- * handles those). Names are in the parser's form: no trailing dot, the root `.`.
+ * Writes a name made of printable ASCII other than `\\` (no escapes: most
+ * names) in wire form twice: lower-cased at `lower`, as written at `owner`
+ * (room for name.length + 2 octets at each). Returns false, having written
+ * part of it, for any other name (the root `.`, escapes, other octets): the
+ * general encoder handles those. Names are in the parser's form: no
+ * trailing dot, the root `.`. One pass: the scan and the copy are the same loop.
  */
-function plainWireLength(name: string): number {
-  if (name === '.') return 0;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e || c === 0x5c) return 0;
-  }
-  return name.length + 2;
-}
-
-/** Writes a plain name (see plainWireLength) in wire form twice: lower-cased at `lower`, as written at `owner`. */
-function writePlain(name: string, out: Uint8Array, lower: number, owner: number): void {
+function writePlain(name: string, out: Uint8Array, lower: number, owner: number): boolean {
+  const n = name.length;
+  if (n === 1 && name.charCodeAt(0) === 0x2e) return false;
   let lenAt = 0;
-  let n = 0;
-  for (let i = 0; i <= name.length; i++) {
-    const c = i < name.length ? name.charCodeAt(i) : 0x2e;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
     if (c === 0x2e) {
-      out[lower + lenAt] = n;
-      out[owner + lenAt] = n;
+      const l = i - lenAt;
+      out[lower + lenAt] = l;
+      out[owner + lenAt] = l;
       lenAt = i + 1;
-      n = 0;
     } else {
+      if (c < 0x21 || c > 0x7e || c === 0x5c) return false;
       out[lower + i + 1] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
       out[owner + i + 1] = c;
-      n++;
     }
   }
-  out[lower + name.length + 1] = 0;
-  out[owner + name.length + 1] = 0;
+  out[lower + lenAt] = n - lenAt;
+  out[owner + lenAt] = n - lenAt;
+  out[lower + n + 1] = 0;
+  out[owner + n + 1] = 0;
+  return true;
 }
 
 /** The NSEC3 side of an image: its nodes (chain first), the chain's length, the parameters served by, and the per-node facts. */

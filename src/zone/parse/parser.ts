@@ -152,6 +152,8 @@ class MasterReader {
   private lastOwner = '';
   private lastOwnerFlat = '';
   private lastKey = '';
+  /** Whether lastKey is at or below the origin (asked once per owner, not once per record). */
+  private lastInZone = false;
   private names = new Map<string, string>();
   private namesOrigin: Origin | null = null;
   private readName: NameReader = () => new NameError('no origin');
@@ -310,8 +312,9 @@ class MasterReader {
       if (key === owner) owner = key;
       this.lastKey = key;
       this.lastOwnerFlat = owner;
+      this.lastInZone = isAtOrBelow(key, this.builder.originKey);
     }
-    if (!isAtOrBelow(key, this.builder.originKey)) {
+    if (!this.lastInZone) {
       store.used = at;
       this.sink.warning(file, e.lines[0]!, e.cols[0]!, `ignoring out-of-zone data (${presentName(owner)})`);
       return -1;

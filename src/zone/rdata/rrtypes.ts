@@ -41,6 +41,33 @@ export const T = {
  * Returns the number, or -1 when the token names no type.
  */
 export function typeFromText(text: string): number {
+  // The types most zones are made of, compared before the map: a Map lookup hashes the
+  // token, a fresh string each line (~4 % of reading a million-record zone).
+  switch (text.length) {
+    case 1:
+      if (text === 'A') return T.A;
+      break;
+    case 2:
+      if (text === 'NS') return T.NS;
+      if (text === 'MX') return T.MX;
+      if (text === 'DS') return T.DS;
+      break;
+    case 3:
+      if (text === 'TXT') return T.TXT;
+      if (text === 'SOA') return T.SOA;
+      if (text === 'PTR') return T.PTR;
+      if (text === 'SRV') return T.SRV;
+      break;
+    case 4:
+      if (text === 'AAAA') return T.AAAA;
+      if (text === 'NSEC') return T.NSEC;
+      break;
+    case 5:
+      if (text === 'CNAME') return T.CNAME;
+      if (text === 'RRSIG') return T.RRSIG;
+      if (text === 'NSEC3') return T.NSEC3;
+      break;
+  }
   const direct = BY_NAME.get(text);
   if (direct !== undefined) return direct;
   const upper = text.toUpperCase();

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { compileZone } from '../../../src/zone/image/compile.js';
 import { H, nameHash, NODE } from '../../../src/zone/image/format.js';
 import { ImageError, ZoneImage } from '../../../src/zone/image/image.js';
+import { nameKey, nameToWire } from '../../../src/zone/names.js';
 import { text, wire } from '../auth/helpers.js';
 import { load, loadBody, ok } from './helpers.js';
 
@@ -187,6 +188,25 @@ describe('zone image: names with any octet (RFC 4343) and the root zone', () => 
     const order: number[] = [];
     for (let n = 1; n < img.nodeCount; n++) order.push(img.key(n)[1]!);
     expect(order).to.deep.equal([0x61, 0x66, 0x6e, 0x78, 200]);
+  });
+
+  it('writes every owner as nameToWire does, lower-cased and as written, plain names and escaped ones alike', () => {
+    // compileZone writes plain names (printable ASCII, no escapes) itself and hands the others to the
+    // general encoder: both must give the octets nameToWire gives, for the key and for the owner.
+    const owners = ['Mixed.Case', 'www', 'a-b_c.D9', '*', '*.Wild', '_sip._tcp.SRV', 'x.y.z.w.v', 'first\\.Last', 'a\\032B', '\\200x', '\\065b', 'Z'];
+    const zone = ok(loadBody(owners.map((o, i) => `${o} A 192.0.2.${i + 1}`).join('\n') + '\n'));
+    const img = new ZoneImage(compileZone(zone, { origin: 'example.com.', source: 't' }), { verify: true });
+    let checked = 0;
+    for (const [key, records] of zone.nodes) {
+      const want = nameToWire(records[0]!.name);
+      const lower = nameToWire(nameKey(key));
+      const n = img.find(lower, 0, lower.length);
+      expect(n, key).to.be.at.least(0);
+      expect([...img.key(n)], key).to.deep.equal([...lower]);
+      expect([...img.owner(n)], key).to.deep.equal([...want]);
+      checked++;
+    }
+    expect(checked).to.equal(owners.length + 2); // the apex and ns1 too
   });
 
   it('compiles the root zone: the apex is the one-octet root name, TLDs are its children', () => {

@@ -5,6 +5,7 @@ import dnsPacket from 'dns-packet';
 import { printRecord, type ZoneRecord } from '../../../src/zone/index.js';
 import { packetRdata } from '../../../src/zone/rdata/packet.js';
 import { genericText, recordRdata } from '../../../src/zone/rdata/rdata.js';
+import { typeFromText, typeMnemonic } from '../../../src/zone/rdata/rrtypes.js';
 import { at, HEAD, load, ok } from './helpers.js';
 
 const KEY = 'mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==';
@@ -116,4 +117,20 @@ describe('zone record types', () => {
       });
     });
   }
+});
+
+describe('RR type tokens', () => {
+  it('read every type number back from its mnemonic, in any case, and from TYPEnnn (RFC 3597 §5)', () => {
+    // The common mnemonics are matched before the map: each must still give the map's number.
+    let named = 0;
+    for (let code = 1; code <= 0xffff; code++) {
+      const m = typeMnemonic(code);
+      expect(typeFromText(`TYPE${code}`), `TYPE${code}`).to.equal(code);
+      if (m.startsWith('TYPE')) continue;
+      named++;
+      for (const t of [m, m.toLowerCase(), m[0] + m.slice(1).toLowerCase()]) expect(typeFromText(t), t).to.equal(code);
+    }
+    expect(named).to.be.greaterThan(80);
+    for (const bad of ['', 'AA', 'AAAAA', 'CNAM', 'TXTX', 'TYPE', 'TYPE65536', 'TYPEx', 'IN']) expect(typeFromText(bad), bad).to.equal(-1);
+  });
 });

@@ -230,3 +230,22 @@ describe('recordRdata: the exact RDATA of records whose names hold any octet', (
     expect(nameToWire(zone.soa.name).toString('hex')).to.equal(wire('example', 'com'));
   });
 });
+
+describe('nameKey: the lookup key of a name string (RFC 4343 §3: ASCII letters fold, nothing else)', () => {
+  const cases: [string, string][] = [
+    ['www.example.com', 'www.example.com'],
+    ['WWW.Example.COM', 'www.example.com'],
+    ['a-b_c.d9', 'a-b_c.d9'],
+    ['Z', 'z'],
+    ['.', '.'],
+    ['first\\.Last', 'first\\.last'],
+    ['\\200X', '\\200x'],
+    ['@[`{', '@[`{'], // the neighbours of A-Z and a-z stay
+    ['Ünï.Cödé', 'Ünï.cödé'], // decoded query names may hold non-ASCII letters: only A-Z fold
+  ];
+  for (const [name, key] of cases) {
+    it(`${name} → ${key}`, () => {
+      expect(nameKey(name)).to.equal(key);
+    });
+  }
+});
