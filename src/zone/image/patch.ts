@@ -605,13 +605,18 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
     return { kind: 'error', why: 'the image holds more dead octets than live ones: a full build compacts it' };
   }
 
-  // The hash index, rebuilt in node order (as the compiler fills it): open addressing, linear probing.
+  // The hash index: open addressing, linear probing. The old one carried over when it has as many slots (the nodes kept
+  // keep their name hashes), else rebuilt in node order as the compiler fills it.
   const hash = new Uint32Array(buffer, hashOff, slots);
-  const mask = slots - 1;
-  for (let n = 0; n < count; n++) {
-    let p = nodes[n * NODE_WORDS + 4]! & mask;
-    while (hash[p] !== 0) p = (p + 1) & mask;
-    hash[p] = n + 1;
+  if (slots === u32(H.hashSlots)) {
+    carryHashIndex(hash, new Uint32Array(src.buffer, src.byteOffset + u32(H.hashOff), slots), oldNodes, gone, remap, inserts);
+  } else {
+    const mask = slots - 1;
+    for (let n = 0; n < count; n++) {
+      let p = nodes[n * NODE_WORDS + 4]! & mask;
+      while (hash[p] !== 0) p = (p + 1) & mask;
+      hash[p] = n + 1;
+    }
   }
 
   const out = new DataView(buffer, 0, HEADER_BYTES);
@@ -646,6 +651,50 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   const targets = apexNsTargets(new ZoneImage(bytes));
   if (targets !== null) return { kind: 'error', why: targets };
   return { kind: 'ok', image: bytes, deleted: deletedCount, added: addedCount };
+}
+
+/**
+ * Fills `hash` (as many slots as `oldHash`) from the old image's index
+ * instead of inserting every node again: the slots of removed nodes are
+ * emptied by backward-shift deletion (which leaves every remaining name
+ * reachable from its home slot, as linear probing needs), the others are
+ * renumbered through `remap`, and the new nodes are inserted. A change of a
+ * few names costs a copy of the index and one pass over it, not a million
+ * probes at random places. The table can differ from the one the compiler
+ * would fill (the order of insertion decides where colliding names sit);
+ * lookups find the same nodes.
+ */
+function carryHashIndex(hash: Uint32Array, oldHash: Uint32Array, oldNodes: Uint32Array, gone: Uint8Array, remap: Int32Array, inserts: readonly NewNode[]): void {
+  hash.set(oldHash);
+  const mask = hash.length - 1;
+  const home = (oldIndex: number): number => oldNodes[oldIndex * NODE_WORDS + 4]! & mask;
+  // Removed nodes, with the old numbering (homes from the old nodes).
+  let renumber = inserts.length > 0;
+  for (let n = 0; n < gone.length; n++) {
+    if (gone[n] === 0) continue;
+    renumber = true;
+    let i = home(n);
+    while (hash[i] !== n + 1) i = (i + 1) & mask;
+    hash[i] = 0;
+    for (let j = (i + 1) & mask; hash[j] !== 0; j = (j + 1) & mask) {
+      const k = home(hash[j]! - 1);
+      // The entry at j may move back to i unless its home lies cyclically in (i, j].
+      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
+      hash[i] = hash[j]!;
+      hash[j] = 0;
+      i = j;
+    }
+  }
+  if (!renumber) return;
+  for (let p = 0; p < hash.length; p++) {
+    const v = hash[p]!;
+    if (v !== 0) hash[p] = remap[v - 1]! + 1;
+  }
+  for (const x of inserts) {
+    let p = nameHash(x.key, 0, x.key.length) & mask;
+    while (hash[p] !== 0) p = (p + 1) & mask;
+    hash[p] = x.index + 1;
+  }
 }
 
 /**

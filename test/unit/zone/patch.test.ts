@@ -6,6 +6,7 @@ import { applyVersions } from '../../../src/xfr/apply.js';
 import { diffImages, imageRecords, soaRecord, type JournalVersion } from '../../../src/xfr/journal.js';
 import { zoneText } from '../../../src/xfr/zone-text.js';
 import { compileZone } from '../../../src/zone/image/compile.js';
+import { H } from '../../../src/zone/image/format.js';
 import { ZoneImage } from '../../../src/zone/image/image.js';
 import { patchImage } from '../../../src/zone/image/patch.js';
 import { formatDiagnostic, parseZone } from '../../../src/zone/index.js';
@@ -181,6 +182,23 @@ describe('patchImage: an IXFR applied to a zone image', () => {
       expectSameAnswers(got, full, queryNames(full, missing));
     });
   }
+
+  it('a crowded hash index carried over (500 names in 1024 slots): names removed and added are found or not, as in the compiled zone', () => {
+    const hosts = Array.from({ length: 500 }, (_, i) => `h${i} A 192.0.2.${i % 250}`);
+    const before = compile(text(1, ['@ NS ns1', 'ns1 A 192.0.2.1', ...hosts]));
+    const removed = hosts.filter((_, i) => i % 7 === 3);
+    const added = Array.from({ length: 40 }, (_, i) => `n${i} A 198.51.100.${i}`);
+    const want = compile(text(2, ['@ NS ns1', 'ns1 A 192.0.2.1', ...hosts.filter((h) => !removed.includes(h)), ...added]));
+    const slots = (img: ZoneImage): number => new DataView(img.bytes.buffer, img.bytes.byteOffset).getUint32(H.hashSlots, true);
+    expect(slots(want), 'the same number of slots (the index is carried over)').to.equal(slots(before));
+    const got = patch(before, [diffImages(before, want)]);
+    expectSame(got, want, false);
+    for (const r of removed) {
+      const label = r.slice(0, r.indexOf(' '));
+      const key = Buffer.from(`${String.fromCharCode(label.length)}${label}\x07example\x03com\x00`, 'latin1');
+      expect(got.find(key, 0, key.length), `${r} removed`).to.equal(-1);
+    }
+  });
 
   it('answers a few hundred queries as the compiled zone does', () => {
     const c = CASES.find((x) => x.name === 'many changes at once')!;
