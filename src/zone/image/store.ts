@@ -362,9 +362,17 @@ export class ImageStore {
     this.log?.warn(`zone ${origin}: image ${path} is unusable (${reason}); deleted, rebuilding it from the zone file`, { code: 'E_IMAGE' });
   }
 
-  /** Writes an image under its name: a temporary file, fsync, rename, fsync of the folder. */
-  writeImage(name: string, bytes: Uint8Array): WriteOutcome {
-    return writeAtomic(this.imagesDir, name, bytes);
+  /**
+   * Writes an image under its name: a temporary file, fsync, rename, fsync of
+   * the folder. With `sync: false`, neither fsync: the caller runs
+   * {@link syncFile} later. Until then a crash of the machine (not of a
+   * process: the page cache survives those) can leave the file short, empty
+   * or holding zeros under its name; whoever trusts it after a restart must
+   * verify its checksum (verifyImage), which a manifest without an
+   * `imageStamp` makes reuseZone do.
+   */
+  writeImage(name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
+    return writeAtomic(this.imagesDir, name, bytes, options);
   }
 
   /** Reads a zone's IXFR journal file (its octets; src/xfr/journal.ts reads them). */
@@ -528,19 +536,25 @@ function manifestProblem(m: unknown): string | null {
   return null;
 }
 
-/** Writes `bytes` to `dir/name` so that a reader sees the old file or the whole new one, never part. */
-export function writeAtomic(dir: string, name: string, bytes: Uint8Array): WriteOutcome {
+/**
+ * Writes `bytes` to `dir/name` so that a process reading it sees the old
+ * file or the whole new one, never part; with `sync` (the default) the file
+ * and its name are on disk when this returns (fsync of the file before the
+ * rename, of the folder after).
+ */
+export function writeAtomic(dir: string, name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const sync = options.sync ?? true;
   let fd = -1;
   try {
     fd = openSync(tmp, 'wx', FILE_MODE);
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
-    fsyncDir(dir);
+    if (sync) fsyncDir(dir);
     return { kind: 'ok', path };
   } catch (err) {
     if (fd >= 0) closeSync(fd);
@@ -549,6 +563,22 @@ export function writeAtomic(dir: string, name: string, bytes: Uint8Array): Write
     } catch {
       /* never created, or already renamed */
     }
+    return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
+  }
+}
+
+/** Puts a file written without sync (writeAtomic's `sync: false`) on disk: fsync of the file, then of its folder (the rename). */
+export function syncFile(path: string): { kind: 'ok' } | { kind: 'error'; error: ShardnsError } {
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    fsyncDir(dirname(path));
+    return { kind: 'ok' };
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
     return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
   }
 }
