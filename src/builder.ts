@@ -65,7 +65,7 @@ class WarmBuilder {
   ) {
     let child: ChildProcess | null = null;
     try {
-      child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'], serialization: 'advanced' });
+      child = fork(script, ['--transfers'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'], serialization: 'advanced' });
     } catch (err) {
       this.log?.warn(`the transfer builder could not be started (${(err as Error).message})`);
       this.exited = true;

@@ -16,7 +16,8 @@ import type { FetchOutcome } from '../src/xfr/secondary.js';
  * heartbeat. It exits 0 when the IPC channel closes.
  */
 
-process.title = 'shardns builder';
+// The builder kept warm for transfers (src/builder.ts) is told so by its argument: `ps` tells them apart.
+process.title = process.argv.includes('--transfers') ? 'shardns transfer builder' : 'shardns builder';
 
 /** Answers the supervisor; if it has gone meanwhile, there is nobody to tell (the disconnect handler exits). */
 function send(msg: FromBuilder, then: () => void = () => undefined): void {

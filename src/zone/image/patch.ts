@@ -535,7 +535,41 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   let liveNames = 0;
   const wildcardChild = NODE.wildcardChild << 16;
   const keepMask = ~((NODE.belowCut | NODE.wildcardChild) << 16);
-  for (let n = 0; n < oldCount; n++) {
+  // The same shape: no name comes or goes, and every name written again keeps its number of RRsets and its own flags.
+  // Then every node and RRset keeps its number, so the old arrays are copied whole and only those names are written.
+  let sameShape = inserts.length === 0;
+  for (let n = 0; sameShape && n < oldCount; n++) {
+    if (gone[n] !== 0) sameShape = false;
+    else if (redoAt[n] === 1) {
+      const list = changedAt.get(n)?.sets ?? [];
+      const word3 = oldNodes[n * NODE_WORDS + 3]!;
+      sameShape = list.length === (word3 & 0xffff) && ownFlags(old.key(n), list, n === 0) << 16 === (word3 & keepMask & 0xffff0000);
+    }
+  }
+  if (sameShape) {
+    nodes.set(oldNodes);
+    sets.set(oldSets);
+    for (let n = 0; n < oldCount; n++) {
+      if (redoAt[n] === 0) continue;
+      const ow = n * NODE_WORDS;
+      const c = changedAt.get(n);
+      const key = old.key(n);
+      const list = c?.sets ?? [];
+      const owner = list.length === 0 ? null : (c?.owner ?? old.owner(n));
+      st.r = n;
+      st.setAt = oldNodes[ow + 2]!;
+      writeNode(key, oldNodes[ow + 4]!, owner, list, ownFlags(key, list, n === 0), n === 0 ? -1 : oldNodes[ow + 1]!);
+      // Its children are not written again: they do not set its wildcard-child flag, which they leave as it was.
+      nodes[ow + 3] = nodes[ow + 3]! | (oldNodes[ow + 3]! & wildcardChild);
+      // An empty non-terminal takes the case of the node after it (its first descendant), unless that one is written next.
+      if (pending.length > 0 && redoAt[n + 1] !== 1) settle(n + 1);
+    }
+    r = count;
+    setAt = setCount;
+    for (let q = 3; q < sets.length; q += RRSET_WORDS) liveRdata += sets[q]!;
+    for (let w = 0; w < nodes.length; w += NODE_WORDS) liveNames += 1 + 2 * bytes[namesOff + nodes[w]!]!;
+  }
+  for (let n = 0; n < oldCount && !sameShape; n++) {
     if (gone[n] === 0) {
       const ow = n * NODE_WORDS;
       const parent = n === 0 ? -1 : remap[oldNodes[ow + 1]!]!;
@@ -593,8 +627,10 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
       setAt = st.setAt;
     }
   }
-  liveRdata += st.liveRdata;
-  liveNames += st.liveNames;
+  if (!sameShape) {
+    liveRdata += st.liveRdata;
+    liveNames += st.liveNames;
+  }
   const nameAt = st.nameAt;
   const rdataAt = st.rdataAt;
   if (nameAt !== namesBytes || rdataAt !== rdataBytes) return { kind: 'error', why: 'internal: the patch wrote other region sizes than it counted (a bug in shardns; the full build is used)' };
