@@ -154,6 +154,9 @@ const CASES: Case[] = [
   { name: 'the apex NS changed', remove: ['@ NS ns1'], add: ['@ NS ns2', 'ns2 A 192.0.2.2'] },
   { name: 'odd labels: a dot and a zero octet inside labels', remove: ['a\\.b.odd A 192.0.2.13', '\\000.odd A 192.0.2.14'], add: ['c\\.d.odd A 192.0.2.40', '\\000\\001.odd A 192.0.2.41', 'x.\\000.odd TXT "below"'] },
   { name: 'a new name in mixed case (its empty non-terminals take its case)', add: ['New.Mixed.Host A 192.0.2.42'] },
+  { name: 'a record replaced below empty non-terminals (the same shape: arrays copied whole)', remove: ['a.b.c TXT "deep"'], add: ['a.b.c TXT "changed"'] },
+  { name: 'a wildcard record replaced (the same shape: its empty parent keeps its wildcard-child flag)', remove: ['*.wild A 192.0.2.7'], add: ['*.wild A 192.0.2.8'] },
+  { name: 'a delegation and its glue changed (the same shape: cut and below-cut flags kept)', remove: ['sub NS ns.sub', 'ns.sub A 192.0.2.9'], add: ['sub NS ns2.sub', 'ns.sub A 192.0.2.19'] },
   { name: 'many changes at once', remove: ['mail MX 10 mx.example.net.', 'host.deleg A 192.0.2.11'], add: ['mail MX 20 mx2.example.net.', 'srv._tcp SRV 0 5 80 www', 'ptr PTR www', 'deep.er.still.new A 192.0.2.50'] },
 ];
 
