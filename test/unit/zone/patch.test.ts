@@ -186,6 +186,16 @@ describe('patchImage: an IXFR applied to a zone image', () => {
     });
   }
 
+  it('the same shape: a record replaced at a name that is not the first below its empty non-terminals (they keep their case)', () => {
+    const lines = ['@ NS ns1', 'ns1 A 192.0.2.1', 'A.B.c TXT "first"', 'e.b.c TXT "second"'];
+    const before = compile(text(1, lines));
+    const want = compile(text(2, [...lines.slice(0, 3), 'e.b.c TXT "changed"']));
+    const version = diffImages(before, want);
+    const got = patch(before, [version]);
+    expectSame(got, want, true);
+    expectSame(got, fullPath(before, [version]), true);
+  });
+
   it('a crowded hash index carried over (500 names in 1024 slots): names removed and added are found or not, as in the compiled zone', () => {
     const hosts = Array.from({ length: 500 }, (_, i) => `h${i} A 192.0.2.${i % 250}`);
     const before = compile(text(1, ['@ NS ns1', 'ns1 A 192.0.2.1', ...hosts]));
