@@ -70,7 +70,7 @@ process.on('message', (m) => {
   if (jobs === ${opts.dieAt ?? -1}) { process.kill(process.pid, 'SIGKILL'); return; }
   const record = { at: new Date().toISOString(), kind: 'IXFR', from: String(process.pid), outcome: 'ok', serial: 1, detail: m.job.origin, ms: 0 };
   process.send({ type: 'fetched', seq: m.seq, outcome: { kind: 'current', record }, pid: process.pid, peakRssMB: 1 }, () =>
-    process.connected && process.send({ type: 'settled', seq: m.seq, pid: process.pid, rssMB: ${opts.rssMB} }));
+    process.connected && process.send({ type: 'settled', seq: m.seq, pid: process.pid, rssMB: ${opts.rssMB} }, () => {}));
 });
 process.on('disconnect', () => process.exit(0));
 `,

@@ -15,6 +15,16 @@ import { compareCanonical, ZoneImage } from './image.js';
 /** The image of the new version, or why this change needs the full path (text, parse, compile), which the caller then takes. */
 export type PatchOutcome = { kind: 'ok'; image: Uint8Array; deleted: number; added: number } | { kind: 'error'; why: string };
 
+/** How patchImage gets the octets it writes the image into. */
+export interface PatchOptions {
+  /**
+   * `octets` zero octets, a whole buffer of its own (byteOffset 0): a file
+   * mapped for writing, so the image is written once, into the page cache.
+   * By default, memory.
+   */
+  allocate?: (octets: number) => { kind: 'ok'; bytes: Uint8Array } | { kind: 'error'; why: string };
+}
+
 /** Types by number. */
 const A = 1;
 const NS = 2;
@@ -187,7 +197,7 @@ function inZone(key: Uint8Array, origin: Uint8Array): boolean {
  * or with an NS target in the zone lacking an address, names outside the
  * zone, and an image whose dead octets outgrow its live ones.
  */
-export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], meta: { origin: string; source: string }): PatchOutcome {
+export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], meta: { origin: string; source: string }, options: PatchOptions = {}): PatchOutcome {
   if (old.flags !== 0 || old.nsec3Count !== 0) return { kind: 'error', why: 'a signed or NSEC3 zone: its DNSSEC facts are rebuilt by a full build' };
   // The net change, exactly as applyVersions computes it: base records removed, records added (by identity).
   const net = netChange(old.serial, versions, 'the image has');
@@ -432,8 +442,15 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   const total = align8(metaOff + metaText.length);
   if (total > MAX_IMAGE) return { kind: 'error', why: `the zone needs a ${total}-octet image; format version ${FORMAT_VERSION} holds at most 4 GiB` };
 
-  const buffer = new ArrayBuffer(total);
-  const bytes = new Uint8Array(buffer);
+  let bytes: Uint8Array;
+  if (options.allocate === undefined) bytes = new Uint8Array(total);
+  else {
+    const given = options.allocate(total);
+    if (given.kind === 'error') return given;
+    bytes = given.bytes;
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== total || bytes.buffer.byteLength !== total) return { kind: 'error', why: 'internal: the octets given for the image are not a buffer of its size (a bug in shardns)' };
+  }
+  const buffer = bytes.buffer as ArrayBuffer;
   const src = old.bytes;
   // The old names and RDATA, whole, at the same offsets: unchanged nodes and sets keep pointing at them.
   bytes.set(src.subarray(u32(H.namesOff), u32(H.namesOff) + oldNamesBytes), namesOff);
