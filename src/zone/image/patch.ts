@@ -431,7 +431,11 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   const rdataBytes = oldRdataBytes + rdataExtra;
   let slots = 1024;
   while (slots < count * 2) slots *= 2;
-  const metaText = Buffer.from(JSON.stringify({ origin: meta.origin, source: meta.source, built: new Date().toISOString() }), 'utf8');
+  const built = new Date().toISOString();
+  const metaOf = (names: number, rdata: number): Buffer =>
+    Buffer.from(JSON.stringify({ origin: meta.origin, source: meta.source, built, live: { names: String(names).padStart(10, '0'), rdata: String(rdata).padStart(10, '0') } }), 'utf8');
+  // The live counts are known once the image is written; the meta's length now (10 digits hold any 32-bit count).
+  const metaText = metaOf(0, 0);
   const nodesOff = HEADER_BYTES;
   const setsOff = align8(nodesOff + count * NODE_WORDS * 4);
   const hashOff = align8(setsOff + setCount * RRSET_WORDS * 4);
@@ -583,8 +587,21 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
     }
     r = count;
     setAt = setCount;
-    for (let q = 3; q < sets.length; q += RRSET_WORDS) liveRdata += sets[q]!;
-    for (let w = 0; w < nodes.length; w += NODE_WORDS) liveNames += 1 + 2 * bytes[namesOff + nodes[w]!]!;
+    const known = liveOf(old, oldNamesBytes, oldRdataBytes);
+    if (known !== null) {
+      // The old image's live octets, less what the names written again held, plus what they hold now.
+      liveNames = known.names + st.liveNames;
+      liveRdata = known.rdata + st.liveRdata;
+      for (let n = 0; n < oldCount; n++) {
+        if (redoAt[n] === 0) continue;
+        liveNames -= 1 + 2 * old.nameLength(n);
+        const first = oldNodes[n * NODE_WORDS + 2]!;
+        for (let q = first; q < first + (oldNodes[n * NODE_WORDS + 3]! & 0xffff); q++) liveRdata -= oldSets[q * RRSET_WORDS + 3]!;
+      }
+    } else {
+      for (let q = 3; q < sets.length; q += RRSET_WORDS) liveRdata += sets[q]!;
+      for (let w = 0; w < nodes.length; w += NODE_WORDS) liveNames += 1 + 2 * bytes[namesOff + nodes[w]!]!;
+    }
   }
   for (let n = 0; n < oldCount && !sameShape; n++) {
     if (gone[n] === 0) {
@@ -699,7 +716,7 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   put(H.serial, ((soa[sr.end - 20]! << 24) | (soa[sr.end - 19]! << 16) | (soa[sr.end - 18]! << 8) | soa[sr.end - 17]!) >>> 0);
   put(H.metaOff, metaOff);
   put(H.metaBytes, metaText.length);
-  bytes.set(metaText, metaOff);
+  bytes.set(metaOf(liveNames, liveRdata), metaOff);
   put(H.checksum, imageChecksum(bytes));
   const targets = apexNsTargets(new ZoneImage(bytes));
   if (targets !== null) return { kind: 'error', why: targets };
@@ -748,6 +765,19 @@ function carryHashIndex(hash: Uint32Array, oldHash: Uint32Array, oldNodes: Uint3
     while (hash[p] !== 0) p = (p + 1) & mask;
     hash[p] = x.index + 1;
   }
+}
+
+/**
+ * The live octets of an image's names and RDATA regions as a patch recorded
+ * them in its meta, or null (an image the compiler wrote has none: its
+ * regions hold no dead octets, but an older patch's may, so it is counted).
+ */
+function liveOf(image: ZoneImage, namesBytes: number, rdataBytes: number): { names: number; rdata: number } | null {
+  const live = image.meta.live;
+  if (live === undefined || typeof live !== 'object' || !/^\d{10}$/.test(String(live.names)) || !/^\d{10}$/.test(String(live.rdata))) return null;
+  const names = Number(live.names);
+  const rdata = Number(live.rdata);
+  return names <= namesBytes && rdata <= rdataBytes ? { names, rdata } : null;
 }
 
 /**

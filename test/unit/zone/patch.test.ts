@@ -196,6 +196,36 @@ describe('patchImage: an IXFR applied to a zone image', () => {
     expectSame(got, fullPath(before, [version]), true);
   });
 
+  it('records the live octets of its names and RDATA in the meta, as counted by walking the image, patch after patch', () => {
+    const counted = (img: ZoneImage): { names: number; rdata: number } => {
+      let names = 0;
+      let rdata = 0;
+      for (let n = 0; n < img.nodeCount; n++) {
+        names += 1 + 2 * img.nameLength(n);
+        for (let q = img.firstSet(n); q < img.firstSet(n) + img.setCount(n); q++) for (const rd of img.rdatas(q)) rdata += 2 + rd.length;
+      }
+      return { names, rdata };
+    };
+    const recorded = (img: ZoneImage): { names: number; rdata: number } => ({ names: Number(img.meta.live?.names), rdata: Number(img.meta.live?.rdata) });
+    let lines = [...BASE];
+    let img = old;
+    // Same shape (counted from the meta after the first), then names coming and going (counted while written), then same shape again.
+    const steps: { remove: string[]; add: string[] }[] = [
+      { remove: ['www A 192.0.2.80'], add: ['www A 192.0.2.90'] },
+      { remove: ['a.b.c TXT "deep"'], add: ['a.b.c TXT "deeper still"'] },
+      { remove: ['p A 192.0.2.15'], add: ['new.name A 192.0.2.91'] },
+      { remove: ['www TXT "web"'], add: ['www TXT "a longer text than before"'] },
+    ];
+    steps.forEach((step, i) => {
+      const next = [...lines.filter((l) => !step.remove.includes(l)), ...step.add];
+      const want = compile(text(i + 2, next));
+      img = patch(img, [diffImages(img, want)]);
+      expectSame(img, want, false);
+      expect(recorded(img), `step ${i + 1}`).to.deep.equal(counted(img));
+      lines = next;
+    });
+  });
+
   it('a crowded hash index carried over (500 names in 1024 slots): names removed and added are found or not, as in the compiled zone', () => {
     const hosts = Array.from({ length: 500 }, (_, i) => `h${i} A 192.0.2.${i % 250}`);
     const before = compile(text(1, ['@ NS ns1', 'ns1 A 192.0.2.1', ...hosts]));
