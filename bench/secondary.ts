@@ -11,12 +11,12 @@
  * shows there), and where shardns spent the time (its log: the IXFR, the
  * image build, the swap).
  *
- *   npm run build && node dist/bench/secondary.js [--records 1000000] [--rounds 3] [--workers 2]
+ *   npm run build && node dist/bench/secondary.js [--records 1000000] [--rounds 3] [--workers 2] [--log FILE]
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
@@ -27,14 +27,32 @@ interface Options {
   records: number;
   rounds: number;
   workers: number;
+  /** Where to append shardns's log of each round (its debug lines: the timeline), or null. */
+  log: string | null;
 }
 
-const USAGE = 'usage: node dist/bench/secondary.js [--records N] [--rounds N] [--workers N]';
+const USAGE = 'usage: node dist/bench/secondary.js [--records N] [--rounds N] [--workers N] [--log FILE]';
+
+/** Milliseconds between the first line holding `from` and the first later line holding `to`, by their ISO timestamps; null when either is missing. */
+function logSpan(log: string, from: string, to: string): number | null {
+  const lines = log.split('\n');
+  const a = lines.findIndex((l) => l.includes(from));
+  if (a < 0) return null;
+  const b = lines.findIndex((l, i) => i > a && l.includes(to));
+  if (b < 0) return null;
+  const t = (l: string): number => Date.parse(l.slice(0, 24));
+  const ms = t(lines[b]!) - t(lines[a]!);
+  return Number.isFinite(ms) ? ms : null;
+}
 
 function parse(argv: string[]): Options {
-  const o: Options = { records: 1_000_000, rounds: 3, workers: 2 };
+  const o: Options = { records: 1_000_000, rounds: 3, workers: 2, log: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--log') {
+      o.log = argv[++i] ?? null;
+      continue;
+    }
     const v = Number(argv[++i]);
     if (a === '--records') o.records = v;
     else if (a === '--rounds') o.rounds = v;
@@ -164,7 +182,7 @@ async function main(): Promise<void> {
     if (first < 0) throw new Error(`shardns never served serial ${serial}:\n${log}`);
     const firstS = (performance.now() - s0) / 1000;
     process.stderr.write(`shardns (secondary, ${o.workers} workers) serves serial 1 after ${firstS.toFixed(1)} s (start, AXFR, build)\n`);
-    const rows: { ms: number; fromNotify: number; maxMs: number; lost: number; asked: number; how: string }[] = [];
+    const rows: { ms: number; fromNotify: number; mapped: number | null; maxMs: number; lost: number; asked: number; how: string }[] = [];
     for (let round = 1; round <= o.rounds; round++) {
       serial++;
       writeFileSync(zoneFile, zoneText(o.records, serial, `192.0.2.${serial}`));
@@ -178,19 +196,22 @@ async function main(): Promise<void> {
       const took = ms < 0 ? -1 : performance.now() - start;
       const fromNotify = ms < 0 || notifiedAt < 0 ? -1 : performance.now() - notifiedAt;
       const q = await p.stop();
-      const line = /zone example\.com\.: serial \d+, \d+ records; (\w+) from [^\n]* in (\d+) ms \(([^)]*)\)/.exec(log.slice(since));
+      const roundLog = log.slice(since);
+      const line = /zone example\.com\.: serial \d+, \d+ records; (\w+) from [^\n]* in (\d+) ms \(([^)]*)\)/.exec(roundLog);
       const how = line ? `${line[1]} job ${line[2]} ms (${line[3]})` : 'no transfer line in the log';
-      rows.push({ ms: took, fromNotify, ...q, how });
-      process.stderr.write(`round ${round}: serial ${serial} from every worker after ${took.toFixed(0)} ms (${fromNotify.toFixed(0)} ms after shardns logged the NOTIFY); probe longest wait ${q.maxMs.toFixed(1)} ms, ${q.lost} of ${q.asked} unanswered; ${how}\n`);
+      const mapped = logSpan(roundLog, `for serial ${serial}; checking now`, 'workers map the zones served now');
+      rows.push({ ms: took, fromNotify, mapped, ...q, how });
+      process.stderr.write(`round ${round}: serial ${serial} from every worker after ${took.toFixed(0)} ms (${fromNotify.toFixed(0)} ms after shardns logged the NOTIFY; every worker had mapped it ${mapped} ms after, by shardns's log); probe longest wait ${q.maxMs.toFixed(1)} ms, ${q.lost} of ${q.asked} unanswered; ${how}\n`);
+      if (o.log !== null) appendFileSync(o.log, `--- round ${round} (serial ${serial}) ---\n${roundLog.split('\n').filter((l) => !l.includes('] query ')).join('\n')}\n`);
       await new Promise((res) => setTimeout(res, 1000));
     }
     const ok = rows.filter((r) => r.ms >= 0);
     console.log(`## Secondary: NOTIFY → new serial in every worker (${o.records} records, ${o.workers} workers, ${o.rounds} rounds)\n`);
     console.log(`first answer after start (AXFR from NSD and build): ${firstS.toFixed(1)} s\n`);
-    console.log('| round | reload → every worker (ms) | NOTIFY logged → every worker (ms) | probe longest wait (ms) | probe unanswered | what shardns did |');
-    console.log('|---|---|---|---|---|---|');
-    rows.forEach((r, i) => console.log(`| ${i + 1} | ${r.ms < 0 ? 'timed out' : r.ms.toFixed(0)} | ${r.fromNotify < 0 ? '?' : r.fromNotify.toFixed(0)} | ${r.maxMs.toFixed(1)} | ${r.lost}/${r.asked} | ${r.how} |`));
-    if (ok.length > 0) console.log(`\nmedian: ${median(ok.map((r) => r.ms)).toFixed(0)} ms from the reload, ${median(ok.map((r) => r.fromNotify)).toFixed(0)} ms from the NOTIFY logged (target ≤ 1000 ms)`);
+    console.log('| round | reload → every worker (ms) | NOTIFY logged → every worker (ms) | NOTIFY → every worker mapped, shardns log (ms) | probe longest wait (ms) | probe unanswered | what shardns did |');
+    console.log('|---|---|---|---|---|---|---|');
+    rows.forEach((r, i) => console.log(`| ${i + 1} | ${r.ms < 0 ? 'timed out' : r.ms.toFixed(0)} | ${r.fromNotify < 0 ? '?' : r.fromNotify.toFixed(0)} | ${r.mapped ?? '?'} | ${r.maxMs.toFixed(1)} | ${r.lost}/${r.asked} | ${r.how} |`));
+    if (ok.length > 0) console.log(`\nmedian: ${median(ok.map((r) => r.ms)).toFixed(0)} ms from the reload, ${median(ok.map((r) => r.fromNotify)).toFixed(0)} ms from the NOTIFY logged (target ≤ 1000 ms); worst ${Math.max(...ok.map((r) => r.fromNotify)).toFixed(0)} ms`);
   } finally {
     for (const p of procs) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ZoneConfig } from './config.js';
 import { ShardnsError } from './errors.js';
-import type { LogFormat, LogLevel } from './log.js';
+import type { LogFormat, LogLevel, Logger } from './log.js';
 import type { BuildOutcome } from './zone/image/build.js';
 import { isFromBuilder, type FromBuilder, type ToBuilder } from './zone/image/messages.js';
 import { ImageStore, type RemoveOutcome } from './zone/image/store.js';
@@ -27,6 +27,137 @@ export interface BuilderOptions {
   logFormat: LogFormat;
   /** The builder's entry script (tests substitute one that misbehaves). */
   script?: string;
+  /** The warm transfer builder is let go after a job that leaves it larger than this (MB resident; default {@link WARM_RSS_LIMIT_MB}). */
+  warmRssLimitMB?: number;
+  /** Where the supervisor's side says how jobs went (debug). */
+  log?: Logger;
+}
+
+/**
+ * How large (resident, after its garbage is collected) the warm transfer
+ * builder may stay between jobs. An IXFR applied to an image leaves it near
+ * its start size (the images are freed); an AXFR of a large zone, parsed and
+ * compiled, leaves a heap V8 keeps: then it exits and a fresh one is forked.
+ */
+export const WARM_RSS_LIMIT_MB = 256;
+
+/** How a job sent to a builder ended. */
+type JobReply = { kind: 'answered'; msg: FromBuilder } | { kind: 'died'; why: string };
+
+/**
+ * The builder kept for transfers: forked once, sent one job at a time, kept
+ * between jobs while it stays small. Its death fails the job it runs (never
+ * the caller); the next job gets a new one. It holds no reference on the
+ * supervisor's event loop while idle, and exits when its channel closes.
+ */
+class WarmBuilder {
+  private readonly child: ChildProcess | null;
+  private waiting: { seq: number; resolve: (r: JobReply) => void } | null = null;
+  private exited = false;
+  /** Called once the process is gone; `letGo`: it exited because it was let go for its size. */
+  onGone: (letGo: boolean) => void = () => undefined;
+  private letGo = false;
+
+  constructor(
+    script: string,
+    private readonly rssLimitMB: number,
+    private readonly log: Logger | undefined,
+  ) {
+    let child: ChildProcess | null = null;
+    try {
+      child = fork(script, ['--transfers'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'], serialization: 'advanced' });
+    } catch (err) {
+      this.log?.warn(`the transfer builder could not be started (${(err as Error).message})`);
+      this.exited = true;
+    }
+    this.child = child;
+    if (child === null) return;
+    child.on('message', (m) => this.received(m));
+    child.on('error', (err) => this.gone(`failed (${err.message})`));
+    child.on('exit', (code, signal) => this.gone(`exited (${signal ?? `exit code ${code}`})`));
+    this.idle();
+  }
+
+  get pid(): number | null {
+    return this.exited ? null : (this.child?.pid ?? null);
+  }
+
+  get alive(): boolean {
+    return !this.exited && this.child?.connected === true;
+  }
+
+  get busy(): boolean {
+    return this.waiting !== null;
+  }
+
+  /** Sends one job; settles with its answer, or when the process dies first. */
+  job(msg: ToBuilder): Promise<JobReply> {
+    return new Promise((resolve) => {
+      const child = this.child;
+      if (child === null || !this.alive) {
+        resolve({ kind: 'died', why: 'could not be started' });
+        return;
+      }
+      this.waiting = { seq: msg.seq, resolve };
+      this.busyRefs(true);
+      child.send(msg, (err) => {
+        if (err) this.finish({ kind: 'died', why: `could not be sent the job (${err.message})` }, true);
+      });
+    });
+  }
+
+  /** Closes the channel: the builder exits (after the job it runs, whose answer is then lost). */
+  retire(): void {
+    if (this.child?.connected) this.child.disconnect();
+  }
+
+  private received(m: unknown): void {
+    if (!isFromBuilder(m)) return;
+    if (m.type === 'settled') {
+      if (this.waiting === null && m.rssMB > this.rssLimitMB) {
+        this.log?.debug(`the transfer builder (pid ${m.pid}) stays at ${m.rssMB} MB after its job, over ${this.rssLimitMB} MB: letting it go`);
+        this.letGo = true;
+        this.retire();
+      }
+      return;
+    }
+    if (this.waiting !== null && m.seq === this.waiting.seq) this.finish({ kind: 'answered', msg: m }, false);
+  }
+
+  private finish(r: JobReply, kill: boolean): void {
+    const w = this.waiting;
+    if (w === null) return;
+    this.waiting = null;
+    this.idle();
+    if (kill) this.child?.kill('SIGKILL');
+    w.resolve(r);
+  }
+
+  private gone(why: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.resolve({ kind: 'died', why });
+    this.onGone(this.letGo && w === null);
+  }
+
+  /** Idle, the builder must not keep the supervisor's process alive (it is let go on stop; a test may just end). */
+  private idle(): void {
+    this.busyRefs(false);
+  }
+
+  private busyRefs(on: boolean): void {
+    const child = this.child as (ChildProcess & { channel?: { ref(): void; unref(): void } }) | null;
+    if (child === null) return;
+    if (on) {
+      child.ref();
+      child.channel?.ref();
+    } else {
+      child.unref();
+      child.channel?.unref();
+    }
+  }
 }
 
 /**
@@ -42,6 +173,9 @@ export interface BuilderOptions {
 export class ZoneBuilder {
   private seq = 0;
   private running = 0;
+  /** The builder kept for transfers, or null. */
+  private warm: WarmBuilder | null = null;
+  private closed = false;
 
   /** Whether a build is running (its fresh image is not yet among those served: nothing may be removed). */
   get busy(): boolean {
@@ -68,16 +202,62 @@ export class ZoneBuilder {
   /**
    * Transfers a secondary zone and builds its image, in a builder process
    * (src/xfr/fetch.ts): the transfer's octets and the parse never touch the
-   * supervisor's event loop. A builder that dies is a failed transfer.
+   * supervisor's event loop. The job goes to the warm transfer builder
+   * when it is idle (forked at the first transfer and kept: a NOTIFY's IXFR
+   * then runs in a process whose code is loaded and optimized), else to a
+   * builder of its own, as a build does. Settles when the builder answers.
+   * A builder that dies is a failed transfer; the next job gets a new one.
    */
   async fetch(job: FetchJob, keys: readonly TsigKeySpec[]): Promise<FetchOutcome> {
     const seq = ++this.seq;
     const { stateDir, logLevel, logFormat } = this.options;
+    const msg: ToBuilder = { type: 'fetch', seq, job, keys: [...keys], stateDir, log: { level: logLevel, format: logFormat } };
     this.running++;
-    const reply = await this.run({ type: 'fetch', seq, job, keys: [...keys], stateDir, log: { level: logLevel, format: logFormat } }).finally(() => this.running--);
-    if (reply.kind === 'answered' && reply.msg.type === 'fetched') return reply.msg.outcome;
+    const t0 = performance.now();
+    const warm = this.warmTransferBuilder();
+    const reply = await (warm !== null ? warm.job(msg) : this.run(msg)).finally(() => this.running--);
+    const ms = Math.round(performance.now() - t0);
+    if (reply.kind === 'answered' && reply.msg.type === 'fetched') {
+      this.options.log?.debug(`zone ${job.origin}: transfer job answered in ${ms} ms by ${warm !== null ? 'the warm' : 'a new'} builder (pid ${reply.msg.pid})`);
+      return reply.msg.outcome;
+    }
     const why = reply.kind === 'died' ? `the zone builder ${reply.why} before finishing the transfer` : 'the zone builder answered another job';
     return { kind: 'failed', record: { at: new Date().toISOString(), kind: job.current === null ? 'AXFR' : 'IXFR', from: '', outcome: 'failed', serial: job.current?.serial ?? null, detail: why, ms: 0 } };
+  }
+
+  /** The pid of the warm transfer builder, or null when there is none (none forked yet, or it exited). */
+  get warmPid(): number | null {
+    return this.warm?.pid ?? null;
+  }
+
+  /** Lets the warm transfer builder go (the server is stopping); a job it runs fails. */
+  close(): void {
+    this.closed = true;
+    this.warm?.retire();
+    this.warm = null;
+  }
+
+  /** The warm transfer builder when it is free (forked now if there is none), or null when it runs a job. */
+  private warmTransferBuilder(): WarmBuilder | null {
+    if (this.closed) return null;
+    if (this.warm !== null && !this.warm.alive) this.warm = null;
+    this.warm ??= this.forkWarm();
+    return this.warm.busy ? null : this.warm;
+  }
+
+  /**
+   * A new warm transfer builder. One let go for its size is replaced at
+   * once, so that the next NOTIFY finds one started; one that died (in a job
+   * or idle: killed, or broken) is replaced at the next job, never in a loop.
+   */
+  private forkWarm(): WarmBuilder {
+    const w = new WarmBuilder(this.options.script ?? BUILDER_SCRIPT, this.options.warmRssLimitMB ?? WARM_RSS_LIMIT_MB, this.options.log);
+    w.onGone = (letGo) => {
+      if (this.warm !== w) return;
+      this.warm = null;
+      if (letGo && !this.closed) this.warm = this.forkWarm();
+    };
+    return w;
   }
 
   /**

@@ -139,7 +139,7 @@ export class Supervisor {
     if (listeners.length !== config.workers) throw new Error(`${listeners.length} socket sets for ${config.workers} workers`);
     this.removalHeld = options.holdRemoval ?? false;
     this.rebuild = options.rebuild ?? false;
-    this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat });
+    this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat, log });
     this.ops = new SupervisorOps(config, log);
     this.slots = Array.from({ length: config.workers }, (_, id) => ({
       id,
@@ -235,8 +235,10 @@ export class Supervisor {
     this.publishing = this.publishing.then(async () => {
       const images = servedImages(this.allZones());
       this.images = images;
+      const t0 = performance.now();
       const results = await this.mapAll(images);
       const failed = results.filter((r) => !r.outcome.ok);
+      this.log.debug(`${results.length - failed.length} of ${results.length} workers map the zones served now (${Math.round(performance.now() - t0)} ms)`);
       for (const r of failed) this.log.error(`worker ${r.id}: cannot map the zones: ${r.outcome.ok ? '' : ShardnsError.fromJSON(r.outcome.error).describe()}`);
       if (failed.length === 0) {
         this.ops.zonesLoaded(this.allZones());
@@ -406,6 +408,7 @@ export class Supervisor {
     this.phase = 'stopping';
     this.notifier?.close();
     this.secondary?.stop();
+    this.builder.close();
     if (this.heartbeat) clearInterval(this.heartbeat);
     const done = new Promise<void>((resolve) => {
       this.stopDone = resolve;

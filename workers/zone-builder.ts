@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../src/log.js';
 import { buildZones, type BuildOutcome } from '../src/zone/image/build.js';
 import { isToBuilder, type FromBuilder, type ToBuilder } from '../src/zone/image/messages.js';
 import { fetchZone } from '../src/xfr/fetch.js';
+import { syncFile } from '../src/zone/image/store.js';
 import type { FetchOutcome } from '../src/xfr/secondary.js';
 
 /*
@@ -15,11 +16,12 @@ import type { FetchOutcome } from '../src/xfr/secondary.js';
  * heartbeat. It exits 0 when the IPC channel closes.
  */
 
-process.title = 'shardns builder';
+// The builder kept warm for transfers (src/builder.ts) is told so by its argument: `ps` tells them apart.
+process.title = process.argv.includes('--transfers') ? 'shardns transfer builder' : 'shardns builder';
 
 /** Answers the supervisor; if it has gone meanwhile, there is nobody to tell (the disconnect handler exits). */
-function send(msg: FromBuilder): void {
-  if (process.connected) process.send?.(msg, undefined, undefined, () => undefined);
+function send(msg: FromBuilder, then: () => void = () => undefined): void {
+  if (process.connected) process.send?.(msg, undefined, undefined, then);
 }
 
 /** Peak resident set size of this process so far (VmHWM), in MB. */
@@ -43,21 +45,51 @@ function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
   }
 }
 
-/** A secondary zone's transfer and build; a bug is a failed transfer, said as such. */
-async function fetch(msg: Extract<ToBuilder, { type: 'fetch' }>): Promise<FetchOutcome> {
-  const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
+/** Resident set size of this process now (VmRSS), in MB. */
+function rssMB(): number {
+  return Math.round(process.memoryUsage.rss() / 104857.6) / 10;
+}
+
+/**
+ * A secondary zone's transfer and build; a bug is a failed transfer, said as
+ * such. Images the job wrote without fsync are listed in `unsynced`.
+ */
+async function fetch(msg: Extract<ToBuilder, { type: 'fetch' }>, log: Logger, unsynced: string[]): Promise<FetchOutcome> {
   try {
-    return await fetchZone(msg.job, { stateDir: msg.stateDir, keys: msg.keys, log });
+    return await fetchZone(msg.job, { stateDir: msg.stateDir, keys: msg.keys, log, deferSync: (path) => unsynced.push(path) });
   } catch (err) {
     const why = `the transfer job failed: ${(err as Error).stack ?? String(err)} (a bug in shardns; please report it)`;
     return { kind: 'failed', record: { at: new Date().toISOString(), kind: 'AXFR', from: '', outcome: 'failed', serial: msg.job.current?.serial ?? null, detail: why, ms: 0 } };
   }
 }
 
+/**
+ * After a fetch's answer, off the path to the workers: the images written
+ * without fsync go to disk (until then a restart after a crash of the
+ * machine verifies them, src/xfr/patch-store.ts), the job's garbage is
+ * collected (the builder is forked with --expose-gc), and the supervisor
+ * learns how large this process stayed.
+ */
+function settle(seq: number, log: Logger, unsynced: readonly string[]): void {
+  for (const path of unsynced) {
+    const t = performance.now();
+    const r = syncFile(path);
+    if (r.kind === 'error') log.error(`${r.error.describe()}; the image is served, and a restart verifies its checksum before using it`);
+    else log.debug(`image ${path} synced to disk in ${Math.round(performance.now() - t)} ms`);
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  send({ type: 'settled', seq, pid: process.pid, rssMB: rssMB() });
+}
+
 process.on('message', (m: unknown) => {
   if (!isToBuilder(m)) return;
   if (m.type === 'fetch') {
-    void fetch(m).then((outcome) => send({ type: 'fetched', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() }));
+    const log: Logger = createLogger('builder', m.log?.level ?? 'info', m.log?.format ?? 'text');
+    const unsynced: string[] = [];
+    void fetch(m, log, unsynced).then((outcome) => {
+      // The answer first; the deferred work once it is written to the channel.
+      send({ type: 'fetched', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() }, () => settle(m.seq, log, unsynced));
+    });
     return;
   }
   const outcome = build(m);

@@ -5,6 +5,8 @@ import koffi, { type LibraryHandle } from 'koffi';
 // Linux constants (x86_64 and arm64; mman-linux.h, errno-base.h, errno.h).
 /** `PROT_READ`: pages may be read. */
 export const PROT_READ = 1;
+/** `PROT_WRITE`: pages may be written (with MAP_SHARED, the writes are the file's). */
+export const PROT_WRITE = 2;
 /** `MAP_SHARED`: the mapping is the file's page cache; every process mapping the file shares the pages. */
 export const MAP_SHARED = 1;
 /** madvise(2) advice values. */

@@ -1,9 +1,9 @@
-/** Read-only memory mappings of whole files (mmap MAP_SHARED): how a worker reads a zone image without copying it. */
+/** Memory mappings of whole files (mmap MAP_SHARED): read-only, how a worker reads a zone image without copying it; and a new file mapped for writing, how the builder writes a patched image without a copy. */
 
 import { kMaxLength } from 'node:buffer';
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { ShardnsError } from '../errors.js';
-import { ERRNO, libc as realLibc, MADV, MAP_SHARED, PROT_READ, type Libc } from './libc.js';
+import { ERRNO, libc as realLibc, MADV, MAP_SHARED, PROT_READ, PROT_WRITE, type Libc } from './libc.js';
 
 /**
  * A file mapped read-only. The pages are the kernel's page cache: every
@@ -118,6 +118,38 @@ export function mapFile(path: string, options: MapOptions = {}): MapOutcome {
     return { kind: 'mapped', mapping: new FileMapping(path, size, r.value, c) };
   } catch (err) {
     return { kind: 'error', error: new ShardnsError('E_MAP', `cannot map ${path}: ${(err as Error).message}`, 'this is unexpected; please report it') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Creates the file `path` (it must not exist; mode `mode`) of `size` octets,
+ * all zero, and maps it shared for reading and writing: what is written to
+ * `bytes` is the file's page cache, with no write(2) copy. The pages are the
+ * file system's to allocate as they are first written, so a full disk would
+ * surface as SIGBUS, not as an error: the caller checks the free space first
+ * and runs this in a process whose death is an outcome (the builder).
+ * Durability is the caller's (fsync once unmapped or written).
+ */
+export function mapNewFile(path: string, size: number, mode: number, options: MapOptions = {}): MapOutcome {
+  const c = options.libc ?? realLibc;
+  if (size <= 0 || size > kMaxLength) {
+    return { kind: 'error', error: new ShardnsError('E_MAP', `cannot create ${path} mapped: ${size} octets`, 'a file of 1 octet up to a buffer\'s size can be mapped; this is a bug in shardns') };
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx+', mode);
+  } catch (err) {
+    return { kind: 'error', error: openError(path, err as NodeJS.ErrnoException) };
+  }
+  try {
+    ftruncateSync(fd, size);
+    const r = c.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (r.kind === 'errno') return { kind: 'error', error: mmapError(c, path, size, r.errno) };
+    return { kind: 'mapped', mapping: new FileMapping(path, size, r.value, c) };
+  } catch (err) {
+    return { kind: 'error', error: new ShardnsError('E_MAP', `cannot create ${path} mapped: ${(err as Error).message}`, 'check the disk and file system of that folder') };
   } finally {
     closeSync(fd);
   }

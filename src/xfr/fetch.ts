@@ -9,8 +9,9 @@
 
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
-import { buildZones, readAligned } from '../zone/image/build.js';
+import { buildZones } from '../zone/image/build.js';
 import { ZoneImage } from '../zone/image/image.js';
+import { mapFile, type Mapping } from '../sys/mapping.js';
 import type { BuiltZone } from '../zone/image/reuse.js';
 import { applyVersions, type ZoneRecords } from './apply.js';
 import { imageRecords, soaRecord } from './journal.js';
@@ -36,6 +37,13 @@ export interface FetchContext {
   now?: () => number;
   /** Per-transfer timeouts (tests shorten them). */
   timeoutMs?: { total: number; idle: number };
+  /**
+   * Given: an image the IXFR fast path writes is not fsynced before the job
+   * answers; its path is handed here, for the caller to sync once the
+   * workers have been told (src/xfr/patch-store.ts says why that is safe).
+   * Absent: every file is synced before the job answers.
+   */
+  deferSync?: (path: string) => void;
 }
 
 /** The SOA's refresh, retry and expire (RFC 1035 §3.3.13) from one uncompressed SOA wire record. */
@@ -62,16 +70,38 @@ export function soaRecordSerial(soa: Uint8Array): number {
 export async function fetchZone(job: FetchJob, ctx: FetchContext): Promise<FetchOutcome> {
   const now = ctx.now ?? Date.now;
   const t0 = now();
-  const at = (): string => new Date(now()).toISOString();
   const problems: string[] = [];
+  // The served image, mapped (not read and checksummed again): it was verified when it was written, and the workers
+  // serve these very pages. Its header and regions are still checked; the mapping is released when the job ends.
   let current: ZoneImage | null = null;
+  let mapping: Mapping | null = null;
   if (job.current !== null) {
-    try {
-      current = new ZoneImage(readAligned(job.current.imagePath), { verify: true });
-    } catch (err) {
-      problems.push(`the served image ${job.current.imagePath} cannot be read (${(err as Error).message}): transferring the whole zone`);
+    const t = now();
+    const mapped = mapFile(job.current.imagePath);
+    if (mapped.kind === 'error') {
+      problems.push(`the served image ${job.current.imagePath} cannot be read (${mapped.error.describe()}): transferring the whole zone`);
+    } else {
+      mapping = mapped.mapping;
+      try {
+        current = new ZoneImage(mapping.bytes);
+        ctx.log.debug(`zone ${job.origin}: served image of serial ${current.serial} mapped in ${now() - t} ms`);
+      } catch (err) {
+        problems.push(`the served image ${job.current.imagePath} cannot be read (${(err as Error).message}): transferring the whole zone`);
+      }
     }
   }
+  try {
+    return await transferAndStore(job, ctx, current, problems, t0);
+  } finally {
+    // Nothing made from the mapping outlives the job: the outcome holds paths and numbers only.
+    mapping?.unmap();
+  }
+}
+
+/** The transfers of {@link fetchZone}, primary by primary, with the served image (or none) at hand. */
+async function transferAndStore(job: FetchJob, ctx: FetchContext, current: ZoneImage | null, problems: string[], t0: number): Promise<FetchOutcome> {
+  const now = ctx.now ?? Date.now;
+  const at = (): string => new Date(now()).toISOString();
   const timeouts = ctx.timeoutMs ?? TRANSFER_TIMEOUT_MS;
   const keyring = new TsigKeyring(ctx.keys.map(tsigKey));
   for (const primary of job.primaries) {
@@ -98,7 +128,9 @@ export async function fetchZone(job: FetchJob, ctx: FetchContext): Promise<Fetch
     let via: 'AXFR' | 'IXFR' = 'AXFR';
     let detail = '';
     if (current !== null) {
+      const asked = now();
       const r = await ask('ixfr');
+      ctx.log.debug(`zone ${job.origin}: IXFR from ${from} answered (${r.kind}) in ${now() - asked} ms`);
       if (r.kind === 'current') {
         return { kind: 'current', record: { at: at(), kind: 'IXFR', from, outcome: 'ok', serial: current.serial, detail: `the primary has serial ${r.serial}: up to date`, ms: now() - t0 } };
       }
@@ -106,6 +138,7 @@ export async function fetchZone(job: FetchJob, ctx: FetchContext): Promise<Fetch
         // Fast path: the changes applied to the served image itself, no zone-file text on the way (src/xfr/patch-store.ts).
         const fast = storePatched(job.origin, current, job.current.imagePath, r.versions, ctx);
         if (fast.kind === 'ok') {
+          ctx.log.debug(`zone ${job.origin}: ${fast.zone.reason}`);
           const last = r.versions.at(-1)!;
           const detail = `${r.versions.length} version${r.versions.length === 1 ? '' : 's'}: ${fast.deleted} records deleted, ${fast.added} added, applied to the image`;
           const record: TransferRecord = { at: at(), kind: 'IXFR', from, outcome: 'ok', serial: last.to, detail, ms: now() - t0 };

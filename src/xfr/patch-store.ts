@@ -25,8 +25,9 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { FORMAT_VERSION } from '../zone/image/format.js';
-import type { ZoneImage } from '../zone/image/image.js';
-import { patchImage } from '../zone/image/patch.js';
+import { ZoneImage } from '../zone/image/image.js';
+import { patchImage, type PatchOutcome } from '../zone/image/patch.js';
+import type { Mapping } from '../sys/mapping.js';
 import type { BuiltZone } from '../zone/image/reuse.js';
 import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile } from '../zone/image/store.js';
 import { VERSION } from '../version.js';
@@ -58,7 +59,13 @@ export type PatchStoreOutcome = { kind: 'ok'; zone: BuiltZone; deleted: number; 
  * apply as the full path would, the manifest is not the served image's, a
  * file cannot be written) is an error for the caller to fall back on.
  */
-export function storePatched(origin: string, current: ZoneImage, currentPath: string, versions: readonly JournalVersion[], ctx: { stateDir: string; log: Logger }): PatchStoreOutcome {
+export function storePatched(
+  origin: string,
+  current: ZoneImage,
+  currentPath: string,
+  versions: readonly JournalVersion[],
+  ctx: { stateDir: string; log: Logger; deferSync?: (path: string) => void },
+): PatchStoreOutcome {
   const t0 = performance.now();
   const opened = ImageStore.open(ctx.stateDir, { log: ctx.log });
   if (opened.kind === 'error') return { kind: 'error', why: opened.error.describe() };
@@ -93,16 +100,42 @@ export function storePatched(origin: string, current: ZoneImage, currentPath: st
   const hash = sourceHash(origin, sources);
 
   const t1 = performance.now();
-  const patched = patchImage(current, versions, { origin, source: hash });
-  if (patched.kind === 'error') return patched;
-  const t2 = performance.now();
   const name = imageFileName(origin, hash);
-  const w = store.writeImage(name, patched.image);
+  // The image is written in place: patchImage fills a new file mapped for writing (its page cache), so there is no
+  // buffer to copy out with write(2). The checksum was computed over those octets and the reader's checks ran on them:
+  // reading the file back would read the same pages.
+  let target: { tmp: string; mapping: Mapping } | null = null;
+  let patched: PatchOutcome;
+  let v = { serial: 0, records: 0, bytes: 0 };
+  try {
+    patched = patchImage(current, versions, { origin, source: hash }, {
+      allocate: (octets) => {
+        const m = store.mapNewImage(name, octets);
+        if (m.kind === 'error') return { kind: 'error', why: m.error.describe() };
+        target = m;
+        return { kind: 'ok', bytes: m.mapping.bytes };
+      },
+    });
+    if (patched.kind === 'ok') {
+      const fresh = new ZoneImage(patched.image);
+      v = { serial: fresh.serial, records: fresh.recordCount, bytes: patched.image.length };
+    }
+  } finally {
+    (target as { mapping: Mapping } | null)?.mapping.unmap();
+  }
+  const made = target as { tmp: string } | null;
+  if (patched.kind === 'error') {
+    if (made !== null) store.dropTemporary(made.tmp);
+    return patched;
+  }
+  if (made === null) return { kind: 'error', why: 'internal: the patch wrote no image file (a bug in shardns)' };
+  const t2 = performance.now();
+  // Without `deferSync` the file is fsynced here; with it, later (see above).
+  const sync = ctx.deferSync === undefined;
+  const w = store.placeImage(made.tmp, name, { sync });
   if (w.kind === 'error') return { kind: 'error', why: w.error.describe() };
+  if (!sync) ctx.deferSync!(w.path);
   const t3 = performance.now();
-  const v = store.verifyImage(name, { origin, hash });
-  const t4 = performance.now();
-  if (v.kind !== 'ok') return { kind: 'error', why: `the image just written does not read back (${v.kind === 'bad' ? v.reason : v.kind === 'error' ? v.error.message : 'missing'})` };
   const wd = writeSecondaryFile(ctx.stateDir, deltaPath, delta);
   if (wd.kind === 'error') return { kind: 'error', why: wd.error.describe() };
   // IXFR history for our own secondaries (RFC 1995): the versions received are the change (no diff of the two images).
@@ -146,7 +179,7 @@ export function storePatched(origin: string, current: ZoneImage, currentPath: st
       serial: v.serial,
       records: v.records,
       reused: false,
-      reason: `IXFR applied to the image of serial ${current.serial} (patch ${ms(t2 - t1)} ms, write ${ms(t3 - t2)} ms, verify ${ms(t4 - t3)} ms)`,
+      reason: `IXFR applied to the image of serial ${current.serial} (prepare ${ms(t1 - t0)} ms, patch into the new file ${ms(t2 - t1)} ms, rename ${ms(t3 - t2)} ms${sync ? ' with fsync' : ', fsync deferred'}, journal and manifest ${ms(performance.now() - t3)} ms)`,
       ms: Math.round((performance.now() - t0) * 10) / 10,
       sourceFiles: sources.map((s) => s.path),
     },

@@ -14,7 +14,7 @@ import { mapFile } from '../sys/mapping.js';
 import { ZoneImage } from '../zone/image/image.js';
 import { reuseAll, type BuiltZone } from '../zone/image/reuse.js';
 import { catalogChanges, catalogMembers, catalogNameKey, type CatalogMember } from './catalog.js';
-import { readSecondaryState, removeSecondaryFiles, secondaryZonePath, writeSecondaryState, type TransferRecord } from './secondary-files.js';
+import { readSecondaryState, removeSecondaryFiles, secondaryZonePath, writeSecondaryState, type SecondaryState, type TransferRecord } from './secondary-files.js';
 import { SecondaryZones, type SecondaryStatus, type SoaCheck } from './secondary.js';
 import { querySoa } from './transfer-in.js';
 import { tsigKey, TsigKeyring } from './tsig.js';
@@ -42,6 +42,9 @@ export class SecondaryService {
   private readonly keyring: TsigKeyring;
   /** Each catalog's member list as last applied (its last valid version). */
   private readonly catalogs = new Map<string, CatalogMember[]>();
+  /** Refresh states not yet written, by lower-cased origin; the write is due at `writeTimer`. */
+  private readonly unwritten = new Map<string, SecondaryState>();
+  private writeTimer: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly config: Config,
@@ -56,10 +59,7 @@ export class SecondaryService {
       querySoa: (origin, p) => this.querySoa(origin, p.address, p.port, p.key),
       fetch: (job) => this.builder.fetch(job, this.config.keys),
       serve: (origin, zone) => this.serve(origin, zone),
-      persist: (state) => {
-        const w = writeSecondaryState(this.config.stateDir, state);
-        if (w.kind === 'error') this.log.warn(`zone ${state.origin}: cannot keep its refresh state: ${w.error.describe()}`);
-      },
+      persist: (state) => this.persist(state),
       recorded,
       log,
     });
@@ -128,6 +128,31 @@ export class SecondaryService {
 
   stop(): void {
     this.clock.stop();
+    this.writeStates();
+  }
+
+  /**
+   * Keeps a zone's refresh state, written (with fsync) once this turn of the
+   * event loop is over: a transfer's new image goes to the workers first
+   * (their map messages leave in this turn), the file follows. The state is
+   * the timers and the last contact, not the data: a crash between leaves
+   * the previous state, whose older contact only brings expiry forward.
+   */
+  private persist(state: SecondaryState): void {
+    this.unwritten.set(state.origin.toLowerCase(), state);
+    this.writeTimer ??= setImmediate(() => this.writeStates());
+  }
+
+  /** Writes every state kept since the last time. */
+  private writeStates(): void {
+    if (this.writeTimer !== null) clearImmediate(this.writeTimer);
+    this.writeTimer = null;
+    const states = [...this.unwritten.values()];
+    this.unwritten.clear();
+    for (const state of states) {
+      const w = writeSecondaryState(this.config.stateDir, state);
+      if (w.kind === 'error') this.log.warn(`zone ${state.origin}: cannot keep its refresh state: ${w.error.describe()}`);
+    }
   }
 
   /** Adds a zone with its kept image (or none) and its persisted refresh state. */
@@ -199,6 +224,7 @@ export class SecondaryService {
       this.clock.remove(had.spec.name);
       this.served.delete(had.spec.name);
       this.members.delete(key);
+      this.unwritten.delete(had.spec.name.toLowerCase());
       removeSecondaryFiles(this.config.stateDir, had.spec.name);
       this.log.info(`catalog ${spec.name}: zone ${had.spec.name} ${why}`);
     };

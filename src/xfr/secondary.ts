@@ -368,9 +368,10 @@ export class SecondaryZones {
     z.persisted.serial = outcome.zone.serial;
     z.persisted.expire = z.timers.expire;
     z.persisted.timers = z.timers;
-    this.contact(z, outcome.record);
     this.deps.log.info(`zone ${origin}: serial ${outcome.zone.serial}, ${outcome.zone.records} records; ${outcome.record.kind} from ${outcome.record.from} in ${Math.round(outcome.record.ms)} ms (${outcome.record.detail})`);
+    // The workers are told first; the refresh state (written to disk) follows.
     this.deps.serve(origin, outcome.zone);
+    this.contact(z, outcome.record);
     this.schedule(z, z.timers.refresh);
   }
 

@@ -1,13 +1,22 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildQuery, decodeReply, udpExchange } from '../helpers/dns-client.js';
 import { knotUnavailable, startKnot, type Knot, type PeerKey } from '../helpers/knot.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
-import { freePort, startServer, until, type RunningServer } from '../helpers/server.js';
+import { alive, childPids, freePort, startServer, until, type RunningServer } from '../helpers/server.js';
+
+/** A process's command line, or '' when it is gone. */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 /** dig, which reads the zones back. */
 function digUnavailable(): string | null {
@@ -162,6 +171,24 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     expect(manifest.sources.map((x) => x.path)).to.deep.equal([join(stateDir, 'secondary', 'sec.test.zone'), join(stateDir, 'secondary', 'sec.test.ixfr')]);
   });
 
+  it('the warm transfer builder killed: the zone keeps being served, and the next NOTIFY is applied by a new one', async () => {
+    const builders = (): number[] => childPids(server!.proc.pid ?? -1).filter((pid) => cmdline(pid).startsWith('shardns transfer builder'));
+    // The builder of the transfers above waits for the next (the one left after the first AXFR, or its successor).
+    expect(await until(() => builders().length === 1, 10_000, 50), `one transfer builder waits: ${builders().join(', ')}`).to.equal(true);
+    const [warm] = builders();
+    process.kill(warm!, 'SIGKILL');
+    expect(await until(() => !alive(warm!), 5000, 20)).to.equal(true);
+    expect(await everyWorkerServes(port, 'sec.test', 3)).to.equal(true);
+    const since = server!.stdout().length;
+    writeFileSync(nsd.zoneFile(join(dir, 'sec.test.zone')), zoneText('sec.test.', 4, '192.0.2.4').replace('host7 TXT "host 7"', 'host7 TXT "changed"\nnew.deep.er A 192.0.2.77'));
+    const r = spawnSync('nsd-control', ['-c', nsd.conf, 'reload', 'sec.test.'], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    expect(await until(() => everyWorkerServes(port, 'sec.test', 4), 20_000, 50), `${server!.stdout().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
+    expect(server!.stdout().slice(since)).to.match(/zone sec\.test\.: serial 4, \d+ records; IXFR from .* applied to the image\)/);
+    expect(builders()).to.not.include(warm);
+    expect(axfr(port, 'sec.test', key)).to.deep.equal(axfr(nsd.port, 'sec.test', key));
+  });
+
   it('`shardns ctl reload ZONE` of a secondary asks its primaries now (as knotc zone-refresh)', async () => {
     const since = server!.mark();
     const r = spawnSync(process.execPath, [join(process.cwd(), 'bin/shardns.js'), 'ctl', 'reload', 'sec.test.', '--state-dir', stateDir], { encoding: 'utf8' });
@@ -177,13 +204,30 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     nsd.stop();
     const s = await start();
     // Served before any primary could have been asked (there is none): the patched image, reused without parsing.
-    expect((await soaOf(port, 'sec.test')).serial).to.equal(3);
+    expect((await soaOf(port, 'sec.test')).serial).to.equal(4);
     expect(axfr(port, 'sec.test', key)).to.include('new.deep.er.sec.test. 3600 IN A 192.0.2.77');
     expect((await soaOf(port, 'expire.test')).serial).to.equal(1);
     // expire.test's SOA says refresh 2 s, expire 8 s: without a primary it goes dark 8 s after the last refresh.
     await s.waitFor(/zone expire\.test\.: expired: no primary confirmed serial 1 for 8 s/, 15_000);
     expect(await until(async () => (await soaOf(port, 'expire.test')).rcode === 'SERVFAIL', 3000, 50)).to.equal(true);
-    expect((await soaOf(port, 'sec.test')).serial).to.equal(3);
+    expect((await soaOf(port, 'sec.test')).serial).to.equal(4);
+  });
+
+  it('a patched image (written without fsync) found torn at a restart: its checksum fails, it is deleted and never mapped; the zone file is served', async () => {
+    server!.kill();
+    await server!.exited;
+    const manifest = JSON.parse(readFileSync(join(stateDir, 'manifests', 'sec.test.json'), 'utf8')) as { image: string; serial: number };
+    expect(manifest.serial, 'the image of the last IXFR').to.equal(4);
+    const image = join(stateDir, 'images', manifest.image);
+    // What a crash of the machine before the fsync can leave: the file's size on disk, a block of it never written (zeros).
+    const fd = openSync(image, 'r+');
+    writeSync(fd, Buffer.alloc(4096), 0, 4096, Math.floor(statSync(image).size / 2 / 4096) * 4096);
+    closeSync(fd);
+    const s = await start();
+    await s.waitFor(new RegExp(`image ${image.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is unusable \\(image checksum does not match its contents \\(corrupted\\)\\); deleted`), 20_000);
+    // Rebuilt from the zone file the AXFR wrote (serial 1); the primary is gone, so that is what is served until it is back.
+    expect(await until(() => everyWorkerServes(port, 'sec.test', 1), 20_000, 100), s.stdout() + s.stderr()).to.equal(true);
+    expect(existsSync(image)).to.equal(false);
   });
 });
 

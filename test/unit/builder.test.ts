@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZoneBuilder } from '../../src/builder.js';
-import { childPids } from '../helpers/server.js';
+import { alive, childPids, until } from '../helpers/server.js';
+import type { FetchJob, FetchOutcome } from '../../src/xfr/secondary.js';
 
 describe('ZoneBuilder', function () {
   this.timeout(20_000);
@@ -43,6 +44,82 @@ describe('ZoneBuilder', function () {
       expect(r.outcome.failed.map((f) => f.origin)).to.deep.equal(['b.test.']);
     });
   }
+});
+
+describe('ZoneBuilder: the warm transfer builder', function () {
+  this.timeout(20_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shardns-warm-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const job = (origin: string): FetchJob => ({ origin, primaries: [], current: null, announced: null });
+  /**
+   * A stand-in builder: answers each fetch with `current` (the zone's origin as the record's detail, its pid as `from`),
+   * then says it settled at `rssMB`; job number `dieAt` (counted in this process) kills it instead of answering.
+   */
+  const script = (name: string, opts: { rssMB: number; dieAt?: number }): string => {
+    const path = join(dir, `${name}.mjs`);
+    writeFileSync(
+      path,
+      `let jobs = 0;
+process.on('message', (m) => {
+  if (m.type !== 'fetch') return;
+  jobs++;
+  if (jobs === ${opts.dieAt ?? -1}) { process.kill(process.pid, 'SIGKILL'); return; }
+  const record = { at: new Date().toISOString(), kind: 'IXFR', from: String(process.pid), outcome: 'ok', serial: 1, detail: m.job.origin, ms: 0 };
+  process.send({ type: 'fetched', seq: m.seq, outcome: { kind: 'current', record }, pid: process.pid, peakRssMB: 1 }, () =>
+    process.connected && process.send({ type: 'settled', seq: m.seq, pid: process.pid, rssMB: ${opts.rssMB} }, () => {}));
+});
+process.on('disconnect', () => process.exit(0));
+`,
+    );
+    return path;
+  };
+  const answeredBy = (o: FetchOutcome): number => (o.kind === 'current' ? Number(o.record.from) : -1);
+
+  it('one process answers job after job, and stays between them; close() lets it go', async () => {
+    const b = new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', script: script('steady', { rssMB: 50 }) });
+    const first = await b.fetch(job('a.test.'), []);
+    const second = await b.fetch(job('b.test.'), []);
+    expect([first.kind, first.record.detail, second.record.detail]).to.deep.equal(['current', 'a.test.', 'b.test.']);
+    expect(answeredBy(second)).to.equal(answeredBy(first));
+    expect(b.warmPid).to.equal(answeredBy(first));
+    expect(alive(answeredBy(first))).to.equal(true);
+    b.close();
+    expect(await until(() => !alive(answeredBy(first)), 5000, 20)).to.equal(true);
+  });
+
+  it('a second job while the warm one runs gets a builder of its own', async () => {
+    const b = new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', script: script('two', { rssMB: 50 }) });
+    const [x, y] = await Promise.all([b.fetch(job('a.test.'), []), b.fetch(job('b.test.'), [])]);
+    expect(answeredBy(x)).to.not.equal(answeredBy(y));
+    expect(b.warmPid).to.equal(answeredBy(x));
+    b.close();
+  });
+
+  it('killed in the middle of a job: that transfer fails with the reason, the next job runs in a new builder', async () => {
+    const b = new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', script: script('dies', { rssMB: 50, dieAt: 2 }) });
+    const first = await b.fetch(job('a.test.'), []);
+    const lost = await b.fetch(job('b.test.'), []);
+    expect(lost.kind).to.equal('failed');
+    expect(lost.record.detail).to.match(/the zone builder exited \(SIGKILL\) before finishing the transfer/);
+    const next = await b.fetch(job('c.test.'), []);
+    expect([next.kind, next.record.detail]).to.deep.equal(['current', 'c.test.']);
+    expect(answeredBy(next)).to.not.equal(answeredBy(first));
+    b.close();
+  });
+
+  it('left larger than its limit after a job: let go, and a fresh one is started at once for the next job', async () => {
+    const b = new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', warmRssLimitMB: 100, script: script('big', { rssMB: 500 }) });
+    const first = answeredBy(await b.fetch(job('a.test.'), []));
+    expect(await until(() => !alive(first), 5000, 20), 'the large one exits').to.equal(true);
+    expect(await until(() => b.warmPid !== null && b.warmPid !== first, 5000, 20), 'a new one is started before any job asks').to.equal(true);
+    const fresh = b.warmPid;
+    expect(answeredBy(await b.fetch(job('b.test.'), []))).to.equal(fresh);
+    b.close();
+  });
 });
 
 function cmdline(pid: number): string {

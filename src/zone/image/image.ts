@@ -19,6 +19,13 @@ export interface ImageMeta {
   readonly source: string;
   /** When it was built (ISO 8601). */
   readonly built: string;
+  /**
+   * Images made by applying an IXFR (patch.ts) only: the octets of the names
+   * and RDATA regions still referenced (the rest are dead octets a full
+   * build compacts away), as 10-digit decimal text, so that the meta's
+   * length is known before they are; the next patch starts from them.
+   */
+  readonly live?: { readonly names: string; readonly rdata: string };
 }
 
 /** RRSIG (RFC 4034 §3): its sets are kept per covered type. */

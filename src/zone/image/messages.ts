@@ -15,7 +15,12 @@ import type { TsigKeySpec } from '../../xfr/tsig.js';
  * channel closes (`child.disconnect()`, or the supervisor dying). The
  * supervisor (src/builder.ts) forks one per build and disconnects once
  * answered: a build of a million records leaves the builder's heap large,
- * and only exiting gives that memory back. Deleting unused images is quick
+ * and only exiting gives that memory back. Transfers (`fetch`) go to one
+ * builder kept warm instead (forked once, its code already compiled and
+ * optimized when a NOTIFY comes): after each it answers, then does the
+ * job's deferred work and collects its garbage, then says `settled` with
+ * its resident set; the supervisor lets it go when that stays large (an
+ * AXFR's parse) and forks a fresh one. Deleting unused images is quick
  * file work the supervisor does itself (ImageStore.removeUnused).
  *
  * Failure: a builder that crashes (out of memory, a signal) exits without
@@ -40,16 +45,23 @@ export type ToBuilder =
    */
   | { type: 'fetch'; seq: number; job: FetchJob; keys: TsigKeySpec[]; stateDir: string; log?: { level: LogLevel; format: LogFormat } };
 
-/** Builder → supervisor: the outcome of job number `seq`; `peakRssMB`: the builder's peak resident set so far (VmHWM). */
+/**
+ * Builder → supervisor: the outcome of job number `seq`; `peakRssMB`: the
+ * builder's peak resident set so far (VmHWM). `settled`: after a fetch's
+ * answer, the builder has done the job's deferred work (fsync of an image
+ * written without it) and collected its garbage; `rssMB` is its resident set
+ * now (VmRSS), by which the supervisor decides whether to keep it warm.
+ */
 export type FromBuilder =
   | { type: 'built'; seq: number; outcome: BuildOutcome; pid: number; peakRssMB: number }
-  | { type: 'fetched'; seq: number; outcome: FetchOutcome; pid: number; peakRssMB: number };
+  | { type: 'fetched'; seq: number; outcome: FetchOutcome; pid: number; peakRssMB: number }
+  | { type: 'settled'; seq: number; pid: number; rssMB: number };
 
 /** Narrows an unknown IPC payload to a builder message (anything else is ignored). */
 export function isFromBuilder(m: unknown): m is FromBuilder {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return (t === 'built' || t === 'fetched') && typeof (m as { seq?: unknown }).seq === 'number';
+  return (t === 'built' || t === 'fetched' || t === 'settled') && typeof (m as { seq?: unknown }).seq === 'number';
 }
 
 /** Narrows an unknown IPC payload to a supervisor message for the builder. */

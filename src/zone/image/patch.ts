@@ -15,6 +15,16 @@ import { compareCanonical, ZoneImage } from './image.js';
 /** The image of the new version, or why this change needs the full path (text, parse, compile), which the caller then takes. */
 export type PatchOutcome = { kind: 'ok'; image: Uint8Array; deleted: number; added: number } | { kind: 'error'; why: string };
 
+/** How patchImage gets the octets it writes the image into. */
+export interface PatchOptions {
+  /**
+   * `octets` zero octets, a whole buffer of its own (byteOffset 0): a file
+   * mapped for writing, so the image is written once, into the page cache.
+   * By default, memory.
+   */
+  allocate?: (octets: number) => { kind: 'ok'; bytes: Uint8Array } | { kind: 'error'; why: string };
+}
+
 /** Types by number. */
 const A = 1;
 const NS = 2;
@@ -187,7 +197,7 @@ function inZone(key: Uint8Array, origin: Uint8Array): boolean {
  * or with an NS target in the zone lacking an address, names outside the
  * zone, and an image whose dead octets outgrow its live ones.
  */
-export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], meta: { origin: string; source: string }): PatchOutcome {
+export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], meta: { origin: string; source: string }, options: PatchOptions = {}): PatchOutcome {
   if (old.flags !== 0 || old.nsec3Count !== 0) return { kind: 'error', why: 'a signed or NSEC3 zone: its DNSSEC facts are rebuilt by a full build' };
   // The net change, exactly as applyVersions computes it: base records removed, records added (by identity).
   const net = netChange(old.serial, versions, 'the image has');
@@ -421,7 +431,11 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   const rdataBytes = oldRdataBytes + rdataExtra;
   let slots = 1024;
   while (slots < count * 2) slots *= 2;
-  const metaText = Buffer.from(JSON.stringify({ origin: meta.origin, source: meta.source, built: new Date().toISOString() }), 'utf8');
+  const built = new Date().toISOString();
+  const metaOf = (names: number, rdata: number): Buffer =>
+    Buffer.from(JSON.stringify({ origin: meta.origin, source: meta.source, built, live: { names: String(names).padStart(10, '0'), rdata: String(rdata).padStart(10, '0') } }), 'utf8');
+  // The live counts are known once the image is written; the meta's length now (10 digits hold any 32-bit count).
+  const metaText = metaOf(0, 0);
   const nodesOff = HEADER_BYTES;
   const setsOff = align8(nodesOff + count * NODE_WORDS * 4);
   const hashOff = align8(setsOff + setCount * RRSET_WORDS * 4);
@@ -432,8 +446,15 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   const total = align8(metaOff + metaText.length);
   if (total > MAX_IMAGE) return { kind: 'error', why: `the zone needs a ${total}-octet image; format version ${FORMAT_VERSION} holds at most 4 GiB` };
 
-  const buffer = new ArrayBuffer(total);
-  const bytes = new Uint8Array(buffer);
+  let bytes: Uint8Array;
+  if (options.allocate === undefined) bytes = new Uint8Array(total);
+  else {
+    const given = options.allocate(total);
+    if (given.kind === 'error') return given;
+    bytes = given.bytes;
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== total || bytes.buffer.byteLength !== total) return { kind: 'error', why: 'internal: the octets given for the image are not a buffer of its size (a bug in shardns)' };
+  }
+  const buffer = bytes.buffer as ArrayBuffer;
   const src = old.bytes;
   // The old names and RDATA, whole, at the same offsets: unchanged nodes and sets keep pointing at them.
   bytes.set(src.subarray(u32(H.namesOff), u32(H.namesOff) + oldNamesBytes), namesOff);
@@ -535,7 +556,54 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   let liveNames = 0;
   const wildcardChild = NODE.wildcardChild << 16;
   const keepMask = ~((NODE.belowCut | NODE.wildcardChild) << 16);
-  for (let n = 0; n < oldCount; n++) {
+  // The same shape: no name comes or goes, and every name written again keeps its number of RRsets and its own flags.
+  // Then every node and RRset keeps its number, so the old arrays are copied whole and only those names are written.
+  let sameShape = inserts.length === 0;
+  for (let n = 0; sameShape && n < oldCount; n++) {
+    if (gone[n] !== 0) sameShape = false;
+    else if (redoAt[n] === 1) {
+      const list = changedAt.get(n)?.sets ?? [];
+      const word3 = oldNodes[n * NODE_WORDS + 3]!;
+      sameShape = list.length === (word3 & 0xffff) && ownFlags(old.key(n), list, n === 0) << 16 === (word3 & keepMask & 0xffff0000);
+    }
+  }
+  if (sameShape) {
+    nodes.set(oldNodes);
+    sets.set(oldSets);
+    for (let n = 0; n < oldCount; n++) {
+      if (redoAt[n] === 0) continue;
+      const ow = n * NODE_WORDS;
+      const c = changedAt.get(n);
+      const key = old.key(n);
+      const list = c?.sets ?? [];
+      const owner = list.length === 0 ? null : (c?.owner ?? old.owner(n));
+      st.r = n;
+      st.setAt = oldNodes[ow + 2]!;
+      writeNode(key, oldNodes[ow + 4]!, owner, list, ownFlags(key, list, n === 0), n === 0 ? -1 : oldNodes[ow + 1]!);
+      // Its children are not written again: they do not set its wildcard-child flag, which they leave as it was.
+      nodes[ow + 3] = nodes[ow + 3]! | (oldNodes[ow + 3]! & wildcardChild);
+      // An empty non-terminal takes the case of the node after it (its first descendant), unless that one is written next.
+      if (pending.length > 0 && redoAt[n + 1] !== 1) settle(n + 1);
+    }
+    r = count;
+    setAt = setCount;
+    const known = liveOf(old, oldNamesBytes, oldRdataBytes);
+    if (known !== null) {
+      // The old image's live octets, less what the names written again held, plus what they hold now.
+      liveNames = known.names + st.liveNames;
+      liveRdata = known.rdata + st.liveRdata;
+      for (let n = 0; n < oldCount; n++) {
+        if (redoAt[n] === 0) continue;
+        liveNames -= 1 + 2 * old.nameLength(n);
+        const first = oldNodes[n * NODE_WORDS + 2]!;
+        for (let q = first; q < first + (oldNodes[n * NODE_WORDS + 3]! & 0xffff); q++) liveRdata -= oldSets[q * RRSET_WORDS + 3]!;
+      }
+    } else {
+      for (let q = 3; q < sets.length; q += RRSET_WORDS) liveRdata += sets[q]!;
+      for (let w = 0; w < nodes.length; w += NODE_WORDS) liveNames += 1 + 2 * bytes[namesOff + nodes[w]!]!;
+    }
+  }
+  for (let n = 0; n < oldCount && !sameShape; n++) {
     if (gone[n] === 0) {
       const ow = n * NODE_WORDS;
       const parent = n === 0 ? -1 : remap[oldNodes[ow + 1]!]!;
@@ -593,8 +661,10 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
       setAt = st.setAt;
     }
   }
-  liveRdata += st.liveRdata;
-  liveNames += st.liveNames;
+  if (!sameShape) {
+    liveRdata += st.liveRdata;
+    liveNames += st.liveNames;
+  }
   const nameAt = st.nameAt;
   const rdataAt = st.rdataAt;
   if (nameAt !== namesBytes || rdataAt !== rdataBytes) return { kind: 'error', why: 'internal: the patch wrote other region sizes than it counted (a bug in shardns; the full build is used)' };
@@ -605,13 +675,18 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
     return { kind: 'error', why: 'the image holds more dead octets than live ones: a full build compacts it' };
   }
 
-  // The hash index, rebuilt in node order (as the compiler fills it): open addressing, linear probing.
+  // The hash index: open addressing, linear probing. The old one carried over when it has as many slots (the nodes kept
+  // keep their name hashes), else rebuilt in node order as the compiler fills it.
   const hash = new Uint32Array(buffer, hashOff, slots);
-  const mask = slots - 1;
-  for (let n = 0; n < count; n++) {
-    let p = nodes[n * NODE_WORDS + 4]! & mask;
-    while (hash[p] !== 0) p = (p + 1) & mask;
-    hash[p] = n + 1;
+  if (slots === u32(H.hashSlots)) {
+    carryHashIndex(hash, new Uint32Array(src.buffer, src.byteOffset + u32(H.hashOff), slots), oldNodes, gone, remap, inserts);
+  } else {
+    const mask = slots - 1;
+    for (let n = 0; n < count; n++) {
+      let p = nodes[n * NODE_WORDS + 4]! & mask;
+      while (hash[p] !== 0) p = (p + 1) & mask;
+      hash[p] = n + 1;
+    }
   }
 
   const out = new DataView(buffer, 0, HEADER_BYTES);
@@ -641,11 +716,68 @@ export function patchImage(old: ZoneImage, versions: readonly JournalVersion[], 
   put(H.serial, ((soa[sr.end - 20]! << 24) | (soa[sr.end - 19]! << 16) | (soa[sr.end - 18]! << 8) | soa[sr.end - 17]!) >>> 0);
   put(H.metaOff, metaOff);
   put(H.metaBytes, metaText.length);
-  bytes.set(metaText, metaOff);
+  bytes.set(metaOf(liveNames, liveRdata), metaOff);
   put(H.checksum, imageChecksum(bytes));
   const targets = apexNsTargets(new ZoneImage(bytes));
   if (targets !== null) return { kind: 'error', why: targets };
   return { kind: 'ok', image: bytes, deleted: deletedCount, added: addedCount };
+}
+
+/**
+ * Fills `hash` (as many slots as `oldHash`) from the old image's index
+ * instead of inserting every node again: the slots of removed nodes are
+ * emptied by backward-shift deletion (which leaves every remaining name
+ * reachable from its home slot, as linear probing needs), the others are
+ * renumbered through `remap`, and the new nodes are inserted. A change of a
+ * few names costs a copy of the index and one pass over it, not a million
+ * probes at random places. The table can differ from the one the compiler
+ * would fill (the order of insertion decides where colliding names sit);
+ * lookups find the same nodes.
+ */
+function carryHashIndex(hash: Uint32Array, oldHash: Uint32Array, oldNodes: Uint32Array, gone: Uint8Array, remap: Int32Array, inserts: readonly NewNode[]): void {
+  hash.set(oldHash);
+  const mask = hash.length - 1;
+  const home = (oldIndex: number): number => oldNodes[oldIndex * NODE_WORDS + 4]! & mask;
+  // Removed nodes, with the old numbering (homes from the old nodes).
+  let renumber = inserts.length > 0;
+  for (let n = 0; n < gone.length; n++) {
+    if (gone[n] === 0) continue;
+    renumber = true;
+    let i = home(n);
+    while (hash[i] !== n + 1) i = (i + 1) & mask;
+    hash[i] = 0;
+    for (let j = (i + 1) & mask; hash[j] !== 0; j = (j + 1) & mask) {
+      const k = home(hash[j]! - 1);
+      // The entry at j may move back to i unless its home lies cyclically in (i, j].
+      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
+      hash[i] = hash[j]!;
+      hash[j] = 0;
+      i = j;
+    }
+  }
+  if (!renumber) return;
+  for (let p = 0; p < hash.length; p++) {
+    const v = hash[p]!;
+    if (v !== 0) hash[p] = remap[v - 1]! + 1;
+  }
+  for (const x of inserts) {
+    let p = nameHash(x.key, 0, x.key.length) & mask;
+    while (hash[p] !== 0) p = (p + 1) & mask;
+    hash[p] = x.index + 1;
+  }
+}
+
+/**
+ * The live octets of an image's names and RDATA regions as a patch recorded
+ * them in its meta, or null (an image the compiler wrote has none: its
+ * regions hold no dead octets, but an older patch's may, so it is counted).
+ */
+function liveOf(image: ZoneImage, namesBytes: number, rdataBytes: number): { names: number; rdata: number } | null {
+  const live = image.meta.live;
+  if (live === undefined || typeof live !== 'object' || !/^\d{10}$/.test(String(live.names)) || !/^\d{10}$/.test(String(live.rdata))) return null;
+  const names = Number(live.names);
+  const rdata = Number(live.rdata);
+  return names <= namesBytes && rdata <= rdataBytes ? { names, rdata } : null;
 }
 
 /**

@@ -1,12 +1,12 @@
 /** The state directory: where zone images and their manifests live, how they are named, written atomically, trusted and removed. */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Libc } from '../../sys/libc.js';
-import { mapFile } from '../../sys/mapping.js';
+import { mapFile, mapNewFile, type Mapping } from '../../sys/mapping.js';
 import { isFileStamp, sameStamp, stampNow, type FileStamp } from './file-stamp.js';
 import { FORMAT_VERSION, H, HEADER_BYTES, MAGIC } from './format.js';
 import { ZoneImage } from './image.js';
@@ -44,6 +44,8 @@ export const IMAGE_SUFFIX = `.v${FORMAT_VERSION}.zimg`;
 export const DIR_MODE = 0o750;
 /** Mode of the files the store writes. */
 export const FILE_MODE = 0o640;
+/** Room left on the state directory's file system beyond an image mapped for writing (octets). */
+const FREE_MARGIN = 16 * 1024 * 1024;
 /** Version of the manifest's JSON shape. */
 export const MANIFEST_VERSION = 1;
 
@@ -362,9 +364,70 @@ export class ImageStore {
     this.log?.warn(`zone ${origin}: image ${path} is unusable (${reason}); deleted, rebuilding it from the zone file`, { code: 'E_IMAGE' });
   }
 
-  /** Writes an image under its name: a temporary file, fsync, rename, fsync of the folder. */
-  writeImage(name: string, bytes: Uint8Array): WriteOutcome {
-    return writeAtomic(this.imagesDir, name, bytes);
+  /**
+   * Writes an image under its name: a temporary file, fsync, rename, fsync of
+   * the folder. With `sync: false`, neither fsync: the caller runs
+   * {@link syncFile} later. Until then a crash of the machine (not of a
+   * process: the page cache survives those) can leave the file short, empty
+   * or holding zeros under its name; whoever trusts it after a restart must
+   * verify its checksum (verifyImage), which a manifest without an
+   * `imageStamp` makes reuseZone do.
+   */
+  writeImage(name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
+    return writeAtomic(this.imagesDir, name, bytes, options);
+  }
+
+  /**
+   * A temporary file in images/ of `octets` zero octets, mapped for writing
+   * (sys/mapping.ts mapNewFile), for an image written in place; then
+   * {@link placeImage} names it, or {@link dropTemporary} removes it. The
+   * file system must have room for it first: pages it could not allocate
+   * later would kill the process (SIGBUS) rather than fail a write.
+   */
+  mapNewImage(name: string, octets: number): { kind: 'ok'; tmp: string; mapping: Mapping } | { kind: 'error'; error: ShardnsError } {
+    const tmp = join(this.imagesDir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      const fs = statfsSync(this.imagesDir);
+      if (fs.bavail * fs.bsize < octets + FREE_MARGIN) return { kind: 'error', error: stateDirError(tmp, 'write', { code: 'ENOSPC' } as NodeJS.ErrnoException) };
+    } catch (err) {
+      return { kind: 'error', error: stateDirError(this.imagesDir, 'read', err as NodeJS.ErrnoException) };
+    }
+    const m = mapNewFile(tmp, octets, FILE_MODE, this.libc ? { libc: this.libc } : {});
+    if (m.kind === 'error') {
+      this.dropTemporary(tmp);
+      return m;
+    }
+    return { kind: 'ok', tmp, mapping: m.mapping };
+  }
+
+  /** Names a temporary image (mapNewImage's): rename, and with `sync` (the default) fsync of the file before and of the folder after. */
+  placeImage(tmp: string, name: string, options: { sync?: boolean } = {}): WriteOutcome {
+    const path = this.imagePath(name);
+    try {
+      if (options.sync ?? true) {
+        const fd = openSync(tmp, 'r');
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      renameSync(tmp, path);
+      if (options.sync ?? true) fsyncDir(this.imagesDir);
+      return { kind: 'ok', path };
+    } catch (err) {
+      this.dropTemporary(tmp);
+      return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
+    }
+  }
+
+  /** Removes a temporary file (a missing one is fine). */
+  dropTemporary(tmp: string): void {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created, or already renamed */
+    }
   }
 
   /** Reads a zone's IXFR journal file (its octets; src/xfr/journal.ts reads them). */
@@ -528,19 +591,25 @@ function manifestProblem(m: unknown): string | null {
   return null;
 }
 
-/** Writes `bytes` to `dir/name` so that a reader sees the old file or the whole new one, never part. */
-export function writeAtomic(dir: string, name: string, bytes: Uint8Array): WriteOutcome {
+/**
+ * Writes `bytes` to `dir/name` so that a process reading it sees the old
+ * file or the whole new one, never part; with `sync` (the default) the file
+ * and its name are on disk when this returns (fsync of the file before the
+ * rename, of the folder after).
+ */
+export function writeAtomic(dir: string, name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const sync = options.sync ?? true;
   let fd = -1;
   try {
     fd = openSync(tmp, 'wx', FILE_MODE);
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
-    fsyncDir(dir);
+    if (sync) fsyncDir(dir);
     return { kind: 'ok', path };
   } catch (err) {
     if (fd >= 0) closeSync(fd);
@@ -549,6 +618,22 @@ export function writeAtomic(dir: string, name: string, bytes: Uint8Array): Write
     } catch {
       /* never created, or already renamed */
     }
+    return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
+  }
+}
+
+/** Puts a file written without sync (writeAtomic's `sync: false`) on disk: fsync of the file, then of its folder (the rename). */
+export function syncFile(path: string): { kind: 'ok' } | { kind: 'error'; error: ShardnsError } {
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    fsyncDir(dirname(path));
+    return { kind: 'ok' };
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
     return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
   }
 }

@@ -6,6 +6,7 @@ import { applyVersions } from '../../../src/xfr/apply.js';
 import { diffImages, imageRecords, soaRecord, type JournalVersion } from '../../../src/xfr/journal.js';
 import { zoneText } from '../../../src/xfr/zone-text.js';
 import { compileZone } from '../../../src/zone/image/compile.js';
+import { H } from '../../../src/zone/image/format.js';
 import { ZoneImage } from '../../../src/zone/image/image.js';
 import { patchImage } from '../../../src/zone/image/patch.js';
 import { formatDiagnostic, parseZone } from '../../../src/zone/index.js';
@@ -153,6 +154,9 @@ const CASES: Case[] = [
   { name: 'the apex NS changed', remove: ['@ NS ns1'], add: ['@ NS ns2', 'ns2 A 192.0.2.2'] },
   { name: 'odd labels: a dot and a zero octet inside labels', remove: ['a\\.b.odd A 192.0.2.13', '\\000.odd A 192.0.2.14'], add: ['c\\.d.odd A 192.0.2.40', '\\000\\001.odd A 192.0.2.41', 'x.\\000.odd TXT "below"'] },
   { name: 'a new name in mixed case (its empty non-terminals take its case)', add: ['New.Mixed.Host A 192.0.2.42'] },
+  { name: 'a record replaced below empty non-terminals (the same shape: arrays copied whole)', remove: ['a.b.c TXT "deep"'], add: ['a.b.c TXT "changed"'] },
+  { name: 'a wildcard record replaced (the same shape: its empty parent keeps its wildcard-child flag)', remove: ['*.wild A 192.0.2.7'], add: ['*.wild A 192.0.2.8'] },
+  { name: 'a delegation and its glue changed (the same shape: cut and below-cut flags kept)', remove: ['sub NS ns.sub', 'ns.sub A 192.0.2.9'], add: ['sub NS ns2.sub', 'ns.sub A 192.0.2.19'] },
   { name: 'many changes at once', remove: ['mail MX 10 mx.example.net.', 'host.deleg A 192.0.2.11'], add: ['mail MX 20 mx2.example.net.', 'srv._tcp SRV 0 5 80 www', 'ptr PTR www', 'deep.er.still.new A 192.0.2.50'] },
 ];
 
@@ -181,6 +185,63 @@ describe('patchImage: an IXFR applied to a zone image', () => {
       expectSameAnswers(got, full, queryNames(full, missing));
     });
   }
+
+  it('the same shape: a record replaced at a name that is not the first below its empty non-terminals (they keep their case)', () => {
+    const lines = ['@ NS ns1', 'ns1 A 192.0.2.1', 'A.B.c TXT "first"', 'e.b.c TXT "second"'];
+    const before = compile(text(1, lines));
+    const want = compile(text(2, [...lines.slice(0, 3), 'e.b.c TXT "changed"']));
+    const version = diffImages(before, want);
+    const got = patch(before, [version]);
+    expectSame(got, want, true);
+    expectSame(got, fullPath(before, [version]), true);
+  });
+
+  it('records the live octets of its names and RDATA in the meta, as counted by walking the image, patch after patch', () => {
+    const counted = (img: ZoneImage): { names: number; rdata: number } => {
+      let names = 0;
+      let rdata = 0;
+      for (let n = 0; n < img.nodeCount; n++) {
+        names += 1 + 2 * img.nameLength(n);
+        for (let q = img.firstSet(n); q < img.firstSet(n) + img.setCount(n); q++) for (const rd of img.rdatas(q)) rdata += 2 + rd.length;
+      }
+      return { names, rdata };
+    };
+    const recorded = (img: ZoneImage): { names: number; rdata: number } => ({ names: Number(img.meta.live?.names), rdata: Number(img.meta.live?.rdata) });
+    let lines = [...BASE];
+    let img = old;
+    // Same shape (counted from the meta after the first), then names coming and going (counted while written), then same shape again.
+    const steps: { remove: string[]; add: string[] }[] = [
+      { remove: ['www A 192.0.2.80'], add: ['www A 192.0.2.90'] },
+      { remove: ['a.b.c TXT "deep"'], add: ['a.b.c TXT "deeper still"'] },
+      { remove: ['p A 192.0.2.15'], add: ['new.name A 192.0.2.91'] },
+      { remove: ['www TXT "web"'], add: ['www TXT "a longer text than before"'] },
+    ];
+    steps.forEach((step, i) => {
+      const next = [...lines.filter((l) => !step.remove.includes(l)), ...step.add];
+      const want = compile(text(i + 2, next));
+      img = patch(img, [diffImages(img, want)]);
+      expectSame(img, want, false);
+      expect(recorded(img), `step ${i + 1}`).to.deep.equal(counted(img));
+      lines = next;
+    });
+  });
+
+  it('a crowded hash index carried over (500 names in 1024 slots): names removed and added are found or not, as in the compiled zone', () => {
+    const hosts = Array.from({ length: 500 }, (_, i) => `h${i} A 192.0.2.${i % 250}`);
+    const before = compile(text(1, ['@ NS ns1', 'ns1 A 192.0.2.1', ...hosts]));
+    const removed = hosts.filter((_, i) => i % 7 === 3);
+    const added = Array.from({ length: 40 }, (_, i) => `n${i} A 198.51.100.${i}`);
+    const want = compile(text(2, ['@ NS ns1', 'ns1 A 192.0.2.1', ...hosts.filter((h) => !removed.includes(h)), ...added]));
+    const slots = (img: ZoneImage): number => new DataView(img.bytes.buffer, img.bytes.byteOffset).getUint32(H.hashSlots, true);
+    expect(slots(want), 'the same number of slots (the index is carried over)').to.equal(slots(before));
+    const got = patch(before, [diffImages(before, want)]);
+    expectSame(got, want, false);
+    for (const r of removed) {
+      const label = r.slice(0, r.indexOf(' '));
+      const key = Buffer.from(`${String.fromCharCode(label.length)}${label}\x07example\x03com\x00`, 'latin1');
+      expect(got.find(key, 0, key.length), `${r} removed`).to.equal(-1);
+    }
+  });
 
   it('answers a few hundred queries as the compiled zone does', () => {
     const c = CASES.find((x) => x.name === 'many changes at once')!;
