@@ -23,7 +23,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { memoryKb } from './procstat.js';
 import { freePort } from './ports.js';
@@ -44,7 +44,7 @@ const settleMs = Number(opt('settle', '2')) * 1000;
 const modulesOut = own.includes('--modules') ? opt('modules', '') : null;
 const countModules = modulesOut !== null;
 
-const BIN = opt('bin', join(ROOT, 'bin/shardns.js'));
+const BIN = resolve(opt('bin', join(ROOT, 'bin/shardns.js')));
 const ZONE = ['$ORIGIN example.com.', '$TTL 300', '@ SOA ns1 host 1 3600 600 86400 300', '@ NS ns1', 'ns1 A 192.0.2.1', 'www A 192.0.2.10', ''].join('\n');
 
 /** One process's cost once the server is ready. */
