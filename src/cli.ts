@@ -17,7 +17,6 @@ import { quickArgs } from './quick-args.js';
 import { controlPath, CONTROL_COMMANDS, CONTROL_SOCKET_NAME, removeControlSocket, type ControlCommand } from './ops/control.js';
 import { CTL_TIMEOUT_S, runCtl } from './ops/ctl.js';
 import type { Operator } from './ops/operator.js';
-import { dropPrivileges, planPrivileges, stateDirWouldServe, unreadableZones } from './ops/privileges.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -192,7 +191,12 @@ async function check(args: Args): Promise<number> {
   const config = loadConfig(args, EXIT.FAILED);
   if (typeof config === 'number') return config;
   // The parser and compiler load only here: `serve` leaves them to the builder process (a faster start).
-  const [{ checkZones }, { probeStateDir }, { printZone }] = await Promise.all([import('./zone/image/build.js'), import('./zone/image/store.js'), import('./zone/index.js')]);
+  const [{ checkZones }, { probeStateDir }, { printZone }, { planPrivileges, stateDirWouldServe }] = await Promise.all([
+    import('./zone/image/build.js'),
+    import('./zone/image/store.js'),
+    import('./zone/index.js'),
+    import('./ops/privileges.js'),
+  ]);
   const zones = checkZones(primaryZones(config));
   for (const w of zones.warnings) process.stderr.write(`${w}\n`);
   // As root the server works in the state directory as the user it drops to (made theirs first): check that, not root's access.
@@ -247,11 +251,12 @@ function sizeText(bytes: number): string {
 
 async function serve(args: Args): Promise<number> {
   // The server's own modules load only here: `ctl` (as `shardns ctl upgrade`), `check` and `probe` start faster without them.
-  const [{ Supervisor }, { Operator, flattenCounters }, { startUp }, { Predecessor, takeHandover }] = await Promise.all([
+  const [{ Supervisor }, { Operator, flattenCounters }, { startUp }, { Predecessor, takeHandover }, { unreadableZones }] = await Promise.all([
     import('./supervisor.js'),
     import('./ops/operator.js'),
     import('./ops/startup.js'),
     import('./ops/upgrade.js'),
+    import('./ops/privileges.js'),
   ]);
   // Started by a running server to take over its sockets (an upgrade)? Then it hears how this start went.
   const handover = takeHandover();
@@ -428,6 +433,7 @@ async function runProbe(a: ProbeArgs): Promise<number> {
   if (!(timeout > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${a.timeout}"`);
   // Run as root (a container's health check), the probe sends its one query as the server's default user.
   if (process.geteuid?.() === 0) {
+    const { dropPrivileges, planPrivileges } = await import('./ops/privileges.js');
     const plan = planPrivileges(null, 0);
     if (plan.kind === 'drop') dropPrivileges(plan.target);
   }
