@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import type { ParseError } from 'jsonc-parser';
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { SETTINGS, primaryZones, resolveConfig, type Config } from './config.js';
 import { usableCpus } from './cpus.js';
 import { autoUpstreams, formatUpstream, resolvConfNameservers, type Upstream } from './forward/upstreams.js';
@@ -13,24 +13,56 @@ import { ShardnsError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import type { Supervisor } from './supervisor.js';
 import { VERSION } from './version.js';
+import { quickArgs } from './quick-args.js';
 import { controlPath, CONTROL_COMMANDS, CONTROL_SOCKET_NAME, removeControlSocket, type ControlCommand } from './ops/control.js';
 import { CTL_TIMEOUT_S, runCtl } from './ops/ctl.js';
 import type { Operator } from './ops/operator.js';
-import { dropPrivileges, planPrivileges, stateDirWouldServe, unreadableZones } from './ops/privileges.js';
 
 /** Exit codes: 0 fine, 1 could not run (bind failed, broken zone), 2 usage (bad flag or config value). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
 type Args = Record<string, unknown> & { config?: string; print?: boolean; verify?: boolean };
 
-/** Runs the command line; resolves to the exit code when the command is done. */
+/** A command's handler, given what the command line said. */
+export type RunCommand = (command: 'serve' | 'check' | 'probe' | 'ctl', args: Record<string, unknown>) => Promise<number>;
+
+/** The settings kinds a flag of which may be given more than once (yargs `array`). */
+export const LIST_KINDS: ReadonlySet<string> = new Set(['strings', 'zones', 'cidrs', 'forward']);
+
+const runCommand: RunCommand = (command, args) => {
+  switch (command) {
+    case 'serve':
+      return serve(args as Args);
+    case 'check':
+      return check(args as Args);
+    case 'probe':
+      return runProbe(args as unknown as ProbeArgs);
+    case 'ctl':
+      return ctl(args as unknown as CtlArgs);
+  }
+};
+
+/**
+ * Runs the command line; resolves to the exit code when the command is done.
+ * A plain `serve` or `ctl` line is read by src/quick-args.ts; yargs, loaded
+ * only then, reads every other (help, version, check, probe, anything
+ * unusual or wrong, which it explains).
+ */
 export async function main(argv: string[]): Promise<number> {
+  const quick = quickArgs(argv, SETTINGS, LIST_KINDS);
+  if (quick.kind !== 'yargs') return runCommand(quick.kind, quick.args);
+  return parseWithYargs(argv, runCommand);
+}
+
+/** Reads the command line with yargs and runs the command it names through `run`; exits 2 on a usage error. */
+export async function parseWithYargs(argv: string[], run: RunCommand): Promise<number> {
+  const { default: yargs } = await import('yargs');
   let exitCode: number = EXIT.OK;
   const parser = yargs(argv)
     .scriptName('shardns')
     .usage('$0 [serve] [options]\n$0 check [options]\n$0 probe [options]\n$0 ctl <status|reload [ZONE]|stats|upgrade|stop> [options]')
     .command(['serve', '$0'], 'answer DNS queries (the default command)', addSettings, async (args) => {
-      exitCode = await serve(args as Args);
+      exitCode = await run('serve', args);
     })
     .command(
       'check',
@@ -43,18 +75,18 @@ export async function main(argv: string[]): Promise<number> {
             describe: 'verify every DNSSEC signature of signed zones, as dnssec-verify does (RSASHA256/512, ECDSA P-256/P-384, Ed25519, Ed448); a bad, missing or expired signature fails the check',
           }),
       async (args) => {
-        exitCode = await check(args as Args);
+        exitCode = await run('check', args);
       },
     )
     .command('probe', 'send one DNS query and print the reply; exit 0 when the rcode is the expected one (health checks)', addProbeOptions, async (args) => {
-      exitCode = await runProbe(args as unknown as ProbeArgs);
+      exitCode = await run('probe', args);
     })
     .command(
       'ctl <command> [name]',
       'control the running server over its control socket: status, reload [ZONE], stats [--json], upgrade, stop; exit 0 when the command worked, 1 when it failed',
       addCtlOptions,
       async (args) => {
-        exitCode = await ctl(args as unknown as Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean });
+        exitCode = await run('ctl', args);
       },
     )
     .option('config', { type: 'string', describe: 'JSON file with any of these settings; flags on the command line win', requiresArg: true })
@@ -93,7 +125,7 @@ function addSettings(y: Argv): Argv {
   for (const s of SETTINGS) {
     y.option(s.flag, {
       type: 'string',
-      array: s.kind === 'strings' || s.kind === 'zones' || s.kind === 'cidrs' || s.kind === 'forward',
+      array: LIST_KINDS.has(s.kind),
       describe: s.describe,
       defaultDescription: s.defaultText,
       requiresArg: true,
@@ -159,7 +191,12 @@ async function check(args: Args): Promise<number> {
   const config = loadConfig(args, EXIT.FAILED);
   if (typeof config === 'number') return config;
   // The parser and compiler load only here: `serve` leaves them to the builder process (a faster start).
-  const [{ checkZones }, { probeStateDir }, { printZone }] = await Promise.all([import('./zone/image/build.js'), import('./zone/image/store.js'), import('./zone/index.js')]);
+  const [{ checkZones }, { probeStateDir }, { printZone }, { planPrivileges, stateDirWouldServe }] = await Promise.all([
+    import('./zone/image/build.js'),
+    import('./zone/image/store.js'),
+    import('./zone/index.js'),
+    import('./ops/privileges.js'),
+  ]);
   const zones = checkZones(primaryZones(config));
   for (const w of zones.warnings) process.stderr.write(`${w}\n`);
   // As root the server works in the state directory as the user it drops to (made theirs first): check that, not root's access.
@@ -214,11 +251,12 @@ function sizeText(bytes: number): string {
 
 async function serve(args: Args): Promise<number> {
   // The server's own modules load only here: `ctl` (as `shardns ctl upgrade`), `check` and `probe` start faster without them.
-  const [{ Supervisor }, { Operator, flattenCounters }, { startUp }, { Predecessor, takeHandover }] = await Promise.all([
+  const [{ Supervisor }, { Operator, flattenCounters }, { startUp }, { Predecessor, takeHandover }, { unreadableZones }] = await Promise.all([
     import('./supervisor.js'),
     import('./ops/operator.js'),
     import('./ops/startup.js'),
     import('./ops/upgrade.js'),
+    import('./ops/privileges.js'),
   ]);
   // Started by a running server to take over its sockets (an upgrade)? Then it hears how this start went.
   const handover = takeHandover();
@@ -342,7 +380,10 @@ function handleSignals(operator: Operator, supervisor: Supervisor, log: Logger, 
 }
 
 /** `shardns ctl <command>`: the control socket is found as the server finds it (--control, else in the state directory). */
-async function ctl(args: Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean }): Promise<number> {
+/** What `ctl` takes from the command line. */
+type CtlArgs = Args & { command: ControlCommand; name?: string; json?: boolean; timeout?: string; rebuild?: boolean };
+
+async function ctl(args: CtlArgs): Promise<number> {
   // The zone is positional (`ctl reload example.com.`): --zone is the server's setting, which ctl reads like the rest.
   if (args.name !== undefined && args.command !== 'reload') return usage(`ctl ${args.command} takes no zone (only "ctl reload [ZONE]" does)`);
   if (args.rebuild === true && args.command !== 'upgrade') return usage(`--rebuild is for "ctl upgrade" only (the new release then parses and compiles every zone again)`);
@@ -392,6 +433,7 @@ async function runProbe(a: ProbeArgs): Promise<number> {
   if (!(timeout > 0)) return usage(`--timeout: must be a number of seconds above 0, got "${a.timeout}"`);
   // Run as root (a container's health check), the probe sends its one query as the server's default user.
   if (process.geteuid?.() === 0) {
+    const { dropPrivileges, planPrivileges } = await import('./ops/privileges.js');
     const plan = planPrivileges(null, 0);
     if (plan.kind === 'drop') dropPrivileges(plan.target);
   }

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parseSecret } from './abuse/cookies.js';
+import { parseSecret } from './abuse/cookie-secret.js';
 import { DEFAULT_RRL_EXEMPT, PrefixList } from './abuse/prefix-list.js';
 import { RRL_DEFAULTS } from './abuse/rrl.js';
 import { DEFAULT_RECURSION_ACL, compileAcl } from './forward/acl.js';

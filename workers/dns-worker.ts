@@ -7,11 +7,10 @@ import { abuseGuards } from '../src/abuse/guards.js';
 import { ReplyCache } from '../src/dns/answer-cache.js';
 import { QueryPipeline } from '../src/dns/pipeline.js';
 import { compileAcl } from '../src/forward/acl.js';
-import type { CacheLimits } from '../src/forward/cache.js';
-import { Forwarder } from '../src/forward/forwarder.js';
+import type { CacheLimits } from '../src/forward/answer-ttl.js';
+import type { Forwarder } from '../src/forward/forwarder.js';
 import { unpackForwardZones, type PackedForwardZones } from '../src/forward/forward-routes.js';
-import { watchHosts } from '../src/forward/hosts-files.js';
-import { loadTrustAnchors, type DotOptions } from '../src/forward/tls.js';
+import type { DotOptions } from '../src/forward/tls.js';
 import { Counters } from '../src/dns/counters.js';
 import { ShardnsError } from '../src/errors.js';
 import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters, type ZoneStanding } from '../src/ipc.js';
@@ -114,10 +113,13 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     servfailTtl: SERVFAIL_TTL,
     staleMax: config.staleMax,
   };
+  // The forwarder, its cache, DNS over TLS and the hosts files load only when forwarding is on
+  // (an authoritative-only worker starts without ~15 modules): awaited here, never on a query's path.
+  const resolver = forwarding ? await import('../src/forward/resolver-modules.js') : null;
   // DNS over TLS: the CAs are read once, at start (the file must be readable by the user shardns runs as).
   let dot: DotOptions | undefined;
-  if (routes.anyTls || config.upstreams.some((u) => u.tlsName !== undefined)) {
-    const trust = loadTrustAnchors(config.tlsCa);
+  if (resolver !== null && (routes.anyTls || config.upstreams.some((u) => u.tlsName !== undefined))) {
+    const trust = resolver.loadTrustAnchors(config.tlsCa);
     if (typeof trust === 'string') {
       fail(id, new ShardnsError('E_CONFIG', trust));
       return;
@@ -125,8 +127,8 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     if (id === 0) log.info(`DNS over TLS: upstream certificates are checked against ${trust.source}`);
     dot = { trust, idleMs: DOT_IDLE_MS, retryMs: DOT_RETRY_MS };
   }
-  const forwarder = forwarding
-    ? new Forwarder({
+  const forwarder: Forwarder | null = resolver
+    ? new resolver.Forwarder({
         upstreams: config.upstreams,
         routes,
         staleAnswerTimeoutMs: config.staleAnswerTimeout * 1000,
@@ -149,9 +151,9 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   // Metrics, dnstap and the query log (src/ops/worker-ops.ts): the handlers are wrapped only when a log is on.
   const ops = await openWorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
   const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(forwarder), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
-  if (forwarder !== null && hostsFiles.length > 0) {
+  if (resolver !== null && forwarder !== null && hostsFiles.length > 0) {
     // Every worker reads and watches the files; worker 0 alone tells about them.
-    watchHosts(hostsFiles, new Set(config.hosts.includes(ETC_HOSTS) ? [] : [ETC_HOSTS]), (e) => {
+    resolver.watchHosts(hostsFiles, new Set(config.hosts.includes(ETC_HOSTS) ? [] : [ETC_HOSTS]), (e) => {
       if (e.kind === 'problem') {
         if (id === 0) log.warn(e.message);
         return;

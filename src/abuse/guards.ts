@@ -2,7 +2,8 @@
 
 import { randomInt } from 'node:crypto';
 import type { Config } from '../config.js';
-import { parseSecret, SECRET_LIFETIME, ServerCookies } from './cookies.js';
+import { parseSecret } from './cookie-secret.js';
+import { SECRET_LIFETIME, ServerCookies } from './cookies.js';
 import { PrefixList } from './prefix-list.js';
 import { ResponseRateLimiter } from './rrl.js';
 

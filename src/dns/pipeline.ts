@@ -5,7 +5,7 @@
  * sockets: tests drive it in process, the worker only wires sockets and IPC to it.
  */
 
-import { ttlFor, type CacheLimits, type CachedAnswer } from '../forward/cache.js';
+import { ttlFor, type CacheLimits, type CachedAnswer } from '../forward/answer-ttl.js';
 import type { Resolution } from '../forward/forwarder.js';
 import type { UpstreamQuestion } from '../forward/transport.js';
 import { ClientAddress } from '../abuse/client-address.js';

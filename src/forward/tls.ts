@@ -1,7 +1,7 @@
 /** DNS over TLS upstreams (RFC 7858, RFC 8310 strict profile): one connection per upstream, reused and pipelined, replies matched by ID; never plain DNS in its stead. */
 
 import { readFileSync } from 'node:fs';
-import tls, { type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { queryFor, matches, type Exchange, type UpstreamQuestion } from './transport.js';
 import { formatUpstream, type Upstream } from './upstreams.js';
 
@@ -99,7 +99,8 @@ class DotConnection {
     session: Buffer | undefined,
     private readonly events: { secure(resumed: boolean): void; session(s: Buffer): void; failed(reason: string, handshake: boolean): void; closed(): void },
   ) {
-    this.socket = tls.connect({
+    // node:tls loads with the first connection: a worker whose upstreams are all plain DNS never loads it.
+    this.socket = process.getBuiltinModule('node:tls').connect({
       host: u.address,
       port: u.port,
       // RFC 8310 §8.1: the authentication domain name, checked against the certificate (Node's checkServerIdentity uses servername).

@@ -1,6 +1,20 @@
 /** Every libc call shardns makes (memory mappings, sockets, batched datagrams, descriptor flags, users and privilege drop) and the koffi memory and poll handles beside them, behind one interface tests replace with a fake. */
 
-import koffi, { type LibraryHandle } from 'koffi';
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
+import type { LibraryHandle } from 'koffi';
+
+let koffiModule: typeof Koffi | null = null;
+
+/**
+ * koffi, loaded at the first libc call rather than by every module that
+ * names a constant of this file: its native addon costs ~10 ms of CPU and a
+ * 1 MB mapping, and `shardns ctl` never calls libc. require(), not import:
+ * the CommonJS build, without an export lexer pass.
+ */
+function koffi(): typeof Koffi {
+  return (koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi);
+}
 
 // Linux constants (x86_64 and arm64; mman-linux.h, errno-base.h, errno.h).
 /** `PROT_READ`: pages may be read. */
@@ -214,15 +228,15 @@ interface Bound {
 }
 
 /** struct passwd and struct group (pwd.h, grp.h), declared with the functions. */
-let passwdType: ReturnType<typeof koffi.struct> | null = null;
-let groupType: ReturnType<typeof koffi.struct> | null = null;
+let passwdType: ReturnType<typeof Koffi.struct> | null = null;
+let groupType: ReturnType<typeof Koffi.struct> | null = null;
 
 let bound: Bound | null = null;
 
 /** Binds the functions the first time one is needed (a test with a fake never loads libc). */
 function c(): Bound {
   if (bound === null) {
-    const lib = koffi.load('libc.so.6');
+    const lib = koffi().load('libc.so.6');
     bound = {
       mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
       munmap: lib.func('int munmap(void *addr, size_t length)'),
@@ -247,7 +261,7 @@ function c(): Bound {
       setgid: lib.func('int setgid(uint32_t gid)'),
       setuid: lib.func('int setuid(uint32_t uid)'),
     };
-    passwdType = koffi.struct('shardns_passwd', {
+    passwdType = koffi().struct('shardns_passwd', {
       pw_name: 'const char *',
       pw_passwd: 'const char *',
       pw_uid: 'uint32_t',
@@ -256,7 +270,7 @@ function c(): Bound {
       pw_dir: 'const char *',
       pw_shell: 'const char *',
     });
-    groupType = koffi.struct('shardns_group', { gr_name: 'const char *', gr_passwd: 'const char *', gr_gid: 'uint32_t', gr_mem: 'void *' });
+    groupType = koffi().struct('shardns_group', { gr_name: 'const char *', gr_passwd: 'const char *', gr_gid: 'uint32_t', gr_mem: 'void *' });
   }
   return bound;
 }
@@ -265,25 +279,25 @@ function c(): Bound {
 function addressOf(p: unknown): bigint {
   if (typeof p === 'bigint') return p;
   if (p === null) return 0n;
-  return koffi.address(p);
+  return koffi().address(p);
 }
 
 /** 0 → ok; anything else → the errno the call set. */
 function status(r: number): SysResult<void> {
-  return r === 0 ? { kind: 'ok', value: undefined } : { kind: 'errno', errno: koffi.errno() };
+  return r === 0 ? { kind: 'ok', value: undefined } : { kind: 'errno', errno: koffi().errno() };
 }
 
 /** A struct passwd pointer (null: no such user) as a value. */
 function passwdAt(p: unknown): PasswdEntry | null {
   if (p === null || p === 0n) return null;
-  const e = koffi.decode(p, passwdType!) as { pw_name: string; pw_uid: number; pw_gid: number; pw_dir: string | null };
+  const e = koffi().decode(p, passwdType!) as { pw_name: string; pw_uid: number; pw_gid: number; pw_dir: string | null };
   return { name: e.pw_name, uid: e.pw_uid, gid: e.pw_gid, home: e.pw_dir ?? '' };
 }
 
 /** A struct group pointer (null: no such group) as a value. */
 function groupAt(p: unknown): GroupEntry | null {
   if (p === null || p === 0n) return null;
-  const e = koffi.decode(p, groupType!) as { gr_name: string; gr_gid: number };
+  const e = koffi().decode(p, groupType!) as { gr_name: string; gr_gid: number };
   return { name: e.gr_name, gid: e.gr_gid };
 }
 
@@ -291,7 +305,7 @@ function groupAt(p: unknown): GroupEntry | null {
 export const libc: Libc = {
   mmap(length, prot, flags, fd, offset) {
     const address = addressOf(c().mmap(null, length, prot, flags, fd, offset));
-    if (address === MAP_FAILED) return { kind: 'errno', errno: koffi.errno() };
+    if (address === MAP_FAILED) return { kind: 'errno', errno: koffi().errno() };
     return { kind: 'ok', value: address };
   },
   munmap(address, length) {
@@ -301,7 +315,7 @@ export const libc: Libc = {
     return status(c().madvise(address, length, advice) as number);
   },
   view(address, length) {
-    return koffi.view(address, length);
+    return koffi().view(address, length);
   },
   strerror(errno) {
     return c().strerror(errno) as string;
@@ -309,14 +323,14 @@ export const libc: Libc = {
 
   socket(domain, type, protocol) {
     const fd = c().socket(domain, type, protocol) as number;
-    return fd < 0 ? { kind: 'errno', errno: koffi.errno() } : { kind: 'ok', value: fd };
+    return fd < 0 ? { kind: 'errno', errno: koffi().errno() } : { kind: 'ok', value: fd };
   },
   setsockopt(fd, level, name, value) {
     return status(c().setsockopt(fd, level, name, value, value.length) as number);
   },
   getsockopt(fd, level, name, value) {
     const len = new Uint32Array([value.length]);
-    if ((c().getsockopt(fd, level, name, value, len) as number) !== 0) return { kind: 'errno', errno: koffi.errno() };
+    if ((c().getsockopt(fd, level, name, value, len) as number) !== 0) return { kind: 'errno', errno: koffi().errno() };
     return { kind: 'ok', value: len[0]! };
   },
   bind(fd, address) {
@@ -337,28 +351,28 @@ export const libc: Libc = {
 
   recvmmsg(fd, vec, vlen, flags) {
     const r = c().recvmmsg(fd, vec, vlen, flags, null) as number;
-    return r < 0 ? -koffi.errno() : r;
+    return r < 0 ? -koffi().errno() : r;
   },
   sendmmsg(fd, vec, vlen, flags) {
     const r = c().sendmmsg(fd, vec, vlen, flags) as number;
-    return r < 0 ? -koffi.errno() : r;
+    return r < 0 ? -koffi().errno() : r;
   },
   alloc(length) {
-    const address = addressOf(koffi.alloc('uint8_t', length));
-    new Uint8Array(koffi.view(address, length)).fill(0);
+    const address = addressOf(koffi().alloc('uint8_t', length));
+    new Uint8Array(koffi().view(address, length)).fill(0);
     return address;
   },
   free(address) {
-    koffi.free(address);
+    koffi().free(address);
   },
   watchReadable(fd, onReadable) {
-    const handle = koffi.node.poll(fd, { readable: true }, onReadable);
+    const handle = koffi().node.poll(fd, { readable: true }, onReadable);
     return { stop: () => handle.stop(), close: () => handle.close() };
   },
 
   setCloseOnExec(fd, on) {
     const flags = c().fcntl(fd, F_GETFD) as number;
-    if (flags < 0) return { kind: 'errno', errno: koffi.errno() };
+    if (flags < 0) return { kind: 'errno', errno: koffi().errno() };
     return status(c().fcntl(fd, F_SETFD, 'int', on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) as number);
   },
   getpwnam(name) {

@@ -76,6 +76,17 @@ describe('hosts files: answered here, reloaded on edit', function () {
     expect(brief(await ask(s.port, 'gone.home.test'))).to.equal('SERVFAIL');
   });
 
+  it('hosts files alone (--forward none) still load the forwarder: their names answered, other names REFUSED', async () => {
+    const dir = folder();
+    const file = join(dir, 'hosts');
+    writeFileSync(file, '192.168.7.10 nas.home.test\n');
+    const s = await startServer(['--workers', '2', '--listen', '127.0.0.1', '--forward', 'none', '--etc-hosts', 'off', '--hosts', file]);
+    running.push(s);
+    // Twice per worker's worth of source ports: both workers must have loaded what the hosts files need.
+    for (let i = 0; i < 6; i++) expect(brief(await ask(s.port, 'nas.home.test'))).to.equal('NOERROR A 192.168.7.10');
+    expect(brief(await ask(s.port, 'www.remote.test')), 'no upstream: not forwarded').to.equal('REFUSED');
+  });
+
   it('an edit (in place, then a new file renamed over it) is answered without a signal; the forward cache is kept; a forwarded reply kept for a name the file now holds is not given again', async () => {
     const dir = folder();
     const file = join(dir, 'hosts');

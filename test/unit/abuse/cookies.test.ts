@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { ClientAddress } from '../../../src/abuse/client-address.js';
-import { COOKIE_BAD, COOKIE_CLIENT_ONLY, COOKIE_VALID, parseSecret, rotatingSecret, ServerCookies, type CookieVerdict } from '../../../src/abuse/cookies.js';
+import { parseSecret } from '../../../src/abuse/cookie-secret.js';
+import { COOKIE_BAD, COOKIE_CLIENT_ONLY, COOKIE_VALID, rotatingSecret, ServerCookies, type CookieVerdict } from '../../../src/abuse/cookies.js';
 import { cookieDataAt, cookieDataLength, findCookie, MALFORMED_COOKIE, NO_COOKIE, OPT_BAD_COOKIE, OPT_COOKIE, readOpt } from '../../../src/dns/query.js';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
