@@ -6,7 +6,11 @@
  * (Unbound with a CA made by openssl here) under 1,000 QPS of cache misses
  * (TLS handshakes per minute).
  *
- *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60]
+ *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60] [--forward-zones 10000]
+ *
+ * `--forward-zones 0` runs the zones scenario with two identical servers
+ * (neither has forward zones): the differences it shows are the
+ * measurement's noise.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -41,11 +45,13 @@ interface Options {
   only: Set<string>;
   dotSeconds: number;
   dotQps: number;
+  /** Forward zones of the second server in the zones scenario (0: an A/A run, the noise). */
+  forwardZones: number;
 }
 
 function options(): Options {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, 'dot-seconds': { type: 'string' }, 'dot-qps': { type: 'string' } },
+    options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, 'dot-seconds': { type: 'string' }, 'dot-qps': { type: 'string' }, 'forward-zones': { type: 'string' } },
   });
   return {
     rounds: Number(values.rounds ?? 3),
@@ -53,6 +59,7 @@ function options(): Options {
     only: new Set((values.only ?? 'cached,zones,dot').split(',')),
     dotSeconds: Number(values['dot-seconds'] ?? 60),
     dotQps: Number(values['dot-qps'] ?? 1000),
+    forwardZones: Number(values['forward-zones'] ?? 10_000),
   };
 }
 
@@ -285,8 +292,8 @@ const MEMORY_SAMPLES = 5;
 const MEMORY_SAMPLE_MS = 200;
 /** How often a server's workers' PSS is sampled while it is measured (their mean and peak are the "under load" figures). */
 const LOAD_SAMPLE_MS = 250;
-/** Idle time after the runs before the last memory point: past V8's memory reducer (it shrinks an idle heap after about 8 s). */
-const SETTLE_MS = 12_000;
+/** Idle time after a server's last run before its last memory point: V8's memory reducer shrinks an idle heap some 8 to 30 s after (at 12 s most workers still held the level their last run ended at, anywhere in a 40 MB sawtooth). */
+const SETTLE_MS = 30_000;
 
 /** The workers' PSS (kB) of each server, MEMORY_SAMPLES times MEMORY_SAMPLE_MS apart, the servers in turn. */
 async function memorySamples(servers: Running[]): Promise<number[][]> {
@@ -308,18 +315,20 @@ const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b)
  * and the peak of samples every LOAD_SAMPLE_MS while each server is
  * measured (a single sample lands anywhere in V8's collection cycle: under
  * this load a worker sits near its heap limit for seconds, then drops 30 MB
- * at a full collection); and after the runs, once both idled SETTLE_MS, the
- * median of MEMORY_SAMPLES samples.
+ * at a full collection); and after the runs, once each idled SETTLE_MS after
+ * its own last run, the median of MEMORY_SAMPLES samples.
  */
 async function zones(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
   const config = join(openDir(dir, 'zones'), 'zones.json');
-  const forwardZones = Array.from({ length: 10_000 }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
+  const count = o.forwardZones;
+  const counted = count.toLocaleString('en');
+  const forwardZones = Array.from({ length: count }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
   writeFileSync(config, JSON.stringify({ 'forward-zones': forwardZones }));
   const rows: string[] = [];
   const results: Record<string, unknown> = {};
   for (const answerCache of ['20000', '0']) {
     const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache]);
-    const many = await startShardns(groups, dir, `shardns 10,000 forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config]);
+    const many = await startShardns(groups, dir, `shardns ${counted} forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config]);
     const both = [plain, many];
     await sleep(1000);
     const atStart = await memorySamples(both);
@@ -328,17 +337,23 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     const afterWarmUp = await memorySamples(both);
     const us: number[][] = [[], []];
     const underLoad: number[][] = [[], []];
+    const lastRunEnd = [0, 0];
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 ? [0, 1] : [1, 0];
       for (const i of order) {
         const sampler = setInterval(() => underLoad[i]!.push(workerMemory(both[i]!).pssKb), LOAD_SAMPLE_MS);
         const m = await measure(groups, both[i]!, file, o.durationSec, hz).finally(() => clearInterval(sampler));
         us[i]!.push(m.cpuUs);
+        lastRunEnd[i] = Date.now();
         console.log(`zones ${both[i]!.label} round ${round}: ${fmt(m.cpuUs, 2)} µs CPU/query, ${Math.round(m.stats.qps)} QPS`);
       }
     }
-    await sleep(SETTLE_MS);
-    const afterRuns = await memorySamples(both);
+    // Each server idles SETTLE_MS after its own last run: the one that ran first would otherwise idle a run longer.
+    const afterRuns: number[][] = [[], []];
+    for (const i of [0, 1].sort((a, b) => lastRunEnd[a]! - lastRunEnd[b]!)) {
+      await sleep(Math.max(0, lastRunEnd[i]! + SETTLE_MS - Date.now()));
+      afterRuns[i] = (await memorySamples([both[i]!]))[0]!;
+    }
     // Per point and server, MB.
     const points = [atStart.map(median), afterWarmUp.map(median), underLoad.map(mean), underLoad.map((xs) => Math.max(...xs)), afterRuns.map(median)].map((p) => p.map((kb) => kb / 1024));
     const cpu = (xs: number[]): string => `${fmt(median(xs), 2)} (${xs.map((x) => fmt(x, 2)).join(', ')})`;
@@ -348,11 +363,11 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
   }
   out.push(
     '',
-    `### 10,000 forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`,
+    `### ${counted} forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`,
     '',
-    `Worker PSS: at start (1 s after listening) and after the warm-up, the median of ${MEMORY_SAMPLES} samples ${MEMORY_SAMPLE_MS} ms apart; under load, the mean and the peak of samples every ${LOAD_SAMPLE_MS} ms during the server's runs; after the runs, once both idled ${SETTLE_MS / 1000} s, the median of ${MEMORY_SAMPLES} samples.`,
+    `Worker PSS: at start (1 s after listening) and after the warm-up, the median of ${MEMORY_SAMPLES} samples ${MEMORY_SAMPLE_MS} ms apart; under load, the mean and the peak of samples every ${LOAD_SAMPLE_MS} ms during the server's runs; after the runs, once each idled ${SETTLE_MS / 1000} s after its own last run, the median of ${MEMORY_SAMPLES} samples.`,
     '',
-    '| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, 10,000 | worker PSS MB, none (at start → after warm-up → under load, mean → peak → after runs) | worker PSS MB, 10,000 | difference MB (same five) |',
+    `| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, ${counted} | worker PSS MB, none (at start → after warm-up → under load, mean → peak → after runs) | worker PSS MB, ${counted} | difference MB (same five) |`,
     '|---|---|---|---|---|---|',
     ...rows,
   );
