@@ -27,6 +27,7 @@ import { freePort } from './ports.js';
 import { killGroup, ProcessGroups, type Tracked } from './processes.js';
 import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, sampleCpu } from './procstat.js';
 import { ROOT } from './root.js';
+import { collectGarbage } from './inspector.js';
 
 /** The forwarders compared. */
 const FORWARDERS = ['shardns', 'unbound', 'dnsmasq'] as const;
@@ -75,6 +76,8 @@ interface Running {
   label: string;
   port: number;
   tracked: Tracked;
+  /** The 127.0.0.1 port its Node processes open their inspector on at SIGUSR1 (`--inspect-port` in NODE_OPTIONS), when given one. */
+  inspectPort?: number;
 }
 
 /** The upstream: NSD serving NAMES A records with a long TTL (nothing expires during the run). */
@@ -131,13 +134,21 @@ function openDir(parent: string, name: string): string {
   return d;
 }
 
-/** shardns, 1 worker, forwarding to the upstream; extra flags (a config with forward zones, --answer-cache 0, a tls:// upstream). */
-async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = []): Promise<Running> {
+/**
+ * shardns, 1 worker, forwarding to the upstream; extra flags (a config with
+ * forward zones, --answer-cache 0, a tls:// upstream). `inspect`: its Node
+ * processes get `--inspect-port=127.0.0.1:PORT` (a free port) through
+ * NODE_OPTIONS, so the worker opens its inspector there on SIGUSR1 (nothing
+ * listens until then).
+ */
+async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = [], inspect = false): Promise<Running> {
   const port = await freePort();
+  const inspectPort = inspect ? await freePort(new Set([port])) : undefined;
+  const env = inspectPort === undefined ? process.env : { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], `--inspect-port=127.0.0.1:${inspectPort}`].filter(Boolean).join(' ') };
   const state = openDir(dir, `state-${label.replace(/\W+/g, '-')}`);
-  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra]);
+  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra], { env });
   await tracked.waitFor(/listening on .* with \d+ workers?/, 30_000);
-  return { label, port, tracked };
+  return { label, port, tracked, ...(inspectPort !== undefined ? { inspectPort } : {}) };
 }
 
 /** Unbound, 1 thread, the upstream as a stub zone (an authoritative server), caches big enough, no prefetch or serve-expired. */
@@ -223,23 +234,51 @@ async function warm(groups: ProcessGroups, s: Running, file: string): Promise<vo
   await runDnsperf(groups, { port: s.port, queryFile: file, durationSec: 60, passes: 1, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
 }
 
-/** The worker process(es) of a shardns: their memory (kB) now. */
-function workerMemory(s: Running): { rssKb: number; pssKb: number } {
-  let rssKb = 0;
-  let pssKb = 0;
-  for (const pid of groupPids(s.tracked.pgid)) {
+/** The worker process(es) of a shardns. */
+function workerPids(s: Running): number[] {
+  return groupPids(s.tracked.pgid).filter((pid) => {
     let cmd = '';
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
-      continue;
+      return false;
     }
-    if (!cmd.includes('dns-worker') && !cmd.startsWith('shardns worker')) continue;
+    return cmd.includes('dns-worker') || cmd.startsWith('shardns worker');
+  });
+}
+
+/** The worker process(es) of a shardns: their memory (kB) now. */
+function workerMemory(s: Running): { rssKb: number; pssKb: number } {
+  let rssKb = 0;
+  let pssKb = 0;
+  for (const pid of workerPids(s)) {
     const m = memoryKb(pid);
     rssKb += m.rssKb;
     pssKb += m.pssKb;
   }
   return { rssKb, pssKb };
+}
+
+/** A worker's memory right after a forced full collection: PSS (kB) and V8's heap used and total (kB). */
+interface CollectedKb {
+  pssKb: number;
+  heapUsedKb: number;
+  heapTotalKb: number;
+}
+
+/**
+ * Forces a full collection in the server's one worker through its inspector
+ * (bench/inspector.ts: SIGUSR1, HeapProfiler.collectGarbage, the inspector
+ * closed again) and reads its PSS right after. Throws when it cannot: the
+ * run's memory figures would be missing.
+ */
+async function collected(s: Running): Promise<CollectedKb> {
+  const pids = workerPids(s);
+  if (pids.length !== 1 || s.inspectPort === undefined) throw new Error(`${s.label}: a forced collection needs one worker and an inspector port (found ${pids.length} workers)`);
+  const pid = pids[0]!;
+  const r = await collectGarbage(pid, s.inspectPort, () => memoryKb(pid).pssKb);
+  if (r.kind === 'error') throw new Error(`${s.label}: ${r.message}`);
+  return { pssKb: r.pssKb, heapUsedKb: r.usedBytes / 1024, heapTotalKb: r.totalBytes / 1024 };
 }
 
 const median = (xs: number[]): number => {
@@ -307,16 +346,57 @@ async function memorySamples(servers: Running[]): Promise<number[][]> {
 
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
+/** Forced collections at each point, per server, and how far apart: a forced one lands at the same place every time (the live heap). */
+const COLLECTED_SAMPLES = 3;
+const COLLECTED_SAMPLE_MS = 200;
+/** The load run for the forced collections under load: its length, and when in it each collection is forced. */
+const COLLECTED_LOAD_SEC = 6;
+const COLLECTED_LOAD_AT_MS = [1500, 3000, 4500];
+
+/** COLLECTED_SAMPLES forced collections of each server's worker, the servers in turn. */
+async function collectedSamples(servers: Running[]): Promise<CollectedKb[][]> {
+  const samples: CollectedKb[][] = servers.map(() => []);
+  for (let k = 0; k < COLLECTED_SAMPLES; k++) {
+    if (k > 0) await sleep(COLLECTED_SAMPLE_MS);
+    for (const [i, s] of servers.entries()) samples[i]!.push(await collected(s));
+  }
+  return samples;
+}
+
+/** A load run of COLLECTED_LOAD_SEC (not measured for CPU) with a forced collection at each of COLLECTED_LOAD_AT_MS. */
+async function collectedUnderLoad(groups: ProcessGroups, s: Running, file: string): Promise<CollectedKb[]> {
+  const started = Date.now();
+  const load = runDnsperf(groups, { port: s.port, queryFile: file, durationSec: COLLECTED_LOAD_SEC, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
+  const samples: CollectedKb[] = [];
+  try {
+    for (const at of COLLECTED_LOAD_AT_MS) {
+      await sleep(Math.max(0, started + at - Date.now()));
+      samples.push(await collected(s));
+    }
+  } finally {
+    await load;
+  }
+  return samples;
+}
+
+/** The points the memory of both servers is taken at, in order. */
+const POINTS = ['atStart', 'afterWarmUp', 'underLoad', 'afterRuns'] as const;
+
 /**
  * Scenario 2: 10,000 forward zones against none: worker memory and CPU per
  * query (reply cache on, and off so every query reaches the forwarder).
- * Worker PSS: at start (1 s after both are listening) and after the
- * warm-up, each the median of MEMORY_SAMPLES samples; under load, the mean
- * and the peak of samples every LOAD_SAMPLE_MS while each server is
- * measured (a single sample lands anywhere in V8's collection cycle: under
- * this load a worker sits near its heap limit for seconds, then drops 30 MB
- * at a full collection); and after the runs, once each idled SETTLE_MS after
- * its own last run, the median of MEMORY_SAMPLES samples.
+ * Worker PSS as it is (no collection forced): at start (1 s after both are
+ * listening) and after the warm-up, each the median of MEMORY_SAMPLES
+ * samples; under load, the mean and the peak of samples every
+ * LOAD_SAMPLE_MS while each server is measured (a single sample lands
+ * anywhere in V8's collection cycle: under this load a worker sits near its
+ * heap limit for seconds, then drops 30 MB at a full collection); and after
+ * the runs, once each idled SETTLE_MS after its own last run, the median of
+ * MEMORY_SAMPLES samples. Then, at the same points, the worker's PSS and V8
+ * heap right after a forced full collection (bench/inspector.ts): what the
+ * worker holds, with the garbage gone; under load in a load run of its own
+ * after the measured ones (a forced collection in a measured run would
+ * count its CPU), after the un-forced samples of every point.
  */
 async function zones(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
   const config = join(openDir(dir, 'zones'), 'zones.json');
@@ -325,16 +405,20 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
   const forwardZones = Array.from({ length: count }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
   writeFileSync(config, JSON.stringify({ 'forward-zones': forwardZones }));
   const rows: string[] = [];
+  const gcRows: string[] = [];
   const results: Record<string, unknown> = {};
   for (const answerCache of ['20000', '0']) {
-    const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache]);
-    const many = await startShardns(groups, dir, `shardns ${counted} forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config]);
+    const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache], true);
+    const many = await startShardns(groups, dir, `shardns ${counted} forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config], true);
     const both = [plain, many];
+    const gc: Record<(typeof POINTS)[number], CollectedKb[][]> = { atStart: [], afterWarmUp: [], underLoad: [[], []], afterRuns: [[], []] };
     await sleep(1000);
     const atStart = await memorySamples(both);
+    gc.atStart = await collectedSamples(both);
     for (const s of both) await warm(groups, s, file);
     await sleep(1000);
     const afterWarmUp = await memorySamples(both);
+    gc.afterWarmUp = await collectedSamples(both);
     const us: number[][] = [[], []];
     const underLoad: number[][] = [[], []];
     const lastRunEnd = [0, 0];
@@ -353,12 +437,22 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     for (const i of [0, 1].sort((a, b) => lastRunEnd[a]! - lastRunEnd[b]!)) {
       await sleep(Math.max(0, lastRunEnd[i]! + SETTLE_MS - Date.now()));
       afterRuns[i] = (await memorySamples([both[i]!]))[0]!;
+      gc.afterRuns[i] = (await collectedSamples([both[i]!]))[0]!;
     }
+    // The forced collections under load last: the points above stay what they were without them.
+    for (const i of [0, 1]) gc.underLoad[i] = await collectedUnderLoad(groups, both[i]!, file);
     // Per point and server, MB.
     const points = [atStart.map(median), afterWarmUp.map(median), underLoad.map(mean), underLoad.map((xs) => Math.max(...xs)), afterRuns.map(median)].map((p) => p.map((kb) => kb / 1024));
     const cpu = (xs: number[]): string => `${fmt(median(xs), 2)} (${xs.map((x) => fmt(x, 2)).join(', ')})`;
     rows.push(`| answer-cache ${answerCache} | ${cpu(us[0]!)} | ${cpu(us[1]!)} | ${points.map((p) => fmt(p[0]!)).join(' → ')} | ${points.map((p) => fmt(p[1]!)).join(' → ')} | ${points.map((p) => fmt(p[1]! - p[0]!)).join(', ')} |`);
-    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns } };
+    for (const point of POINTS) {
+      const mb = (f: (c: CollectedKb) => number): number[] => gc[point].map((xs) => median(xs.map(f)) / 1024);
+      const pss = mb((c) => c.pssKb);
+      const heap = mb((c) => c.heapUsedKb);
+      const spread = (f: (c: CollectedKb) => number): string => gc[point].map((xs) => fmt((Math.max(...xs.map(f)) - Math.min(...xs.map(f))) / 1024)).join(', ');
+      gcRows.push(`| answer-cache ${answerCache} | ${point} | ${fmt(pss[0]!)} | ${fmt(pss[1]!)} | ${fmt(pss[1]! - pss[0]!)} | ${fmt(heap[0]!)} | ${fmt(heap[1]!)} | ${fmt(heap[1]! - heap[0]!, 2)} | ${spread((c) => c.pssKb)} |`);
+    }
+    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns }, collectedKb: gc };
     for (const s of both) await groups.stop(s.tracked);
   }
   out.push(
@@ -370,6 +464,12 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     `| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, ${counted} | worker PSS MB, none (at start → after warm-up → under load, mean → peak → after runs) | worker PSS MB, ${counted} | difference MB (same five) |`,
     '|---|---|---|---|---|---|',
     ...rows,
+    '',
+    `Right after a forced full collection (the worker's inspector, bench/inspector.ts), at the same points after their un-forced samples: the median of ${COLLECTED_SAMPLES} collections ${COLLECTED_SAMPLE_MS} ms apart; under load, in a ${COLLECTED_LOAD_SEC} s load run after the measured ones, at ${COLLECTED_LOAD_AT_MS.map((t) => t / 1000).join(', ')} s. MB.`,
+    '',
+    `| reply cache | point | PSS, none | PSS, ${counted} | difference | V8 heap used, none | heap used, ${counted} | difference | PSS spread of the samples (none, ${counted}) |`,
+    '|---|---|---|---|---|---|---|---|---|',
+    ...gcRows,
   );
   json['zones'] = results;
 }

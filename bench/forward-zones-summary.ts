@@ -1,0 +1,118 @@
+/**
+ * The forward-zones memory results of several forward-peers runs, summed up:
+ * per reply-cache setting and kind of run (A/B: 10,000 forward zones against
+ * none; A/A: `--forward-zones 0`, two identical servers), the difference in
+ * worker memory (the second server minus the first) at each point, the
+ * median over runs and the range, un-forced and after a forced collection,
+ * and the CPU-per-query ratio.
+ *
+ *   node dist/bench/forward-zones-summary.js bench/results/forward-peers-*.json
+ */
+
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+/** A worker's memory right after a forced full collection, kB (as forward-peers writes it). */
+interface CollectedKb {
+  pssKb: number;
+  heapUsedKb: number;
+  heapTotalKb: number;
+}
+
+/** One reply-cache setting of one run, as forward-peers writes it under `zones`. */
+export interface ZonesRun {
+  cpuUs: number[][];
+  pssKb: { atStart: number[][]; afterWarmUp: number[][]; underLoad: number[][]; afterRuns: number[][] };
+  collectedKb?: Record<'atStart' | 'afterWarmUp' | 'underLoad' | 'afterRuns', CollectedKb[][]>;
+}
+
+/** A forward-peers result file, the parts read here. */
+export interface ForwardPeersResult {
+  when: string;
+  options: { forwardZones?: number };
+  zones?: Record<string, ZonesRun>;
+}
+
+/** The measures compared between the two servers, each a function of one server's samples (MB). */
+const MEASURES: { name: string; of: (r: ZonesRun, server: 0 | 1) => number | null }[] = [
+  { name: 'PSS at start', of: (r, i) => median(r.pssKb.atStart[i]!) / 1024 },
+  { name: 'PSS after warm-up', of: (r, i) => median(r.pssKb.afterWarmUp[i]!) / 1024 },
+  { name: 'PSS under load, mean', of: (r, i) => mean(r.pssKb.underLoad[i]!) / 1024 },
+  { name: 'PSS under load, peak', of: (r, i) => Math.max(...r.pssKb.underLoad[i]!) / 1024 },
+  { name: 'PSS after runs', of: (r, i) => median(r.pssKb.afterRuns[i]!) / 1024 },
+  ...(['atStart', 'afterWarmUp', 'underLoad', 'afterRuns'] as const).flatMap((p) => [
+    { name: `collected: PSS ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb ? median(r.collectedKb[p][i]!.map((c) => c.pssKb)) / 1024 : null) },
+    { name: `collected: heap used ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb ? median(r.collectedKb[p][i]!.map((c) => c.heapUsedKb)) / 1024 : null) },
+  ]),
+];
+
+function label(p: string): string {
+  return { atStart: 'at start', afterWarmUp: 'after warm-up', underLoad: 'under load', afterRuns: 'after runs' }[p] ?? p;
+}
+
+/** The median of `xs` (NaN when empty). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function mean(xs: number[]): number {
+  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** One line of the summary: a measure's differences (MB, second server minus first) over the runs of one kind and setting. */
+export interface SummaryRow {
+  answerCache: string;
+  kind: 'A/B' | 'A/A';
+  measure: string;
+  /** One difference per run, in the order of the files. */
+  diffs: number[];
+}
+
+/** The rows for every setting, kind and measure; CPU is the ratio (second ÷ first) of each run's medians. */
+export function summarize(results: ForwardPeersResult[]): SummaryRow[] {
+  const rows = new Map<string, SummaryRow>();
+  for (const res of results) {
+    const kind = (res.options.forwardZones ?? 10_000) > 0 ? 'A/B' : 'A/A';
+    for (const [key, run] of Object.entries(res.zones ?? {})) {
+      const answerCache = key.replace(/^answerCache/, '');
+      const add = (measure: string, d: number): void => {
+        const id = `${answerCache}|${kind}|${measure}`;
+        const row = rows.get(id) ?? { answerCache, kind, measure, diffs: [] };
+        row.diffs.push(d);
+        rows.set(id, row);
+      };
+      add('CPU µs/query ratio', median(run.cpuUs[1]!) / median(run.cpuUs[0]!));
+      for (const m of MEASURES) {
+        const a = m.of(run, 0);
+        const b = m.of(run, 1);
+        if (a !== null && b !== null) add(m.name, b - a);
+      }
+    }
+  }
+  return [...rows.values()];
+}
+
+/** The rows as a markdown table: median (min … max), and how many runs exceed `limitMb` (memory rows). */
+export function summaryTable(rows: SummaryRow[], limitMb = 10): string {
+  const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+  const out = ['| reply cache | runs | measure | difference, median (min … max) | runs over ' + limitMb + ' MB |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    const ratio = r.measure.startsWith('CPU');
+    const d = ratio ? 3 : 1;
+    const over = ratio ? '—' : String(r.diffs.filter((x) => x > limitMb).length);
+    out.push(`| ${r.answerCache} ${r.kind} | ${r.diffs.length} | ${r.measure} | ${f(median(r.diffs), d)} (${f(Math.min(...r.diffs), d)} … ${f(Math.max(...r.diffs), d)}) | ${over} |`);
+  }
+  return out.join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const files = process.argv.slice(2);
+  if (files.length === 0) {
+    console.error('usage: node dist/bench/forward-zones-summary.js bench/results/forward-peers-*.json');
+    process.exit(2);
+  }
+  const results = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as ForwardPeersResult).filter((r) => r.zones);
+  const sorted = summarize(results).sort((a, b) => a.answerCache.localeCompare(b.answerCache) || a.kind.localeCompare(b.kind));
+  console.log(summaryTable(sorted));
+}
