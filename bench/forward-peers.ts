@@ -267,15 +267,27 @@ interface CollectedKb {
 }
 
 /**
- * Forces a full collection in the server's one worker through its inspector
- * (bench/inspector.ts: SIGUSR1, HeapProfiler.collectGarbage, the inspector
- * closed again) and reads its PSS right after. Throws when it cannot: the
- * run's memory figures would be missing.
+ * The server's one worker, the same process as at `expected` (its pid when
+ * the scenario started): a worker restarted by the supervisor would make
+ * every later figure another process's. Throws when it is not.
  */
-async function collected(s: Running): Promise<CollectedKb> {
+function sameWorker(s: Running, expected?: number): number {
   const pids = workerPids(s);
-  if (pids.length !== 1 || s.inspectPort === undefined) throw new Error(`${s.label}: a forced collection needs one worker and an inspector port (found ${pids.length} workers)`);
-  const pid = pids[0]!;
+  if (pids.length !== 1) throw new Error(`${s.label}: ${pids.length} workers, not 1:\n${s.tracked.output().slice(-2000)}`);
+  if (expected !== undefined && pids[0] !== expected) throw new Error(`${s.label}: worker pid ${expected} was replaced by ${pids[0]}: the run's figures are not of one process:\n${s.tracked.output().slice(-2000)}`);
+  return pids[0]!;
+}
+
+/**
+ * Forces a full collection in the server's one worker (`pid`) through its
+ * inspector (bench/inspector.ts: SIGUSR1 the first time, then
+ * HeapProfiler.collectGarbage; the inspector stays open on 127.0.0.1 for
+ * the worker's life, in both servers alike) and reads its PSS right after.
+ * Throws when it cannot: the run's memory figures would be missing.
+ */
+async function collected(s: Running, pid: number): Promise<CollectedKb> {
+  sameWorker(s, pid);
+  if (s.inspectPort === undefined) throw new Error(`${s.label}: started without an inspector port`);
   const r = await collectGarbage(pid, s.inspectPort, () => memoryKb(pid).pssKb);
   if (r.kind === 'error') throw new Error(`${s.label}: ${r.message}`);
   return { pssKb: r.pssKb, heapUsedKb: r.usedBytes / 1024, heapTotalKb: r.totalBytes / 1024 };
@@ -354,24 +366,24 @@ const COLLECTED_LOAD_SEC = 6;
 const COLLECTED_LOAD_AT_MS = [1500, 3000, 4500];
 
 /** COLLECTED_SAMPLES forced collections of each server's worker, the servers in turn. */
-async function collectedSamples(servers: Running[]): Promise<CollectedKb[][]> {
+async function collectedSamples(servers: Running[], pids: number[]): Promise<CollectedKb[][]> {
   const samples: CollectedKb[][] = servers.map(() => []);
   for (let k = 0; k < COLLECTED_SAMPLES; k++) {
     if (k > 0) await sleep(COLLECTED_SAMPLE_MS);
-    for (const [i, s] of servers.entries()) samples[i]!.push(await collected(s));
+    for (const [i, s] of servers.entries()) samples[i]!.push(await collected(s, pids[i]!));
   }
   return samples;
 }
 
 /** A load run of COLLECTED_LOAD_SEC (not measured for CPU) with a forced collection at each of COLLECTED_LOAD_AT_MS. */
-async function collectedUnderLoad(groups: ProcessGroups, s: Running, file: string): Promise<CollectedKb[]> {
+async function collectedUnderLoad(groups: ProcessGroups, s: Running, pid: number, file: string): Promise<CollectedKb[]> {
   const started = Date.now();
   const load = runDnsperf(groups, { port: s.port, queryFile: file, durationSec: COLLECTED_LOAD_SEC, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
   const samples: CollectedKb[] = [];
   try {
     for (const at of COLLECTED_LOAD_AT_MS) {
       await sleep(Math.max(0, started + at - Date.now()));
-      samples.push(await collected(s));
+      samples.push(await collected(s, pid));
     }
   } finally {
     await load;
@@ -411,14 +423,15 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache], true);
     const many = await startShardns(groups, dir, `shardns ${counted} forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config], true);
     const both = [plain, many];
+    const pids = both.map((s) => sameWorker(s));
     const gc: Record<(typeof POINTS)[number], CollectedKb[][]> = { atStart: [], afterWarmUp: [], underLoad: [[], []], afterRuns: [[], []] };
     await sleep(1000);
     const atStart = await memorySamples(both);
-    gc.atStart = await collectedSamples(both);
+    gc.atStart = await collectedSamples(both, pids);
     for (const s of both) await warm(groups, s, file);
     await sleep(1000);
     const afterWarmUp = await memorySamples(both);
-    gc.afterWarmUp = await collectedSamples(both);
+    gc.afterWarmUp = await collectedSamples(both, pids);
     const us: number[][] = [[], []];
     const underLoad: number[][] = [[], []];
     const lastRunEnd = [0, 0];
@@ -437,10 +450,11 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     for (const i of [0, 1].sort((a, b) => lastRunEnd[a]! - lastRunEnd[b]!)) {
       await sleep(Math.max(0, lastRunEnd[i]! + SETTLE_MS - Date.now()));
       afterRuns[i] = (await memorySamples([both[i]!]))[0]!;
-      gc.afterRuns[i] = (await collectedSamples([both[i]!]))[0]!;
+      gc.afterRuns[i] = (await collectedSamples([both[i]!], [pids[i]!]))[0]!;
     }
     // The forced collections under load last: the points above stay what they were without them.
-    for (const i of [0, 1]) gc.underLoad[i] = await collectedUnderLoad(groups, both[i]!, file);
+    for (const i of [0, 1]) gc.underLoad[i] = await collectedUnderLoad(groups, both[i]!, pids[i]!, file);
+    both.forEach((s, i) => sameWorker(s, pids[i]));
     // Per point and server, MB.
     const points = [atStart.map(median), afterWarmUp.map(median), underLoad.map(mean), underLoad.map((xs) => Math.max(...xs)), afterRuns.map(median)].map((p) => p.map((kb) => kb / 1024));
     const cpu = (xs: number[]): string => `${fmt(median(xs), 2)} (${xs.map((x) => fmt(x, 2)).join(', ')})`;
@@ -465,7 +479,7 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Right after a forced full collection (the worker's inspector, bench/inspector.ts), at the same points after their un-forced samples: the median of ${COLLECTED_SAMPLES} collections ${COLLECTED_SAMPLE_MS} ms apart; under load, in a ${COLLECTED_LOAD_SEC} s load run after the measured ones, at ${COLLECTED_LOAD_AT_MS.map((t) => t / 1000).join(', ')} s. MB.`,
+    `Right after a forced full collection (the worker's inspector, bench/inspector.ts; open from the first one on, in both servers), at the same points after their un-forced samples: the median of ${COLLECTED_SAMPLES} collections ${COLLECTED_SAMPLE_MS} ms apart; under load, in a ${COLLECTED_LOAD_SEC} s load run after the measured ones, at ${COLLECTED_LOAD_AT_MS.map((t) => t / 1000).join(', ')} s. MB.`,
     '',
     `| reply cache | point | PSS, none | PSS, ${counted} | difference | V8 heap used, none | heap used, ${counted} | difference | PSS spread of the samples (none, ${counted}) |`,
     '|---|---|---|---|---|---|---|---|---|',
