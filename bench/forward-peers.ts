@@ -25,7 +25,7 @@ import { answerData } from './dns.js';
 import { dnsperfArgs, parseDnsperf, runDnsperf, type DnsperfStats } from './dnsperf.js';
 import { freePort } from './ports.js';
 import { killGroup, ProcessGroups, type Tracked } from './processes.js';
-import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, sampleCpu } from './procstat.js';
+import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, pssByMapping, sampleCpu } from './procstat.js';
 import { ROOT } from './root.js';
 import { collectGarbage } from './inspector.js';
 
@@ -259,9 +259,10 @@ function workerMemory(s: Running): { rssKb: number; pssKb: number } {
   return { rssKb, pssKb };
 }
 
-/** A worker's memory right after a forced full collection: PSS (kB) and V8's heap used and total (kB). */
+/** A worker's memory right after a forced full collection: PSS (kB), its part in the brk heap (glibc malloc's main arena), and V8's heap used and total (kB). */
 interface CollectedKb {
   pssKb: number;
+  pssBrkKb?: number;
   heapUsedKb: number;
   heapTotalKb: number;
 }
@@ -288,9 +289,14 @@ function sameWorker(s: Running, expected?: number): number {
 async function collected(s: Running, pid: number): Promise<CollectedKb> {
   sameWorker(s, pid);
   if (s.inspectPort === undefined) throw new Error(`${s.label}: started without an inspector port`);
-  const r = await collectGarbage(pid, s.inspectPort, () => memoryKb(pid).pssKb);
+  let brk: number | undefined;
+  const r = await collectGarbage(pid, s.inspectPort, () => {
+    const pss = memoryKb(pid).pssKb;
+    brk = pssByMapping(pid)?.brkKb;
+    return pss;
+  });
   if (r.kind === 'error') throw new Error(`${s.label}: ${r.message}`);
-  return { pssKb: r.pssKb, heapUsedKb: r.usedBytes / 1024, heapTotalKb: r.totalBytes / 1024 };
+  return { pssKb: r.pssKb, ...(brk !== undefined ? { pssBrkKb: brk } : {}), heapUsedKb: r.usedBytes / 1024, heapTotalKb: r.totalBytes / 1024 };
 }
 
 const median = (xs: number[]): number => {
@@ -463,8 +469,9 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
       const mb = (f: (c: CollectedKb) => number): number[] => gc[point].map((xs) => median(xs.map(f)) / 1024);
       const pss = mb((c) => c.pssKb);
       const heap = mb((c) => c.heapUsedKb);
+      const brk = mb((c) => c.pssBrkKb ?? NaN);
       const spread = (f: (c: CollectedKb) => number): string => gc[point].map((xs) => fmt((Math.max(...xs.map(f)) - Math.min(...xs.map(f))) / 1024)).join(', ');
-      gcRows.push(`| answer-cache ${answerCache} | ${point} | ${fmt(pss[0]!)} | ${fmt(pss[1]!)} | ${fmt(pss[1]! - pss[0]!)} | ${fmt(heap[0]!)} | ${fmt(heap[1]!)} | ${fmt(heap[1]! - heap[0]!, 2)} | ${spread((c) => c.pssKb)} |`);
+      gcRows.push(`| answer-cache ${answerCache} | ${point} | ${fmt(pss[0]!)} | ${fmt(pss[1]!)} | ${fmt(pss[1]! - pss[0]!)} | ${fmt(heap[0]!)} | ${fmt(heap[1]!)} | ${fmt(heap[1]! - heap[0]!, 2)} | ${fmt(brk[0]!)}, ${fmt(brk[1]!)} | ${spread((c) => c.pssKb)} |`);
     }
     results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns }, collectedKb: gc };
     for (const s of both) await groups.stop(s.tracked);
@@ -481,8 +488,8 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     '',
     `Right after a forced full collection (the worker's inspector, bench/inspector.ts; open from the first one on, in both servers), at the same points after their un-forced samples: the median of ${COLLECTED_SAMPLES} collections ${COLLECTED_SAMPLE_MS} ms apart; under load, in a ${COLLECTED_LOAD_SEC} s load run after the measured ones, at ${COLLECTED_LOAD_AT_MS.map((t) => t / 1000).join(', ')} s. MB.`,
     '',
-    `| reply cache | point | PSS, none | PSS, ${counted} | difference | V8 heap used, none | heap used, ${counted} | difference | PSS spread of the samples (none, ${counted}) |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    `| reply cache | point | PSS, none | PSS, ${counted} | difference | V8 heap used, none | heap used, ${counted} | difference | PSS of the brk heap (malloc's main arena), none, ${counted} | PSS spread of the samples (none, ${counted}) |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...gcRows,
   );
   json['zones'] = results;

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 /** A worker's memory right after a forced full collection, kB (as forward-peers writes it). */
 interface CollectedKb {
   pssKb: number;
+  pssBrkKb?: number;
   heapUsedKb: number;
   heapTotalKb: number;
 }
@@ -43,6 +44,7 @@ const MEASURES: { name: string; of: (r: ZonesRun, server: 0 | 1) => number | nul
   ...(['atStart', 'afterWarmUp', 'underLoad', 'afterRuns'] as const).flatMap((p) => [
     { name: `collected: PSS ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb ? median(r.collectedKb[p][i]!.map((c) => c.pssKb)) / 1024 : null) },
     { name: `collected: heap used ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb ? median(r.collectedKb[p][i]!.map((c) => c.heapUsedKb)) / 1024 : null) },
+    { name: `collected: PSS of the brk heap ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb?.[p][i]!.every((c) => c.pssBrkKb !== undefined) ? median(r.collectedKb[p][i]!.map((c) => c.pssBrkKb!)) / 1024 : null) },
   ]),
 ];
 
