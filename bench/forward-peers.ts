@@ -27,7 +27,7 @@ import { freePort } from './ports.js';
 import { killGroup, ProcessGroups, type Tracked } from './processes.js';
 import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, pssByMapping, sampleCpu } from './procstat.js';
 import { ROOT } from './root.js';
-import { collectGarbage } from './inspector.js';
+import { collectGarbage, evaluateIn } from './inspector.js';
 
 /** The forwarders compared. */
 const FORWARDERS = ['shardns', 'unbound', 'dnsmasq'] as const;
@@ -397,6 +397,21 @@ async function collectedUnderLoad(groups: ProcessGroups, s: Running, pid: number
   return samples;
 }
 
+/**
+ * The worker's memory after a forced collection and then malloc_trim(0)
+ * (glibc hands the free pages of its arenas back to the kernel), called in
+ * the worker through its inspector with koffi, which the worker has loaded
+ * already: PSS before and after the trim (kB). What the trim gives back was
+ * free memory malloc kept, not memory anything holds.
+ */
+async function trimmed(s: Running, pid: number): Promise<{ collected: CollectedKb; trimmedPssKb: number; trimmedBrkKb: number }> {
+  const c = await collected(s, pid);
+  const koffi = JSON.stringify(join(ROOT, 'node_modules/koffi'));
+  const r = await evaluateIn(pid, s.inspectPort!, `require(${koffi}).load('libc.so.6').func('int malloc_trim(size_t pad)')(0)`);
+  if (r.kind === 'error') throw new Error(`${s.label}: malloc_trim: ${r.message}`);
+  return { collected: c, trimmedPssKb: memoryKb(pid).pssKb, trimmedBrkKb: pssByMapping(pid)?.brkKb ?? NaN };
+}
+
 /** The points the memory of both servers is taken at, in order. */
 const POINTS = ['atStart', 'afterWarmUp', 'underLoad', 'afterRuns'] as const;
 
@@ -460,6 +475,9 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
     }
     // The forced collections under load last: the points above stay what they were without them.
     for (const i of [0, 1]) gc.underLoad[i] = await collectedUnderLoad(groups, both[i]!, pids[i]!, file);
+    // Last of all (it changes what malloc holds): a forced collection, then malloc_trim(0).
+    await sleep(1000);
+    const trim = [await trimmed(both[0]!, pids[0]!), await trimmed(both[1]!, pids[1]!)];
     both.forEach((s, i) => sameWorker(s, pids[i]));
     // Per point and server, MB.
     const points = [atStart.map(median), afterWarmUp.map(median), underLoad.map(mean), underLoad.map((xs) => Math.max(...xs)), afterRuns.map(median)].map((p) => p.map((kb) => kb / 1024));
@@ -473,7 +491,8 @@ async function zones(groups: ProcessGroups, dir: string, upstream: Running, file
       const spread = (f: (c: CollectedKb) => number): string => gc[point].map((xs) => fmt((Math.max(...xs.map(f)) - Math.min(...xs.map(f))) / 1024)).join(', ');
       gcRows.push(`| answer-cache ${answerCache} | ${point} | ${fmt(pss[0]!)} | ${fmt(pss[1]!)} | ${fmt(pss[1]! - pss[0]!)} | ${fmt(heap[0]!)} | ${fmt(heap[1]!)} | ${fmt(heap[1]! - heap[0]!, 2)} | ${fmt(brk[0]!)}, ${fmt(brk[1]!)} | ${spread((c) => c.pssKb)} |`);
     }
-    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns }, collectedKb: gc };
+    gcRows.push(`| answer-cache ${answerCache} | end, then malloc_trim(0) | ${fmt(trim[0]!.collected.pssKb / 1024)} → ${fmt(trim[0]!.trimmedPssKb / 1024)} | ${fmt(trim[1]!.collected.pssKb / 1024)} → ${fmt(trim[1]!.trimmedPssKb / 1024)} | ${fmt((trim[1]!.collected.pssKb - trim[0]!.collected.pssKb) / 1024)} → ${fmt((trim[1]!.trimmedPssKb - trim[0]!.trimmedPssKb) / 1024)} | ${fmt(trim[0]!.collected.heapUsedKb / 1024)} | ${fmt(trim[1]!.collected.heapUsedKb / 1024)} | ${fmt((trim[1]!.collected.heapUsedKb - trim[0]!.collected.heapUsedKb) / 1024, 2)} | ${fmt(trim[0]!.trimmedBrkKb / 1024)}, ${fmt(trim[1]!.trimmedBrkKb / 1024)} (trimmed) | — |`);
+    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns }, collectedKb: gc, trimmed: trim };
     for (const s of both) await groups.stop(s.tracked);
   }
   out.push(

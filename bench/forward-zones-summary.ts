@@ -25,6 +25,8 @@ export interface ZonesRun {
   cpuUs: number[][];
   pssKb: { atStart: number[][]; afterWarmUp: number[][]; underLoad: number[][]; afterRuns: number[][] };
   collectedKb?: Record<'atStart' | 'afterWarmUp' | 'underLoad' | 'afterRuns', CollectedKb[][]>;
+  /** At the end: a forced collection, then malloc_trim(0), per server. */
+  trimmed?: { collected: CollectedKb; trimmedPssKb: number; trimmedBrkKb: number }[];
 }
 
 /** A forward-peers result file, the parts read here. */
@@ -46,6 +48,9 @@ const MEASURES: { name: string; of: (r: ZonesRun, server: 0 | 1) => number | nul
     { name: `collected: heap used ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb ? median(r.collectedKb[p][i]!.map((c) => c.heapUsedKb)) / 1024 : null) },
     { name: `collected: PSS of the brk heap ${label(p)}`, of: (r: ZonesRun, i: 0 | 1) => (r.collectedKb?.[p][i]!.every((c) => c.pssBrkKb !== undefined) ? median(r.collectedKb[p][i]!.map((c) => c.pssBrkKb!)) / 1024 : null) },
   ]),
+  { name: 'end: PSS after a forced collection', of: (r, i) => (r.trimmed ? r.trimmed[i]!.collected.pssKb / 1024 : null) },
+  { name: 'end: PSS after it and malloc_trim(0)', of: (r, i) => (r.trimmed ? r.trimmed[i]!.trimmedPssKb / 1024 : null) },
+  { name: 'end: V8 heap used', of: (r, i) => (r.trimmed ? r.trimmed[i]!.collected.heapUsedKb / 1024 : null) },
 ];
 
 function label(p: string): string {

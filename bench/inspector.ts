@@ -281,3 +281,33 @@ export async function collectGarbage(pid: number, port: number, afterGc: () => n
     cdp.close();
   }
 }
+
+/**
+ * Evaluates `expression` in Node process `pid` through its inspector on
+ * `port`, which must be open already (a {@link collectGarbage} opened it),
+ * with the console's command-line API (so `require` is there), and gives
+ * the value. For the benchmark's own probes, never for a served process.
+ */
+export async function evaluateIn(pid: number, port: number, expression: string, timeoutMs = 5000): Promise<{ kind: 'ok'; value: unknown } | { kind: 'error'; message: string }> {
+  const list = await targets(port);
+  const target = list?.find((t) => t.webSocketDebuggerUrl?.startsWith(`ws://127.0.0.1:${port}/`));
+  if (!target?.webSocketDebuggerUrl) return { kind: 'error', message: `no inspector open on 127.0.0.1:${port}` };
+  let cdp: CdpSession;
+  try {
+    cdp = await connectCdp(target.webSocketDebuggerUrl, timeoutMs);
+  } catch (e) {
+    return { kind: 'error', message: (e as Error).message };
+  }
+  try {
+    const who = await cdp.call('Runtime.evaluate', { expression: 'process.pid' });
+    const whoPid = (who['result'] as { value?: unknown } | undefined)?.value;
+    if (whoPid !== pid) return { kind: 'error', message: `the inspector on 127.0.0.1:${port} is pid ${String(whoPid)}'s, not ${pid}'s` };
+    const r = await cdp.call('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true });
+    if (r['exceptionDetails']) return { kind: 'error', message: `${expression}: ${JSON.stringify(r['exceptionDetails']).slice(0, 500)}` };
+    return { kind: 'ok', value: (r['result'] as { value?: unknown } | undefined)?.value };
+  } catch (e) {
+    return { kind: 'error', message: `pid ${pid}'s inspector: ${(e as Error).message}` };
+  } finally {
+    cdp.close();
+  }
+}

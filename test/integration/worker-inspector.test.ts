@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { collectGarbage, listening } from '../../bench/inspector.js';
+import { collectGarbage, evaluateIn, listening } from '../../bench/inspector.js';
+import { freePort, ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { memoryKb } from '../../bench/procstat.js';
 import { txtOf, udpQuery } from '../helpers/dns-client.js';
-import { freePort, startServer, type RunningServer } from '../helpers/server.js';
 
 /** The worker that answers id.server: its pid. */
 async function workerPid(port: number): Promise<number> {
@@ -39,6 +39,14 @@ describe('a shardns worker under a forced collection through its inspector (SIGU
       expect(await listening(inspectPort), 'the inspector stays open').to.equal(true);
       expect(await workerPid(server.port), `the same worker, not a restarted one: ${server.stdout()}${server.stderr()}`).to.equal(pid);
     }
+    // The benchmark's last probe: malloc_trim(0) in the worker through koffi (1: memory was given back, 0: none was free).
+    const trim = await evaluateIn(pid, inspectPort, `require(${JSON.stringify(`${ROOT}node_modules/koffi`)}).load('libc.so.6').func('int malloc_trim(size_t pad)')(0)`);
+    expect(trim.kind, JSON.stringify(trim)).to.equal('ok');
+    expect(trim.kind === 'ok' && trim.value).to.be.oneOf([0, 1]);
+    const bad = await evaluateIn(pid, inspectPort, 'no_such_name_here');
+    expect(bad.kind === 'error' && bad.message).to.match(/no_such_name_here/);
+    const other = await evaluateIn(pid + 1, inspectPort, '1');
+    expect(other.kind === 'error' && other.message).to.equal(`the inspector on 127.0.0.1:${inspectPort} is pid ${pid}'s, not ${pid + 1}'s`);
     await new Promise((r) => setTimeout(r, 300));
     expect(await workerPid(server.port)).to.equal(pid);
     expect(server.stderr()).to.match(new RegExp(`Debugger listening on ws://127\\.0\\.0\\.1:${inspectPort}/`));
