@@ -6,7 +6,7 @@
  * median over runs and the range, un-forced and after a forced collection,
  * and the CPU-per-query ratio.
  *
- *   node dist/bench/forward-zones-summary.js bench/results/forward-peers-*.json
+ *   node dist/bench/forward-zones-summary.js [--side-by-side] bench/results/forward-peers-*.json
  */
 
 import { readFileSync } from 'node:fs';
@@ -113,13 +113,41 @@ export function summaryTable(rows: SummaryRow[], limitMb = 10): string {
   return out.join('\n');
 }
 
+/**
+ * The rows side by side: per reply-cache setting, one line per measure with
+ * the A/B and the A/A runs' median (min … max) and their counts, runs over
+ * `limitMb` in brackets.
+ */
+export function sideBySide(rows: SummaryRow[], limitMb = 10): string {
+  const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+  const cell = (r: SummaryRow | undefined): string => {
+    if (!r) return '—';
+    const d = r.measure.startsWith('CPU') ? 3 : 1;
+    const over = r.measure.startsWith('CPU') ? 0 : r.diffs.filter((x) => x > limitMb).length;
+    return `${f(median(r.diffs), d)} (${f(Math.min(...r.diffs), d)} … ${f(Math.max(...r.diffs), d)})${over ? ` [${over} over ${limitMb}]` : ''}`;
+  };
+  const caches = [...new Set(rows.map((r) => r.answerCache))].sort((a, b) => Number(b) - Number(a));
+  const runs = (cache: string, kind: string): number => Math.max(0, ...rows.filter((r) => r.answerCache === cache && r.kind === kind).map((r) => r.diffs.length));
+  const out: string[] = [];
+  for (const cache of caches) {
+    out.push('', `Reply cache ${cache === '0' ? 'off' : `on (${cache})`}: ${runs(cache, 'A/B')} A/B runs, ${runs(cache, 'A/A')} A/A runs.`, '', '| measure | A/B: 10,000 forward zones − none | A/A: none − none |', '|---|---|---|');
+    const measures = [...new Set(rows.filter((r) => r.answerCache === cache).map((r) => r.measure))];
+    for (const m of measures) {
+      const find = (kind: string): SummaryRow | undefined => rows.find((r) => r.answerCache === cache && r.kind === kind && r.measure === m);
+      out.push(`| ${m} | ${cell(find('A/B'))} | ${cell(find('A/A'))} |`);
+    }
+  }
+  return out.join('\n');
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const files = process.argv.slice(2);
+  const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   if (files.length === 0) {
-    console.error('usage: node dist/bench/forward-zones-summary.js bench/results/forward-peers-*.json');
+    console.error('usage: node dist/bench/forward-zones-summary.js [--side-by-side] bench/results/forward-peers-*.json');
     process.exit(2);
   }
   const results = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as ForwardPeersResult).filter((r) => r.zones);
-  const sorted = summarize(results).sort((a, b) => a.answerCache.localeCompare(b.answerCache) || a.kind.localeCompare(b.kind));
-  console.log(summaryTable(sorted));
+  const rows = summarize(results);
+  if (process.argv.includes('--side-by-side')) console.log(sideBySide(rows));
+  else console.log(summaryTable(rows.sort((a, b) => a.answerCache.localeCompare(b.answerCache) || a.kind.localeCompare(b.kind))));
 }

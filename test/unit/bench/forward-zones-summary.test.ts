@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { summarize, summaryTable, type ForwardPeersResult, type ZonesRun } from '../../../bench/forward-zones-summary.js';
+import { sideBySide, summarize, summaryTable, type ForwardPeersResult, type ZonesRun } from '../../../bench/forward-zones-summary.js';
 
 /** A run whose second server has `extraMb` more everywhere (PSS and heap), CPU `cpu` µs against 4. */
 function run(extraMb: number, cpu: number, collected = true): ZonesRun {
@@ -38,6 +38,13 @@ describe('bench forward-zones summary (several forward-peers runs)', () => {
   it('leaves out runs made before forced collections existed, and gives the CPU ratio of the medians', () => {
     expect(row('20000', 'A/B', 'collected: PSS at start')!.diffs).to.have.length(1);
     expect(row('20000', 'A/B', 'CPU µs/query ratio')!.diffs.map((d) => +d.toFixed(6))).to.deep.equal([1.1, 1.05]);
+  });
+
+  it('puts A/B and A/A side by side per reply-cache setting, the runs over the limit counted', () => {
+    const text = sideBySide(rows);
+    expect(text).to.include('Reply cache off: 2 A/B runs, 1 A/A runs.');
+    expect(text).to.include('| PSS at start | 6.5 (1.0 … 12.0) [1 over 10] | 0.5 (0.5 … 0.5) |');
+    expect(text.indexOf('Reply cache on (20000)')).to.be.lessThan(text.indexOf('Reply cache off'));
   });
 
   it('prints the median, the range and the runs over the limit', () => {
