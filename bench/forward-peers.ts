@@ -6,7 +6,11 @@
  * (Unbound with a CA made by openssl here) under 1,000 QPS of cache misses
  * (TLS handshakes per minute).
  *
- *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60]
+ *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60] [--forward-zones 10000]
+ *
+ * `--forward-zones 0` runs the zones scenario with two identical servers
+ * (neither has forward zones): the differences it shows are the
+ * measurement's noise.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -21,8 +25,9 @@ import { answerData } from './dns.js';
 import { dnsperfArgs, parseDnsperf, runDnsperf, type DnsperfStats } from './dnsperf.js';
 import { freePort } from './ports.js';
 import { killGroup, ProcessGroups, type Tracked } from './processes.js';
-import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, sampleCpu } from './procstat.js';
+import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, pssByMapping, sampleCpu } from './procstat.js';
 import { ROOT } from './root.js';
+import { collectGarbage, evaluateIn } from './inspector.js';
 
 /** The forwarders compared. */
 const FORWARDERS = ['shardns', 'unbound', 'dnsmasq'] as const;
@@ -41,11 +46,13 @@ interface Options {
   only: Set<string>;
   dotSeconds: number;
   dotQps: number;
+  /** Forward zones of the second server in the zones scenario (0: an A/A run, the noise). */
+  forwardZones: number;
 }
 
 function options(): Options {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, 'dot-seconds': { type: 'string' }, 'dot-qps': { type: 'string' } },
+    options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, 'dot-seconds': { type: 'string' }, 'dot-qps': { type: 'string' }, 'forward-zones': { type: 'string' } },
   });
   return {
     rounds: Number(values.rounds ?? 3),
@@ -53,6 +60,7 @@ function options(): Options {
     only: new Set((values.only ?? 'cached,zones,dot').split(',')),
     dotSeconds: Number(values['dot-seconds'] ?? 60),
     dotQps: Number(values['dot-qps'] ?? 1000),
+    forwardZones: Number(values['forward-zones'] ?? 10_000),
   };
 }
 
@@ -68,6 +76,8 @@ interface Running {
   label: string;
   port: number;
   tracked: Tracked;
+  /** The 127.0.0.1 port its Node processes open their inspector on at SIGUSR1 (`--inspect-port` in NODE_OPTIONS), when given one. */
+  inspectPort?: number;
 }
 
 /** The upstream: NSD serving NAMES A records with a long TTL (nothing expires during the run). */
@@ -124,13 +134,21 @@ function openDir(parent: string, name: string): string {
   return d;
 }
 
-/** shardns, 1 worker, forwarding to the upstream; extra flags (a config with forward zones, --answer-cache 0, a tls:// upstream). */
-async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = []): Promise<Running> {
+/**
+ * shardns, 1 worker, forwarding to the upstream; extra flags (a config with
+ * forward zones, --answer-cache 0, a tls:// upstream). `inspect`: its Node
+ * processes get `--inspect-port=127.0.0.1:PORT` (a free port) through
+ * NODE_OPTIONS, so the worker opens its inspector there on SIGUSR1 (nothing
+ * listens until then).
+ */
+async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = [], inspect = false): Promise<Running> {
   const port = await freePort();
+  const inspectPort = inspect ? await freePort(new Set([port])) : undefined;
+  const env = inspectPort === undefined ? process.env : { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], `--inspect-port=127.0.0.1:${inspectPort}`].filter(Boolean).join(' ') };
   const state = openDir(dir, `state-${label.replace(/\W+/g, '-')}`);
-  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra]);
+  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra], { env });
   await tracked.waitFor(/listening on .* with \d+ workers?/, 30_000);
-  return { label, port, tracked };
+  return { label, port, tracked, ...(inspectPort !== undefined ? { inspectPort } : {}) };
 }
 
 /** Unbound, 1 thread, the upstream as a stub zone (an authoritative server), caches big enough, no prefetch or serve-expired. */
@@ -216,23 +234,69 @@ async function warm(groups: ProcessGroups, s: Running, file: string): Promise<vo
   await runDnsperf(groups, { port: s.port, queryFile: file, durationSec: 60, passes: 1, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
 }
 
-/** The worker process(es) of a shardns: their memory (kB) now. */
-function workerMemory(s: Running): { rssKb: number; pssKb: number } {
-  let rssKb = 0;
-  let pssKb = 0;
-  for (const pid of groupPids(s.tracked.pgid)) {
+/** The worker process(es) of a shardns. */
+function workerPids(s: Running): number[] {
+  return groupPids(s.tracked.pgid).filter((pid) => {
     let cmd = '';
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
-      continue;
+      return false;
     }
-    if (!cmd.includes('dns-worker') && !cmd.startsWith('shardns worker')) continue;
+    return cmd.includes('dns-worker') || cmd.startsWith('shardns worker');
+  });
+}
+
+/** The worker process(es) of a shardns: their memory (kB) now. */
+function workerMemory(s: Running): { rssKb: number; pssKb: number } {
+  let rssKb = 0;
+  let pssKb = 0;
+  for (const pid of workerPids(s)) {
     const m = memoryKb(pid);
     rssKb += m.rssKb;
     pssKb += m.pssKb;
   }
   return { rssKb, pssKb };
+}
+
+/** A worker's memory right after a forced full collection: PSS (kB), its part in the brk heap (glibc malloc's main arena), and V8's heap used and total (kB). */
+interface CollectedKb {
+  pssKb: number;
+  pssBrkKb?: number;
+  heapUsedKb: number;
+  heapTotalKb: number;
+}
+
+/**
+ * The server's one worker, the same process as at `expected` (its pid when
+ * the scenario started): a worker restarted by the supervisor would make
+ * every later figure another process's. Throws when it is not.
+ */
+function sameWorker(s: Running, expected?: number): number {
+  const pids = workerPids(s);
+  if (pids.length !== 1) throw new Error(`${s.label}: ${pids.length} workers, not 1:\n${s.tracked.output().slice(-2000)}`);
+  if (expected !== undefined && pids[0] !== expected) throw new Error(`${s.label}: worker pid ${expected} was replaced by ${pids[0]}: the run's figures are not of one process:\n${s.tracked.output().slice(-2000)}`);
+  return pids[0]!;
+}
+
+/**
+ * Forces a full collection in the server's one worker (`pid`) through its
+ * inspector (bench/inspector.ts: SIGUSR1 the first time, then
+ * HeapProfiler.collectGarbage; the inspector stays open on 127.0.0.1 for
+ * the worker's life, in both servers alike) and reads its PSS right after.
+ * Throws when it cannot: the run's memory figures would be missing.
+ */
+async function collected(s: Running, pid: number): Promise<CollectedKb> {
+  sameWorker(s, pid);
+  if (s.inspectPort === undefined) throw new Error(`${s.label}: started without an inspector port`);
+  let brk: number | undefined;
+  const r = await collectGarbage(pid, s.inspectPort, () => {
+    const pss = memoryKb(pid).pssKb;
+    brk = pssByMapping(pid)?.brkKb;
+    return pss;
+  });
+  if (r.kind === 'error') throw new Error(`${s.label}: ${r.message}`);
+  return { pssKb: r.pssKb, ...(brk !== undefined ? { pssBrkKb: brk } : {}), heapUsedKb: r.usedBytes / 1024, heapTotalKb: r.totalBytes / 1024 };
 }
 
 const median = (xs: number[]): number => {
@@ -285,8 +349,8 @@ const MEMORY_SAMPLES = 5;
 const MEMORY_SAMPLE_MS = 200;
 /** How often a server's workers' PSS is sampled while it is measured (their mean and peak are the "under load" figures). */
 const LOAD_SAMPLE_MS = 250;
-/** Idle time after the runs before the last memory point: past V8's memory reducer (it shrinks an idle heap after about 8 s). */
-const SETTLE_MS = 12_000;
+/** Idle time after a server's last run before its last memory point: V8's memory reducer shrinks an idle heap some 8 to 30 s after (at 12 s most workers still held the level their last run ended at, anywhere in a 40 MB sawtooth). */
+const SETTLE_MS = 30_000;
 
 /** The workers' PSS (kB) of each server, MEMORY_SAMPLES times MEMORY_SAMPLE_MS apart, the servers in turn. */
 async function memorySamples(servers: Running[]): Promise<number[][]> {
@@ -300,61 +364,152 @@ async function memorySamples(servers: Running[]): Promise<number[][]> {
 
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
+/** Forced collections at each point, per server, and how far apart: a forced one lands at the same place every time (the live heap). */
+const COLLECTED_SAMPLES = 3;
+const COLLECTED_SAMPLE_MS = 200;
+/** The load run for the forced collections under load: its length, and when in it each collection is forced. */
+const COLLECTED_LOAD_SEC = 6;
+const COLLECTED_LOAD_AT_MS = [1500, 3000, 4500];
+
+/** COLLECTED_SAMPLES forced collections of each server's worker, the servers in turn. */
+async function collectedSamples(servers: Running[], pids: number[]): Promise<CollectedKb[][]> {
+  const samples: CollectedKb[][] = servers.map(() => []);
+  for (let k = 0; k < COLLECTED_SAMPLES; k++) {
+    if (k > 0) await sleep(COLLECTED_SAMPLE_MS);
+    for (const [i, s] of servers.entries()) samples[i]!.push(await collected(s, pids[i]!));
+  }
+  return samples;
+}
+
+/** A load run of COLLECTED_LOAD_SEC (not measured for CPU) with a forced collection at each of COLLECTED_LOAD_AT_MS. */
+async function collectedUnderLoad(groups: ProcessGroups, s: Running, pid: number, file: string): Promise<CollectedKb[]> {
+  const started = Date.now();
+  const load = runDnsperf(groups, { port: s.port, queryFile: file, durationSec: COLLECTED_LOAD_SEC, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
+  const samples: CollectedKb[] = [];
+  try {
+    for (const at of COLLECTED_LOAD_AT_MS) {
+      await sleep(Math.max(0, started + at - Date.now()));
+      samples.push(await collected(s, pid));
+    }
+  } finally {
+    await load;
+  }
+  return samples;
+}
+
+/**
+ * The worker's memory after a forced collection and then malloc_trim(0)
+ * (glibc hands the free pages of its arenas back to the kernel), called in
+ * the worker through its inspector with koffi, which the worker has loaded
+ * already: PSS before and after the trim (kB). What the trim gives back was
+ * free memory malloc kept, not memory anything holds.
+ */
+async function trimmed(s: Running, pid: number): Promise<{ collected: CollectedKb; trimmedPssKb: number; trimmedBrkKb: number }> {
+  const c = await collected(s, pid);
+  const koffi = JSON.stringify(join(ROOT, 'node_modules/koffi'));
+  const r = await evaluateIn(pid, s.inspectPort!, `require(${koffi}).load('libc.so.6').func('int malloc_trim(size_t pad)')(0)`);
+  if (r.kind === 'error') throw new Error(`${s.label}: malloc_trim: ${r.message}`);
+  return { collected: c, trimmedPssKb: memoryKb(pid).pssKb, trimmedBrkKb: pssByMapping(pid)?.brkKb ?? NaN };
+}
+
+/** The points the memory of both servers is taken at, in order. */
+const POINTS = ['atStart', 'afterWarmUp', 'underLoad', 'afterRuns'] as const;
+
 /**
  * Scenario 2: 10,000 forward zones against none: worker memory and CPU per
  * query (reply cache on, and off so every query reaches the forwarder).
- * Worker PSS: at start (1 s after both are listening) and after the
- * warm-up, each the median of MEMORY_SAMPLES samples; under load, the mean
- * and the peak of samples every LOAD_SAMPLE_MS while each server is
- * measured (a single sample lands anywhere in V8's collection cycle: under
- * this load a worker sits near its heap limit for seconds, then drops 30 MB
- * at a full collection); and after the runs, once both idled SETTLE_MS, the
- * median of MEMORY_SAMPLES samples.
+ * Worker PSS as it is (no collection forced): at start (1 s after both are
+ * listening) and after the warm-up, each the median of MEMORY_SAMPLES
+ * samples; under load, the mean and the peak of samples every
+ * LOAD_SAMPLE_MS while each server is measured (a single sample lands
+ * anywhere in V8's collection cycle: under this load a worker sits near its
+ * heap limit for seconds, then drops 30 MB at a full collection); and after
+ * the runs, once each idled SETTLE_MS after its own last run, the median of
+ * MEMORY_SAMPLES samples. Then, at the same points, the worker's PSS and V8
+ * heap right after a forced full collection (bench/inspector.ts): what the
+ * worker holds, with the garbage gone; under load in a load run of its own
+ * after the measured ones (a forced collection in a measured run would
+ * count its CPU), after the un-forced samples of every point.
  */
 async function zones(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
   const config = join(openDir(dir, 'zones'), 'zones.json');
-  const forwardZones = Array.from({ length: 10_000 }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
+  const count = o.forwardZones;
+  const counted = count.toLocaleString('en');
+  const forwardZones = Array.from({ length: count }, (_, i) => ({ name: `d${i}.corp${i % 97}.example.`, to: [`10.${(i >> 8) & 255}.${i & 255}.53`] }));
   writeFileSync(config, JSON.stringify({ 'forward-zones': forwardZones }));
   const rows: string[] = [];
+  const gcRows: string[] = [];
   const results: Record<string, unknown> = {};
   for (const answerCache of ['20000', '0']) {
-    const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache]);
-    const many = await startShardns(groups, dir, `shardns 10,000 forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config]);
+    const plain = await startShardns(groups, dir, `shardns no forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache], true);
+    const many = await startShardns(groups, dir, `shardns ${counted} forward zones, answer-cache ${answerCache}`, `127.0.0.1:${upstream.port}`, ['--answer-cache', answerCache, '--config', config], true);
     const both = [plain, many];
+    const pids = both.map((s) => sameWorker(s));
+    const gc: Record<(typeof POINTS)[number], CollectedKb[][]> = { atStart: [], afterWarmUp: [], underLoad: [[], []], afterRuns: [[], []] };
     await sleep(1000);
     const atStart = await memorySamples(both);
+    gc.atStart = await collectedSamples(both, pids);
     for (const s of both) await warm(groups, s, file);
     await sleep(1000);
     const afterWarmUp = await memorySamples(both);
+    gc.afterWarmUp = await collectedSamples(both, pids);
     const us: number[][] = [[], []];
     const underLoad: number[][] = [[], []];
+    const lastRunEnd = [0, 0];
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 ? [0, 1] : [1, 0];
       for (const i of order) {
         const sampler = setInterval(() => underLoad[i]!.push(workerMemory(both[i]!).pssKb), LOAD_SAMPLE_MS);
         const m = await measure(groups, both[i]!, file, o.durationSec, hz).finally(() => clearInterval(sampler));
         us[i]!.push(m.cpuUs);
+        lastRunEnd[i] = Date.now();
         console.log(`zones ${both[i]!.label} round ${round}: ${fmt(m.cpuUs, 2)} µs CPU/query, ${Math.round(m.stats.qps)} QPS`);
       }
     }
-    await sleep(SETTLE_MS);
-    const afterRuns = await memorySamples(both);
+    // Each server idles SETTLE_MS after its own last run: the one that ran first would otherwise idle a run longer.
+    const afterRuns: number[][] = [[], []];
+    for (const i of [0, 1].sort((a, b) => lastRunEnd[a]! - lastRunEnd[b]!)) {
+      await sleep(Math.max(0, lastRunEnd[i]! + SETTLE_MS - Date.now()));
+      afterRuns[i] = (await memorySamples([both[i]!]))[0]!;
+      gc.afterRuns[i] = (await collectedSamples([both[i]!], [pids[i]!]))[0]!;
+    }
+    // The forced collections under load last: the points above stay what they were without them.
+    for (const i of [0, 1]) gc.underLoad[i] = await collectedUnderLoad(groups, both[i]!, pids[i]!, file);
+    // Last of all (it changes what malloc holds): a forced collection, then malloc_trim(0).
+    await sleep(1000);
+    const trim = [await trimmed(both[0]!, pids[0]!), await trimmed(both[1]!, pids[1]!)];
+    both.forEach((s, i) => sameWorker(s, pids[i]));
     // Per point and server, MB.
     const points = [atStart.map(median), afterWarmUp.map(median), underLoad.map(mean), underLoad.map((xs) => Math.max(...xs)), afterRuns.map(median)].map((p) => p.map((kb) => kb / 1024));
     const cpu = (xs: number[]): string => `${fmt(median(xs), 2)} (${xs.map((x) => fmt(x, 2)).join(', ')})`;
     rows.push(`| answer-cache ${answerCache} | ${cpu(us[0]!)} | ${cpu(us[1]!)} | ${points.map((p) => fmt(p[0]!)).join(' → ')} | ${points.map((p) => fmt(p[1]!)).join(' → ')} | ${points.map((p) => fmt(p[1]! - p[0]!)).join(', ')} |`);
-    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns } };
+    for (const point of POINTS) {
+      const mb = (f: (c: CollectedKb) => number): number[] => gc[point].map((xs) => median(xs.map(f)) / 1024);
+      const pss = mb((c) => c.pssKb);
+      const heap = mb((c) => c.heapUsedKb);
+      const brk = mb((c) => c.pssBrkKb ?? NaN);
+      const spread = (f: (c: CollectedKb) => number): string => gc[point].map((xs) => fmt((Math.max(...xs.map(f)) - Math.min(...xs.map(f))) / 1024)).join(', ');
+      gcRows.push(`| answer-cache ${answerCache} | ${point} | ${fmt(pss[0]!)} | ${fmt(pss[1]!)} | ${fmt(pss[1]! - pss[0]!)} | ${fmt(heap[0]!)} | ${fmt(heap[1]!)} | ${fmt(heap[1]! - heap[0]!, 2)} | ${fmt(brk[0]!)}, ${fmt(brk[1]!)} | ${spread((c) => c.pssKb)} |`);
+    }
+    gcRows.push(`| answer-cache ${answerCache} | end, then malloc_trim(0) | ${fmt(trim[0]!.collected.pssKb / 1024)} → ${fmt(trim[0]!.trimmedPssKb / 1024)} | ${fmt(trim[1]!.collected.pssKb / 1024)} → ${fmt(trim[1]!.trimmedPssKb / 1024)} | ${fmt((trim[1]!.collected.pssKb - trim[0]!.collected.pssKb) / 1024)} → ${fmt((trim[1]!.trimmedPssKb - trim[0]!.trimmedPssKb) / 1024)} | ${fmt(trim[0]!.collected.heapUsedKb / 1024)} | ${fmt(trim[1]!.collected.heapUsedKb / 1024)} | ${fmt((trim[1]!.collected.heapUsedKb - trim[0]!.collected.heapUsedKb) / 1024, 2)} | ${fmt(trim[0]!.trimmedBrkKb / 1024)}, ${fmt(trim[1]!.trimmedBrkKb / 1024)} (trimmed) | — |`);
+    results[`answerCache${answerCache}`] = { cpuUs: us, pssKb: { atStart, afterWarmUp, underLoad, afterRuns }, collectedKb: gc, trimmed: trim };
     for (const s of both) await groups.stop(s.tracked);
   }
   out.push(
     '',
-    `### 10,000 forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`,
+    `### ${counted} forward zones (1 worker, cached forwarding, ${o.rounds} rounds of ${o.durationSec} s)`,
     '',
-    `Worker PSS: at start (1 s after listening) and after the warm-up, the median of ${MEMORY_SAMPLES} samples ${MEMORY_SAMPLE_MS} ms apart; under load, the mean and the peak of samples every ${LOAD_SAMPLE_MS} ms during the server's runs; after the runs, once both idled ${SETTLE_MS / 1000} s, the median of ${MEMORY_SAMPLES} samples.`,
+    `Worker PSS: at start (1 s after listening) and after the warm-up, the median of ${MEMORY_SAMPLES} samples ${MEMORY_SAMPLE_MS} ms apart; under load, the mean and the peak of samples every ${LOAD_SAMPLE_MS} ms during the server's runs; after the runs, once each idled ${SETTLE_MS / 1000} s after its own last run, the median of ${MEMORY_SAMPLES} samples.`,
     '',
-    '| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, 10,000 | worker PSS MB, none (at start → after warm-up → under load, mean → peak → after runs) | worker PSS MB, 10,000 | difference MB (same five) |',
+    `| reply cache | CPU µs/query, no forward zones (median; each round) | CPU µs/query, ${counted} | worker PSS MB, none (at start → after warm-up → under load, mean → peak → after runs) | worker PSS MB, ${counted} | difference MB (same five) |`,
     '|---|---|---|---|---|---|',
     ...rows,
+    '',
+    `Right after a forced full collection (the worker's inspector, bench/inspector.ts; open from the first one on, in both servers), at the same points after their un-forced samples: the median of ${COLLECTED_SAMPLES} collections ${COLLECTED_SAMPLE_MS} ms apart; under load, in a ${COLLECTED_LOAD_SEC} s load run after the measured ones, at ${COLLECTED_LOAD_AT_MS.map((t) => t / 1000).join(', ')} s. MB.`,
+    '',
+    `| reply cache | point | PSS, none | PSS, ${counted} | difference | V8 heap used, none | heap used, ${counted} | difference | PSS of the brk heap (malloc's main arena), none, ${counted} | PSS spread of the samples (none, ${counted}) |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...gcRows,
   );
   json['zones'] = results;
 }

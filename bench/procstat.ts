@@ -117,6 +117,49 @@ export function parseRollup(text: string): PssKb | null {
   return out;
 }
 
+/** A process's PSS (kB) by kind of mapping, from /proc/<pid>/smaps. */
+export interface PssByMapping {
+  /** The `[heap]` mapping: the brk heap, glibc malloc's main arena (native allocations of the main thread, ArrayBuffer backing stores among them). */
+  brkKb: number;
+  /** Anonymous mappings other than `[heap]` and `[stack]`: V8's heap pages, other malloc arenas, mmapped allocations, thread stacks. */
+  anonKb: number;
+  /** Mappings of files (the executable, libraries, mapped zone images). */
+  fileKb: number;
+  /** Everything else (`[stack]`, `[vdso]`, …). */
+  otherKb: number;
+}
+
+/**
+ * Sums the `Pss:` lines of an smaps text (proc(5)) by kind of mapping: a
+ * header line `start-end perms offset dev inode [path]` starts each
+ * mapping; a path starting with `/` is a file, `[heap]` the brk heap, none
+ * an anonymous mapping.
+ */
+export function parseSmapsPss(text: string): PssByMapping {
+  const out: PssByMapping = { brkKb: 0, anonKb: 0, fileKb: 0, otherKb: 0 };
+  let kind: keyof PssByMapping = 'otherKb';
+  for (const line of text.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const path = header[1]!.trim();
+      kind = path === '' ? 'anonKb' : path === '[heap]' ? 'brkKb' : path.startsWith('/') ? 'fileKb' : 'otherKb';
+      continue;
+    }
+    const pss = /^Pss:\s+(\d+) kB/.exec(line);
+    if (pss) out[kind] += Number(pss[1]);
+  }
+  return out;
+}
+
+/** {@link parseSmapsPss} of a live process; null when it is gone or its smaps cannot be read. */
+export function pssByMapping(pid: number, procRoot = '/proc'): PssByMapping | null {
+  try {
+    return parseSmapsPss(readFileSync(`${procRoot}/${pid}/smaps`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** Memory of one process in kB (see {@link memoryKb}). */
 export interface ProcessMemoryKb {
   rssKb: number;

@@ -11,6 +11,8 @@ import {
   groupPids,
   groupStats,
   parseRollup,
+  parseSmapsPss,
+  pssByMapping,
   parseStat,
   parseSystemCpu,
   sampleCpu,
@@ -132,5 +134,41 @@ describe('bench /proc accounting', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bench PSS by kind of mapping (smaps)', () => {
+  it('sums Pss lines into the brk heap, anonymous, file and other mappings', () => {
+    const text = [
+      '55d0c0000000-55d0c1000000 r-xp 00000000 08:01 1234 /usr/bin/node',
+      'Size:              16384 kB',
+      'Pss:                3000 kB',
+      'Pss_Dirty:           10 kB',
+      '55d0c2000000-55d0c3000000 rw-p 00000000 00:00 0                          [heap]',
+      'Pss:                7000 kB',
+      '7f0000000000-7f0000040000 rw-p 00000000 00:00 0 ',
+      'Pss:                 256 kB',
+      '7f0000100000-7f0000140000 rw-p 00000000 00:00 0',
+      'Pss:                 100 kB',
+      '7f0000200000-7f0000300000 r--s 00000000 08:01 99 /var/lib/shardns/images/zone-1.img (deleted)',
+      'Pss:                  50 kB',
+      '7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]',
+      'Pss:                  40 kB',
+    ].join('\n');
+    expect(parseSmapsPss(text)).to.deep.equal({ brkKb: 7000, anonKb: 356, fileKb: 3050, otherKb: 40 });
+  });
+
+  it("adds up to this process's own smaps_rollup Pss", () => {
+    const parts = pssByMapping(process.pid);
+    expect(parts).to.not.equal(null);
+    const rollup = parseRollup(readFileSync('/proc/self/smaps_rollup', 'utf8'))!;
+    const sum = parts!.brkKb + parts!.anonKb + parts!.fileKb + parts!.otherKb;
+    expect(parts!.anonKb + parts!.brkKb).to.be.greaterThan(0);
+    // Read at two moments: the process may have touched a few pages in between.
+    expect(Math.abs(sum - rollup.pss)).to.be.lessThan(rollup.pss * 0.05);
+  });
+
+  it('gives null for a process that is gone', () => {
+    expect(pssByMapping(2 ** 22 + 1)).to.equal(null);
   });
 });
