@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { acceptFor, collectGarbage, decodeFrame, encodeFrame, listening } from '../../../bench/inspector.js';
+import { collectGarbage, listening } from '../../../bench/inspector.js';
 import { freePort } from '../../../bench/ports.js';
 import { memoryKb } from '../../../bench/procstat.js';
 
@@ -26,41 +26,6 @@ async function heapHolder(port: number): Promise<{ child: ChildProcess; heapUsed
 }
 
 describe('bench inspector client (forced collections in another Node process)', () => {
-  it("gives RFC 6455's Sec-WebSocket-Accept for the RFC's example key (§1.3)", () => {
-    expect(acceptFor('dGhlIHNhbXBsZSBub25jZQ==')).to.equal('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
-  });
-
-  for (const n of [0, 1, 125, 126, 65535, 65536, 200000]) {
-    it(`encodes a masked client frame of ${n} octets that decodes back, and waits for the whole of it`, () => {
-      const payload = Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255));
-      const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
-      const f = encodeFrame(0x1, payload, mask);
-      expect(f[0]).to.equal(0x81); // FIN, text
-      expect(f[1]! & 0x80).to.equal(0x80); // masked (§5.3)
-      const d = decodeFrame(f);
-      expect(d.kind).to.equal('frame');
-      if (d.kind !== 'frame') return;
-      expect(d.used).to.equal(f.length);
-      expect(d.frame.fin).to.equal(true);
-      expect(d.frame.opcode).to.equal(1);
-      expect(d.frame.payload.equals(payload)).to.equal(true);
-      if (n > 0) expect(f.subarray(f.length - n).equals(payload)).to.equal(false); // the octets on the wire are masked
-      expect(decodeFrame(f.subarray(0, f.length - 1)).kind).to.equal('incomplete');
-      expect(decodeFrame(f.subarray(0, 1)).kind).to.equal('incomplete');
-    });
-  }
-
-  it('decodes an unmasked server frame followed by the next one', () => {
-    const server = Buffer.concat([Buffer.from([0x81, 3]), Buffer.from('abc'), Buffer.from([0x89, 0])]);
-    const d = decodeFrame(server);
-    expect(d.kind).to.equal('frame');
-    if (d.kind !== 'frame') return;
-    expect(d.frame.payload.toString()).to.equal('abc');
-    expect(d.used).to.equal(5);
-    const next = decodeFrame(server.subarray(d.used));
-    expect(next.kind === 'frame' && next.frame.opcode).to.equal(0x9);
-  });
-
   it('forces a full collection in a real Node process through SIGUSR1 and its inspector, which stays open on loopback for the next one', async function () {
     const port = await freePort();
     const { child, heapUsedWithJunk } = await heapHolder(port);
