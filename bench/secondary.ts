@@ -196,6 +196,9 @@ async function main(): Promise<void> {
       const took = ms < 0 ? -1 : performance.now() - start;
       const fromNotify = ms < 0 || notifiedAt < 0 ? -1 : performance.now() - notifiedAt;
       const q = await p.stop();
+      // The supervisor logs that every worker mapped the image once their acknowledgements are in, which can
+      // come after the probe saw the new serial everywhere: wait for that line (a little) before reading the round's log.
+      for (let waited = 0; waited < 2000 && !log.slice(since).includes('workers map the zones served now'); waited += 50) await new Promise((r) => setTimeout(r, 50));
       const roundLog = log.slice(since);
       const line = /zone example\.com\.: serial \d+, \d+ records; (\w+) from [^\n]* in (\d+) ms \(([^)]*)\)/.exec(roundLog);
       const how = line ? `${line[1]} job ${line[2]} ms (${line[3]})` : 'no transfer line in the log';
