@@ -1,0 +1,53 @@
+/**
+ * `node dist/fuzz/jazzer/confirm.js TARGET < input`: replays one input
+ * through a target without Jazzer.js's instrumentation and says, as one
+ * JSON line, whether it fails (run.ts `attempt()`: a throw, a broken
+ * invariant, or a handler call over the limit on three tries). The target's
+ * seeds run first, and the input five times, so the code it reaches is
+ * compiled, as in a worker that has served for a while. fuzz/jazzer/entry.ts asks it about inputs
+ * that were slow only under instrumentation (counters and compare hooks
+ * make every call slower), so that such an input is not taken for a finding.
+ */
+
+import { readFileSync } from 'node:fs';
+import { FUZZ_DIR, fuzzZones } from '../context.js';
+import { attempt, corpusFiles } from '../run.js';
+import { targetNamed, type FuzzTarget } from '../targets.js';
+
+/** Compiles the zones and runs each of the target's seeds twice: the code they reach is compiled before anything is timed. */
+export function warm(t: FuzzTarget): void {
+  fuzzZones();
+  for (const f of t.seeds.flatMap((d) => corpusFiles(`${FUZZ_DIR}corpus/${d}/`))) {
+    const seed = readFileSync(f);
+    for (let i = 0; i < 2; i++) {
+      try {
+        t.run(seed);
+      } catch {
+        // A seed that fails is the replay test's to report (test/unit/fuzz-corpus.test.ts).
+      }
+    }
+  }
+}
+
+/** The verdict printed (one JSON line on stdout). */
+export type Verdict = { kind: 'pass' } | { kind: 'fail'; signature: string; message: string } | { kind: 'error'; message: string };
+
+/** Warms the code `data` reaches, then runs attempt() on it. */
+export function confirm(name: string, data: Buffer): Verdict {
+  const t = targetNamed(name);
+  if (!t) return { kind: 'error', message: `no target "${name}"` };
+  warm(t);
+  for (let i = 0; i < 5; i++) {
+    try {
+      t.run(data);
+    } catch {
+      // attempt() below says what broke.
+    }
+  }
+  const failure = attempt(t, data);
+  return failure ? { kind: 'fail', signature: failure.signature, message: failure.error.stack ?? failure.error.message } : { kind: 'pass' };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(`${JSON.stringify(confirm(process.argv[2] ?? '', readFileSync(0)))}\n`);
+}
