@@ -8,7 +8,8 @@
  * the input to fuzz/crashes/<target>/crash-<sha1>, and this runner writes
  * `crash-<sha1>.txt` beside it (what broke, the stack), which
  * test/unit/fuzz-corpus.test.ts replays (fuzz/crashes/README.md).
- * FUZZ_SEED fixes libFuzzer's seed. Exit 1 when something was found, 2 on a
+ * FUZZ_SEED fixes libFuzzer's seed; FUZZ_WORK and FUZZ_CRASHES move the
+ * work folder and the findings elsewhere (the suite's smoke test). Exit 1 when something was found, 2 on a
  * setup error. `npm run fuzz:quick` is the fast-check runner (fuzz/run.ts).
  */
 
@@ -165,15 +166,15 @@ export function runJazzer(r: JazzerRun): Promise<JazzerOutcome> {
 const BUILD = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The run of one fuzz target: its entry (dist/fuzz/jazzer/<name>.js), its work corpus, its seeds, our code (dist/src/, dist/fuzz/) instrumented. */
-export function targetRun(t: FuzzTarget, seconds: number, seed?: number): JazzerRun {
+export function targetRun(t: FuzzTarget, seconds: number, seed?: number, work = `${FUZZ_DIR}work/`): JazzerRun {
   const run: JazzerRun = {
     entry: fileURLToPath(new URL(`./${t.name}.js`, import.meta.url)),
-    corpus: [`${FUZZ_DIR}work/${t.name}/`, ...t.seeds.map((d) => `${FUZZ_DIR}corpus/${d}/`).filter((d) => existsSync(d))],
+    corpus: [`${work}${t.name}/`, ...t.seeds.map((d) => `${FUZZ_DIR}corpus/${d}/`).filter((d) => existsSync(d))],
     includes: [`${BUILD}src/`, `${BUILD}fuzz/`],
     seconds,
     artifactDir: `${FUZZ_DIR}crashes/${t.name}/`,
     maxLen: t.maxLength,
-    logFile: `${FUZZ_DIR}work/${t.name}.log`,
+    logFile: `${work}${t.name}.log`,
   };
   if (seed !== undefined) run.seed = seed;
   return run;
@@ -200,6 +201,9 @@ async function main(): Promise<void> {
     console.error(`fuzz: FUZZ_SEED must be a positive integer, got "${seedEnv}"`);
     process.exit(2);
   }
+  // FUZZ_WORK: where the corpus grows and the logs go (default fuzz/work/); FUZZ_CRASHES: where findings go (default fuzz/crashes/, which the suite replays).
+  const work = process.env['FUZZ_WORK'] ? `${resolve(process.env['FUZZ_WORK'])}/` : undefined;
+  const crashes = process.env['FUZZ_CRASHES'] ? `${resolve(process.env['FUZZ_CRASHES'])}/` : undefined;
   const names = process.argv.slice(2);
   const unknown = names.filter((n) => !TARGETS.some((t) => t.name === n));
   if (unknown.length > 0) {
@@ -215,7 +219,8 @@ async function main(): Promise<void> {
   let findings = 0;
   let errors = 0;
   for (const t of TARGETS.filter((t) => names.length === 0 || names.includes(t.name))) {
-    const run = targetRun(t, seconds, seed);
+    const run = targetRun(t, seconds, seed, work);
+    if (crashes) run.artifactDir = `${crashes}${t.name}/`;
     console.log(`${t.name}: ${t.about}; ${seconds} s, corpus ${run.corpus.join(' ')}, log ${run.logFile}`);
     const out = await runJazzer(run);
     if (out.kind === 'error') {
