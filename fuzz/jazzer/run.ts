@@ -40,6 +40,8 @@ export interface LibFuzzerStats {
   peakRssMb: number;
   /** Files libFuzzer wrote as findings (`Test unit written to …`). */
   artifacts: string[];
+  /** The run's seed (`INFO: Seed: N`), 0 when not told. */
+  seed: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface LibFuzzerStats {
  * line and the final stats. Pure; fields it does not find are 0.
  */
 export function parseLibFuzzerLog(text: string): LibFuzzerStats {
-  const stats: LibFuzzerStats = { execs: 0, execPerSec: 0, cov: 0, ft: 0, corpus: 0, newUnits: 0, peakRssMb: 0, artifacts: [] };
+  const stats: LibFuzzerStats = { execs: 0, execPerSec: 0, cov: 0, ft: 0, corpus: 0, newUnits: 0, peakRssMb: 0, artifacts: [], seed: 0 };
   for (const line of text.split('\n')) {
     const status = /^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)\//.exec(line);
     if (status) {
@@ -64,6 +66,8 @@ export function parseLibFuzzerLog(text: string): LibFuzzerStats {
       else if (stat[1] === 'new_units_added') stats.newUnits = n;
       else if (stat[1] === 'peak_rss_mb') stats.peakRssMb = n;
     }
+    const seed = /^INFO: Seed: (\d+)/.exec(line);
+    if (seed) stats.seed = Number(seed[1]);
     const art = /Test unit written to (\S+)/.exec(line);
     if (art) stats.artifacts.push(art[1]!);
   }
@@ -181,11 +185,11 @@ export function targetRun(t: FuzzTarget, seconds: number, seed?: number, work = 
 }
 
 /** Writes `<artifact>.txt` for a finding: replayed here, uninstrumented and warm (confirm.ts), with what broke and the stack (or that it did not fail again). */
-function describeFinding(t: FuzzTarget, artifact: string, seed: number | undefined): string {
+function describeFinding(t: FuzzTarget, artifact: string, seed: number): string {
   const input = readFileSync(artifact);
   const v = confirm(t.name, input);
   const what = v.kind === 'fail' ? `signature: ${v.signature}\n\n${v.message}` : v.kind === 'pass' ? 'signature: none: it did not fail when replayed uninstrumented (a stall, or slow only then)' : `signature: none: ${v.message}`;
-  writeFileSync(`${artifact}.txt`, `target: ${t.name}\ninput (hex): ${input.toString('hex')}\nfound by: npm run fuzz (Jazzer.js)${seed !== undefined ? `, -seed=${seed}` : ''}\n${what}\n`);
+  writeFileSync(`${artifact}.txt`, `target: ${t.name}\ninput (hex): ${input.toString('hex')}\nfound by: npm run fuzz (Jazzer.js), libFuzzer -seed=${seed}\n${what}\n`);
   return v.kind === 'fail' ? v.signature : 'did not fail again';
 }
 
@@ -233,7 +237,7 @@ async function main(): Promise<void> {
     console.log(`${t.name}: ${s.execs} inputs in ${out.seconds.toFixed(0)} s (${s.execPerSec}/s), cov ${s.cov}, ft ${s.ft}, corpus ${s.corpus} in memory, ${s.newUnits} new this run, ${corpusFiles} files in ${run.corpus[0]}, peak RSS ${s.peakRssMb} MB`);
     if (out.kind === 'finding') {
       findings++;
-      for (const a of s.artifacts) console.log(`${t.name}: FINDING ${a}: ${describeFinding(t, resolve(ROOT, a), seed)}`);
+      for (const a of s.artifacts) console.log(`${t.name}: FINDING ${a}: ${describeFinding(t, resolve(ROOT, a), s.seed)}`);
       if (s.artifacts.length === 0) console.log(`${t.name}: FINDING (no input written):\n${out.output.slice(-3000)}`);
     }
   }
