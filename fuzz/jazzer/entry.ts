@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { attempt } from '../run.js';
 import { targetNamed, type FuzzTarget } from '../targets.js';
-import { warm, type Verdict } from './confirm.js';
+import { SLOW, warm, type Verdict } from './confirm.js';
 
 const CONFIRM = fileURLToPath(new URL('./confirm.js', import.meta.url));
 
@@ -57,7 +57,7 @@ export function fuzzEntry(name: string): (data: Buffer) => void {
   return (data: Buffer): void => {
     const failure = attempt(t, data, INSTRUMENTED_SCALE);
     if (!failure) return;
-    if (failure.signature.startsWith('Finding: slow:')) {
+    if (failure.signature.startsWith(SLOW)) {
       const v = replayPlain(t, data);
       if (v.kind === 'pass') {
         if (++cleared % 100 === 1) process.stderr.write(`fuzz: ${cleared} input(s) over the time limit only when instrumented (replayed uninstrumented: within it)\n`);
