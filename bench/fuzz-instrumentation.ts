@@ -1,6 +1,7 @@
 /**
  * How much slower the fuzz targets run under Jazzer.js's instrumentation
- * (the factor fuzz/jazzer/entry.ts INSTRUMENTED_SCALE allows for).
+ * (why fuzz/jazzer/entry.ts times slow inputs again in an uninstrumented
+ * copy of the build).
  *
  *   npm run build && node dist/bench/fuzz-instrumentation.js --plain
  *   node node_modules/@jazzer.js/core/dist/cli.js dist/bench/fuzz-instrumentation.js --sync \

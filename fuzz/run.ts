@@ -53,13 +53,12 @@ function origin(e: Error): string {
 /**
  * Runs one input. A throw, a broken invariant, or a handler call over the
  * target's limit on three tries (a garbage collection or a compilation can
- * stall any one call) is a failure. `limitScale` multiplies the limit (the
- * Jazzer.js entry runs instrumented code, several times slower).
+ * stall any one call) is a failure.
  */
-export function attempt(t: FuzzTarget, data: Buffer, limitScale = 1): Failure | null {
+export function attempt(t: FuzzTarget, data: Buffer): Failure | null {
   try {
     let ms = t.run(data);
-    const limit = t.limitMs(data) * limitScale;
+    const limit = t.limitMs(data);
     for (let i = 0; i < 3 && ms > limit; i++) ms = Math.min(ms, t.run(data));
     if (ms > limit) throw new Finding('slow: a handler call over its time limit', `${ms.toFixed(2)} ms of CPU, the limit is ${limit.toFixed(2)} ms`);
     return null;

@@ -6,9 +6,10 @@
  * seeds run first, and the input five times, so the code it reaches is
  * compiled, as in a worker that has served for a while; an input over the
  * limit is measured so three times, 50 ms apart, and is slow only if it is
- * over every time. fuzz/jazzer/entry.ts asks it about inputs that were slow
- * under instrumentation (counters and compare hooks make every call slower),
- * so that such an input is not taken for a finding.
+ * over every time. fuzz/jazzer/entry.ts replays inputs that were slow under
+ * instrumentation (counters and compare hooks make every call slower) with
+ * replay() in an uninstrumented copy of the build; the runner describes each
+ * finding with confirm().
  */
 
 import { readFileSync } from 'node:fs';
@@ -34,11 +35,16 @@ export function warm(t: FuzzTarget): void {
 /** The verdict printed (one JSON line on stdout). */
 export type Verdict = { kind: 'pass' } | { kind: 'fail'; signature: string; message: string } | { kind: 'error'; message: string };
 
-/** Warms the code `data` reaches, then runs attempt() on it. */
+/** Warms the target's code (its seeds), then replay(). */
 export function confirm(name: string, data: Buffer): Verdict {
   const t = targetNamed(name);
   if (!t) return { kind: 'error', message: `no target "${name}"` };
   warm(t);
+  return replay(t, data);
+}
+
+/** Runs `data` five times (the code it reaches compiled), then attempt(); over the limit, attempt() twice more, 50 ms apart. */
+export function replay(t: FuzzTarget, data: Buffer): Verdict {
   for (let i = 0; i < 5; i++) {
     try {
       t.run(data);

@@ -6,70 +6,70 @@
  * its artifact prefix (fuzz/crashes/<target>/).
  *
  * Time limits: the code runs instrumented here (an edge counter per branch,
- * a call into the addon per comparison): the seeds take 4 to 7 times as
- * long as uninstrumented (median; measured on this machine). So a call over
- * INSTRUMENTED_SCALE times the limit (run.ts `attempt()`: three tries, CPU
- * time) makes the input a suspect, replayed uninstrumented and warm in a
- * child process (fuzz/jazzer/confirm.ts); it is a finding only if it is over
- * the limit there. An input under the scaled limit here is within the real
- * limit uninstrumented.
+ * a call into the addon per comparison), 2 to 7 times slower than in a
+ * worker (the seeds' medians, bench/fuzz-instrumentation.ts). The limit is
+ * about the worker's code, so an input whose instrumented call is over it
+ * (instrumentation only adds work: an input under it here is under it
+ * uninstrumented) is replayed in an uninstrumented copy of the same build,
+ * loaded into this process beside the instrumented one (plainCopy: the
+ * runner copies dist/src and dist/fuzz to dist-plain/, which Jazzer.js does
+ * not instrument), warm, with confirm.ts `replay()`: run.ts `attempt()`
+ * (three tries, CPU time), twice more 50 ms apart when over. It is a finding
+ * only if it is over the limit there every time.
  */
 
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { attempt } from '../run.js';
 import { targetNamed, type FuzzTarget } from '../targets.js';
 import { SLOW, warm, type Verdict } from './confirm.js';
 
-const CONFIRM = fileURLToPath(new URL('./confirm.js', import.meta.url));
-
-/** How much slower instrumented code may be before an input is replayed uninstrumented (the seeds: 4 to 7 times, median). */
-export const INSTRUMENTED_SCALE = 8;
-
-/** Suspects replayed so far (sha1 → their verdict), so libFuzzer's re-runs of an input cost one child. */
-const verdicts = new Map<string, Verdict>();
-/** How many slow suspects passed uninstrumented (reported on stderr now and then). */
-let cleared = 0;
-
-/** The verdict of the uninstrumented replay of `data` (fuzz/jazzer/confirm.ts). */
-function replayPlain(t: FuzzTarget, data: Buffer): Verdict {
-  const key = createHash('sha1').update(data).digest('hex');
-  const known = verdicts.get(key);
-  if (known) return known;
-  const r = spawnSync(process.execPath, [CONFIRM, t.name], { input: data, encoding: 'utf8', maxBuffer: 16 << 20 });
-  let v: Verdict;
-  try {
-    v = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Verdict;
-  } catch {
-    v = { kind: 'error', message: `the replay exited with ${r.signal ?? `code ${r.status}`}: ${r.stderr.slice(-2000)}` };
-  }
-  verdicts.set(key, v);
-  return v;
+/** The uninstrumented copy of a build: the build's folder with `-plain` after its name (dist/ → dist-plain/), beside it, so its files find the repository and node_modules as the build's do. */
+export function plainCopy(build: string): string {
+  return `${build.replace(/\/+$/, '')}-plain/`;
 }
 
-/** The `fuzz` function for the target called `name` (an unknown name is a setup error, thrown at import). */
-export function fuzzEntry(name: string): (data: Buffer) => void {
+/** How many suspects passed uninstrumented (reported on stderr now and then). */
+let cleared = 0;
+
+/** The uninstrumented target and its replay(), from the copy (a setup error, thrown, when the copy is missing). */
+async function plainTarget(name: string): Promise<{ t: FuzzTarget; replay: (t: FuzzTarget, data: Buffer) => Verdict }> {
+  const copy = plainCopy(new URL('../../', import.meta.url).pathname);
+  if (!existsSync(`${copy}fuzz/targets.js`)) throw new Error(`fuzz: no uninstrumented copy of the build in ${copy}: run the targets through npm run fuzz (fuzz/jazzer/run.ts makes it)`);
+  const targets = (await import(pathToFileURL(`${copy}fuzz/targets.js`).href)) as typeof import('../targets.js');
+  const confirm = (await import(pathToFileURL(`${copy}fuzz/jazzer/confirm.js`).href)) as typeof import('./confirm.js');
+  const t = targets.targetNamed(name);
+  if (!t) throw new Error(`fuzz: no target "${name}" in ${copy}`);
+  confirm.warm(t);
+  return { t, replay: confirm.replay };
+}
+
+/** The `fuzz` function for the target called `name` (an unknown name, or no uninstrumented copy, is a setup error, thrown at import). */
+export async function fuzzEntry(name: string): Promise<(data: Buffer) => void> {
   const t = targetNamed(name);
   if (!t) throw new Error(`fuzz: no target "${name}" (see fuzz/targets.ts TARGETS)`);
-  // The zones are compiled, and the code the seeds reach warmed, before the first input is timed.
+  // The zones compiled, and the code the seeds reach warmed, in both copies, before the first input is timed.
   warm(t);
+  const plain = await plainTarget(name);
   return (data: Buffer): void => {
-    const failure = attempt(t, data, INSTRUMENTED_SCALE);
-    if (!failure) return;
-    if (failure.signature.startsWith(SLOW)) {
-      const v = replayPlain(t, data);
-      if (v.kind === 'pass') {
-        if (++cleared % 100 === 1) process.stderr.write(`fuzz: ${cleared} input(s) over the time limit only when instrumented (replayed uninstrumented: within it)\n`);
-        return;
-      }
-      if (v.kind === 'fail') {
-        failure.error.message = `[${v.signature}] uninstrumented: ${v.message}`;
-        throw failure.error;
-      }
-      throw new Error(`fuzz: could not replay a slow input uninstrumented: ${v.message}`);
+    let ms: number;
+    try {
+      ms = t.run(data);
+    } catch {
+      // attempt() runs it again and says what broke (a throw or a broken invariant does not depend on timing).
+      const failure = attempt(t, data);
+      if (!failure) throw new Error(`fuzz: an input threw once and then passed (state kept between inputs?): ${data.toString('hex').slice(0, 200)}`);
+      failure.error.message = `[${failure.signature}] ${failure.error.message}`;
+      throw failure.error;
     }
-    failure.error.message = `[${failure.signature}] ${failure.error.message}`;
-    throw failure.error;
+    if (ms <= t.limitMs(data)) return;
+    const v = plain.replay(plain.t, data);
+    if (v.kind === 'pass') {
+      if (++cleared % 1000 === 1) process.stderr.write(`fuzz: ${cleared} input(s) over the time limit instrumented, within it uninstrumented\n`);
+      return;
+    }
+    const e = new Error(v.kind === 'fail' ? `[${v.signature}] uninstrumented: ${v.message}` : `fuzz: the uninstrumented replay failed: ${v.message}`);
+    e.name = v.kind === 'fail' && v.signature.startsWith(SLOW) ? 'Slow' : 'Finding';
+    throw e;
   };
 }

@@ -2,4 +2,4 @@
 import { fuzzEntry } from './entry.js';
 
 /** Called by Jazzer.js with each input. */
-export const fuzz = fuzzEntry('reply-cache');
+export const fuzz = await fuzzEntry('reply-cache');

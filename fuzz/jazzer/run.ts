@@ -14,7 +14,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { FUZZ_DIR, ROOT } from '../context.js';
 import { ensureJazzerAddon } from '../jazzer-glibc.js';
 import { TARGETS, type FuzzTarget } from '../targets.js';
 import { confirm } from './confirm.js';
+import { plainCopy } from './entry.js';
 
 /** What libFuzzer said about a run (its status lines and -print_final_stats=1). */
 export interface LibFuzzerStats {
@@ -34,7 +35,7 @@ export interface LibFuzzerStats {
   ft: number;
   /** Inputs in the in-memory corpus at the last status line (`corp:`). */
   corpus: number;
-  /** Inputs the run added because they reached new coverage (`stat::new_units_added`). */
+  /** Inputs the run added because they reached new coverage (`stat::new_units_added`); -1 when the final stats did not come out. */
   newUnits: number;
   /** Peak resident memory (MB). */
   peakRssMb: number;
@@ -49,14 +50,17 @@ export interface LibFuzzerStats {
  * line and the final stats. Pure; fields it does not find are 0.
  */
 export function parseLibFuzzerLog(text: string): LibFuzzerStats {
-  const stats: LibFuzzerStats = { execs: 0, execPerSec: 0, cov: 0, ft: 0, corpus: 0, newUnits: 0, peakRssMb: 0, artifacts: [], seed: 0 };
+  const stats: LibFuzzerStats = { execs: 0, execPerSec: 0, cov: 0, ft: 0, corpus: 0, newUnits: -1, peakRssMb: 0, artifacts: [], seed: 0 };
   for (const line of text.split('\n')) {
-    const status = /^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)\//.exec(line);
+    const status = /^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)\/.*exec\/s: (\d+) rss: (\d+)Mb/.exec(line);
     if (status) {
+      // The final stats below say the same when they are there (the child can exit before its last lines are out).
       stats.execs = Math.max(stats.execs, Number(status[1]));
       stats.cov = Number(status[2]);
       stats.ft = Number(status[3]);
       stats.corpus = Number(status[4]);
+      stats.execPerSec = Number(status[5]);
+      stats.peakRssMb = Math.max(stats.peakRssMb, Number(status[6]));
     }
     const stat = /stat::(\w+):\s+(\d+)/.exec(line);
     if (stat) {
@@ -64,7 +68,7 @@ export function parseLibFuzzerLog(text: string): LibFuzzerStats {
       if (stat[1] === 'number_of_executed_units') stats.execs = n;
       else if (stat[1] === 'average_exec_per_sec') stats.execPerSec = n;
       else if (stat[1] === 'new_units_added') stats.newUnits = n;
-      else if (stat[1] === 'peak_rss_mb') stats.peakRssMb = n;
+      else if (stat[1] === 'peak_rss_mb') stats.peakRssMb = Math.max(stats.peakRssMb, n);
     }
     const seed = /^INFO: Seed: (\d+)/.exec(line);
     if (seed) stats.seed = Number(seed[1]);
@@ -169,6 +173,14 @@ export function runJazzer(r: JazzerRun): Promise<JazzerOutcome> {
 /** The build this file is part of (dist/, where tsc writes): its src/ and fuzz/ are instrumented. */
 const BUILD = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Copies the build's src/ and fuzz/ to its uninstrumented copy (entry.ts plainCopy: dist-plain/), anew: where the entries time slow inputs. */
+export function makePlainCopy(build = BUILD): string {
+  const copy = plainCopy(build);
+  rmSync(copy, { recursive: true, force: true });
+  for (const d of ['src', 'fuzz']) cpSync(`${build}${d}`, `${copy}${d}`, { recursive: true });
+  return copy;
+}
+
 /** The run of one fuzz target: its entry (dist/fuzz/jazzer/<name>.js), its work corpus, its seeds, our code (dist/src/, dist/fuzz/) instrumented. */
 export function targetRun(t: FuzzTarget, seconds: number, seed?: number, work = `${FUZZ_DIR}work/`): JazzerRun {
   const run: JazzerRun = {
@@ -219,7 +231,7 @@ async function main(): Promise<void> {
     console.error(`fuzz: Jazzer.js cannot run here: ${addon.message}`);
     process.exit(2);
   }
-  console.log(`fuzz: Jazzer.js addon: ${addon.note}`);
+  console.log(`fuzz: Jazzer.js addon: ${addon.note}; uninstrumented copy for timing: ${makePlainCopy()}`);
   let findings = 0;
   let errors = 0;
   for (const t of TARGETS.filter((t) => names.length === 0 || names.includes(t.name))) {
@@ -234,7 +246,7 @@ async function main(): Promise<void> {
     }
     const s = out.stats;
     const corpusFiles = existsSync(run.corpus[0]!) ? readdirSync(run.corpus[0]!).length : 0;
-    console.log(`${t.name}: ${s.execs} inputs in ${out.seconds.toFixed(0)} s (${s.execPerSec}/s), cov ${s.cov}, ft ${s.ft}, corpus ${s.corpus} in memory, ${s.newUnits} new this run, ${corpusFiles} files in ${run.corpus[0]}, peak RSS ${s.peakRssMb} MB`);
+    console.log(`${t.name}: ${s.execs} inputs in ${out.seconds.toFixed(0)} s (${s.execPerSec}/s), cov ${s.cov}, ft ${s.ft}, corpus ${s.corpus} in memory, ${s.newUnits < 0 ? 'new this run not told' : `${s.newUnits} new this run`}, ${corpusFiles} files in ${run.corpus[0]}, peak RSS ${s.peakRssMb} MB`);
     if (out.kind === 'finding') {
       findings++;
       for (const a of s.artifacts) console.log(`${t.name}: FINDING ${a}: ${describeFinding(t, resolve(ROOT, a), s.seed)}`);
