@@ -14,7 +14,7 @@
  * loaded into this process beside the instrumented one (plainCopy: the
  * runner copies dist/src and dist/fuzz to dist-plain/, which Jazzer.js does
  * not instrument), warm, with confirm.ts `replay()`: run.ts `attempt()`
- * (three tries, CPU time), twice more 50 ms apart when over. It is a finding
+ * (three tries, CPU time), four times more 200 ms apart when over. It is a finding
  * only if it is over the limit there every time.
  */
 
