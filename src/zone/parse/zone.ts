@@ -150,8 +150,8 @@ export class ZoneBuilder {
   private lastKey = '';
   private lastIndex = -1;
   private lastHash = 0;
-  /** Canonical RDATA of the RRsets of BIG_RRSET records or more, by name key and set key. */
-  private readonly bigSets = new Map<string, Set<string>>();
+  /** Canonical RDATA of the RRsets of BIG_RRSET records or more, by name key and set key, each with its record. */
+  private readonly bigSets = new Map<string, Map<string, number>>();
   /** Apex NS records (indexes into the store) with their place in the files, for the checks after loading. */
   readonly apexNs: { record: number; at: SourcePosition }[] = [];
   readonly originKey: string;
@@ -252,7 +252,9 @@ export class ZoneBuilder {
     if (!sameBatch) this.touched.push(setKey);
 
     const big = this.bigSet(end, code, key, setKey, sig);
-    const dup = big !== null && !big.has(canonicalRdataKey(code, s.rdata(r))) ? NONE : this.findDuplicate(end, code, sig, setKey, r);
+    // A big RRset finds its duplicate by key (walking it for each duplicate made a $GENERATE repeated at one owner
+    // quadratic: 2 × 2,695 records took 177 ms, fuzz/crashes/zone-parser/crash-b06077f8…).
+    const dup = big !== null ? (big.get(canonicalRdataKey(code, s.rdata(r))) ?? NONE) : this.findDuplicate(end, code, sig, setKey, r);
     if (dup !== NONE) {
       if (sameBatch) {
         // The later spelling of the names inside is kept, as BIND keeps it.
@@ -270,7 +272,7 @@ export class ZoneBuilder {
     }
     this.link(index, r, owner, end);
     this.added(r, key, code, setKey, file, line, col);
-    if (big !== null) big.add(canonicalRdataKey(code, s.rdata(r)));
+    if (big !== null) big.set(canonicalRdataKey(code, s.rdata(r)), r);
   }
 
   /** Drops record `r` (stored last, not linked) and reports why. */
@@ -299,11 +301,12 @@ export class ZoneBuilder {
   }
 
   /**
-   * For an RRset of BIG_RRSET records or more, the set of its canonical
-   * RDATA, so that finding duplicates stays cheap however big it grows;
-   * null for small ones.
+   * For an RRset of BIG_RRSET records or more, its canonical RDATA, each
+   * with its record (the latest, as findDuplicate finds it), so that
+   * finding duplicates stays cheap however big it grows; null for small
+   * ones.
    */
-  private bigSet(end: number, code: number, key: string, setKey: number, sig: boolean): Set<string> | null {
+  private bigSet(end: number, code: number, key: string, setKey: number, sig: boolean): Map<string, number> | null {
     const s = this.store;
     let n = 0;
     for (let i = end; i !== NONE && n < BIG_RRSET && this.inSet(i, code, sig, setKey); i = s.prev[i]!) n++;
@@ -311,8 +314,11 @@ export class ZoneBuilder {
     const id = key + '|' + setKey;
     let set = this.bigSets.get(id);
     if (set === undefined) {
-      set = new Set();
-      for (let i = end; i !== NONE && this.inSet(i, code, sig, setKey); i = s.prev[i]!) set.add(canonicalRdataKey(code, s.rdata(i)));
+      set = new Map();
+      for (let i = end; i !== NONE && this.inSet(i, code, sig, setKey); i = s.prev[i]!) {
+        const k = canonicalRdataKey(code, s.rdata(i));
+        if (!set.has(k)) set.set(k, i);
+      }
       this.bigSets.set(id, set);
     }
     return set;

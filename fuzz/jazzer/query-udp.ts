@@ -1,0 +1,5 @@
+/** Jazzer.js entry of the query-udp fuzz target (fuzz/targets.ts). */
+import { fuzzEntry } from './entry.js';
+
+/** Called by Jazzer.js with each input. */
+export const fuzz = await fuzzEntry('query-udp');
