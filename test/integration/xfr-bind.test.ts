@@ -71,6 +71,8 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
   let bind: Bind;
   let server: RunningServer;
   let outFile: string;
+  let out2File: string;
+  let stateDir: string;
 
   before(async function () {
     if (missing) {
@@ -80,11 +82,13 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     dir = mkdtempSync(join(tmpdir(), 'shardns-bindx-'));
     // The server may drop to another user: it must read its files.
     chmodSync(dir, 0o755);
-    for (const z of ['in.test.', 'm1.cat.test.', 'm2.cat.test.', 'bad.test.']) writeFileSync(join(dir, `${z}zone`), zoneText(z, 1, '192.0.2.1'));
+    for (const z of ['in.test.', 'multi.test.', 'm1.cat.test.', 'm2.cat.test.', 'bad.test.']) writeFileSync(join(dir, `${z}zone`), zoneText(z, 1, '192.0.2.1'));
     writeFileSync(join(dir, 'cat.bind.zone'), catalogText('cat.bind.', 1, ['m1.cat.test.', 'm2.cat.test.']));
     outFile = join(dir, 'out.test.zone');
     writeFileSync(outFile, zoneText('out.test.', 1, '192.0.2.50'));
     writeFileSync(join(dir, 'badout.test.zone'), zoneText('badout.test.', 1, '192.0.2.51'));
+    out2File = join(dir, 'out2.test.zone');
+    writeFileSync(out2File, zoneText('out2.test.', 1, '192.0.2.53'));
     const bindPort = await freePort();
     const controlPort = await freePort();
     const port = await freePort();
@@ -97,25 +101,32 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
         zones: [
           // Secondary of BIND.
           { name: 'in.test.', type: 'secondary', primaries: [primary], 'allow-notify': [key.name], 'allow-transfer': [key.name] },
+          // BIND does not NOTIFY it: changes pile up until `shardns ctl reload` asks.
+          { name: 'multi.test.', type: 'secondary', primaries: [primary], 'allow-transfer': [key.name] },
           { name: 'cat.bind.', type: 'secondary', catalog: true, primaries: [primary], 'allow-notify': [key.name], 'allow-transfer': [key.name] },
           { name: 'bad.test.', type: 'secondary', primaries: [{ address: `127.0.0.1:${bindPort}`, key: badOurs.name }] },
           // Primary of BIND.
           { name: 'out.test.', file: outFile, notify: [{ address: `127.0.0.1:${bindPort}`, key: key.name }], 'allow-transfer': [key.name] },
+          // No NOTIFY: BIND learns of its changes when `rndc refresh` asks.
+          { name: 'out2.test.', file: out2File, 'allow-transfer': [key.name] },
           { name: 'badout.test.', file: join(dir, 'badout.test.zone'), 'allow-transfer': [key.name, badOurs.name] },
         ],
       }),
     );
     // shardns first: BIND's secondaries transfer at its start, and BIND waits long (min-retry-time) after a failure.
-    server = await startServer(['--config', config, '--workers', '2', '--listen', '127.0.0.1', '--forward', 'none'], {}, port);
+    stateDir = join(dir, 'state');
+    server = await startServer(['--config', config, '--workers', '2', '--listen', '127.0.0.1', '--forward', 'none', '--state-dir', stateDir], {}, port);
     const notify = [{ address: '127.0.0.1', port, key: key.name }];
     bind = await startBind(
       [
         { name: 'in.test.', file: join(dir, 'in.test.zone'), transferKey: key.name, notify },
+        { name: 'multi.test.', file: join(dir, 'multi.test.zone'), transferKey: key.name },
         { name: 'cat.bind.', file: join(dir, 'cat.bind.zone'), transferKey: key.name, notify },
         { name: 'm1.cat.test.', file: join(dir, 'm1.cat.test.zone'), transferKey: key.name, notify },
         { name: 'm2.cat.test.', file: join(dir, 'm2.cat.test.zone'), transferKey: key.name, notify },
         { name: 'bad.test.', file: join(dir, 'bad.test.zone'), transferKey: badBind.name },
         { name: 'out.test.', primary: { address: '127.0.0.1', port, key: key.name } },
+        { name: 'out2.test.', primary: { address: '127.0.0.1', port, key: key.name } },
         { name: 'badout.test.', primary: { address: '127.0.0.1', port, key: badBind.name } },
       ],
       bindPort,
@@ -150,6 +161,23 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     expect(ours).to.deep.equal(axfr(bind.port, 'in.test', key));
   });
 
+  it('two changes on BIND before shardns asks (`shardns ctl reload`): one IXFR of both versions, chained', async () => {
+    expect(await until(() => everyWorkerServes(server.port, 'multi.test', 1), 20_000, 200), server.stdout()).to.equal(true);
+    writeFileSync(bind.zoneFile('multi.test.'), zoneText('multi.test.', 2, '192.0.2.2', true));
+    expect(bind.rndc('reload', 'multi.test.').status).to.equal(0);
+    expect(await until(async () => (await soaOf(bind.port, 'multi.test')).serial === 2, 10_000, 50)).to.equal(true);
+    writeFileSync(bind.zoneFile('multi.test.'), zoneText('multi.test.', 3, '192.0.2.3', true).replace('host9 A 10.1.0.9', 'host9 A 10.9.9.9'));
+    expect(bind.rndc('reload', 'multi.test.').status).to.equal(0);
+    expect(await until(async () => (await soaOf(bind.port, 'multi.test')).serial === 3, 10_000, 50)).to.equal(true);
+    const since = server.stdout().length;
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'bin/shardns.js'), 'ctl', 'reload', 'multi.test.', '--state-dir', stateDir], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    expect(await until(() => everyWorkerServes(server.port, 'multi.test', 3), 20_000, 50), `${server.stdout().slice(since)}\nBIND:\n${bind.log()}`).to.equal(true);
+    expect(bind.log()).to.match(/transfer of 'multi\.test\/IN': IXFR started: TSIG xfr-key \(serial 1 -> 3\)/);
+    expect(server.stdout().slice(since)).to.match(/zone multi\.test\.: serial 3, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(2 versions: /);
+    expect(axfr(server.port, 'multi.test', key)).to.include('host9.multi.test. 3600 IN A 10.9.9.9').and.deep.equal(axfr(bind.port, 'multi.test', key));
+  });
+
   it('shardns primary → BIND secondary: AXFR with TSIG, BIND holds exactly what shardns serves', async () => {
     expect(await until(async () => (await soaOf(bind.port, 'out.test')).serial === 1, 20_000, 200), `BIND never served out.test serial 1:\n${bind.log()}`).to.equal(true);
     expect(axfr(bind.port, 'out.test', key)).to.deep.equal(axfr(server.port, 'out.test', key));
@@ -174,6 +202,27 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     const ours = axfr(server.port, 'out.test', key);
     expect(ours).to.include('www.out.test. 3600 IN A 192.0.2.52').and.include('added.out.test. 3600 IN AAAA 2001:db8::1');
     expect(axfr(bind.port, 'out.test', key)).to.deep.equal(ours);
+  });
+
+  it('two reloads of shardns before BIND asks (`rndc refresh`): BIND pulls one IXFR of both versions from the journal', async () => {
+    expect(await until(async () => (await soaOf(bind.port, 'out2.test')).serial === 1, 20_000, 200), `BIND never served out2.test serial 1:\n${bind.log()}`).to.equal(true);
+    const since = server.mark();
+    writeFileSync(out2File, zoneText('out2.test.', 2, '192.0.2.54', true));
+    process.kill(server.proc.pid!, 'SIGHUP');
+    await server.waitFor(/reloaded \d+ zone\(s\)/, 20_000, since);
+    const since3 = server.mark();
+    writeFileSync(out2File, zoneText('out2.test.', 3, '192.0.2.55', true).replace('host9 A 10.1.0.9', 'host9 A 10.9.9.9'));
+    process.kill(server.proc.pid!, 'SIGHUP');
+    await server.waitFor(/reloaded \d+ zone\(s\)/, 20_000, since3);
+    expect((await soaOf(server.port, 'out2.test')).serial).to.equal(3);
+    const bindSince = bind.log().length;
+    expect(bind.rndc('refresh', 'out2.test.').status).to.equal(0);
+    expect(await until(async () => (await soaOf(bind.port, 'out2.test')).serial === 3, 20_000, 100), `BIND never served out2.test serial 3:\n${bind.log().slice(bindSince)}`).to.equal(true);
+    expect(server.stdout().slice(since)).to.match(/IXFR of out2\.test\. from serial 1 to 3 for 127\.0\.0\.1 \(key xfr-key\.[^)]*\): incremental, 2 version\(s\)/);
+    const done = /transfer of 'out2\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed: \d+ messages, (\d+) records/.exec(bind.log().slice(bindSince));
+    expect(done, bind.log().slice(bindSince)).to.not.equal(null);
+    expect(Number(done![1])).to.be.below(30);
+    expect(axfr(bind.port, 'out2.test', key)).to.include('host9.out2.test. 3600 IN A 10.9.9.9').and.deep.equal(axfr(server.port, 'out2.test', key));
   });
 
   it('a catalog zone BIND serves as a plain primary zone: shardns serves both members, transferred from BIND', async () => {
