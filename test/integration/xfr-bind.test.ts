@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bindUnavailable, startBind, type Bind } from '../helpers/bind.js';
@@ -134,9 +134,11 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
       [key, badBind],
     );
   });
-  after(() => {
+  after(async () => {
     server?.kill();
+    await server?.exited;
     bind?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('BIND primary → shardns: AXFR with TSIG, the same records from every worker', async () => {
