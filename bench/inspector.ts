@@ -149,9 +149,19 @@ export async function collectGarbage(pid: number, port: number, afterGc: () => n
   }
   const target = list?.find((t) => t.webSocketDebuggerUrl?.startsWith(`ws://127.0.0.1:${port}/`));
   if (!target?.webSocketDebuggerUrl) return { kind: 'error', message: list ? `the inspector on 127.0.0.1:${port} lists no target there: ${JSON.stringify(list)}` : `pid ${pid} opened no inspector on 127.0.0.1:${port} within ${timeoutMs} ms (started without --inspect-port=${port}?)` };
+  return withSession(pid, port, target.webSocketDebuggerUrl, timeoutMs, async (cdp) => {
+    await cdp.call('HeapProfiler.collectGarbage');
+    const heap = await cdp.call('Runtime.getHeapUsage');
+    const pssKb = afterGc();
+    return { kind: 'ok', opened, usedBytes: Number(heap['usedSize']), totalBytes: Number(heap['totalSize']), pssKb };
+  });
+}
+
+/** Runs `use` on a session with pid's inspector at `url`, once the inspector has said it is pid's (a port can be another process's); closes it after. */
+async function withSession<T extends { kind: string }>(pid: number, port: number, url: string, timeoutMs: number, use: (cdp: CdpSession) => Promise<T>): Promise<T | { kind: 'error'; message: string }> {
   let cdp: CdpSession;
   try {
-    cdp = await connectCdp(target.webSocketDebuggerUrl, timeoutMs);
+    cdp = await connectCdp(url, timeoutMs);
   } catch (e) {
     return { kind: 'error', message: (e as Error).message };
   }
@@ -159,10 +169,7 @@ export async function collectGarbage(pid: number, port: number, afterGc: () => n
     const who = await cdp.call('Runtime.evaluate', { expression: 'process.pid' });
     const whoPid = (who['result'] as { value?: unknown } | undefined)?.value;
     if (whoPid !== pid) return { kind: 'error', message: `the inspector on 127.0.0.1:${port} is pid ${String(whoPid)}'s, not ${pid}'s` };
-    await cdp.call('HeapProfiler.collectGarbage');
-    const heap = await cdp.call('Runtime.getHeapUsage');
-    const pssKb = afterGc();
-    return { kind: 'ok', opened, usedBytes: Number(heap['usedSize']), totalBytes: Number(heap['totalSize']), pssKb };
+    return await use(cdp);
   } catch (e) {
     return { kind: 'error', message: `pid ${pid}'s inspector: ${(e as Error).message}` };
   } finally {
@@ -180,22 +187,9 @@ export async function evaluateIn(pid: number, port: number, expression: string, 
   const list = await targets(port);
   const target = list?.find((t) => t.webSocketDebuggerUrl?.startsWith(`ws://127.0.0.1:${port}/`));
   if (!target?.webSocketDebuggerUrl) return { kind: 'error', message: `no inspector open on 127.0.0.1:${port}` };
-  let cdp: CdpSession;
-  try {
-    cdp = await connectCdp(target.webSocketDebuggerUrl, timeoutMs);
-  } catch (e) {
-    return { kind: 'error', message: (e as Error).message };
-  }
-  try {
-    const who = await cdp.call('Runtime.evaluate', { expression: 'process.pid' });
-    const whoPid = (who['result'] as { value?: unknown } | undefined)?.value;
-    if (whoPid !== pid) return { kind: 'error', message: `the inspector on 127.0.0.1:${port} is pid ${String(whoPid)}'s, not ${pid}'s` };
+  return withSession(pid, port, target.webSocketDebuggerUrl, timeoutMs, async (cdp) => {
     const r = await cdp.call('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true });
-    if (r['exceptionDetails']) return { kind: 'error', message: `${expression}: ${JSON.stringify(r['exceptionDetails']).slice(0, 500)}` };
-    return { kind: 'ok', value: (r['result'] as { value?: unknown } | undefined)?.value };
-  } catch (e) {
-    return { kind: 'error', message: `pid ${pid}'s inspector: ${(e as Error).message}` };
-  } finally {
-    cdp.close();
-  }
+    if (r['exceptionDetails']) return { kind: 'error' as const, message: `${expression}: ${JSON.stringify(r['exceptionDetails']).slice(0, 500)}` };
+    return { kind: 'ok' as const, value: (r['result'] as { value?: unknown } | undefined)?.value };
+  });
 }

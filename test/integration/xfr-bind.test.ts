@@ -5,14 +5,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bindUnavailable, startBind, type Bind } from '../helpers/bind.js';
-import { buildQuery, decodeReply, udpExchange } from '../helpers/dns-client.js';
 import type { PeerKey } from '../helpers/knot.js';
 import { freePort, startServer, until, type RunningServer } from '../helpers/server.js';
-
-/** dig, which reads the zones back. */
-function digUnavailable(): string | null {
-  return spawnSync('dig', ['-v'], { encoding: 'utf8' }).error ? 'dig not installed — apt-get install bind9-dnsutils' : null;
-}
+import { axfr, digUnavailable, everyWorkerServes, soaOf } from '../helpers/transfer-checks.js';
 
 /** A zone of a few hundred records (a transfer of more than one message), at `serial`, with `www` at `www`; `change` also edits, adds and deletes. */
 function zoneText(origin: string, serial: number, www: string, change = false): string {
@@ -30,34 +25,6 @@ function catalogText(origin: string, serial: number, members: string[]): string 
   const lines = [`$ORIGIN ${origin}`, '$TTL 0', `@ SOA invalid. invalid. ${serial} 3600 2 2147483646 0`, '@ NS invalid.', 'version TXT "2"'];
   members.forEach((m) => lines.push(`${m.split('.')[0]}id.zones PTR ${m}`));
   return lines.join('\n') + '\n';
-}
-
-/** The zone as `dig axfr` prints it, one line a record, sorted, the closing SOA and TSIG left out. */
-function axfr(port: number, zone: string, key: PeerKey): string[] {
-  const r = spawnSync('dig', ['-p', String(port), '@127.0.0.1', '-y', `${key.algorithm}:${key.name}:${key.secret}`, zone, 'AXFR', '+nocmd', '+nostats', '+nocomments', '+noadditional'], { encoding: 'utf8' });
-  const lines = r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith(';') && !/\sTSIG\s/.test(l))
-    .map((l) => l.split(/\s+/).join(' '));
-  if (lines.length < 2) throw new Error(`dig axfr ${zone} from port ${port} gave:\n${r.stdout}${r.stderr}`);
-  // An AXFR ends with the SOA it began with (RFC 5936 §2.2).
-  expect(lines.at(-1)).to.equal(lines[0]);
-  return lines.slice(0, -1).sort();
-}
-
-/** The RCODE and the serial of the SOA answer a server gives for `zone` (each query from a new port, so the kernel spreads them over shardns's workers). */
-async function soaOf(port: number, zone: string): Promise<{ rcode: string; serial: number }> {
-  const bytes = await udpExchange(buildQuery(zone, 'SOA'), port);
-  if (bytes === null) return { rcode: 'TIMEOUT', serial: -1 };
-  const r = decodeReply(bytes);
-  const soa = r.answers?.find((a) => a.type === 'SOA') as { data: { serial: number } } | undefined;
-  return { rcode: r.rcode ?? '?', serial: soa?.data.serial ?? -1 };
-}
-
-/** Whether `n` queries in a row (spread over the workers) all see `serial`. */
-async function everyWorkerServes(port: number, zone: string, serial: number, n = 24): Promise<boolean> {
-  for (let i = 0; i < n; i++) if ((await soaOf(port, zone)).serial !== serial) return false;
-  return true;
 }
 
 describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalog zone from BIND, wrong keys refused', function () {

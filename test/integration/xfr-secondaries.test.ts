@@ -9,11 +9,7 @@ import { knotUnavailable, startKnot, type Knot, type PeerKey } from '../helpers/
 import { nsdUnavailable } from '../helpers/nsd.js';
 import { startNsdSecondary, type NsdSecondary } from '../helpers/nsd-secondary.js';
 import { freePort, startServer, until, type RunningServer } from '../helpers/server.js';
-
-/** dig, which reads the transfers back. */
-function digUnavailable(): string | null {
-  return spawnSync('dig', ['-v'], { encoding: 'utf8' }).error ? 'dig not installed — apt-get install bind9-dnsutils' : null;
-}
+import { digUnavailable } from '../helpers/transfer-checks.js';
 
 /** A zone big enough for a transfer of several messages (each 16 KiB at most), with a serial and a change. */
 function zoneText(serial: number, change: boolean): string {

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildQuery, decodeReply, udpExchange } from '../helpers/dns-client.js';
 import { knotUnavailable, startKnot, type Knot, type PeerKey } from '../helpers/knot.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
 import { alive, childPids, freePort, startServer, until, type RunningServer } from '../helpers/server.js';
+import { axfr, digUnavailable, everyWorkerServes, soaOf } from '../helpers/transfer-checks.js';
 
 /** A process's command line, or '' when it is gone. */
 function cmdline(pid: number): string {
@@ -18,42 +18,11 @@ function cmdline(pid: number): string {
   }
 }
 
-/** dig, which reads the zones back. */
-function digUnavailable(): string | null {
-  return spawnSync('dig', ['-v'], { encoding: 'utf8' }).error ? 'dig not installed — apt-get install bind9-dnsutils' : null;
-}
-
 /** A zone of a few hundred records (a transfer of more than one message), at `serial`, with `www` at `www`. */
 function zoneText(origin: string, serial: number, www: string, timers = { refresh: 3600, expire: 1209600 }): string {
   const lines = [`$ORIGIN ${origin}`, '$TTL 3600', `@ SOA ns1 hostmaster ${serial} ${timers.refresh} 2 ${timers.expire} 300`, '@ NS ns1', 'ns1 A 127.0.0.1', `www A ${www}`, 'odd\\.label TXT "a dot inside a label"'];
   for (let i = 0; i < 400; i++) lines.push(`host${i} A 10.1.${i >> 8}.${i & 255}`, `host${i} TXT "host ${i}"`);
   return lines.join('\n') + '\n';
-}
-
-/** The zone as `dig axfr` prints it, one line a record, sorted, the closing SOA and TSIG left out. */
-function axfr(port: number, zone: string, key: PeerKey): string[] {
-  const r = spawnSync('dig', ['-p', String(port), '@127.0.0.1', '-y', `${key.algorithm}:${key.name}:${key.secret}`, zone, 'AXFR', '+nocmd', '+nostats', '+nocomments', '+noadditional'], { encoding: 'utf8' });
-  const lines = r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith(';') && !/\sTSIG\s/.test(l))
-    .map((l) => l.split(/\s+/).join(' '));
-  if (lines.length < 2) throw new Error(`dig axfr ${zone} from port ${port} gave:\n${r.stdout}${r.stderr}`);
-  return lines.slice(0, -1).sort();
-}
-
-/** The RCODE and the serial of the SOA answer a server gives for `zone` (one UDP query; each from a new port, so the kernel spreads them over the workers). */
-async function soaOf(port: number, zone: string): Promise<{ rcode: string; serial: number }> {
-  const bytes = await udpExchange(buildQuery(zone, 'SOA'), port);
-  if (bytes === null) return { rcode: 'TIMEOUT', serial: -1 };
-  const r = decodeReply(bytes);
-  const soa = r.answers?.find((a) => a.type === 'SOA') as { data: { serial: number } } | undefined;
-  return { rcode: r.rcode ?? '?', serial: soa?.data.serial ?? -1 };
-}
-
-/** Whether `n` queries in a row (spread over the workers) all see `serial`. */
-async function everyWorkerServes(port: number, zone: string, serial: number, n = 24): Promise<boolean> {
-  for (let i = 0; i < n; i++) if ((await soaOf(port, zone)).serial !== serial) return false;
-  return true;
 }
 
 describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept across restarts, expiry', function () {
