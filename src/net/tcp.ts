@@ -211,8 +211,11 @@ function serveConnection(conn: net.Socket, handle: TcpMessageHandler, limits: Tc
       if (msg !== null) {
         const prefix = Buffer.allocUnsafe(2);
         prefix.writeUInt16BE(msg.length);
+        // One writev for the length and the message: with TCP_NODELAY, two writes sent the 2-octet length as a segment of its own.
+        conn.cork();
         conn.write(prefix);
         conn.write(msg);
+        conn.uncork();
         continue;
       }
       streaming.close();
