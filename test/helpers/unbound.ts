@@ -1,12 +1,12 @@
 /** Starts a real Unbound (Debian package unbound) on a loopback high port as a peer for tests: plain DNS, or DNS over TLS with a given certificate, answering local data (no Internet needed). */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { udpQuery } from './dns-client.js';
-import { until } from './server.js';
+import { startPeer } from './peer-process.js';
 
 /** Why Unbound cannot be used here, or null when it can. */
 export function unboundUnavailable(): string | null {
@@ -75,36 +75,17 @@ export async function startUnbound(o: UnboundOptions): Promise<Unbound> {
     '',
   ];
   writeFileSync(conf, lines.join('\n'));
-  const proc = spawn('unbound', ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = (): void => {
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
   const probe = o.localZones[0] ?? '.';
-  const up = await until(async () => {
-    if (proc.exitCode !== null) return true;
-    try {
-      if (o.tls) return await tcpOpen(address, o.port);
-      await udpQuery(probe, 'SOA', 'IN', o.port, address);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10_000, 100);
-  if (!up || proc.exitCode !== null) {
-    stop();
-    throw new Error(`Unbound did not start:\n${log}`);
-  }
+  const { proc, log, stop } = await startPeer('Unbound', 'unbound', ['-d', '-c', conf], dir, o.port, (port) =>
+    o.tls ? tcpOpen(address, port) : udpQuery(probe, 'SOA', 'IN', port, address).then(() => true),
+  );
   const queries = (): number => {
     const r = spawnSync('unbound-control', ['-c', conf, 'stats_noreset'], { encoding: 'utf8' });
     const m = /^total\.num\.queries=(\d+)$/m.exec(r.stdout ?? '');
     if (!m) throw new Error(`unbound-control stats_noreset gave no total.num.queries:\n${r.stdout}${r.stderr}`);
     return Number(m[1]);
   };
-  return { port: o.port, proc, log: () => log, queries, stop };
+  return { port: o.port, proc, log, queries, stop };
 }
 
 /** Does something accept TCP connections there? */
