@@ -26,6 +26,8 @@ const COMPRESSIBLE: ReadonlyMap<number, readonly ('n' | number)[]> = new Map([
   [14, ['n', 'n']], // MINFO
   [15, [2, 'n']], // MX
 ]);
+/** The same, indexed by type (the RFC 1035 types are all below 16): no map lookup per record. */
+const LAYOUTS: readonly (readonly ('n' | number)[] | undefined)[] = Array.from({ length: 16 }, (_, t) => COMPRESSIBLE.get(t));
 
 /** Pointers carry 14 bits of offset. */
 const MAX_POINTER = 0x3fff;
@@ -204,7 +206,7 @@ export function compressRdata(type: number, src: Uint8Array, at: number, out: Ui
   const rdlength = (src[at]! << 8) | src[at + 1]!;
   const rdEnd = at + 2 + rdlength;
   if (rdEnd > src.length) return -1;
-  const layout = COMPRESSIBLE.get(type);
+  const layout = type < 16 ? LAYOUTS[type] : undefined;
   if (layout === undefined) {
     if (rdlength > 64) {
       out.set(src.subarray(at, rdEnd), w);

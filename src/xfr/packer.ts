@@ -256,7 +256,10 @@ export class MessageWriter {
     out[w + 1] = type & 0xff;
     out[w + 2] = klass >> 8;
     out[w + 3] = klass & 0xff;
-    out.writeUInt32BE(ttl >>> 0, w + 4);
+    out[w + 4] = ttl >>> 24;
+    out[w + 5] = (ttl >>> 16) & 0xff;
+    out[w + 6] = (ttl >>> 8) & 0xff;
+    out[w + 7] = ttl & 0xff;
     w += 8;
     const end = compressRdata(type, data, dataAt, out, w);
     if (end >= 0) w = end;
