@@ -26,6 +26,8 @@ const COMPRESSIBLE: ReadonlyMap<number, readonly ('n' | number)[]> = new Map([
   [14, ['n', 'n']], // MINFO
   [15, [2, 'n']], // MX
 ]);
+/** The same, indexed by type (the RFC 1035 types are all below 16): no map lookup per record. */
+const LAYOUTS: readonly (readonly ('n' | number)[] | undefined)[] = Array.from({ length: 16 }, (_, t) => COMPRESSIBLE.get(t));
 
 /** Pointers carry 14 bits of offset. */
 const MAX_POINTER = 0x3fff;
@@ -98,6 +100,46 @@ export function startMessage(): void {
   tableUsed = 0;
 }
 
+/** The hash of the root name, which {@link extendCompressionHash} extends label by label. */
+export const COMPRESSION_HASH_ROOT = 0x811c9dc5 | 0;
+/** Table keys are the hashes' low 30 bits: small integers, no heap number per key. */
+const HASH_MASK = 0x3fffffff;
+
+/**
+ * The hash under which the compression table files a name (FNV-1a over its
+ * lower-cased octets, from the root down): `state` is the hash of the name
+ * less its first label, the label is at `src[at]`. So a name's hash follows
+ * from its parent's with one label's work.
+ */
+export function extendCompressionHash(state: number, src: Uint8Array, at: number): number {
+  let h = state;
+  for (let k = at, stop = at + src[at]!; k <= stop; k++) h = Math.imul(h ^ lowerOctet(src[k]!), 0x01000193);
+  return h;
+}
+
+/** The hash of the uncompressed, well-formed wire name at `src[at]` (as {@link extendCompressionHash} builds it). */
+export function compressionHash(src: Uint8Array, at: number): number {
+  let labels = 0;
+  for (let p = at; src[p] !== 0 && labels < MAX_LABELS; p += src[p]! + 1) starts[labels++] = p;
+  let h = COMPRESSION_HASH_ROOT;
+  for (let i = labels - 1; i >= 0; i--) h = extendCompressionHash(h, src, starts[i]!);
+  return h;
+}
+
+/**
+ * Where the name at `src[at]` (uncompressed), whose hash is `hash`, was
+ * written in `out` since {@link startMessage}, or -1: for a writer that
+ * compresses names it knows more about than {@link compressName} does.
+ */
+export function findWritten(hash: number, src: Uint8Array, at: number, out: Uint8Array): number {
+  return lookup(hash & HASH_MASK, src, at, out);
+}
+
+/** Remembers that a name with hash `hash` was written at `at` in this message (its first label there, not a pointer), for the names after it. */
+export function rememberWritten(hash: number, at: number): void {
+  if (at <= MAX_POINTER) remember(hash & HASH_MASK, at);
+}
+
 /** Where the last name {@link compressName} read ended in its source (one past its zero octet). */
 let readEnd = 0;
 
@@ -122,12 +164,11 @@ export function compressName(src: Uint8Array, at: number, srcEnd: number, out: U
     p += l + 1;
   }
   readEnd = p + 1;
-  // Hashes of each suffix, from the root up (FNV-1a over lower-cased octets).
-  let h = 0x811c9dc5;
+  // Hashes of each suffix, from the root up.
+  let h = COMPRESSION_HASH_ROOT;
   for (let i = labels - 1; i >= 0; i--) {
-    const s = starts[i]!;
-    for (let k = s; k <= s + src[s]!; k++) h = Math.imul(h ^ lowerOctet(src[k]!), 0x01000193);
-    hashes[i] = h & 0x3fffffff; // a small integer: no heap number per key
+    h = extendCompressionHash(h, src, starts[i]!);
+    hashes[i] = h & HASH_MASK; // a small integer: no heap number per key
   }
   let pointer = -1;
   let keep = labels;
@@ -165,7 +206,7 @@ export function compressRdata(type: number, src: Uint8Array, at: number, out: Ui
   const rdlength = (src[at]! << 8) | src[at + 1]!;
   const rdEnd = at + 2 + rdlength;
   if (rdEnd > src.length) return -1;
-  const layout = COMPRESSIBLE.get(type);
+  const layout = type < 16 ? LAYOUTS[type] : undefined;
   if (layout === undefined) {
     if (rdlength > 64) {
       out.set(src.subarray(at, rdEnd), w);

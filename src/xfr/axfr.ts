@@ -65,8 +65,7 @@ export class ZoneCursor implements RecordCursor {
         continue;
       }
       if (this.record === 0) this.at = image.setRdataAt(set);
-      const ownerAt = image.ownerAt(this.node);
-      if (!w.add(bytes, ownerAt, image.setType(set), IN, image.setTtl(set), bytes, this.at)) return false;
+      if (!w.addOwnedBy(image, this.node, image.setType(set), IN, image.setTtl(set), bytes, this.at)) return false;
       this.at += 2 + ((bytes[this.at]! << 8) | bytes[this.at + 1]!);
       this.record++;
     }
@@ -82,7 +81,7 @@ export class ZoneCursor implements RecordCursor {
   /** Writes the SOA record (the apex's one SOA). */
   private addSoa(w: MessageWriter): boolean {
     const image = this.image;
-    return w.add(image.bytes, image.ownerAt(0), SOA, IN, image.setTtl(this.soa), image.bytes, image.setRdataAt(this.soa));
+    return w.addOwnedBy(image, 0, SOA, IN, image.setTtl(this.soa), image.bytes, image.setRdataAt(this.soa));
   }
 }
 

@@ -1,6 +1,6 @@
 /** Writing the messages of a zone transfer: header, the question, records with names compressed (RFC 1035 §4.1.4), each message filled up to a size. Pure. */
 
-import { compressName, compressRdata, startMessage } from '../dns/compress.js';
+import { compressionHash, compressName, compressRdata, extendCompressionHash, findWritten, rememberWritten, startMessage } from '../dns/compress.js';
 import { HEADER_LENGTH } from '../dns/header.js';
 
 /** The largest DNS message over TCP (RFC 1035 §4.2.2: a two-octet length). */
@@ -11,6 +11,34 @@ export const MAX_MESSAGE = 65535;
  * NSD fills its AXFR and IXFR messages (MAX_COMPRESSION_OFFSET).
  */
 export const TRANSFER_MESSAGE = 16383;
+
+/** Pointers carry 14 bits of offset (RFC 1035 §4.1.4). */
+const MAX_POINTER = 0x3fff;
+/** Slots of the per-message node table (a power of two), the shift that maps a 32-bit hash onto them, and how many may be used. */
+const NODE_SLOTS = 4096;
+const NODE_SHIFT = 20;
+const NODE_LIMIT = (NODE_SLOTS * 3) / 4;
+
+/** Scratch for one owner name: its nodes below the first one written, where their labels start, and their hashes. */
+const MAX_LABELS = 128;
+const chainNode = new Int32Array(MAX_LABELS);
+const chainAt = new Int32Array(MAX_LABELS);
+const chainHash = new Int32Array(MAX_LABELS);
+
+/**
+ * The owner names of a zone's nodes, as {@link MessageWriter.addOwnedBy}
+ * reads them (a ZoneImage is one): every node's parent is the node of its
+ * name less the first label, up to the apex, whose parent is -1.
+ */
+export interface NodeNames {
+  readonly bytes: Uint8Array;
+  /** Where the node's original-case wire name starts in `bytes`. */
+  ownerAt(node: number): number;
+  /** Octets of the node's wire name. */
+  nameLength(node: number): number;
+  /** The parent node, or -1 at the apex. */
+  parent(node: number): number;
+}
 
 /** QR and AA (RFC 1035 §4.1.1). */
 const QR = 0x8000;
@@ -41,6 +69,13 @@ export class MessageWriter {
   private full = false;
   private room = 0;
   private flags = 0;
+  /** Nodes whose names were written in this message: node number → offset, slots stamped with the message's generation. */
+  private readonly nodeKey = new Int32Array(NODE_SLOTS);
+  private readonly nodeAt = new Int32Array(NODE_SLOTS);
+  private readonly nodeGen = new Int32Array(NODE_SLOTS);
+  private readonly nodeHash = new Int32Array(NODE_SLOTS);
+  private nodeGeneration = 0;
+  private nodesUsed = 0;
 
   /**
    * Begins a message of `head`, with the question when `withQuestion`;
@@ -51,6 +86,11 @@ export class MessageWriter {
    */
   begin(head: MessageHead, withQuestion: boolean, size: number, reserve: number, strict = false): void {
     startMessage();
+    if (++this.nodeGeneration === 0x7fffffff) {
+      this.nodeGen.fill(0);
+      this.nodeGeneration = 1;
+    }
+    this.nodesUsed = 0;
     const out = this.out;
     out.writeUInt16BE(head.id, 0);
     this.flags = (head.flags & ~(QR | AA | TC | 0x000f)) | QR | AA;
@@ -89,10 +129,124 @@ export class MessageWriter {
    */
   add(owner: Uint8Array, ownerAt: number, type: number, klass: number, ttl: number, data: Uint8Array, dataAt: number): boolean {
     if (this.full) throw new Error('a record added to a full transfer message');
-    const out = this.out;
-    const start = this.w;
-    let w = compressName(owner, ownerAt, owner.length, out, start);
+    const w = compressName(owner, ownerAt, owner.length, this.out, this.w);
     if (w < 0) throw new Error('a record\'s owner name is not a well-formed wire name');
+    return this.addRest(w, type, klass, ttl, data, dataAt);
+  }
+
+  /**
+   * Adds one record owned by node `node` of `names` (a zone image): as
+   * {@link add}, but the owner name is compressed by node (RFC 1035 §4.1.4,
+   * as NSD compresses by domain): a node, or an ancestor, already written
+   * in this message is a pointer to where it was written, found by its
+   * number rather than by hashing and comparing its labels. Labels are
+   * written in the node's own case. The rest of the name above the apex
+   * (the origin) goes through the name compressor, so it may point into
+   * the question or the other records' RDATA names.
+   */
+  addOwnedBy(names: NodeNames, node: number, type: number, klass: number, ttl: number, data: Uint8Array, dataAt: number): boolean {
+    if (this.full) throw new Error('a record added to a full transfer message');
+    const w = this.nodeName(names, node);
+    return this.addRest(w, type, klass, ttl, data, dataAt);
+  }
+
+  /**
+   * Writes node `node`'s owner name at the end of the message; returns the
+   * offset past it. The node and its ancestors are looked up by number up
+   * to the first one written in this message (or the apex); the labels
+   * below it are then looked up, from the top, by hash among every name
+   * written (RDATA names too), so the name points at the longest suffix
+   * written before, as compressName would find it, with a label's work
+   * instead of the whole name's. Each label written is remembered both ways.
+   */
+  private nodeName(names: NodeNames, node: number): number {
+    const bytes = names.bytes;
+    const out = this.out;
+    const gen = this.nodeGeneration;
+    let at = names.ownerAt(node);
+    const end = at + names.nameLength(node);
+    let depth = 0;
+    let n = node;
+    let target = -1;
+    let hash = 0;
+    // Up: each step drops a label, as long as the nodes' names are what is left of this one.
+    for (;;) {
+      if (n < 0 || names.nameLength(n) !== end - at) {
+        // The nodes do not follow the labels (an NSEC3 owner more than one label below the apex): the name as a name.
+        return this.checked(compressName(bytes, names.ownerAt(node), end, out, this.w));
+      }
+      for (let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT; this.nodeGen[s] === gen; s = (s + 1) & (NODE_SLOTS - 1)) {
+        if (this.nodeKey[s] === n) {
+          target = this.nodeAt[s]!;
+          hash = this.nodeHash[s]!;
+          break;
+        }
+      }
+      if (target >= 0 || names.parent(n) < 0) break;
+      chainNode[depth] = n;
+      chainAt[depth] = at;
+      depth++;
+      at += bytes[at]! + 1;
+      n = names.parent(n);
+    }
+    const apex = target < 0;
+    if (apex) hash = compressionHash(bytes, at);
+    const topHash = hash;
+    // Down: the deepest label whose name was written before (as RDATA, say) is pointed at instead.
+    let below = depth;
+    for (let i = depth - 1; i >= 0; i--) {
+      hash = extendCompressionHash(hash, bytes, chainAt[i]!);
+      chainHash[i] = hash;
+      const found = findWritten(hash, bytes, chainAt[i]!, out);
+      if (found >= 0) {
+        target = found;
+        below = i;
+      }
+    }
+    let w = this.w;
+    for (let i = 0; i < below; i++) {
+      if (w <= MAX_POINTER) {
+        this.rememberNode(chainNode[i]!, w, chainHash[i]!);
+        rememberWritten(chainHash[i]!, w);
+      }
+      for (let k = chainAt[i]!, stop = k + bytes[k]! + 1; k < stop; ) out[w++] = bytes[k++]!;
+    }
+    if (below < depth || !apex) {
+      out[w] = 0xc0 | (target >> 8);
+      out[w + 1] = target & 0xff;
+      return w + 2;
+    }
+    // The apex's name (the origin) through the name compressor: it may point into the question, and RDATA names at it.
+    const start = w;
+    w = this.checked(compressName(bytes, at, end, out, w));
+    if (end - at > 1 && start <= MAX_POINTER) {
+      // (The root's one octet is never pointed at.)
+      this.rememberNode(n, (out[start]! & 0xc0) === 0xc0 ? ((out[start]! & 0x3f) << 8) | out[start + 1]! : start, topHash);
+    }
+    return w;
+  }
+
+  /** `w` unless it says the name did not parse. */
+  private checked(w: number): number {
+    if (w < 0) throw new Error('a record\'s owner name is not a well-formed wire name');
+    return w;
+  }
+
+  /** Remembers that node `n`'s name, with compression hash `hash`, is at `at` in this message (past the table's fill limit, it is not remembered). */
+  private rememberNode(n: number, at: number, hash: number): void {
+    if (this.nodesUsed >= NODE_LIMIT) return;
+    let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT;
+    while (this.nodeGen[s] === this.nodeGeneration) s = (s + 1) & (NODE_SLOTS - 1);
+    this.nodeGen[s] = this.nodeGeneration;
+    this.nodeKey[s] = n;
+    this.nodeAt[s] = at;
+    this.nodeHash[s] = hash;
+    this.nodesUsed++;
+  }
+
+  /** Writes a record's type, class, TTL and RDATA after its owner name (ending at `w`) and counts it, or refuses it. */
+  private addRest(w: number, type: number, klass: number, ttl: number, data: Uint8Array, dataAt: number): boolean {
+    const out = this.out;
     const rdlength = (data[dataAt]! << 8) | data[dataAt + 1]!;
     if (w + 10 + rdlength > out.length) {
       this.full = true;
@@ -102,7 +256,10 @@ export class MessageWriter {
     out[w + 1] = type & 0xff;
     out[w + 2] = klass >> 8;
     out[w + 3] = klass & 0xff;
-    out.writeUInt32BE(ttl >>> 0, w + 4);
+    out[w + 4] = ttl >>> 24;
+    out[w + 5] = (ttl >>> 16) & 0xff;
+    out[w + 6] = (ttl >>> 8) & 0xff;
+    out[w + 7] = ttl & 0xff;
     w += 8;
     const end = compressRdata(type, data, dataAt, out, w);
     if (end >= 0) w = end;

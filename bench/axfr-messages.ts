@@ -1,0 +1,57 @@
+/**
+ * Benchmark: the CPU of making an AXFR's messages, in-process, without a
+ * socket: the generated zone compiled into an image once, then the whole
+ * zone walked into transfer messages (src/xfr/axfr.ts) several times;
+ * reports ns per record and MB of messages. What a server worker spends
+ * filling messages for `kdig` (bench/axfr.ts measures the whole transfer
+ * beside NSD and Knot).
+ *
+ *   npm run build && node dist/bench/axfr-messages.js [--records 1000000] [--runs 5]
+ */
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileZone } from '../src/zone/image/compile.js';
+import { ZoneImage } from '../src/zone/image/image.js';
+import { loadZoneFile } from '../src/zone/parse/load.js';
+import { axfrStream } from '../src/xfr/axfr.js';
+import { GENERATED_BY, writeZone } from './gen-zone.js';
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+}
+
+const records = option('--records', 1_000_000);
+const runs = option('--runs', 5);
+const dir = join(tmpdir(), 'shardns-bench');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `gen-${records}.zone`);
+if (!existsSync(file) || !readFileSync(file, { encoding: 'latin1' }).startsWith(GENERATED_BY)) writeZone(file, records);
+/** The zone compiled into an image, as a worker maps it; the parsed zone is let go (a worker's heap holds none: a full collection here would mark it all). */
+function compiled(): ZoneImage {
+  const loaded = loadZoneFile('example.com.', file);
+  if (!loaded.ok) throw new Error(`zone did not load: ${JSON.stringify(loaded.errors.slice(0, 3))}`);
+  const octets = compileZone(loaded.zone, { origin: 'example.com.', source: 'bench' });
+  // An image's octets start on an 8-octet boundary, as a mapping's do.
+  const aligned = new Uint8Array(new ArrayBuffer(octets.length));
+  aligned.set(octets);
+  return new ZoneImage(aligned);
+}
+const image = compiled();
+const question = Buffer.from([7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0, 0, 252, 0, 1]);
+
+for (let run = 0; run < runs; run++) {
+  const before = process.cpuUsage();
+  const stream = axfrStream(image, { head: { id: 1, flags: 0, question }, opt: null, signer: null });
+  let messages = 0;
+  let bytes = 0;
+  for (let m = stream.next(); m !== null; m = stream.next()) {
+    messages++;
+    bytes += m.length;
+  }
+  const used = process.cpuUsage(before);
+  const ms = (used.user + used.system) / 1000;
+  console.log(`run ${run + 1}: ${ms.toFixed(0)} ms CPU, ${((ms * 1e6) / (image.recordCount + 1)).toFixed(0)} ns/record, ${messages} messages, ${(bytes / 1e6).toFixed(1)} MB`);
+}
