@@ -180,7 +180,7 @@ function zoneOf(q: XfrQuestion, ctx: AnswerContext, t: TransferContext): { polic
 function transfer(q: XfrQuestion, ctx: AnswerContext, t: TransferContext, client: Client, signed: Signed | null): AnswerOutcome {
   const kind = q.qtype === AXFR ? 'AXFR' : 'IXFR';
   const { policy, image } = zoneOf(q, ctx, t);
-  if (image === undefined || q.qclass !== IN) {
+  if ((image === undefined && policy === undefined) || q.qclass !== IN) {
     t.log('info', `${what(q)} from ${client.address} (${how(signed)}): not a zone we serve; answered NOTAUTH`);
     return reply(sign(errorReply(q, ctx, RCODE_NOTAUTH), signed, t));
   }
@@ -188,15 +188,20 @@ function transfer(q: XfrQuestion, ctx: AnswerContext, t: TransferContext, client
     // RFC 5936 §4.2: AXFR is defined over TCP only.
     return reply(sign(errorReply(q, ctx, RCODE.REFUSED), signed, t));
   }
-  // A zone without a policy (no transfer context) admits nobody.
+  // A zone without a policy (no transfer context) admits nobody. The client is checked before it learns whether the zone has data (as NSD).
   const allow = policy?.allowTransfer ?? NOBODY;
-  const origin = policy?.origin ?? image.meta.origin;
   const entry = allow.admits(client.address, signed?.key.name ?? null);
   if (entry === null) {
     const why = allow.empty ? 'the zone has no allow-transfer' : 'not admitted by allow-transfer';
     t.log('warn', `${what(q)} from ${client.address} (${how(signed)}) refused: ${why}`);
     return reply(sign(errorReply(q, ctx, RCODE.REFUSED, EDE_PROHIBITED), signed, t));
   }
+  if (image === undefined) {
+    // A configured zone with no data yet (a secondary before its first transfer, or expired): nothing to send.
+    t.log('info', `${what(q)} from ${client.address} (${how(signed)}): the zone has no data yet; answered NOTAUTH`);
+    return reply(sign(errorReply(q, ctx, RCODE_NOTAUTH), signed, t));
+  }
+  const origin = policy?.origin ?? image.meta.origin;
   const head: MessageHead = { id: q.query.readUInt16BE(0), flags: (q.opcode << 11) | (q.query[2]! & 0x01 ? RD : 0) | (q.recursionAvailable ? RA : 0), question: q.query.subarray(12, q.questionEnd) };
   const opt = q.request === null ? null : optRecord(q.request, ctx, 0);
   const signer = signed === null ? null : new TsigStreamSigner(signed.key, signed.record.mac, signed.record.originalId, t.now);

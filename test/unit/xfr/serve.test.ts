@@ -103,6 +103,18 @@ describe('transfers in answer(): who gets what (src/xfr/serve.ts)', () => {
     });
   }
 
+  it('a configured zone with no data yet (a dark secondary): a client allow-transfer does not admit is REFUSED before it learns that; an admitted one gets NOTAUTH', () => {
+    // example.com is configured (allow-transfer 127.0.0.1) but no image is served: a secondary before its first transfer, or expired.
+    const { ctx, logs } = context([], [{ address: '127.0.0.1', key: null }]);
+    const from = (address: string): string => decode(messages(answer(query('example.com', 'AXFR'), ctx, { transport: 'tcp', address }))[0]!).rcode;
+    expect(from('192.0.2.7')).to.equal('REFUSED');
+    expect(logs.at(-1)).to.match(/^warn: AXFR of example\.com\. from 192\.0\.2\.7 \(unsigned\) refused: not admitted by allow-transfer/);
+    expect(from('127.0.0.1')).to.equal('NOTAUTH');
+    expect(logs.at(-1)).to.match(/^info: AXFR of example\.com\. from 127\.0\.0\.1 \(unsigned\): the zone has no data yet; answered NOTAUTH/);
+    // sec.test has no allow-transfer at all: nobody is told whether it has data.
+    expect(decode(messages(answer(query('sec.test', 'IXFR', { serial: 1 }), ctx, { transport: 'tcp', address: '127.0.0.1' }))[0]!).rcode).to.equal('REFUSED');
+  });
+
   it('REFUSED carries Extended DNS Error 18 (Prohibited) when the client speaks EDNS', () => {
     const { ctx } = context([zone], []);
     const [reply] = messages(answer(query('example.com', 'AXFR', { edns: true }), ctx, { transport: 'tcp', address: '192.0.2.7' }));
