@@ -14,10 +14,12 @@ import { formatEndpoint } from './net/reuseport.js';
 import { SupervisorOps } from './ops/supervisor-ops.js';
 import { childSockets, type SlotSockets } from './ops/listeners.js';
 import type { BuildOutcome, BuiltZone } from './zone/image/build.js';
+import { peekSoa } from './zone/image/peek.js';
 import { reuseAll } from './zone/image/reuse.js';
 import { SecondaryService } from './xfr/secondary-service.js';
 import type { SecondaryStatus } from './xfr/secondary.js';
 import type { ZoneStanding } from './ipc.js';
+import type { NotifySoa } from './xfr/notify.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../workers/dns-worker.js', import.meta.url));
 
@@ -399,7 +401,7 @@ export class Supervisor {
    */
   private notifyOut(): void {
     if (this.notifier === undefined) this.notifier = Notifier.forConfig(this.config, this.log);
-    this.notifier?.served(this.allZones().map((z) => ({ origin: z.origin, serial: z.serial })));
+    this.notifier?.served(this.allZones().map((z) => ({ origin: z.origin, serial: z.serial, soa: () => servedSoa(z) })));
   }
 
   /** Planned shutdown: workers stop reading, finish, exit; stragglers are killed after the timeout. */
@@ -572,6 +574,12 @@ export interface SupervisorStatus {
   zones: { origin: string; serial: number; records: number; file: string; image: string }[];
   /** The secondary zones (configured and catalog members): standing, serial, last transfer. */
   secondaries?: SecondaryStatus[];
+}
+
+/** The SOA record a NOTIFY for `zone` carries: read from its image, when that holds the serial being announced (else none is sent). */
+function servedSoa(zone: BuiltZone): NotifySoa | null {
+  const soa = peekSoa(zone.imagePath);
+  return soa !== null && soa.serial === zone.serial ? soa : null;
 }
 
 /** What workers are told to map: each built zone's origin and image file. */

@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Config, Remote } from '../config.js';
 import type { Logger } from '../log.js';
-import { notifyMessage, notifyReply } from './notify.js';
+import { notifyMessage, notifyReply, type NotifySoa } from './notify.js';
 import { describeRemote } from './report.js';
 import { signRequest, tsigKey, TsigKeyring, TSIG_ERROR_NAMES, verifyResponse, type TsigKey } from './tsig.js';
 
@@ -25,10 +25,11 @@ export function notifyWait(timing: NotifyTiming, attempt: number): number {
   return timing.firstTimeoutMs * 2 ** attempt;
 }
 
-/** A zone version being served: its origin and serial. */
+/** A zone version being served: its origin and serial, and how to read its SOA record (sent with the NOTIFY; null: sent without). */
 export interface ServedSerial {
   origin: string;
   serial: number;
+  soa?: () => NotifySoa | null;
 }
 
 /** One NOTIFY on its way to one target. */
@@ -37,6 +38,8 @@ interface Pending {
   serial: number;
   target: Remote;
   key: TsigKey | null;
+  /** The zone's SOA, carried in the answer section (RFC 1996 §3.7), or null. */
+  soa: NotifySoa | null;
   message: Buffer;
   /** The MAC of the signed message (a signed reply's MAC covers it), or null. */
   mac: Buffer | null;
@@ -82,7 +85,8 @@ export class Notifier {
       const targets = this.targets.get(z.origin.toLowerCase());
       if (targets === undefined || this.last.get(z.origin.toLowerCase()) === z.serial) continue;
       this.last.set(z.origin.toLowerCase(), z.serial);
-      for (const target of targets) this.start(z.origin, z.serial, target);
+      const soa = z.soa?.() ?? null;
+      for (const target of targets) this.start(z.origin, z.serial, target, soa);
     }
   }
 
@@ -100,12 +104,12 @@ export class Notifier {
     return this.pending.size;
   }
 
-  private start(origin: string, serial: number, target: Remote): void {
+  private start(origin: string, serial: number, target: Remote, soa: NotifySoa | null): void {
     const id = `${origin.toLowerCase()} ${target.address} ${target.port}`;
     const old = this.pending.get(id);
     if (old?.timer) clearTimeout(old.timer);
     const key = target.key === null ? null : (this.keys.named(target.key) ?? null);
-    const p: Pending = { origin, serial, target, key, message: Buffer.alloc(0), mac: null, attempt: 0, timer: null };
+    const p: Pending = { origin, serial, target, key, soa, message: Buffer.alloc(0), mac: null, attempt: 0, timer: null };
     this.pending.set(id, p);
     this.send(id, p);
   }
@@ -113,7 +117,7 @@ export class Notifier {
   /** Sends (again) with a fresh ID (and signature), and waits for the reply. */
   private send(id: string, p: Pending): void {
     if (this.closed || this.pending.get(id) !== p) return;
-    const bare = notifyMessage(p.origin, randomInt(0, 65536));
+    const bare = notifyMessage(p.origin, randomInt(0, 65536), p.soa);
     if (p.key === null) {
       p.message = bare;
       p.mac = null;

@@ -10,22 +10,41 @@ export const OPCODE_NOTIFY = 4;
 const SOA = 6;
 const IN = 1;
 
+/** The zone's SOA record a NOTIFY carries: TTL and RDATA (uncompressed wire form, no RDLENGTH). */
+export interface NotifySoa {
+  ttl: number;
+  rdata: Uint8Array;
+}
+
 /**
  * A NOTIFY for zone `origin` (RFC 1996 §3.7): opcode NOTIFY, AA set, the
- * question `origin SOA IN`, no records (the secondary asks for the SOA
- * itself, §3.11). `id`: the message ID to match the reply by.
+ * question `origin SOA IN`, and the zone's SOA in the answer section when
+ * `soa` is given (§3.7 allows it as a hint of the new serial; NSD, Knot and
+ * BIND send it, and BIND logs "no serial" without it). The secondary still
+ * asks for the SOA itself (§3.11). `id`: the message ID to match the reply by.
  */
-export function notifyMessage(origin: string, id: number): Buffer {
+export function notifyMessage(origin: string, id: number, soa: NotifySoa | null = null): Buffer {
   const name = parseZoneName(origin);
   if (name instanceof NameError) throw new Error(`bad zone name ${origin}: ${name.message}`);
   const wire = nameToWire(name);
-  const msg = Buffer.alloc(HEADER_LENGTH + wire.length + 4);
+  const questionEnd = HEADER_LENGTH + wire.length + 4;
+  const msg = Buffer.alloc(questionEnd + (soa === null ? 0 : 12 + soa.rdata.length));
   msg.writeUInt16BE(id, 0);
   msg.writeUInt16BE((OPCODE_NOTIFY << 11) | 0x0400, 2);
   msg.writeUInt16BE(1, 4);
   wire.copy(msg, HEADER_LENGTH);
   msg.writeUInt16BE(SOA, HEADER_LENGTH + wire.length);
   msg.writeUInt16BE(IN, HEADER_LENGTH + wire.length + 2);
+  if (soa !== null) {
+    msg.writeUInt16BE(1, 6);
+    // The owner is the question's name: a pointer to it (RFC 1035 §4.1.4).
+    msg.writeUInt16BE(0xc000 | HEADER_LENGTH, questionEnd);
+    msg.writeUInt16BE(SOA, questionEnd + 2);
+    msg.writeUInt16BE(IN, questionEnd + 4);
+    msg.writeUInt32BE(soa.ttl >>> 0, questionEnd + 6);
+    msg.writeUInt16BE(soa.rdata.length, questionEnd + 10);
+    msg.set(soa.rdata, questionEnd + 12);
+  }
   return msg;
 }
 

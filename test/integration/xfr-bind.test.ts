@@ -161,6 +161,8 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     await server.waitFor(/reloaded \d+ zone\(s\)/, 20_000, since);
     await server.waitFor(new RegExp(`NOTIFY for out\\.test\\. serial 2 acknowledged by 127\\.0\\.0\\.1:${bind.port} key xfr-key\\.`), 20_000, since);
     expect(await until(async () => (await soaOf(bind.port, 'out.test')).serial === 2, 20_000, 100), `BIND never served out.test serial 2:\n${bind.log().slice(bindSince)}`).to.equal(true);
+    // The NOTIFY carried the new SOA (RFC 1996 §3.7): BIND logs its serial (without it: "no serial").
+    expect(bind.log().slice(bindSince)).to.match(/zone out\.test\/IN: notify from 127\.0\.0\.1#\d+: serial 2\b/);
     expect(server.stdout().slice(since)).to.match(/IXFR of out\.test\. from serial 1 to 2 for 127\.0\.0\.1 \(key xfr-key\.[^)]*\): incremental, 1 version\(s\)/);
     // BIND's own word: the transfer succeeded and carried the difference (9 records), not the zone's 800.
     const done = /transfer of 'out\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed: \d+ messages, (\d+) records/.exec(bind.log().slice(bindSince));

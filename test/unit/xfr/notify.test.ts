@@ -8,11 +8,34 @@ import { notifyMessage, notifyReply } from '../../../src/xfr/notify.js';
 import { findTsig, signResponse, tsigKey, TsigKeyring, unsignedPart, verifyRequest } from '../../../src/xfr/tsig.js';
 import { until } from '../../helpers/server.js';
 
+/** An SOA record's TTL and RDATA for example.com. with `serial`. */
+function soaOf(serial: number): { ttl: number; rdata: Buffer } {
+  const name = (labels: string[]): number[] => [...labels.flatMap((l) => [l.length, ...Buffer.from(l)]), 0];
+  const n = (v: number): number[] => [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+  return { ttl: 3600, rdata: Buffer.from([...name(['ns1', 'example', 'com']), ...name(['hostmaster', 'example', 'com']), ...n(serial), ...n(7200), ...n(3600), ...n(1209600), ...n(300)]) };
+}
+
 describe('NOTIFY messages (RFC 1996 §3.7)', () => {
   it('opcode NOTIFY, AA, the zone\'s SOA question, no records', () => {
     const m = notifyMessage('Example.COM.', 0x1234);
     const d = dnsPacket.decode(m) as unknown as { id: number; opcode: string; flag_aa: boolean; questions: { name: string; type: string; class: string }[]; answers: unknown[] };
     expect({ id: d.id, opcode: d.opcode, aa: d.flag_aa, q: d.questions, an: d.answers.length }).to.deep.equal({ id: 0x1234, opcode: 'NOTIFY', aa: true, q: [{ name: 'Example.COM', type: 'SOA', class: 'IN' }], an: 0 });
+  });
+
+  it('with the zone\'s SOA given: one answer record, the SOA, its owner a pointer to the question (RFC 1996 §3.7, as NSD sends it)', () => {
+    const soa = soaOf(2024010107);
+    const m = notifyMessage('example.com.', 5, soa);
+    const d = dnsPacket.decode(m) as unknown as { questions: unknown[]; answers: { name: string; type: string; ttl: number; data: { serial: number; mname: string; rname: string } }[] };
+    expect(d.answers).to.have.length(1);
+    expect(d.answers[0]).to.deep.include({ name: 'example.com', type: 'SOA', ttl: 3600 });
+    expect(d.answers[0]!.data).to.deep.include({ serial: 2024010107, mname: 'ns1.example.com', rname: 'hostmaster.example.com' });
+    // The owner is two octets, a pointer to offset 12.
+    expect(m.readUInt16BE(12 + 13 + 4)).to.equal(0xc00c);
+    // Its reply echoes the header and question only: still an acknowledgement.
+    const ack = Buffer.from(m.subarray(0, 12 + 13 + 4));
+    ack[2] = ack[2]! | 0x80;
+    ack.writeUInt16BE(0, 6);
+    expect(notifyReply(ack, m.subarray(0, 12 + 13 + 4)).kind).to.equal('ack');
   });
 
   const sent = notifyMessage('example.com.', 77);
@@ -109,13 +132,15 @@ describe('NOTIFY out: the Notifier against a secondary on loopback', function ()
     expect(count).to.equal(3);
   });
 
-  it('signs with the target\'s key (the secondary verifies it) and takes only a reply signed with it', async () => {
+  it('signs with the target\'s key, the SOA it carries included (the secondary verifies it), and takes only a reply signed with it', async () => {
     const key = tsigKey({ name: 'xfr-key', algorithm: 'hmac-sha256', secret });
     let verified = false;
     let forged = true;
+    let serials: number[] = [];
     secondary.on('message', (m, r) => {
       const found = findTsig(m);
       if (found.kind !== 'found') return;
+      serials = (dnsPacket.decode(m) as unknown as { answers: { type: string; data: { serial: number } }[] }).answers.filter((a) => a.type === 'SOA').map((a) => a.data.serial);
       verified = verifyRequest(m, found.record, new TsigKeyring([key]), Date.now() / 1000).kind === 'ok';
       const ack = Buffer.from(unsignedPart(m, found.record));
       ack[2] = ack[2]! | 0x80;
@@ -128,8 +153,10 @@ describe('NOTIFY out: the Notifier against a secondary on loopback', function ()
       setTimeout(() => secondary.send(signed, r.port, r.address), 20);
     });
     notifier = make('xfr-key.');
-    notifier.served([{ origin: 'example.com.', serial: 10 }]);
+    notifier.served([{ origin: 'example.com.', serial: 10, soa: () => soaOf(10) }]);
     expect(await until(() => lines.some((l) => /serial 10 acknowledged by 127\.0\.0\.1:\d+ key xfr-key\./.test(l)), 3000, 20)).to.equal(true);
+    // The SOA rides in the answer section, under the signature.
+    expect(serials).to.deep.equal([10]);
     expect(verified).to.equal(true);
     expect(lines.some((l) => /an unsigned reply to a signed NOTIFY; ignored/.test(l))).to.equal(true);
   });
