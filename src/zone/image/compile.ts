@@ -71,6 +71,63 @@ class Rows {
   }
 }
 
+/**
+ * What the compiler keeps per node (named nodes in the order read, then the
+ * empty non-terminals), as typed columns grown together by doubling: a
+ * million nodes in JavaScript arrays cost their growth and the collector's
+ * attention, measurably (bench/builder-phases.ts).
+ */
+class NodeColumns {
+  /** Nodes added. */
+  count = 0;
+  /** Offset of the lower-cased wire name in the names arena (the name as written follows it). */
+  lowerAt: Uint32Array;
+  /** Octets of the wire name. */
+  nameLen: Uint32Array;
+  /** The node's first RRset row. */
+  firstSet: Uint32Array;
+  /** The node's RRsets. */
+  setCount: Uint32Array;
+  /** NODE flags. */
+  flags: Uint32Array;
+
+  constructor(capacity: number) {
+    const n = Math.max(capacity, 16);
+    this.lowerAt = new Uint32Array(n);
+    this.nameLen = new Uint32Array(n);
+    this.firstSet = new Uint32Array(n);
+    this.setCount = new Uint32Array(n);
+    this.flags = new Uint32Array(n);
+  }
+
+  /** Adds a node (its set count and flags 0 until set); returns its index. */
+  add(lowerAt: number, nameLen: number, firstSet: number): number {
+    const i = this.count;
+    if (i === this.lowerAt.length) this.grow();
+    this.lowerAt[i] = lowerAt;
+    this.nameLen[i] = nameLen;
+    this.firstSet[i] = firstSet;
+    this.setCount[i] = 0;
+    this.flags[i] = 0;
+    this.count = i + 1;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.lowerAt.length * 2;
+    const grow = (a: Uint32Array): Uint32Array => {
+      const b = new Uint32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.lowerAt = grow(this.lowerAt);
+    this.nameLen = grow(this.nameLen);
+    this.firstSet = grow(this.firstSet);
+    this.setCount = grow(this.setCount);
+    this.flags = grow(this.flags);
+  }
+}
+
 /** Characters after a canonical key in a sort key: two separators, then the node's index in four octets. */
 const SORT_SUFFIX = 6;
 
@@ -165,16 +222,15 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const store = table.store;
   // Sized from the store so a big zone never grows them: every record's RDATA with its length
   // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
-  const names = new Arena(); // per name: lower-cased wire, then original-case wire
+  // Per name: lower-cased wire, then original-case wire; sized for the named nodes (plain names: two more octets than their text).
+  let nameText = 0;
+  for (let e = 0; e < table.size; e++) nameText += table.owners[e]!.length + 2;
+  const names = new Arena(2 * nameText + (nameText >> 3));
   const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
   const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
   const scratch = Buffer.alloc(1024);
   // Per node, by the order read (empty non-terminals after the named nodes).
-  const lowerAt: number[] = [];
-  const nameLen: number[] = [];
-  const firstSet: number[] = [];
-  const setCount: number[] = [];
-  const flags: number[] = [];
+  const nodes = new NodeColumns(table.size + (table.size >> 3));
   // Each named node's canonical key with its index appended (see SORT_SUFFIX): sorted as plain strings.
   const sortKeys: string[] = [];
   // The same for the nodes that own only NSEC3 records and their signatures: outside the tree (RFC 5155 §7.2).
@@ -204,11 +260,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       lowerName(owner, 0, len, names.bytes, at);
       names.bytes.set(owner, at + len);
     }
-    const index = lowerAt.length;
+    const index = nodes.add(at, len, sets.count);
     const sortKey = canonicalKey(names.bytes, at, scratch, index);
-    lowerAt.push(at);
-    nameLen.push(len);
-    firstSet.push(sets.count);
     const apex = sortKey.length - SORT_SUFFIX === apexKey.length && sortKey.startsWith(apexKey);
     if (apex) sawApex = true;
     let f = apex ? NODE.apex : 0;
@@ -249,8 +302,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       setsHere++;
     }
     if (setsHere > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
-    setCount.push(setsHere);
-    flags.push(f);
+    nodes.setCount[index] = setsHere;
+    nodes.flags[index] = f;
     (nsec3Only ? nsec3Keys : sortKeys).push(sortKey);
   }
   if (!sawApex) throw new Error(`zone ${source.origin} has no records at its apex`);
@@ -261,18 +314,30 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   // One walk in that order places every node after its parent, and the empty non-terminals
   // (RFC 4592 §2.2.2: every name between an owner and the apex exists) right before the first
   // name below them, named in that name's case. A stack holds the ancestors of the current name.
-  const order: number[] = [];
-  const parentOf: number[] = [];
+  // Node index by rank in that order, and each rank's parent's rank; sized for every node (ENTs may grow them).
+  let order = new Uint32Array(nodes.count + (nodes.count >> 3) + 16);
+  let parent = new Uint32Array(order.length);
+  let placed = 0;
   // The ancestors of the current name: each as a sort key and the length of its key in it.
   const stackKey: string[] = [];
   const stackLen: number[] = [];
   const stackRank: number[] = [];
   const place = (i: number, key: string, len: number): void => {
-    const rank = order.length;
+    const rank = placed;
     const up = stackRank.length > 0 ? stackRank[stackRank.length - 1]! : -1;
-    order.push(i);
-    parentOf.push(up < 0 ? NO_NODE : up);
+    if (rank === order.length) {
+      const o = new Uint32Array(2 * rank);
+      o.set(order);
+      order = o;
+      const q = new Uint32Array(2 * rank);
+      q.set(parent);
+      parent = q;
+    }
+    order[rank] = i;
+    parent[rank] = up < 0 ? NO_NODE : up;
+    placed = rank + 1;
     if (up >= 0) {
+      const flags = nodes.flags;
       const p = order[up]!;
       if ((flags[i]! & NODE.wildcard) !== 0) flags[p] = flags[p]! | NODE.wildcardChild;
       if ((flags[p]! & (NODE.cut | NODE.belowCut)) !== 0) flags[i] = flags[i]! | NODE.belowCut;
@@ -285,7 +350,7 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     // The name's key is sortKey[0, end): the suffix (two characters 0 and the index) follows it.
     const end = sortKey.length - SORT_SUFFIX;
     const i = sortIndex(sortKey);
-    if (order.length === 0) {
+    if (placed === 0) {
       if (end !== apexKey.length || !sortKey.startsWith(apexKey)) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
       place(i, sortKey, end);
       continue;
@@ -302,31 +367,27 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       // The ancestor ending at `sep` is the name with as many labels cut from the front as separators from `sep` on.
       let cut = 0;
       for (let k = sep; k >= 0 && k < end; k = sortKey.indexOf('\u0000', k + 1)) cut++;
-      let at = lowerAt[i]!;
-      let len = nameLen[i]!;
+      let at = nodes.lowerAt[i]!;
+      let len = nodes.nameLen[i]!;
       for (let c = 0; c < cut; c++) {
         const skip = names.bytes[at]! + 1;
         at += skip;
         len -= skip;
       }
-      const ownerAt = lowerAt[i]! + nameLen[i]! + (at - lowerAt[i]!);
+      const ownerAt = nodes.lowerAt[i]! + nodes.nameLen[i]! + (at - nodes.lowerAt[i]!);
       const copy = names.reserve(2 * len);
       names.bytes.copyWithin(copy, at, at + len);
       names.bytes.copyWithin(copy + len, ownerAt, ownerAt + len);
-      const e = lowerAt.length;
-      lowerAt.push(copy);
-      nameLen.push(len);
-      firstSet.push(0);
-      setCount.push(0);
+      const e = nodes.add(copy, len, 0);
       const star = len > 1 && names.bytes[copy] === 1 && names.bytes[copy + 1] === 0x2a;
-      flags.push(NODE.emptyNonTerminal | (star ? NODE.wildcard : 0));
+      nodes.flags[e] = NODE.emptyNonTerminal | (star ? NODE.wildcard : 0);
       place(e, sortKey, sep);
     }
     place(i, sortKey, end);
   }
-  const count = order.length;
-  const parent = Uint32Array.from(parentOf);
-  const nsec3 = nsec3Chain(nsec3Keys, order, names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
+  const count = placed;
+  const { lowerAt, nameLen, firstSet, setCount, flags } = nodes;
+  const nsec3 = nsec3Chain(nsec3Keys, order.subarray(0, count), names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
   const nsec3Count = nsec3.nodes.length;
 
   let namesBytes = 0;
@@ -536,13 +597,13 @@ function nsec3HasSoa(rd: Uint8Array, at: number, len: number): boolean {
  */
 function nsec3Chain(
   keys: string[],
-  order: number[],
+  order: Uint32Array,
   names: Uint8Array,
-  lowerAt: number[],
-  nameLen: number[],
-  firstSet: number[],
-  setCount: number[],
-  flags: number[],
+  lowerAt: Uint32Array,
+  nameLen: Uint32Array,
+  firstSet: Uint32Array,
+  setCount: Uint32Array,
+  flags: Uint32Array,
   setWords: Uint32Array,
   rdata: Uint8Array,
 ): Nsec3Layout {
