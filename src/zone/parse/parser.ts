@@ -139,6 +139,15 @@ function octets(content: string | Uint8Array): string {
   return content;
 }
 
+/** Whether `text[a, b)` has an ASCII capital letter. */
+function hasCapital(text: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
 /** How many RDATA names (NS, MX and CNAME targets repeat) are cached per origin before the cache starts over. */
 const NAME_CACHE_LIMIT = 20000;
 
@@ -174,6 +183,18 @@ class MasterReader {
   /** The wire form of the origin fastRecord completes relative names with, and that origin. */
   private fastOriginWire: Uint8Array = new Uint8Array(1);
   private fastOrigin: Origin | null = null;
+  /** Whether that origin's name has capitals, and whether it is at or below the zone's apex. */
+  private fastOriginUpper = false;
+  private fastOriginInZone = false;
+  /**
+   * The owner fastRecord parsed last when it was relative to the origin
+   * (or `@`) with no capitals in it or the origin: then it is its own
+   * lookup key (nameKey) and in the zone exactly when the origin is, with
+   * no look at its characters. Null otherwise.
+   */
+  private fastPlainOwner: string | null = null;
+  /** Whether fastPlainOwner is at or below the zone's apex (its origin was, when it was parsed). */
+  private fastPlainInZone = false;
 
   constructor(
     private readonly readFile: ReadFile,
@@ -241,6 +262,13 @@ class MasterReader {
       return true;
     }
     if (t.count < 2) return false;
+    if (this.fastOrigin !== origin) {
+      this.fastOrigin = origin;
+      this.fastOriginWire = nameToWire(origin.name);
+      const key = nameKey(origin.name);
+      this.fastOriginUpper = key !== origin.name;
+      this.fastOriginInZone = isAtOrBelow(key, this.builder.originKey);
+    }
     let k = 0;
     let owner: string;
     if (t.blankStart) {
@@ -261,6 +289,9 @@ class MasterReader {
         this.owner = r;
         this.ownerText = ownerText;
         this.ownerOrigin = origin.name;
+        // A relative owner (RFC 1035 §5.1) is the token's labels then the origin's.
+        this.fastPlainOwner = !this.fastOriginUpper && text.charCodeAt(b - 1) !== 0x2e && !hasCapital(text, a, b) ? r : null;
+        this.fastPlainInZone = this.fastOriginInZone;
       }
       k = 1;
     }
@@ -297,6 +328,10 @@ class MasterReader {
       key = this.lastKey;
       flat = this.lastOwnerFlat;
       inZone = this.lastInZone;
+    } else if (owner === this.fastPlainOwner) {
+      key = owner;
+      flat = owner;
+      inZone = this.fastPlainInZone;
     } else {
       key = nameKey(owner);
       flat = key === owner ? key : owner;
@@ -305,10 +340,6 @@ class MasterReader {
     if (!inZone) return false;
 
     const store = this.builder.store;
-    if (this.fastOrigin !== origin) {
-      this.fastOrigin = origin;
-      this.fastOriginWire = nameToWire(origin.name);
-    }
     const originWire = this.fastOriginWire;
     const at = store.reserve(rdataRoom(t, k, originWire.length));
     const out = store.bytes;

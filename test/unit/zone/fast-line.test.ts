@@ -89,6 +89,8 @@ const BODIES: [string, string][] = [
   ['more tokens than the fast path reads', 'x 300 IN SRV 1 2 3 a b c\n'],
   ['other types', 'x IN HINFO "a" "b"\ny IN CAA 0 issue "ca.example"\nz IN SSHFP 1 1 ' + 'ab'.repeat(20) + '\n'],
   ['SOA and NS at the apex', '@ IN NS ns2\n@ IN SOA ns1 h 2 1 1 1 1\n'],
+  ['an owner read under another origin, then a blank owner', '$ORIGIN other.net.\nx IN A 999.1.1.1\n$ORIGIN example.com.\n  IN A 192.0.2.1\ny IN A 192.0.2.2\n$ORIGIN other.net.\n  IN A 192.0.2.3\n'],
+  ['relative owners under an origin above the apex', '$ORIGIN com.\nexample IN A 192.0.2.1\nwww.example IN A 192.0.2.2\nother IN A 192.0.2.3\n$ORIGIN Example.COM.\nwww IN A 192.0.2.4\n  IN AAAA 2001:db8::4\n'],
 ];
 
 describe('fast line reader', () => {
