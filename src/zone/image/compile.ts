@@ -90,6 +90,8 @@ class NodeColumns {
   setCount: Uint32Array;
   /** NODE flags. */
   flags: Uint32Array;
+  /** nameHash of the lower-cased wire name (the hash index's key). */
+  hash: Uint32Array;
 
   constructor(capacity: number) {
     const n = Math.max(capacity, 16);
@@ -98,10 +100,11 @@ class NodeColumns {
     this.firstSet = new Uint32Array(n);
     this.setCount = new Uint32Array(n);
     this.flags = new Uint32Array(n);
+    this.hash = new Uint32Array(n);
   }
 
   /** Adds a node (its set count and flags 0 until set); returns its index. */
-  add(lowerAt: number, nameLen: number, firstSet: number): number {
+  add(lowerAt: number, nameLen: number, firstSet: number, hash: number): number {
     const i = this.count;
     if (i === this.lowerAt.length) this.grow();
     this.lowerAt[i] = lowerAt;
@@ -109,6 +112,7 @@ class NodeColumns {
     this.firstSet[i] = firstSet;
     this.setCount[i] = 0;
     this.flags[i] = 0;
+    this.hash[i] = hash;
     this.count = i + 1;
     return i;
   }
@@ -125,6 +129,7 @@ class NodeColumns {
     this.firstSet = grow(this.firstSet);
     this.setCount = grow(this.setCount);
     this.flags = grow(this.flags);
+    this.hash = grow(this.hash);
   }
 }
 
@@ -222,10 +227,12 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const store = table.store;
   // Sized from the store so a big zone never grows them: every record's RDATA with its length
   // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
-  // Per name: lower-cased wire, then original-case wire; sized for the named nodes (plain names: two more octets than their text).
+  // Per node, in the order read: the names region's entry (the wire length, the lower-cased wire, the
+  // original-case wire), copied into the image whole (nothing reads names by position, doc/zone-image.md).
+  // Sized for the named nodes (plain names: two more octets than their text).
   let nameText = 0;
   for (let e = 0; e < table.size; e++) nameText += table.owners[e]!.length + 2;
-  const names = new Arena(2 * nameText + (nameText >> 3));
+  const names = new Arena(2 * nameText + table.size + (nameText >> 3));
   const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
   const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
   const scratch = Buffer.alloc(1024);
@@ -251,16 +258,17 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     const name = table.owners[e]!;
     // A plain name (see writePlain) goes straight in; any other through the general encoder.
     let len = name.length + 2;
-    let at = names.reserve(2 * len);
+    let at = names.reserve(1 + 2 * len) + 1;
     if (!writePlain(name, names.bytes, at, at + len)) {
-      names.length = at;
+      names.length = at - 1;
       const owner = nameToWire(name);
       len = owner.length;
-      at = names.reserve(2 * len);
+      at = names.reserve(1 + 2 * len) + 1;
       lowerName(owner, 0, len, names.bytes, at);
       names.bytes.set(owner, at + len);
     }
-    const index = nodes.add(at, len, sets.count);
+    names.bytes[at - 1] = len;
+    const index = nodes.add(at, len, sets.count, nameHash(names.bytes, at, at + len));
     const sortKey = canonicalKey(names.bytes, at, scratch, index);
     const apex = sortKey.length - SORT_SUFFIX === apexKey.length && sortKey.startsWith(apexKey);
     if (apex) sawApex = true;
@@ -375,10 +383,11 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
         len -= skip;
       }
       const ownerAt = nodes.lowerAt[i]! + nodes.nameLen[i]! + (at - nodes.lowerAt[i]!);
-      const copy = names.reserve(2 * len);
+      const copy = names.reserve(1 + 2 * len) + 1;
+      names.bytes[copy - 1] = len;
       names.bytes.copyWithin(copy, at, at + len);
       names.bytes.copyWithin(copy + len, ownerAt, ownerAt + len);
-      const e = nodes.add(copy, len, 0);
+      const e = nodes.add(copy, len, 0, nameHash(names.bytes, copy, copy + len));
       const star = len > 1 && names.bytes[copy] === 1 && names.bytes[copy + 1] === 0x2a;
       nodes.flags[e] = NODE.emptyNonTerminal | (star ? NODE.wildcard : 0);
       place(e, sortKey, sep);
@@ -390,9 +399,9 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const nsec3 = nsec3Chain(nsec3Keys, order.subarray(0, count), names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
   const nsec3Count = nsec3.nodes.length;
 
-  let namesBytes = 0;
-  for (let i = 0; i < count; i++) namesBytes += 1 + 2 * nameLen[order[i]!]!;
-  for (const i of nsec3.nodes) namesBytes += 1 + 2 * nameLen[i]!;
+  // Every node's entry is in the arena, and nothing else is.
+  const namesBytes = names.length;
+  if (nodes.count !== count + nsec3Count) throw new Error(`zone ${source.origin}: ${nodes.count} names gathered for ${count + nsec3Count} nodes`);
   let slots = 1024;
   while (slots < count * 2) slots *= 2;
   const soa = zone.soa.data as SoaData;
@@ -443,24 +452,18 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const setWords = new Uint32Array(buffer, setsOff, sets.count * RRSET_WORDS);
   const hash = new Uint32Array(buffer, hashOff, slots);
   const mask = slots - 1;
-  let nameAt = 0;
   let setAt = 0;
+  const hashes = nodes.hash;
   for (let r = 0; r < count; r++) {
     const i = order[r]!;
-    const len = nameLen[i]!;
     const w = r * NODE_WORDS;
-    const at = namesOff + nameAt;
-    bytes[at] = len;
-    // Names are short: a loop beats a subarray and a set per node.
-    const src = names.bytes;
-    for (let k = 0, from = lowerAt[i]!; k < 2 * len; k++) bytes[at + 1 + k] = src[from + k]!;
-    const h = nameHash(bytes, at + 1, at + 1 + len);
-    nodeWords[w] = nameAt;
+    const h = hashes[i]!;
+    // The name stays where it was gathered: the arena is the names region.
+    nodeWords[w] = lowerAt[i]! - 1;
     nodeWords[w + 1] = parent[r]!;
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
     nodeWords[w + 4] = h;
-    nameAt += 1 + 2 * len;
     let p = h & mask;
     while (hash[p] !== 0) p = (p + 1) & mask;
     hash[p] = r + 1;
@@ -476,23 +479,20 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     const i = nsec3.nodes[k]!;
     const len = nameLen[i]!;
     const w = (count + k) * NODE_WORDS;
-    const at = namesOff + nameAt;
-    bytes[at] = len;
     // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote.
-    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + len), at + 1);
-    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + len), at + 1 + len);
-    nodeWords[w] = nameAt;
+    names.bytes.copyWithin(lowerAt[i]! + len, lowerAt[i]!, lowerAt[i]! + len);
+    nodeWords[w] = lowerAt[i]! - 1;
     nodeWords[w + 1] = 0;
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
-    nodeWords[w + 4] = nameHash(bytes, at + 1, at + 1 + len);
-    nameAt += 1 + 2 * len;
+    nodeWords[w + 4] = hashes[i]!;
     const from = firstSet[i]! * RRSET_WORDS;
     const n = setCount[i]! * RRSET_WORDS;
     for (let q = 0, to = setAt * RRSET_WORDS; q < n; q++) setWords[to + q] = sets.words[from + q]!;
     setAt += setCount[i]!;
   }
   if (nsec3.info !== null) new Uint32Array(buffer, infoOff, infoCount * NSEC3_INFO_WORDS).set(nsec3.info);
+  bytes.set(names.bytes.subarray(0, namesBytes), namesOff);
   bytes.set(rdata.bytes.subarray(0, rdata.length), rdataOff);
   bytes.set(meta, metaOff);
   put(H.checksum, imageChecksum(bytes));
