@@ -136,26 +136,43 @@ class NodeColumns {
 /** Characters after a canonical key in a sort key: two separators, then the node's index in four octets. */
 const SORT_SUFFIX = 6;
 
+/** The zone's apex as canonicalKey needs it: its lower-cased wire name and its number of labels. */
+interface Apex {
+  readonly wire: Uint8Array;
+  readonly labels: number;
+}
+
 /**
- * A string whose plain comparison is the canonical order of RFC 4034 §6.1:
- * labels from the root down, each label's octets in order, labels separated
- * by character 0 (so an ancestor, or a label that is a prefix of another,
- * sorts first). Octets 0 and 1 become two characters (1,1 and 1,2) to stay
+ * A string whose plain comparison is the canonical order of RFC 4034 §6.1,
+ * for the names at and below the apex: the labels below the apex from the
+ * apex down (the apex's own labels, which every such name ends in, are left
+ * out: the keys are shorter and compare faster, and the order is the same),
+ * each label's octets in order, labels separated by character 0 (so an
+ * ancestor, or a label that is a prefix of another, sorts first). The apex's
+ * key is empty. Octets 0 and 1 become two characters (1,1 and 1,2) to stay
  * above the separator, so character 0 appears only between labels and an
  * ancestor's key is the key up to one of its characters 0. With `index` ≥ 0,
  * two characters 0 and the index (four octets) follow: the name sorts as
  * before (keys differ before the suffix, or the shorter is an ancestor and
  * sorts first either way), and the sorted key says which node it is. Built
- * as one flat latin1 string, which sorts fast without a comparator.
+ * as one flat latin1 string, which sorts fast without a comparator. Null
+ * for a name that is not at or below the apex.
  */
-function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: number): string {
+function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: number, apex: Apex): string | null {
   const starts = LABEL_STARTS;
   let labels = 0;
-  for (let i = at; lower[i] !== 0; i += lower[i]! + 1) starts[labels++] = i;
+  let end = at;
+  for (; lower[end] !== 0; end += lower[end]! + 1) starts[labels++] = end;
+  const keep = labels - apex.labels;
+  if (keep < 0) return null;
+  // The name ends in the apex's labels: the apex's wire form (its final zero included) from a label's start on.
+  const suffix = end + 1 - apex.wire.length;
+  if (suffix !== (keep < labels ? starts[keep]! : end)) return null;
+  for (let k = 0; k < apex.wire.length; k++) if (lower[suffix + k] !== apex.wire[k]) return null;
   let o = 0;
-  for (let j = labels - 1; j >= 0; j--) {
+  for (let j = keep - 1; j >= 0; j--) {
     const s = starts[j]!;
-    if (j !== labels - 1) scratch[o++] = 0;
+    if (j !== keep - 1) scratch[o++] = 0;
     for (let k = s + 1; k <= s + lower[s]!; k++) {
       const b = lower[k]!;
       if (b <= 1) {
@@ -246,11 +263,12 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   let imageFlags = 0;
   let sawApex = false;
 
-  const apexWire = nameToWire(zone.origin);
-  const apexAt = names.reserve(apexWire.length);
-  lowerName(apexWire, 0, apexWire.length, names.bytes, apexAt);
-  const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
-  names.length = apexAt;
+  const originWire = nameToWire(zone.origin);
+  const apexLower = new Uint8Array(originWire.length);
+  lowerName(originWire, 0, originWire.length, apexLower, 0);
+  let apexLabels = 0;
+  for (let i = 0; apexLower[i] !== 0; i += apexLower[i]! + 1) apexLabels++;
+  const apexName: Apex = { wire: apexLower, labels: apexLabels };
 
   for (let e = 0; e < table.size; e++) {
     const head = table.head[e]!;
@@ -269,8 +287,9 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     }
     names.bytes[at - 1] = len;
     const index = nodes.add(at, len, sets.count, nameHash(names.bytes, at, at + len));
-    const sortKey = canonicalKey(names.bytes, at, scratch, index);
-    const apex = sortKey.length - SORT_SUFFIX === apexKey.length && sortKey.startsWith(apexKey);
+    const sortKey = canonicalKey(names.bytes, at, scratch, index, apexName);
+    if (sortKey === null) throw new Error(`zone ${source.origin}: a name is not below the apex`);
+    const apex = sortKey.length === SORT_SUFFIX;
     if (apex) sawApex = true;
     let f = apex ? NODE.apex : 0;
     if (len > 1 && names.bytes[at + len] === 1 && names.bytes[at + len + 1] === 0x2a) f |= NODE.wildcard;
@@ -359,7 +378,7 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     const end = sortKey.length - SORT_SUFFIX;
     const i = sortIndex(sortKey);
     if (placed === 0) {
-      if (end !== apexKey.length || !sortKey.startsWith(apexKey)) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
+      if (end !== 0) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
       place(i, sortKey, end);
       continue;
     }
