@@ -5,7 +5,6 @@ import { ShardnsError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { buildZones, type BuildOutcome } from '../src/zone/image/build.js';
 import { isToBuilder, type FromBuilder, type ToBuilder } from '../src/zone/image/messages.js';
-import { fetchZone } from '../src/xfr/fetch.js';
 import { syncFile } from '../src/zone/image/store.js';
 import type { FetchOutcome } from '../src/xfr/secondary.js';
 
@@ -56,6 +55,8 @@ function rssMB(): number {
  */
 async function fetch(msg: Extract<ToBuilder, { type: 'fetch' }>, log: Logger, unsynced: string[]): Promise<FetchOutcome> {
   try {
+    // Loaded on the first transfer only: a build of zone files (what a start waits for) does without its modules.
+    const { fetchZone } = await import('../src/xfr/fetch.js');
     return await fetchZone(msg.job, { stateDir: msg.stateDir, keys: msg.keys, log, deferSync: (path) => unsynced.push(path) });
   } catch (err) {
     const why = `the transfer job failed: ${(err as Error).stack ?? String(err)} (a bug in shardns; please report it)`;

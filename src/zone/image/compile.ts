@@ -71,29 +71,108 @@ class Rows {
   }
 }
 
+/**
+ * What the compiler keeps per node (named nodes in the order read, then the
+ * empty non-terminals), as typed columns grown together by doubling: a
+ * million nodes in JavaScript arrays cost their growth and the collector's
+ * attention, measurably (bench/builder-phases.ts).
+ */
+class NodeColumns {
+  /** Nodes added. */
+  count = 0;
+  /** Offset of the lower-cased wire name in the names arena (the name as written follows it). */
+  lowerAt: Uint32Array;
+  /** Octets of the wire name. */
+  nameLen: Uint32Array;
+  /** The node's first RRset row. */
+  firstSet: Uint32Array;
+  /** The node's RRsets. */
+  setCount: Uint32Array;
+  /** NODE flags. */
+  flags: Uint32Array;
+  /** nameHash of the lower-cased wire name (the hash index's key). */
+  hash: Uint32Array;
+
+  constructor(capacity: number) {
+    const n = Math.max(capacity, 16);
+    this.lowerAt = new Uint32Array(n);
+    this.nameLen = new Uint32Array(n);
+    this.firstSet = new Uint32Array(n);
+    this.setCount = new Uint32Array(n);
+    this.flags = new Uint32Array(n);
+    this.hash = new Uint32Array(n);
+  }
+
+  /** Adds a node (its set count and flags 0 until set); returns its index. */
+  add(lowerAt: number, nameLen: number, firstSet: number, hash: number): number {
+    const i = this.count;
+    if (i === this.lowerAt.length) this.grow();
+    this.lowerAt[i] = lowerAt;
+    this.nameLen[i] = nameLen;
+    this.firstSet[i] = firstSet;
+    this.setCount[i] = 0;
+    this.flags[i] = 0;
+    this.hash[i] = hash;
+    this.count = i + 1;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.lowerAt.length * 2;
+    const grow = (a: Uint32Array): Uint32Array => {
+      const b = new Uint32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.lowerAt = grow(this.lowerAt);
+    this.nameLen = grow(this.nameLen);
+    this.firstSet = grow(this.firstSet);
+    this.setCount = grow(this.setCount);
+    this.flags = grow(this.flags);
+    this.hash = grow(this.hash);
+  }
+}
+
 /** Characters after a canonical key in a sort key: two separators, then the node's index in four octets. */
 const SORT_SUFFIX = 6;
 
+/** The zone's apex as canonicalKey needs it: its lower-cased wire name and its number of labels. */
+interface Apex {
+  readonly wire: Uint8Array;
+  readonly labels: number;
+}
+
 /**
- * A string whose plain comparison is the canonical order of RFC 4034 §6.1:
- * labels from the root down, each label's octets in order, labels separated
- * by character 0 (so an ancestor, or a label that is a prefix of another,
- * sorts first). Octets 0 and 1 become two characters (1,1 and 1,2) to stay
+ * A string whose plain comparison is the canonical order of RFC 4034 §6.1,
+ * for the names at and below the apex: the labels below the apex from the
+ * apex down (the apex's own labels, which every such name ends in, are left
+ * out: the keys are shorter and compare faster, and the order is the same),
+ * each label's octets in order, labels separated by character 0 (so an
+ * ancestor, or a label that is a prefix of another, sorts first). The apex's
+ * key is empty. Octets 0 and 1 become two characters (1,1 and 1,2) to stay
  * above the separator, so character 0 appears only between labels and an
  * ancestor's key is the key up to one of its characters 0. With `index` ≥ 0,
  * two characters 0 and the index (four octets) follow: the name sorts as
  * before (keys differ before the suffix, or the shorter is an ancestor and
  * sorts first either way), and the sorted key says which node it is. Built
- * as one flat latin1 string, which sorts fast without a comparator.
+ * as one flat latin1 string, which sorts fast without a comparator. Null
+ * for a name that is not at or below the apex.
  */
-function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: number): string {
+function canonicalKey(lower: Uint8Array, at: number, scratch: Buffer, index: number, apex: Apex): string | null {
   const starts = LABEL_STARTS;
   let labels = 0;
-  for (let i = at; lower[i] !== 0; i += lower[i]! + 1) starts[labels++] = i;
+  let end = at;
+  for (; lower[end] !== 0; end += lower[end]! + 1) starts[labels++] = end;
+  const keep = labels - apex.labels;
+  if (keep < 0) return null;
+  // The name ends in the apex's labels: the apex's wire form (its final zero included) from a label's start on.
+  const suffix = end + 1 - apex.wire.length;
+  if (suffix !== (keep < labels ? starts[keep]! : end)) return null;
+  for (let k = 0; k < apex.wire.length; k++) if (lower[suffix + k] !== apex.wire[k]) return null;
   let o = 0;
-  for (let j = labels - 1; j >= 0; j--) {
+  for (let j = keep - 1; j >= 0; j--) {
     const s = starts[j]!;
-    if (j !== labels - 1) scratch[o++] = 0;
+    if (j !== keep - 1) scratch[o++] = 0;
     for (let k = s + 1; k <= s + lower[s]!; k++) {
       const b = lower[k]!;
       if (b <= 1) {
@@ -165,16 +244,17 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const store = table.store;
   // Sized from the store so a big zone never grows them: every record's RDATA with its length
   // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
-  const names = new Arena(); // per name: lower-cased wire, then original-case wire
+  // Per node, in the order read: the names region's entry (the wire length, the lower-cased wire, the
+  // original-case wire), copied into the image whole (nothing reads names by position, doc/zone-image.md).
+  // Sized for the named nodes (plain names: two more octets than their text).
+  let nameText = 0;
+  for (let e = 0; e < table.size; e++) nameText += table.owners[e]!.length + 2;
+  const names = new Arena(2 * nameText + table.size + (nameText >> 3));
   const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
   const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
   const scratch = Buffer.alloc(1024);
   // Per node, by the order read (empty non-terminals after the named nodes).
-  const lowerAt: number[] = [];
-  const nameLen: number[] = [];
-  const firstSet: number[] = [];
-  const setCount: number[] = [];
-  const flags: number[] = [];
+  const nodes = new NodeColumns(table.size + (table.size >> 3));
   // Each named node's canonical key with its index appended (see SORT_SUFFIX): sorted as plain strings.
   const sortKeys: string[] = [];
   // The same for the nodes that own only NSEC3 records and their signatures: outside the tree (RFC 5155 §7.2).
@@ -183,11 +263,12 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   let imageFlags = 0;
   let sawApex = false;
 
-  const apexWire = nameToWire(zone.origin);
-  const apexAt = names.reserve(apexWire.length);
-  lowerName(apexWire, 0, apexWire.length, names.bytes, apexAt);
-  const apexKey = canonicalKey(names.bytes, apexAt, scratch, -1);
-  names.length = apexAt;
+  const originWire = nameToWire(zone.origin);
+  const apexLower = new Uint8Array(originWire.length);
+  lowerName(originWire, 0, originWire.length, apexLower, 0);
+  let apexLabels = 0;
+  for (let i = 0; apexLower[i] !== 0; i += apexLower[i]! + 1) apexLabels++;
+  const apexName: Apex = { wire: apexLower, labels: apexLabels };
 
   for (let e = 0; e < table.size; e++) {
     const head = table.head[e]!;
@@ -195,21 +276,20 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     const name = table.owners[e]!;
     // A plain name (see writePlain) goes straight in; any other through the general encoder.
     let len = name.length + 2;
-    let at = names.reserve(2 * len);
+    let at = names.reserve(1 + 2 * len) + 1;
     if (!writePlain(name, names.bytes, at, at + len)) {
-      names.length = at;
+      names.length = at - 1;
       const owner = nameToWire(name);
       len = owner.length;
-      at = names.reserve(2 * len);
+      at = names.reserve(1 + 2 * len) + 1;
       lowerName(owner, 0, len, names.bytes, at);
       names.bytes.set(owner, at + len);
     }
-    const index = lowerAt.length;
-    const sortKey = canonicalKey(names.bytes, at, scratch, index);
-    lowerAt.push(at);
-    nameLen.push(len);
-    firstSet.push(sets.count);
-    const apex = sortKey.length - SORT_SUFFIX === apexKey.length && sortKey.startsWith(apexKey);
+    names.bytes[at - 1] = len;
+    const index = nodes.add(at, len, sets.count, nameHash(names.bytes, at, at + len));
+    const sortKey = canonicalKey(names.bytes, at, scratch, index, apexName);
+    if (sortKey === null) throw new Error(`zone ${source.origin}: a name is not below the apex`);
+    const apex = sortKey.length === SORT_SUFFIX;
     if (apex) sawApex = true;
     let f = apex ? NODE.apex : 0;
     if (len > 1 && names.bytes[at + len] === 1 && names.bytes[at + len + 1] === 0x2a) f |= NODE.wildcard;
@@ -249,8 +329,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       setsHere++;
     }
     if (setsHere > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
-    setCount.push(setsHere);
-    flags.push(f);
+    nodes.setCount[index] = setsHere;
+    nodes.flags[index] = f;
     (nsec3Only ? nsec3Keys : sortKeys).push(sortKey);
   }
   if (!sawApex) throw new Error(`zone ${source.origin} has no records at its apex`);
@@ -261,18 +341,30 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   // One walk in that order places every node after its parent, and the empty non-terminals
   // (RFC 4592 §2.2.2: every name between an owner and the apex exists) right before the first
   // name below them, named in that name's case. A stack holds the ancestors of the current name.
-  const order: number[] = [];
-  const parentOf: number[] = [];
+  // Node index by rank in that order, and each rank's parent's rank; sized for every node (ENTs may grow them).
+  let order = new Uint32Array(nodes.count + (nodes.count >> 3) + 16);
+  let parent = new Uint32Array(order.length);
+  let placed = 0;
   // The ancestors of the current name: each as a sort key and the length of its key in it.
   const stackKey: string[] = [];
   const stackLen: number[] = [];
   const stackRank: number[] = [];
   const place = (i: number, key: string, len: number): void => {
-    const rank = order.length;
+    const rank = placed;
     const up = stackRank.length > 0 ? stackRank[stackRank.length - 1]! : -1;
-    order.push(i);
-    parentOf.push(up < 0 ? NO_NODE : up);
+    if (rank === order.length) {
+      const o = new Uint32Array(2 * rank);
+      o.set(order);
+      order = o;
+      const q = new Uint32Array(2 * rank);
+      q.set(parent);
+      parent = q;
+    }
+    order[rank] = i;
+    parent[rank] = up < 0 ? NO_NODE : up;
+    placed = rank + 1;
     if (up >= 0) {
+      const flags = nodes.flags;
       const p = order[up]!;
       if ((flags[i]! & NODE.wildcard) !== 0) flags[p] = flags[p]! | NODE.wildcardChild;
       if ((flags[p]! & (NODE.cut | NODE.belowCut)) !== 0) flags[i] = flags[i]! | NODE.belowCut;
@@ -285,8 +377,8 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     // The name's key is sortKey[0, end): the suffix (two characters 0 and the index) follows it.
     const end = sortKey.length - SORT_SUFFIX;
     const i = sortIndex(sortKey);
-    if (order.length === 0) {
-      if (end !== apexKey.length || !sortKey.startsWith(apexKey)) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
+    if (placed === 0) {
+      if (end !== 0) throw new Error(`zone ${source.origin}: a name sorts before the apex`);
       place(i, sortKey, end);
       continue;
     }
@@ -302,36 +394,33 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
       // The ancestor ending at `sep` is the name with as many labels cut from the front as separators from `sep` on.
       let cut = 0;
       for (let k = sep; k >= 0 && k < end; k = sortKey.indexOf('\u0000', k + 1)) cut++;
-      let at = lowerAt[i]!;
-      let len = nameLen[i]!;
+      let at = nodes.lowerAt[i]!;
+      let len = nodes.nameLen[i]!;
       for (let c = 0; c < cut; c++) {
         const skip = names.bytes[at]! + 1;
         at += skip;
         len -= skip;
       }
-      const ownerAt = lowerAt[i]! + nameLen[i]! + (at - lowerAt[i]!);
-      const copy = names.reserve(2 * len);
+      const ownerAt = nodes.lowerAt[i]! + nodes.nameLen[i]! + (at - nodes.lowerAt[i]!);
+      const copy = names.reserve(1 + 2 * len) + 1;
+      names.bytes[copy - 1] = len;
       names.bytes.copyWithin(copy, at, at + len);
       names.bytes.copyWithin(copy + len, ownerAt, ownerAt + len);
-      const e = lowerAt.length;
-      lowerAt.push(copy);
-      nameLen.push(len);
-      firstSet.push(0);
-      setCount.push(0);
+      const e = nodes.add(copy, len, 0, nameHash(names.bytes, copy, copy + len));
       const star = len > 1 && names.bytes[copy] === 1 && names.bytes[copy + 1] === 0x2a;
-      flags.push(NODE.emptyNonTerminal | (star ? NODE.wildcard : 0));
+      nodes.flags[e] = NODE.emptyNonTerminal | (star ? NODE.wildcard : 0);
       place(e, sortKey, sep);
     }
     place(i, sortKey, end);
   }
-  const count = order.length;
-  const parent = Uint32Array.from(parentOf);
-  const nsec3 = nsec3Chain(nsec3Keys, order, names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
+  const count = placed;
+  const { lowerAt, nameLen, firstSet, setCount, flags } = nodes;
+  const nsec3 = nsec3Chain(nsec3Keys, order.subarray(0, count), names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
   const nsec3Count = nsec3.nodes.length;
 
-  let namesBytes = 0;
-  for (let i = 0; i < count; i++) namesBytes += 1 + 2 * nameLen[order[i]!]!;
-  for (const i of nsec3.nodes) namesBytes += 1 + 2 * nameLen[i]!;
+  // Every node's entry is in the arena, and nothing else is.
+  const namesBytes = names.length;
+  if (nodes.count !== count + nsec3Count) throw new Error(`zone ${source.origin}: ${nodes.count} names gathered for ${count + nsec3Count} nodes`);
   let slots = 1024;
   while (slots < count * 2) slots *= 2;
   const soa = zone.soa.data as SoaData;
@@ -382,24 +471,18 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
   const setWords = new Uint32Array(buffer, setsOff, sets.count * RRSET_WORDS);
   const hash = new Uint32Array(buffer, hashOff, slots);
   const mask = slots - 1;
-  let nameAt = 0;
   let setAt = 0;
+  const hashes = nodes.hash;
   for (let r = 0; r < count; r++) {
     const i = order[r]!;
-    const len = nameLen[i]!;
     const w = r * NODE_WORDS;
-    const at = namesOff + nameAt;
-    bytes[at] = len;
-    // Names are short: a loop beats a subarray and a set per node.
-    const src = names.bytes;
-    for (let k = 0, from = lowerAt[i]!; k < 2 * len; k++) bytes[at + 1 + k] = src[from + k]!;
-    const h = nameHash(bytes, at + 1, at + 1 + len);
-    nodeWords[w] = nameAt;
+    const h = hashes[i]!;
+    // The name stays where it was gathered: the arena is the names region.
+    nodeWords[w] = lowerAt[i]! - 1;
     nodeWords[w + 1] = parent[r]!;
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
     nodeWords[w + 4] = h;
-    nameAt += 1 + 2 * len;
     let p = h & mask;
     while (hash[p] !== 0) p = (p + 1) & mask;
     hash[p] = r + 1;
@@ -415,23 +498,20 @@ export function compileZone(zone: Zone, source: ImageSource): Uint8Array {
     const i = nsec3.nodes[k]!;
     const len = nameLen[i]!;
     const w = (count + k) * NODE_WORDS;
-    const at = namesOff + nameAt;
-    bytes[at] = len;
     // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote.
-    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + len), at + 1);
-    bytes.set(names.bytes.subarray(lowerAt[i]!, lowerAt[i]! + len), at + 1 + len);
-    nodeWords[w] = nameAt;
+    names.bytes.copyWithin(lowerAt[i]! + len, lowerAt[i]!, lowerAt[i]! + len);
+    nodeWords[w] = lowerAt[i]! - 1;
     nodeWords[w + 1] = 0;
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
-    nodeWords[w + 4] = nameHash(bytes, at + 1, at + 1 + len);
-    nameAt += 1 + 2 * len;
+    nodeWords[w + 4] = hashes[i]!;
     const from = firstSet[i]! * RRSET_WORDS;
     const n = setCount[i]! * RRSET_WORDS;
     for (let q = 0, to = setAt * RRSET_WORDS; q < n; q++) setWords[to + q] = sets.words[from + q]!;
     setAt += setCount[i]!;
   }
   if (nsec3.info !== null) new Uint32Array(buffer, infoOff, infoCount * NSEC3_INFO_WORDS).set(nsec3.info);
+  bytes.set(names.bytes.subarray(0, namesBytes), namesOff);
   bytes.set(rdata.bytes.subarray(0, rdata.length), rdataOff);
   bytes.set(meta, metaOff);
   put(H.checksum, imageChecksum(bytes));
@@ -536,13 +616,13 @@ function nsec3HasSoa(rd: Uint8Array, at: number, len: number): boolean {
  */
 function nsec3Chain(
   keys: string[],
-  order: number[],
+  order: Uint32Array,
   names: Uint8Array,
-  lowerAt: number[],
-  nameLen: number[],
-  firstSet: number[],
-  setCount: number[],
-  flags: number[],
+  lowerAt: Uint32Array,
+  nameLen: Uint32Array,
+  firstSet: Uint32Array,
+  setCount: Uint32Array,
+  flags: Uint32Array,
   setWords: Uint32Array,
   rdata: Uint8Array,
 ): Nsec3Layout {

@@ -43,6 +43,8 @@ export function checkZone(b: ZoneBuilder, sink: DiagnosticSink, file: string): v
   checkCds(b, sink, file);
   const nodes = b.nodes;
   for (let n = 0; n < nodes.size; n++) {
+    // Only names with an NS, MX or SRV record have a target to look at.
+    if (nodes.targets[n] === 0) continue;
     const key = nodes.keyAt(n);
     for (let r = nodes.head[n]!; r !== NONE; r = s.next[r]!) {
       const code = s.code[r]!;
@@ -70,6 +72,8 @@ function checkSizes(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
   const s = b.store;
   const nodes = b.nodes;
   for (let n = 0; n < nodes.size; n++) {
+    // A name's RDATA all told bounds each of its RRsets'.
+    if (nodes.octets[n]! <= MAX_RRSET_RDATA) continue;
     for (let r = nodes.head[n]!; r !== NONE; ) {
       const first = r;
       const setKey = s.setKey(r);

@@ -69,6 +69,22 @@ export class Lexer {
     return this.line;
   }
 
+  /** Where the next entry is read from: always the start of a line. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /**
+   * Moves past a line that was read without the lexer (fast-line.ts):
+   * `next` is where the following line starts, `newline` whether the line
+   * ended with one (the last line of a text may not).
+   */
+  skipLine(next: number, newline: boolean): void {
+    this.pos = next;
+    if (newline) this.line++;
+    this.lineStart = next;
+  }
+
   /**
    * Reads the next non-empty entry into `out`. Returns false at the end of
    * the text. Comments run from `;` to the end of the line (RFC 1035 §5.1);

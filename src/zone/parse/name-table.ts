@@ -35,6 +35,15 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   head = new Int32Array(512);
   /** The last record of each name's list. */
   tail = new Int32Array(512);
+  /**
+   * Per name, at least the octets its records' RDATA take with their
+   * 2-octet lengths (ZoneBuilder adds each record it links; a record that
+   * takes over a duplicate's place adds its own again): no RRset of a name
+   * below the limit can be over it, so the size check walks only the others.
+   */
+  octets = new Float64Array(512);
+  /** Per name, 1 when it has an NS, MX or SRV record, whose target the checks look up (ZoneBuilder sets it). */
+  targets = new Uint8Array(512);
   private readonly keyList: string[] = [];
   /** Each name's owner as its first record spelled it (a name string, names.ts). */
   readonly owners: string[] = [];
@@ -55,6 +64,8 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     this.mask = slots - 1;
     this.head = new Int32Array(slots >> 1);
     this.tail = new Int32Array(slots >> 1);
+    this.octets = new Float64Array(slots >> 1);
+    this.targets = new Uint8Array(slots >> 1);
   }
 
   /** The entry index of a key with hash `h`, or -1. */
@@ -82,6 +93,12 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
       };
       this.head = grow(this.head);
       this.tail = grow(this.tail);
+      const octets = new Float64Array(n);
+      octets.set(this.octets);
+      this.octets = octets;
+      const targets = new Uint8Array(n);
+      targets.set(this.targets);
+      this.targets = targets;
     }
     this.head[index] = record;
     this.tail[index] = record;

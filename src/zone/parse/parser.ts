@@ -5,8 +5,9 @@ import { Batches } from './batches.js';
 import { checkZone } from './checks.js';
 import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
+import { fastType, ipv4At, ipv6At, isClassIn, LineTokens, nameWireAt, plainTtl, plainUint, rdataRoom, sameText, scanLine, txtAt } from './fast-line.js';
 import { Entry, Lexer } from './lexer.js';
-import { isAtOrBelow, nameOfOwnWire, nameKey, NameError, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
+import { isAtOrBelow, nameOfOwnWire, nameKey, NameError, nameToWire, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
 import { readRdataWire } from '../rdata/rdata.js';
 import { type NameReader, RdataError, RdataText } from '../rdata/rdata-io.js';
 import { classFromText, classMnemonic, isMetaType, T, typeFromText, typeMnemonic } from '../rdata/rrtypes.js';
@@ -62,6 +63,13 @@ export interface ParseZoneOptions {
   readonly readFile: ReadFile;
   /** Errors to report before giving up (default 100). */
   readonly maxErrors?: number;
+  /**
+   * Read the commonest one-line records straight from the text
+   * (fast-line.ts; default true). False reads every line through the lexer
+   * and the general RDATA reader: the two must load the same zone, which
+   * the tests check.
+   */
+  readonly fastLines?: boolean;
 }
 
 /** Deepest $INCLUDE nesting accepted (loops are caught before this). */
@@ -84,7 +92,7 @@ export function parseZone(opts: ParseZoneOptions): ZoneLoadResult {
     return { ok: false, errors: sink.errors, warnings: sink.warnings };
   }
   const builder = new ZoneBuilder(origin, sink);
-  const reader = new MasterReader(opts.readFile, sink, builder);
+  const reader = new MasterReader(opts.readFile, sink, builder, opts.fastLines ?? true);
   try {
     const text = reader.read(opts.file, opts.file, 0, 0);
     if (text !== null) {
@@ -131,6 +139,15 @@ function octets(content: string | Uint8Array): string {
   return content;
 }
 
+/** Whether `text[a, b)` has an ASCII capital letter. */
+function hasCapital(text: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
 /** How many RDATA names (NS, MX and CNAME targets repeat) are cached per origin before the cache starts over. */
 const NAME_CACHE_LIMIT = 20000;
 
@@ -161,11 +178,32 @@ class MasterReader {
   /** The target of the NS record resourceRecord read last (for the batches: glue under it). */
   private lastNsTarget = '';
 
+  /** The tokens of the line fastRecord reads; null when every line goes through the lexer. */
+  private readonly fast: LineTokens | null;
+  /** The wire form of the origin fastRecord completes relative names with, and that origin. */
+  private fastOriginWire: Uint8Array = new Uint8Array(1);
+  private fastOrigin: Origin | null = null;
+  /** Whether that origin's name has capitals, and whether it is at or below the zone's apex. */
+  private fastOriginUpper = false;
+  private fastOriginInZone = false;
+  /**
+   * The owner fastRecord parsed last when it was relative to the origin
+   * (or `@`) with no capitals in it or the origin: then it is its own
+   * lookup key (nameKey) and in the zone exactly when the origin is, with
+   * no look at its characters. Null otherwise.
+   */
+  private fastPlainOwner: string | null = null;
+  /** Whether fastPlainOwner is at or below the zone's apex (its origin was, when it was parsed). */
+  private fastPlainInZone = false;
+
   constructor(
     private readonly readFile: ReadFile,
     private readonly sink: DiagnosticSink,
     private readonly builder: ZoneBuilder,
-  ) {}
+    fastLines: boolean,
+  ) {
+    this.fast = fastLines ? new LineTokens() : null;
+  }
 
   /** Reads a file's octets; reports a failure at the place that asked for it. */
   read(file: string, from: string, line: number, col: number): string | null {
@@ -184,7 +222,10 @@ class MasterReader {
     let origin = startOrigin;
     const lexer = new Lexer(text, (l, c, m) => this.sink.error(file, l, c, m));
     const e = new Entry();
-    while (lexer.next(e)) {
+    const fast = this.fast;
+    for (;;) {
+      if (fast !== null && this.fastRecord(file, text, lexer, fast, origin)) continue;
+      if (!lexer.next(e)) break;
       if (e.broken) continue;
       const first = e.texts[0]!;
       if (!e.blankStart && !e.quoted[0] && first.charCodeAt(0) === 0x24 /* $ */) {
@@ -201,6 +242,174 @@ class MasterReader {
   }
 
   // ---------- records ----------
+
+  /**
+   * Reads the line at the lexer's position as a record when it is one of
+   * the plain one-line shapes fast-line.ts knows, exactly as record() and
+   * resourceRecord() would (same owner, batch, TTL, RDATA octets, position),
+   * and moves the lexer past it. Returns false, having changed nothing the
+   * general path would not set the same way, for any other line: a
+   * directive, parentheses, escapes, another type, or anything the general
+   * path would report (a bad field, a missing TTL, out-of-zone data), which
+   * the lexer then reads and reports.
+   */
+  private fastRecord(file: string, text: string, lexer: Lexer, t: LineTokens, origin: Origin): boolean {
+    const pos = lexer.position;
+    if (pos >= text.length || !scanLine(text, pos, t)) return false;
+    if (t.count === 0) {
+      // Blanks or a comment alone: the lexer would skip the line just so.
+      lexer.skipLine(t.next, t.newline);
+      return true;
+    }
+    if (t.count < 2) return false;
+    if (this.fastOrigin !== origin) {
+      this.fastOrigin = origin;
+      this.fastOriginWire = nameToWire(origin.name);
+      const key = nameKey(origin.name);
+      this.fastOriginUpper = key !== origin.name;
+      this.fastOriginInZone = isAtOrBelow(key, this.builder.originKey);
+    }
+    let k = 0;
+    let owner: string;
+    if (t.blankStart) {
+      if (this.owner === null) return false;
+      owner = this.owner;
+    } else {
+      const a = t.starts[0]!;
+      const b = t.ends[0]!;
+      if ((t.quoted & 1) !== 0 || text.charCodeAt(a) === 0x24 /* $ */) return false;
+      if (this.owner !== null && origin.name === this.ownerOrigin && sameText(text, a, b, this.ownerText)) {
+        owner = this.owner;
+      } else {
+        const ownerText = text.substring(a, b);
+        const r = parseName(ownerText, origin);
+        if (typeof r !== 'string') return false;
+        // What record() sets for this line: the general path would set the same, should it read the line after all.
+        owner = r;
+        this.owner = r;
+        this.ownerText = ownerText;
+        this.ownerOrigin = origin.name;
+        // A relative owner (RFC 1035 §5.1) is the token's labels then the origin's.
+        this.fastPlainOwner = !this.fastOriginUpper && text.charCodeAt(b - 1) !== 0x2e && !hasCapital(text, a, b) ? r : null;
+        this.fastPlainInZone = this.fastOriginInZone;
+      }
+      k = 1;
+    }
+    // [TTL] [class] in either order (RFC 1035 §5.1): plain seconds and IN only; anything else is the general path's.
+    let ttl = -1;
+    let cls = false;
+    for (let n = 0; n < 2 && k < t.count; n++) {
+      const a = t.starts[k]!;
+      const c = text.charCodeAt(a);
+      if (ttl < 0 && c >= 0x30 && c <= 0x39) {
+        ttl = plainTtl(text, a, t.ends[k]!);
+        if (ttl < 0 || ttl > MAX_TTL) return false;
+        k++;
+      } else if (!cls && isClassIn(text, a, t.ends[k]!)) {
+        cls = true;
+        k++;
+      } else {
+        break;
+      }
+    }
+    if (k >= t.count - 1 || (t.quoted & ((1 << (k + 1)) - 1)) !== 0) return false;
+    const code = fastType(text, t.starts[k]!, t.ends[k]!);
+    if (code < 0) return false;
+    k++;
+    // The TTL: an explicit one, else $TTL; the rest (RFC 1035 semantics, the SOA MINIMUM, none) warns or fails.
+    const finalTtl = ttl >= 0 ? ttl : this.defaultTtl;
+    if (finalTtl < 0) return false;
+    if (code !== T.TXT && t.quoted !== 0) return false;
+
+    let key: string;
+    let flat: string;
+    let inZone: boolean;
+    if (owner === this.lastOwner) {
+      key = this.lastKey;
+      flat = this.lastOwnerFlat;
+      inZone = this.lastInZone;
+    } else if (owner === this.fastPlainOwner) {
+      key = owner;
+      flat = owner;
+      inZone = this.fastPlainInZone;
+    } else {
+      key = nameKey(owner);
+      flat = key === owner ? key : owner;
+      inZone = isAtOrBelow(key, this.builder.originKey);
+    }
+    if (!inZone) return false;
+
+    const store = this.builder.store;
+    const originWire = this.fastOriginWire;
+    const at = store.reserve(rdataRoom(t, k, originWire.length));
+    const out = store.bytes;
+    const left = t.count - k;
+    let len = -1;
+    switch (code) {
+      case T.A:
+        if (left === 1 && ipv4At(text, t.starts[k]!, t.ends[k]!, out, at)) len = 4;
+        break;
+      case T.AAAA:
+        if (left === 1 && ipv6At(text, t.starts[k]!, t.ends[k]!, out, at)) len = 16;
+        break;
+      case T.NS:
+      case T.CNAME:
+      case T.PTR:
+        if (left === 1) len = nameWireAt(text, t.starts[k]!, t.ends[k]!, originWire, out, at);
+        break;
+      case T.MX: {
+        const pref = left === 2 ? plainUint(text, t.starts[k]!, t.ends[k]!, 0xffff) : -1;
+        if (pref < 0) break;
+        out[at] = pref >> 8;
+        out[at + 1] = pref & 0xff;
+        const n = nameWireAt(text, t.starts[k + 1]!, t.ends[k + 1]!, originWire, out, at + 2);
+        if (n > 0) len = 2 + n;
+        break;
+      }
+      case T.SRV: {
+        if (left !== 4) break;
+        let o = at;
+        for (let f = 0; f < 3; f++) {
+          const v = plainUint(text, t.starts[k + f]!, t.ends[k + f]!, 0xffff);
+          if (v < 0) {
+            o = -1;
+            break;
+          }
+          out[o++] = v >> 8;
+          out[o++] = v & 0xff;
+        }
+        if (o < 0) break;
+        const n = nameWireAt(text, t.starts[k + 3]!, t.ends[k + 3]!, originWire, out, o);
+        if (n > 0) len = 6 + n;
+        break;
+      }
+      case T.TXT:
+        len = txtAt(text, t, k, out, at);
+        break;
+    }
+    if (len < 0) {
+      store.used = at;
+      return false;
+    }
+    store.used = at + len;
+
+    // From here on the line is read: the state record() and resourceRecord() keep.
+    if (owner !== this.lastOwner) {
+      this.lastOwner = owner;
+      this.lastKey = key;
+      this.lastOwnerFlat = flat;
+      this.lastInZone = inZone;
+    }
+    if (ttl >= 0) this.lastTtl = ttl;
+    const batch = t.blankStart ? this.batches.active() : this.batches.explicit(owner);
+    const line = lexer.currentLine;
+    const col = t.starts[0]! - pos + 1;
+    if (code === T.NS) this.lastNsTarget = nameOfOwnWire(store.bytes, at);
+    lexer.skipLine(t.next, t.newline);
+    this.builder.add(flat, key, code, finalTtl, at, len, batch, file, line, col);
+    if (code === T.NS) this.batches.ns(this.lastNsTarget);
+    return true;
+  }
 
   private record(file: string, e: Entry, origin: Origin): void {
     let k = 0;

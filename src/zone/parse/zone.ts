@@ -206,7 +206,7 @@ export class ZoneBuilder {
       }
       this.lastIndex = this.nodes.add(key, this.lastHash, owner, r);
       this.lastKey = key;
-      this.added(r, key, code, setKey, file, line, col);
+      this.added(this.lastIndex, r, key, code, setKey, file, line, col);
       return;
     }
     this.lastKey = key;
@@ -235,7 +235,7 @@ export class ZoneBuilder {
     if (end === NONE) {
       // A new RRset: keep RRSIGs together, otherwise append.
       this.link(index, r, owner, lastSig !== NONE ? lastSig : tail);
-      this.added(r, key, code, setKey, file, line, col);
+      this.added(index, r, key, code, setKey, file, line, col);
       return;
     }
 
@@ -260,6 +260,7 @@ export class ZoneBuilder {
         // The later spelling of the names inside is kept, as BIND keeps it.
         s.at[dup] = s.at[r]!;
         s.len[dup] = s.len[r]!;
+        this.nodes.octets[index] = this.nodes.octets[index]! + s.len[r]! + 2;
         s.dropLast(r, true);
       } else {
         s.dropLast(r, false);
@@ -271,7 +272,7 @@ export class ZoneBuilder {
       return this.refuse(r, file, line, col, `a second ${mn} record at ${presentName(owner)}; a name holds only one ${mn} record`);
     }
     this.link(index, r, owner, end);
-    this.added(r, key, code, setKey, file, line, col);
+    this.added(index, r, key, code, setKey, file, line, col);
     if (big !== null) big.set(canonicalRdataKey(code, s.rdata(r)), r);
   }
 
@@ -336,8 +337,11 @@ export class ZoneBuilder {
     return sets;
   }
 
-  private added(r: number, key: string, code: number, setKey: number, file: string, line: number, col: number): void {
+  private added(index: number, r: number, key: string, code: number, setKey: number, file: string, line: number, col: number): void {
     this.size++;
+    const nodes = this.nodes;
+    nodes.octets[index] = nodes.octets[index]! + this.store.len[r]! + 2;
+    if (code === T.NS || code === T.MX || code === T.SRV) nodes.targets[index] = 1;
     if (!this.touched.includes(setKey)) this.touched.push(setKey);
     if (code === T.NS && key === this.originKey) this.apexNs.push({ record: r, at: { file, line, col } });
   }

@@ -60,9 +60,14 @@ export function parseIPv6(text: string): Uint8Array | null {
   return out;
 }
 
-/** Writes the 16 octets of an IPv6 address (as parseIPv6 reads it) into `out` at `at`; false, writing nothing, when it is not one. */
-export function ipv6Bytes(text: string, out: Uint8Array, at: number): boolean {
-  if (!parseIPv6Words(text, W16)) return false;
+/**
+ * Writes the 16 octets of an IPv6 address (as parseIPv6 reads it) into `out`
+ * at `at`; false, writing nothing, when it is not one. The address is
+ * `text[from, to)` (the whole text by default), so a reader scanning a line
+ * needs no string of its own for it.
+ */
+export function ipv6Bytes(text: string, out: Uint8Array, at: number, from = 0, to = text.length): boolean {
+  if (!parseIPv6Words(text, W16, from, to)) return false;
   for (let i = 0; i < 8; i++) {
     out[at + 2 * i] = W16[i]! >> 8;
     out[at + 2 * i + 1] = W16[i]! & 0xff;
@@ -75,23 +80,23 @@ export function canonicalIPv6(text: string): string | null {
   return parseIPv6Words(text, W16) ? formatWords(W16, false) : null;
 }
 
-/** Reads an IPv6 address into eight 16-bit words; false when it is not one. */
-function parseIPv6Words(text: string, out: Uint16Array): boolean {
-  const n = text.length;
-  if (n < 2 || n > 45) return false;
+/** Reads the IPv6 address `text[from, to)` into eight 16-bit words; false when it is not one. */
+function parseIPv6Words(text: string, out: Uint16Array, from = 0, to = text.length): boolean {
+  const n = to;
+  if (n - from < 2 || n - from > 45) return false;
   // The groups read, in order (a dotted quad at the end counts as two), then placed around the gap.
   const words = WORDS;
   let count = 0;
   let gap = -1;
-  let i = 0;
-  if (text.startsWith('::')) {
+  let i = from;
+  if (text.charCodeAt(from) === 0x3a && text.charCodeAt(from + 1) === 0x3a) {
     gap = 0;
-    i = 2;
-    if (n === 2) {
+    i = from + 2;
+    if (n === from + 2) {
       out.fill(0);
       return true;
     }
-  } else if (text.charCodeAt(0) === 0x3a) {
+  } else if (text.charCodeAt(from) === 0x3a) {
     return false;
   }
   while (i < n) {
@@ -99,7 +104,7 @@ function parseIPv6Words(text: string, out: Uint16Array): boolean {
     let j = i;
     while (j < n && isHex(text.charCodeAt(j))) j++;
     if (j < n && text.charCodeAt(j) === 0x2e) {
-      const quad = parseIPv4(text.slice(i));
+      const quad = parseIPv4(text.slice(i, n));
       if (quad === null || count > 6) return false;
       const b = new Uint8Array(4);
       ipv4Bytes(quad, b, 0);

@@ -158,6 +158,16 @@ describe('zone image', () => {
     });
   });
 
+  it('refuses a name that is not at or below the apex, even one whose last octets spell the apex', () => {
+    const zone = ok(loadBody(BODY));
+    // `\007example.com` ends in the octets 07 "example" 03 "com" 00, the apex's wire form, but not on a label's start.
+    for (const name of ['other.net', '\\007example.com', 'zz.\\007example.com', 'com']) {
+      const nodes = new Map(zone.nodes);
+      nodes.set(name, [{ name, type: 'A', class: 'IN', ttl: 300, data: '192.0.2.9' }]);
+      expect(() => compileZone({ ...zone, nodes }, { origin: 'example.com.', source: 'x' }), name).to.throw(/is not below the apex/);
+    }
+  });
+
   it('compiles the same zone to the same octets apart from the build time', () => {
     const zone = ok(loadBody(BODY));
     const a = new ZoneImage(compileZone(zone, { origin: 'example.com.', source: 'x' }));
