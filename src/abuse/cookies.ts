@@ -8,8 +8,16 @@
  */
 
 import { createHmac } from 'node:crypto';
-import SipHash from 'siphash';
+import { createRequire } from 'node:module';
+import type SipHashModule from 'siphash';
 import type { ClientAddress } from './client-address.js';
+
+/**
+ * siphash is a CommonJS package: require(), not import, as src/dns/dns-packet.ts
+ * explains (an import runs Node's CommonJS export lexer over it: ~2 ms of
+ * every worker's start here, and memory kept).
+ */
+const SipHash = createRequire(import.meta.url)('siphash') as typeof SipHashModule;
 
 /** A COOKIE option's data: an 8-octet client cookie, alone or with an 8–32-octet server cookie (RFC 7873 §4). */
 export const CLIENT_COOKIE_LENGTH = 8;
