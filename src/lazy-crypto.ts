@@ -16,17 +16,26 @@ export function nodeCrypto(): typeof import('node:crypto') {
 }
 
 /**
- * A random integer in [0, 2^31) read from the kernel's CSPRNG
- * (/dev/urandom, as node:crypto's randomInt draws from), without loading
- * node:crypto: for seeds made at start.
+ * `n` random octets from the kernel's CSPRNG (/dev/urandom, the source
+ * node:crypto's randomBytes draws from too), without loading node:crypto:
+ * for seeds made at start, by the supervisor before it forks and by workers.
  */
-export function randomSeed31(): number {
-  const b = Buffer.alloc(4);
+export function randomOctets(n: number): Buffer {
+  const b = Buffer.alloc(n);
   const fd = openSync('/dev/urandom', 'r');
   try {
-    if (readSync(fd, b, 0, 4, null) !== 4) throw new Error('short read from /dev/urandom');
+    for (let got = 0; got < n; ) {
+      const r = readSync(fd, b, got, n - got, null);
+      if (r <= 0) throw new Error('/dev/urandom gave no more octets');
+      got += r;
+    }
   } finally {
     closeSync(fd);
   }
-  return b.readUInt32BE(0) >>> 1;
+  return b;
+}
+
+/** A random integer in [0, 2^31) from {@link randomOctets}. */
+export function randomSeed31(): number {
+  return randomOctets(4).readUInt32BE(0) >>> 1;
 }
