@@ -97,6 +97,12 @@ export interface PssKb {
   anon?: number;
   file?: number;
   shmem?: number;
+  /**
+   * `Private_Clean:` + `Private_Dirty:`: pages no other process maps. Unlike
+   * PSS, it does not move with how many other processes on the machine map
+   * the same executable and libraries (other Node programs running beside).
+   */
+  private?: number;
 }
 
 /**
@@ -114,6 +120,9 @@ export function parseRollup(text: string): PssKb | null {
   if (anon !== undefined) out.anon = anon;
   if (file !== undefined) out.file = file;
   if (shmem !== undefined) out.shmem = shmem;
+  const clean = kbField(text, 'Private_Clean');
+  const dirty = kbField(text, 'Private_Dirty');
+  if (clean !== undefined && dirty !== undefined) out.private = clean + dirty;
   return out;
 }
 
@@ -169,6 +178,8 @@ export interface ProcessMemoryKb {
   pssAnonKb?: number;
   pssFileKb?: number;
   pssShmemKb?: number;
+  /** Private_Clean + Private_Dirty (see {@link PssKb}). */
+  privateKb?: number;
   pssFromRss?: true;
 }
 
@@ -200,6 +211,7 @@ export function memoryKb(pid: number, procRoot = '/proc'): ProcessMemoryKb {
     ...(rollup.anon !== undefined ? { pssAnonKb: rollup.anon } : {}),
     ...(rollup.file !== undefined ? { pssFileKb: rollup.file } : {}),
     ...(rollup.shmem !== undefined ? { pssShmemKb: rollup.shmem } : {}),
+    ...(rollup.private !== undefined ? { privateKb: rollup.private } : {}),
   };
 }
 
@@ -212,6 +224,8 @@ export interface GroupMemoryMB {
   pssAnonMB?: number;
   pssFileMB?: number;
   pssShmemMB?: number;
+  /** Sum of each process's private pages (Private_Clean + Private_Dirty), when every process had them. */
+  privateMB?: number;
   /** Processes whose PSS could not be read (their RSS is in pssMB); absent when none. */
   pssFromRss?: number;
 }
@@ -235,8 +249,40 @@ export function groupMemoryMB(pgid: number, procRoot = '/proc'): GroupMemoryMB {
   if (anon !== undefined) out.pssAnonMB = anon;
   if (file !== undefined) out.pssFileMB = file;
   if (shmem !== undefined) out.pssShmemMB = shmem;
+  const priv = part((m) => m.privateKb);
+  if (priv !== undefined) out.privateMB = priv;
   const fromRss = all.filter((m) => m.pssFromRss).length;
   if (fromRss > 0) out.pssFromRss = fromRss;
+  return out;
+}
+
+/**
+ * {@link groupMemoryMB} read `samples` times, `gapMs` apart, each figure the
+ * median of its readings: one reading can catch a process between a GC and
+ * the kernel taking its pages back, or mid-way through touching a mapping.
+ * A part is given only when every reading had it.
+ */
+export async function sampledGroupMemoryMB(pgid: number, samples: number, gapMs: number, procRoot = '/proc'): Promise<GroupMemoryMB> {
+  const reads: GroupMemoryMB[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, gapMs));
+    reads.push(groupMemoryMB(pgid, procRoot));
+  }
+  return medianMemory(reads);
+}
+
+/** Per figure, the median of several readings of a group's memory (a part only when every reading had it). */
+export function medianMemory(reads: readonly GroupMemoryMB[]): GroupMemoryMB {
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const h = Math.floor(s.length / 2);
+    return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+  };
+  const out: GroupMemoryMB = { rssMB: median(reads.map((r) => r.rssMB)), peakMB: median(reads.map((r) => r.peakMB)), pssMB: median(reads.map((r) => r.pssMB)) };
+  for (const k of ['pssAnonMB', 'pssFileMB', 'pssShmemMB', 'privateMB', 'pssFromRss'] as const) {
+    const xs = reads.map((r) => r[k]);
+    if (reads.length > 0 && xs.every((x) => x !== undefined)) out[k] = median(xs as number[]);
+  }
   return out;
 }
 

@@ -302,10 +302,34 @@ export function renderBalance(r: BenchResult): string {
 const startCells = (ok: boolean, first: number | undefined, ready: number | undefined, error: string | undefined): string[] =>
   first === undefined ? [`failed: ${error?.split('\n')[0] ?? ''}`, '–'] : [fixed(first, 2), ok ? fixed(ready, 2) : `not all: ${error?.split('\n')[0] ?? ''}`];
 
+/**
+ * What more workers cost shardns at each size: for every worker count above
+ * the smallest measured, the PSS and private memory over the smallest
+ * (`shardns ×4 over ×2 at 1,000,000 records: +21 MB PSS, +24 MB private`).
+ */
+export function workerCost(scale: readonly ScaleEntry[]): string[] {
+  const out: string[] = [];
+  const ours = scale.filter((s) => s.server === 'shardns' && s.ok && s.pssMB !== undefined);
+  for (const records of [...new Set(ours.map((s) => s.records))]) {
+    const at = ours.filter((s) => s.records === records).sort((a, b) => a.workers - b.workers);
+    const base = at[0];
+    if (base === undefined) continue;
+    for (const s of at.slice(1)) {
+      if (s.workers === base.workers) continue;
+      const priv = s.privateMB !== undefined && base.privateMB !== undefined ? `, ${signed(s.privateMB - base.privateMB)} MB private` : '';
+      out.push(`shardns ×${s.workers} over ×${base.workers} at ${int(records)} records: ${signed(s.pssMB! - base.pssMB!)} MB PSS${priv}`);
+    }
+  }
+  return out;
+}
+
+/** `+21` or `-3`, rounded to a whole number. */
+const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(Math.round(x))}`;
+
 /** Load time, memory and restart time for the generated zones, and shardns over each peer at the same size and worker count. */
 export function renderScale(r: BenchResult): string {
   if (r.scale.length === 0) return '';
-  const head = ['records', 'zone file MB', 'server', 'workers', 'first correct answer s', 'all workers ready s', 'RSS MB', 'PSS MB', 'PSS anon MB', 'peak RSS MB', 'restart: first correct answer s', 'restart: PSS MB'];
+  const head = ['records', 'zone file MB', 'server', 'workers', 'first correct answer s', 'all workers ready s', 'RSS MB', 'PSS MB', 'PSS anon MB', 'private MB', 'peak RSS MB', 'restart: first correct answer s', 'restart: PSS MB'];
   const rows = r.scale.map((s) => [
     int(s.records),
     fixed(s.zoneMB, 1),
@@ -315,14 +339,15 @@ export function renderScale(r: BenchResult): string {
     fixed(s.rssMB, 0),
     fixed(s.pssMB, 0),
     fixed(s.pssAnonMB, 0),
+    fixed(s.privateMB, 0),
     fixed(s.peakRssMB, 0),
     s.restart ? startCells(s.restart.ok, s.restart.firstAnswerSec, s.restart.allReadySec, s.restart.error)[0]! : '–',
     fixed(s.restart?.pssMB, 0),
   ]);
   const lines = [
-    '### Zone scale (generated zones; time from start to the first correct answer for the zone\'s last address record; memory summed over the server\'s processes 1 s after all were ready; then stopped and started again on the same zone and state)',
+    '### Zone scale (generated zones; time from start to the first correct answer for the zone\'s last address record; memory summed over the server\'s processes 1 s after all were ready, the median of five readings; private: pages no other process maps; then stopped and started again on the same zone and state)',
     '',
-    table(head, rows, [true, true, false, true, true, true, true, true, true, true, true, true]),
+    table(head, rows, [true, true, false, true, true, true, true, true, true, true, true, true, true]),
   ];
   const notes: string[] = [];
   const kills = r.scale.filter((s) => (s.heartbeatKills ?? 0) + (s.restart?.heartbeatKills ?? 0) > 0);
@@ -331,6 +356,7 @@ export function renderScale(r: BenchResult): string {
   if (fromRss.length > 0) notes.push(`PSS could not be read for some processes (no /proc/PID/smaps_rollup): their RSS is counted instead (${fromRss.map((s) => `${SERVER_LABEL[s.server]} ×${s.workers}`).join(', ')})`);
   const sd = r.scale.find((s) => s.server === 'shardns');
   if (sd) notes.push(sd.stateDir ? 'shardns ran with --state-dir (a folder per server and size, kept across its restart)' : 'shardns ran without --state-dir (its --help does not list the flag): the restart loads the zone file again');
+  notes.push(...workerCost(r.scale));
   if (notes.length > 0) lines.push('', `${notes.join('. ')}.`);
   const rat = scaleRatios(r.scale);
   if (rat.length > 0) {

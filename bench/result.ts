@@ -107,7 +107,7 @@ export interface ScaleStart {
    * its servers after loading, Knot is one process).
    */
   allReadySec?: number;
-  /** Sums over the server's processes a second after all were ready: resident, each one's peak, proportional share (PSS). */
+  /** Sums over the server's processes a second after all were ready (the median of five readings 200 ms apart): resident, each one's peak, proportional share (PSS). */
   rssMB?: number;
   peakRssMB?: number;
   pssMB?: number;
@@ -117,6 +117,8 @@ export interface ScaleStart {
   pssShmemMB?: number;
   /** Processes whose PSS could not be read (no smaps_rollup): their RSS is in pssMB instead. */
   pssFromRss?: number;
+  /** Sum of each process's private pages (Private_Clean + Private_Dirty): what PSS would be if no other process on the machine mapped the same executable. */
+  privateMB?: number;
   /** shardns: workers killed for missed heartbeats while it started (its log's "missed heartbeats" lines). */
   heartbeatKills?: number;
   error?: string;

@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeZone } from './gen-zone.js';
 import { freePort } from './ports.js';
-import { groupMemoryMB } from './procstat.js';
+import { sampledGroupMemoryMB } from './procstat.js';
 import type { ProcessGroups } from './processes.js';
 import type { ScaleEntry, ScaleStart } from './result.js';
 import { ROOT } from './root.js';
@@ -103,6 +103,15 @@ export function shardnsTakesStateDir(): boolean {
  */
 export const SETTLE_MS = 1000;
 
+/**
+ * After SETTLE_MS, memory is read this many times, MEMORY_GAP_MS apart, and
+ * each figure is the median: single readings of the same start differed by
+ * a few MB (a worker's young generation or malloc arena caught before or
+ * after the kernel took pages back), as much as a worker's whole share.
+ */
+export const MEMORY_SAMPLES = 5;
+export const MEMORY_GAP_MS = 200;
+
 /** The supervisor's line once every worker has reported ready. */
 const ALL_READY = /listening on .* with \d+ workers?/;
 /**
@@ -180,7 +189,7 @@ async function startOnce(groups: ProcessGroups, s: StartSpec, o: ScaleOptions): 
     if (kills > 0) start.heartbeatKills = kills;
   } else start.allReadySec = start.firstAnswerSec;
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const mem = groupMemoryMB(server.process.pgid);
+  const mem = await sampledGroupMemoryMB(server.process.pgid, MEMORY_SAMPLES, MEMORY_GAP_MS);
   Object.assign(start, {
     rssMB: mem.rssMB,
     peakRssMB: mem.peakMB,
@@ -188,6 +197,7 @@ async function startOnce(groups: ProcessGroups, s: StartSpec, o: ScaleOptions): 
     ...(mem.pssAnonMB !== undefined ? { pssAnonMB: mem.pssAnonMB } : {}),
     ...(mem.pssFileMB !== undefined ? { pssFileMB: mem.pssFileMB } : {}),
     ...(mem.pssShmemMB !== undefined ? { pssShmemMB: mem.pssShmemMB } : {}),
+    ...(mem.privateMB !== undefined ? { privateMB: mem.privateMB } : {}),
     ...(mem.pssFromRss !== undefined ? { pssFromRss: mem.pssFromRss } : {}),
   });
   return { start, server };
@@ -201,7 +211,8 @@ function describe(start: ScaleStart): string {
   }
   const ready = start.allReadySec !== undefined && start.allReadySec !== start.firstAnswerSec ? `, all workers ready after ${start.allReadySec.toFixed(2)} s` : '';
   const kills = start.heartbeatKills ? `, ${start.heartbeatKills} worker(s) killed for missed heartbeats` : '';
-  const mem = start.pssMB !== undefined ? `, RSS ${start.rssMB!.toFixed(0)} MB, PSS ${start.pssMB.toFixed(0)} MB (peak RSS ${start.peakRssMB!.toFixed(0)} MB)` : '';
+  const priv = start.privateMB !== undefined ? `, private ${start.privateMB.toFixed(0)} MB` : '';
+  const mem = start.pssMB !== undefined ? `, RSS ${start.rssMB!.toFixed(0)} MB, PSS ${start.pssMB.toFixed(0)} MB${priv} (peak RSS ${start.peakRssMB!.toFixed(0)} MB)` : '';
   return `first correct answer after ${start.firstAnswerSec!.toFixed(2)} s${ready}${kills}${mem}${start.ok ? '' : ` — ${start.error?.split('\n')[0]}`}`;
 }
 

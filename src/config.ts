@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parseSecret } from './abuse/cookie-secret.js';
 import { DEFAULT_RRL_EXEMPT, PrefixList } from './abuse/prefix-list.js';
 import { RRL_DEFAULTS } from './abuse/rrl.js';
@@ -16,6 +15,7 @@ import { NameError, nameKey, parseZoneName, presentName } from './zone/names.js'
 import { userSpecProblem } from './ops/user-spec.js';
 import type { AclEntry } from './xfr/acl.js';
 import { TSIG_ALGORITHMS, type TsigAlgorithm, type TsigKeySpec } from './xfr/tsig.js';
+import { randomOctets } from './lazy-crypto.js';
 
 /** The UDP I/O engines: recvmmsg/sendmmsg batches through koffi, or node:dgram. */
 export const IO_ENGINES = ['mmsg', 'dgram'] as const;
@@ -337,7 +337,7 @@ export function defaults(cpus: number, stateDir: string = defaultStateDir()): Co
     rrlSize: RRL_DEFAULTS.buckets,
     cookies: 'on',
     cookieSecret: [],
-    cookieSeed: randomBytes(16).toString('hex'),
+    cookieSeed: randomOctets(16).toString('hex'),
   };
 }
 

@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { primaryZones, type Config } from './config.js';
 import { displayPath } from './display-path.js';
-import { Notifier } from './xfr/notifier.js';
+import type { Notifier } from './xfr/notifier.js';
 import { ZoneBuilder, type BuildReport } from './builder.js';
 import { ShardnsError } from './errors.js';
 import { isFromWorker, startMessage, type FromWorker, type MapOutcome, type ToWorker, type WorkerCounters } from './ipc.js';
@@ -16,7 +16,7 @@ import { childSockets, type SlotSockets } from './ops/listeners.js';
 import type { BuildOutcome, BuiltZone } from './zone/image/build.js';
 import { peekSoa } from './zone/image/peek.js';
 import { reuseAll } from './zone/image/reuse.js';
-import { SecondaryService } from './xfr/secondary-service.js';
+import type { SecondaryService } from './xfr/secondary-service.js';
 import type { SecondaryStatus } from './xfr/secondary.js';
 import type { ZoneStanding } from './ipc.js';
 import type { NotifySoa } from './xfr/notify.js';
@@ -112,6 +112,8 @@ export class Supervisor {
   private publishing: Promise<void> = Promise.resolve();
   /** NOTIFY out to the zones' `notify` targets (src/xfr/notifier.ts); undefined until first needed, null when no zone has targets. */
   private notifier: Notifier | null | undefined;
+  /** The notifier's module while it loads (the first NOTIFY round). */
+  private notifierLoading: Promise<void> | null = null;
   /** Metrics, /health and /ready, the dnstap and query log writers (src/ops/supervisor-ops.ts); inert when their settings are off. */
   private readonly ops: SupervisorOps;
 
@@ -197,8 +199,10 @@ export class Supervisor {
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
     this.zones = built.outcome.zones;
     // Secondary zones serve what the state directory kept from their last transfer (if not expired).
-    const secondary = new SecondaryService(this.config, this.log, this.builder, () => this.publish(), (r) => this.ops.transferredIn(r.kind, r.outcome));
-    if (!secondary.empty) {
+    // The secondary side (transfers in, catalogs: ~20 modules) loads only when a secondary zone is configured.
+    if (this.config.zones.some((z) => z.type === 'secondary')) {
+      const { SecondaryService } = await import('./xfr/secondary-service.js');
+      const secondary = new SecondaryService(this.config, this.log, this.builder, () => this.publish(), (r) => this.ops.transferredIn(r.kind, r.outcome));
       await secondary.start();
       this.secondary = secondary;
     }
@@ -400,8 +404,26 @@ export class Supervisor {
    * start, the changed ones after a reload).
    */
   private notifyOut(): void {
-    if (this.notifier === undefined) this.notifier = Notifier.forConfig(this.config, this.log);
-    this.notifier?.served(this.allZones().map((z) => ({ origin: z.origin, serial: z.serial, soa: () => servedSoa(z) })));
+    const zones = this.allZones().map((z) => ({ origin: z.origin, serial: z.serial, soa: () => servedSoa(z) }));
+    if (this.notifier !== undefined) {
+      this.notifier?.served(zones);
+      return;
+    }
+    // The notifier loads only when a zone has `notify` targets; rounds asked for meanwhile go out in order once it has.
+    if (!this.config.zones.some((z) => z.notify.length > 0)) {
+      this.notifier = null;
+      return;
+    }
+    this.notifierLoading ??= import('./xfr/notifier.js').then(
+      ({ Notifier }) => {
+        this.notifier = this.phase === 'stopping' ? null : Notifier.forConfig(this.config, this.log);
+      },
+      (err: unknown) => {
+        this.notifier = null;
+        this.log.error(`NOTIFY out is off: ${(err as Error).message}`);
+      },
+    );
+    void this.notifierLoading.then(() => this.notifier?.served(zones));
   }
 
   /** Planned shutdown: workers stop reading, finish, exit; stragglers are killed after the timeout. */

@@ -5,8 +5,9 @@ import type { Config } from '../src/config.js';
 import type { AnswerContext } from '../src/dns/answer.js';
 import { abuseGuards } from '../src/abuse/guards.js';
 import { ReplyCache } from '../src/dns/answer-cache.js';
-import { QueryPipeline } from '../src/dns/pipeline.js';
+import { QueryPipeline, type Resolver } from '../src/dns/pipeline.js';
 import { compileAcl } from '../src/forward/acl.js';
+import { DeferredResolver } from '../src/forward/deferred-resolver.js';
 import type { CacheLimits } from '../src/forward/answer-ttl.js';
 import type { Forwarder } from '../src/forward/forwarder.js';
 import { unpackForwardZones, type PackedForwardZones } from '../src/forward/forward-routes.js';
@@ -113,59 +114,84 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     servfailTtl: SERVFAIL_TTL,
     staleMax: config.staleMax,
   };
-  // The forwarder, its cache, DNS over TLS and the hosts files load only when forwarding is on
-  // (an authoritative-only worker starts without ~15 modules): awaited here, never on a query's path.
-  const resolver = forwarding ? await import('../src/forward/resolver-modules.js') : null;
-  // DNS over TLS: the CAs are read once, at start (the file must be readable by the user shardns runs as).
-  let dot: DotOptions | undefined;
-  if (resolver !== null && (routes.anyTls || config.upstreams.some((u) => u.tlsName !== undefined))) {
-    const trust = resolver.loadTrustAnchors(config.tlsCa);
-    if (typeof trust === 'string') {
-      fail(id, new ShardnsError('E_CONFIG', trust));
-      return;
-    }
-    if (id === 0) log.info(`DNS over TLS: upstream certificates are checked against ${trust.source}`);
-    dot = { trust, idleMs: DOT_IDLE_MS, retryMs: DOT_RETRY_MS };
-  }
-  const forwarder: Forwarder | null = resolver
-    ? new resolver.Forwarder({
-        upstreams: config.upstreams,
-        routes,
-        staleAnswerTimeoutMs: config.staleAnswerTimeout * 1000,
-        staleRefreshMs: config.staleRefreshTime * 1000,
-        prefetch: config.prefetch === 'on',
-        ...(dot ? { dot } : {}),
-        attemptTimeoutMs: config.forwardTimeout * 1000,
-        deadlineMs: config.forwardDeadline * 1000,
-        maxInFlight: config.forwardMax,
-        cache: forwardLimits,
-        onEvent: (m) => log.warn(m),
-      })
-    : null;
-  if (id === 0 && routes.size > 0) log.info(`split DNS: ${routes.describe(5)}`);
   // Encoded replies by question; emptied when a new zone version is mapped. A question is kept on
   // its second miss, so a random-subdomain flood neither pays for storing nor evicts real askers.
   const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true, cookies: config.cookies === 'on' }) : null;
+  // The forwarder, its cache, DNS over TLS and the hosts files load only when forwarding is on
+  // (an authoritative-only worker starts without ~15 modules), never on a query's path.
+  let forwarder: Forwarder | null = null;
+  const dotWanted = routes.anyTls || config.upstreams.some((u) => u.tlsName !== undefined);
+  const startForwarding = async (): Promise<Forwarder | ShardnsError> => {
+    const resolver = await import('../src/forward/resolver-modules.js');
+    // DNS over TLS: the CAs are read once, at start (the file must be readable by the user shardns runs as).
+    let dot: DotOptions | undefined;
+    if (dotWanted) {
+      const trust = resolver.loadTrustAnchors(config.tlsCa);
+      if (typeof trust === 'string') return new ShardnsError('E_CONFIG', trust);
+      if (id === 0) log.info(`DNS over TLS: upstream certificates are checked against ${trust.source}`);
+      dot = { trust, idleMs: DOT_IDLE_MS, retryMs: DOT_RETRY_MS };
+    }
+    const made = new resolver.Forwarder({
+      upstreams: config.upstreams,
+      routes,
+      staleAnswerTimeoutMs: config.staleAnswerTimeout * 1000,
+      staleRefreshMs: config.staleRefreshTime * 1000,
+      prefetch: config.prefetch === 'on',
+      ...(dot ? { dot } : {}),
+      attemptTimeoutMs: config.forwardTimeout * 1000,
+      deadlineMs: config.forwardDeadline * 1000,
+      maxInFlight: config.forwardMax,
+      cache: forwardLimits,
+      onEvent: (m) => log.warn(m),
+    });
+    if (id === 0 && routes.size > 0) log.info(`split DNS: ${routes.describe(5)}`);
+    if (hostsFiles.length > 0) {
+      // Every worker reads and watches the files; worker 0 alone tells about them.
+      resolver.watchHosts(hostsFiles, new Set(config.hosts.includes(ETC_HOSTS) ? [] : [ETC_HOSTS]), (e) => {
+        if (e.kind === 'problem') {
+          if (id === 0) log.warn(e.message);
+          return;
+        }
+        made.setHosts(e.table);
+        // A name the files now hold may have a forwarded reply kept: those go (the forward cache stays).
+        if (e.reason === 'changed') replies?.clear();
+        const what = `hosts files ${e.reason === 'start' ? 'read' : 'changed, read again'}: ${e.table.names} names, ${e.table.addresses} addresses with a PTR (${hostsFiles.join(', ')})`;
+        if (id === 0) log.info(what);
+        else log.debug(what);
+      });
+    }
+    forwarder = made;
+    return made;
+  };
+  // With DNS over TLS the forwarder is made before the sockets are served: a CA file it cannot use
+  // stops the start. Otherwise the zones are answered first and the forwarding modules load right
+  // after (a restart's first answer does not wait for them); questions to forward asked meanwhile
+  // wait for them (src/forward/deferred-resolver.ts).
+  let upstream: Resolver | null = null;
+  let loadForwarding: (() => void) | null = null;
+  if (forwarding && dotWanted) {
+    const made = await startForwarding();
+    if (made instanceof ShardnsError) {
+      fail(id, made);
+      return;
+    }
+    upstream = made;
+  } else if (forwarding) {
+    const load = new Promise<Resolver>((resolve, reject) => {
+      loadForwarding = () =>
+        void startForwarding().then(
+          (made) => (made instanceof ShardnsError ? reject(made) : resolve(made)),
+          (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+        );
+    });
+    load.catch((err: Error) => log.error(`forwarding could not start: ${err.message}; names outside the zones are answered SERVFAIL`));
+    upstream = new DeferredResolver(load);
+  }
   // Response rate limiting and DNS cookies (src/abuse/).
   const { rrl, cookies } = abuseGuards(config);
   // Metrics, dnstap and the query log (src/ops/worker-ops.ts): the handlers are wrapped only when a log is on.
   const ops = await openWorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
-  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(forwarder), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
-  if (resolver !== null && forwarder !== null && hostsFiles.length > 0) {
-    // Every worker reads and watches the files; worker 0 alone tells about them.
-    resolver.watchHosts(hostsFiles, new Set(config.hosts.includes(ETC_HOSTS) ? [] : [ETC_HOSTS]), (e) => {
-      if (e.kind === 'problem') {
-        if (id === 0) log.warn(e.message);
-        return;
-      }
-      forwarder.setHosts(e.table);
-      // A name the files now hold may have a forwarded reply kept: those go (the forward cache stays).
-      if (e.reason === 'changed') replies?.clear();
-      const what = `hosts files ${e.reason === 'start' ? 'read' : 'changed, read again'}: ${e.table.names} names, ${e.table.addresses} addresses with a PTR (${hostsFiles.join(', ')})`;
-      if (id === 0) log.info(what);
-      else log.debug(what);
-    });
-  }
+  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(upstream), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
 
   // The slot's sockets, bound by the supervisor (src/ops/listeners.ts), which holds them for the server's life.
   const opened = sockets;
@@ -204,7 +230,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   serving.stats = () => ({
     ...counters.snapshot(),
     replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
-    ...(forwarder ? { forwarding: { ...forwarder.stats } } : {}),
+    ...(forwarder ? { forwarding: { ...(forwarder as Forwarder).stats } } : {}),
     tcpConnections: tcpTable.snapshot(),
     ops: ops.report(servedPaths, opened),
   });
@@ -223,6 +249,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   const endpoints = config.listen.map((a) => formatEndpoint(a, config.port));
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
   send({ type: 'ready', id, pid: process.pid, endpoints });
+  (loadForwarding as (() => void) | null)?.();
 }
 
 /**

@@ -4,12 +4,21 @@
  * client's cookie and a server cookie: version 1, reserved zeros, a timestamp,
  * and SipHash-2-4 over those and the client's address under a server secret),
  * with the secret rotated and the previous one still accepted. Pure: the
- * caller gives the time; node:crypto's HMAC derives rotating secrets.
+ * caller gives the time; node:crypto's HMAC derives rotating secrets
+ * (node:crypto loaded for the first one: src/lazy-crypto.ts).
  */
 
-import { createHmac } from 'node:crypto';
-import SipHash from 'siphash';
+import { createRequire } from 'node:module';
+import { nodeCrypto } from '../lazy-crypto.js';
+import type SipHashModule from 'siphash';
 import type { ClientAddress } from './client-address.js';
+
+/**
+ * siphash is a CommonJS package: require(), not import, as src/dns/dns-packet.ts
+ * explains (an import runs Node's CommonJS export lexer over it: ~2 ms of
+ * every worker's start here, and memory kept).
+ */
+const SipHash = createRequire(import.meta.url)('siphash') as typeof SipHashModule;
 
 /** A COOKIE option's data: an 8-octet client cookie, alone or with an 8–32-octet server cookie (RFC 7873 §4). */
 export const CLIENT_COOKIE_LENGTH = 8;
@@ -142,7 +151,7 @@ export class ServerCookies {
 
 /** The secret of rotation period `epoch`: the first 16 octets of HMAC-SHA256(seed, label and period). */
 export function rotatingSecret(seed: Uint8Array, epoch: number): Uint8Array {
-  return createHmac('sha256', seed).update(`shardns DNS cookie secret ${epoch}`).digest().subarray(0, 16);
+  return nodeCrypto().createHmac('sha256', seed).update(`shardns DNS cookie secret ${epoch}`).digest().subarray(0, 16);
 }
 
 /** SipHash's 64-bit result is written little-endian (its reference implementation's U64TO8_LE, as NSD and BIND send it). */

@@ -1,11 +1,11 @@
 /** A worker's defences against abuse, made from the config: its RRL table and its server cookies (or null where turned off). */
 
-import { randomInt } from 'node:crypto';
 import type { Config } from '../config.js';
 import { parseSecret } from './cookie-secret.js';
 import { SECRET_LIFETIME, ServerCookies } from './cookies.js';
 import { PrefixList } from './prefix-list.js';
 import { ResponseRateLimiter } from './rrl.js';
+import { randomSeed31 } from '../lazy-crypto.js';
 
 /** What the query pipeline is given. */
 export interface AbuseGuards {
@@ -25,7 +25,7 @@ export function abuseGuards(config: Pick<Config, 'rrl' | 'rrlSlip' | 'rrlIpv4Pre
   if (typeof exempt === 'string') throw new Error(`rrl-exempt: ${exempt}`);
   const rrl =
     config.rrl > 0
-      ? new ResponseRateLimiter({ rate: config.rrl, slip: config.rrlSlip, ipv4Prefix: config.rrlIpv4Prefix, ipv6Prefix: config.rrlIpv6Prefix, buckets: config.rrlSize, exempt }, randomInt(2 ** 31))
+      ? new ResponseRateLimiter({ rate: config.rrl, slip: config.rrlSlip, ipv4Prefix: config.rrlIpv4Prefix, ipv6Prefix: config.rrlIpv6Prefix, buckets: config.rrlSize, exempt }, randomSeed31())
       : null;
   if (config.cookies === 'off') return { rrl, cookies: null };
   const secrets = config.cookieSecret.map((hex) => {

@@ -23,8 +23,16 @@ interface NameCodec {
   encodingLength(name: string): number;
 }
 
-const codec = (dnsPacket as unknown as { name: NameCodec }).name;
-const own = { encode: codec.encode, decode: codec.decode, encodingLength: codec.encodingLength };
+/** dns-packet's name codec and its own functions, taken at the first swap (dns-packet loads at its first use: src/dns/dns-packet.ts). */
+let names: { codec: NameCodec; own: Pick<NameCodec, 'encode' | 'decode' | 'encodingLength'> } | null = null;
+
+function nameCodec(): NonNullable<typeof names> {
+  if (names === null) {
+    const codec = (dnsPacket as unknown as { name: NameCodec }).name;
+    names = { codec, own: { encode: codec.encode, decode: codec.decode, encodingLength: codec.encodingLength } };
+  }
+  return names;
+}
 
 /** A name as dns-packet's callers give it (a final dot or none, `.` or '' the root, any text) as a name string without the final dot. */
 function nameString(text: string): string {
@@ -115,6 +123,7 @@ let depth = 0;
  * too: a dot in their first label is `\.` in both spellings).
  */
 export function withExactNames<T>(fn: () => T): T {
+  const { codec, own } = nameCodec();
   if (depth++ === 0) {
     codec.encode = exactEncode;
     codec.decode = exactDecode;

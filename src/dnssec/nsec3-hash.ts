@@ -1,6 +1,7 @@
 /** NSEC3 hashing (RFC 5155 §5): the iterated SHA-1 of a wire name, and the owner label it makes. Pure. */
 
-import { hash as oneShot } from 'node:crypto';
+import type { hash } from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import { encodeBase32HexInto } from '../zone/rdata/encoding.js';
 
 /** The only NSEC3 hash algorithm defined (RFC 5155 §11): SHA-1, 20 octets. */
@@ -14,6 +15,7 @@ export const NSEC3_HASH_LENGTH = 20;
  * §6.2) by the caller. SHA-1 through node:crypto, one call per iteration.
  */
 export function nsec3Hash(name: Uint8Array, start: number, end: number, salt: Uint8Array, iterations: number): Buffer {
+  const oneShot = (sha1 ??= nodeCrypto().hash);
   const need = Math.max(end - start, NSEC3_HASH_LENGTH) + salt.length;
   if (need > input.length) input = Buffer.allocUnsafe(need);
   input.set(name.subarray(start, end), 0);
@@ -26,6 +28,9 @@ export function nsec3Hash(name: Uint8Array, start: number, end: number, salt: Ui
   }
   return digest;
 }
+
+/** node:crypto's one-shot hash, taken at the first NSEC3 hash (a worker serving unsigned zones never loads node:crypto for it). */
+let sha1: typeof hash | null = null;
 
 /** What one hash step reads: the name (or the last digest) and the salt, reused from call to call. */
 let input = Buffer.allocUnsafe(512);

@@ -9,8 +9,8 @@ import type { Config, HostPort } from '../config.js';
 import { ShardnsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServedImage } from '../mapped-zones.js';
-import { serveOpsHttp, type OpsHttpServer, type Readiness } from './http.js';
-import { openDnstapWriter, openQueryLogWriter, type LogWriter } from './log-writer.js';
+import type { OpsHttpServer, Readiness } from './http.js';
+import type { LogWriter } from './log-writer.js';
 import type { LogName, Metrics, ReloadOutcome, WorkerReport, ZoneFacts } from './metrics.js';
 import { readUdpDrops } from './socket-drops.js';
 import type { LogBatch } from './worker-ops.js';
@@ -62,8 +62,12 @@ export class SupervisorOps {
   async start(source: OpsSource, options: { predecessor?: boolean } = {}): Promise<void> {
     this.source = source;
     const { dnstap, queryLog, metrics } = this.config;
-    if (dnstap !== null) this.writers.set('dnstap', opened(openDnstapWriter(dnstap, this.log, options.predecessor === true)));
-    if (queryLog !== null) this.writers.set('query-log', opened(openQueryLogWriter(queryLog, this.log)));
+    // The writers (node:net, the dnstap schema) and the HTTP listener (node:http) load only when their setting is on.
+    if (dnstap !== null || queryLog !== null) {
+      const { openDnstapWriter, openQueryLogWriter } = await import('./log-writer.js');
+      if (dnstap !== null) this.writers.set('dnstap', opened(openDnstapWriter(dnstap, this.log, options.predecessor === true)));
+      if (queryLog !== null) this.writers.set('query-log', opened(openQueryLogWriter(queryLog, this.log)));
+    }
     if (metrics === null) return;
     const { Metrics } = await import('./metrics.js');
     this.metrics = new Metrics(this.config.workers);
@@ -76,6 +80,7 @@ export class SupervisorOps {
 
   /** Binds the metrics listener, or says why not (`inUse`: the port is taken). */
   private async listen(at: HostPort): Promise<'ok' | { inUse: boolean; error: ShardnsError }> {
+    const { serveOpsHttp } = await import('./http.js');
     const r = await serveOpsHttp(at, { metrics: () => this.scrape(), readiness: () => this.readiness() });
     if (r.kind === 'error') return r;
     if (this.closed) {

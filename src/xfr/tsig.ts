@@ -1,7 +1,7 @@
 /** TSIG (RFC 8945): keys, the TSIG record's wire form, signing and verifying messages and message streams, and the error replies of §5.2. Pure (node:crypto HMAC). */
 
 import { skipName } from '../dns/query.js';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import { lowerName } from '../dns/ascii.js';
 import { HEADER_LENGTH } from '../dns/header.js';
 import { copyName, MAX_NAME } from '../auth/wire-name.js';
@@ -222,7 +222,7 @@ export function verifyRequest(msg: Uint8Array, record: TsigRecord, keys: TsigKey
   if (macSize < Math.max(10, size / 2)) return { kind: 'formerr', why: `a MAC of ${macSize} octets, below the ${Math.max(10, size / 2)} RFC 8945 §5.2.2.1 allows for ${key.algorithm}` };
   // §5.2.2: the MAC over the message as it was before the TSIG was added, with the original ID.
   const expected = hmac(key, [unsignedPart(msg, record), variables(key, record.timeSigned, record.fudge, record.error, record.other)]);
-  if (!timingSafeEqual(expected.subarray(0, macSize), record.mac)) return { kind: 'error', error: TSIG_ERROR.BADSIG, key: null, record, why: `the MAC does not verify with key ${key.name} (do both sides have the same secret?)` };
+  if (!nodeCrypto().timingSafeEqual(expected.subarray(0, macSize), record.mac)) return { kind: 'error', error: TSIG_ERROR.BADSIG, key: null, record, why: `the MAC does not verify with key ${key.name} (do both sides have the same secret?)` };
   // §5.2.3: after the MAC, so a forged message never learns our time.
   if (Math.abs(now - record.timeSigned) > record.fudge) {
     return { kind: 'error', error: TSIG_ERROR.BADTIME, key, record, why: `signed at ${record.timeSigned}, ${Math.round(now - record.timeSigned)} s from our time, outside its fudge of ${record.fudge} s (are the clocks in step?)` };
@@ -362,7 +362,7 @@ export function verifyResponse(msg: Uint8Array, key: TsigKey, requestMac: Uint8A
       ? [macPrefix(requestMac), body, variables(key, r.timeSigned, r.fudge, r.error, r.other)]
       : [macPrefix(stream.prior), ...stream.unsigned, body, timers(r.timeSigned, r.fudge)];
   const expected = hmac(key, parts);
-  if (!timingSafeEqual(expected.subarray(0, r.mac.length), r.mac)) return { kind: 'error', why: `the response's MAC does not verify with key ${key.name}`, tsigError: r.error };
+  if (!nodeCrypto().timingSafeEqual(expected.subarray(0, r.mac.length), r.mac)) return { kind: 'error', why: `the response's MAC does not verify with key ${key.name}`, tsigError: r.error };
   if (r.error !== 0) return { kind: 'error', why: `the server answered TSIG error ${TSIG_ERROR_NAMES[r.error] ?? r.error}`, tsigError: r.error };
   if (Math.abs(now - r.timeSigned) > r.fudge) return { kind: 'error', why: `the response was signed ${Math.round(now - r.timeSigned)} s from our time, outside its fudge of ${r.fudge} s`, tsigError: 0 };
   return { kind: 'ok', mac: r.mac };
@@ -428,7 +428,7 @@ function withId(msg: Uint8Array, originalId: number): Uint8Array {
 
 /** The HMAC of the parts, with the key's algorithm and secret. */
 function hmac(key: TsigKey, parts: readonly Uint8Array[]): Buffer {
-  const h = createHmac(HASHES[key.algorithm].hash, key.secret);
+  const h = nodeCrypto().createHmac(HASHES[key.algorithm].hash, key.secret);
   for (const p of parts) h.update(p);
   return h.digest();
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
 import { a, soa, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
@@ -52,6 +53,31 @@ describe('forwarding: names outside our zones go upstream, with a cache', functi
     process.kill(s.proc.pid!, 'SIGUSR1');
     // The second answer came from the encoded reply cache, its TTLs counted down there.
     await s.waitFor(/replyCache\.hits=1 replyCache\.misses=1 .*forwarding\.cacheHits=0 forwarding\.cacheMisses=1 forwarding\.upstreamQueries=1 forwarding\.upstreamFailures=0/, 5000, since);
+  });
+
+  it('questions to forward that arrive while the server starts (its workers load the forwarder after serving) are answered from the upstream, none SERVFAIL', async () => {
+    const f = await up('127.0.0.2', () => ({ kind: 'answer', answers: [a('early.remote.test', '203.0.113.9', 300)] }));
+    const port = await freePort();
+    const s = spawnServer(['--workers', '2', '--listen', '127.0.0.1', '--forward', `127.0.0.2:${f.port}`, '--zone', `example.com.=${FIX}example.com.zone`], port);
+    started.push({ stop: () => s.kill() });
+    // From the moment the server is spawned: the questions queue in the sockets the supervisor binds,
+    // and the workers read them as soon as they serve, before the forwarding modules have loaded.
+    const sock = dgram.createSocket('udp4');
+    const replies: Reply[] = [];
+    sock.on('message', (m) => replies.push(decodeReply(m)));
+    let id = 0;
+    const asking = setInterval(() => sock.send(buildQuery('early.remote.test', 'A', 'IN', { id: ++id & 0xffff }), port, '127.0.0.1'), 5);
+    try {
+      await until(() => replies.length > 0, 30_000);
+      await s.waitFor(/listening on .* with 2 workers/, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      clearInterval(asking);
+      sock.close();
+    }
+    expect(replies.length).to.be.greaterThan(0);
+    expect(replies.map((r) => r.rcode).filter((r) => r !== 'NOERROR'), 'no question answered otherwise').to.deep.equal([]);
+    expect(replies.every((r) => addrs(r).join() === '203.0.113.9')).to.equal(true);
   });
 
   it('local zones are answered authoritatively and never forwarded; RA=1 for allowed clients', async () => {

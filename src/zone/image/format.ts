@@ -1,6 +1,6 @@
 /** The zone image's binary layout: header fields, record strides, flags, the name hash, and the checksum. */
 
-import { crc32 } from 'node:zlib';
+import { createRequire } from 'node:module';
 
 /*
  * The layout is written down in doc/zone-image.md; this module is the one
@@ -120,8 +120,12 @@ export function nameHash(bytes: Uint8Array, start: number, end: number): number 
   return h >>> 0;
 }
 
+/** node:zlib's crc32, loaded at the first checksum: a worker maps images without one, and node:zlib costs ~3 ms of a start. */
+let zlibCrc32: ((data: Uint8Array, value?: number) => number) | null = null;
+
 /** CRC-32 of an image: the header with the checksum field taken as zero, then the rest. */
 export function imageChecksum(bytes: Uint8Array): number {
+  const crc32 = (zlibCrc32 ??= (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32);
   let c = crc32(bytes.subarray(0, H.checksum));
   c = crc32(new Uint8Array(4), c);
   return crc32(bytes.subarray(H.checksum + 4), c) >>> 0;

@@ -1,6 +1,6 @@
 /** The state directory: where zone images and their manifests live, how they are named, written atomically, trusted and removed. */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../lazy-crypto.js';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ShardnsError } from '../../errors.js';
@@ -89,7 +89,7 @@ export interface Manifest {
 
 /** SHA-256 of some octets, hex. */
 export function sha256(octets: Uint8Array): string {
-  return createHash('sha256').update(octets).digest('hex');
+  return nodeCrypto().createHash('sha256').update(octets).digest('hex');
 }
 
 /**
@@ -101,7 +101,7 @@ export function sha256(octets: Uint8Array): string {
  * same text into other records raises FORMAT_VERSION).
  */
 export function sourceHash(origin: string, sources: readonly Pick<SourceFile, 'path' | 'sha256'>[]): string {
-  const h = createHash('sha256');
+  const h = nodeCrypto().createHash('sha256');
   h.update(`shardns zone image\nformat ${FORMAT_VERSION}\norigin ${origin}\n`);
   for (const s of sources) h.update(`source ${s.path}\n${s.sha256}\n`);
   return h.digest('hex');
@@ -126,7 +126,7 @@ export function originPart(origin: string): string {
     out += /[a-z0-9.-]/.test(ch) ? ch : `_${octet.toString(16).padStart(2, '0')}`;
   }
   if (out.startsWith('.')) out = `_2e${out.slice(1)}`;
-  if (out.length > MAX_ORIGIN_PART) out = `${out.slice(0, MAX_ORIGIN_PART - 18)}_h${createHash('sha256').update(lower).digest('hex').slice(0, 16)}`;
+  if (out.length > MAX_ORIGIN_PART) out = `${out.slice(0, MAX_ORIGIN_PART - 18)}_h${nodeCrypto().createHash('sha256').update(lower).digest('hex').slice(0, 16)}`;
   return out;
 }
 
@@ -385,7 +385,7 @@ export class ImageStore {
    * later would kill the process (SIGBUS) rather than fail a write.
    */
   mapNewImage(name: string, octets: number): { kind: 'ok'; tmp: string; mapping: Mapping } | { kind: 'error'; error: ShardnsError } {
-    const tmp = join(this.imagesDir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.imagesDir, `.${name}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
     try {
       const fs = statfsSync(this.imagesDir);
       if (fs.bavail * fs.bsize < octets + FREE_MARGIN) return { kind: 'error', error: stateDirError(tmp, 'write', { code: 'ENOSPC' } as NodeJS.ErrnoException) };
@@ -599,7 +599,7 @@ function manifestProblem(m: unknown): string | null {
  */
 export function writeAtomic(dir: string, name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
   const path = join(dir, name);
-  const tmp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dir, `.${name}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
   const sync = options.sync ?? true;
   let fd = -1;
   try {

@@ -10,6 +10,7 @@ import {
   groupMemoryMB,
   groupPids,
   groupStats,
+  medianMemory,
   parseRollup,
   parseSmapsPss,
   pssByMapping,
@@ -114,6 +115,18 @@ describe('bench /proc accounting', () => {
     expect(parseRollup('Rss: 500 kB\nPss_Anon: 3 kB\n')).to.equal(null);
     const self = parseRollup(readFileSync('/proc/self/smaps_rollup', 'utf8'));
     expect(self!.pss).to.be.greaterThan(1000);
+    expect(self!.private, 'private pages of this process').to.be.greaterThan(1000);
+    expect(parseRollup('Pss: 900 kB\nPrivate_Clean:  20 kB\nPrivate_Dirty:  700 kB\n')).to.deep.equal({ pss: 900, private: 720 });
+  });
+
+  it('takes the median of several readings of a group, a part only when every reading had it', () => {
+    const reads = [
+      { rssMB: 10, peakMB: 12, pssMB: 7, privateMB: 5 },
+      { rssMB: 14, peakMB: 12, pssMB: 9, privateMB: 6 },
+      { rssMB: 11, peakMB: 13, pssMB: 8 },
+    ];
+    expect(medianMemory(reads)).to.deep.equal({ rssMB: 11, peakMB: 12, pssMB: 8 });
+    expect(medianMemory(reads.slice(0, 2))).to.deep.equal({ rssMB: 12, peakMB: 12, pssMB: 8, privateMB: 5.5 });
   });
 
   it('sums PSS and its parts over a group; counts processes whose PSS fell back to RSS', () => {

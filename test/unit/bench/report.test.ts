@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { describeQueryFile, pct, renderMarkdown, scaleRatios } from '../../../bench/report.js';
+import { describeQueryFile, pct, renderMarkdown, scaleRatios, workerCost } from '../../../bench/report.js';
 import { median, ratios, summarize, summarizeForward, type BenchResult, type ForwardRun, type LoadRun, type ScaleEntry } from '../../../bench/result.js';
 import { axisTop, niceMax, renderChart, tickLabel } from '../../../bench/svg.js';
 import { ROOT } from '../../helpers/server.js';
@@ -69,7 +69,7 @@ describe('bench report from a saved result', () => {
     expect(md).to.include('| 2 | shardns | Knot DNS | 0.43× | 3.33× |');
     expect(md).to.include('| shardns | 2 | 8 | #0: 700,000, #1: 540,000 | 1.30× |');
     // A result from before restarts and PSS parts: those columns are empty.
-    expect(md).to.include('| 1,000,000 | 31.5 | shardns | 1 | 12.50 | – | 1300 | 1040 | – | 1700 | – | – |');
+    expect(md).to.include('| 1,000,000 | 31.5 | shardns | 1 | 12.50 | – | 1300 | 1040 | – | – | 1700 | – | – |');
     expect(md).to.include('| 1,000,000 | 31.5 | Knot DNS | 1 | failed: knot gave no correct answer within 300 s');
     expect(md).to.include('existing names 78 %, below a delegation 2 %, NODATA 5 %, wildcard hits 5 %, absent 10 %; 25 % in mixed case');
   });
@@ -318,13 +318,26 @@ describe('bench report from a saved result', () => {
 
     it('renders the scale table with RSS and PSS, restarts, heartbeat kills and the ratios', () => {
       const md = renderMarkdown({ ...saved, runs: [], balance: [], scale });
-      expect(md).to.include('| records | zone file MB | server | workers | first correct answer s | all workers ready s | RSS MB | PSS MB | PSS anon MB | peak RSS MB | restart: first correct answer s | restart: PSS MB |');
-      expect(md).to.include('| 1,000,000 | 28.4 | shardns | 2 | 3.00 | 3.30 | 1400 | 700 | 350 | 2100 | 1.50 | 700 |');
-      expect(md).to.include('| 1,000,000 | 28.4 | shardns | 4 | 8.00 | not all: timed out | 2800 | 1400 | 700 | 4200 | – | – |');
+      expect(md).to.include('| records | zone file MB | server | workers | first correct answer s | all workers ready s | RSS MB | PSS MB | PSS anon MB | private MB | peak RSS MB | restart: first correct answer s | restart: PSS MB |');
+      expect(md).to.include('| 1,000,000 | 28.4 | shardns | 2 | 3.00 | 3.30 | 1400 | 700 | 350 | – | 2100 | 1.50 | 700 |');
+      expect(md).to.include('| 1,000,000 | 28.4 | shardns | 4 | 8.00 | not all: timed out | 2800 | 1400 | 700 | – | 4200 | – | – |');
       expect(md).to.include('shardns ×4 at 1,000,000 records: 2 worker(s) killed for missed heartbeats while loading');
       expect(md).to.include('shardns ran with --state-dir');
       expect(md).to.include('| 1,000,000 | 2 | NSD | 3.00× | 3.30× | 2.80× | 1.50× |');
       expect(md).to.include('| 1,000,000 | 4 | NSD | 6.67× | – | 4.67× | – |');
+      expect(md, 'no worker-count note when the larger start failed').to.not.include('over ×2');
+    });
+
+    it('says what more workers cost shardns over the smallest count at each size, PSS and private', () => {
+      const cost = [
+        entry('shardns', 2, 0.5, 180.4, 0.4, { privateMB: 90 }),
+        entry('shardns', 4, 0.6, 203.2, 0.4, { privateMB: 118.6 }),
+        entry('nsd', 4, 1.2, 300, 1.1, { privateMB: 250 }),
+        entry('shardns', 2, 5, 900, 1, { records: 10_000_000 }),
+        entry('shardns', 4, 6, 890, 1, { records: 10_000_000 }),
+      ];
+      expect(workerCost(cost)).to.deep.equal(['shardns ×4 over ×2 at 1,000,000 records: +23 MB PSS, +29 MB private', 'shardns ×4 over ×2 at 10,000,000 records: -10 MB PSS']);
+      expect(renderMarkdown({ ...saved, runs: [], balance: [], scale: cost })).to.include('shardns ×4 over ×2 at 1,000,000 records: +23 MB PSS, +29 MB private');
     });
   });
 });

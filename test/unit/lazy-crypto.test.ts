@@ -1,0 +1,21 @@
+/** src/lazy-crypto.ts: node:crypto on first use, and seeds from the kernel without it. */
+
+import { expect } from 'chai';
+import * as crypto from 'node:crypto';
+import { nodeCrypto, randomSeed31 } from '../../src/lazy-crypto.js';
+
+describe('lazy crypto', () => {
+  it('nodeCrypto() is node:crypto itself (the same functions), the same object every time', () => {
+    expect(nodeCrypto().createHmac).to.equal(crypto.createHmac);
+    expect(nodeCrypto()).to.equal(nodeCrypto());
+  });
+  it('randomSeed31() gives integers in [0, 2^31), not the same one each time', () => {
+    const seeds = Array.from({ length: 8 }, () => randomSeed31());
+    for (const s of seeds) {
+      expect(Number.isInteger(s)).to.equal(true);
+      expect(s).to.be.at.least(0).and.below(2 ** 31);
+    }
+    // Eight equal draws from 2^31 values would mean the source is not random.
+    expect(new Set(seeds).size).to.be.greaterThan(1);
+  });
+});
