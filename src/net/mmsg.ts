@@ -258,8 +258,11 @@ export function serveUdpMmsg(
   };
 
   const watch = c.watchReadable(fd, () => {
+    // Read again after a short batch too: what arrived while it was answered is taken now, for one
+    // recvmmsg, rather than after a return to the event loop (an epoll_pwait, the poll handle's
+    // callback into JS). Only an empty read ends the turn early.
     for (let turn = 0; turn < options.batchesPerTurn; turn++) {
-      if (batch() < n) break;
+      if (batch() === 0) break;
     }
   });
 
