@@ -258,11 +258,11 @@ export function serveUdpMmsg(
   };
 
   const watch = c.watchReadable(fd, () => {
-    // Read again after a short batch too: what arrived while it was answered is taken now, for one
-    // recvmmsg, rather than after a return to the event loop (an epoll_pwait, the poll handle's
-    // callback into JS). Only an empty read ends the turn early.
+    // A short batch ends the turn. Reading on until a read comes back empty was measured (cached
+    // forwarding, 60k QPS): more, smaller batches and an empty read before each sleep, more
+    // recvmmsg, sendmmsg and epoll_pwait calls per query, and more CPU per query.
     for (let turn = 0; turn < options.batchesPerTurn; turn++) {
-      if (batch() === 0) break;
+      if (batch() < n) break;
     }
   });
 

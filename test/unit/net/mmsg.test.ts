@@ -6,7 +6,7 @@ import { serveUdpMmsg, MMSG_DEFAULTS, type MmsgStats } from '../../../src/net/mm
 import { openReusePortSocket, type OpenSocket } from '../../../src/net/reuseport.js';
 import { sockaddrText } from '../../../src/net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler, UdpEndpoint } from '../../../src/net/udp.js';
-import { ERRNO, type ReadableWatch } from '../../../src/sys/libc.js';
+import { ERRNO } from '../../../src/sys/libc.js';
 import { FakeLibc, type Refuse } from '../../helpers/fake-libc.js';
 import { freePort, until } from '../../helpers/server.js';
 import { udpExchange } from '../../helpers/dns-client.js';
@@ -208,46 +208,6 @@ describe('serveUdpMmsg: replies sendmmsg does not take at once (fake sendmmsg, r
       expect(fake.allocated, 'engine memory released').to.equal(0);
     });
   }
-});
-
-/** FakeLibc whose readable events the test fires itself, and whose recvmmsg calls may be capped (one number a call); every result is kept. */
-class TurnLibc extends FakeLibc {
-  caps: number[] = [];
-  readonly reads: number[] = [];
-  fire: (() => void) | null = null;
-  override recvmmsg(fd: number, vec: bigint, vlen: number, flags: number): number {
-    const r = super.recvmmsg(fd, vec, Math.min(vlen, this.caps.shift() ?? vlen), flags);
-    this.reads.push(r);
-    return r;
-  }
-  override watchReadable(_fd: number, onReadable: () => void): ReadableWatch {
-    this.fire = onReadable;
-    return { stop: () => undefined, close: () => undefined };
-  }
-}
-
-describe('serveUdpMmsg: one readable event (a turn)', () => {
-  it('reads again after a short batch, so what is still queued is answered in the same turn; an empty read ends it', async () => {
-    const fake = new TurnLibc();
-    const { sock, port } = await listen('127.0.0.1', fake);
-    const c = await client('A', '127.0.0.1');
-    const engine = await serveUdpMmsg(sock, echo, () => undefined, { ...MMSG_DEFAULTS, libc: fake });
-    try {
-      for (const text of ['q1', 'q2', 'q3']) await new Promise<void>((resolve) => c.sock.send(text, port, '127.0.0.1', () => resolve()));
-      // The first read takes two of the three queued: a short batch (fewer than 64).
-      fake.caps = [2];
-      await new Promise((r) => setTimeout(r, 50));
-      fake.reads.length = 0;
-      fake.fire!();
-      expect(fake.reads, 'recvmmsg results in the turn').to.deep.equal([2, 1, -ERRNO.EAGAIN]);
-      expect(engine.stats.received).to.equal(3);
-      expect(await until(() => c.got.length === 3, 2000, 5)).to.equal(true);
-      expect(c.got).to.deep.equal(['r:q1', 'r:q2', 'r:q3']);
-    } finally {
-      c.sock.close();
-      await engine.close(100);
-    }
-  });
 });
 
 describe('serveUdpMmsg: shutdown', () => {
