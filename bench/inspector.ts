@@ -193,3 +193,36 @@ export async function evaluateIn(pid: number, port: number, expression: string, 
     return { kind: 'ok' as const, value: (r['result'] as { value?: unknown } | undefined)?.value };
   });
 }
+
+/**
+ * Records a V8 CPU profile of Node process `pid` for `ms` milliseconds
+ * through its inspector on `port` (opened with SIGUSR1 when it is not open
+ * yet, as {@link collectGarbage} does; left open after), sampling every
+ * `intervalUs` µs, and gives the profile (a .cpuprofile's JSON). A served
+ * process keeps serving meanwhile: nothing has to exit for the profile to
+ * be written.
+ */
+export async function cpuProfile(pid: number, port: number, ms: number, intervalUs = 200, timeoutMs = 5000): Promise<{ kind: 'ok'; profile: unknown } | { kind: 'error'; message: string }> {
+  let list = (await listening(port)) ? await targets(port) : null;
+  if (list === null) {
+    if (await listening(port)) return { kind: 'error', message: `127.0.0.1:${port} listens but is no inspector (no /json/list): give pid ${pid} a port of its own` };
+    try {
+      process.kill(pid, 'SIGUSR1');
+    } catch (e) {
+      return { kind: 'error', message: `SIGUSR1 to pid ${pid}: ${(e as Error).message}` };
+    }
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end && !(list = await targets(port))) await sleep(10);
+  }
+  const target = list?.find((t) => t.webSocketDebuggerUrl?.startsWith(`ws://127.0.0.1:${port}/`));
+  if (!target?.webSocketDebuggerUrl) return { kind: 'error', message: `pid ${pid} opened no inspector on 127.0.0.1:${port} within ${timeoutMs} ms (started without --inspect-port=${port}?)` };
+  return withSession(pid, port, target.webSocketDebuggerUrl, timeoutMs + ms, async (cdp) => {
+    await cdp.call('Profiler.enable');
+    await cdp.call('Profiler.setSamplingInterval', { interval: intervalUs });
+    await cdp.call('Profiler.start');
+    await sleep(ms);
+    const r = await cdp.call('Profiler.stop');
+    await cdp.call('Profiler.disable');
+    return { kind: 'ok' as const, profile: r['profile'] };
+  });
+}

@@ -135,10 +135,8 @@ export interface AnswerCacheLimits {
   cookies?: boolean;
 }
 
-/** When a forwarded reply was stored, how long it may live, and where its TTLs are. */
+/** Where a forwarded reply's TTLs are, and what they were when it was stored (its arena copy holds them counted down). */
 interface Aging {
-  storedAt: number;
-  ttl: number;
   offsets: number[];
   ttls: number[];
 }
@@ -189,7 +187,20 @@ export class ReplyCache {
   private readonly eAt: Int32Array;
   /** 1 while the entry is in the table (an expired forwarded entry leaves the table before its arena space is reused). */
   private readonly eLive: Uint8Array;
+  /** A forwarded entry's TTL fields; read only when its arena copy is counted down (once a second at most). */
   private readonly eAging: (Aging | undefined)[];
+  /** A forwarded entry: when it was stored and when it expires (ms, the cache's clock). */
+  private readonly eStored: Float64Array;
+  private readonly eExpires: Float64Array;
+  /**
+   * A forwarded entry: the age in whole seconds its arena copy's TTLs were
+   * counted down for. A hit in the same second copies the reply as it is;
+   * the next second rewrites them once (RFC 1035 §7.4: a cached record's
+   * TTL is what is left of it).
+   */
+  private readonly eAge: Int32Array;
+  /** The clock as find() read it for the aged entry it found (write() counts down by it). */
+  private foundNow = 0;
   private readonly arena: Buffer;
   private readonly arena32: Int32Array;
   /** The last output buffer seen, as 32-bit words (the engine passes the same one every time). */
@@ -226,6 +237,9 @@ export class ReplyCache {
     this.eAt = new Int32Array(this.cap);
     this.eLive = new Uint8Array(this.cap);
     this.eAging = new Array<Aging | undefined>(this.cap).fill(undefined);
+    this.eStored = new Float64Array(this.cap);
+    this.eExpires = new Float64Array(this.cap);
+    this.eAge = new Int32Array(this.cap);
     // Its own zero-filled ArrayBuffer (calloc: untouched pages cost no memory), a multiple of 4.
     const bytes = this.cap > 0 ? Math.max(0, limits.bytes) & ~3 : 0;
     this.arena = Buffer.from(new ArrayBuffer(bytes));
@@ -318,7 +332,7 @@ export class ReplyCache {
       const offsets = ttlOffsets(reply);
       if (ttl <= 0 || offsets === null) return;
       const view = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
-      aging = { storedAt: this.now(), ttl, offsets, ttls: offsets.map((o) => view.readUInt32BE(o)) };
+      aging = { offsets, ttls: offsets.map((o) => view.readUInt32BE(o)) };
     }
     const qLen = shape.question.length;
     const need = replyAt(0, qLen) + reply.length;
@@ -336,6 +350,12 @@ export class ReplyCache {
     this.eHash[e] = shape.hash;
     this.eAt[e] = at;
     this.eAging[e] = aging;
+    if (aging !== undefined) {
+      const now = this.now();
+      this.eStored[e] = now;
+      this.eExpires[e] = now + ttl! * 1000;
+      this.eAge[e] = 0; // stored as the upstream's TTLs are: age 0
+    }
     this.eLive[e] = 1;
     this.live++;
     const slots = this.slots;
@@ -409,9 +429,13 @@ export class ReplyCache {
       if (i < nameLen) continue;
       while (i < qLen && arena[key + i] === q[from + i]) i++;
       if (i < qLen) continue;
-      if ((word & AGED) !== 0 && this.expired(entry - 1)) {
-        this.unlink(entry - 1);
-        return -1;
+      if ((word & AGED) !== 0) {
+        const now = this.now();
+        if (now >= this.eExpires[entry - 1]!) {
+          this.unlink(entry - 1);
+          return -1;
+        }
+        this.foundNow = now;
       }
       this.found = entry - 1;
       return at;
@@ -437,8 +461,7 @@ export class ReplyCache {
 
   /** Whether a forwarded entry has outlived its TTL. */
   private expired(e: number): boolean {
-    const aging = this.eAging[e];
-    return aging !== undefined && this.now() - aging.storedAt >= aging.ttl * 1000;
+    return this.eAging[e] !== undefined && this.now() >= this.eExpires[e]!;
   }
 
   /**
@@ -453,6 +476,7 @@ export class ReplyCache {
     const word = this.questionWord(at);
     const from = replyAt(at, word & QUESTION_MASK);
     const len = this.replyLength(at);
+    if ((word & AGED) !== 0) this.age(this.found, from);
     if (out32 !== null) {
       const words = len >> 2;
       const src = from >> 2;
@@ -468,22 +492,30 @@ export class ReplyCache {
     out[outOff + 2] = (arena[from + 2]! & 0xfe) | (q[qOff + 2]! & 0x01); // RD
     out[outOff + 3] = (arena[from + 3]! & 0xef) | (q[qOff + 3]! & 0x10); // CD
     for (let i = HEADER_LENGTH; i < nameEnd; i++) out[outOff + i] = q[qOff + i]!;
-    if ((word & AGED) !== 0) this.countDown(out, outOff);
     return len;
   }
 
-  /** A forwarded answer (the entry find() found last): every TTL counted down by its age (RFC 1035 §7.4). */
-  private countDown(out: Uint8Array, outOff: number): void {
-    const aging = this.eAging[this.found];
-    if (aging === undefined) return;
-    const age = Math.floor((this.now() - aging.storedAt) / 1000);
+  /**
+   * Forwarded entry `e`, whose reply is at arena offset `from`: when its age
+   * in whole seconds (by the clock find() read) is not the one its TTLs were
+   * counted down for, every TTL is rewritten in the arena as the stored one
+   * less that age (RFC 1035 §7.4, never below 0). Hits within one second
+   * then copy the reply as it is.
+   */
+  private age(e: number, from: number): void {
+    // A clock set back is age 0: a TTL never grows past what the upstream gave.
+    const age = Math.max(0, Math.floor((this.foundNow - this.eStored[e]!) / 1000));
+    if (age === this.eAge[e]) return;
+    this.eAge[e] = age;
+    const aging = this.eAging[e]!;
+    const arena = this.arena;
     for (let i = 0; i < aging.offsets.length; i++) {
       const t = Math.max(0, aging.ttls[i]! - age);
-      const o = outOff + aging.offsets[i]!;
-      out[o] = t >>> 24;
-      out[o + 1] = (t >>> 16) & 0xff;
-      out[o + 2] = (t >>> 8) & 0xff;
-      out[o + 3] = t & 0xff;
+      const o = from + aging.offsets[i]!;
+      arena[o] = t >>> 24;
+      arena[o + 1] = (t >>> 16) & 0xff;
+      arena[o + 2] = (t >>> 8) & 0xff;
+      arena[o + 3] = t & 0xff;
     }
   }
 

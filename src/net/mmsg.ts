@@ -258,6 +258,9 @@ export function serveUdpMmsg(
   };
 
   const watch = c.watchReadable(fd, () => {
+    // A short batch ends the turn. Reading on until a read comes back empty was measured (cached
+    // forwarding, 60k QPS): more, smaller batches and an empty read before each sleep, more
+    // recvmmsg, sendmmsg and epoll_pwait calls per query, and more CPU per query.
     for (let turn = 0; turn < options.batchesPerTurn; turn++) {
       if (batch() < n) break;
     }

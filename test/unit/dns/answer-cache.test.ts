@@ -289,6 +289,42 @@ describe('ReplyCache: forwarded replies age', () => {
     expect(cache.get(query, shape, ctx.zones)).to.equal(undefined);
     expect(cache.size).to.equal(0);
   });
+  it('counts down second by second: hits within a second alike, each new second one less, from answerInto and get', () => {
+    let now = 2_000_000;
+    const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const query = q('www.remote.test', 'A', { id: 9 });
+    const shape = queryShape(query, 1232, false, true)!;
+    expect(cache.get(query, shape, ctx.zones)).to.equal(undefined);
+    cache.put(shape, forwarded(5, 60), ctx.zones, 60);
+    const out = Buffer.alloc(4096);
+    const ttls = (m: Buffer): number[] => dnsPacket.decode(m).answers!.map((r) => (r as { ttl: number }).ttl);
+    const viaInPlace = (): number[] => {
+      const n = cache.answerInto(query, 0, query.length, 1232, true, false, ctx.zones, out, 0, out.length);
+      expect(n).to.be.greaterThan(0);
+      return ttls(out.subarray(0, n));
+    };
+    const seen: [number, number[], number[]][] = [];
+    for (const ms of [0, 400, 999, 1000, 1001, 1999, 2000, 7250, 7999, 59_999]) {
+      now = 2_000_000 + ms;
+      seen.push([ms, viaInPlace(), ttls(cache.get(query, shape, ctx.zones)!)]);
+    }
+    const expected = (ms: number): number[] => [60 - Math.floor(ms / 1000), 160 - Math.floor(ms / 1000)];
+    expect(seen).to.deep.equal(seen.map(([ms]) => [ms, expected(ms), expected(ms)]));
+    now = 2_000_000 + 60_000;
+    expect(cache.answerInto(query, 0, query.length, 1232, true, false, ctx.zones, out, 0, out.length)).to.equal(-1);
+  });
+  it('a clock set back never raises a TTL above what the upstream gave', () => {
+    let now = 3_000_000;
+    const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const query = q('www.remote.test', 'A');
+    const shape = queryShape(query, 1232, false, true)!;
+    expect(cache.get(query, shape, ctx.zones)).to.equal(undefined);
+    cache.put(shape, forwarded(5, 60), ctx.zones, 60);
+    now -= 5_000;
+    expect(dnsPacket.decode(cache.get(query, shape, ctx.zones)!).answers!.map((r) => (r as { ttl: number }).ttl)).to.deep.equal([60, 160]);
+    now += 8_000;
+    expect(dnsPacket.decode(cache.get(query, shape, ctx.zones)!).answers!.map((r) => (r as { ttl: number }).ttl)).to.deep.equal([57, 157]);
+  });
   it('keeps nothing with no time to live', () => {
     const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 });
     const query = q('www.remote.test', 'A');
