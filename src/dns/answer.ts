@@ -4,7 +4,7 @@ import type { Answer, Packet, Question } from 'dns-packet';
 import dnsPacket from './dns-packet.js';
 import { TYPE } from '../auth/lookup.js';
 import { RecordList } from '../auth/records.js';
-import { writeReply, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
+import { writeReply, writeReplyInto, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
 import { Sections } from '../auth/sections.js';
 import { copyName, MAX_NAME, nameLength } from '../auth/wire-name.js';
 import type { ZoneSet } from '../auth/zone-set.js';
@@ -81,6 +81,28 @@ export type AnswerOutcome = { kind: 'reply'; bytes: Buffer; perClient?: true } |
 /** The outcome that sends nothing. */
 export const DROP: AnswerOutcome = { kind: 'drop' };
 
+/** answerInto(): the reply was written at the place given, `length` octets (valid until the next answerInto call). */
+export interface Written {
+  kind: 'written';
+  length: number;
+  perClient?: true;
+}
+
+/** What answerInto() decides: as answer(), but a reply that fits is written in place. */
+export type InPlaceOutcome = Written | AnswerOutcome;
+
+/** Where a reply is written in place: `cap` octets at `out[at]`. */
+interface ReplyTarget {
+  out: Uint8Array;
+  at: number;
+  cap: number;
+}
+
+const NOWHERE = new Uint8Array(0);
+/** The one target answerInto() fills (one answer runs at a time), and the one outcome it gives for a reply written. */
+const inPlace: ReplyTarget = { out: NOWHERE, at: 0, cap: 0 };
+const written: Written = { kind: 'written', length: 0 };
+
 const OPCODE_QUERY = 0;
 /** NOTIFY (RFC 1996): answered in src/xfr/serve.ts. */
 const OPCODE_NOTIFY = 4;
@@ -126,7 +148,7 @@ const draftOpt: ReplyOpt = { request: { version: 0, udpSize: 512, dnssecOk: fals
  * of `s` (or only the CH answer `chaos`), and our OPT when the query had one
  * (with an Extended DNS Error when given), fitted as writeReply says.
  */
-function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, chaos = false, extendedError?: number): AnswerOutcome {
+function finish(into: ReplyTarget | null, flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, chaos = false, extendedError?: number): InPlaceOutcome {
   draft.flags = flags | (aa ? FLAG.AA : 0) | (rcode & 0xf);
   draft.sections = s !== null ? SECTION_LISTS : chaos ? CHAOS_LISTS : NO_SECTIONS;
   draft.referral = s !== null && s.referral;
@@ -141,6 +163,13 @@ function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, 
     draft.opt = null;
   }
   try {
+    if (into !== null) {
+      const length = writeReplyInto(draft, into.out, into.at, into.cap);
+      if (length >= 0) {
+        written.length = length;
+        return written;
+      }
+    }
     return reply(writeReply(draft));
   } finally {
     // Nothing written keeps a view of an image: the references go, with the lists they sat in.
@@ -171,6 +200,32 @@ function reply(bytes: Buffer): AnswerOutcome {
  * their own Buffer, forwarded chains are copied out.
  */
 export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserve = 0): AnswerOutcome {
+  const outcome = answerTo(query, ctx, client, reserve, null);
+  if (outcome.kind === 'written') throw new Error('answer() wrote a reply in place with no place given');
+  return outcome;
+}
+
+/**
+ * answer() for the UDP engine's send area: a reply written by the zone or
+ * identity paths goes straight to `out[at]` (at most `cap` octets) and the
+ * outcome says how long it is (`written`, valid until the next call); any
+ * other reply comes as bytes, as from answer() (an error reply, one that
+ * does not fit), and so do the other outcomes. Nothing per reply is
+ * allocated on the written path.
+ */
+export function answerInto(query: Buffer, ctx: AnswerContext, client: Client, out: Uint8Array, at: number, cap: number): InPlaceOutcome {
+  inPlace.out = out;
+  inPlace.at = at;
+  inPlace.cap = cap;
+  try {
+    return answerTo(query, ctx, client, 0, inPlace);
+  } finally {
+    inPlace.out = NOWHERE;
+  }
+}
+
+/** answer() and answerInto(): `into` is where a reply is written in place, or null. */
+function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: number, into: ReplyTarget | null): InPlaceOutcome {
   const transport = client.transport;
   const header = readHeader(query);
   if (header === null || header.qr) return DROP;
@@ -224,7 +279,7 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
   draft.minimal = v6 ? MINIMAL_V6 : MINIMAL_V4;
 
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
-  if (request && request.version > 0) return finish(flags, request, ctx, BADVERS, false, null);
+  if (request && request.version > 0) return finish(into, flags, request, ctx, BADVERS, false, null);
   // Zone transfers (RFC 5936, RFC 1995), NOTIFY (RFC 1996) and TSIG-signed messages (RFC 8945): src/xfr/serve.ts.
   if (plain === null || header.opcode === OPCODE_NOTIFY || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
     const xfr = transferOutcome({ query, questionEnd: qEnd, qname: Buffer.from(qname.subarray(0, qnameLength)), qtype, qclass, opcode: header.opcode, request, recursionAvailable: recursionAllowed }, ctx, client, (inner, room) => answer(inner, ctx, client, room));
@@ -233,33 +288,33 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
   if (qclass === CLASS.CH) {
     const q = question ?? questionOf(query, qEnd);
     const outcome = chaosAnswer(q.name, q.type as string, ctx.identity);
-    if (outcome.kind === 'refused') return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+    if (outcome.kind === 'refused') return finish(into, flags, request, ctx, RCODE.REFUSED, false, null);
     chaosAnswers.clear();
     if (outcome.kind === 'answer') for (const a of outcome.answers) addChaosRecord(a);
-    return finish(flags, request, ctx, RCODE.NOERROR, true, null, true);
+    return finish(into, flags, request, ctx, RCODE.NOERROR, true, null, true);
   }
-  if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+  if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(into, flags, request, ctx, RCODE.REFUSED, false, null);
 
   try {
     // A forwarded question keeps the AD bit its client set (RFC 6840 §5.7), for forwarded.ts to honour; our own answers never set it.
     const forwardFlags = flags | (query[3]! & FLAG.AD);
-    return fromZones(ctx, flags, forwardFlags, request, header.id, () => readQuestion(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
+    return fromZones(into, ctx, flags, forwardFlags, request, header.id, query, qEnd, transport, recursionAllowed && header.rd, recursionAllowed, v6);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();
   }
 }
 
-/** The IN (or ANY) question answered from our zones, forwarded, or refused. */
-function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => WireQuestion, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
+/** The IN (or ANY) question answered from our zones, forwarded, or refused; `query[0, qEnd)` is the header and question. */
+function fromZones(into: ReplyTarget | null, ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, query: Buffer, qEnd: number, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): InPlaceOutcome {
   const r = sections.respond(ctx.zones, qname, 0, draft.qtype, request?.dnssecOk === true, v6, draft.qclass === CLASS.ANY);
   // A zone of ours with no data (a secondary before its first transfer, or expired): SERVFAIL, never forwarded.
-  if (r.kind === 'unavailable') return finish(flags, request, ctx, RCODE.SERVFAIL, false, null);
+  if (r.kind === 'unavailable') return finish(into, flags, request, ctx, RCODE.SERVFAIL, false, null);
   if (r.kind === 'not-ours') {
     // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
     // says it), or, with forwarding on, a client outside allow-recursion.
-    if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, false, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
-    const question = questionOfQuery();
+    if (!recursionAllowed) return finish(into, flags, request, ctx, RCODE.REFUSED, false, null, false, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
+    const question = readQuestion(query, qEnd);
     return { kind: 'forward', id, flags: forwardFlags, question, edns: request, transport, target: question.name, chain: [] };
   }
   // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
@@ -267,9 +322,9 @@ function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, requ
     const chain = copyRecords(r.answers);
     // The last CNAME's target (with DO, an RRSIG follows it).
     const target = cnameTarget(chain);
-    return { kind: 'forward', id, flags: forwardFlags, question: questionOfQuery(), edns: request, transport, target, chain };
+    return { kind: 'forward', id, flags: forwardFlags, question: readQuestion(query, qEnd), edns: request, transport, target, chain };
   }
-  return finish(flags, request, ctx, r.rcode, r.aa, r);
+  return finish(into, flags, request, ctx, r.rcode, r.aa, r);
 }
 
 /** A CH identity record (dns-packet form) as a reference: owner the question's name, RDATA as dns-packet writes it. */

@@ -11,11 +11,11 @@ import type { UpstreamQuestion } from '../forward/transport.js';
 import { ClientAddress } from '../abuse/client-address.js';
 import { COOKIE_BAD, COOKIE_CLIENT_ONLY, COOKIE_VALID, type CookieVerdict, type ServerCookies } from '../abuse/cookies.js';
 import { RRL_DROP, RRL_SEND, slipReply, type ResponseRateLimiter } from '../abuse/rrl.js';
-import { sockaddrIpv4, sockaddrText } from '../net/sockaddr.js';
+import { ipv4Text, sockaddrIpv4, sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
 import type { TcpMessageHandler, TcpReply } from '../net/tcp.js';
 import type { ReplyStream } from '../xfr/stream.js';
-import { answer, DROP, servfail, type AnswerContext, type AnswerOutcome, type ForwardRequest, type Transport } from './answer.js';
+import { answer, answerInto, DROP, servfail, type AnswerContext, type AnswerOutcome, type Client, type ForwardRequest, type InPlaceOutcome, type Transport } from './answer.js';
 import { queryShape, type QueryShape, type ReplyCache } from './answer-cache.js';
 import type { Counters } from './counters.js';
 import { BADCOOKIE, badCookieReply, cookieReply } from './edns.js';
@@ -92,6 +92,11 @@ export class QueryPipeline {
    */
   private dropBuffer: ArrayBufferLike | null = null;
   private dropOffset = 0;
+  /** The client of a miss `inPlace` answers itself (one at a time). */
+  private readonly missClient: Client = { transport: 'udp', address: '', cookie: undefined };
+  /** The last IPv4 sender `inPlace` answered a miss for, and its address as text (most datagrams come from a sender seen just before). */
+  private lastV4 = -1;
+  private lastV4Text = '';
 
   constructor(private readonly options: PipelineOptions) {
     this.now = options.now ?? Date.now;
@@ -120,8 +125,15 @@ export class QueryPipeline {
                 if (verdict === COOKIE_BAD) return -1;
               }
             }
-            const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, ctx.zones, out, outOff, cap, verdict !== null ? cookies!.reply : null);
-            if (written < 0) return -1;
+            const zones = ctx.zones;
+            let written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, zones, out, outOff, cap, verdict !== null ? cookies!.reply : null);
+            if (written < 0) {
+              // A miss of a plain query from a client that may not recurse here (so nothing is forwarded) is answered here
+              // too, its reply written straight into the send area; anything else takes the full path.
+              if (!replies.missedLast || allowed) return -1;
+              written = this.answerMiss(q, qOff, qLen, v4, from, fromOff, zones, verdict !== null ? cookies!.reply : undefined, out, outOff, cap);
+              if (written < 0) return -1;
+            }
             if (verdict !== null) counters.cookie(verdict === COOKIE_VALID ? 'valid' : 'clientOnly');
             let length = written;
             // RRL classifies the reply from its bytes, here as on the full path; a valid server cookie proves the address (RFC 7873 §5.3).
@@ -141,6 +153,40 @@ export class QueryPipeline {
             counters.recordUdpAt(out, outOff);
             return length;
           };
+  }
+
+  /**
+   * A query `inPlace` found plain and missed in the reply cache, answered as
+   * the full path answers it (answer(), then the reply offered to the
+   * cache) but written at `out[outOff]`: no address text (but for a new
+   * sender), query copy or reply Buffer per query. `v4`: the sender's IPv4
+   * address, or -1. Returns the reply's length, or -1 for anything but a
+   * reply written there (a forward, an error reply, a throw): the full path
+   * then answers the query again, SERVFAIL and counted if it throws.
+   */
+  private answerMiss(q: Buffer, qOff: number, qLen: number, v4: number, from: Buffer, fromOff: number, zones: ZoneSet, cookie: Uint8Array | undefined, out: Buffer, outOff: number, cap: number): number {
+    const client = this.missClient;
+    if (v4 >= 0) {
+      if (v4 !== this.lastV4) {
+        this.lastV4 = v4;
+        this.lastV4Text = ipv4Text(v4);
+      }
+      client.address = this.lastV4Text;
+    } else {
+      client.address = sockaddrText(from, fromOff);
+    }
+    client.cookie = cookie;
+    let outcome: InPlaceOutcome;
+    try {
+      outcome = answerInto(q.subarray(qOff, qOff + qLen), this.options.ctx, client, out, outOff, cap);
+    } catch {
+      return -1;
+    } finally {
+      client.cookie = undefined;
+    }
+    if (outcome.kind !== 'written') return -1;
+    this.options.replies!.putMissed(q, qOff, out, outOff, outcome.length, zones);
+    return outcome.length;
   }
 
   /** Whole seconds since 1970, for RRL and cookie timestamps. */

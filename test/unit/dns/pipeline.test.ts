@@ -219,6 +219,45 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
     // Misses: the first query's, and the in-place one; the full path after it does not look again.
     expect(r.replies.misses).to.equal(2);
   });
+  it('inPlace answers a miss from a client that may not recurse: the full path\'s octets, in the send area; kept from the second miss on', () => {
+    const replies = new ReplyCache({ entries: 100, bytes: 1 << 20, admitOnSecondMiss: true });
+    const r = rig({ replies });
+    r.ctx.recursion = null;
+    const full = rig({ replies: null });
+    full.ctx.recursion = null;
+    const asked: [string, string][] = [
+      ['nothere.example.com', 'A'], // NXDOMAIN with the SOA
+      ['www.example.com', 'A'],
+      ['WwW.ExAmPlE.cOm', 'MX'], // NODATA, the asker's case
+      ['www.example.net', 'A'], // not ours: REFUSED
+    ];
+    const out = Buffer.alloc(4096);
+    const inPlaceRound = (): void => {
+      for (const [name, type] of asked) {
+        const q = query(name, type, { id: 77 });
+        const want = full.pipeline.handle(q, 'udp', '127.0.0.1') as Buffer;
+        const inbox = Buffer.concat([Buffer.alloc(5), q]);
+        out.fill(0xee);
+        const n = r.pipeline.inPlace!(inbox, 5, q.length, loopbackSockaddr(), 0, out, 64, 2048);
+        expect(n, `${name} ${type}`).to.equal(want.length);
+        expect(out.subarray(64, 64 + n).toString('hex'), `${name} ${type}`).to.equal(want.toString('hex'));
+        expect(out[64 + n]).to.equal(0xee);
+      }
+    };
+    inPlaceRound();
+    expect(r.counters.snapshot().queries).to.equal(asked.length);
+    expect(r.counters.snapshot().rcodes).to.deep.equal({ NOERROR: 2, NXDOMAIN: 1, REFUSED: 1 });
+    expect(replies.size, 'kept after one miss').to.equal(0);
+    inPlaceRound();
+    expect(replies.size, 'kept after the second miss').to.equal(asked.length);
+    expect(replies.hits).to.equal(0);
+    inPlaceRound();
+    expect(replies.hits).to.equal(asked.length);
+    expect(replies.misses).to.equal(2 * asked.length);
+    // A question the full path must answer (a zone transfer asked over UDP) is still left to it.
+    const axfr = query('example.com', 'AXFR');
+    expect(r.pipeline.inPlace!(axfr, 0, axfr.length, loopbackSockaddr(), 0, out, 0, 2048)).to.equal(-1);
+  });
   it('has no in-place path without a reply cache, and answers all the same', () => {
     const r = rig({ replies: null });
     expect(r.pipeline.inPlace).to.equal(null);
