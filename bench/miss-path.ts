@@ -12,6 +12,12 @@
  *
  * (`--max-semi-space-size=1`: as the supervisor starts workers, src/supervisor.ts.)
  *
+ * `--recursion on` (the default) answers as a worker does with forwarding on
+ * (`--forward auto` and a nameserver in resolv.conf, as on most machines): the
+ * loopback sender may recurse, so each reply has RA and each miss asks the
+ * ACL; every name asked is in the zone, so nothing is forwarded. `off`: as
+ * with `--forward none`.
+ *
  * Prints CPU ns per query (best and median of the rounds) for the
  * cache-missing mix (`--random` of the names fresh random ones, each asked
  * once) and for the load test's mix (every question asked many times: reply
@@ -28,6 +34,7 @@ import { generateQueries } from './queries.js';
 import { WILDCARD_BLOCK } from './run.js';
 import { abuseGuards } from '../src/abuse/guards.js';
 import { defaults } from '../src/config.js';
+import { compileAcl } from '../src/forward/acl.js';
 import { ReplyCache } from '../src/dns/answer-cache.js';
 import type { AnswerContext } from '../src/dns/answer.js';
 import { Counters } from '../src/dns/counters.js';
@@ -43,6 +50,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '200000' },
     random: { type: 'string', default: '0.8' },
     rounds: { type: 'string', default: '5' },
+    recursion: { type: 'string', default: 'on' },
   },
 });
 
@@ -151,7 +159,10 @@ const authMix = generateQueries(loaded.loaded[0]!, { count: 50_000, seed: 1 }).q
 /** A worker's pipeline and engine as dns-worker.ts makes them, with default settings. */
 async function worker(): Promise<{ feed: FeedLibc; counters: Counters }> {
   const config = defaults(1, dir);
-  const ctx: AnswerContext = { identity: { server: 'worker-0', version: 'bench' }, zones: loaded.ok ? loaded.zones : (undefined as never), recursion: null, ednsUdpSize: config.ednsUdpSize, nsid: Buffer.from('worker-0') };
+  const acl = compileAcl(config.allowRecursion);
+  if (typeof acl === 'string') throw new Error(acl);
+  const recursion = values.recursion === 'on' ? acl : null;
+  const ctx: AnswerContext = { identity: { server: 'worker-0', version: 'bench' }, zones: loaded.ok ? loaded.zones : (undefined as never), recursion, ednsUdpSize: config.ednsUdpSize, nsid: Buffer.from('worker-0') };
   const counters = new Counters();
   const replies = new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true, cookies: config.cookies === 'on' });
   const { rrl, cookies } = abuseGuards(config);
@@ -201,4 +212,4 @@ for (let r = 0; r < rounds; r++) {
   auth.push(pass(feed, authMix));
 }
 const snap = counters.snapshot();
-console.log(`miss-path: ${values.records} records; cache-missing mix (${Number(values.random) * 100} % fresh random names, ${count} queries a round): ${summary(miss)}; load-test mix (reply cache hits): ${summary(auth)}; ${rounds} rounds; replies ${feed.sent}, rcodes ${JSON.stringify(snap.rcodes)}`);
+console.log(`miss-path: ${values.records} records, recursion ${values.recursion}; cache-missing mix (${Number(values.random) * 100} % fresh random names, ${count} queries a round): ${summary(miss)}; load-test mix (reply cache hits): ${summary(auth)}; ${rounds} rounds; replies ${feed.sent}, rcodes ${JSON.stringify(snap.rcodes)}`);

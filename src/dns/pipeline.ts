@@ -92,6 +92,15 @@ export class QueryPipeline {
    */
   private dropBuffer: ArrayBufferLike | null = null;
   private dropOffset = 0;
+  /**
+   * A question `inPlace` answered as a miss and found to be forwarded: it
+   * returns -1 and the engine hands the same bytes to `handle` at once,
+   * which forwards this request rather than answering the query again. The
+   * request, and the memory and offset of its datagram, or null.
+   */
+  private handOver: ForwardRequest | null = null;
+  private handOverBuffer: ArrayBufferLike | null = null;
+  private handOverOffset = 0;
   /** The client of a miss `inPlace` answers itself (one at a time). */
   private readonly missClient: Client = { transport: 'udp', address: '', cookie: undefined };
   /** The last IPv4 sender `inPlace` answered a miss for, and its address as text (most datagrams come from a sender seen just before). */
@@ -110,6 +119,7 @@ export class QueryPipeline {
         ? null
         : (q, qOff, qLen, from, fromOff, out, outOff, cap) => {
             this.dropBuffer = null;
+            this.handOver = null;
             let allowed = false;
             const v4 = sockaddrIpv4(from, fromOff);
             if (ctx.recursion !== null) allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(from, fromOff));
@@ -128,9 +138,9 @@ export class QueryPipeline {
             const zones = ctx.zones;
             let written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, zones, out, outOff, cap, verdict !== null ? cookies!.reply : null);
             if (written < 0) {
-              // A miss of a plain query from a client that may not recurse here (so nothing is forwarded) is answered here
-              // too, its reply written straight into the send area; anything else takes the full path.
-              if (!replies.missedLast || allowed) return -1;
+              // A miss of a plain query is answered here too, its reply written straight into the send area;
+              // anything else takes the full path (a question to forward is handed over to it: see handOver).
+              if (!replies.missedLast) return -1;
               written = this.answerMiss(q, qOff, qLen, v4, from, fromOff, zones, verdict !== null ? cookies!.reply : undefined, out, outOff, cap);
               if (written < 0) return -1;
             }
@@ -184,6 +194,11 @@ export class QueryPipeline {
     } finally {
       client.cookie = undefined;
     }
+    if (outcome.kind === 'forward') {
+      this.handOver = outcome;
+      this.handOverBuffer = q.buffer;
+      this.handOverOffset = q.byteOffset + qOff;
+    }
     if (outcome.kind !== 'written') return -1;
     this.options.replies!.putMissed(q, qOff, out, outOff, outcome.length, zones);
     return outcome.length;
@@ -225,6 +240,13 @@ export class QueryPipeline {
   /** handle's work: every kind of reply, streams included. */
   private process(msg: Buffer, transport: Transport, address: string, cacheTried: boolean): TcpReply {
     const { ctx, counters, replies } = this.options;
+    let handedOver: ForwardRequest | null = null;
+    if (this.handOver !== null) {
+      // inPlace found this very datagram's question to be forwarded (see handOver).
+      if (msg.buffer === this.handOverBuffer && msg.byteOffset === this.handOverOffset) handedOver = this.handOver;
+      this.handOver = null;
+      this.handOverBuffer = null;
+    }
     if (this.dropBuffer !== null) {
       // inPlace rate-limited this very datagram to nothing (see dropBuffer).
       const limited = msg.buffer === this.dropBuffer && msg.byteOffset === this.dropOffset;
@@ -282,7 +304,13 @@ export class QueryPipeline {
       shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed, address.includes(':'), cookies !== null) : null;
       const hit = shape && !cacheTried ? replies!.get(msg, shape, zones, cookie ?? null) : undefined;
       if (hit) return this.deliver(transport, address, hit, verdict);
-      out = answer(msg, ctx, cookie !== undefined ? { transport, address, cookie } : { transport, address });
+      if (handedOver !== null && transport === 'udp') {
+        out = handedOver;
+        // The reply's OPT carries this path's copy of the cookie (the one inPlace wrote with is overwritten by the next query).
+        if (handedOver.edns !== null) handedOver.edns.cookie = cookie;
+      } else {
+        out = answer(msg, ctx, cookie !== undefined ? { transport, address, cookie } : { transport, address });
+      }
       // A transfer's answer depends on the client's address and key (allow-transfer): never kept.
       if (shape && out.kind === 'reply' && out.perClient !== true) replies!.put(shape, out.bytes, zones);
     } catch (err) {
