@@ -3,8 +3,9 @@
 import { compressName, compressRdata, startMessage } from '../dns/compress.js';
 import { replyOptLength, writeReplyOpt, type EdnsRequest } from '../dns/edns.js';
 import { HEADER_LENGTH } from '../dns/header.js';
+import { negativeSoa, negativeSoaUsable, writeNegativeSoa } from './negative-soa.js';
 import type { RecordList } from './records.js';
-import { MAX_NAME } from './wire-name.js';
+import { MAX_NAME, nameLength } from './wire-name.js';
 
 /** QR and TC in the header's flags word (RFC 1035 §4.1.1). */
 const QR = 0x8000;
@@ -137,6 +138,8 @@ let composedOptLength = 0;
  * See writeReply for how names are compressed and the reply is fitted.
  */
 function compose(spec: ReplySpec): number {
+  const negative = composeNegative(spec);
+  if (negative >= 0) return negative;
   startMessage();
   lastOwner = null;
   const out = room(HEADER_LENGTH + MAX_NAME + 4);
@@ -178,6 +181,46 @@ function compose(spec: ReplySpec): number {
   composedAn = counts[ANSWER]!;
   composedNs = counts[AUTHORITY]! + counts[OPTIONAL]!;
   composedAr = counts[3]! + counts[4]! + (opt !== null ? 1 : 0);
+  composedOptLength = optLength;
+  return w;
+}
+
+/**
+ * compose() for a reply whose only record is its zone's SOA in authority
+ * (NXDOMAIN or NODATA without DNSSEC records, RFC 2308 §2): the question
+ * name as asked (the first name of a message has nothing to point at),
+ * then the zone's template of the record (negative-soa.ts), when the
+ * template stands for what compression would write and the record fits.
+ * Returns -1 (nothing decided) otherwise.
+ */
+function composeNegative(spec: ReplySpec): number {
+  const sections = spec.sections;
+  const authority = sections[AUTHORITY];
+  if (authority === null || authority.length !== 1) return -1;
+  for (let s = 0; s < sections.length; s++) if (s !== AUTHORITY && sections[s] !== null && sections[s]!.length !== 0) return -1;
+  const r = authority.at(0);
+  const t = negativeSoa(r);
+  if (t === null) return -1;
+  const qLength = nameLength(spec.qname, spec.qnameAt);
+  const shift = negativeSoaUsable(t, r.owner, r.ownerAt, spec.qname, spec.qnameAt, qLength);
+  if (shift < 0) return -1;
+  const opt = spec.opt;
+  const optLength = opt === null ? 0 : replyOptLength(opt.request, opt.nsid, opt.extendedError);
+  const end = HEADER_LENGTH + qLength + 4 + t.bytes.length;
+  if (end > spec.limit - optLength) return -1;
+  const out = room(end);
+  const qname = spec.qname;
+  for (let i = 0; i < qLength; i++) out[HEADER_LENGTH + i] = qname[spec.qnameAt + i]!;
+  let w = HEADER_LENGTH + qLength;
+  out[w] = spec.qtype >> 8;
+  out[w + 1] = spec.qtype & 0xff;
+  out[w + 2] = spec.qclass >> 8;
+  out[w + 3] = spec.qclass & 0xff;
+  w = writeNegativeSoa(t, shift, out, w + 4);
+  composedFlags = (spec.flags & 0x7fff) | QR;
+  composedAn = 0;
+  composedNs = 1;
+  composedAr = opt !== null ? 1 : 0;
   composedOptLength = optLength;
   return w;
 }
