@@ -70,11 +70,15 @@ const ERROR_LOG_INTERVAL = 1000;
 /**
  * One worker's query pipeline. `handle` is the engines' MessageHandler
  * (bound per transport by `handler`); `inPlace` the mmsg engine's
- * allocation-free hit path. No exception escapes either, and no promise
+ * in-place path (hits and plain misses, replies written into the send area). No exception escapes either, and no promise
  * rejects: a bug in one query answers SERVFAIL.
  */
 export class QueryPipeline {
-  /** The UDP hit path: a cached reply written straight into the engine's send area (-1: take `handle`); null without a reply cache. */
+  /**
+   * The UDP in-place path: a cached reply, or the answer to a plain query
+   * the cache misses, written straight into the engine's send area (-1:
+   * take `handle`); null without a reply cache.
+   */
   readonly inPlace: InPlaceHandler | null;
   private readonly now: () => number;
   private readonly rrl: ResponseRateLimiter | null;
