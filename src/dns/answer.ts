@@ -14,7 +14,7 @@ import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
 import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';
 import { HEADER_LENGTH, RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
-import { readPlainQuery } from './query.js';
+import { ednsRequest, NOT_PLAIN, plainQueryFacts, PLAIN_NO_OPT } from './query.js';
 import { readQuestion, type WireQuestion } from './question.js';
 import { transferOutcome, type TransferContext } from '../xfr/serve.js';
 import type { ReplyStream } from '../xfr/stream.js';
@@ -227,23 +227,27 @@ export function answerInto(query: Buffer, ctx: AnswerContext, client: Client, ou
 /** answer() and answerInto(): `into` is where a reply is written in place, or null. */
 function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: number, into: ReplyTarget | null): InPlaceOutcome {
   const transport = client.transport;
-  const header = readHeader(query);
-  if (header === null || header.qr) return DROP;
-  if (header.opcode !== OPCODE_QUERY && header.opcode !== OPCODE_NOTIFY) return reply(headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1));
-  if (header.qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
+  // The header (RFC 1035 §4.1.1), read in place: no object per query.
+  if (query.length < HEADER_LENGTH || (query[2]! & 0x80) !== 0) return DROP;
+  const opcode = (query[2]! >> 3) & 0xf;
+  const qdcount = (query[4]! << 8) | query[5]!;
+  const id = (query[0]! << 8) | query[1]!;
+  if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) return reply(headerOnlyReply(query, RCODE.NOTIMP, qdcount === 1 ? questionEnd(query) : -1));
+  if (qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
 
   // A plain query (one question, at most an OPT) is read from its bytes; anything else is decoded
   // in full, which finds every FORMERR. The question as dns-packet objects is built only when needed.
   let question: Question | null = null;
   let request: EdnsRequest | null;
-  const plain = readPlainQuery(query);
-  if (plain !== null) {
-    request = plain.kind === 'edns' ? plain.request : null;
+  const facts = plainQueryFacts(query);
+  const plain = facts !== NOT_PLAIN;
+  if (plain) {
+    request = facts === PLAIN_NO_OPT ? null : ednsRequest(facts);
   } else {
     // Counts that cannot fit the message (each question takes at least 5 octets, each record 11,
     // RFC 1035 §4.1.2–§4.1.3) are FORMERR before decoding: dns-packet allocates per counted entry.
     const records = ((query[6]! << 8) | query[7]!) + ((query[8]! << 8) | query[9]!) + ((query[10]! << 8) | query[11]!);
-    if (header.qdcount * 5 + records * 11 > query.length - HEADER_LENGTH) return reply(headerOnlyReply(query, RCODE.FORMERR));
+    if (qdcount * 5 + records * 11 > query.length - HEADER_LENGTH) return reply(headerOnlyReply(query, RCODE.FORMERR));
     let packet: Packet;
     try {
       packet = dnsPacket.decode(query);
@@ -260,7 +264,8 @@ function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: nu
   if (request !== null && client.cookie !== undefined) request.cookie = client.cookie;
   // RA tells a client whether it may recurse here (RFC 1035 §4.1.1): only when forwarding is on and allowed.
   const recursionAllowed = ctx.recursion !== null && ctx.recursion.allows(client.address);
-  const flags = (header.opcode << 11) | (header.rd ? FLAG.RD : 0) | (header.cd ? FLAG.CD : 0) | (recursionAllowed ? FLAG.RA : 0);
+  const rd = (query[2]! & 0x01) !== 0;
+  const flags = (opcode << 11) | (rd ? FLAG.RD : 0) | (query[3]! & FLAG.CD) | (recursionAllowed ? FLAG.RA : 0);
 
   // The question as received: readPlainQuery or dns-packet read it, so the name is well formed.
   const qnameLength = copyName(query, HEADER_LENGTH, qname, 0);
@@ -269,7 +274,7 @@ function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: nu
   const qtype = (query[qEnd - 4]! << 8) | query[qEnd - 3]!;
   const qclass = (query[qEnd - 2]! << 8) | query[qEnd - 1]!;
 
-  draft.id = header.id;
+  draft.id = id;
   draft.qtype = qtype;
   draft.qclass = qclass;
   // `reserve`: room kept for what is added after (a TSIG record, src/xfr/serve.ts).
@@ -281,8 +286,8 @@ function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: nu
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
   if (request && request.version > 0) return finish(into, flags, request, ctx, BADVERS, false, null);
   // Zone transfers (RFC 5936, RFC 1995), NOTIFY (RFC 1996) and TSIG-signed messages (RFC 8945): src/xfr/serve.ts.
-  if (plain === null || header.opcode === OPCODE_NOTIFY || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
-    const xfr = transferOutcome({ query, questionEnd: qEnd, qname: Buffer.from(qname.subarray(0, qnameLength)), qtype, qclass, opcode: header.opcode, request, recursionAvailable: recursionAllowed }, ctx, client, (inner, room) => answer(inner, ctx, client, room));
+  if (!plain || opcode === OPCODE_NOTIFY || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
+    const xfr = transferOutcome({ query, questionEnd: qEnd, qname: Buffer.from(qname.subarray(0, qnameLength)), qtype, qclass, opcode, request, recursionAvailable: recursionAllowed }, ctx, client, (inner, room) => answer(inner, ctx, client, room));
     if (xfr !== null) return xfr;
   }
   if (qclass === CLASS.CH) {
@@ -298,7 +303,7 @@ function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: nu
   try {
     // A forwarded question keeps the AD bit its client set (RFC 6840 §5.7), for forwarded.ts to honour; our own answers never set it.
     const forwardFlags = flags | (query[3]! & FLAG.AD);
-    return fromZones(into, ctx, flags, forwardFlags, request, header.id, query, qEnd, transport, recursionAllowed && header.rd, recursionAllowed, v6);
+    return fromZones(into, ctx, flags, forwardFlags, request, id, query, qEnd, transport, recursionAllowed && rd, recursionAllowed, v6);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();

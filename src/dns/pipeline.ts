@@ -64,6 +64,9 @@ export interface PipelineOptions {
   cookies?: ServerCookies | null;
 }
 
+/** The longest query `inPlace` answers a miss for from its own copy (longer ones get a view of the engine's memory). */
+const MISS_QUERY_ROOM = 4096;
+
 /** Errors are told at most this often (ms); every one is counted. */
 const ERROR_LOG_INTERVAL = 1000;
 
@@ -107,6 +110,9 @@ export class QueryPipeline {
   private handOverOffset = 0;
   /** The client of a miss `inPlace` answers itself (one at a time). */
   private readonly missClient: Client = { transport: 'udp', address: '', cookie: undefined };
+  /** The query of a miss `inPlace` answers, copied, and views of its first n octets by n (made once each): no Buffer per query. */
+  private readonly missQuery = Buffer.alloc(MISS_QUERY_ROOM);
+  private readonly missViews: (Buffer | undefined)[] = [];
   /** The last IPv4 sender `inPlace` answered a miss for, and its address as text (most datagrams come from a sender seen just before). */
   private lastV4 = -1;
   private lastV4Text = '';
@@ -192,7 +198,7 @@ export class QueryPipeline {
     client.cookie = cookie;
     let outcome: InPlaceOutcome;
     try {
-      outcome = answerInto(q.subarray(qOff, qOff + qLen), this.options.ctx, client, out, outOff, cap);
+      outcome = answerInto(this.missQueryOf(q, qOff, qLen), this.options.ctx, client, out, outOff, cap);
     } catch {
       return -1;
     } finally {
@@ -206,6 +212,14 @@ export class QueryPipeline {
     if (outcome.kind !== 'written') return -1;
     this.options.replies!.putMissed(q, qOff, out, outOff, outcome.length, zones);
     return outcome.length;
+  }
+
+  /** The query at `q[qOff, qOff + qLen)` as a Buffer of its own length: copied into missQuery and seen through a view kept for that length. */
+  private missQueryOf(q: Buffer, qOff: number, qLen: number): Buffer {
+    if (qLen > MISS_QUERY_ROOM) return q.subarray(qOff, qOff + qLen);
+    const copy = this.missQuery;
+    for (let i = 0; i < qLen; i++) copy[i] = q[qOff + i]!;
+    return (this.missViews[qLen] ??= copy.subarray(0, qLen));
   }
 
   /** Whole seconds since 1970, for RRL and cookie timestamps. */
