@@ -3,8 +3,9 @@
 import { compressName, compressRdata, startMessage } from '../dns/compress.js';
 import { replyOptLength, writeReplyOpt, type EdnsRequest } from '../dns/edns.js';
 import { HEADER_LENGTH } from '../dns/header.js';
+import { negativeSoa, negativeSoaUsable, writeNegativeSoa } from './negative-soa.js';
 import type { RecordList } from './records.js';
-import { MAX_NAME } from './wire-name.js';
+import { MAX_NAME, nameLength } from './wire-name.js';
 
 /** QR and TC in the header's flags word (RFC 1035 §4.1.1). */
 const QR = 0x8000;
@@ -123,23 +124,22 @@ function writeRecords(list: RecordList, from: number, to: number, w: number): nu
 /** Records written per section, filled by writeReply. */
 const counts = [0, 0, 0, 0, 0];
 
+/** What compose() left besides the records in the scratch: header flags, section counts, the OPT's length. */
+let composedFlags = 0;
+let composedAn = 0;
+let composedNs = 0;
+let composedAr = 0;
+let composedOptLength = 0;
+
 /**
- * The reply's octets, in one Buffer of its final size: header (QR set, the
- * counts), the question as asked, the records section by section with
- * every name compressed as compress.ts does (RFC 1035 §4.1.4; RDATA names
- * only for the RFC 1035 types, RFC 3597 §4), then the OPT.
- *
- * Fitted as NSD fits it (RFC 2181 §9, RFC 1035 §4.2.1, RFC 4035 §3.1.1),
- * one RRset with its signatures at a time, room kept for the OPT: an RRset
- * of the answer or authority that does not fit is left out with all that
- * follows, and TC set; one of the optional sections that does not fit, or
- * over UDP takes the reply past `minimal`, is left out with all that
- * follows, without TC — unless the reply refers and no address of the
- * first kind made it (then TC). An RRSIG is never sent without its RRset.
- * Compression points only backwards, so what was written before an RRset
- * left out stays as it was.
+ * Writes the question and the records that fit into the scratch (from
+ * HEADER_LENGTH on) and leaves the header's flags and counts and the OPT's
+ * length in the composed* variables; returns the offset past the records.
+ * See writeReply for how names are compressed and the reply is fitted.
  */
-export function writeReply(spec: ReplySpec): Buffer {
+function compose(spec: ReplySpec): number {
+  const negative = composeNegative(spec);
+  if (negative >= 0) return negative;
   startMessage();
   lastOwner = null;
   const out = room(HEADER_LENGTH + MAX_NAME + 4);
@@ -177,25 +177,111 @@ export function writeReply(spec: ReplySpec): Buffer {
       else if (s === ADDITIONAL_A && counts[ADDITIONAL_A] === 0 && spec.referral) flags |= TC;
     }
   }
-  const an = counts[ANSWER]!;
-  const ns = counts[AUTHORITY]! + counts[OPTIONAL]!;
-  let ar = counts[3]! + counts[4]!;
-  if (opt !== null) ar++;
+  composedFlags = flags;
+  composedAn = counts[ANSWER]!;
+  composedNs = counts[AUTHORITY]! + counts[OPTIONAL]!;
+  composedAr = counts[3]! + counts[4]! + (opt !== null ? 1 : 0);
+  composedOptLength = optLength;
+  return w;
+}
 
-  const reply = Buffer.allocUnsafe(w + optLength);
-  reply[0] = spec.id >> 8;
-  reply[1] = spec.id & 0xff;
-  reply[2] = flags >> 8;
-  reply[3] = flags & 0xff;
-  reply[4] = 0;
-  reply[5] = 1;
-  reply[6] = an >> 8;
-  reply[7] = an & 0xff;
-  reply[8] = ns >> 8;
-  reply[9] = ns & 0xff;
-  reply[10] = ar >> 8;
-  reply[11] = ar & 0xff;
-  scratch.copy(reply, HEADER_LENGTH, HEADER_LENGTH, w);
-  if (opt !== null) writeReplyOpt(reply, w, opt.request, opt.udpSize, opt.nsid, opt.rcode, opt.extendedError);
+/**
+ * compose() for a reply whose only record is its zone's SOA in authority
+ * (NXDOMAIN or NODATA without DNSSEC records, RFC 2308 §2): the question
+ * name as asked (the first name of a message has nothing to point at),
+ * then the zone's template of the record (negative-soa.ts), when the
+ * template stands for what compression would write and the record fits.
+ * Returns -1 (nothing decided) otherwise.
+ */
+function composeNegative(spec: ReplySpec): number {
+  const sections = spec.sections;
+  const authority = sections[AUTHORITY];
+  if (authority === null || authority.length !== 1) return -1;
+  for (let s = 0; s < sections.length; s++) if (s !== AUTHORITY && sections[s] !== null && sections[s]!.length !== 0) return -1;
+  const r = authority.at(0);
+  const t = negativeSoa(r);
+  if (t === null) return -1;
+  const qLength = nameLength(spec.qname, spec.qnameAt);
+  const shift = negativeSoaUsable(t, r.owner, r.ownerAt, spec.qname, spec.qnameAt, qLength);
+  if (shift < 0) return -1;
+  const opt = spec.opt;
+  const optLength = opt === null ? 0 : replyOptLength(opt.request, opt.nsid, opt.extendedError);
+  const end = HEADER_LENGTH + qLength + 4 + t.bytes.length;
+  if (end > spec.limit - optLength) return -1;
+  const out = room(end);
+  const qname = spec.qname;
+  for (let i = 0; i < qLength; i++) out[HEADER_LENGTH + i] = qname[spec.qnameAt + i]!;
+  let w = HEADER_LENGTH + qLength;
+  out[w] = spec.qtype >> 8;
+  out[w + 1] = spec.qtype & 0xff;
+  out[w + 2] = spec.qclass >> 8;
+  out[w + 3] = spec.qclass & 0xff;
+  w = writeNegativeSoa(t, shift, out, w + 4);
+  composedFlags = (spec.flags & 0x7fff) | QR;
+  composedAn = 0;
+  composedNs = 1;
+  composedAr = opt !== null ? 1 : 0;
+  composedOptLength = optLength;
+  return w;
+}
+
+/** Writes the composed message (its `w` octets in the scratch, then the OPT) at `out[at]`. */
+function emit(spec: ReplySpec, w: number, out: Uint8Array, at: number): void {
+  out[at] = spec.id >> 8;
+  out[at + 1] = spec.id & 0xff;
+  out[at + 2] = composedFlags >> 8;
+  out[at + 3] = composedFlags & 0xff;
+  out[at + 4] = 0;
+  out[at + 5] = 1;
+  out[at + 6] = composedAn >> 8;
+  out[at + 7] = composedAn & 0xff;
+  out[at + 8] = composedNs >> 8;
+  out[at + 9] = composedNs & 0xff;
+  out[at + 10] = composedAr >> 8;
+  out[at + 11] = composedAr & 0xff;
+  const body = w - HEADER_LENGTH;
+  if (body <= 128) {
+    // A short body (a negative answer, a small positive one) costs less copied here than through a native call.
+    for (let i = 0; i < body; i++) out[at + HEADER_LENGTH + i] = scratch[HEADER_LENGTH + i]!;
+  } else {
+    scratch.copy(out, at + HEADER_LENGTH, HEADER_LENGTH, w);
+  }
+  const opt = spec.opt;
+  if (opt !== null) writeReplyOpt(out, at + w, opt.request, opt.udpSize, opt.nsid, opt.rcode, opt.extendedError);
+}
+
+/**
+ * The reply's octets, in one Buffer of its final size: header (QR set, the
+ * counts), the question as asked, the records section by section with
+ * every name compressed as compress.ts does (RFC 1035 §4.1.4; RDATA names
+ * only for the RFC 1035 types, RFC 3597 §4), then the OPT.
+ *
+ * Fitted as NSD fits it (RFC 2181 §9, RFC 1035 §4.2.1, RFC 4035 §3.1.1),
+ * one RRset with its signatures at a time, room kept for the OPT: an RRset
+ * of the answer or authority that does not fit is left out with all that
+ * follows, and TC set; one of the optional sections that does not fit, or
+ * over UDP takes the reply past `minimal`, is left out with all that
+ * follows, without TC — unless the reply refers and no address of the
+ * first kind made it (then TC). An RRSIG is never sent without its RRset.
+ * Compression points only backwards, so what was written before an RRset
+ * left out stays as it was.
+ */
+export function writeReply(spec: ReplySpec): Buffer {
+  const w = compose(spec);
+  const reply = Buffer.allocUnsafe(w + composedOptLength);
+  emit(spec, w, reply, 0);
   return reply;
+}
+
+/**
+ * {@link writeReply}'s octets written at `out[at]` instead (the UDP engine's
+ * send area: no Buffer per reply), when they fit in `cap` octets; returns
+ * their length, or -1 (nothing written) when they do not fit.
+ */
+export function writeReplyInto(spec: ReplySpec, out: Uint8Array, at: number, cap: number): number {
+  const w = compose(spec);
+  const length = w + composedOptLength;
+  if (length > cap) return -1;
+  emit(spec, w, out, at);
+  return length;
 }

@@ -107,12 +107,17 @@ function scan(q: Uint8Array, off: number, len: number, ourUdpSize: number, tcp: 
 export function queryShape(q: Uint8Array, ourUdpSize: number, tcp: boolean, recursionAllowed: boolean, v6 = false, cookies = false): QueryShape | null {
   if (!scan(q, 0, q.length, ourUdpSize, tcp, recursionAllowed, v6, cookies)) return null;
   const { nameEnd, variant, hash } = scanned;
+  return { question: questionKey(q, 0, nameEnd), variant, nameEnd, hash };
+}
+
+/** The question of the query at `q[qOff…]` (its name ends at `nameEnd`, counted from qOff) as a key: the name lower-cased, type and class as they are. */
+function questionKey(q: Uint8Array, qOff: number, nameEnd: number): Buffer {
   const question = Buffer.allocUnsafe(nameEnd + 4 - HEADER_LENGTH);
   for (let i = 0; i < question.length; i++) {
-    const c = q[HEADER_LENGTH + i]!;
+    const c = q[qOff + HEADER_LENGTH + i]!;
     question[i] = HEADER_LENGTH + i < nameEnd ? lowerOctet(c) : c;
   }
-  return { question, variant, nameEnd, hash };
+  return question;
 }
 
 /** Limits of the reply cache. */
@@ -223,6 +228,11 @@ export class ReplyCache {
   private readonly doorMask: number;
   /** Cookies are answered (AnswerCacheLimits.cookies): a query's COOKIE option is part of its shape. */
   readonly cookies: boolean;
+  /** The shape of the query the last answerInto() call missed (valid while `missedValid`), for putMissed(). */
+  private missedValid = false;
+  private missedHash = 0;
+  private missedVariant = 0;
+  private missedNameEnd = 0;
 
   constructor(
     limits: AnswerCacheLimits,
@@ -261,6 +271,7 @@ export class ReplyCache {
    * as its reply's; without one it is not answered from here.
    */
   answerInto(q: Uint8Array, qOff: number, qLen: number, ourUdpSize: number, recursionAllowed: boolean, v6: boolean, zones: ZoneSet, out: Uint8Array, outOff: number, cap: number, cookie: Uint8Array | null = null): number {
+    this.missedValid = false;
     if (this.cap === 0) return -1;
     if (!scan(q, qOff, qLen, ourUdpSize, false, recursionAllowed, v6, this.cookies)) return -1;
     if ((scanned.variant & VARIANT_COOKIE) !== 0 && cookie === null) return -1;
@@ -268,6 +279,10 @@ export class ReplyCache {
     const at = this.find(q, qOff, scanned.nameEnd, scanned.variant, scanned.hash);
     if (at < 0 || this.replyLength(at) > cap) {
       this.misses++;
+      this.missedValid = true;
+      this.missedHash = scanned.hash;
+      this.missedVariant = scanned.variant;
+      this.missedNameEnd = scanned.nameEnd;
       return -1;
     }
     if (out !== this.out) {
@@ -327,6 +342,39 @@ export class ReplyCache {
     // A hit writes its asker's cookie over the last 24 octets: keep only replies that end with one.
     if ((shape.variant & VARIANT_COOKIE) !== 0 && !endsWithCookie(reply)) return;
     if (ttl === undefined && this.door !== null && !this.admit(shape.hash)) return;
+    this.store(shape, reply, ttl);
+  }
+
+  /**
+   * Whether the last answerInto() call missed a query the cache takes (then
+   * its full answer may be kept with putMissed), rather than turning down
+   * one it does not take (not a plain query, a cookie it was not given).
+   */
+  get missedLast(): boolean {
+    return this.missedValid;
+  }
+
+  /**
+   * put() for an authoritative reply to the query answerInto() missed last
+   * (`q[qOff…]`, the same bytes), written at `reply[at, at + length)`: its
+   * shape is the one that call read, so nothing is read or allocated again
+   * unless the reply is kept (with `admitOnSecondMiss`, from its question's
+   * second miss on). Does nothing when that call did not miss.
+   */
+  putMissed(q: Uint8Array, qOff: number, reply: Uint8Array, at: number, length: number, zones: ZoneSet): void {
+    if (!this.missedValid) return;
+    this.missedValid = false;
+    if (this.cap === 0 || zones !== this.zones) return;
+    const variant = this.missedVariant;
+    const hash = this.missedHash;
+    if ((variant & VARIANT_COOKIE) !== 0 && !endsWithCookie(reply.subarray(at, at + length))) return;
+    if (this.door !== null && !this.admit(hash)) return;
+    const nameEnd = this.missedNameEnd;
+    this.store({ question: questionKey(q, qOff, nameEnd), variant, nameEnd, hash }, reply.subarray(at, at + length));
+  }
+
+  /** Keeps `reply` for `shape` (admitted already); a forwarded one with `ttl` seconds to live. */
+  private store(shape: QueryShape, reply: Uint8Array, ttl?: number): void {
     let aging: Aging | undefined;
     if (ttl !== undefined) {
       const offsets = ttlOffsets(reply);

@@ -4,7 +4,7 @@ import type { Answer, Packet, Question } from 'dns-packet';
 import dnsPacket from './dns-packet.js';
 import { TYPE } from '../auth/lookup.js';
 import { RecordList } from '../auth/records.js';
-import { writeReply, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
+import { writeReply, writeReplyInto, type ReplyOpt, type ReplySpec } from '../auth/reply.js';
 import { Sections } from '../auth/sections.js';
 import { copyName, MAX_NAME, nameLength } from '../auth/wire-name.js';
 import type { ZoneSet } from '../auth/zone-set.js';
@@ -14,7 +14,7 @@ import { chaosAnswer, type Identity } from './chaos.js';
 import type { Acl } from '../forward/acl.js';
 import { BADVERS, EDE_NOT_AUTHORITATIVE, EDE_PROHIBITED, readEdns, udpLimit, type EdnsRequest } from './edns.js';
 import { HEADER_LENGTH, RCODE, headerOnlyReply, questionEnd, readHeader } from './header.js';
-import { readPlainQuery } from './query.js';
+import { ednsRequest, NOT_PLAIN, plainQueryFacts, PLAIN_NO_OPT } from './query.js';
 import { readQuestion, type WireQuestion } from './question.js';
 import { transferOutcome, type TransferContext } from '../xfr/serve.js';
 import type { ReplyStream } from '../xfr/stream.js';
@@ -81,6 +81,28 @@ export type AnswerOutcome = { kind: 'reply'; bytes: Buffer; perClient?: true } |
 /** The outcome that sends nothing. */
 export const DROP: AnswerOutcome = { kind: 'drop' };
 
+/** answerInto(): the reply was written at the place given, `length` octets (valid until the next answerInto call). */
+export interface Written {
+  kind: 'written';
+  length: number;
+  perClient?: true;
+}
+
+/** What answerInto() decides: as answer(), but a reply that fits is written in place. */
+export type InPlaceOutcome = Written | AnswerOutcome;
+
+/** Where a reply is written in place: `cap` octets at `out[at]`. */
+interface ReplyTarget {
+  out: Uint8Array;
+  at: number;
+  cap: number;
+}
+
+const NOWHERE = new Uint8Array(0);
+/** The one target answerInto() fills (one answer runs at a time), and the one outcome it gives for a reply written. */
+const inPlace: ReplyTarget = { out: NOWHERE, at: 0, cap: 0 };
+const written: Written = { kind: 'written', length: 0 };
+
 const OPCODE_QUERY = 0;
 /** NOTIFY (RFC 1996): answered in src/xfr/serve.ts. */
 const OPCODE_NOTIFY = 4;
@@ -126,7 +148,7 @@ const draftOpt: ReplyOpt = { request: { version: 0, udpSize: 512, dnssecOk: fals
  * of `s` (or only the CH answer `chaos`), and our OPT when the query had one
  * (with an Extended DNS Error when given), fitted as writeReply says.
  */
-function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, chaos = false, extendedError?: number): AnswerOutcome {
+function finish(into: ReplyTarget | null, flags: number, request: EdnsRequest | null, ctx: AnswerContext, rcode: number, aa: boolean, s: Sections | null, chaos = false, extendedError?: number): InPlaceOutcome {
   draft.flags = flags | (aa ? FLAG.AA : 0) | (rcode & 0xf);
   draft.sections = s !== null ? SECTION_LISTS : chaos ? CHAOS_LISTS : NO_SECTIONS;
   draft.referral = s !== null && s.referral;
@@ -141,6 +163,13 @@ function finish(flags: number, request: EdnsRequest | null, ctx: AnswerContext, 
     draft.opt = null;
   }
   try {
+    if (into !== null) {
+      const length = writeReplyInto(draft, into.out, into.at, into.cap);
+      if (length >= 0) {
+        written.length = length;
+        return written;
+      }
+    }
     return reply(writeReply(draft));
   } finally {
     // Nothing written keeps a view of an image: the references go, with the lists they sat in.
@@ -171,24 +200,54 @@ function reply(bytes: Buffer): AnswerOutcome {
  * their own Buffer, forwarded chains are copied out.
  */
 export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserve = 0): AnswerOutcome {
+  const outcome = answerTo(query, ctx, client, reserve, null);
+  if (outcome.kind === 'written') throw new Error('answer() wrote a reply in place with no place given');
+  return outcome;
+}
+
+/**
+ * answer() for the UDP engine's send area: a reply written by the zone or
+ * identity paths goes straight to `out[at]` (at most `cap` octets) and the
+ * outcome says how long it is (`written`, valid until the next call); any
+ * other reply comes as bytes, as from answer() (an error reply, one that
+ * does not fit), and so do the other outcomes. Nothing per reply is
+ * allocated on the written path.
+ */
+export function answerInto(query: Buffer, ctx: AnswerContext, client: Client, out: Uint8Array, at: number, cap: number): InPlaceOutcome {
+  inPlace.out = out;
+  inPlace.at = at;
+  inPlace.cap = cap;
+  try {
+    return answerTo(query, ctx, client, 0, inPlace);
+  } finally {
+    inPlace.out = NOWHERE;
+  }
+}
+
+/** answer() and answerInto(): `into` is where a reply is written in place, or null. */
+function answerTo(query: Buffer, ctx: AnswerContext, client: Client, reserve: number, into: ReplyTarget | null): InPlaceOutcome {
   const transport = client.transport;
-  const header = readHeader(query);
-  if (header === null || header.qr) return DROP;
-  if (header.opcode !== OPCODE_QUERY && header.opcode !== OPCODE_NOTIFY) return reply(headerOnlyReply(query, RCODE.NOTIMP, header.qdcount === 1 ? questionEnd(query) : -1));
-  if (header.qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
+  // The header (RFC 1035 §4.1.1), read in place: no object per query.
+  if (query.length < HEADER_LENGTH || (query[2]! & 0x80) !== 0) return DROP;
+  const opcode = (query[2]! >> 3) & 0xf;
+  const qdcount = (query[4]! << 8) | query[5]!;
+  const id = (query[0]! << 8) | query[1]!;
+  if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) return reply(headerOnlyReply(query, RCODE.NOTIMP, qdcount === 1 ? questionEnd(query) : -1));
+  if (qdcount !== 1) return reply(headerOnlyReply(query, RCODE.FORMERR));
 
   // A plain query (one question, at most an OPT) is read from its bytes; anything else is decoded
   // in full, which finds every FORMERR. The question as dns-packet objects is built only when needed.
   let question: Question | null = null;
   let request: EdnsRequest | null;
-  const plain = readPlainQuery(query);
-  if (plain !== null) {
-    request = plain.kind === 'edns' ? plain.request : null;
+  const facts = plainQueryFacts(query);
+  const plain = facts !== NOT_PLAIN;
+  if (plain) {
+    request = facts === PLAIN_NO_OPT ? null : ednsRequest(facts);
   } else {
     // Counts that cannot fit the message (each question takes at least 5 octets, each record 11,
     // RFC 1035 §4.1.2–§4.1.3) are FORMERR before decoding: dns-packet allocates per counted entry.
     const records = ((query[6]! << 8) | query[7]!) + ((query[8]! << 8) | query[9]!) + ((query[10]! << 8) | query[11]!);
-    if (header.qdcount * 5 + records * 11 > query.length - HEADER_LENGTH) return reply(headerOnlyReply(query, RCODE.FORMERR));
+    if (qdcount * 5 + records * 11 > query.length - HEADER_LENGTH) return reply(headerOnlyReply(query, RCODE.FORMERR));
     let packet: Packet;
     try {
       packet = dnsPacket.decode(query);
@@ -205,7 +264,8 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
   if (request !== null && client.cookie !== undefined) request.cookie = client.cookie;
   // RA tells a client whether it may recurse here (RFC 1035 §4.1.1): only when forwarding is on and allowed.
   const recursionAllowed = ctx.recursion !== null && ctx.recursion.allows(client.address);
-  const flags = (header.opcode << 11) | (header.rd ? FLAG.RD : 0) | (header.cd ? FLAG.CD : 0) | (recursionAllowed ? FLAG.RA : 0);
+  const rd = (query[2]! & 0x01) !== 0;
+  const flags = (opcode << 11) | (rd ? FLAG.RD : 0) | (query[3]! & FLAG.CD) | (recursionAllowed ? FLAG.RA : 0);
 
   // The question as received: readPlainQuery or dns-packet read it, so the name is well formed.
   const qnameLength = copyName(query, HEADER_LENGTH, qname, 0);
@@ -214,7 +274,7 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
   const qtype = (query[qEnd - 4]! << 8) | query[qEnd - 3]!;
   const qclass = (query[qEnd - 2]! << 8) | query[qEnd - 1]!;
 
-  draft.id = header.id;
+  draft.id = id;
   draft.qtype = qtype;
   draft.qclass = qclass;
   // `reserve`: room kept for what is added after (a TSIG record, src/xfr/serve.ts).
@@ -224,42 +284,42 @@ export function answer(query: Buffer, ctx: AnswerContext, client: Client, reserv
   draft.minimal = v6 ? MINIMAL_V6 : MINIMAL_V4;
 
   // RFC 6891 §6.1.3: an unsupported version gets BADVERS, our version, and no answer.
-  if (request && request.version > 0) return finish(flags, request, ctx, BADVERS, false, null);
+  if (request && request.version > 0) return finish(into, flags, request, ctx, BADVERS, false, null);
   // Zone transfers (RFC 5936, RFC 1995), NOTIFY (RFC 1996) and TSIG-signed messages (RFC 8945): src/xfr/serve.ts.
-  if (plain === null || header.opcode === OPCODE_NOTIFY || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
-    const xfr = transferOutcome({ query, questionEnd: qEnd, qname: Buffer.from(qname.subarray(0, qnameLength)), qtype, qclass, opcode: header.opcode, request, recursionAvailable: recursionAllowed }, ctx, client, (inner, room) => answer(inner, ctx, client, room));
+  if (!plain || opcode === OPCODE_NOTIFY || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
+    const xfr = transferOutcome({ query, questionEnd: qEnd, qname: Buffer.from(qname.subarray(0, qnameLength)), qtype, qclass, opcode, request, recursionAvailable: recursionAllowed }, ctx, client, (inner, room) => answer(inner, ctx, client, room));
     if (xfr !== null) return xfr;
   }
   if (qclass === CLASS.CH) {
     const q = question ?? questionOf(query, qEnd);
     const outcome = chaosAnswer(q.name, q.type as string, ctx.identity);
-    if (outcome.kind === 'refused') return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+    if (outcome.kind === 'refused') return finish(into, flags, request, ctx, RCODE.REFUSED, false, null);
     chaosAnswers.clear();
     if (outcome.kind === 'answer') for (const a of outcome.answers) addChaosRecord(a);
-    return finish(flags, request, ctx, RCODE.NOERROR, true, null, true);
+    return finish(into, flags, request, ctx, RCODE.NOERROR, true, null, true);
   }
-  if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(flags, request, ctx, RCODE.REFUSED, false, null);
+  if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return finish(into, flags, request, ctx, RCODE.REFUSED, false, null);
 
   try {
     // A forwarded question keeps the AD bit its client set (RFC 6840 §5.7), for forwarded.ts to honour; our own answers never set it.
     const forwardFlags = flags | (query[3]! & FLAG.AD);
-    return fromZones(ctx, flags, forwardFlags, request, header.id, () => readQuestion(query, qEnd), transport, recursionAllowed && header.rd, recursionAllowed, v6);
+    return fromZones(into, ctx, flags, forwardFlags, request, id, query, qEnd, transport, recursionAllowed && rd, recursionAllowed, v6);
   } finally {
     // Also when a lookup throws: no reference into an image outlives this call.
     sections.release();
   }
 }
 
-/** The IN (or ANY) question answered from our zones, forwarded, or refused. */
-function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, questionOfQuery: () => WireQuestion, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): AnswerOutcome {
+/** The IN (or ANY) question answered from our zones, forwarded, or refused; `query[0, qEnd)` is the header and question. */
+function fromZones(into: ReplyTarget | null, ctx: AnswerContext, flags: number, forwardFlags: number, request: EdnsRequest | null, id: number, query: Buffer, qEnd: number, transport: Transport, chase: boolean, recursionAllowed: boolean, v6: boolean): InPlaceOutcome {
   const r = sections.respond(ctx.zones, qname, 0, draft.qtype, request?.dnssecOk === true, v6, draft.qclass === CLASS.ANY);
   // A zone of ours with no data (a secondary before its first transfer, or expired): SERVFAIL, never forwarded.
-  if (r.kind === 'unavailable') return finish(flags, request, ctx, RCODE.SERVFAIL, false, null);
+  if (r.kind === 'unavailable') return finish(into, flags, request, ctx, RCODE.SERVFAIL, false, null);
   if (r.kind === 'not-ours') {
     // The refusal says why when the client speaks EDNS (RFC 8914): not our zone (as NSD
     // says it), or, with forwarding on, a client outside allow-recursion.
-    if (!recursionAllowed) return finish(flags, request, ctx, RCODE.REFUSED, false, null, false, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
-    const question = questionOfQuery();
+    if (!recursionAllowed) return finish(into, flags, request, ctx, RCODE.REFUSED, false, null, false, ctx.recursion === null ? EDE_NOT_AUTHORITATIVE : EDE_PROHIBITED);
+    const question = readQuestion(query, qEnd);
     return { kind: 'forward', id, flags: forwardFlags, question, edns: request, transport, target: question.name, chain: [] };
   }
   // As a resolver for this client, finish the chain through the upstreams (as dnsmasq and Unbound do).
@@ -267,9 +327,9 @@ function fromZones(ctx: AnswerContext, flags: number, forwardFlags: number, requ
     const chain = copyRecords(r.answers);
     // The last CNAME's target (with DO, an RRSIG follows it).
     const target = cnameTarget(chain);
-    return { kind: 'forward', id, flags: forwardFlags, question: questionOfQuery(), edns: request, transport, target, chain };
+    return { kind: 'forward', id, flags: forwardFlags, question: readQuestion(query, qEnd), edns: request, transport, target, chain };
   }
-  return finish(flags, request, ctx, r.rcode, r.aa, r);
+  return finish(into, flags, request, ctx, r.rcode, r.aa, r);
 }
 
 /** A CH identity record (dns-packet form) as a reference: owner the question's name, RDATA as dns-packet writes it. */

@@ -11,11 +11,11 @@ import type { UpstreamQuestion } from '../forward/transport.js';
 import { ClientAddress } from '../abuse/client-address.js';
 import { COOKIE_BAD, COOKIE_CLIENT_ONLY, COOKIE_VALID, type CookieVerdict, type ServerCookies } from '../abuse/cookies.js';
 import { RRL_DROP, RRL_SEND, slipReply, type ResponseRateLimiter } from '../abuse/rrl.js';
-import { sockaddrIpv4, sockaddrText } from '../net/sockaddr.js';
+import { ipv4Text, sockaddrIpv4, sockaddrText } from '../net/sockaddr.js';
 import type { InPlaceHandler, MessageHandler } from '../net/udp.js';
 import type { TcpMessageHandler, TcpReply } from '../net/tcp.js';
 import type { ReplyStream } from '../xfr/stream.js';
-import { answer, DROP, servfail, type AnswerContext, type AnswerOutcome, type ForwardRequest, type Transport } from './answer.js';
+import { answer, answerInto, DROP, servfail, type AnswerContext, type AnswerOutcome, type Client, type ForwardRequest, type InPlaceOutcome, type Transport } from './answer.js';
 import { queryShape, type QueryShape, type ReplyCache } from './answer-cache.js';
 import type { Counters } from './counters.js';
 import { BADCOOKIE, badCookieReply, cookieReply } from './edns.js';
@@ -64,17 +64,24 @@ export interface PipelineOptions {
   cookies?: ServerCookies | null;
 }
 
+/** The longest query `inPlace` answers a miss for from its own copy (longer ones get a view of the engine's memory). */
+const MISS_QUERY_ROOM = 4096;
+
 /** Errors are told at most this often (ms); every one is counted. */
 const ERROR_LOG_INTERVAL = 1000;
 
 /**
  * One worker's query pipeline. `handle` is the engines' MessageHandler
  * (bound per transport by `handler`); `inPlace` the mmsg engine's
- * allocation-free hit path. No exception escapes either, and no promise
+ * in-place path (hits and plain misses, replies written into the send area). No exception escapes either, and no promise
  * rejects: a bug in one query answers SERVFAIL.
  */
 export class QueryPipeline {
-  /** The UDP hit path: a cached reply written straight into the engine's send area (-1: take `handle`); null without a reply cache. */
+  /**
+   * The UDP in-place path: a cached reply, or the answer to a plain query
+   * the cache misses, written straight into the engine's send area (-1:
+   * take `handle`); null without a reply cache.
+   */
   readonly inPlace: InPlaceHandler | null;
   private readonly now: () => number;
   private readonly rrl: ResponseRateLimiter | null;
@@ -92,6 +99,23 @@ export class QueryPipeline {
    */
   private dropBuffer: ArrayBufferLike | null = null;
   private dropOffset = 0;
+  /**
+   * A question `inPlace` answered as a miss and found to be forwarded: it
+   * returns -1 and the engine hands the same bytes to `handle` at once,
+   * which forwards this request rather than answering the query again. The
+   * request, and the memory and offset of its datagram, or null.
+   */
+  private handOver: ForwardRequest | null = null;
+  private handOverBuffer: ArrayBufferLike | null = null;
+  private handOverOffset = 0;
+  /** The client of a miss `inPlace` answers itself (one at a time). */
+  private readonly missClient: Client = { transport: 'udp', address: '', cookie: undefined };
+  /** The query of a miss `inPlace` answers, copied, and views of its first n octets by n (made once each): no Buffer per query. */
+  private readonly missQuery = Buffer.alloc(MISS_QUERY_ROOM);
+  private readonly missViews: (Buffer | undefined)[] = [];
+  /** The last IPv4 sender `inPlace` answered a miss for, and its address as text (most datagrams come from a sender seen just before). */
+  private lastV4 = -1;
+  private lastV4Text = '';
 
   constructor(private readonly options: PipelineOptions) {
     this.now = options.now ?? Date.now;
@@ -105,6 +129,7 @@ export class QueryPipeline {
         ? null
         : (q, qOff, qLen, from, fromOff, out, outOff, cap) => {
             this.dropBuffer = null;
+            this.handOver = null;
             let allowed = false;
             const v4 = sockaddrIpv4(from, fromOff);
             if (ctx.recursion !== null) allowed = v4 >= 0 ? ctx.recursion.allowsIpv4(v4) : ctx.recursion.allows(sockaddrText(from, fromOff));
@@ -120,8 +145,15 @@ export class QueryPipeline {
                 if (verdict === COOKIE_BAD) return -1;
               }
             }
-            const written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, ctx.zones, out, outOff, cap, verdict !== null ? cookies!.reply : null);
-            if (written < 0) return -1;
+            const zones = ctx.zones;
+            let written = replies.answerInto(q, qOff, qLen, ctx.ednsUdpSize, allowed, v4 < 0, zones, out, outOff, cap, verdict !== null ? cookies!.reply : null);
+            if (written < 0) {
+              // A miss of a plain query is answered here too, its reply written straight into the send area;
+              // anything else takes the full path (a question to forward is handed over to it: see handOver).
+              if (!replies.missedLast) return -1;
+              written = this.answerMiss(q, qOff, qLen, v4, from, fromOff, zones, verdict !== null ? cookies!.reply : undefined, out, outOff, cap);
+              if (written < 0) return -1;
+            }
             if (verdict !== null) counters.cookie(verdict === COOKIE_VALID ? 'valid' : 'clientOnly');
             let length = written;
             // RRL classifies the reply from its bytes, here as on the full path; a valid server cookie proves the address (RFC 7873 §5.3).
@@ -141,6 +173,53 @@ export class QueryPipeline {
             counters.recordUdpAt(out, outOff);
             return length;
           };
+  }
+
+  /**
+   * A query `inPlace` found plain and missed in the reply cache, answered as
+   * the full path answers it (answer(), then the reply offered to the
+   * cache) but written at `out[outOff]`: no address text (but for a new
+   * sender), query copy or reply Buffer per query. `v4`: the sender's IPv4
+   * address, or -1. Returns the reply's length, or -1 for anything but a
+   * reply written there (a forward, an error reply, a throw): the full path
+   * then answers the query again, SERVFAIL and counted if it throws.
+   */
+  private answerMiss(q: Buffer, qOff: number, qLen: number, v4: number, from: Buffer, fromOff: number, zones: ZoneSet, cookie: Uint8Array | undefined, out: Buffer, outOff: number, cap: number): number {
+    const client = this.missClient;
+    if (v4 >= 0) {
+      if (v4 !== this.lastV4) {
+        this.lastV4 = v4;
+        this.lastV4Text = ipv4Text(v4);
+      }
+      client.address = this.lastV4Text;
+    } else {
+      client.address = sockaddrText(from, fromOff);
+    }
+    client.cookie = cookie;
+    let outcome: InPlaceOutcome;
+    try {
+      outcome = answerInto(this.missQueryOf(q, qOff, qLen), this.options.ctx, client, out, outOff, cap);
+    } catch {
+      return -1;
+    } finally {
+      client.cookie = undefined;
+    }
+    if (outcome.kind === 'forward') {
+      this.handOver = outcome;
+      this.handOverBuffer = q.buffer;
+      this.handOverOffset = q.byteOffset + qOff;
+    }
+    if (outcome.kind !== 'written') return -1;
+    this.options.replies!.putMissed(q, qOff, out, outOff, outcome.length, zones);
+    return outcome.length;
+  }
+
+  /** The query at `q[qOff, qOff + qLen)` as a Buffer of its own length: copied into missQuery and seen through a view kept for that length. */
+  private missQueryOf(q: Buffer, qOff: number, qLen: number): Buffer {
+    if (qLen > MISS_QUERY_ROOM) return q.subarray(qOff, qOff + qLen);
+    const copy = this.missQuery;
+    for (let i = 0; i < qLen; i++) copy[i] = q[qOff + i]!;
+    return (this.missViews[qLen] ??= copy.subarray(0, qLen));
   }
 
   /** Whole seconds since 1970, for RRL and cookie timestamps. */
@@ -179,6 +258,13 @@ export class QueryPipeline {
   /** handle's work: every kind of reply, streams included. */
   private process(msg: Buffer, transport: Transport, address: string, cacheTried: boolean): TcpReply {
     const { ctx, counters, replies } = this.options;
+    let handedOver: ForwardRequest | null = null;
+    if (this.handOver !== null) {
+      // inPlace found this very datagram's question to be forwarded (see handOver).
+      if (msg.buffer === this.handOverBuffer && msg.byteOffset === this.handOverOffset) handedOver = this.handOver;
+      this.handOver = null;
+      this.handOverBuffer = null;
+    }
     if (this.dropBuffer !== null) {
       // inPlace rate-limited this very datagram to nothing (see dropBuffer).
       const limited = msg.buffer === this.dropBuffer && msg.byteOffset === this.dropOffset;
@@ -236,7 +322,13 @@ export class QueryPipeline {
       shape = replies ? queryShape(msg, ctx.ednsUdpSize, transport === 'tcp', allowed, address.includes(':'), cookies !== null) : null;
       const hit = shape && !cacheTried ? replies!.get(msg, shape, zones, cookie ?? null) : undefined;
       if (hit) return this.deliver(transport, address, hit, verdict);
-      out = answer(msg, ctx, cookie !== undefined ? { transport, address, cookie } : { transport, address });
+      if (handedOver !== null && transport === 'udp') {
+        out = handedOver;
+        // The reply's OPT carries this path's copy of the cookie (the one inPlace wrote with is overwritten by the next query).
+        if (handedOver.edns !== null) handedOver.edns.cookie = cookie;
+      } else {
+        out = answer(msg, ctx, cookie !== undefined ? { transport, address, cookie } : { transport, address });
+      }
       // A transfer's answer depends on the client's address and key (allow-transfer): never kept.
       if (shape && out.kind === 'reply' && out.perClient !== true) replies!.put(shape, out.bytes, zones);
     } catch (err) {

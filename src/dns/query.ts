@@ -24,30 +24,47 @@ const FLAG_DO = 0x80;
  * or there.
  */
 export function readPlainQuery(q: Uint8Array): EdnsRead | null {
+  const facts = plainQueryFacts(q);
+  if (facts === NOT_PLAIN) return null;
+  if (facts === PLAIN_NO_OPT) return { kind: 'none' };
+  return { kind: 'edns', request: ednsRequest(facts) };
+}
+
+/** plainQueryFacts: not a plain query. */
+export const NOT_PLAIN = -2;
+/** plainQueryFacts: a plain query without an OPT. */
+export const PLAIN_NO_OPT = -1;
+
+/**
+ * {@link readPlainQuery} without objects: NOT_PLAIN, PLAIN_NO_OPT, or the
+ * OPT's facts as {@link readOpt} gives them (≥ 0; {@link ednsRequest}
+ * makes them a request).
+ */
+export function plainQueryFacts(q: Uint8Array): number {
   const end = q.length;
-  if (end < HEADER_LENGTH + 5) return null;
-  if (q[6] !== 0 || q[7] !== 0 || q[8] !== 0 || q[9] !== 0 || q[10] !== 0) return null;
+  if (end < HEADER_LENGTH + 5) return NOT_PLAIN;
+  if (q[6] !== 0 || q[7] !== 0 || q[8] !== 0 || q[9] !== 0 || q[10] !== 0) return NOT_PLAIN;
   const arcount = q[11]!;
-  if (arcount > 1) return null;
+  if (arcount > 1) return NOT_PLAIN;
   let at = HEADER_LENGTH;
   for (;;) {
-    if (at >= end) return null;
+    if (at >= end) return NOT_PLAIN;
     const l = q[at]!;
     if (l === 0) break;
-    if (l > 63 || at + 1 + l > end || at - HEADER_LENGTH + l + 2 > 255) return null;
+    if (l > 63 || at + 1 + l > end || at - HEADER_LENGTH + l + 2 > 255) return NOT_PLAIN;
     at += l + 1;
   }
   const qEnd = at + 5;
-  if (qEnd > end) return null;
-  if (arcount === 0) return qEnd === end ? { kind: 'none' } : null;
+  if (qEnd > end) return NOT_PLAIN;
+  if (arcount === 0) return qEnd === end ? PLAIN_NO_OPT : NOT_PLAIN;
   const facts = readOpt(q, qEnd, end);
-  if (facts < 0) return null;
-  const size = Math.floor(facts / OPT_SIZE);
-  const version = Math.floor(facts / OPT_VERSION) % 256;
-  const dnssecOk = (facts & OPT_DO) !== 0;
-  const nsid = (facts & OPT_NSID) !== 0;
+  return facts < 0 ? NOT_PLAIN : facts;
+}
+
+/** The request an OPT's facts (readOpt) make. */
+export function ednsRequest(facts: number): EdnsRequest {
   // RFC 6891 §6.2.3: a size below 512 counts as 512.
-  return { kind: 'edns', request: { version, udpSize: Math.max(512, size), dnssecOk, nsid } };
+  return { version: Math.floor(facts / OPT_VERSION) % 256, udpSize: Math.max(512, Math.floor(facts / OPT_SIZE)), dnssecOk: (facts & OPT_DO) !== 0, nsid: (facts & OPT_NSID) !== 0 };
 }
 
 /**

@@ -214,7 +214,7 @@ export function serveUdpMmsg(
       const nameLen = recvVec.view.getUint32(h + L.namelen, true);
       const qOff = i * options.recvSize;
       if (inPlace !== null) {
-        // The hit path: the reply is written straight into its send slot.
+        // The in-place path (a cached reply, or a plain miss answered): the reply is written straight into its send slot.
         let written = -1;
         try {
           written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * options.sendSize, options.sendSize);

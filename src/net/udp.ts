@@ -7,7 +7,8 @@ import { clearReuseAddr, type OpenSocket } from './reuseport.js';
 export type MessageHandler = (msg: Buffer, peerAddress: string, peerPort: number) => Buffer | null | Promise<Buffer | null>;
 
 /**
- * Answers a datagram without allocating when it can (a reply-cache hit): the
+ * Answers a datagram without allocating when it can (a reply-cache hit, or
+ * a plain query answered straight into the send area): the
  * query is `q[qOff, qOff + qLen)`, the sender's struct sockaddr starts at
  * `peer[peerOff]` (read it with sockaddr.ts), and the reply goes to
  * `out[outOff]`, at most `cap` bytes. Returns the reply's length, or -1 when

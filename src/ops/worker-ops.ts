@@ -194,7 +194,7 @@ export class WorkerOps {
     };
   }
 
-  /** The mmsg engine's in-place hit path for `sock`, observed when a log is on (else `inner` itself). */
+  /** The mmsg engine's in-place path for `sock` (reply-cache hits, plain misses), observed when a log is on (else `inner` itself). */
   inPlace(inner: InPlaceHandler | null, sock: OpenSocket): InPlaceHandler | null {
     if (!this.observing || inner === null) return inner;
     const server = { address: sock.spec.address, port: sock.spec.port };

@@ -15,7 +15,7 @@
 
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
-import { answer } from '../../../src/dns/answer.js';
+import { answer, answerInto } from '../../../src/dns/answer.js';
 import { recordTypeCode, rrsets, rrsetKey, coveredType, type Zone } from '../../../src/zone/parse/zone.js';
 import { loadZones, type ZoneFiles } from '../../../src/zones.js';
 import { contextFor, digest, FIXTURE, outcomeText, questionKey, questionsFor, queryBytes, VARIANTS, type OutcomeFixture } from '../../helpers/answer-questions.js';
@@ -54,6 +54,40 @@ describe('answers on zone images equal the recorded outcomes, octet for octet', 
       total += asked.size;
       expect([...asked].sort(), 'the fixture\'s questions').to.deep.equal(Object.keys(set.outcomes).sort());
       expect(differing, `${differing.length} of ${questions.length} differ:\n  ${differing.slice(0, 8).join('\n  ')}`).to.deep.equal([]);
+    });
+  }
+});
+
+describe('answerInto() writes in place the octets answer() gives', () => {
+  for (const [label, set] of Object.entries(fixture.sets)) {
+    it(`${label}: every UDP question of the table, into a send area at an odd offset`, () => {
+      const files: ZoneFiles = Object.fromEntries(Object.entries(set.files).map(([path, b64]) => [path, Buffer.from(b64, 'base64')]));
+      const loaded = loadZones(set.zones, { from: files });
+      if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+      const area = Buffer.alloc(8192);
+      const differing: string[] = [];
+      let written = 0;
+      for (const q of questionsFor({ label, ...(set.full ? { full: set.full } : {}) }, loaded.loaded)) {
+        const v = VARIANTS[q.variant]!;
+        if (v.transport !== 'udp') continue;
+        const ctx = contextFor(loaded.zones, v);
+        const client = { transport: v.transport, address: '127.0.0.1' };
+        const want = outcomeText(answer(queryBytes(q), ctx, client));
+        area.fill(0xee);
+        const into = answerInto(queryBytes(q), ctx, client, area, 3, 4096);
+        let got: string;
+        if (into.kind === 'written') {
+          written++;
+          got = outcomeText({ kind: 'reply', bytes: Buffer.from(area.subarray(3, 3 + into.length)) });
+          // Nothing is written past the reply.
+          if (area[3 + into.length] !== 0xee) got += ' (and more octets after it)';
+        } else {
+          got = outcomeText(into);
+        }
+        if (got !== want) differing.push(`${questionKey(q)}\n    answer()     ${want}\n    answerInto() ${got}`);
+      }
+      expect(differing, `${differing.length} differ:\n  ${differing.slice(0, 5).join('\n  ')}`).to.deep.equal([]);
+      expect(written, 'replies written in place').to.be.greaterThan(0);
     });
   }
 });

@@ -203,7 +203,7 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
     await r.pipeline.handle(query('www.example.net'), 'udp', '127.0.0.1');
     expect(r.resolver.asked).to.have.length(2);
   });
-  it('inPlace writes a cached reply into the send area and counts it; a miss says -1', () => {
+  it('inPlace writes a cached reply into the send area and counts it; a question to forward says -1 and is forwarded once', async () => {
     const r = rig();
     const q = query('www.example.com', 'A', { id: 3 });
     const stored = r.pipeline.handle(q, 'udp', '127.0.0.1') as Buffer;
@@ -212,12 +212,65 @@ describe('QueryPipeline: one message in, its reply and counters out', () => {
     const n = r.pipeline.inPlace!(inbox, 7, q.length, loopbackSockaddr(), 0, out, 100, 1900);
     expect(out.subarray(100, 100 + n).toString('hex')).to.equal(stored.toString('hex'));
     expect(r.counters.snapshot().queries).to.equal(2);
-    const miss = query('mail.example.com');
-    expect(r.pipeline.inPlace!(miss, 0, miss.length, loopbackSockaddr(), 0, out, 0, 2000)).to.equal(-1);
-    // The engine then calls the full path, telling it the cache was tried.
-    expect(Buffer.isBuffer(r.pipeline.handler('udp', true)(miss, '127.0.0.1', 40000))).to.equal(true);
+    // Not ours, and this client may recurse: the full path forwards it.
+    const away = query('www.example.net', 'A', { id: 9 });
+    expect(r.pipeline.inPlace!(away, 0, away.length, loopbackSockaddr(), 0, out, 0, 2000)).to.equal(-1);
+    // The engine then calls the full path, telling it the cache was tried; the question inPlace found goes upstream once.
+    const reply = await r.pipeline.handler('udp', true)(away, '127.0.0.1', 40000);
+    expect(decodeReply(reply!).answers?.map((a) => a.data)).to.deep.equal(['198.51.100.7']);
+    expect(r.resolver.asked.map((a) => a.name)).to.deep.equal(['www.example.net']);
     // Misses: the first query's, and the in-place one; the full path after it does not look again.
     expect(r.replies.misses).to.equal(2);
+    expect(r.counters.snapshot().queries).to.equal(3);
+  });
+  it('inPlace answers a miss of a name of ours from a client that may recurse, as the full path does', () => {
+    const r = rig();
+    const full = rig({ replies: null });
+    const q = query('mail.example.com', 'A', { id: 5 });
+    const want = full.pipeline.handle(q, 'udp', '127.0.0.1') as Buffer;
+    const out = Buffer.alloc(2000);
+    const n = r.pipeline.inPlace!(q, 0, q.length, loopbackSockaddr(), 0, out, 0, 2000);
+    expect(out.subarray(0, n).toString('hex')).to.equal(want.toString('hex'));
+    expect(r.resolver.asked).to.deep.equal([]);
+  });
+  it('inPlace answers a miss from a client that may not recurse: the full path\'s octets, in the send area; kept from the second miss on', () => {
+    const replies = new ReplyCache({ entries: 100, bytes: 1 << 20, admitOnSecondMiss: true });
+    const r = rig({ replies });
+    r.ctx.recursion = null;
+    const full = rig({ replies: null });
+    full.ctx.recursion = null;
+    const asked: [string, string][] = [
+      ['nothere.example.com', 'A'], // NXDOMAIN with the SOA
+      ['www.example.com', 'A'],
+      ['WwW.ExAmPlE.cOm', 'MX'], // NODATA, the asker's case
+      ['www.example.net', 'A'], // not ours: REFUSED
+    ];
+    const out = Buffer.alloc(4096);
+    const inPlaceRound = (): void => {
+      for (const [name, type] of asked) {
+        const q = query(name, type, { id: 77 });
+        const want = full.pipeline.handle(q, 'udp', '127.0.0.1') as Buffer;
+        const inbox = Buffer.concat([Buffer.alloc(5), q]);
+        out.fill(0xee);
+        const n = r.pipeline.inPlace!(inbox, 5, q.length, loopbackSockaddr(), 0, out, 64, 2048);
+        expect(n, `${name} ${type}`).to.equal(want.length);
+        expect(out.subarray(64, 64 + n).toString('hex'), `${name} ${type}`).to.equal(want.toString('hex'));
+        expect(out[64 + n]).to.equal(0xee);
+      }
+    };
+    inPlaceRound();
+    expect(r.counters.snapshot().queries).to.equal(asked.length);
+    expect(r.counters.snapshot().rcodes).to.deep.equal({ NOERROR: 2, NXDOMAIN: 1, REFUSED: 1 });
+    expect(replies.size, 'kept after one miss').to.equal(0);
+    inPlaceRound();
+    expect(replies.size, 'kept after the second miss').to.equal(asked.length);
+    expect(replies.hits).to.equal(0);
+    inPlaceRound();
+    expect(replies.hits).to.equal(asked.length);
+    expect(replies.misses).to.equal(2 * asked.length);
+    // A question the full path must answer (a zone transfer asked over UDP) is still left to it.
+    const axfr = query('example.com', 'AXFR');
+    expect(r.pipeline.inPlace!(axfr, 0, axfr.length, loopbackSockaddr(), 0, out, 0, 2048)).to.equal(-1);
   });
   it('has no in-place path without a reply cache, and answers all the same', () => {
     const r = rig({ replies: null });
