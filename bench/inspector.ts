@@ -135,6 +135,23 @@ export type GcOutcome = ({ kind: 'ok'; opened: boolean } & HeapAfterGc & { pssKb
  * only if its inspector's `process.pid` is `pid`.
  */
 export async function collectGarbage(pid: number, port: number, afterGc: () => number, timeoutMs = 5000): Promise<GcOutcome> {
+  const open = await openInspector(pid, port, timeoutMs);
+  if (open.kind === 'error') return open;
+  const { url, opened } = open;
+  return withSession(pid, port, url, timeoutMs, async (cdp) => {
+    await cdp.call('HeapProfiler.collectGarbage');
+    const heap = await cdp.call('Runtime.getHeapUsage');
+    const pssKb = afterGc();
+    return { kind: 'ok', opened, usedBytes: Number(heap['usedSize']), totalBytes: Number(heap['totalSize']), pssKb };
+  });
+}
+
+/**
+ * The DevTools URL of pid's inspector on `port`: the one listening there,
+ * or, when none listens, one opened with SIGUSR1 (`opened`). A port that
+ * listens but is no inspector, or no target within `timeoutMs`, is an error.
+ */
+async function openInspector(pid: number, port: number, timeoutMs: number): Promise<{ kind: 'ok'; url: string; opened: boolean } | { kind: 'error'; message: string }> {
   let list = (await listening(port)) ? await targets(port) : null;
   const opened = list === null;
   if (opened) {
@@ -149,12 +166,7 @@ export async function collectGarbage(pid: number, port: number, afterGc: () => n
   }
   const target = list?.find((t) => t.webSocketDebuggerUrl?.startsWith(`ws://127.0.0.1:${port}/`));
   if (!target?.webSocketDebuggerUrl) return { kind: 'error', message: list ? `the inspector on 127.0.0.1:${port} lists no target there: ${JSON.stringify(list)}` : `pid ${pid} opened no inspector on 127.0.0.1:${port} within ${timeoutMs} ms (started without --inspect-port=${port}?)` };
-  return withSession(pid, port, target.webSocketDebuggerUrl, timeoutMs, async (cdp) => {
-    await cdp.call('HeapProfiler.collectGarbage');
-    const heap = await cdp.call('Runtime.getHeapUsage');
-    const pssKb = afterGc();
-    return { kind: 'ok', opened, usedBytes: Number(heap['usedSize']), totalBytes: Number(heap['totalSize']), pssKb };
-  });
+  return { kind: 'ok', url: target.webSocketDebuggerUrl, opened };
 }
 
 /** Runs `use` on a session with pid's inspector at `url`, once the inspector has said it is pid's (a port can be another process's); closes it after. */
@@ -203,20 +215,9 @@ export async function evaluateIn(pid: number, port: number, expression: string, 
  * be written.
  */
 export async function cpuProfile(pid: number, port: number, ms: number, intervalUs = 200, timeoutMs = 5000): Promise<{ kind: 'ok'; profile: unknown } | { kind: 'error'; message: string }> {
-  let list = (await listening(port)) ? await targets(port) : null;
-  if (list === null) {
-    if (await listening(port)) return { kind: 'error', message: `127.0.0.1:${port} listens but is no inspector (no /json/list): give pid ${pid} a port of its own` };
-    try {
-      process.kill(pid, 'SIGUSR1');
-    } catch (e) {
-      return { kind: 'error', message: `SIGUSR1 to pid ${pid}: ${(e as Error).message}` };
-    }
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end && !(list = await targets(port))) await sleep(10);
-  }
-  const target = list?.find((t) => t.webSocketDebuggerUrl?.startsWith(`ws://127.0.0.1:${port}/`));
-  if (!target?.webSocketDebuggerUrl) return { kind: 'error', message: `pid ${pid} opened no inspector on 127.0.0.1:${port} within ${timeoutMs} ms (started without --inspect-port=${port}?)` };
-  return withSession(pid, port, target.webSocketDebuggerUrl, timeoutMs + ms, async (cdp) => {
+  const open = await openInspector(pid, port, timeoutMs);
+  if (open.kind === 'error') return open;
+  return withSession(pid, port, open.url, timeoutMs + ms, async (cdp) => {
     await cdp.call('Profiler.enable');
     await cdp.call('Profiler.setSamplingInterval', { interval: intervalUs });
     await cdp.call('Profiler.start');
