@@ -184,33 +184,6 @@ export function plainUint(text: string, a: number, b: number, max: number): numb
   return v;
 }
 
-/**
- * Writes the dotted quad `text[a, b)` as 4 octets at `out[at]` when it is
- * one as parseIPv4 reads it (four decimal octets, no leading zeros, none
- * above 255); false otherwise.
- */
-export function ipv4At(text: string, a: number, b: number, out: Uint8Array, at: number): boolean {
-  if (b - a < 7 || b - a > 15) return false;
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  let lead = 0;
-  for (let i = a; i <= b; i++) {
-    const c = i < b ? text.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || value > 255 || (digits > 1 && lead === 0x30) || parts === 4) return false;
-      out[at + parts++] = value;
-      value = 0;
-      digits = 0;
-      continue;
-    }
-    if (c < 0x30 || c > 0x39) return false;
-    if (digits === 0) lead = c;
-    value = value * 10 + (c - 0x30);
-    if (++digits > 3) return false;
-  }
-  return parts === 4;
-}
 
 /** Writes the IPv6 address `text[a, b)` as 16 octets at `out[at]`; false when it is not one. */
 export function ipv6At(text: string, a: number, b: number, out: Uint8Array, at: number): boolean {

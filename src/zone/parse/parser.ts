@@ -5,7 +5,7 @@ import { Batches } from './batches.js';
 import { checkZone } from './checks.js';
 import { DEFAULT_MAX_ERRORS, DiagnosticSink, TooManyErrors } from './diagnostics.js';
 import { expandTemplate, parseRange, rangeCount, TemplateError } from './generate.js';
-import { fastType, ipv4At, ipv6At, isClassIn, LineTokens, nameWireAt, plainTtl, plainUint, rdataRoom, sameText, scanLine, txtAt } from './fast-line.js';
+import { fastType, ipv6At, isClassIn, LineTokens, nameWireAt, plainTtl, plainUint, rdataRoom, sameText, scanLine, txtAt } from './fast-line.js';
 import { Entry, Lexer } from './lexer.js';
 import { isAtOrBelow, nameOfOwnWire, nameKey, NameError, nameToWire, type Origin, originOf, parseName, parseZoneName, presentName } from '../names.js';
 import { readRdataWire } from '../rdata/rdata.js';
@@ -13,6 +13,7 @@ import { type NameReader, RdataError, RdataText } from '../rdata/rdata-io.js';
 import { classFromText, classMnemonic, isMetaType, T, typeFromText, typeMnemonic } from '../rdata/rrtypes.js';
 import { looksNumeric, MAX_TTL, parseTtl } from './ttl.js';
 import { ZoneBuilder, type ZoneLoadResult } from './zone.js';
+import { ipv4At } from '../rdata/address.js';
 
 /*
  * What this reader takes from BIND 9 (named-checkzone -i local, checked by

@@ -6,27 +6,38 @@
  * itself (already canonical) or null.
  */
 export function parseIPv4(text: string): string | null {
-  const n = text.length;
-  if (n < 7 || n > 15) return null;
+  return ipv4At(text, 0, text.length, scratch4, 0) ? text : null;
+}
+
+/** Where parseIPv4 lets ipv4At write the octets it does not keep. */
+const scratch4 = new Uint8Array(4);
+
+/**
+ * Writes the dotted quad `text[a, b)` as 4 octets at `out[at]` when it is
+ * one as parseIPv4 reads it (four decimal octets, no leading zeros, none
+ * above 255); false otherwise.
+ */
+export function ipv4At(text: string, a: number, b: number, out: Uint8Array, at: number): boolean {
+  if (b - a < 7 || b - a > 15) return false;
   let parts = 0;
   let value = 0;
   let digits = 0;
   let lead = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 0x2e;
+  for (let i = a; i <= b; i++) {
+    const c = i < b ? text.charCodeAt(i) : 0x2e;
     if (c === 0x2e) {
-      if (digits === 0 || value > 255 || (digits > 1 && lead === 0x30)) return null;
-      parts++;
+      if (digits === 0 || value > 255 || (digits > 1 && lead === 0x30) || parts === 4) return false;
+      out[at + parts++] = value;
       value = 0;
       digits = 0;
       continue;
     }
-    if (c < 0x30 || c > 0x39) return null;
+    if (c < 0x30 || c > 0x39) return false;
     if (digits === 0) lead = c;
     value = value * 10 + (c - 0x30);
-    if (++digits > 3) return null;
+    if (++digits > 3) return false;
   }
-  return parts === 4 ? text : null;
+  return parts === 4;
 }
 
 /** The four octets of a dotted quad already checked by parseIPv4. */

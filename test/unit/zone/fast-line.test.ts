@@ -5,13 +5,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileZone } from '../../../src/zone/image/compile.js';
 import { H } from '../../../src/zone/image/format.js';
-import { fastType, ipv4At, ipv6At, LineTokens, nameWireAt, scanLine, txtAt } from '../../../src/zone/parse/fast-line.js';
+import { fastType, ipv6At, LineTokens, nameWireAt, scanLine, txtAt } from '../../../src/zone/parse/fast-line.js';
 import { parseZone } from '../../../src/zone/parse/parser.js';
 import type { ZoneLoadResult } from '../../../src/zone/parse/zone.js';
 import { nameToWire } from '../../../src/zone/names.js';
 import { T } from '../../../src/zone/rdata/rrtypes.js';
 import { ROOT } from '../../helpers/server.js';
 import { HEAD } from './helpers.js';
+import { ipv4At } from '../../../src/zone/rdata/address.js';
 
 /** Loads in-memory files (the first is the zone file) with or without the fast path. */
 function loadWith(files: Record<string, string | Uint8Array>, origin: string, fastLines: boolean): ZoneLoadResult {
