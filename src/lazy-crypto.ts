@@ -19,10 +19,17 @@ export function nodeCrypto(): typeof import('node:crypto') {
  * `n` random octets from the kernel's CSPRNG (/dev/urandom, the source
  * node:crypto's randomBytes draws from too), without loading node:crypto:
  * for seeds made at start, by the supervisor before it forks and by workers.
+ * Where `source` cannot be opened, node:crypto's randomBytes gives them.
  */
-export function randomOctets(n: number): Buffer {
+export function randomOctets(n: number, source = '/dev/urandom'): Buffer {
   const b = Buffer.alloc(n);
-  const fd = openSync('/dev/urandom', 'r');
+  let fd: number;
+  try {
+    fd = openSync(source, 'r');
+  } catch {
+    // No device there (a chroot without /dev): node:crypto's generator, which asks the kernel through getrandom().
+    return nodeCrypto().randomBytes(n);
+  }
   try {
     for (let got = 0; got < n; ) {
       const r = readSync(fd, b, got, n - got, null);
