@@ -39,9 +39,12 @@ const hashes = new Int32Array(MAX_LABELS);
 /**
  * Suffixes written so far in the current message: an open-addressed table of
  * (hash, offset), its slots valid only when stamped with the message's
- * generation, so starting a message clears nothing.
+ * generation, so starting a message clears nothing. Room for the names of
+ * a full 16 KiB transfer message (~600 records, a new suffix or two each):
+ * with 512 slots, names past the 384th were not remembered and later RDATA
+ * names could not point at them (NSD remembers every name of a message).
  */
-const TABLE = 512;
+const TABLE = 4096;
 const tableHash = new Int32Array(TABLE);
 const tableAt = new Int32Array(TABLE);
 const tableGen = new Int32Array(TABLE);

@@ -139,4 +139,24 @@ describe('AXFR owner names compressed by node (src/xfr/packer.ts addOwnedBy)', (
     const byLabels = plain.reduce((n, m) => n + m.length, 0);
     expect(byNode).to.be.at.most(byLabels);
   });
+
+  it('a name late in a full message is still a compression target: an RDATA name points at an owner written 450 names before (NSD remembers every name of a message)', () => {
+    const text = head(3) + Array.from({ length: 500 }, (_, i) => `a${String(i).padStart(4, '0')} A 192.0.2.${i & 255}\n`).join('') + 'zz CNAME a0450\n';
+    const img = image(text);
+    const msgs = transfer(img);
+    expect(msgs).to.have.length(1);
+    const m = msgs[0]!;
+    // The last record but the closing SOA is zz's CNAME: its RDATA is a pointer alone (RDLENGTH 2).
+    const records: { type: number; rdlength: number }[] = [];
+    let at = 12;
+    at = walkName(m, at, []) + 4;
+    for (let r = (m[6]! << 8) | m[7]!; r > 0; r--) {
+      at = walkName(m, at, []);
+      const type = (m[at]! << 8) | m[at + 1]!;
+      const rdlength = (m[at + 8]! << 8) | m[at + 9]!;
+      records.push({ type, rdlength });
+      at += 10 + rdlength;
+    }
+    expect(records.at(-2)).to.deep.equal({ type: 5, rdlength: 2 });
+  });
 });
