@@ -20,7 +20,9 @@ export interface RunningServer {
   /** Everything written to stdout and stderr so far. */
   stdout(): string;
   stderr(): string;
-  /** A position in the combined output, for waitFor's `since`. */
+  /** stdout and stderr as they came, interleaved: what mark()'s positions index. */
+  output(): string;
+  /** A position in the combined output (output()), for waitFor's `since` and output().slice. */
   mark(): number;
   /** Resolves when the combined output after `since` matches, rejects after timeoutMs. */
   waitFor(pattern: RegExp, timeoutMs?: number, since?: number): Promise<RegExpMatchArray>;
@@ -116,6 +118,7 @@ export function spawnServer(args: string[], port: number, options: SpawnOptions 
     port,
     stdout: () => out,
     stderr: () => err,
+    output: () => both,
     exited,
     mark: () => both.length,
     waitFor(pattern, timeoutMs = 10_000, since = 0) {

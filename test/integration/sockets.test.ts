@@ -169,7 +169,7 @@ describe('sockets that outlive workers', function () {
     await new Promise((r) => setTimeout(r, 300));
     process.kill(victim, 'SIGKILL');
     const replies = await Promise.all(asked);
-    expect(replies.filter((r) => r === null).length, `queries lost of ${replies.length}; server said:\n${server.stdout().slice(since)}`).to.equal(0);
+    expect(replies.filter((r) => r === null).length, `queries lost of ${replies.length}; server said:\n${server.output().slice(since)}`).to.equal(0);
     const answeredBy = new Set(replies.map((r) => JSON.stringify(whoFrom(r!))));
     expect([...answeredBy].map((j) => JSON.parse(j) as { slot: number; pid: number })).to.satisfy((all: { slot: number; pid: number }[]) => all.every((w) => w.slot === slot && w.pid !== victim));
     expect(await until(() => !alive(victim))).to.equal(true);

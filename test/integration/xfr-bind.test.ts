@@ -119,8 +119,8 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     writeFileSync(bind.zoneFile('in.test.'), zoneText('in.test.', 2, '192.0.2.2', true));
     const r = bind.rndc('reload', 'in.test.');
     expect(r.status, r.output).to.equal(0);
-    expect(await until(() => everyWorkerServes(server.port, 'in.test', 2), 20_000, 50), `${server.stdout().slice(since)}\nBIND:\n${bind.log()}`).to.equal(true);
-    const log = server.stdout().slice(since);
+    expect(await until(() => everyWorkerServes(server.port, 'in.test', 2), 20_000, 50), `${server.output().slice(since)}\nBIND:\n${bind.log()}`).to.equal(true);
+    const log = server.output().slice(since);
     expect(log, log).to.match(/NOTIFY from 127\.0\.0\.1 for serial 2; checking now/);
     expect(log, log).to.match(/zone in\.test\.: serial 2, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(1 version: 2 records deleted, 3 added/);
     // BIND's word that it gave the difference from its journal.
@@ -141,9 +141,9 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     const since = server.stdout().length;
     const r = spawnSync(process.execPath, [join(process.cwd(), 'bin/shardns.js'), 'ctl', 'reload', 'multi.test.', '--state-dir', stateDir], { encoding: 'utf8' });
     expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
-    expect(await until(() => everyWorkerServes(server.port, 'multi.test', 3), 20_000, 50), `${server.stdout().slice(since)}\nBIND:\n${bind.log()}`).to.equal(true);
+    expect(await until(() => everyWorkerServes(server.port, 'multi.test', 3), 20_000, 50), `${server.output().slice(since)}\nBIND:\n${bind.log()}`).to.equal(true);
     expect(bind.log()).to.match(/transfer of 'multi\.test\/IN': IXFR started: TSIG xfr-key \(serial 1 -> 3\)/);
-    expect(server.stdout().slice(since)).to.match(/zone multi\.test\.: serial 3, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(2 versions: /);
+    expect(server.output().slice(since)).to.match(/zone multi\.test\.: serial 3, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(2 versions: /);
     expect(axfr(server.port, 'multi.test', key)).to.include('host9.multi.test. 3600 IN A 10.9.9.9').and.deep.equal(axfr(bind.port, 'multi.test', key));
   });
 
@@ -163,7 +163,7 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     expect(await until(async () => (await soaOf(bind.port, 'out.test')).serial === 2, 20_000, 100), `BIND never served out.test serial 2:\n${bind.log().slice(bindSince)}`).to.equal(true);
     // The NOTIFY carried the new SOA (RFC 1996 §3.7): BIND logs its serial (without it: "no serial").
     expect(bind.log().slice(bindSince)).to.match(/zone out\.test\/IN: notify from 127\.0\.0\.1#\d+: serial 2\b/);
-    expect(server.stdout().slice(since)).to.match(/IXFR of out\.test\. from serial 1 to 2 for 127\.0\.0\.1 \(key xfr-key\.[^)]*\): incremental, 1 version\(s\)/);
+    expect(server.output().slice(since)).to.match(/IXFR of out\.test\. from serial 1 to 2 for 127\.0\.0\.1 \(key xfr-key\.[^)]*\): incremental, 1 version\(s\)/);
     // BIND's own word: the transfer succeeded and carried the difference (9 records), not the zone's 800.
     const done = /transfer of 'out\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed: \d+ messages, (\d+) records/.exec(bind.log().slice(bindSince));
     expect(done, bind.log().slice(bindSince)).to.not.equal(null);
@@ -189,7 +189,7 @@ describe('BIND 9 and shardns: transfers both ways (TSIG, NOTIFY, IXFR), a catalo
     const bindSince = bind.log().length;
     expect(bind.rndc('refresh', 'out2.test.').status).to.equal(0);
     expect(await until(async () => (await soaOf(bind.port, 'out2.test')).serial === 3, 20_000, 100), `BIND never served out2.test serial 3:\n${bind.log().slice(bindSince)}`).to.equal(true);
-    expect(server.stdout().slice(since)).to.match(/IXFR of out2\.test\. from serial 1 to 3 for 127\.0\.0\.1 \(key xfr-key\.[^)]*\): incremental, 2 version\(s\)/);
+    expect(server.output().slice(since)).to.match(/IXFR of out2\.test\. from serial 1 to 3 for 127\.0\.0\.1 \(key xfr-key\.[^)]*\): incremental, 2 version\(s\)/);
     const done = /transfer of 'out2\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed: \d+ messages, (\d+) records/.exec(bind.log().slice(bindSince));
     expect(done, bind.log().slice(bindSince)).to.not.equal(null);
     expect(Number(done![1])).to.be.below(30);

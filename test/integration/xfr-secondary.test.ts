@@ -104,10 +104,10 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     const t0 = Date.now();
     const r = spawnSync('nsd-control', ['-c', nsd.conf, 'reload', 'sec.test.'], { encoding: 'utf8' });
     expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
-    expect(await until(() => everyWorkerServes(port, 'sec.test', 2), 20_000, 50), `${server!.stdout().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
+    expect(await until(() => everyWorkerServes(port, 'sec.test', 2), 20_000, 50), `${server!.output().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
     const ms = Date.now() - t0;
     console.log(`      (NSD reload → serial 2 from every worker: ${ms} ms)`);
-    const log = server!.stdout().slice(since);
+    const log = server!.output().slice(since);
     expect(log).to.match(/NOTIFY from 127\.0\.0\.1 for serial 2; checking now/);
     expect(log).to.match(/zone sec\.test\.: serial 2, \d+ records; IXFR from 127\.0\.0\.1:\d+ key xfr-key\. in \d+ ms \(1 version: 1 records deleted, 1 added, applied to the image\)/);
     expect(axfr(port, 'sec.test', key)).to.deep.equal(axfr(nsd.port, 'sec.test', key));
@@ -130,8 +130,8 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     writeFileSync(nsd.zoneFile(join(dir, 'sec.test.zone')), zoneText('sec.test.', 3, '192.0.2.3').replace('host7 TXT "host 7"', 'host7 TXT "changed"\nnew.deep.er A 192.0.2.77'));
     const r = spawnSync('nsd-control', ['-c', nsd.conf, 'reload', 'sec.test.'], { encoding: 'utf8' });
     expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
-    expect(await until(() => everyWorkerServes(port, 'sec.test', 3), 20_000, 50), `${server!.stdout().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
-    expect(server!.stdout().slice(since), server!.stdout().slice(since)).to.match(/zone sec\.test\.: serial 3, \d+ records; IXFR from .* \(1 version: 2 records deleted, 3 added, applied to the image\)/);
+    expect(await until(() => everyWorkerServes(port, 'sec.test', 3), 20_000, 50), `${server!.output().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
+    expect(server!.output().slice(since), server!.output().slice(since)).to.match(/zone sec\.test\.: serial 3, \d+ records; IXFR from .* \(1 version: 2 records deleted, 3 added, applied to the image\)/);
     expect(axfr(port, 'sec.test', key)).to.deep.equal(axfr(nsd.port, 'sec.test', key));
     // The zone file is the one the AXFR wrote (serial 1); the versions to 2 and 3 are kept beside it, and the manifest lists both.
     expect(readFileSync(join(stateDir, 'secondary', 'sec.test.zone'), 'utf8')).to.match(/serial 1: transferred by AXFR/);
@@ -152,8 +152,8 @@ describe('shardns as a secondary of NSD: AXFR, NOTIFY → IXFR, TSIG, kept acros
     writeFileSync(nsd.zoneFile(join(dir, 'sec.test.zone')), zoneText('sec.test.', 4, '192.0.2.4').replace('host7 TXT "host 7"', 'host7 TXT "changed"\nnew.deep.er A 192.0.2.77'));
     const r = spawnSync('nsd-control', ['-c', nsd.conf, 'reload', 'sec.test.'], { encoding: 'utf8' });
     expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
-    expect(await until(() => everyWorkerServes(port, 'sec.test', 4), 20_000, 50), `${server!.stdout().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
-    expect(server!.stdout().slice(since)).to.match(/zone sec\.test\.: serial 4, \d+ records; IXFR from .* applied to the image\)/);
+    expect(await until(() => everyWorkerServes(port, 'sec.test', 4), 20_000, 50), `${server!.output().slice(since)}\nNSD:\n${nsd.log()}`).to.equal(true);
+    expect(server!.output().slice(since)).to.match(/zone sec\.test\.: serial 4, \d+ records; IXFR from .* applied to the image\)/);
     expect(builders()).to.not.include(warm);
     expect(axfr(port, 'sec.test', key)).to.deep.equal(axfr(nsd.port, 'sec.test', key));
   });
@@ -254,8 +254,8 @@ describe('shardns as a secondary of Knot: NOTIFY → IXFR, and a catalog zone (R
     const since = server.stdout().length;
     writeFileSync(join(knot.dir, 'one.example.zone'), zoneText('one.example.', 2, '192.0.2.12'));
     knot.ctl('zone-reload', 'one.example.');
-    expect(await until(() => everyWorkerServes(server.port, 'one.example', 2), 20_000, 50), server.stdout().slice(since)).to.equal(true);
-    expect(server.stdout().slice(since)).to.match(/zone one\.example\.: serial 2, \d+ records; IXFR from/);
+    expect(await until(() => everyWorkerServes(server.port, 'one.example', 2), 20_000, 50), server.output().slice(since)).to.equal(true);
+    expect(server.output().slice(since)).to.match(/zone one\.example\.: serial 2, \d+ records; IXFR from/);
   });
 
   it('a member removed from the catalog stops being served', async () => {
