@@ -33,7 +33,37 @@ export interface RunningServer {
 }
 
 /** Is this port free for UDP and TCP on 127.0.0.1 and ::1? */
-async function portFree(port: number): Promise<boolean> {
+/**
+ * Whether the kernel has any TCP socket on local port `port` (any state,
+ * TIME_WAIT included), from /proc/net/tcp and tcp6. A listen through
+ * node:net sets SO_REUSEADDR and so succeeds beside a TIME_WAIT, but
+ * shardns binds without it (its hijack guard clears it) and fails: a port
+ * an earlier test's server closed connections on is not free for a minute.
+ */
+export function tcpPortInUse(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'latin1');
+    } catch {
+      continue;
+    }
+    // Each line after the header: sl local_address rem_address st …; the local port ends the second field.
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local !== undefined && local.endsWith(hex)) return true;
+    }
+  }
+  return false;
+}
+
+/** Ports freePort has handed out in this process: never handed out again (a server that used one may leave TIME_WAITs behind). */
+const issued = new Set<number>();
+
+/** Whether `port` is free on loopback for UDP and TCP (no TCP socket of any state on it either). */
+export async function portFree(port: number): Promise<boolean> {
+  if (tcpPortInUse(port)) return false;
   const tryUdp = (host: string): Promise<boolean> =>
     new Promise((resolve) => {
       const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -75,7 +105,11 @@ export async function freePort(): Promise<number> {
   const { low, count } = testPorts();
   for (let i = 0; i < 50; i++) {
     const port = low + Math.floor(Math.random() * count);
-    if (await portFree(port)) return port;
+    if (issued.has(port)) continue;
+    if (await portFree(port)) {
+      issued.add(port);
+      return port;
+    }
   }
   throw new Error('no free port found');
 }
