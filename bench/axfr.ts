@@ -5,7 +5,11 @@
  * server's CPU for it, messages and octets, beside each other (issue 15
  * target: shardns ≤ NSD in the same run).
  *
- *   npm run build && node dist/bench/axfr.js [--records 1000000] [--rounds 5] [--workers 2] [--servers shardns,nsd,knot] [--tsig]
+ *   npm run build && node dist/bench/axfr.js [--records 1000000] [--rounds 5] [--workers 2] [--servers shardns,nsd,knot] [--tsig] [--base DIR]
+ *
+ * `--base DIR` adds another shardns build (a worktree with its own dist/,
+ * e.g. a detached worktree of an earlier commit) as the server `base`, run
+ * in the same rounds: an A/B of two builds beside the peers.
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,15 +29,17 @@ interface Options {
   records: number;
   rounds: number;
   workers: number;
-  servers: ('shardns' | 'nsd' | 'knot')[];
+  servers: ('shardns' | 'nsd' | 'knot' | 'base')[];
+  /** Another shardns build's root (its bin/shardns.js and dist/), served as `base`; null when not asked. */
+  base: string | null;
   /** Sign with a TSIG key (hmac-sha256): every message signed and verified. */
   tsig: boolean;
 }
 
-const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig]';
+const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig] [--base DIR]';
 
 function parse(argv: string[]): Options {
-  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], tsig: false };
+  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], base: null, tsig: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -46,8 +52,10 @@ function parse(argv: string[]): Options {
     else if (a === '--workers') o.workers = Number(next());
     else if (a === '--servers') o.servers = next().split(',') as Options['servers'];
     else if (a === '--tsig') o.tsig = true;
+    else if (a === '--base') o.base = next();
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
+  if (o.base !== null && !o.servers.includes('base')) o.servers.splice(1, 0, 'base');
   if (!(o.records >= 10) || !(o.rounds >= 1) || !(o.workers >= 1)) throw new Error(USAGE);
   return o;
 }
@@ -70,7 +78,7 @@ async function start(groups: ProcessGroups, kind: Options['servers'][number], zo
   const port = await freePort();
   let cmd: string;
   let args: string[];
-  if (kind === 'shardns') {
+  if (kind === 'shardns' || kind === 'base') {
     // Started as root, shardns runs as nobody after binding (src/ops): its folders must be its own.
     chmodSync(dir, 0o755);
     const state = join(dir, 'state');
@@ -88,7 +96,7 @@ async function start(groups: ProcessGroups, kind: Options['servers'][number], zo
       }),
     );
     cmd = process.execPath;
-    args = [join(ROOT, 'bin/shardns.js'), 'serve', '--config', config, '--workers', String(o.workers), '--port', String(port), '--listen', '127.0.0.1', '--forward', 'none', '--state-dir', state, '--log-level', 'warn'];
+    args = [join(kind === 'base' ? o.base! : ROOT, 'bin/shardns.js'), 'serve', '--config', config, '--workers', String(o.workers), '--port', String(port), '--listen', '127.0.0.1', '--forward', 'none', '--state-dir', state, '--log-level', 'warn'];
   } else if (kind === 'nsd') {
     const key = o.tsig ? `key:\n  name: "${KEY.name}"\n  algorithm: ${KEY.algorithm}\n  secret: "${KEY.secret}"\n` : '';
     const text = key + nsdConfig({ workers: o.workers, port, zone, dir }) + `  provide-xfr: 127.0.0.0/8 ${o.tsig ? KEY.name : 'NOKEY'}\n`;
@@ -140,6 +148,10 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   if (spawnSync('kdig', ['-V']).error) throw new Error('kdig not installed — apt-get install knot-dnsutils');
   for (const s of o.servers) {
+    if (s === 'base') {
+      if (o.base === null || !existsSync(join(o.base, 'dist/src/cli.js'))) throw new Error('base: give --base DIR, a built shardns tree (DIR/dist/src/cli.js)');
+      continue;
+    }
     const why = serverUnavailable(s);
     if (why !== null) throw new Error(`${s}: ${why}`);
   }

@@ -26,8 +26,13 @@ export interface RecordCursor {
 export class ZoneCursor implements RecordCursor {
   /** -1: the first SOA; 0 … total-1: the nodes; total: the last SOA; total + 1: done. */
   private node = -1;
+  /** The next RRset of the node to start, and one past its last. */
   private set = 0;
-  private record = 0;
+  private setEnd = 0;
+  /** The RRset being written: records of it still to write, its type and TTL, where its next record is. */
+  private left = 0;
+  private type = 0;
+  private ttl = 0;
   private at = 0;
   private readonly total: number;
   private readonly soa: number;
@@ -41,7 +46,25 @@ export class ZoneCursor implements RecordCursor {
   fill(w: MessageWriter): boolean {
     const image = this.image;
     const bytes = image.bytes;
+    // The common case first: one more record of the RRset begun (its facts read once per set, not per record).
     for (;;) {
+      if (this.left > 0) {
+        const at = this.at;
+        if (!w.addOwnedBy(image, this.node, this.type, IN, this.ttl, bytes, at)) return false;
+        this.at = at + 2 + ((bytes[at]! << 8) | bytes[at + 1]!);
+        this.left--;
+        continue;
+      }
+      if (this.set < this.setEnd) {
+        const set = this.set++;
+        // The apex SOA goes first and last, not in between.
+        if (set === this.soa) continue;
+        this.type = image.setType(set);
+        this.ttl = image.setTtl(set);
+        this.at = image.setRdataAt(set);
+        this.left = image.setSize(set);
+        continue;
+      }
       if (this.node === -1 || this.node === this.total) {
         if (!this.addSoa(w)) return false;
         if (this.node === this.total) {
@@ -52,30 +75,20 @@ export class ZoneCursor implements RecordCursor {
         continue;
       }
       if (this.node > this.total) return true;
-      const first = image.firstSet(this.node);
-      const count = image.setCount(this.node);
-      if (this.set >= count) {
-        this.startNode(this.node + 1);
-        continue;
-      }
-      const set = first + this.set;
-      if (set === this.soa || this.record >= image.setSize(set)) {
-        this.set++;
-        this.record = 0;
-        continue;
-      }
-      if (this.record === 0) this.at = image.setRdataAt(set);
-      if (!w.addOwnedBy(image, this.node, image.setType(set), IN, image.setTtl(set), bytes, this.at)) return false;
-      this.at += 2 + ((bytes[this.at]! << 8) | bytes[this.at + 1]!);
-      this.record++;
+      this.startNode(this.node + 1);
     }
   }
 
-  /** Moves to node `n` (or the last SOA). */
+  /** Moves to node `n` (or, at `total`, the last SOA). */
   private startNode(n: number): void {
     this.node = n;
-    this.set = 0;
-    this.record = 0;
+    if (n < this.total) {
+      this.set = this.image.firstSet(n);
+      this.setEnd = this.set + this.image.setCount(n);
+    } else {
+      this.set = 0;
+      this.setEnd = 0;
+    }
   }
 
   /** Writes the SOA record (the apex's one SOA). */

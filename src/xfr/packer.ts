@@ -1,6 +1,6 @@
 /** Writing the messages of a zone transfer: header, the question, records with names compressed (RFC 1035 §4.1.4), each message filled up to a size. Pure. */
 
-import { compressionHash, compressName, compressRdata, extendCompressionHash, findWritten, rememberWritten, startMessage } from '../dns/compress.js';
+import { compressionHash, compressName, compressRdata, extendCompressionHash, extendLowerCaseHash, findWritten, rememberWritten, startMessage } from '../dns/compress.js';
 import { HEADER_LENGTH } from '../dns/header.js';
 
 /** The largest DNS message over TCP (RFC 1035 §4.2.2: a two-octet length). */
@@ -34,6 +34,8 @@ export interface NodeNames {
   readonly bytes: Uint8Array;
   /** Where the node's original-case wire name starts in `bytes`. */
   ownerAt(node: number): number;
+  /** Where the node's lower-cased wire name starts in `bytes` (hashed without case folding). */
+  keyAt(node: number): number;
   /** Octets of the node's wire name. */
   nameLength(node: number): number;
   /** The parent node, or -1 at the apex. */
@@ -162,37 +164,87 @@ export class MessageWriter {
   private nodeName(names: NodeNames, node: number): number {
     const bytes = names.bytes;
     const out = this.out;
-    const gen = this.nodeGeneration;
-    let at = names.ownerAt(node);
-    const end = at + names.nameLength(node);
+    const ownerAt = names.ownerAt(node);
+    const length = names.nameLength(node);
+    // Owner and lower-cased key are the same length: the key's octet for owner octet `at` is at `at + toKey`.
+    const toKey = names.keyAt(node) - ownerAt;
+    let at = ownerAt;
+    const end = at + length;
     let depth = 0;
     let n = node;
     let target = -1;
     let hash = 0;
     // Up: each step drops a label, as long as the nodes' names are what is left of this one.
     for (;;) {
-      if (n < 0 || names.nameLength(n) !== end - at) {
-        // The nodes do not follow the labels (an NSEC3 owner more than one label below the apex): the name as a name.
-        return this.checked(compressName(bytes, names.ownerAt(node), end, out, this.w));
+      if (n < 0 || names.nameLength(n) !== end - at) return this.irregularName(names, node);
+      const slot = this.findNode(n);
+      if (slot >= 0) {
+        target = this.nodeAt[slot]!;
+        hash = this.nodeHash[slot]!;
+        break;
       }
-      for (let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT; this.nodeGen[s] === gen; s = (s + 1) & (NODE_SLOTS - 1)) {
-        if (this.nodeKey[s] === n) {
-          target = this.nodeAt[s]!;
-          hash = this.nodeHash[s]!;
-          break;
-        }
-      }
-      if (target >= 0 || names.parent(n) < 0) break;
+      const up = names.parent(n);
+      if (up < 0) break;
       chainNode[depth] = n;
       chainAt[depth] = at;
       depth++;
       at += bytes[at]! + 1;
-      n = names.parent(n);
+      n = up;
     }
-    const apex = target < 0;
-    if (apex) hash = compressionHash(bytes, at);
-    const topHash = hash;
+    // Not even the apex written yet (the message's first owner): its name through the name compressor.
+    if (target < 0) return this.apexName(names, n, at, end, depth);
     // Down: the deepest label whose name was written before (as RDATA, say) is pointed at instead.
+    let below = depth;
+    for (let i = depth - 1; i >= 0; i--) {
+      hash = extendLowerCaseHash(hash, bytes, chainAt[i]! + toKey);
+      chainHash[i] = hash;
+      const found = findWritten(hash, bytes, chainAt[i]!, out);
+      if (found >= 0) {
+        target = found;
+        below = i;
+      }
+    }
+    const w = this.writeLabels(bytes, below, this.w);
+    out[w] = 0xc0 | (target >> 8);
+    out[w + 1] = target & 0xff;
+    return w + 2;
+  }
+
+  /** The slot of node `n` in this message's node table, or -1. */
+  private findNode(n: number): number {
+    const gen = this.nodeGeneration;
+    for (let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT; this.nodeGen[s] === gen; s = (s + 1) & (NODE_SLOTS - 1)) {
+      if (this.nodeKey[s] === n) return s;
+    }
+    return -1;
+  }
+
+  /** Writes the first `count` labels of the chain at `w`, each remembered both ways; returns the offset past them. */
+  private writeLabels(bytes: Uint8Array, count: number, w: number): number {
+    const out = this.out;
+    for (let i = 0; i < count; i++) {
+      if (w <= MAX_POINTER) {
+        this.rememberNode(chainNode[i]!, w, chainHash[i]!);
+        rememberWritten(chainHash[i]!, w);
+      }
+      for (let k = chainAt[i]!, stop = k + bytes[k]! + 1; k < stop; ) out[w++] = bytes[k++]!;
+    }
+    return w;
+  }
+
+  /**
+   * The owner name of a node whose ancestors up to the apex are not written
+   * in this message (its first owner name): the labels below the apex are
+   * hashed and looked up as in nodeName, and the apex's name (the origin)
+   * goes through the name compressor: it may point into the question, and
+   * RDATA names at it.
+   */
+  private apexName(names: NodeNames, apex: number, at: number, end: number, depth: number): number {
+    const bytes = names.bytes;
+    const out = this.out;
+    const topHash = compressionHash(bytes, at);
+    let hash = topHash;
+    let target = -1;
     let below = depth;
     for (let i = depth - 1; i >= 0; i--) {
       hash = extendCompressionHash(hash, bytes, chainAt[i]!);
@@ -203,27 +255,25 @@ export class MessageWriter {
         below = i;
       }
     }
-    let w = this.w;
-    for (let i = 0; i < below; i++) {
-      if (w <= MAX_POINTER) {
-        this.rememberNode(chainNode[i]!, w, chainHash[i]!);
-        rememberWritten(chainHash[i]!, w);
-      }
-      for (let k = chainAt[i]!, stop = k + bytes[k]! + 1; k < stop; ) out[w++] = bytes[k++]!;
-    }
-    if (below < depth || !apex) {
+    let w = this.writeLabels(bytes, below, this.w);
+    if (below < depth) {
       out[w] = 0xc0 | (target >> 8);
       out[w + 1] = target & 0xff;
       return w + 2;
     }
-    // The apex's name (the origin) through the name compressor: it may point into the question, and RDATA names at it.
     const start = w;
     w = this.checked(compressName(bytes, at, end, out, w));
     if (end - at > 1 && start <= MAX_POINTER) {
       // (The root's one octet is never pointed at.)
-      this.rememberNode(n, (out[start]! & 0xc0) === 0xc0 ? ((out[start]! & 0x3f) << 8) | out[start + 1]! : start, topHash);
+      this.rememberNode(apex, (out[start]! & 0xc0) === 0xc0 ? ((out[start]! & 0x3f) << 8) | out[start + 1]! : start, topHash);
     }
     return w;
+  }
+
+  /** The owner name of a node whose nodes do not follow its labels (an NSEC3 owner more than one label below the apex): compressed as a name. */
+  private irregularName(names: NodeNames, node: number): number {
+    const at = names.ownerAt(node);
+    return this.checked(compressName(names.bytes, at, at + names.nameLength(node), this.out, this.w));
   }
 
   /** `w` unless it says the name did not parse. */
