@@ -2,6 +2,7 @@
 
 import type { ZoneImage } from '../zone/image/image.js';
 import { MessageWriter, TRANSFER_MESSAGE, type MessageHead } from './packer.js';
+import { MessageRing } from './ring.js';
 import type { ReplyStream } from './stream.js';
 import type { TsigStreamSigner } from './tsig.js';
 
@@ -115,10 +116,14 @@ export interface TransferOptions {
  * The messages of a transfer reply (AXFR, or IXFR in either form) made one
  * at a time from a cursor: the question in the first, records until the
  * next does not fit, the OPT in the first, a TSIG on every one when the
- * request was signed.
+ * request was signed. Unsigned, the messages are made into a ring reused
+ * round and round (no buffer allocated per message; see
+ * {@link ReplyStream.reuseAfter}); signed, each is a buffer of its own.
  */
 export class TransferStream implements ReplyStream {
   private readonly writer = new MessageWriter();
+  private readonly ring: MessageRing | null;
+  readonly reuseAfter?: number;
   private first = true;
   private done = false;
   private closed = false;
@@ -128,7 +133,10 @@ export class TransferStream implements ReplyStream {
   constructor(
     private readonly cursor: RecordCursor,
     private readonly options: TransferOptions,
-  ) {}
+  ) {
+    this.ring = options.signer === null ? new MessageRing() : null;
+    if (this.ring !== null) this.reuseAfter = this.ring.reuseAfter;
+  }
 
   next(): Buffer | null {
     if (this.done || this.closed) {
@@ -141,9 +149,16 @@ export class TransferStream implements ReplyStream {
     const reserve = (first && opt !== null ? opt.length : 0) + (signer?.overhead ?? 0);
     this.writer.begin(head, first, this.options.messageSize ?? TRANSFER_MESSAGE, reserve);
     this.done = this.cursor.fill(this.writer);
-    const message = this.writer.finish(first ? opt : null);
     this.messages++;
-    return signer === null ? message : signer.sign(message);
+    const withOpt = first ? opt : null;
+    const ring = this.ring;
+    if (ring === null) {
+      const message = this.writer.finish(withOpt);
+      return signer === null ? message : signer.sign(message);
+    }
+    const at = ring.place(this.writer.finishedLength(withOpt));
+    const length = this.writer.finishInto(ring.bytes, at, withOpt);
+    return ring.bytes.subarray(at, at + length);
   }
 
   close(): void {

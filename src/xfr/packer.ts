@@ -345,13 +345,24 @@ export class MessageWriter {
    * Returns a copy of its octets.
    */
   finish(opt: Uint8Array | null, rcode = 0, truncated = false): Buffer {
+    const bytes = Buffer.allocUnsafe(this.finishedLength(opt));
+    this.finishInto(bytes, 0, opt, rcode, truncated);
+    return bytes;
+  }
+
+  /** Octets the finished message takes, `opt` included. */
+  finishedLength(opt: Uint8Array | null): number {
+    return this.w + (opt?.length ?? 0);
+  }
+
+  /** As {@link finish}, but the message is copied to `dest` at `at` (which has room for {@link finishedLength} octets); returns its length. */
+  finishInto(dest: Uint8Array, at: number, opt: Uint8Array | null, rcode = 0, truncated = false): number {
     const out = this.out;
     out.writeUInt16BE((this.flags | (truncated ? TC : 0) | (rcode & 0xf)) & 0xffff, 2);
     out.writeUInt16BE(this.records, 6);
     out.writeUInt16BE(opt === null ? 0 : 1, 10);
-    const bytes = Buffer.allocUnsafe(this.w + (opt?.length ?? 0));
-    out.copy(bytes, 0, 0, this.w);
-    if (opt !== null) bytes.set(opt, this.w);
-    return bytes;
+    out.copy(dest, at, 0, this.w);
+    if (opt !== null) dest.set(opt, at + this.w);
+    return this.w + (opt?.length ?? 0);
   }
 }
