@@ -99,19 +99,26 @@ export class MessageWriter {
     out.writeUInt32BE(0, 4);
     out.writeUInt32BE(0, 8);
     this.w = HEADER_LENGTH;
-    if (withQuestion) {
-      const q = head.question;
-      const at = compressName(q, 0, q.length - 4, out, this.w);
-      if (at < 0) throw new Error('the question name is not a well-formed wire name');
-      out.set(q.subarray(q.length - 4), at);
-      this.w = at + 4;
-      out.writeUInt16BE(1, 4);
-    }
+    // Once per reply, out of line: a branch taken once is one an optimised begin() was compiled without.
+    if (withQuestion) this.question(head.question);
     this.records = 0;
     this.full = false;
     this.room = Math.min(size, MAX_MESSAGE) - reserve;
     this.strict = strict;
     this.maxAlone = strict ? this.room : MAX_MESSAGE - reserve;
+  }
+
+  /** Writes the question section (the first message's). */
+  private question(question: Uint8Array): void {
+    // A plain Uint8Array view, as the image's octets are: the name functions see one kind of array (a Buffer here made the
+    // optimised compressName deoptimise at the next transfer's first message, and be compiled again).
+    const q = Buffer.isBuffer(question) ? new Uint8Array(question.buffer, question.byteOffset, question.byteLength) : question;
+    const out = this.out;
+    const at = compressName(q, 0, q.length - 4, out, this.w);
+    if (at < 0) throw new Error('the question name is not a well-formed wire name');
+    out.set(q.subarray(q.length - 4), at);
+    this.w = at + 4;
+    out.writeUInt16BE(1, 4);
   }
 
   private maxAlone = MAX_MESSAGE;
@@ -213,10 +220,13 @@ export class MessageWriter {
   /** The slot of node `n` in this message's node table, or -1. */
   private findNode(n: number): number {
     const gen = this.nodeGeneration;
-    for (let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT; this.nodeGen[s] === gen; s = (s + 1) & (NODE_SLOTS - 1)) {
+    // The step runs before the first probe too (see rememberNode).
+    let s = ((Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT) - 1) & (NODE_SLOTS - 1);
+    for (;;) {
+      s = (s + 1) & (NODE_SLOTS - 1);
+      if (this.nodeGen[s] !== gen) return -1;
       if (this.nodeKey[s] === n) return s;
     }
-    return -1;
   }
 
   /** Writes the first `count` labels of the chain at `w`, each remembered both ways; returns the offset past them. */
@@ -264,8 +274,10 @@ export class MessageWriter {
     const start = w;
     w = this.checked(compressName(bytes, at, end, out, w));
     if (end - at > 1 && start <= MAX_POINTER) {
-      // (The root's one octet is never pointed at.)
-      this.rememberNode(apex, (out[start]! & 0xc0) === 0xc0 ? ((out[start]! & 0x3f) << 8) | out[start + 1]! : start, topHash);
+      // (The root's one octet is never pointed at.) Where the origin is: here, or where it points (the question's, in the
+      // first message; both octets read either way, so no access only the first message makes).
+      const pointer = ((out[start]! & 0x3f) << 8) | out[start + 1]!;
+      this.rememberNode(apex, (out[start]! & 0xc0) === 0xc0 ? pointer : start, topHash);
     }
     return w;
   }
@@ -285,8 +297,10 @@ export class MessageWriter {
   /** Remembers that node `n`'s name, with compression hash `hash`, is at `at` in this message (past the table's fill limit, it is not remembered). */
   private rememberNode(n: number, at: number, hash: number): void {
     if (this.nodesUsed >= NODE_LIMIT) return;
-    let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT;
-    while (this.nodeGen[s] === this.nodeGeneration) s = (s + 1) & (NODE_SLOTS - 1);
+    // The step runs before the first probe too (from the slot before): no arithmetic an optimised version saw no use of.
+    let s = ((Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT) - 1) & (NODE_SLOTS - 1);
+    do s = (s + 1) & (NODE_SLOTS - 1);
+    while (this.nodeGen[s] === this.nodeGeneration);
     this.nodeGen[s] = this.nodeGeneration;
     this.nodeKey[s] = n;
     this.nodeAt[s] = at;
