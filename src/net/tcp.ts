@@ -204,16 +204,18 @@ function serveConnection(conn: net.Socket, handle: TcpMessageHandler, limits: Tc
       // Messages in a ring: what is unsent must stay clear of the memory the next message may take.
       if (conn.writableLength >= (reuseAfter === undefined ? STREAM_BUFFER : Math.min(STREAM_BUFFER, reuseAfter - MAX_FRAME))) return;
       let msg: Buffer | null;
+      let framed: Buffer | null = null;
       try {
         msg = streaming.next();
+        // In a ring, the length goes in the two octets the stream left free before the message: one buffer, one write.
+        // (Inside the try: a stream that broke that promise fails its transfer, not the worker.)
+        if (msg !== null && reuseAfter !== undefined) framed = Buffer.from(msg.buffer, msg.byteOffset - 2, msg.length + 2);
       } catch {
         // The pipeline counted and told the error; a transfer cut short cannot be mended.
         return destroy('transferFailed');
       }
       if (msg !== null) {
-        if (reuseAfter !== undefined) {
-          // The length goes in the two octets the stream left free before the message: one buffer, one write.
-          const framed = Buffer.from(msg.buffer, msg.byteOffset - 2, msg.length + 2);
+        if (framed !== null) {
           framed[0] = msg.length >> 8;
           framed[1] = msg.length & 0xff;
           conn.write(framed);

@@ -149,4 +149,17 @@ describe('TCP engine: a reply that is a stream of messages (a zone transfer)', f
     const wrong = got.findIndex((m, i) => m.length !== 16012 || m.readUInt32BE(4) !== i || m.subarray(12).some((o) => o !== (i & 0xff)));
     expect(wrong, wrong < 0 ? '' : `message ${wrong} is not as it was made (its memory written over before it was sent)`).to.equal(-1);
   });
+
+  it('a stream that says its messages are in a ring but gives one with no room for the length cuts its transfer off, and the engine serves on', async () => {
+    let closed = 0;
+    // Buffer.alloc: a buffer of its own, starting at offset 0 (no two octets before it).
+    replyFor = (id) => (id === 1 ? { reuseAfter: 1 << 20, next: () => message(1, 100), close: () => closed++ } : message(id, 5));
+    const r = await exchange(frame(buildQuery('a.test', 'AXFR', 'IN', { id: 1 })), 1);
+    expect(r.closed).to.equal(true);
+    expect(r.replies).to.have.length(0);
+    expect(await until(() => closed === 1, 3000, 20)).to.equal(true);
+    const next = await exchange(frame(buildQuery('b.test', 'A', 'IN', { id: 2 })), 1);
+    next.conn.destroy();
+    expect(next.replies.map((m) => m.readUInt16BE(0))).to.deep.equal([2]);
+  });
 });
