@@ -6,7 +6,11 @@
  * filling messages for `kdig` (bench/axfr.ts measures the whole transfer
  * beside NSD and Knot).
  *
- *   npm run build && node dist/bench/axfr-messages.js [--records 1000000] [--runs 5]
+ *   npm run build && node dist/bench/axfr-messages.js [--records 1000000] [--runs 5] [--zone FILE]
+ *
+ * `--zone FILE` reads that file (origin example.com.) instead of the
+ * generated one: e.g. the same zone in canonical order (`shardns check
+ * --print`), whose image keeps names and RDATA in the order AXFR walks them.
  */
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -27,8 +31,9 @@ const records = option('--records', 1_000_000);
 const runs = option('--runs', 5);
 const dir = join(tmpdir(), 'shardns-bench');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `gen-${records}.zone`);
-if (!existsSync(file) || !readFileSync(file, { encoding: 'latin1' }).startsWith(GENERATED_BY)) writeZone(file, records);
+const zoneAt = process.argv.indexOf('--zone');
+const file = zoneAt < 0 ? join(dir, `gen-${records}.zone`) : process.argv[zoneAt + 1]!;
+if (zoneAt < 0 && (!existsSync(file) || !readFileSync(file, { encoding: 'latin1' }).startsWith(GENERATED_BY))) writeZone(file, records);
 /** The zone compiled into an image, as a worker maps it; the parsed zone is let go (a worker's heap holds none: a full collection here would mark it all). */
 function compiled(): ZoneImage {
   const loaded = loadZoneFile('example.com.', file);

@@ -5,7 +5,16 @@
  * server's CPU for it, messages and octets, beside each other (issue 15
  * target: shardns ≤ NSD in the same run).
  *
- *   npm run build && node dist/bench/axfr.js [--records 1000000] [--rounds 5] [--workers 2] [--servers shardns,nsd,knot] [--tsig]
+ *   npm run build && node dist/bench/axfr.js [--records 1000000] [--rounds 5] [--workers 2] [--servers shardns,nsd,knot] [--tsig] [--base DIR]
+ *
+ * `--base DIR` adds another shardns build (a worktree with its own dist/,
+ * e.g. a detached worktree of an earlier commit) as the server `base`, run
+ * in the same rounds: an A/B of two builds beside the peers.
+ *
+ * `--fresh N`: every round starts each server anew and transfers N times
+ * from it, then stops it; the table gives the median of each transfer by
+ * its place (with `--workers 1`, the first is always a cold worker's: what
+ * a worker's first transfers cost, JIT warm-up and first touches).
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,15 +34,19 @@ interface Options {
   records: number;
   rounds: number;
   workers: number;
-  servers: ('shardns' | 'nsd' | 'knot')[];
+  servers: ('shardns' | 'nsd' | 'knot' | 'base')[];
+  /** Another shardns build's root (its bin/shardns.js and dist/), served as `base`; null when not asked. */
+  base: string | null;
   /** Sign with a TSIG key (hmac-sha256): every message signed and verified. */
   tsig: boolean;
+  /** Start every server anew each round and transfer this many times from it; 0: start once, one transfer a round. */
+  fresh: number;
 }
 
-const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig]';
+const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig] [--base DIR] [--fresh N]';
 
 function parse(argv: string[]): Options {
-  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], tsig: false };
+  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], base: null, tsig: false, fresh: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -46,9 +59,12 @@ function parse(argv: string[]): Options {
     else if (a === '--workers') o.workers = Number(next());
     else if (a === '--servers') o.servers = next().split(',') as Options['servers'];
     else if (a === '--tsig') o.tsig = true;
+    else if (a === '--base') o.base = next();
+    else if (a === '--fresh') o.fresh = Number(next());
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  if (!(o.records >= 10) || !(o.rounds >= 1) || !(o.workers >= 1)) throw new Error(USAGE);
+  if (o.base !== null && !o.servers.includes('base')) o.servers.splice(1, 0, 'base');
+  if (!(o.records >= 10) || !(o.rounds >= 1) || !(o.workers >= 1) || !(Number.isInteger(o.fresh) && o.fresh >= 0)) throw new Error(USAGE);
   return o;
 }
 
@@ -70,7 +86,7 @@ async function start(groups: ProcessGroups, kind: Options['servers'][number], zo
   const port = await freePort();
   let cmd: string;
   let args: string[];
-  if (kind === 'shardns') {
+  if (kind === 'shardns' || kind === 'base') {
     // Started as root, shardns runs as nobody after binding (src/ops): its folders must be its own.
     chmodSync(dir, 0o755);
     const state = join(dir, 'state');
@@ -88,7 +104,7 @@ async function start(groups: ProcessGroups, kind: Options['servers'][number], zo
       }),
     );
     cmd = process.execPath;
-    args = [join(ROOT, 'bin/shardns.js'), 'serve', '--config', config, '--workers', String(o.workers), '--port', String(port), '--listen', '127.0.0.1', '--forward', 'none', '--state-dir', state, '--log-level', 'warn'];
+    args = [join(kind === 'base' ? o.base! : ROOT, 'bin/shardns.js'), 'serve', '--config', config, '--workers', String(o.workers), '--port', String(port), '--listen', '127.0.0.1', '--forward', 'none', '--state-dir', state, '--log-level', 'warn'];
   } else if (kind === 'nsd') {
     const key = o.tsig ? `key:\n  name: "${KEY.name}"\n  algorithm: ${KEY.algorithm}\n  secret: "${KEY.secret}"\n` : '';
     const text = key + nsdConfig({ workers: o.workers, port, zone, dir }) + `  provide-xfr: 127.0.0.0/8 ${o.tsig ? KEY.name : 'NOKEY'}\n`;
@@ -140,6 +156,10 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   if (spawnSync('kdig', ['-V']).error) throw new Error('kdig not installed — apt-get install knot-dnsutils');
   for (const s of o.servers) {
+    if (s === 'base') {
+      if (o.base === null || !existsSync(join(o.base, 'dist/src/cli.js'))) throw new Error('base: give --base DIR, a built shardns tree (DIR/dist/src/cli.js)');
+      continue;
+    }
     const why = serverUnavailable(s);
     if (why !== null) throw new Error(`${s}: ${why}`);
   }
@@ -158,6 +178,7 @@ async function main(): Promise<void> {
   probe = { name: `${last[0]}.${origin}`, expect: last[3]! };
   const zone: ZoneUnderTest = { origin, file };
   const samples = new Map<string, Sample[]>(o.servers.map((s) => [s, []]));
+  if (o.fresh > 0) return freshRounds(groups, zone, o, probe);
   try {
     const running = [];
     for (const s of o.servers) {
@@ -185,6 +206,34 @@ async function main(): Promise<void> {
   process.stdout.write('| server | wall time | vs NSD | server CPU | messages | octets | records |\n|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
     process.stdout.write(`| ${r.s} | ${(r.ms / 1000).toFixed(2)} s | ${nsd ? `${(r.ms / nsd.ms).toFixed(2)}×` : '—'} | ${r.cpu.toFixed(2)} s | ${r.x.messages} | ${r.x.bytes} | ${r.x.records} |\n`);
+  }
+}
+
+/** `--fresh N`: each round, each server started anew, N transfers, stopped; the median of each transfer by its place. */
+async function freshRounds(groups: ProcessGroups, zone: ZoneUnderTest, o: Options, probe: { name: string; expect: string }): Promise<void> {
+  const byPlace = new Map<string, Sample[][]>(o.servers.map((s) => [s, Array.from({ length: o.fresh }, () => [])]));
+  try {
+    for (let round = 0; round < o.rounds; round++) {
+      const order = round % 2 === 0 ? o.servers : [...o.servers].reverse();
+      for (const kind of order) {
+        const r = await start(groups, kind, zone, o, probe);
+        const line: string[] = [];
+        for (let k = 0; k < o.fresh; k++) {
+          const sample = await transfer(r.port, zone.origin, o, r.process.pgid);
+          byPlace.get(kind)![k]!.push(sample);
+          line.push(`${(sample.ms / 1000).toFixed(2)} s / CPU ${sample.cpuS.toFixed(2)} s`);
+        }
+        await groups.stop(r.process);
+        process.stderr.write(`round ${round + 1} ${kind} (started anew): ${line.join(', ')}\n`);
+      }
+    }
+  } finally {
+    await groups.stopAll();
+  }
+  process.stdout.write(`\nAXFR of ${o.records} records to kdig, ${o.workers} workers, each server started anew every round; median of ${o.rounds} rounds by the transfer's place (wall time / server CPU)\n\n`);
+  process.stdout.write(`| server | ${Array.from({ length: o.fresh }, (_, k) => `transfer ${k + 1}`).join(' | ')} |\n|---|${'---|'.repeat(o.fresh)}\n`);
+  for (const [kind, places] of byPlace) {
+    process.stdout.write(`| ${kind} | ${places.map((xs) => `${(median(xs.map((x) => x.ms)) / 1000).toFixed(2)} s / ${median(xs.map((x) => x.cpuS)).toFixed(2)} s`).join(' | ')} |\n`);
   }
 }
 

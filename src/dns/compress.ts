@@ -120,6 +120,16 @@ export function extendCompressionHash(state: number, src: Uint8Array, at: number
   return h;
 }
 
+/**
+ * {@link extendCompressionHash} for a label already in lower case (a zone
+ * image's lookup key): the same hash without folding each octet.
+ */
+export function extendLowerCaseHash(state: number, src: Uint8Array, at: number): number {
+  let h = state;
+  for (let k = at, stop = at + src[at]!; k <= stop; k++) h = Math.imul(h ^ src[k]!, 0x01000193);
+  return h;
+}
+
 /** The hash of the uncompressed, well-formed wire name at `src[at]` (as {@link extendCompressionHash} builds it). */
 export function compressionHash(src: Uint8Array, at: number): number {
   let labels = 0;

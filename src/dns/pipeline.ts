@@ -376,6 +376,8 @@ export class QueryPipeline {
         return first;
       },
       close: () => stream.close(),
+      // The first message was made into the stream's ring too: nothing was made after it yet.
+      ...(stream.reuseAfter === undefined ? {} : { reuseAfter: stream.reuseAfter }),
     };
   }
 

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { HEADER_LENGTH } from '../dns/header.js';
 import { clearReuseAddr, type OpenSocket } from './reuseport.js';
 import { TcpTable, clientKey, type CloseReason } from './tcp-table.js';
-import type { ReplyStream } from '../xfr/stream.js';
+import { MAX_FRAME, type ReplyStream } from '../xfr/stream.js';
 
 /** What a TCP query gets: a reply now, nothing (the connection is closed), a reply later (forwarded), or a stream of messages (a zone transfer). */
 export type TcpReply = Buffer | null | Promise<Buffer | null> | ReplyStream;
@@ -200,15 +200,27 @@ function serveConnection(conn: net.Socket, handle: TcpMessageHandler, limits: Tc
   // Makes and writes a transfer's messages while the socket's buffer has room; 'drain' brings us back.
   const pump = (): void => {
     while (streaming !== null && !conn.destroyed) {
-      if (conn.writableLength >= STREAM_BUFFER) return;
+      const reuseAfter = streaming.reuseAfter;
+      // Messages in a ring: what is unsent must stay clear of the memory the next message may take.
+      if (conn.writableLength >= (reuseAfter === undefined ? STREAM_BUFFER : Math.min(STREAM_BUFFER, reuseAfter - MAX_FRAME))) return;
       let msg: Buffer | null;
+      let framed: Buffer | null = null;
       try {
         msg = streaming.next();
+        // In a ring, the length goes in the two octets the stream left free before the message: one buffer, one write.
+        // (Inside the try: a stream that broke that promise fails its transfer, not the worker.)
+        if (msg !== null && reuseAfter !== undefined) framed = Buffer.from(msg.buffer, msg.byteOffset - 2, msg.length + 2);
       } catch {
         // The pipeline counted and told the error; a transfer cut short cannot be mended.
         return destroy('transferFailed');
       }
       if (msg !== null) {
+        if (framed !== null) {
+          framed[0] = msg.length >> 8;
+          framed[1] = msg.length & 0xff;
+          conn.write(framed);
+          continue;
+        }
         const prefix = Buffer.allocUnsafe(2);
         prefix.writeUInt16BE(msg.length);
         // One writev for the length and the message: with TCP_NODELAY, two writes sent the 2-octet length as a segment of its own.

@@ -2,6 +2,7 @@
 
 import type { ZoneImage } from '../zone/image/image.js';
 import { MessageWriter, TRANSFER_MESSAGE, type MessageHead } from './packer.js';
+import { MessageRing } from './ring.js';
 import type { ReplyStream } from './stream.js';
 import type { TsigStreamSigner } from './tsig.js';
 
@@ -26,8 +27,13 @@ export interface RecordCursor {
 export class ZoneCursor implements RecordCursor {
   /** -1: the first SOA; 0 … total-1: the nodes; total: the last SOA; total + 1: done. */
   private node = -1;
+  /** The next RRset of the node to start, and one past its last. */
   private set = 0;
-  private record = 0;
+  private setEnd = 0;
+  /** The RRset being written: records of it still to write, its type and TTL, where its next record is. */
+  private left = 0;
+  private type = 0;
+  private ttl = 0;
   private at = 0;
   private readonly total: number;
   private readonly soa: number;
@@ -41,7 +47,25 @@ export class ZoneCursor implements RecordCursor {
   fill(w: MessageWriter): boolean {
     const image = this.image;
     const bytes = image.bytes;
+    // The common case first: one more record of the RRset begun (its facts read once per set, not per record).
     for (;;) {
+      if (this.left > 0) {
+        const at = this.at;
+        if (!w.addOwnedBy(image, this.node, this.type, IN, this.ttl, bytes, at)) return false;
+        this.at = at + 2 + ((bytes[at]! << 8) | bytes[at + 1]!);
+        this.left--;
+        continue;
+      }
+      if (this.set < this.setEnd) {
+        const set = this.set++;
+        // The apex SOA goes first and last, not in between.
+        if (set === this.soa) continue;
+        this.type = image.setType(set);
+        this.ttl = image.setTtl(set);
+        this.at = image.setRdataAt(set);
+        this.left = image.setSize(set);
+        continue;
+      }
       if (this.node === -1 || this.node === this.total) {
         if (!this.addSoa(w)) return false;
         if (this.node === this.total) {
@@ -52,30 +76,20 @@ export class ZoneCursor implements RecordCursor {
         continue;
       }
       if (this.node > this.total) return true;
-      const first = image.firstSet(this.node);
-      const count = image.setCount(this.node);
-      if (this.set >= count) {
-        this.startNode(this.node + 1);
-        continue;
-      }
-      const set = first + this.set;
-      if (set === this.soa || this.record >= image.setSize(set)) {
-        this.set++;
-        this.record = 0;
-        continue;
-      }
-      if (this.record === 0) this.at = image.setRdataAt(set);
-      if (!w.addOwnedBy(image, this.node, image.setType(set), IN, image.setTtl(set), bytes, this.at)) return false;
-      this.at += 2 + ((bytes[this.at]! << 8) | bytes[this.at + 1]!);
-      this.record++;
+      this.startNode(this.node + 1);
     }
   }
 
-  /** Moves to node `n` (or the last SOA). */
+  /** Moves to node `n` (or, at `total`, the last SOA). */
   private startNode(n: number): void {
     this.node = n;
-    this.set = 0;
-    this.record = 0;
+    if (n < this.total) {
+      this.set = this.image.firstSet(n);
+      this.setEnd = this.set + this.image.setCount(n);
+    } else {
+      this.set = 0;
+      this.setEnd = 0;
+    }
   }
 
   /** Writes the SOA record (the apex's one SOA). */
@@ -102,10 +116,14 @@ export interface TransferOptions {
  * The messages of a transfer reply (AXFR, or IXFR in either form) made one
  * at a time from a cursor: the question in the first, records until the
  * next does not fit, the OPT in the first, a TSIG on every one when the
- * request was signed.
+ * request was signed. Unsigned, the messages are made into a ring reused
+ * round and round (no buffer allocated per message; see
+ * {@link ReplyStream.reuseAfter}); signed, each is a buffer of its own.
  */
 export class TransferStream implements ReplyStream {
   private readonly writer = new MessageWriter();
+  private readonly ring: MessageRing | null;
+  readonly reuseAfter?: number;
   private first = true;
   private done = false;
   private closed = false;
@@ -115,7 +133,10 @@ export class TransferStream implements ReplyStream {
   constructor(
     private readonly cursor: RecordCursor,
     private readonly options: TransferOptions,
-  ) {}
+  ) {
+    this.ring = options.signer === null ? new MessageRing() : null;
+    if (this.ring !== null) this.reuseAfter = this.ring.reuseAfter;
+  }
 
   next(): Buffer | null {
     if (this.done || this.closed) {
@@ -128,9 +149,16 @@ export class TransferStream implements ReplyStream {
     const reserve = (first && opt !== null ? opt.length : 0) + (signer?.overhead ?? 0);
     this.writer.begin(head, first, this.options.messageSize ?? TRANSFER_MESSAGE, reserve);
     this.done = this.cursor.fill(this.writer);
-    const message = this.writer.finish(first ? opt : null);
     this.messages++;
-    return signer === null ? message : signer.sign(message);
+    const withOpt = first ? opt : null;
+    const ring = this.ring;
+    if (ring === null) {
+      const message = this.writer.finish(withOpt);
+      return signer === null ? message : signer.sign(message);
+    }
+    const at = ring.place(this.writer.finishedLength(withOpt));
+    const length = this.writer.finishInto(ring.bytes, at, withOpt);
+    return ring.bytes.subarray(at, at + length);
   }
 
   close(): void {

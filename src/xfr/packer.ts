@@ -1,6 +1,6 @@
 /** Writing the messages of a zone transfer: header, the question, records with names compressed (RFC 1035 §4.1.4), each message filled up to a size. Pure. */
 
-import { compressionHash, compressName, compressRdata, extendCompressionHash, findWritten, rememberWritten, startMessage } from '../dns/compress.js';
+import { compressionHash, compressName, compressRdata, extendCompressionHash, extendLowerCaseHash, findWritten, rememberWritten, startMessage } from '../dns/compress.js';
 import { HEADER_LENGTH } from '../dns/header.js';
 
 /** The largest DNS message over TCP (RFC 1035 §4.2.2: a two-octet length). */
@@ -34,6 +34,8 @@ export interface NodeNames {
   readonly bytes: Uint8Array;
   /** Where the node's original-case wire name starts in `bytes`. */
   ownerAt(node: number): number;
+  /** Where the node's lower-cased wire name starts in `bytes` (hashed without case folding). */
+  keyAt(node: number): number;
   /** Octets of the node's wire name. */
   nameLength(node: number): number;
   /** The parent node, or -1 at the apex. */
@@ -97,19 +99,26 @@ export class MessageWriter {
     out.writeUInt32BE(0, 4);
     out.writeUInt32BE(0, 8);
     this.w = HEADER_LENGTH;
-    if (withQuestion) {
-      const q = head.question;
-      const at = compressName(q, 0, q.length - 4, out, this.w);
-      if (at < 0) throw new Error('the question name is not a well-formed wire name');
-      out.set(q.subarray(q.length - 4), at);
-      this.w = at + 4;
-      out.writeUInt16BE(1, 4);
-    }
+    // Once per reply, out of line: a branch taken once is one an optimised begin() was compiled without.
+    if (withQuestion) this.question(head.question);
     this.records = 0;
     this.full = false;
     this.room = Math.min(size, MAX_MESSAGE) - reserve;
     this.strict = strict;
     this.maxAlone = strict ? this.room : MAX_MESSAGE - reserve;
+  }
+
+  /** Writes the question section (the first message's). */
+  private question(question: Uint8Array): void {
+    // A plain Uint8Array view, as the image's octets are: the name functions see one kind of array (a Buffer here made the
+    // optimised compressName deoptimise at the next transfer's first message, and be compiled again).
+    const q = Buffer.isBuffer(question) ? new Uint8Array(question.buffer, question.byteOffset, question.byteLength) : question;
+    const out = this.out;
+    const at = compressName(q, 0, q.length - 4, out, this.w);
+    if (at < 0) throw new Error('the question name is not a well-formed wire name');
+    out.set(q.subarray(q.length - 4), at);
+    this.w = at + 4;
+    out.writeUInt16BE(1, 4);
   }
 
   private maxAlone = MAX_MESSAGE;
@@ -162,37 +171,90 @@ export class MessageWriter {
   private nodeName(names: NodeNames, node: number): number {
     const bytes = names.bytes;
     const out = this.out;
-    const gen = this.nodeGeneration;
-    let at = names.ownerAt(node);
-    const end = at + names.nameLength(node);
+    const ownerAt = names.ownerAt(node);
+    const length = names.nameLength(node);
+    // Owner and lower-cased key are the same length: the key's octet for owner octet `at` is at `at + toKey`.
+    const toKey = names.keyAt(node) - ownerAt;
+    let at = ownerAt;
+    const end = at + length;
     let depth = 0;
     let n = node;
     let target = -1;
     let hash = 0;
     // Up: each step drops a label, as long as the nodes' names are what is left of this one.
     for (;;) {
-      if (n < 0 || names.nameLength(n) !== end - at) {
-        // The nodes do not follow the labels (an NSEC3 owner more than one label below the apex): the name as a name.
-        return this.checked(compressName(bytes, names.ownerAt(node), end, out, this.w));
+      if (n < 0 || names.nameLength(n) !== end - at) return this.irregularName(names, node);
+      const slot = this.findNode(n);
+      if (slot >= 0) {
+        target = this.nodeAt[slot]!;
+        hash = this.nodeHash[slot]!;
+        break;
       }
-      for (let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT; this.nodeGen[s] === gen; s = (s + 1) & (NODE_SLOTS - 1)) {
-        if (this.nodeKey[s] === n) {
-          target = this.nodeAt[s]!;
-          hash = this.nodeHash[s]!;
-          break;
-        }
-      }
-      if (target >= 0 || names.parent(n) < 0) break;
+      const up = names.parent(n);
+      if (up < 0) break;
       chainNode[depth] = n;
       chainAt[depth] = at;
       depth++;
       at += bytes[at]! + 1;
-      n = names.parent(n);
+      n = up;
     }
-    const apex = target < 0;
-    if (apex) hash = compressionHash(bytes, at);
-    const topHash = hash;
+    // Not even the apex written yet (the message's first owner): its name through the name compressor.
+    if (target < 0) return this.apexName(names, n, at, end, depth);
     // Down: the deepest label whose name was written before (as RDATA, say) is pointed at instead.
+    let below = depth;
+    for (let i = depth - 1; i >= 0; i--) {
+      hash = extendLowerCaseHash(hash, bytes, chainAt[i]! + toKey);
+      chainHash[i] = hash;
+      const found = findWritten(hash, bytes, chainAt[i]!, out);
+      if (found >= 0) {
+        target = found;
+        below = i;
+      }
+    }
+    const w = this.writeLabels(bytes, below, this.w);
+    out[w] = 0xc0 | (target >> 8);
+    out[w + 1] = target & 0xff;
+    return w + 2;
+  }
+
+  /** The slot of node `n` in this message's node table, or -1. */
+  private findNode(n: number): number {
+    const gen = this.nodeGeneration;
+    // The step runs before the first probe too (see rememberNode).
+    let s = ((Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT) - 1) & (NODE_SLOTS - 1);
+    for (;;) {
+      s = (s + 1) & (NODE_SLOTS - 1);
+      if (this.nodeGen[s] !== gen) return -1;
+      if (this.nodeKey[s] === n) return s;
+    }
+  }
+
+  /** Writes the first `count` labels of the chain at `w`, each remembered both ways; returns the offset past them. */
+  private writeLabels(bytes: Uint8Array, count: number, w: number): number {
+    const out = this.out;
+    for (let i = 0; i < count; i++) {
+      if (w <= MAX_POINTER) {
+        this.rememberNode(chainNode[i]!, w, chainHash[i]!);
+        rememberWritten(chainHash[i]!, w);
+      }
+      for (let k = chainAt[i]!, stop = k + bytes[k]! + 1; k < stop; ) out[w++] = bytes[k++]!;
+    }
+    return w;
+  }
+
+  /**
+   * The owner name of a node whose ancestors up to the apex are not written
+   * in this message (its first owner name): the labels below the apex are
+   * hashed and looked up as in nodeName, and the apex's name (the origin)
+   * goes through the name compressor: it may point into the question, and
+   * RDATA names at it.
+   */
+  private apexName(names: NodeNames, apex: number, at: number, end: number, depth: number): number {
+    const bytes = names.bytes;
+    const out = this.out;
+    const topHash = compressionHash(bytes, at);
+    let hash = topHash;
+    let target = -1;
     let below = depth;
     for (let i = depth - 1; i >= 0; i--) {
       hash = extendCompressionHash(hash, bytes, chainAt[i]!);
@@ -203,27 +265,27 @@ export class MessageWriter {
         below = i;
       }
     }
-    let w = this.w;
-    for (let i = 0; i < below; i++) {
-      if (w <= MAX_POINTER) {
-        this.rememberNode(chainNode[i]!, w, chainHash[i]!);
-        rememberWritten(chainHash[i]!, w);
-      }
-      for (let k = chainAt[i]!, stop = k + bytes[k]! + 1; k < stop; ) out[w++] = bytes[k++]!;
-    }
-    if (below < depth || !apex) {
+    let w = this.writeLabels(bytes, below, this.w);
+    if (below < depth) {
       out[w] = 0xc0 | (target >> 8);
       out[w + 1] = target & 0xff;
       return w + 2;
     }
-    // The apex's name (the origin) through the name compressor: it may point into the question, and RDATA names at it.
     const start = w;
     w = this.checked(compressName(bytes, at, end, out, w));
     if (end - at > 1 && start <= MAX_POINTER) {
-      // (The root's one octet is never pointed at.)
-      this.rememberNode(n, (out[start]! & 0xc0) === 0xc0 ? ((out[start]! & 0x3f) << 8) | out[start + 1]! : start, topHash);
+      // (The root's one octet is never pointed at.) Where the origin is: here, or where it points (the question's, in the
+      // first message; both octets read either way, so no access only the first message makes).
+      const pointer = ((out[start]! & 0x3f) << 8) | out[start + 1]!;
+      this.rememberNode(apex, (out[start]! & 0xc0) === 0xc0 ? pointer : start, topHash);
     }
     return w;
+  }
+
+  /** The owner name of a node whose nodes do not follow its labels (an NSEC3 owner more than one label below the apex): compressed as a name. */
+  private irregularName(names: NodeNames, node: number): number {
+    const at = names.ownerAt(node);
+    return this.checked(compressName(names.bytes, at, at + names.nameLength(node), this.out, this.w));
   }
 
   /** `w` unless it says the name did not parse. */
@@ -235,8 +297,10 @@ export class MessageWriter {
   /** Remembers that node `n`'s name, with compression hash `hash`, is at `at` in this message (past the table's fill limit, it is not remembered). */
   private rememberNode(n: number, at: number, hash: number): void {
     if (this.nodesUsed >= NODE_LIMIT) return;
-    let s = Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT;
-    while (this.nodeGen[s] === this.nodeGeneration) s = (s + 1) & (NODE_SLOTS - 1);
+    // The step runs before the first probe too (from the slot before): no arithmetic an optimised version saw no use of.
+    let s = ((Math.imul(n, 0x9e3779b1) >>> NODE_SHIFT) - 1) & (NODE_SLOTS - 1);
+    do s = (s + 1) & (NODE_SLOTS - 1);
+    while (this.nodeGen[s] === this.nodeGeneration);
     this.nodeGen[s] = this.nodeGeneration;
     this.nodeKey[s] = n;
     this.nodeAt[s] = at;
@@ -295,13 +359,24 @@ export class MessageWriter {
    * Returns a copy of its octets.
    */
   finish(opt: Uint8Array | null, rcode = 0, truncated = false): Buffer {
+    const bytes = Buffer.allocUnsafe(this.finishedLength(opt));
+    this.finishInto(bytes, 0, opt, rcode, truncated);
+    return bytes;
+  }
+
+  /** Octets the finished message takes, `opt` included. */
+  finishedLength(opt: Uint8Array | null): number {
+    return this.w + (opt?.length ?? 0);
+  }
+
+  /** As {@link finish}, but the message is copied to `dest` at `at` (which has room for {@link finishedLength} octets); returns its length. */
+  finishInto(dest: Uint8Array, at: number, opt: Uint8Array | null, rcode = 0, truncated = false): number {
     const out = this.out;
     out.writeUInt16BE((this.flags | (truncated ? TC : 0) | (rcode & 0xf)) & 0xffff, 2);
     out.writeUInt16BE(this.records, 6);
     out.writeUInt16BE(opt === null ? 0 : 1, 10);
-    const bytes = Buffer.allocUnsafe(this.w + (opt?.length ?? 0));
-    out.copy(bytes, 0, 0, this.w);
-    if (opt !== null) bytes.set(opt, this.w);
-    return bytes;
+    out.copy(dest, at, 0, this.w);
+    if (opt !== null) dest.set(opt, at + this.w);
+    return this.w + (opt?.length ?? 0);
   }
 }
