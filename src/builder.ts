@@ -293,6 +293,7 @@ export class ZoneBuilder {
       child.on('message', (m) => {
         if (answer !== null || !isFromBuilder(m) || m.seq !== msg.seq) return;
         answer = m;
+        this.options.log?.debug(`zone builder (pid ${child.pid}) answered job ${msg.seq}`);
         // Closing the channel is the builder's cue to exit (it gives its heap back).
         if (child.connected) child.disconnect();
       });
@@ -300,6 +301,7 @@ export class ZoneBuilder {
         if (answer === null) finish({ kind: 'died', why: `failed (${err.message})` });
       });
       child.on('exit', (code, signal) => {
+        this.options.log?.debug(`zone builder (pid ${child.pid}) exited (${signal ?? `exit code ${code}`})`);
         finish(answer !== null ? { kind: 'answered', msg: answer } : { kind: 'died', why: `exited (${signal ?? `exit code ${code}`})` });
       });
       child.send(msg, (err) => {

@@ -35,6 +35,8 @@ function peakRssMB(): number {
 
 function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
   const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
+  // How long Node took to start this process and load the build's modules (on a start's path to the first answer).
+  log.debug(`build job received ${Math.round(performance.now())} ms after the builder process started`);
   try {
     return buildZones(msg.zones, msg.stateDir, { log, ...(msg.force ? { force: true } : {}) });
   } catch (err) {

@@ -59,7 +59,7 @@ export interface BuildOptions {
 
 /** A zone parsed and compiled in memory, or its diagnostics. */
 export type CompileOutcome =
-  | { kind: 'compiled'; origin: string; zone: Zone; image: Uint8Array; hash: string; sources: SourceFile[]; warnings: string[] }
+  | { kind: 'compiled'; origin: string; zone: Zone; image: Uint8Array; hash: string; sources: SourceFile[]; warnings: string[]; parseMs: number; compileMs: number }
   | { kind: 'error'; origin: string; code: 'E_ZONE' | 'E_IMAGE'; errors: string[]; warnings: string[] };
 
 /**
@@ -90,17 +90,19 @@ export function compileSources(config: ZoneConfig, options: { readFile?: ReadFil
     return octets;
   };
   const origin = config.name;
+  const t0 = performance.now();
   const loaded = loadZoneFile(origin, displayPath(config.file), { readFile, ...(options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {}) });
   const warnings = loaded.warnings.map(formatDiagnostic);
   if (!loaded.ok) return { kind: 'error', origin, code: 'E_ZONE', errors: loaded.errors.map(formatDiagnostic), warnings };
   const hash = sourceHash(origin, sources);
+  const t1 = performance.now();
   let image: Uint8Array;
   try {
     image = compileZone(loaded.zone, { origin, source: hash });
   } catch (err) {
     return { kind: 'error', origin, code: 'E_IMAGE', errors: [`${displayPath(config.file)}: cannot compile zone ${origin}: ${(err as Error).message}`], warnings };
   }
-  return { kind: 'compiled', origin, zone: loaded.zone, image, hash, sources, warnings };
+  return { kind: 'compiled', origin, zone: loaded.zone, image, hash, sources, warnings, parseMs: elapsed(t0, t1), compileMs: elapsed(t1) };
 }
 
 /**
@@ -185,8 +187,10 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   } else {
     // Forced: this build's octets replace the file (renamed over it; a process mapping the old one keeps reading it).
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
+    const tw = performance.now();
     const w = store.writeImage(name, c.image);
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
+    options.log?.debug(`zone ${origin}: parsed in ${c.parseMs} ms, compiled in ${c.compileMs} ms, image of ${c.image.length} octets written in ${elapsed(tw)} ms`);
     // The octets are those compileZone checksummed, written whole and fsync'd: reading all of them
     // back would only check the kernel's copy. The file's size, header and meta are read back.
     stamp = stampNow(path);
@@ -339,6 +343,6 @@ export function checkZones(zones: readonly ZoneConfig[], options: { maxErrors?: 
   return errors.length > 0 ? { kind: 'error', errors, warnings } : { kind: 'ok', zones: checked, warnings };
 }
 
-function elapsed(t0: number): number {
-  return Math.round((performance.now() - t0) * 10) / 10;
+function elapsed(t0: number, t1 = performance.now()): number {
+  return Math.round((t1 - t0) * 10) / 10;
 }
