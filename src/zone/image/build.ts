@@ -14,8 +14,8 @@ import type { Zone } from '../parse/zone.js';
 import { compileZone } from './compile.js';
 import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
-import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
-import { sameStamp, stampNow, trustedStamp, wallClockNs } from './file-stamp.js';
+import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, syncFile, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
+import { sameStamp, stampNow, trustedStamp, wallClockNs, type FileStamp } from './file-stamp.js';
 import { FORMAT_VERSION } from './format.js';
 import { decodeJournal, encodeJournal, recordChange } from '../../xfr/journal.js';
 import { VERSION } from '../../version.js';
@@ -55,6 +55,29 @@ export interface BuildOptions {
   force?: boolean;
   /** Errors per zone before the parser gives up (the parser's default otherwise). */
   maxErrors?: number;
+  /**
+   * Write new images without fsync, and hand each here to be put on disk by
+   * {@link syncBuiltImage} once the build has answered (the builder process
+   * does it after its answer, off the path to the first answer). Until then
+   * the zone's manifest records no stamp for the image, so a restart after a
+   * crash of the machine verifies its checksum before trusting it, and
+   * rebuilds it when it was cut short. Absent: every image is fsynced before
+   * buildZones returns.
+   */
+  deferSync?: (unsynced: UnsyncedImage) => void;
+}
+
+/** An image a build wrote without fsync, and the manifest written for it (without the image's stamp). */
+export interface UnsyncedImage {
+  /** The state directory. */
+  stateDir: string;
+  origin: string;
+  /** The image's file name in images/. */
+  name: string;
+  /** The image file's stamp right after it was written, or null when it could not be had. */
+  stamp: FileStamp | null;
+  /** The manifest as written. */
+  manifest: Manifest;
 }
 
 /** A zone parsed and compiled in memory, or its diagnostics. */
@@ -177,6 +200,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   const name = imageFileName(origin, c.hash);
   const path = store.imagePath(name);
   const expect = { origin, hash: c.hash };
+  let unsynced = false;
   let stamp = stampNow(path);
   let v: VerifyOutcome = stamp === null ? { kind: 'missing' } : store.verifyImage(name, expect);
   // An image there that cannot even be mapped (ENOMEM, …): the workers could not map a new one either; say so.
@@ -188,10 +212,11 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     // Forced: this build's octets replace the file (renamed over it; a process mapping the old one keeps reading it).
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
     const tw = performance.now();
-    const w = store.writeImage(name, c.image);
+    unsynced = options.deferSync !== undefined;
+    const w = store.writeImage(name, c.image, { sync: !unsynced });
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
-    options.log?.debug(`zone ${origin}: parsed in ${c.parseMs} ms, compiled in ${c.compileMs} ms, image of ${c.image.length} octets written in ${elapsed(tw)} ms`);
-    // The octets are those compileZone checksummed, written whole and fsync'd: reading all of them
+    options.log?.debug(`zone ${origin}: parsed in ${c.parseMs} ms, compiled in ${c.compileMs} ms, image of ${c.image.length} octets written in ${elapsed(tw)} ms${unsynced ? ' (fsync deferred)' : ''}`);
+    // The octets are those compileZone checksummed, written whole (and fsync'd, or soon): reading all of them
     // back would only check the kernel's copy. The file's size, header and meta are read back.
     stamp = stampNow(path);
     const back = stamp === null ? null : store.stampedImage(name, stamp, expect);
@@ -225,10 +250,12 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     imageBytes: v.bytes,
     built: new Date().toISOString(),
     warnings: c.warnings,
-    ...(imageStamp !== null ? { imageStamp } : {}),
+    // An image not yet on disk gets its stamp once it is (syncBuiltImage): until then a restart verifies it.
+    ...(imageStamp !== null && !unsynced ? { imageStamp } : {}),
   };
   const wm = store.writeManifest(written);
   if (wm.kind === 'error') return fail(wm.error, [wm.error.describe()], c.warnings);
+  if (unsynced) options.deferSync!({ stateDir: store.dir, origin, name, stamp: imageStamp, manifest: written });
   return {
     kind: 'built',
     warnings,
@@ -244,6 +271,29 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
       sourceFiles: c.sources.map((s) => s.path),
     },
   };
+}
+
+/**
+ * Puts an image a build wrote without fsync (BuildOptions.deferSync) on
+ * disk: fsync of the file and of its folder; then, if the file is still as
+ * written and the zone's manifest still the one written for it, that
+ * manifest again with the image's stamp, so a restart checks the header
+ * only (file-stamp.ts). `stamped`: whether the manifest got the stamp.
+ */
+export function syncBuiltImage(u: UnsyncedImage): { kind: 'ok'; stamped: boolean } | { kind: 'error'; error: ShardnsError } {
+  const opened = ImageStore.open(u.stateDir);
+  if (opened.kind === 'error') return opened;
+  const store = opened.store;
+  const path = store.imagePath(u.name);
+  const synced = syncFile(path);
+  if (synced.kind === 'error') return synced;
+  const now = stampNow(path);
+  if (u.stamp === null || now === null || !sameStamp(now, u.stamp)) return { kind: 'ok', stamped: false };
+  // Another build may have written the manifest since: then it is left as it is.
+  const m = store.readManifest(u.origin);
+  if (m.kind !== 'ok' || m.manifest.image !== u.name || m.manifest.built !== u.manifest.built) return { kind: 'ok', stamped: false };
+  const w = store.writeManifest({ ...u.manifest, imageStamp: u.stamp });
+  return w.kind === 'error' ? w : { kind: 'ok', stamped: true };
 }
 
 /**
