@@ -11,7 +11,7 @@ import { formatDiagnostic } from '../parse/diagnostics.js';
 import { loadZoneFile } from '../parse/load.js';
 import type { ReadFile } from '../parse/parser.js';
 import type { Zone } from '../parse/zone.js';
-import { compileZone } from './compile.js';
+import { compileZoneParts, joinImage, type CompiledImage } from './compile.js';
 import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
 import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, syncFile, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
@@ -82,7 +82,7 @@ export interface UnsyncedImage {
 
 /** A zone parsed and compiled in memory, or its diagnostics. */
 export type CompileOutcome =
-  | { kind: 'compiled'; origin: string; zone: Zone; image: Uint8Array; hash: string; sources: SourceFile[]; warnings: string[]; parseMs: number; compileMs: number }
+  | { kind: 'compiled'; origin: string; zone: Zone; image: CompiledImage; hash: string; sources: SourceFile[]; warnings: string[]; parseMs: number; compileMs: number }
   | { kind: 'error'; origin: string; code: 'E_ZONE' | 'E_IMAGE'; errors: string[]; warnings: string[] };
 
 /**
@@ -119,9 +119,9 @@ export function compileSources(config: ZoneConfig, options: { readFile?: ReadFil
   if (!loaded.ok) return { kind: 'error', origin, code: 'E_ZONE', errors: loaded.errors.map(formatDiagnostic), warnings };
   const hash = sourceHash(origin, sources);
   const t1 = performance.now();
-  let image: Uint8Array;
+  let image: CompiledImage;
   try {
-    image = compileZone(loaded.zone, { origin, source: hash });
+    image = compileZoneParts(loaded.zone, { origin, source: hash });
   } catch (err) {
     return { kind: 'error', origin, code: 'E_IMAGE', errors: [`${displayPath(config.file)}: cannot compile zone ${origin}: ${(err as Error).message}`], warnings };
   }
@@ -213,7 +213,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
     const tw = performance.now();
     unsynced = options.deferSync !== undefined;
-    const w = store.writeImage(name, c.image, { sync: !unsynced });
+    const w = store.writeImage(name, c.image.pieces, { sync: !unsynced });
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
     options.log?.debug(`zone ${origin}: parsed in ${c.parseMs} ms, compiled in ${c.compileMs} ms, image of ${c.image.length} octets written in ${elapsed(tw)} ms${unsynced ? ' (fsync deferred)' : ''}`);
     // The octets are those compileZone checksummed, written whole (and fsync'd, or soon): reading all of them
@@ -235,7 +235,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   const after = stampNow(path);
   const imageStamp = stamp !== null && after !== null && sameStamp(stamp, after) ? after : null;
   // IXFR history (RFC 1995): the change from the version served until now, for a zone that may be transferred.
-  const note = config.journal === true ? updateJournal(store, origin, manifest, name, c.image) : null;
+  const note = config.journal === true ? updateJournal(store, origin, manifest, name, joinImage(c.image)) : null;
   const warnings = note === null ? c.warnings : [...c.warnings, note];
   const written: Manifest = {
     manifest: MANIFEST_VERSION,
@@ -384,7 +384,7 @@ export function checkZones(zones: readonly ZoneConfig[], options: { maxErrors?: 
       continue;
     }
     try {
-      const image = new ZoneImage(c.image, { verify: true });
+      const image = new ZoneImage(joinImage(c.image), { verify: true });
       checked.push({ origin: c.origin, zone: c.zone, serial: image.serial, records: image.recordCount, imageBytes: c.image.length });
     } catch (err) {
       errors.push(`${displayPath(config.file)}: the compiled image of ${c.origin} does not read back: ${(err as Error).message} (a bug in shardns; please report it)`);
