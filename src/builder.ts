@@ -114,7 +114,7 @@ class WarmBuilder {
   }
 
   private received(m: unknown): void {
-    if (!isFromBuilder(m)) return;
+    if (!isFromBuilder(m) || m.type === 'started') return;
     if (m.type === 'settled') {
       if (this.waiting === null && m.rssMB > this.rssLimitMB) {
         this.log?.debug(`the transfer builder (pid ${m.pid}) stays at ${m.rssMB} MB after its job, over ${this.rssLimitMB} MB: letting it go`);
@@ -207,11 +207,22 @@ export class ZoneBuilder {
 
   constructor(private readonly options: BuilderOptions) {}
 
-  /** Gives every zone an image in the state directory (reusing unchanged ones), or says why not. */
-  async build(zones: readonly ZoneConfig[], force = false): Promise<BuildReport> {
+  /**
+   * Gives every zone an image in the state directory (reusing unchanged
+   * ones), or says why not. `onStarted`: called once the builder has the job
+   * (its Node start-up and module loading done), or when it failed before.
+   */
+  async build(zones: readonly ZoneConfig[], force = false, onStarted?: () => void): Promise<BuildReport> {
     const seq = ++this.seq;
     const { stateDir, logLevel, logFormat } = this.options;
-    const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } });
+    let started = false;
+    const start = (): void => {
+      if (started) return;
+      started = true;
+      onStarted?.();
+    };
+    const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } }, start);
+    start();
     if (reply.kind === 'answered' && reply.msg.type === 'built') return { outcome: reply.msg.outcome, peakRssMB: reply.msg.peakRssMB };
     const why = reply.kind === 'died' ? reply.why : 'answered another job';
     const e = new ShardnsError('E_IMAGE', `the zone builder ${why} before finishing the build`, 'see the lines above; if it ran out of memory, give the machine more or split the zone');
@@ -301,10 +312,11 @@ export class ZoneBuilder {
 
   /**
    * Forks a builder, sends one job, and settles with its answer (or its
-   * death, if first); closing the channel then lets it go. The ZoneBuilder is
+   * death, if first); closing the channel then lets it go. `onStarted`: the
+   * builder said it has the job. The ZoneBuilder is
    * busy from the fork until the process has exited.
    */
-  private run(msg: ToBuilder): Promise<JobReply> {
+  private run(msg: ToBuilder, onStarted?: () => void): Promise<JobReply> {
     return new Promise((resolve) => {
       let child: ChildProcess;
       try {
@@ -329,6 +341,10 @@ export class ZoneBuilder {
       };
       child.on('message', (m) => {
         if (answered || !isFromBuilder(m) || m.seq !== msg.seq) return;
+        if (m.type === 'started') {
+          onStarted?.();
+          return;
+        }
         answered = true;
         this.options.log?.debug(`zone builder (pid ${child.pid}) answered job ${msg.seq}`);
         finish({ kind: 'answered', msg: m });

@@ -191,13 +191,22 @@ export class Supervisor {
     // Unchanged zones need no builder: their images are checked here (file stamps, or hashes and CRC; no parsing).
     const t0 = performance.now();
     const reused = this.rebuild ? null : reuseAll(primaryZones(this.config), this.config.stateDir);
-    // The builder is forked before the workers: it is what the first answer waits for, and the
-    // workers' Node start-up then overlaps its work instead of delaying its own start.
-    const building = reused ? null : this.builder.build(primaryZones(this.config), this.rebuild);
-    for (const slot of this.slots) this.spawn(slot, false);
+    // The builder is forked before the workers, and they only once it has its job: it is what the
+    // first answer waits for, and the workers' Node start-up (as much CPU as the builder's, on as few
+    // cores) then overlaps its parse instead of slowing its own start-up.
+    let forked = false;
+    const forkWorkers = (): void => {
+      // Stopped meanwhile (SIGTERM during the build): no worker to start.
+      if (forked || this.phase === 'stopping') return;
+      forked = true;
+      for (const slot of this.slots) this.spawn(slot, false);
+    };
+    const building = reused ? null : this.builder.build(primaryZones(this.config), this.rebuild, forkWorkers);
+    if (building === null) forkWorkers();
     const periodMs = Math.min(1000, (this.config.workerTimeout * 1000) / 4);
     this.heartbeat = setInterval(() => this.beat(), periodMs);
     const built: BuildReport = building === null ? { outcome: { kind: 'ok', ...reused!, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 } : await building;
+    forkWorkers();
     this.logBuild(built.outcome, built.peakRssMB);
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
     this.zones = built.outcome.zones;

@@ -119,6 +119,8 @@ process.on('message', (m: unknown) => {
     });
     return;
   }
+  // The supervisor forks the workers now: their start-up would have slowed this one's.
+  send({ type: 'started', seq: m.seq, pid: process.pid });
   const outcome = build(m);
   send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() }, syncDeferred);
 });

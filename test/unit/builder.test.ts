@@ -54,6 +54,29 @@ process.on('disconnect', () => process.exit(0));`,
     expect(idle).to.equal(1);
   });
 
+  it('onStarted is called when the builder has the job, before its answer; once, also when the builder dies first', async () => {
+    const script = join(dir, 'started.mjs');
+    // Says it started, then answers 800 ms later.
+    writeFileSync(
+      script,
+      `process.on('message', (m) => { process.send({ type: 'started', seq: m.seq, pid: process.pid }); setTimeout(() => process.send({ type: 'built', seq: m.seq, outcome: { kind: 'ok', zones: [], warnings: [], ms: 1 }, pid: process.pid, peakRssMB: 1 }), 800); });
+process.on('disconnect', () => process.exit(0));`,
+    );
+    const t0 = performance.now();
+    const startedAt: number[] = [];
+    const r = await builder(script).build(zones(), false, () => startedAt.push(performance.now() - t0));
+    const answeredAt = performance.now() - t0;
+    expect(r.outcome.kind).to.equal('ok');
+    expect(startedAt).to.have.length(1);
+    expect(answeredAt - startedAt[0]!, 'started well before the answer').to.be.greaterThan(600);
+    const dead = join(dir, 'dies.mjs');
+    writeFileSync(dead, 'process.exit(3);');
+    let calls = 0;
+    const d = await builder(dead).build(zones(), false, () => calls++);
+    expect(d.outcome.kind).to.equal('error');
+    expect(calls, 'called once even though the builder never started').to.equal(1);
+  });
+
   const deaths: [string, string, RegExp][] = [
     ['exits before answering', 'process.exit(3);', /the zone builder exited \(exit code 3\) before finishing the build/],
     ['is killed while building', "process.on('message', () => process.kill(process.pid, 'SIGKILL'));", /the zone builder exited \(SIGKILL\) before finishing the build/],
