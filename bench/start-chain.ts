@@ -13,7 +13,10 @@
  * started again on that state directory (the image reused) and timed too.
  * CPU: user + system of the tree (`/usr/bin/time`: the supervisor, which
  * waits for its builder and workers, and everything they ran), from the
- * spawn to the exit after SIGTERM, so it includes the short shutdown.
+ * spawn to the exit after SIGTERM, so it includes the short shutdown (the
+ * server is stopped once its builder has exited: it answers before it syncs
+ * the image, and a builder still running at the supervisor's exit would not
+ * be counted).
  * `--quiet` prints the table of medians only, not every start's milestones.
  */
 
@@ -83,8 +86,11 @@ async function startOnce(bin: string, zone: string, probe: { name: string; expec
   void exited.then(() => gone.abort());
   const ok = await waitForAnswer(port, probe.name, 'A', probe.expect, 120_000, 5, gone.signal);
   const firstMs = performance.now() - t0;
-  // Let every worker report ready, then stop the server (SIGTERM to the supervisor, time's child).
-  for (let i = 0; i < 200 && !/listening on/.test(out); i++) await new Promise((r) => setTimeout(r, 10));
+  // Let every worker report ready, and a builder that answered before it exited (it syncs the image
+  // after its answer) exit, so that its CPU is counted (the supervisor waits for it only while it runs);
+  // then stop the server (SIGTERM to the supervisor, time's child).
+  const settled = (): boolean => /listening on/.test(out) && (!/zone builder \(pid \d+\) answered/.test(out) || /zone builder \(pid \d+\) exited/.test(out));
+  for (let i = 0; i < 1000 && !settled(); i++) await new Promise((r) => setTimeout(r, 10));
   const supervisor = Number(/supervisor\[(\d+)\]/.exec(out)?.[1] ?? 0);
   if (ok && supervisor > 0) process.kill(supervisor, 'SIGTERM');
   else child.kill('SIGTERM');
