@@ -18,6 +18,8 @@
  * the image, and a builder still running at the supervisor's exit would not
  * be counted).
  * `--quiet` prints the table of medians only, not every start's milestones.
+ * Starts are 2 s apart (GAP_MS): right after a stop the kernel is still
+ * taking back what the stopped processes freed.
  */
 
 import { spawn } from 'node:child_process';
@@ -105,6 +107,9 @@ async function startOnce(bin: string, zone: string, probe: { name: string; expec
   return { firstMs, cpuMs: t ? (Number(t[1]) + Number(t[2])) * 1000 : NaN, maxRssKb: t ? Number(t[3]) : NaN, lines };
 }
 
+/** Pause between one start's stop and the next start (ms). */
+const GAP_MS = 2000;
+
 const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
   const results = bins.map(() => ({ first: [] as Start[], again: [] as Start[] }));
   for (let r = 0; r < rounds; r++) {
     for (let b = 0; b < bins.length; b++) {
+      if (r + b > 0) await new Promise((res) => setTimeout(res, GAP_MS));
       const state = mkdtempSync(join(tmpdir(), 'shardns-chain-'));
       // Started as root, shardns runs as an unprivileged user, who must reach the state directory.
       chmodSync(state, 0o755);
@@ -133,6 +139,9 @@ async function main(): Promise<void> {
         };
         show('fresh', s);
         if (restart) {
+          // What the stopped server freed (a builder's heap, the workers) settles first: a restart right
+          // on the heels of a build measured the kernel giving back hundreds of MB, not the restart.
+          await new Promise((r) => setTimeout(r, GAP_MS));
           const again = await startOnce(bins[b]!, zone, probe, join(state, 'state'));
           results[b]!.again.push(again);
           show('restart', again);
