@@ -20,9 +20,9 @@ import { GENERATED_BY, writeZone } from './gen-zone.js';
  *
  *   import      loading the builder's modules (what a forked builder pays first)
  *   parse       loadZoneFile with a reader that hashes each file as it reads it
- *   compile     compileZone
+ *   compile     compileZoneParts (the image in pieces, as the builder writes it)
  *   open        ImageStore.open of a fresh state directory
- *   write       ImageStore.writeImage (temporary file, fsync, rename)
+ *   write       ImageStore.writeImage of the pieces (temporary file, writev, fsync, rename)
  *   verify      ImageStore.verifyImage of what was just written
  *   buildZones  buildZones into another empty state directory (everything
  *               again: parse, compile, write, check, manifest), in the same
@@ -76,7 +76,7 @@ async function child(file: string): Promise<void> {
   readFileSync(file); // the page cache holds it: the phases are CPU, not disk
   const clock = new Clock();
   const build = await import('../src/zone/image/build.js');
-  const { compileZone } = await import('../src/zone/image/compile.js');
+  const { compileZoneParts } = await import('../src/zone/image/compile.js');
   const { loadZoneFile } = await import('../src/zone/parse/load.js');
   const { reuseAll } = await import('../src/zone/image/reuse.js');
   const { ImageStore, sha256 } = await import('../src/zone/image/store.js');
@@ -94,7 +94,7 @@ async function child(file: string): Promise<void> {
     process.exit(1);
   }
   const hash = 'ab'.repeat(32);
-  const image = compileZone(loaded.zone, { origin: 'example.com.', source: hash });
+  const image = compileZoneParts(loaded.zone, { origin: 'example.com.', source: hash });
   clock.lap('compile');
   const records = loaded.zone.size;
   const state = mkdtempSync(join(tmpdir(), 'shardns-phases-'));
@@ -102,7 +102,7 @@ async function child(file: string): Promise<void> {
     const opened = ImageStore.open(join(state, 'phases'));
     if (opened.kind !== 'ok') throw opened.error;
     clock.lap('open');
-    const w = opened.store.writeImage('example.com-x.v1.zimg', image);
+    const w = opened.store.writeImage('example.com-x.v1.zimg', image.pieces);
     clock.lap('write');
     const v = opened.store.verifyImage('example.com-x.v1.zimg', { origin: 'example.com.', hash });
     clock.lap('verify');

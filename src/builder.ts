@@ -31,6 +31,8 @@ export interface BuilderOptions {
   warmRssLimitMB?: number;
   /** Where the supervisor's side says how jobs went (debug). */
   log?: Logger;
+  /** Called whenever the last running builder process has exited (the ZoneBuilder is no longer busy). */
+  onIdle?: () => void;
 }
 
 /**
@@ -112,7 +114,7 @@ class WarmBuilder {
   }
 
   private received(m: unknown): void {
-    if (!isFromBuilder(m)) return;
+    if (!isFromBuilder(m) || m.type === 'started') return;
     if (m.type === 'settled') {
       if (this.waiting === null && m.rssMB > this.rssLimitMB) {
         this.log?.debug(`the transfer builder (pid ${m.pid}) stays at ${m.rssMB} MB after its job, over ${this.rssLimitMB} MB: letting it go`);
@@ -168,7 +170,12 @@ class WarmBuilder {
  * only an exit gives it back. A builder that dies before answering (out of
  * memory, a signal) is a failed job, reported as such; nothing in the state
  * directory is left half-written (the store renames whole files into place).
- * A job's promise settles once its builder has exited.
+ * A job's promise settles when its builder answers, not when it has exited:
+ * a build's builder still puts its images on disk (fsync) after answering,
+ * and exiting a process with a large heap takes a while too; neither is on
+ * the path to the first answer. Until the builder has exited the
+ * ZoneBuilder stays `busy` (nothing may be removed from the state
+ * directory); `onIdle` says when it no longer is.
  */
 export class ZoneBuilder {
   private seq = 0;
@@ -177,19 +184,45 @@ export class ZoneBuilder {
   private warm: WarmBuilder | null = null;
   private closed = false;
 
-  /** Whether a build is running (its fresh image is not yet among those served: nothing may be removed). */
+  /** Whether a builder process is running (a build whose fresh image may not be among those served yet, or one still syncing what it answered: nothing may be removed). */
   get busy(): boolean {
     return this.running > 0;
   }
 
+  /** Resolves once no builder process runs (at once when none does). */
+  idle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private readonly idleWaiters: (() => void)[] = [];
+
+  /** One builder process or job fewer; at none, tells whoever waits. */
+  private ended(): void {
+    this.running--;
+    if (this.running > 0) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+    this.options.onIdle?.();
+  }
+
   constructor(private readonly options: BuilderOptions) {}
 
-  /** Gives every zone an image in the state directory (reusing unchanged ones), or says why not. */
-  async build(zones: readonly ZoneConfig[], force = false): Promise<BuildReport> {
+  /**
+   * Gives every zone an image in the state directory (reusing unchanged
+   * ones), or says why not. `onStarted`: called once the builder has the job
+   * (its Node start-up and module loading done), or when it failed before.
+   */
+  async build(zones: readonly ZoneConfig[], force = false, onStarted?: () => void): Promise<BuildReport> {
     const seq = ++this.seq;
     const { stateDir, logLevel, logFormat } = this.options;
-    this.running++;
-    const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } }).finally(() => this.running--);
+    let started = false;
+    const start = (): void => {
+      if (started) return;
+      started = true;
+      onStarted?.();
+    };
+    const reply = await this.run({ type: 'build', seq, zones: [...zones], stateDir, ...(force ? { force } : {}), log: { level: logLevel, format: logFormat } }, start);
+    start();
     if (reply.kind === 'answered' && reply.msg.type === 'built') return { outcome: reply.msg.outcome, peakRssMB: reply.msg.peakRssMB };
     const why = reply.kind === 'died' ? reply.why : 'answered another job';
     const e = new ShardnsError('E_IMAGE', `the zone builder ${why} before finishing the build`, 'see the lines above; if it ran out of memory, give the machine more or split the zone');
@@ -212,10 +245,15 @@ export class ZoneBuilder {
     const seq = ++this.seq;
     const { stateDir, logLevel, logFormat } = this.options;
     const msg: ToBuilder = { type: 'fetch', seq, job, keys: [...keys], stateDir, log: { level: logLevel, format: logFormat } };
-    this.running++;
     const t0 = performance.now();
     const warm = this.warmTransferBuilder();
-    const reply = await (warm !== null ? warm.job(msg) : this.run(msg)).finally(() => this.running--);
+    let reply: JobReply;
+    if (warm !== null) {
+      this.running++;
+      reply = await warm.job(msg).finally(() => this.ended());
+    } else {
+      reply = await this.run(msg);
+    }
     const ms = Math.round(performance.now() - t0);
     if (reply.kind === 'answered' && reply.msg.type === 'fetched') {
       this.options.log?.debug(`zone ${job.origin}: transfer job answered in ${ms} ms by ${warm !== null ? 'the warm' : 'a new'} builder (pid ${reply.msg.pid})`);
@@ -272,8 +310,13 @@ export class ZoneBuilder {
     return opened.store.removeUnused([...keep]);
   }
 
-  /** Forks a builder, sends one job, waits for its answer or its death, and lets it go. */
-  private run(msg: ToBuilder): Promise<{ kind: 'answered'; msg: FromBuilder } | { kind: 'died'; why: string }> {
+  /**
+   * Forks a builder, sends one job, and settles with its answer (or its
+   * death, if first); closing the channel then lets it go. `onStarted`: the
+   * builder said it has the job. The ZoneBuilder is
+   * busy from the fork until the process has exited.
+   */
+  private run(msg: ToBuilder, onStarted?: () => void): Promise<JobReply> {
     return new Promise((resolve) => {
       let child: ChildProcess;
       try {
@@ -282,28 +325,44 @@ export class ZoneBuilder {
         resolve({ kind: 'died', why: `could not be started (${(err as Error).message})` });
         return;
       }
-      // The job is done when the builder has answered and exited (no builder outlives its job).
-      let answer: FromBuilder | null = null;
+      this.running++;
+      let gone = false;
+      const release = (): void => {
+        if (gone) return;
+        gone = true;
+        this.ended();
+      };
+      let answered = false;
       let done = false;
-      const finish = (r: { kind: 'answered'; msg: FromBuilder } | { kind: 'died'; why: string }): void => {
+      const finish = (r: JobReply): void => {
         if (done) return;
         done = true;
         resolve(r);
       };
       child.on('message', (m) => {
-        if (answer !== null || !isFromBuilder(m) || m.seq !== msg.seq) return;
-        answer = m;
-        // Closing the channel is the builder's cue to exit (it gives its heap back).
+        if (answered || !isFromBuilder(m) || m.seq !== msg.seq) return;
+        if (m.type === 'started') {
+          onStarted?.();
+          return;
+        }
+        answered = true;
+        this.options.log?.debug(`zone builder (pid ${child.pid}) answered job ${msg.seq}`);
+        finish({ kind: 'answered', msg: m });
+        // Closing the channel is the builder's cue to exit once its job's deferred work is done (it gives its heap back).
         if (child.connected) child.disconnect();
       });
       child.on('error', (err) => {
-        if (answer === null) finish({ kind: 'died', why: `failed (${err.message})` });
+        if (!answered) finish({ kind: 'died', why: `failed (${err.message})` });
+        // A process that never started emits no 'exit'.
+        if (child.pid === undefined) release();
       });
       child.on('exit', (code, signal) => {
-        finish(answer !== null ? { kind: 'answered', msg: answer } : { kind: 'died', why: `exited (${signal ?? `exit code ${code}`})` });
+        this.options.log?.debug(`zone builder (pid ${child.pid}) exited (${signal ?? `exit code ${code}`})`);
+        finish({ kind: 'died', why: `exited (${signal ?? `exit code ${code}`})` });
+        release();
       });
       child.send(msg, (err) => {
-        if (err && answer === null) {
+        if (err && !answered) {
           child.kill('SIGKILL');
           finish({ kind: 'died', why: `could not be sent the job (${err.message})` });
         }

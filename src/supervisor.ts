@@ -119,6 +119,8 @@ export class Supervisor {
 
   /** While held, no image is deleted: an upgrade's other supervisor may serve it (see holdRemoval). */
   private removalHeld: boolean;
+  /** A removal was asked for while a builder process ran; it runs when none does. */
+  private removalPending = false;
   /** The primary zones being served, as built (serial, records, files), for `shardns ctl status`. */
   private zones: BuiltZone[] = [];
   /** The secondary zones and catalogs (src/xfr/secondary-service.ts); null when the config has none. */
@@ -143,7 +145,8 @@ export class Supervisor {
     if (listeners.length !== config.workers) throw new Error(`${listeners.length} socket sets for ${config.workers} workers`);
     this.removalHeld = options.holdRemoval ?? false;
     this.rebuild = options.rebuild ?? false;
-    this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat, log });
+    // A removal skipped while a builder ran (it answers before it has synced and exited) runs once none does.
+    this.builder = new ZoneBuilder({ stateDir: config.stateDir, logLevel: config.logLevel, logFormat: config.logFormat, log, onIdle: () => this.removeUnusedIfPending() });
     this.ops = new SupervisorOps(config, log);
     this.slots = Array.from({ length: config.workers }, (_, id) => ({
       id,
@@ -188,13 +191,22 @@ export class Supervisor {
     // Unchanged zones need no builder: their images are checked here (file stamps, or hashes and CRC; no parsing).
     const t0 = performance.now();
     const reused = this.rebuild ? null : reuseAll(primaryZones(this.config), this.config.stateDir);
-    // The builder is forked before the workers: it is what the first answer waits for, and the
-    // workers' Node start-up then overlaps its work instead of delaying its own start.
-    const building = reused ? null : this.builder.build(primaryZones(this.config), this.rebuild);
-    for (const slot of this.slots) this.spawn(slot, false);
+    // The builder is forked before the workers, and they only once it has its job: it is what the
+    // first answer waits for, and the workers' Node start-up (as much CPU as the builder's, on as few
+    // cores) then overlaps its parse instead of slowing its own start-up.
+    let forked = false;
+    const forkWorkers = (): void => {
+      // Stopped meanwhile (SIGTERM during the build): no worker to start.
+      if (forked || this.phase === 'stopping') return;
+      forked = true;
+      for (const slot of this.slots) this.spawn(slot, false);
+    };
+    const building = reused ? null : this.builder.build(primaryZones(this.config), this.rebuild, forkWorkers);
+    if (building === null) forkWorkers();
     const periodMs = Math.min(1000, (this.config.workerTimeout * 1000) / 4);
     this.heartbeat = setInterval(() => this.beat(), periodMs);
     const built: BuildReport = building === null ? { outcome: { kind: 'ok', ...reused!, ms: Math.round(performance.now() - t0) }, peakRssMB: 0 } : await building;
+    forkWorkers();
     this.logBuild(built.outcome, built.peakRssMB);
     if (built.outcome.kind === 'error') throw ShardnsError.fromJSON(built.outcome.error);
     this.zones = built.outcome.zones;
@@ -375,11 +387,19 @@ export class Supervisor {
 
   /** Asks the builder to delete images no worker maps any more (one state directory per server). */
   private removeUnused(): void {
-    // A reload that began meanwhile (SIGHUP during start) may have written an image not yet served.
+    // A reload that began meanwhile (SIGHUP during start) may have written an image not yet served,
+    // or the builder that answered is still syncing it: then this runs when the builder is gone.
+    if (this.builder.busy) this.removalPending = true;
     if (this.builder.busy || this.removalHeld) return;
+    this.removalPending = false;
     const r = this.builder.removeUnused([...this.images.map((i) => i.path), ...(this.secondary?.keptImages() ?? [])]);
     if (r.kind === 'error') this.log.warn(`could not remove unused zone images: ${r.error.describe()}`);
     else if (r.removed.length > 0) this.log.debug(`removed ${r.removed.length} unused zone image file(s)`);
+  }
+
+  /** A removal skipped while a builder ran: done now that none runs (if the server is still running and removal not held). */
+  private removeUnusedIfPending(): void {
+    if (this.removalPending && this.phase === 'running') this.removeUnused();
   }
 
   /** Logs a build: warnings, then a line per zone, or the errors. */

@@ -69,6 +69,8 @@ const sendLogBatch: BatchSender = (batch, done) => {
 async function run(id: number, config: Config, packedForwardZones: PackedForwardZones, images: ServedImage[], sockets: OpenSocket[], standing: ZoneStanding): Promise<void> {
   process.title = `shardns worker ${id}`;
   const log = createLogger(`worker-${id}`, config.logLevel, config.logFormat);
+  // How long Node took to start this process and load its modules (on a start's path to the first answer).
+  log.debug(`start message received ${Math.round(performance.now())} ms after the worker process started`);
   const adopted = adoptSockets(sockets);
   if (adopted !== null) {
     fail(id, adopted);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ShardnsError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/log.js';
-import { buildZones, type BuildOutcome } from '../src/zone/image/build.js';
+import { buildZones, syncBuiltImage, type BuildOutcome, type UnsyncedImage } from '../src/zone/image/build.js';
 import { isToBuilder, type FromBuilder, type ToBuilder } from '../src/zone/image/messages.js';
 import { syncFile } from '../src/zone/image/store.js';
 import type { FetchOutcome } from '../src/xfr/secondary.js';
@@ -33,10 +33,17 @@ function peakRssMB(): number {
   }
 }
 
+/** Images a build wrote without fsync, put on disk once its answer has left (see syncDeferred). */
+const deferred: { images: UnsyncedImage[]; log: Logger | null } = { images: [], log: null };
+
 function build(msg: Extract<ToBuilder, { type: 'build' }>): BuildOutcome {
   const log: Logger = createLogger('builder', msg.log?.level ?? 'info', msg.log?.format ?? 'text');
+  deferred.log = log;
+  // How long Node took to start this process and load the build's modules (on a start's path to the first answer).
+  log.debug(`build job received ${Math.round(performance.now())} ms after the builder process started`);
   try {
-    return buildZones(msg.zones, msg.stateDir, { log, ...(msg.force ? { force: true } : {}) });
+    // The images go to disk after the answer: workers map them from the page cache meanwhile (see syncDeferred).
+    return buildZones(msg.zones, msg.stateDir, { log, ...(msg.force ? { force: true } : {}), deferSync: (u) => deferred.images.push(u) });
   } catch (err) {
     // A bug, not a zone problem: say so in the outcome rather than dying without an answer.
     const e = new ShardnsError('E_IMAGE', `the zone builder failed: ${(err as Error).stack ?? String(err)}`, 'this is a bug in shardns; please report it');
@@ -82,6 +89,25 @@ function settle(seq: number, log: Logger, unsynced: readonly string[]): void {
   send({ type: 'settled', seq, pid: process.pid, rssMB: rssMB() });
 }
 
+/**
+ * After a build's answer: fsync of each image it wrote (and of the images
+ * folder), then its manifest again with the image's stamp (syncBuiltImage).
+ * Off the path to the first answer: the workers map the renamed file from
+ * the page cache while this runs. A crash of the machine before it ends can
+ * leave an image short or zeroed under its name; its manifest has no stamp
+ * yet, so the next start verifies the checksum, deletes it and rebuilds.
+ * Synchronous, so the channel's closing (the cue to exit) waits for it.
+ */
+function syncDeferred(): void {
+  const log = deferred.log;
+  for (const u of deferred.images.splice(0)) {
+    const t = performance.now();
+    const r = syncBuiltImage(u);
+    if (r.kind === 'error') log?.error(`${r.error.describe()}; the image is served, and a restart verifies its checksum before using it`);
+    else log?.debug(`zone ${u.origin}: image ${u.name} synced to disk in ${Math.round(performance.now() - t)} ms${r.stamped ? '' : ' (its manifest keeps no stamp: a restart verifies it)'}`);
+  }
+}
+
 process.on('message', (m: unknown) => {
   if (!isToBuilder(m)) return;
   if (m.type === 'fetch') {
@@ -93,8 +119,14 @@ process.on('message', (m: unknown) => {
     });
     return;
   }
+  // The supervisor forks the workers now: their start-up would have slowed this one's.
+  send({ type: 'started', seq: m.seq, pid: process.pid });
   const outcome = build(m);
-  send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() });
+  send({ type: 'built', seq: m.seq, outcome, pid: process.pid, peakRssMB: peakRssMB() }, syncDeferred);
 });
 
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  // Whichever comes first, the answer's send callback or the channel's close: the images go to disk before the exit.
+  syncDeferred();
+  process.exit(0);
+});

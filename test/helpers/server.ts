@@ -240,6 +240,22 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/**
+ * The worker processes among a server's children (a worker's title is
+ * `shardns worker N` once it runs, its script dns-worker.js before): not a
+ * zone builder, which may still be syncing its image and exiting for a
+ * moment after its answer, when the workers already serve.
+ */
+export function workerPids(pid: number): number[] {
+  return childPids(pid).filter((c) => {
+    try {
+      return /dns-worker|shardns worker/.test(readFileSync(`/proc/${c}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Is a process alive (and not a zombie)? */
 export function alive(pid: number): boolean {
   try {

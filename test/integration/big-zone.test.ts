@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { udpQuery, type Reply } from '../helpers/dns-client.js';
-import { childPids, spawnServer, freePort, type RunningServer } from '../helpers/server.js';
+import { spawnServer, freePort, type RunningServer, workerPids } from '../helpers/server.js';
 
 const RECORDS = 2_500_000;
 
@@ -51,7 +51,7 @@ describe('a 2.5M-record zone with 4 workers and default timeouts', function () {
     await server.waitFor(/listening on .* with 4 workers/, 200_000);
     expect(server.stdout() + server.stderr()).to.not.match(/has not answered|exited unexpectedly|restarting/);
     expect(server.stdout()).to.match(new RegExp(`zone big\\.test\\.: serial 1, ${RECORDS + 3} records; image built`));
-    expect(childPids(server.proc.pid!)).to.have.length(4);
+    expect(workerPids(server.proc.pid!)).to.have.length(4);
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) {
       const n = RECORDS - 1 - i * 61_000;

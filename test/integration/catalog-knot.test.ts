@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { catalogChanges, catalogMembers, type CatalogMember, type CatalogOutcome } from '../../src/xfr/catalog.js';
 import { compileSources } from '../../src/zone/image/build.js';
+import { joinImage } from '../../src/zone/image/compile.js';
 import { ZoneImage } from '../../src/zone/image/image.js';
 import { knotUnavailable, startKnot, type Knot, type KnotZone } from '../helpers/knot.js';
 import { freePort, until } from '../helpers/server.js';
@@ -53,7 +54,7 @@ function compileCatalog(dir: string, name: string, text: string): ZoneImage {
   const c = compileSources({ name, file });
   if (c.kind !== 'compiled') expect.fail(`the catalog does not compile:\n${c.errors.join('\n')}\n${text}`);
   expect(c.warnings).to.deep.equal([]);
-  return new ZoneImage(c.image, { verify: true });
+  return new ZoneImage(joinImage(c.image), { verify: true });
 }
 
 /** The members of an outcome that must be ok, with no warnings. */

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { PodmanSession, containerUnavailable, digIn, run, type Ran } from '../helpers/container.js';
-import { ROOT, childPids, until } from '../helpers/server.js';
+import { ROOT, until, workerPids } from '../helpers/server.js';
 import { txtOf, udpQuery } from '../helpers/dns-client.js';
 
 /** The uid the image's server runs as: it starts as root (Dockerfile USER 0), binds, and drops to shardns (10053). */
@@ -170,9 +170,9 @@ describe('container image (podman): build, run, probe, stop', function () {
 
     it(`runs as uid ${UID} with no capabilities, supervisor and workers alike; logs to the container log`, async () => {
       const logs = await pm.podman(['logs', name]);
-      const workerPids = childPids(pid);
-      expect(workerPids, tail(logs)).to.have.length(2);
-      for (const p of [pid, ...workerPids]) {
+      const workers = workerPids(pid);
+      expect(workers, tail(logs)).to.have.length(2);
+      for (const p of [pid, ...workers]) {
         const c = credentials(p);
         expect(c.uid, `pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
         expect(c.gid, `pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
@@ -245,7 +245,7 @@ describe('container image (podman): build, run, probe, stop', function () {
       expect(healthy, tail(logs)).to.equal(true);
       expect(logs.stdout, 'nothing to drop').to.not.match(/running as .* from now on/);
       const pid = Number((await pm.podman(['inspect', '--format', '{{.State.Pid}}', name])).stdout.trim());
-      for (const p of [pid, ...childPids(pid)]) expect(credentials(p).uid, `${name} pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
+      for (const p of [pid, ...workerPids(pid)]) expect(credentials(p).uid, `${name} pid ${p}`).to.equal(`${UID}\t${UID}\t${UID}\t${UID}`);
       await pm.podman(['rm', '--force', '--volumes', '--time', '0', name]);
     }
   });
@@ -265,7 +265,7 @@ describe('container image (podman): build, run, probe, stop', function () {
     };
     expect(await until(answers, 30_000, 100), tail(await pm.podman(['logs', name]))).to.equal(true);
     const pid = Number((await pm.podman(['inspect', '--format', '{{.State.Pid}}', name])).stdout.trim());
-    const workers = childPids(pid);
+    const workers = workerPids(pid);
     expect(workers).to.have.length(2);
     for (const p of [pid, ...workers]) {
       const c = credentials(p);

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { udpQuery } from '../helpers/dns-client.js';
-import { BIN, childPids, freePort, spawnServer, startServer, until, type RunningServer } from '../helpers/server.js';
+import { BIN, freePort, spawnServer, startServer, until, type RunningServer, workerPids } from '../helpers/server.js';
 
 /** The uid the server runs as: nobody when the tests run as root (it drops), else ourselves. */
 const SERVER_UID = process.getuid?.() === 0 ? 65534 : process.getuid?.() ?? -1;
@@ -70,7 +70,7 @@ describe('shardns ctl', function () {
   it('status: the supervisor, each worker with its pid, each zone with its serial and file', async () => {
     const r = await ctl(['status', '--state-dir', state]);
     expect(r.code, r.stderr).to.equal(0);
-    const workers = childPids(server.proc.pid!);
+    const workers = workerPids(server.proc.pid!);
     expect(r.stdout).to.include(`supervisor pid ${server.proc.pid}`);
     for (const pid of workers) expect(r.stdout).to.match(new RegExp(`worker \\d: pid ${pid}, serving, up \\d+ s, 0 restart\\(s\\)`));
     expect(r.stdout).to.include(`a.test. serial 1, 4 records, from ${zoneA}`);
@@ -161,7 +161,7 @@ describe('shardns ctl', function () {
   });
 
   it('stop: exit 0, the server drains and exits 0, the socket file is gone', async () => {
-    const workers = childPids(server.proc.pid!);
+    const workers = workerPids(server.proc.pid!);
     const r = await ctl(['stop', '--state-dir', state]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include(`stopping: pid ${server.proc.pid}`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
-import { BIN, childPids, freePort, spawnServer, startServer, type RunningServer } from '../helpers/server.js';
+import { BIN, freePort, spawnServer, startServer, type RunningServer, workerPids } from '../helpers/server.js';
 import { writeZone } from '../helpers/zone-text.js';
 
 async function ask(port: number, name: string, type = 'A'): Promise<Reply> {
@@ -145,7 +145,7 @@ describe('split DNS: forward-zones with two upstream NSDs', function () {
       ];
       const want = ['NOERROR A 10.1.1.1', 'NOERROR PTR www.corp.test', 'NOERROR A 192.0.2.1', 'SERVFAIL'];
       expect(await routed()).to.deep.equal(want);
-      const [worker] = childPids(s.proc.pid!);
+      const [worker] = workerPids(s.proc.pid!);
       const since = s.mark();
       process.kill(worker!, 'SIGKILL');
       await s.waitFor(/worker 0 \(pid \d+\) ready again/, 15_000, since);

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { udpQuery, type Reply } from '../helpers/dns-client.js';
-import { childPids, startServer, until, type RunningServer } from '../helpers/server.js';
+import { startServer, until, type RunningServer, workerPids } from '../helpers/server.js';
 
 const ZONE = (serial: number, www: string): string => `$ORIGIN img.test.\n$TTL 60\n@ SOA ns1 host ${serial} 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A ${www}\n`;
 
@@ -66,7 +66,7 @@ describe('zone images: build, map, reuse, rebuild, swap', function () {
     const s = await start();
     expect(s.stdout()).to.match(/zone img\.test\.: serial 1, 4 records; image built in \d+ ms/);
     expect(images(state)).to.have.length(1);
-    const workers = childPids(s.proc.pid!);
+    const workers = workerPids(s.proc.pid!);
     expect(workers).to.have.length(2);
     for (const pid of workers) expect(mappedFiles(pid)).to.deep.equal([join(state, 'images', images(state)[0]!)]);
     // The supervisor never parses nor maps a zone: the builder did, in a process of its own that has exited.
@@ -109,14 +109,14 @@ describe('zone images: build, map, reuse, rebuild, swap', function () {
     const since = s.mark();
     process.kill(s.proc.pid!, 'SIGHUP');
     // Kill a worker while the builder works and the swap goes on.
-    process.kill(childPids(s.proc.pid!).find((p) => mappedFiles(p).length > 0)!, 'SIGKILL');
+    process.kill(workerPids(s.proc.pid!).find((p) => mappedFiles(p).length > 0)!, 'SIGKILL');
     await s.waitFor(/reloaded 1 zone\(s\), 4 records/, 20_000, since);
     await s.waitFor(/ready again/, 20_000, since);
     expect(await answers(s.port, 'www.img.test')).to.deep.equal(['NOERROR:192.0.2.20']);
     expect(await until(() => images(state).length === 1 && images(state)[0] !== old[0])).to.equal(true);
     const now = join(state, 'images', images(state)[0]!);
     // Old mappings are let go a moment after the swap.
-    expect(await until(() => childPids(s.proc.pid!).every((p) => JSON.stringify(mappedFiles(p)) === JSON.stringify([now])), 5000)).to.equal(true);
+    expect(await until(() => workerPids(s.proc.pid!).every((p) => JSON.stringify(mappedFiles(p)) === JSON.stringify([now])), 5000)).to.equal(true);
     await stop();
   });
 

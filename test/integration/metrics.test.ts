@@ -7,7 +7,7 @@ import { buildQuery, decodeReply, frame, tcpExchange, udpExchange } from '../hel
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { httpGet, kernelUdpDrops, scrape, sharedDir, writeSharedZone } from '../helpers/ops.js';
 import type { Exposition } from '../helpers/prometheus.js';
-import { childPids, freePort, spawnServer, startServer, until, type RunningServer } from '../helpers/server.js';
+import { childPids, freePort, spawnServer, startServer, until, type RunningServer, workerPids } from '../helpers/server.js';
 
 const ZONE = (serial: number, extra = ''): string => `$ORIGIN metrics.test.\n$TTL 60\n@ SOA ns1 host ${serial} 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.10\n${extra}`;
 
@@ -126,7 +126,7 @@ describe('--metrics: Prometheus metrics, /health and /ready', function () {
   });
 
   it('/ready is 503 naming a worker that does not answer, while /health stays 200', async () => {
-    const workers = childPids(server.proc.pid!);
+    const workers = workerPids(server.proc.pid!);
     expect(workers).to.have.length(2);
     process.kill(workers[1]!, 'SIGSTOP');
     try {
@@ -145,7 +145,7 @@ describe('--metrics: Prometheus metrics, /health and /ready', function () {
   it('never lets a counter go backwards when a worker is killed and replaced', async () => {
     await ask(server.port, 40, 'www.metrics.test');
     const before = await scrape(metricsPort);
-    const victim = childPids(server.proc.pid!)[0]!;
+    const victim = workerPids(server.proc.pid!)[0]!;
     const since = server.mark();
     process.kill(victim, 'SIGKILL');
     const m = await server.waitFor(/worker (\d) \(pid \d+\) ready again/, 10_000, since);
@@ -175,7 +175,7 @@ describe('--metrics: kernel receive-buffer drops', function () {
     server = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', '--worker-timeout', '60', '--metrics', `127.0.0.1:${metricsPort}`]);
     const endpoint = `127.0.0.1:${server.port}`;
     expect((await scrape(metricsPort)).get('shardns_udp_receive_drops_total', { worker: '0', endpoint })).to.equal(0);
-    const [worker] = childPids(server.proc.pid!);
+    const [worker] = workerPids(server.proc.pid!);
     process.kill(worker!, 'SIGSTOP');
     try {
       // Far more datagrams than a receive buffer holds, while nothing reads them.

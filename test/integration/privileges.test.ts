@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { udpQuery, txtOf } from '../helpers/dns-client.js';
-import { childPids, freePort, spawnServer, startServer, until, type RunningServer } from '../helpers/server.js';
+import { freePort, spawnServer, startServer, until, type RunningServer, workerPids } from '../helpers/server.js';
 import { otherUserUnavailable } from '../helpers/other-user.js';
 
 const NOBODY = 65534;
@@ -59,7 +59,7 @@ describe('privilege drop (started as root)', function () {
     const state = join(dir, 'state');
     server = await startServer(['--workers', '2', '--listen', '127.0.0.1', '--forward', 'none', '--zone', `priv.test.=${zone}`, '--state-dir', state]);
     expect(server.stdout()).to.match(/started as root without --user: running as nobody \(uid 65534, gid 65534 nogroup\)/);
-    const pids = [server.proc.pid!, ...childPids(server.proc.pid!)];
+    const pids = [server.proc.pid!, ...workerPids(server.proc.pid!)];
     expect(pids).to.have.length(3);
     for (const pid of pids) {
       const c = credentials(pid);
@@ -78,11 +78,11 @@ describe('privilege drop (started as root)', function () {
   it('--user daemon:daemon: supervisor and workers run as uid 1, gid 1; a replacement worker too', async () => {
     server = await startServer(['--workers', '2', '--listen', '127.0.0.1', '--forward', 'none', '--user', 'daemon:daemon']);
     expect(server.stdout()).to.match(/running as daemon \(uid 1, gid 1 daemon\) from now on \(--user\)/);
-    const [first] = childPids(server.proc.pid!);
+    const [first] = workerPids(server.proc.pid!);
     const since = server.mark();
     process.kill(first!, 'SIGKILL');
     await server.waitFor(/ready again/, 10_000, since);
-    const pids = [server.proc.pid!, ...childPids(server.proc.pid!)];
+    const pids = [server.proc.pid!, ...workerPids(server.proc.pid!)];
     expect(pids).to.have.length(3).and.not.include(first);
     for (const pid of pids) {
       const c = credentials(pid);
@@ -181,7 +181,7 @@ describe('privilege drop (started as root)', function () {
     chownSync(state, NOBODY, NOBODY);
     server = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', '--user', 'nobody', '--state-dir', state], { uid: NOBODY, gid: NOBODY });
     expect(server.stdout()).to.not.match(/running as .* from now on/);
-    expect(await until(() => childPids(server!.proc.pid!).length === 1)).to.equal(true);
-    expect(credentials(childPids(server.proc.pid!)[0]!).uid).to.deep.equal([NOBODY, NOBODY, NOBODY, NOBODY]);
+    expect(await until(() => workerPids(server!.proc.pid!).length === 1)).to.equal(true);
+    expect(credentials(workerPids(server.proc.pid!)[0]!).uid).to.deep.equal([NOBODY, NOBODY, NOBODY, NOBODY]);
   });
 });

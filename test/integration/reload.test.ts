@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { udpQuery, type Reply } from '../helpers/dns-client.js';
-import { childPids, startServer, type RunningServer } from '../helpers/server.js';
+import { startServer, type RunningServer, workerPids } from '../helpers/server.js';
 
 const ZONE = (extra: string): string => `$ORIGIN reload.test.\n$TTL 60\n@ SOA ns1 host 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n${extra}`;
 
@@ -57,7 +57,7 @@ describe('SIGHUP: reload zones', function () {
 
   it('workers that die while the file is broken come back with the zones the others serve, not the broken file', async () => {
     // The file is still the broken one of the test above.
-    await replace(childPids(server.proc.pid!));
+    await replace(workerPids(server.proc.pid!));
     expect(await addresses(server.port, 'www.reload.test')).to.deep.equal(['NOERROR:192.0.2.20']);
     expect(await addresses(server.port, 'new.reload.test')).to.deep.equal(['NOERROR:192.0.2.30']);
     expect(server.stdout() + server.stderr()).to.not.match(/cannot serve/);
@@ -65,13 +65,13 @@ describe('SIGHUP: reload zones', function () {
 
   it('a file edited but not reloaded: a replacement serves what the others serve; the next reload moves every worker, replacements included', async () => {
     writeFileSync(file, ZONE('www A 192.0.2.50\n'));
-    await replace([childPids(server.proc.pid!)[0]!]);
+    await replace([workerPids(server.proc.pid!)[0]!]);
     expect(await addresses(server.port, 'www.reload.test')).to.deep.equal(['NOERROR:192.0.2.20']);
     const since = server.mark();
     process.kill(server.proc.pid!, 'SIGHUP');
     await server.waitFor(/reloaded 1 zone\(s\), 4 records, in 2 worker\(s\)/, 10_000, since);
     expect(await addresses(server.port, 'www.reload.test')).to.deep.equal(['NOERROR:192.0.2.50']);
-    await replace(childPids(server.proc.pid!));
+    await replace(workerPids(server.proc.pid!));
     expect(await addresses(server.port, 'www.reload.test')).to.deep.equal(['NOERROR:192.0.2.50']);
     expect(await addresses(server.port, 'new.reload.test')).to.deep.equal(['NXDOMAIN:']);
   });

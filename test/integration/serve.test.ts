@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildQuery, decodeReply, frame, tcpExchange, txtOf, udpExchange, udpQuery } from '../helpers/dns-client.js';
-import { alive, childPids, spawnServer, startServer, freePort, until, type RunningServer } from '../helpers/server.js';
+import { alive, spawnServer, startServer, freePort, until, type RunningServer, workerPids } from '../helpers/server.js';
 import { bindAsOtherUser, otherUserUnavailable } from '../helpers/other-user.js';
 
 /** Asks id.server over UDP from a fresh source port; returns the worker name ("worker-2") and pid. */
@@ -36,7 +36,7 @@ describe('shardns serve: workers sharing one port', function () {
 
   it('prints the listening line once every worker is ready', () => {
     expect(server.stdout()).to.match(new RegExp(`listening on 127\\.0\\.0\\.1:${server.port}, \\[::1\\]:${server.port} \\(udp, tcp\\) with 4 workers`));
-    expect(childPids(server.proc.pid!)).to.have.length(4);
+    expect(workerPids(server.proc.pid!)).to.have.length(4);
   });
 
   it('the kernel spreads 400 queries from distinct source ports over all 4 workers, none above twice its share', async () => {
@@ -60,7 +60,7 @@ describe('shardns serve: workers sharing one port', function () {
   });
 
   it('malformed datagrams never kill a worker', async () => {
-    const before = childPids(server.proc.pid!).sort();
+    const before = workerPids(server.proc.pid!).sort();
     const sock = dgram.createSocket('udp4');
     const junk = [Buffer.alloc(0), Buffer.alloc(3), Buffer.alloc(12, 0xff), Buffer.from('not dns at all, just text'), Buffer.alloc(600, 0x41)];
     // Paced: one source port hashes to one worker, whose receive queue holds ~256 datagrams.
@@ -73,7 +73,7 @@ describe('shardns serve: workers sharing one port', function () {
     sock.close();
     expect(formerr && formerr[3]! & 0xf).to.equal(1);
     await whoAnswers(server.port);
-    expect(childPids(server.proc.pid!).sort()).to.deep.equal(before);
+    expect(workerPids(server.proc.pid!).sort()).to.deep.equal(before);
     expect(server.stdout() + server.stderr()).to.not.match(/exited unexpectedly/);
   });
 
@@ -85,7 +85,7 @@ describe('shardns serve: workers sharing one port', function () {
     await server.waitFor(new RegExp(`worker ${victim.worker.slice(7)} \\(pid \\d+\\) ready again`), 8000, since);
     const counts = await spread(server.port, 200);
     expect(counts.size).to.equal(4);
-    expect(childPids(server.proc.pid!)).to.have.length(4).and.not.include(victim.pid);
+    expect(workerPids(server.proc.pid!)).to.have.length(4).and.not.include(victim.pid);
   });
 
   it('a stalled worker (SIGSTOP) misses heartbeats and is replaced', async () => {
@@ -126,7 +126,7 @@ describe('shardns serve: workers sharing one port', function () {
   });
 
   it('SIGTERM: exit 0, and no process left behind', async () => {
-    const workers = childPids(server.proc.pid!);
+    const workers = workerPids(server.proc.pid!);
     expect(workers).to.have.length(4);
     server.proc.kill('SIGTERM');
     const { code } = await server.exited;
@@ -189,7 +189,7 @@ describe('shardns serve: start-up and supervisor failures', function () {
 
   it('supervisor killed with SIGKILL: the workers notice and exit (no orphans)', async () => {
     const server = await startServer(['--workers', '2', '--listen', '127.0.0.1']);
-    const workers = childPids(server.proc.pid!);
+    const workers = workerPids(server.proc.pid!);
     expect(workers).to.have.length(2);
     server.proc.kill('SIGKILL');
     await server.exited;

@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { buildQuery, decodeReply, frame, txtOf } from '../helpers/dns-client.js';
-import { alive, childPids, startServer, until, type RunningServer } from '../helpers/server.js';
+import { alive, startServer, until, type RunningServer, workerPids } from '../helpers/server.js';
 
 /** `worker-1 pid 4242 host …` → slot 1, pid 4242. */
 function whoFrom(reply: Buffer): { slot: number; pid: number } {
@@ -151,7 +151,7 @@ describe('sockets that outlive workers', function () {
     expect(listening.size, 'one UDP and one TCP socket per worker').to.equal(4);
     const supervisor = socketInodes(server.proc.pid!);
     expect([...listening].filter((i) => !supervisor.has(i)), 'listening sockets the supervisor does not hold').to.deep.equal([]);
-    const workers = childPids(server.proc.pid!);
+    const workers = workerPids(server.proc.pid!);
     expect(workers).to.have.length(2);
     const held = workers.map((w) => [...socketInodes(w)].filter((i) => listening.has(i)));
     for (const h of held) expect(h, 'each worker holds a UDP and a TCP listening socket').to.have.length(2);
@@ -214,7 +214,7 @@ describe('heartbeats while a worker starts', function () {
     const server = await startServer(['--workers', '2', '--listen', '127.0.0.1', '--worker-timeout', '0.1', '--forward', 'none']);
     try {
       expect(server.stdout() + server.stderr()).to.not.match(/has not answered/);
-      const [victim] = childPids(server.proc.pid!);
+      const [victim] = workerPids(server.proc.pid!);
       const since = server.mark();
       process.kill(victim!, 'SIGSTOP');
       await server.waitFor(new RegExp(`\\(pid ${victim}\\) has not answered for [\\d.]+s; killing it`), 5000, since);

@@ -13,7 +13,7 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, readlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildQuery, decodeReply, txtOf, udpExchange } from '../helpers/dns-client.js';
-import { alive, BIN, childPids, freePort, ROOT, spawnServer, until, type RunningServer } from '../helpers/server.js';
+import { alive, BIN, childPids, freePort, ROOT, spawnServer, until, type RunningServer, workerPids } from '../helpers/server.js';
 
 interface Ran {
   code: number | null;
@@ -218,7 +218,7 @@ describe('zero-downtime upgrade', function () {
     expect(listeningInodes(server.port)).to.deep.equal(sockets);
     const after = await status();
     expect([after.pid, after.version]).to.deep.equal([newPid, '0.2.0-new']);
-    expect(after.workers.map((w) => w.pid).sort()).to.deep.equal(childPids(newPid).sort());
+    expect(after.workers.map((w) => w.pid).sort()).to.deep.equal(workerPids(newPid).sort());
     // The new supervisor holds every listening socket (taken over, not re-bound).
     const held = readdirSync(`/proc/${newPid}/fd`).map((fd) => {
       try {

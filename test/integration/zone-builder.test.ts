@@ -27,7 +27,8 @@ class Builder {
     this.child.stdout!.on('data', (d: Buffer) => this.output.push(d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
     this.child.on('message', (m) => {
-      if (!isFromBuilder(m)) return;
+      // `started` says the builder has the job; the answer follows.
+      if (!isFromBuilder(m) || m.type === 'started') return;
       this.waiting.get(m.seq)?.(m);
       this.waiting.delete(m.seq);
     });

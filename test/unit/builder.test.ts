@@ -20,12 +20,61 @@ describe('ZoneBuilder', function () {
   const builder = (script?: string): ZoneBuilder => new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', ...(script ? { script } : {}) });
   const zones = () => [{ name: 'b.test.', file: join(dir, 'zone.db') }];
 
-  it('builds in a child process that has exited when the promise settles', async () => {
-    const r = await builder().build(zones());
+  it('builds in a child process that has exited once the builder is idle', async () => {
+    const b = builder();
+    const r = await b.build(zones());
     expect(r.outcome.kind).to.equal('ok');
     if (r.outcome.kind === 'ok') expect(r.outcome.zones.map((z) => [z.origin, z.serial, z.records])).to.deep.equal([['b.test.', 1, 3]]);
     expect(r.peakRssMB).to.be.greaterThan(0);
+    await b.idle();
+    expect(b.busy).to.equal(false);
     expect(childPids(process.pid).filter((pid) => cmdline(pid).includes('zone-builder'))).to.deep.equal([]);
+  });
+
+  it('the build settles at the answer, not at the exit: a builder still working after it (the deferred fsync) keeps it busy until gone, then onIdle', async () => {
+    const script = join(dir, 'slow-exit.mjs');
+    // Answers at once, then works 1.5 s (as the fsync of a large image may) before the channel's close lets it exit.
+    writeFileSync(
+      script,
+      `process.on('message', (m) => process.send({ type: 'built', seq: m.seq, outcome: { kind: 'ok', zones: [], warnings: [], ms: 1 }, pid: process.pid, peakRssMB: 1 }, undefined, undefined, () => { const end = Date.now() + 1500; while (Date.now() < end); }));
+process.on('disconnect', () => process.exit(0));`,
+    );
+    let idle = 0;
+    const b = new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', script, onIdle: () => idle++ });
+    const t0 = performance.now();
+    const r = await b.build(zones());
+    const answeredMs = performance.now() - t0;
+    expect(r.outcome.kind).to.equal('ok');
+    expect(answeredMs, 'settled before the builder finished its work').to.be.lessThan(1200);
+    expect(b.busy, 'busy while the builder still runs').to.equal(true);
+    expect(idle).to.equal(0);
+    await b.idle();
+    expect(performance.now() - t0).to.be.greaterThan(1400);
+    expect(b.busy).to.equal(false);
+    expect(idle).to.equal(1);
+  });
+
+  it('onStarted is called when the builder has the job, before its answer; once, also when the builder dies first', async () => {
+    const script = join(dir, 'started.mjs');
+    // Says it started, then answers 800 ms later.
+    writeFileSync(
+      script,
+      `process.on('message', (m) => { process.send({ type: 'started', seq: m.seq, pid: process.pid }); setTimeout(() => process.send({ type: 'built', seq: m.seq, outcome: { kind: 'ok', zones: [], warnings: [], ms: 1 }, pid: process.pid, peakRssMB: 1 }), 800); });
+process.on('disconnect', () => process.exit(0));`,
+    );
+    const t0 = performance.now();
+    const startedAt: number[] = [];
+    const r = await builder(script).build(zones(), false, () => startedAt.push(performance.now() - t0));
+    const answeredAt = performance.now() - t0;
+    expect(r.outcome.kind).to.equal('ok');
+    expect(startedAt).to.have.length(1);
+    expect(answeredAt - startedAt[0]!, 'started well before the answer').to.be.greaterThan(600);
+    const dead = join(dir, 'dies.mjs');
+    writeFileSync(dead, 'process.exit(3);');
+    let calls = 0;
+    const d = await builder(dead).build(zones(), false, () => calls++);
+    expect(d.outcome.kind).to.equal('error');
+    expect(calls, 'called once even though the builder never started').to.equal(1);
   });
 
   const deaths: [string, string, RegExp][] = [

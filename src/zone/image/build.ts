@@ -11,11 +11,11 @@ import { formatDiagnostic } from '../parse/diagnostics.js';
 import { loadZoneFile } from '../parse/load.js';
 import type { ReadFile } from '../parse/parser.js';
 import type { Zone } from '../parse/zone.js';
-import { compileZone } from './compile.js';
+import { compileZoneParts, joinImage, type CompiledImage } from './compile.js';
 import { reuseZone, type BuiltZone } from './reuse.js';
 import { ZoneImage } from './image.js';
-import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
-import { sameStamp, stampNow, trustedStamp, wallClockNs } from './file-stamp.js';
+import { ImageStore, imageFileName, MANIFEST_VERSION, sha256, sourceHash, syncFile, type Manifest, type SourceFile, type VerifyOutcome } from './store.js';
+import { sameStamp, stampNow, trustedStamp, wallClockNs, type FileStamp } from './file-stamp.js';
 import { FORMAT_VERSION } from './format.js';
 import { decodeJournal, encodeJournal, recordChange } from '../../xfr/journal.js';
 import { VERSION } from '../../version.js';
@@ -55,11 +55,34 @@ export interface BuildOptions {
   force?: boolean;
   /** Errors per zone before the parser gives up (the parser's default otherwise). */
   maxErrors?: number;
+  /**
+   * Write new images without fsync, and hand each here to be put on disk by
+   * {@link syncBuiltImage} once the build has answered (the builder process
+   * does it after its answer, off the path to the first answer). Until then
+   * the zone's manifest records no stamp for the image, so a restart after a
+   * crash of the machine verifies its checksum before trusting it, and
+   * rebuilds it when it was cut short. Absent: every image is fsynced before
+   * buildZones returns.
+   */
+  deferSync?: (unsynced: UnsyncedImage) => void;
+}
+
+/** An image a build wrote without fsync, and the manifest written for it (without the image's stamp). */
+export interface UnsyncedImage {
+  /** The state directory. */
+  stateDir: string;
+  origin: string;
+  /** The image's file name in images/. */
+  name: string;
+  /** The image file's stamp right after it was written, or null when it could not be had. */
+  stamp: FileStamp | null;
+  /** The manifest as written. */
+  manifest: Manifest;
 }
 
 /** A zone parsed and compiled in memory, or its diagnostics. */
 export type CompileOutcome =
-  | { kind: 'compiled'; origin: string; zone: Zone; image: Uint8Array; hash: string; sources: SourceFile[]; warnings: string[] }
+  | { kind: 'compiled'; origin: string; zone: Zone; image: CompiledImage; hash: string; sources: SourceFile[]; warnings: string[]; parseMs: number; compileMs: number }
   | { kind: 'error'; origin: string; code: 'E_ZONE' | 'E_IMAGE'; errors: string[]; warnings: string[] };
 
 /**
@@ -90,17 +113,19 @@ export function compileSources(config: ZoneConfig, options: { readFile?: ReadFil
     return octets;
   };
   const origin = config.name;
+  const t0 = performance.now();
   const loaded = loadZoneFile(origin, displayPath(config.file), { readFile, ...(options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {}) });
   const warnings = loaded.warnings.map(formatDiagnostic);
   if (!loaded.ok) return { kind: 'error', origin, code: 'E_ZONE', errors: loaded.errors.map(formatDiagnostic), warnings };
   const hash = sourceHash(origin, sources);
-  let image: Uint8Array;
+  const t1 = performance.now();
+  let image: CompiledImage;
   try {
-    image = compileZone(loaded.zone, { origin, source: hash });
+    image = compileZoneParts(loaded.zone, { origin, source: hash });
   } catch (err) {
     return { kind: 'error', origin, code: 'E_IMAGE', errors: [`${displayPath(config.file)}: cannot compile zone ${origin}: ${(err as Error).message}`], warnings };
   }
-  return { kind: 'compiled', origin, zone: loaded.zone, image, hash, sources, warnings };
+  return { kind: 'compiled', origin, zone: loaded.zone, image, hash, sources, warnings, parseMs: elapsed(t0, t1), compileMs: elapsed(t1) };
 }
 
 /**
@@ -175,6 +200,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   const name = imageFileName(origin, c.hash);
   const path = store.imagePath(name);
   const expect = { origin, hash: c.hash };
+  let unsynced = false;
   let stamp = stampNow(path);
   let v: VerifyOutcome = stamp === null ? { kind: 'missing' } : store.verifyImage(name, expect);
   // An image there that cannot even be mapped (ENOMEM, …): the workers could not map a new one either; say so.
@@ -185,9 +211,12 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   } else {
     // Forced: this build's octets replace the file (renamed over it; a process mapping the old one keeps reading it).
     if (v.kind === 'bad') store.discard(name, origin, v.reason);
-    const w = store.writeImage(name, c.image);
+    const tw = performance.now();
+    unsynced = options.deferSync !== undefined;
+    const w = store.writeImage(name, c.image.pieces, { sync: !unsynced });
     if (w.kind === 'error') return fail(w.error, [w.error.describe()], c.warnings);
-    // The octets are those compileZone checksummed, written whole and fsync'd: reading all of them
+    options.log?.debug(`zone ${origin}: parsed in ${c.parseMs} ms, compiled in ${c.compileMs} ms, image of ${c.image.length} octets written in ${elapsed(tw)} ms${unsynced ? ' (fsync deferred)' : ''}`);
+    // The octets are those compileZone checksummed, written whole (and fsync'd, or soon): reading all of them
     // back would only check the kernel's copy. The file's size, header and meta are read back.
     stamp = stampNow(path);
     const back = stamp === null ? null : store.stampedImage(name, stamp, expect);
@@ -206,7 +235,7 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
   const after = stampNow(path);
   const imageStamp = stamp !== null && after !== null && sameStamp(stamp, after) ? after : null;
   // IXFR history (RFC 1995): the change from the version served until now, for a zone that may be transferred.
-  const note = config.journal === true ? updateJournal(store, origin, manifest, name, c.image) : null;
+  const note = config.journal === true ? updateJournal(store, origin, manifest, name, joinImage(c.image)) : null;
   const warnings = note === null ? c.warnings : [...c.warnings, note];
   const written: Manifest = {
     manifest: MANIFEST_VERSION,
@@ -221,10 +250,12 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
     imageBytes: v.bytes,
     built: new Date().toISOString(),
     warnings: c.warnings,
-    ...(imageStamp !== null ? { imageStamp } : {}),
+    // An image not yet on disk gets its stamp once it is (syncBuiltImage): until then a restart verifies it.
+    ...(imageStamp !== null && !unsynced ? { imageStamp } : {}),
   };
   const wm = store.writeManifest(written);
   if (wm.kind === 'error') return fail(wm.error, [wm.error.describe()], c.warnings);
+  if (unsynced) options.deferSync!({ stateDir: store.dir, origin, name, stamp: imageStamp, manifest: written });
   return {
     kind: 'built',
     warnings,
@@ -240,6 +271,29 @@ function buildZone(store: ImageStore, config: ZoneConfig, options: BuildOptions)
       sourceFiles: c.sources.map((s) => s.path),
     },
   };
+}
+
+/**
+ * Puts an image a build wrote without fsync (BuildOptions.deferSync) on
+ * disk: fsync of the file and of its folder; then, if the file is still as
+ * written and the zone's manifest still the one written for it, that
+ * manifest again with the image's stamp, so a restart checks the header
+ * only (file-stamp.ts). `stamped`: whether the manifest got the stamp.
+ */
+export function syncBuiltImage(u: UnsyncedImage): { kind: 'ok'; stamped: boolean } | { kind: 'error'; error: ShardnsError } {
+  const opened = ImageStore.open(u.stateDir);
+  if (opened.kind === 'error') return opened;
+  const store = opened.store;
+  const path = store.imagePath(u.name);
+  const synced = syncFile(path);
+  if (synced.kind === 'error') return synced;
+  const now = stampNow(path);
+  if (u.stamp === null || now === null || !sameStamp(now, u.stamp)) return { kind: 'ok', stamped: false };
+  // Another build may have written the manifest since: then it is left as it is.
+  const m = store.readManifest(u.origin);
+  if (m.kind !== 'ok' || m.manifest.image !== u.name || m.manifest.built !== u.manifest.built) return { kind: 'ok', stamped: false };
+  const w = store.writeManifest({ ...u.manifest, imageStamp: u.stamp });
+  return w.kind === 'error' ? w : { kind: 'ok', stamped: true };
 }
 
 /**
@@ -330,7 +384,7 @@ export function checkZones(zones: readonly ZoneConfig[], options: { maxErrors?: 
       continue;
     }
     try {
-      const image = new ZoneImage(c.image, { verify: true });
+      const image = new ZoneImage(joinImage(c.image), { verify: true });
       checked.push({ origin: c.origin, zone: c.zone, serial: image.serial, records: image.recordCount, imageBytes: c.image.length });
     } catch (err) {
       errors.push(`${displayPath(config.file)}: the compiled image of ${c.origin} does not read back: ${(err as Error).message} (a bug in shardns; please report it)`);
@@ -339,6 +393,6 @@ export function checkZones(zones: readonly ZoneConfig[], options: { maxErrors?: 
   return errors.length > 0 ? { kind: 'error', errors, warnings } : { kind: 'ok', zones: checked, warnings };
 }
 
-function elapsed(t0: number): number {
-  return Math.round((performance.now() - t0) * 10) / 10;
+function elapsed(t0: number, t1 = performance.now()): number {
+  return Math.round((t1 - t0) * 10) / 10;
 }

@@ -123,12 +123,20 @@ export function nameHash(bytes: Uint8Array, start: number, end: number): number 
 /** node:zlib's crc32, loaded at the first checksum: a worker maps images without one, and node:zlib costs ~3 ms of a start. */
 let zlibCrc32: ((data: Uint8Array, value?: number) => number) | null = null;
 
-/** CRC-32 of an image: the header with the checksum field taken as zero, then the rest. */
-export function imageChecksum(bytes: Uint8Array): number {
+/**
+ * CRC-32 of an image: the header with the checksum field taken as zero, then
+ * the rest. The image may be given as pieces in order (the first holding at
+ * least the header), as the compiler leaves it.
+ */
+export function imageChecksum(image: Uint8Array | readonly Uint8Array[]): number {
   const crc32 = (zlibCrc32 ??= (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32);
-  let c = crc32(bytes.subarray(0, H.checksum));
+  const pieces = image instanceof Uint8Array ? [image] : image;
+  const first = pieces[0]!;
+  let c = crc32(first.subarray(0, H.checksum));
   c = crc32(new Uint8Array(4), c);
-  return crc32(bytes.subarray(H.checksum + 4), c) >>> 0;
+  c = crc32(first.subarray(H.checksum + 4), c);
+  for (let i = 1; i < pieces.length; i++) c = crc32(pieces[i]!, c);
+  return c >>> 0;
 }
 
 /** Rounds up to a multiple of 8. */

@@ -53,6 +53,8 @@ export type ToBuilder =
  * now (VmRSS), by which the supervisor decides whether to keep it warm.
  */
 export type FromBuilder =
+  /** The build job `seq` has reached the builder, its modules loaded: it parses and compiles now (the supervisor forks the workers then, so their start-up does not slow the builder's own). */
+  | { type: 'started'; seq: number; pid: number }
   | { type: 'built'; seq: number; outcome: BuildOutcome; pid: number; peakRssMB: number }
   | { type: 'fetched'; seq: number; outcome: FetchOutcome; pid: number; peakRssMB: number }
   | { type: 'settled'; seq: number; pid: number; rssMB: number };
@@ -61,7 +63,7 @@ export type FromBuilder =
 export function isFromBuilder(m: unknown): m is FromBuilder {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return (t === 'built' || t === 'fetched' || t === 'settled') && typeof (m as { seq?: unknown }).seq === 'number';
+  return (t === 'started' || t === 'built' || t === 'fetched' || t === 'settled') && typeof (m as { seq?: unknown }).seq === 'number';
 }
 
 /** Narrows an unknown IPC payload to a supervisor message for the builder. */

@@ -1,7 +1,7 @@
 /** The state directory: where zone images and their manifests live, how they are named, written atomically, trusted and removed. */
 
 import { nodeCrypto } from '../../lazy-crypto.js';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -373,7 +373,7 @@ export class ImageStore {
    * verify its checksum (verifyImage), which a manifest without an
    * `imageStamp` makes reuseZone do.
    */
-  writeImage(name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
+  writeImage(name: string, bytes: Uint8Array | readonly Uint8Array[], options: { sync?: boolean } = {}): WriteOutcome {
     return writeAtomic(this.imagesDir, name, bytes, options);
   }
 
@@ -592,19 +592,20 @@ function manifestProblem(m: unknown): string | null {
 }
 
 /**
- * Writes `bytes` to `dir/name` so that a process reading it sees the old
- * file or the whole new one, never part; with `sync` (the default) the file
- * and its name are on disk when this returns (fsync of the file before the
- * rename, of the folder after).
+ * Writes `bytes` (or pieces, one after the other, with writev) to
+ * `dir/name` so that a process reading it sees the old file or the whole
+ * new one, never part; with `sync` (the default) the file and its name are
+ * on disk when this returns (fsync of the file before the rename, of the
+ * folder after).
  */
-export function writeAtomic(dir: string, name: string, bytes: Uint8Array, options: { sync?: boolean } = {}): WriteOutcome {
+export function writeAtomic(dir: string, name: string, bytes: Uint8Array | readonly Uint8Array[], options: { sync?: boolean } = {}): WriteOutcome {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
   const sync = options.sync ?? true;
   let fd = -1;
   try {
     fd = openSync(tmp, 'wx', FILE_MODE);
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    writeAll(fd, bytes instanceof Uint8Array ? [bytes] : bytes);
     if (sync) fsyncSync(fd);
     closeSync(fd);
     fd = -1;
@@ -621,6 +622,27 @@ export function writeAtomic(dir: string, name: string, bytes: Uint8Array, option
     return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
   }
 }
+
+/** Writes pieces one after the other from the descriptor's offset: writev, again from where a short write stopped. */
+function writeAll(fd: number, pieces: readonly Uint8Array[]): void {
+  let rest = pieces.filter((p) => p.length > 0);
+  while (rest.length > 0) {
+    let n = writevSync(fd, rest.slice(0, IOV_MAX));
+    if (n === 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+    const left: Uint8Array[] = [];
+    for (const p of rest) {
+      if (n >= p.length) n -= p.length;
+      else {
+        left.push(n > 0 ? p.subarray(n) : p);
+        n = 0;
+      }
+    }
+    rest = left;
+  }
+}
+
+/** Pieces one writev takes at most (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
 
 /** Puts a file written without sync (writeAtomic's `sync: false`) on disk: fsync of the file, then of its folder (the rename). */
 export function syncFile(path: string): { kind: 'ok' } | { kind: 'error'; error: ShardnsError } {

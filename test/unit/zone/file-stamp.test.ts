@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ZoneConfig } from '../../../src/config.js';
-import { buildZones, type BuildOutcome, type BuiltZone } from '../../../src/zone/image/build.js';
+import { buildZones, syncBuiltImage, type BuildOutcome, type BuiltZone, type UnsyncedImage } from '../../../src/zone/image/build.js';
 import { RACY_MARGIN_NS, sameStamp, stampNow, trustedStamp, type FileStamp } from '../../../src/zone/image/file-stamp.js';
 import { reuseAll } from '../../../src/zone/image/reuse.js';
 import { ImageStore, sourceHash, type Manifest } from '../../../src/zone/image/store.js';
@@ -162,5 +162,57 @@ describe('file stamps: restart and reload of a zone', function () {
     const forged: Manifest = { ...m, sources, hash: sourceHash(m.origin, sources) };
     expect(store.store.sourcesUnchanged(forged, zones[0]!.file, { stamps: true })).to.deep.equal({ kind: 'same', stamped: true });
     expect(store.store.sourcesUnchanged(forged, zones[0]!.file)).to.deep.equal({ kind: 'changed', reason: `${m.sources[1]!.path} changed` });
+  });
+
+  describe('an image written with its fsync deferred (the builder answers first)', () => {
+    /** A fresh zone built with deferSync: what the build handed over to sync later. */
+    async function deferredBuild(): Promise<{ state: string; zones: ZoneConfig[]; first: BuiltZone; unsynced: UnsyncedImage[] }> {
+      const dir = join(top, `d${++n}`);
+      mkdirSync(dir);
+      const main = join(dir, 'example.com.zone');
+      writeFileSync(main, ['$TTL 3600', SOA, '  IN NS ns1', 'ns1 IN A 192.0.2.1'].join('\n') + '\n');
+      await sleep(Number(RACY_MARGIN_NS.fine / 1_000_000n) + 50);
+      const state = join(dir, 'state');
+      const zones: ZoneConfig[] = [{ name: 'example.com.', file: main }];
+      const unsynced: UnsyncedImage[] = [];
+      const [first] = built(buildZones(zones, state, { deferSync: (u) => unsynced.push(u) }));
+      return { state, zones, first: first!, unsynced };
+    }
+
+    it('is handed over with its manifest, which records no stamp for it until it is synced; then it does, and a restart checks the header only', async () => {
+      const { state, zones, first, unsynced } = await deferredBuild();
+      expect(unsynced.map((u) => [u.origin, join(state, 'images', u.name)])).to.deep.equal([['example.com.', first.imagePath]]);
+      expect(manifest(state).imageStamp, 'no stamp before the fsync').to.equal(undefined);
+      // Before the sync, a restart verifies the image (maps it, checks the checksum) and reuses it.
+      const before = new FakeLibc();
+      expect(reuseAll(zones, state, { libc: before })?.zones.map((z) => z.imagePath)).to.deep.equal([first.imagePath]);
+      expect(before.calls.some((c) => c.startsWith('mmap')), 'verified by mapping it').to.equal(true);
+      expect(syncBuiltImage(unsynced[0]!)).to.deep.equal({ kind: 'ok', stamped: true });
+      expect(manifest(state).imageStamp).to.deep.equal(stampNow(first.imagePath));
+      const after = new FakeLibc();
+      expect(reuseAll(zones, state, { libc: after })?.zones.map((z) => z.imagePath)).to.deep.equal([first.imagePath]);
+      expect(after.calls.filter((c) => c.startsWith('mmap')), 'no image mapped to verify it').to.deep.equal([]);
+    });
+
+    it('cut short before its fsync (as a crash of the machine may leave it): the restart verifies it, finds it bad and does not reuse it; the build writes it again', async () => {
+      const { state, zones, first } = await deferredBuild();
+      const whole = readFileSync(first.imagePath);
+      writeFileSync(first.imagePath, whole.subarray(0, whole.length >> 1));
+      expect(reuseAll(zones, state), 'a truncated image is never reused').to.equal(null);
+      const [again] = built(buildZones(zones, state));
+      expect(again!.reused).to.equal(false);
+      expect(again!.imagePath).to.equal(first.imagePath);
+      expect(readFileSync(first.imagePath).length, 'whole again').to.equal(whole.length);
+      expect(reuseAll(zones, state)?.zones.map((z) => z.imagePath)).to.deep.equal([first.imagePath]);
+    });
+
+    it('changed after it was written: the sync records no stamp (a restart keeps verifying it)', async () => {
+      const { state, first, unsynced } = await deferredBuild();
+      const b = readFileSync(first.imagePath);
+      b[b.length >> 1]! ^= 0x40;
+      writeFileSync(first.imagePath, b);
+      expect(syncBuiltImage(unsynced[0]!)).to.deep.equal({ kind: 'ok', stamped: false });
+      expect(manifest(state).imageStamp).to.equal(undefined);
+    });
   });
 });

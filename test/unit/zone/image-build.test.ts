@@ -17,10 +17,10 @@ import { FakeLibc } from '../../helpers/fake-libc.js';
 
 const SOA = (serial: number): string => `@ IN SOA ns1 hostmaster ${serial} 7200 3600 1209600 300`;
 
-/** A logger whose lines a test reads. */
+/** A logger whose lines a test reads (info and above: each build's timings are a debug line). */
 function capture(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
-  return { log: createLogger('builder', 'debug', 'text', { out: (l) => lines.push(l), err: (l) => lines.push(l) }), lines };
+  return { log: createLogger('builder', 'info', 'text', { out: (l) => lines.push(l), err: (l) => lines.push(l) }), lines };
 }
 
 function built(r: BuildOutcome): BuiltZone[] {

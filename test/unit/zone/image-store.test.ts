@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileZone } from '../../../src/zone/image/compile.js';
+import { compileZone, compileZoneParts, joinImage } from '../../../src/zone/image/compile.js';
 import {
   IMAGE_SUFFIX,
   ImageStore,
@@ -145,6 +145,16 @@ describe('zone image store: images and manifests', () => {
     if (w.kind !== 'ok') throw new Error(w.error.describe());
     return name;
   }
+
+  it('writes an image given in pieces (writev) as the octets they make together', () => {
+    const store = open(join(top, 'pieces'));
+    const parts = compileZoneParts(zone, { origin, source: HASH });
+    const name = imageFileName(origin, HASH);
+    const w = store.writeImage(name, parts.pieces);
+    if (w.kind !== 'ok') throw new Error(w.error.describe());
+    expect(Buffer.from(readFileSync(w.path)).equals(Buffer.from(joinImage(parts)))).to.equal(true);
+    expect(store.verifyImage(name, { origin, hash: HASH })).to.deep.include({ kind: 'ok', bytes: parts.length });
+  });
 
   it('writes atomically (no temporary file left) and verifies what it wrote', () => {
     const store = open(join(top, 'a'));
