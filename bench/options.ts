@@ -115,7 +115,7 @@ also on Ctrl-C.
   --zone ORIGIN=FILE   zone to serve (default: a generated zone of --zone-records records plus wildcards)
   --zone-records N     size of the generated zone (default 10000)
   --peers LIST         any of nsd, knot, dns2 (default nsd,knot,dns2), or none; dns2 runs with 1 worker only;
-                       also floor-recvfrom, floor-mmsg, floor-uring: the kernel floor, a C responder doing
+                       also floor-recvfrom, floor-mmsg, floor-block, floor-uring: the kernel floor, a C responder doing
                        almost nothing per query (bench/floor/udp-floor.c, built with cc)
   --variants LIST      shardns variants side by side: default (as shipped), mmsg, dgram, each optionally
                        with -nocache (--answer-cache 0) or -cacheN, e.g. mmsg,dgram,mmsg-nocache (default: default)
@@ -261,7 +261,7 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
     else {
       const items = [...new Set(peers.split(',').map((s) => s.trim()))];
       const bad = items.filter((p) => p === 'shardns' || !(SERVER_KINDS as readonly string[]).includes(p));
-      if (bad.length > 0 || items.length === 0) errors.push(`--peers: must be a comma-separated list of nsd, knot, dns2, floor-recvfrom, floor-mmsg, floor-uring (or none), got "${peers}"`);
+      if (bad.length > 0 || items.length === 0) errors.push(`--peers: must be a comma-separated list of nsd, knot, dns2, floor-recvfrom, floor-mmsg, floor-block, floor-uring (or none), got "${peers}"`);
       else o.peers = items as PeerKind[];
     }
   }

@@ -22,6 +22,7 @@ import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
 import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
+import { serveUdpThread, type UdpThreadEndpoint } from '../src/net/udp-thread.js';
 import { VERSION } from '../src/version.js';
 import { MappedZones, type ServedImage } from '../src/mapped-zones.js';
 import { openWorkerOps, type BatchSender } from '../src/ops/worker-ops.js';
@@ -49,6 +50,8 @@ function send(msg: FromWorker): void {
 const mapped = new MappedZones();
 /** What answer() reads on every query; set once the worker starts, its `zones` swapped on `map`. */
 let ctx: AnswerContext | null = null;
+/** Empties the UDP threads' copies of the reply cache (`--io thread`); null without threads. */
+let resetThreadCaches: (() => void) | null = null;
 /** The image files of the zone version served (for /ready), updated with each swap that succeeds. */
 let servedPaths: string[] = [];
 
@@ -197,6 +200,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   const opened = sockets;
 
   const udp: UdpEndpoint[] = [];
+  const udpThreads: UdpThreadEndpoint[] = [];
   const tcp: TcpEndpoint[] = [];
   const tcpLimits: TcpLimits = {
     idleTimeoutMs: config.tcpIdleTimeout * 1000,
@@ -210,8 +214,24 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
+        if (config.io === 'thread' && replies !== null && !ops.observing) {
+          // Reply-cache hits are answered by a thread of their own; the rest comes here (src/net/udp-thread.ts).
+          const t = await serveUdpThread(sock, ops.handler(pipeline.handler('udp'), sock), () => context.zones, onError, (err) => fail(id, new ShardnsError('E_SOCKET', err.message)), {
+            batch: MMSG_DEFAULTS.batch,
+            recvSize: MMSG_DEFAULTS.recvSize,
+            sendSize: MMSG_DEFAULTS.sendSize,
+            wakeMs: 100,
+            cacheEntries: config.answerCache,
+            cacheBytes: config.answerCache * 2048,
+            config,
+            recursion: context.recursion !== null,
+          });
+          udpThreads.push(t);
+          udp.push(t);
+          continue;
+        }
         udp.push(
-          config.io === 'mmsg'
+          config.io !== 'dgram'
             ? await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock))
             : await serveUdp(sock, ops.handler(pipeline.handler('udp'), sock), onError),
         );
@@ -225,10 +245,18 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     fail(id, err instanceof ShardnsError ? err : new ShardnsError('E_SOCKET', `cannot serve: ${(err as Error).message}`));
     return;
   }
+  if (udpThreads.length > 0 && replies !== null) {
+    // Every thread's copy of the reply cache follows the worker's, and empties with a new zone version (remap).
+    replies.mirror = {
+      stored: (shape, reply, zones, ttl) => udpThreads.forEach((t) => t.mirror.stored(shape, reply, zones, ttl)),
+      reset: () => udpThreads.forEach((t) => t.reset()),
+    };
+    resetThreadCaches = () => udpThreads.forEach((t) => t.reset());
+  }
 
   let stopping = false;
   serving.stats = () => ({
-    ...counters.snapshot(),
+    ...counters.snapshot(...udpThreads.map((t) => t.counters)),
     replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
     ...(forwarder ? { forwarding: { ...(forwarder as Forwarder).stats } } : {}),
     tcpConnections: tcpTable.snapshot(),
@@ -300,6 +328,7 @@ function remap(images: ServedImage[], standing: ZoneStanding): MapOutcome {
   const r = mapped.swap(images, standing.dark);
   if (r.kind === 'error') return { ok: false, error: r.error.toJSON() };
   if (ctx !== null) ctx.zones = r.zones;
+  resetThreadCaches?.();
   const now = JSON.stringify(standing.members);
   if (ctx !== null && workerConfig !== null && now !== members) {
     members = now;

@@ -140,6 +140,18 @@ export interface AnswerCacheLimits {
   cookies?: boolean;
 }
 
+/**
+ * Told of every reply the cache keeps and of every time it empties (a new
+ * set of zones, clear()): a copy of the cache kept elsewhere (the UDP
+ * thread's, src/net/udp-thread.ts) follows it.
+ */
+export interface ReplyCacheMirror {
+  /** A reply was kept for `shape` under `zones`: forwarded with `ttl` seconds to live, or authoritative (`ttl` undefined). */
+  stored(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl: number | undefined): void;
+  /** Everything kept so far is gone. */
+  reset(): void;
+}
+
 /** Where a forwarded reply's TTLs are, and what they were when it was stored (its arena copy holds them counted down). */
 interface Aging {
   offsets: number[];
@@ -233,6 +245,8 @@ export class ReplyCache {
   private missedHash = 0;
   private missedVariant = 0;
   private missedNameEnd = 0;
+  /** Told of what is kept and of every emptying (see ReplyCacheMirror); null: nobody. */
+  mirror: ReplyCacheMirror | null = null;
 
   constructor(
     limits: AnswerCacheLimits,
@@ -413,6 +427,7 @@ export class ReplyCache {
     slots[s * SLOT + S_ENTRY] = e + 1;
     slots[s * SLOT + S_VARIANT] = shape.variant;
     slots[s * SLOT + S_AT] = at;
+    this.mirror?.stored(shape, reply, this.zones!, ttl);
   }
 
   /** Entries held. */
@@ -427,6 +442,16 @@ export class ReplyCache {
    */
   clear(): void {
     this.zones = null;
+    this.mirror?.reset();
+  }
+
+  /**
+   * Serves for `zones` from now on: emptied if they are not the set it
+   * served last (a lookup does this by itself; a copy that is only ever
+   * put into, the UDP thread's, calls it before its puts).
+   */
+  use(zones: ZoneSet): void {
+    this.sync(zones);
   }
 
   /** A new set of zones empties the cache. */
@@ -440,6 +465,7 @@ export class ReplyCache {
     this.live = 0;
     this.head = 0;
     this.zones = zones;
+    this.mirror?.reset();
   }
 
   /** Reply length of the arena record at `at`. */

@@ -85,6 +85,13 @@ export const F_SETFD = 2;
 /** See {@link F_GETFD}. */
 export const FD_CLOEXEC = 1;
 
+/** `F_GETFL` / `F_SETFL` commands of fcntl(2) (file status flags), and `O_NONBLOCK` among them. */
+export const F_GETFL = 3;
+/** See {@link F_GETFL}. */
+export const F_SETFL = 4;
+/** See {@link F_GETFL}. */
+export const O_NONBLOCK = 0o4000;
+
 /** A user as the system's user database (NSS: /etc/passwd, LDAP …) knows it: getpwnam(3). */
 export interface PasswdEntry {
   name: string;
@@ -177,6 +184,12 @@ export interface Libc {
    * descriptor flags (fcntl F_GETFD first). EBADF when `fd` is not open.
    */
   setCloseOnExec(fd: number, on: boolean): SysResult<void>;
+  /**
+   * fcntl(fd, F_SETFL, …): turns O_NONBLOCK on or off, keeping the other
+   * status flags (fcntl F_GETFL first). The flag belongs to the open file
+   * description: every process and thread holding the descriptor sees it.
+   */
+  setNonBlocking(fd: number, on: boolean): SysResult<void>;
   /** getpwnam(name): the user, or null when the user database has none of that name. */
   getpwnam(name: string): PasswdEntry | null;
   /** getpwuid(uid): the user, or null when the user database has none with that uid. */
@@ -374,6 +387,11 @@ export const libc: Libc = {
     const flags = c().fcntl(fd, F_GETFD) as number;
     if (flags < 0) return { kind: 'errno', errno: koffi().errno() };
     return status(c().fcntl(fd, F_SETFD, 'int', on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) as number);
+  },
+  setNonBlocking(fd, on) {
+    const flags = c().fcntl(fd, F_GETFL) as number;
+    if (flags < 0) return { kind: 'errno', errno: koffi().errno() };
+    return status(c().fcntl(fd, F_SETFL, 'int', on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) as number);
   },
   getpwnam(name) {
     return passwdAt(c().getpwnam(name));
