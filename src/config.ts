@@ -397,6 +397,9 @@ export function resolveConfig(
   if (config.listen.length === 0) problems.push('--listen: give at least one address');
   if (config.cacheMinTtl > config.cacheMaxTtl) problems.push(`--cache-min-ttl (${config.cacheMinTtl}) is above --cache-max-ttl (${config.cacheMaxTtl})`);
   for (const p of shadowedForwardZones(config.forwardZones, config.zones)) problems.push(`forward-zones: ${p}`);
+  // The UDP thread answers from its copy of the reply cache and logs nothing itself (src/net/udp-thread.ts).
+  if (config.io === 'thread' && config.answerCache === 0) problems.push('--io thread answers from the reply cache, which --answer-cache 0 turns off: give --answer-cache above 0, or --io mmsg');
+  if (config.io === 'thread' && (config.dnstap !== null || config.queryLog !== null)) problems.push(`--io thread does not log the queries it answers: with ${config.dnstap !== null ? '--dnstap' : '--query-log'} use --io mmsg (the default)`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }
 

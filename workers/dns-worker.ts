@@ -22,7 +22,7 @@ import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
 import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
-import { serveUdpThread, type UdpThreadEndpoint } from '../src/net/udp-thread.js';
+import { serveUdpThread, type UdpThreadEndpoint, type UdpThreadStats } from '../src/net/udp-thread.js';
 import { VERSION } from '../src/version.js';
 import { MappedZones, type ServedImage } from '../src/mapped-zones.js';
 import { openWorkerOps, type BatchSender } from '../src/ops/worker-ops.js';
@@ -214,7 +214,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
-        if (config.io === 'thread' && replies !== null && !ops.observing) {
+        if (config.io === 'thread' && replies !== null) {
           // Reply-cache hits are answered by a thread of their own; the rest comes here (src/net/udp-thread.ts).
           const t = await serveUdpThread(sock, ops.handler(pipeline.handler('udp'), sock), () => context.zones, onError, (err) => fail(id, new ShardnsError('E_SOCKET', err.message)), {
             batch: MMSG_DEFAULTS.batch,
@@ -255,9 +255,11 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   }
 
   let stopping = false;
-  serving.stats = () => ({
+  serving.stats = (threadStats = udpThreads.map((t) => t.stats())) => ({
     ...counters.snapshot(...udpThreads.map((t) => t.counters)),
-    replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
+    // A thread's hit is a reply-cache hit; what it misses is looked up again here (and counted here).
+    replyCache: { hits: (replies?.hits ?? 0) + threadStats.reduce((n, t) => n + t.cacheHits, 0), misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
+    ...(udpThreads.length > 0 ? { udpThread: sumThreadStats(threadStats) } : {}),
     ...(forwarder ? { forwarding: { ...(forwarder as Forwarder).stats } } : {}),
     tcpConnections: tcpTable.snapshot(),
     ops: ops.report(servedPaths, opened),
@@ -295,6 +297,13 @@ function adoptSockets(sockets: readonly OpenSocket[]): ShardnsError | null {
     if (r.kind === 'errno') return new ShardnsError('E_SOCKET', `socket ${formatEndpoint(s.spec.address, s.spec.port)}/${s.spec.transport} was not passed to this worker (descriptor ${s.fd}: errno ${r.errno})`, 'workers are started by "shardns serve"; please report this');
   }
   return null;
+}
+
+/** The UDP threads' counters summed (one thread per UDP socket). */
+function sumThreadStats(all: UdpThreadStats[]): NonNullable<WorkerCounters['udpThread']> {
+  const sum = { received: 0, recvCalls: 0, cacheHits: 0, passed: 0, sent: 0, sendFailures: 0 };
+  for (const t of all) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k];
+  return sum;
 }
 
 function fail(id: number, error: ShardnsError): void {

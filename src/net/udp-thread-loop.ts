@@ -196,6 +196,8 @@ function main(): void {
     stats[STAT.received]! += got;
     stats[STAT.sent]! += at - failed;
     stats[STAT.sendFailures]! += failed;
+    stats[STAT.cacheHits] = replies.hits;
+    stats[STAT.cacheEntries] = replies.size;
   }
 }
 

@@ -29,8 +29,12 @@ export const STAT = {
   sent: 2,
   /** Replies the kernel refused. */
   sendFailures: 3,
+  /** Queries answered from the thread's copy of the reply cache. */
+  cacheHits: 4,
+  /** Replies in that copy now. */
+  cacheEntries: 5,
   /** Slots. */
-  size: 4,
+  size: 6,
 } as const;
 
 /** What the thread is started with (its workerData). */
@@ -74,7 +78,7 @@ export interface CachePut {
 export type ThreadReport =
   /** Datagrams it did not answer, packed (MISS_HEADER each): the main thread answers them. */
   | { kind: 'misses'; data: ArrayBuffer }
-  /** A query it could not handle (answered by nobody; the message says why). */
+  /** A query whose handling threw (it was passed to the main thread, which answers it). */
   | { kind: 'error'; message: string }
   /** It cannot go on (it has stopped). */
   | { kind: 'fatal'; message: string };

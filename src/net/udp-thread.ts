@@ -52,6 +52,10 @@ export interface UdpThreadStats {
   sendFailures: number;
   /** Datagrams the thread passed to this side. */
   passed: number;
+  /** Queries the thread answered from its copy of the reply cache. */
+  cacheHits: number;
+  /** Replies in the thread's copy of the reply cache. */
+  cacheEntries: number;
 }
 
 /** A socket served by the thread engine. */
@@ -119,6 +123,8 @@ export function serveUdpThread(
   let waiting = 0;
   let drained: (() => void) | null = null;
   let exited = false;
+  /** close() was called: the thread's end is expected. */
+  let stopping = false;
   let onExit: (() => void) | null = null;
 
   const sendLate = (reply: Buffer, name: Buffer): void => {
@@ -177,13 +183,16 @@ export function serveUdpThread(
         onError(new Error(m.message));
         break;
       case 'fatal':
-        onFatal(new Error(`UDP thread: ${m.message}`));
+        if (!stopping) onFatal(new Error(`UDP thread: ${m.message}`));
         break;
     }
   });
-  thread.on('error', (err) => onFatal(new Error(`UDP thread: ${err.message}`)));
-  thread.on('exit', () => {
+  thread.on('error', (err) => {
+    if (!stopping) onFatal(new Error(`UDP thread: ${err.message}`));
+  });
+  thread.on('exit', (code) => {
     exited = true;
+    if (!stopping) onFatal(new Error(`UDP thread ended (exit code ${code}) while serving`));
     onExit?.();
   });
 
@@ -213,10 +222,14 @@ export function serveUdpThread(
       sent: stats[STAT.sent]! + sent,
       sendFailures: stats[STAT.sendFailures]! + sendFailures,
       passed,
+      cacheHits: stats[STAT.cacheHits]!,
+      cacheEntries: stats[STAT.cacheEntries]!,
     }),
     close: (graceMs: number) =>
       (closing ??= new Promise<void>((done) => {
+        stopping = true;
         Atomics.store(control, CONTROL.stop, 1);
+        let timer: NodeJS.Timeout | undefined;
         const finish = (): void => {
           if (released) return;
           released = true;
@@ -226,12 +239,17 @@ export function serveUdpThread(
           c.free(late);
           done();
         };
-        const timer = setTimeout(finish, graceMs);
-        // The thread ends within wakeMs; then wait (bounded) for the replies still coming.
+        // The thread ends at its next wake-up (within wakeMs; it finishes the batch in hand first), and only
+        // then is the descriptor closed: a number closed under a blocked recvmmsg could be reused by another
+        // socket. Then the replies still coming are waited for, within the grace period.
         const threadGone = (): void => {
+          clearTimeout(kill);
           drained = finish;
+          timer = setTimeout(finish, graceMs);
           if (waiting === 0) finish();
         };
+        // A thread that does not end (a bug) is terminated, so shutdown never hangs on it.
+        const kill = setTimeout(() => void thread.terminate(), options.wakeMs * 10 + 1000);
         if (exited) threadGone();
         else onExit = threadGone;
       })),

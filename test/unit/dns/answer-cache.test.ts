@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { ReplyCache, queryShape, ttlOffsets } from '../../../src/dns/answer-cache.js';
+import { ReplyCache, queryShape, ttlOffsets, type ReplyCacheMirror } from '../../../src/dns/answer-cache.js';
 import type { AnswerContext } from '../../../src/dns/answer.js';
 import { ZoneSet } from '../../../src/auth/zone-set.js';
 import { loadZones } from '../../../src/zones.js';
@@ -368,5 +368,72 @@ describe('reply cache admission (admitOnSecondMiss)', () => {
     const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
     const query = q('www.example.com', 'A');
     expect([cached(cache, query).hit, cached(cache, query).hit]).to.deep.equal([false, true]);
+  });
+});
+
+describe('ReplyCache mirror (the UDP thread\'s copy follows the worker\'s cache)', () => {
+  /** A mirror that keeps what it is told in a second cache, as the UDP thread does. */
+  function follower(): { copy: ReplyCache; told: string[]; mirror: ReplyCacheMirror } {
+    const copy = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
+    const told: string[] = [];
+    const token = {} as ZoneSet;
+    copy.use(token);
+    return {
+      copy,
+      told,
+      mirror: {
+        stored: (shape, reply, _zones, ttl) => {
+          told.push(`stored ${shape.question.toString('hex')} ttl ${ttl}`);
+          copy.put(shape, reply, token, ttl);
+        },
+        reset: () => {
+          told.push('reset');
+          copy.clear();
+          copy.use(token);
+        },
+      },
+    };
+  }
+
+  it('every reply kept (on admission, forwarded at once) reaches the copy, which answers it with the same bytes', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
+    const f = follower();
+    cache.mirror = f.mirror;
+    const query = q('www.example.com', 'A', { id: 3 });
+    cached(cache, query);
+    expect(f.told.filter((t) => t.startsWith('stored'))).to.have.length(0); // first miss: not admitted, nothing kept
+    cached(cache, query);
+    const other = q('www.other.test', 'A', { id: 4 });
+    const shape = queryShape(other, 1232, false, false)!;
+    cache.get(other, shape, ctx.zones);
+    cache.put(shape, full(other)!, ctx.zones, 60);
+    expect(f.told.filter((t) => t.startsWith('stored')).map((t) => t.split(' ')[3])).to.deep.equal(['undefined', '60']);
+    // Under the zones it was told to use: the same bytes the worker's cache gives.
+    const token = (f.copy as unknown as { zones: ZoneSet }).zones;
+    expect(f.copy.size).to.equal(2);
+    for (const x of [query, other]) {
+      const out = Buffer.alloc(4096);
+      const n = f.copy.answerInto(x, 0, x.length, 1232, false, false, token, out, 0, 4096);
+      const mine = cache.get(x, queryShape(x, 1232, false, false)!, ctx.zones)!;
+      expect(n).to.equal(mine.length);
+      expect(out.subarray(0, n).equals(mine)).to.equal(true);
+    }
+  });
+
+  it('told to empty on clear() and when the zones change (a reload)', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
+    const f = follower();
+    cache.mirror = f.mirror;
+    cached(cache, q('www.example.com', 'A'));
+    expect(f.copy.size).to.equal(1);
+    cache.clear();
+    expect(f.copy.size).to.equal(0);
+    cached(cache, q('www.example.com', 'A'));
+    expect(f.copy.size).to.equal(1);
+    const reloaded = loadZones([{ name: 'example.com.', file: `${FIX}example.com.zone` }]);
+    if (!reloaded.ok) throw new Error(reloaded.errors.join('\n'));
+    cached(cache, q('www.other.test', 'A'), reloaded.zones);
+    expect(f.told.filter((t) => t === 'reset').length).to.be.at.least(2);
+    expect(f.copy.size).to.equal(1); // only the reply kept under the new zones
   });
 });
