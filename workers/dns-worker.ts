@@ -248,7 +248,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   if (udpThreads.length > 0 && replies !== null) {
     // Every thread's copy of the reply cache follows the worker's, and empties with a new zone version (remap).
     replies.mirror = {
-      stored: (shape, reply, zones, ttl) => udpThreads.forEach((t) => t.mirror.stored(shape, reply, zones, ttl)),
+      stored: (shape, reply, zones, ttl, storedAt) => udpThreads.forEach((t) => t.mirror.stored(shape, reply, zones, ttl, storedAt)),
       reset: () => udpThreads.forEach((t) => t.reset()),
     };
     resetThreadCaches = () => udpThreads.forEach((t) => t.reset());

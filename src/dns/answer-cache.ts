@@ -146,8 +146,12 @@ export interface AnswerCacheLimits {
  * thread's, src/net/udp-thread.ts) follows it.
  */
 export interface ReplyCacheMirror {
-  /** A reply was kept for `shape` under `zones`: forwarded with `ttl` seconds to live, or authoritative (`ttl` undefined). */
-  stored(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl: number | undefined): void;
+  /**
+   * A reply was kept for `shape` under `zones`: forwarded with `ttl` seconds
+   * to live from `storedAt` (the cache's clock, ms), or authoritative (`ttl`
+   * undefined, `storedAt` 0).
+   */
+  stored(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl: number | undefined, storedAt: number): void;
   /** Everything kept so far is gone. */
   reset(): void;
 }
@@ -349,14 +353,16 @@ export class ReplyCache {
    * forwarded one with `ttl` seconds to live, whose record TTLs then count down.
    * With `admitOnSecondMiss`, an authoritative reply is kept only the second
    * time its question misses (a forwarded one was costly to get, and is kept
-   * at once; the forwarder's own cache stands behind it).
+   * at once; the forwarder's own cache stands behind it). `storedAt`: when
+   * the reply's TTLs were what they say (the cache's clock, ms), for a copy
+   * kept later than the original (the UDP thread's); now by default.
    */
-  put(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl?: number): void {
+  put(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl?: number, storedAt?: number): void {
     if (this.cap === 0 || zones !== this.zones) return;
     // A hit writes its asker's cookie over the last 24 octets: keep only replies that end with one.
     if ((shape.variant & VARIANT_COOKIE) !== 0 && !endsWithCookie(reply)) return;
     if (ttl === undefined && this.door !== null && !this.admit(shape.hash)) return;
-    this.store(shape, reply, ttl);
+    this.store(shape, reply, ttl, storedAt);
   }
 
   /**
@@ -388,7 +394,7 @@ export class ReplyCache {
   }
 
   /** Keeps `reply` for `shape` (admitted already); a forwarded one with `ttl` seconds to live. */
-  private store(shape: QueryShape, reply: Uint8Array, ttl?: number): void {
+  private store(shape: QueryShape, reply: Uint8Array, ttl?: number, storedAt?: number): void {
     let aging: Aging | undefined;
     if (ttl !== undefined) {
       const offsets = ttlOffsets(reply);
@@ -412,8 +418,9 @@ export class ReplyCache {
     this.eHash[e] = shape.hash;
     this.eAt[e] = at;
     this.eAging[e] = aging;
+    let now = 0;
     if (aging !== undefined) {
-      const now = this.now();
+      now = storedAt ?? this.now();
       this.eStored[e] = now;
       this.eExpires[e] = now + ttl! * 1000;
       this.eAge[e] = 0; // stored as the upstream's TTLs are: age 0
@@ -427,7 +434,7 @@ export class ReplyCache {
     slots[s * SLOT + S_ENTRY] = e + 1;
     slots[s * SLOT + S_VARIANT] = shape.variant;
     slots[s * SLOT + S_AT] = at;
-    this.mirror?.stored(shape, reply, this.zones!, ttl);
+    this.mirror?.stored(shape, reply, this.zones!, ttl, now);
   }
 
   /** Entries held. */

@@ -123,21 +123,12 @@ function main(): void {
       const put = m.message as CachePut;
       if (put.generation !== generation) continue;
       const question = Buffer.from(put.question.buffer, put.question.byteOffset, put.question.byteLength);
-      replies.put({ question, variant: put.variant, nameEnd: put.nameEnd, hash: put.hash }, put.reply, zones, put.ttl);
+      replies.put({ question, variant: put.variant, nameEnd: put.nameEnd, hash: put.hash }, put.reply, zones, put.ttl, put.ttl !== undefined ? put.storedAt : undefined);
     }
   };
 
   let filled = n;
   while (Atomics.load(control, CONTROL.stop) === 0) {
-    const g = Atomics.load(control, CONTROL.generation);
-    if (g !== generation) {
-      // A new zone version, or the hosts files changed: what was kept goes.
-      generation = g;
-      zones = {} as ZoneSet;
-      ctx.zones = zones;
-      replies.use(zones);
-    }
-    if (Atomics.load(control, CONTROL.pending) !== 0) drain();
     for (let i = 0; i < filled; i++) recvVec.view.setUint32(i * MMSGHDR + L.namelen, NAME, true);
     const got = c.recvmmsg(fd, recvVec.address, n, MSG_WAITFORONE);
     filled = got > 0 ? got : 0;
@@ -146,6 +137,16 @@ function main(): void {
       report({ kind: 'fatal', message: `recvmmsg failed (errno ${-got})` });
       return;
     }
+    // What the main thread said while this thread was blocked applies to the datagrams just read: an
+    // emptying (a reload mapped new zones, the hosts files changed) first, then the replies kept since.
+    const g = Atomics.load(control, CONTROL.generation);
+    if (g !== generation) {
+      generation = g;
+      zones = {} as ZoneSet;
+      ctx.zones = zones;
+      replies.use(zones);
+    }
+    if (Atomics.load(control, CONTROL.pending) !== 0) drain();
     let out = 0;
     let missAt = 0;
     for (let i = 0; i < got; i++) {

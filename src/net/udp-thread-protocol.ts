@@ -72,6 +72,8 @@ export interface CachePut {
   reply: Uint8Array;
   /** Seconds to live of a forwarded reply; undefined for an authoritative one. */
   ttl: number | undefined;
+  /** When the worker kept it (Date.now): the copy's TTLs count down from then, not from when the thread reads this. */
+  storedAt: number;
 }
 
 /** What the thread tells the main thread. */

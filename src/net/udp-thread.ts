@@ -198,10 +198,10 @@ export function serveUdpThread(
 
   let generation = 0;
   const mirror: ReplyCacheMirror = {
-    stored(shape: QueryShape, reply: Uint8Array, kept: ZoneSet, ttl: number | undefined) {
+    stored(shape: QueryShape, reply: Uint8Array, kept: ZoneSet, ttl: number | undefined, storedAt: number) {
       if (kept !== zones()) return;
       // Copies of exactly these octets (a view's whole buffer would be cloned otherwise).
-      const put: CachePut = { generation, question: new Uint8Array(shape.question), variant: shape.variant, nameEnd: shape.nameEnd, hash: shape.hash, reply: new Uint8Array(reply), ttl };
+      const put: CachePut = { generation, question: new Uint8Array(shape.question), variant: shape.variant, nameEnd: shape.nameEnd, hash: shape.hash, reply: new Uint8Array(reply), ttl, storedAt };
       port1.postMessage(put);
       Atomics.store(control, CONTROL.pending, 1);
     },

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { ReplyCache, queryShape, ttlOffsets, type ReplyCacheMirror } from '../../../src/dns/answer-cache.js';
+import { ReplyCache, queryShape, ttlOffsets, type QueryShape, type ReplyCacheMirror } from '../../../src/dns/answer-cache.js';
 import type { AnswerContext } from '../../../src/dns/answer.js';
 import { ZoneSet } from '../../../src/auth/zone-set.js';
 import { loadZones } from '../../../src/zones.js';
@@ -435,5 +435,27 @@ describe('ReplyCache mirror (the UDP thread\'s copy follows the worker\'s cache)
     cached(cache, q('www.other.test', 'A'), reloaded.zones);
     expect(f.told.filter((t) => t === 'reset').length).to.be.at.least(2);
     expect(f.copy.size).to.equal(1); // only the reply kept under the new zones
+  });
+
+  it('a forwarded reply kept by the copy later ages from when the worker kept it (storedAt), not from when the copy got it', () => {
+    let now = 5_000_000;
+    const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const copy = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const token = {} as ZoneSet;
+    copy.use(token);
+    const held: [QueryShape, Uint8Array, number | undefined, number][] = [];
+    cache.mirror = { stored: (shape, reply, _z, ttl, storedAt) => void held.push([shape, new Uint8Array(reply), ttl, storedAt]), reset: () => undefined };
+    const query = q('www.remote.test', 'A', { id: 8 });
+    const shape = queryShape(query, 1232, false, true)!;
+    const reply = dnsPacket.encode({ type: 'response', id: 1, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [{ name: 'www.remote.test', type: 'A', class: 'IN' }], answers: [{ name: 'www.remote.test', type: 'A', class: 'IN', ttl: 300, data: '192.0.2.1' }] });
+    cache.get(query, shape, ctx.zones);
+    cache.put(shape, reply, ctx.zones, 300);
+    // The copy hears of it 1.5 s later (the thread was blocked in recvmmsg until the next datagram).
+    now += 1500;
+    for (const [s, r, ttl, storedAt] of held) copy.put(s, r, token, ttl, storedAt);
+    const out = Buffer.alloc(4096);
+    const n = copy.answerInto(query, 0, query.length, 1232, true, false, token, out, 0, 4096);
+    expect((dnsPacket.decode(out.subarray(0, n)).answers![0] as { ttl: number }).ttl).to.equal(299);
+    expect(out.subarray(0, n).equals(cache.get(query, shape, ctx.zones)!)).to.equal(true);
   });
 });
