@@ -133,6 +133,10 @@ function main(): void {
     const got = c.recvmmsg(fd, recvVec.address, n, MSG_WAITFORONE);
     filled = got > 0 ? got : 0;
     if (got < 0) {
+      // EAGAIN: the receive timeout ran out (a stop request is looked for), or the descriptor was made
+      // non-blocking again (a --io dgram worker adopting it during an upgrade): then wait in poll,
+      // so an empty socket never makes this loop spin.
+      if (got === -ERRNO.EAGAIN) c.pollReadable(fd, setup.wakeMs);
       if (got === -ERRNO.EAGAIN || got === -ERRNO.EINTR) continue;
       report({ kind: 'fatal', message: `recvmmsg failed (errno ${-got})` });
       return;

@@ -178,6 +178,12 @@ export interface Libc {
   free(address: bigint): void;
   /** Calls `onReadable` from the event loop whenever `fd` is readable, until stopped. */
   watchReadable(fd: number, onReadable: () => void): ReadableWatch;
+  /**
+   * poll(2) on one descriptor for POLLIN, blocking the calling thread up to
+   * `timeoutMs`: 1 when it is readable (or has an error to report), 0 when
+   * the time ran out, or -errno. For a thread with no event loop.
+   */
+  pollReadable(fd: number, timeoutMs: number): number;
 
   /**
    * fcntl(fd, F_SETFD, …): turns close-on-exec on or off, keeping the other
@@ -231,6 +237,7 @@ interface Bound {
   recvmmsg: CFunction;
   sendmmsg: CFunction;
   fcntl: CFunction;
+  poll: CFunction;
   getpwnam: CFunction;
   getpwuid: CFunction;
   getgrnam: CFunction;
@@ -266,6 +273,7 @@ function c(): Bound {
       recvmmsg: lib.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)'),
       sendmmsg: lib.func('int sendmmsg(int fd, void *vec, unsigned int vlen, int flags)'),
       fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+      poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
       getpwnam: lib.func('void *getpwnam(const char *name)'),
       getpwuid: lib.func('void *getpwuid(uint32_t uid)'),
       getgrnam: lib.func('void *getgrnam(const char *name)'),
@@ -381,6 +389,12 @@ export const libc: Libc = {
   watchReadable(fd, onReadable) {
     const handle = koffi().node.poll(fd, { readable: true }, onReadable);
     return { stop: () => handle.stop(), close: () => handle.close() };
+  },
+  pollReadable(fd, timeoutMs) {
+    // struct pollfd { int fd; short events; short revents; }: POLLIN is 1.
+    const pfd = new Int32Array([fd, 1]);
+    const r = c().poll(pfd, 1, timeoutMs) as number;
+    return r < 0 ? -koffi().errno() : r;
   },
 
   setCloseOnExec(fd, on) {

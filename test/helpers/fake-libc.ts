@@ -198,6 +198,10 @@ export class FakeLibc implements Libc {
     return real.setNonBlocking(fd, on);
   }
 
+  pollReadable(fd: number, timeoutMs: number): number {
+    return real.pollReadable(fd, timeoutMs);
+  }
+
   getpwnam(name: string): PasswdEntry | null {
     return this.users.find((u) => u.name === name) ?? null;
   }
