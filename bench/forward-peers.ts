@@ -6,13 +6,20 @@
  * (Unbound with a CA made by openssl here) under 1,000 QPS of cache misses
  * (TLS handshakes per minute).
  *
- *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60] [--forward-zones 10000] [--shardns-io mmsg,thread] [--floors block,mmsg]
+ *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60] [--forward-zones 10000] [--shardns-io mmsg,thread] [--floors block,mmsg] [--baseline DIR] [--qps N] [--clients 8] [--outstanding 200]
  *
  * `--shardns-io` runs one shardns per UDP engine in the cached scenario
  * (`mmsg`, the default, is labelled `shardns`; others `shardns <engine>`);
  * `--floors` adds the kernel floor (bench/floor/udp-floor.c) in those modes
  * as peers there: a C responder answering every query with one canned A
- * record, the cost of the I/O alone.
+ * record, the cost of the I/O alone. `--baseline DIR` adds another build's
+ * shardns (DIR/bin/shardns.js, built) with its default engine, for A/B in
+ * the same run. `--qps N` offers the cached scenario's load at N queries a
+ * second (dnsperf -Q) instead of as fast as answers come: every server then
+ * gets the same arrivals, so its CPU per query does not depend on how long
+ * the machine's other load made it wait (which sets its batch sizes).
+ * `--clients 1 --outstanding 1` is a ping-pong: one query in flight, every
+ * datagram a wake-up of its own (batches of one).
  *
  * `--forward-zones 0` runs the zones scenario with two identical servers
  * (neither has forward zones): the differences it shows are the
@@ -59,6 +66,13 @@ interface Options {
   shardnsIo: string[];
   /** Kernel floor modes added as peers in the cached scenario. */
   floors: string[];
+  /** Another build's folder (its bin/shardns.js, built): one more shardns in the cached scenario, its default engine, labelled `shardns baseline`. */
+  baseline: string | null;
+  /** The cached scenario's load at a fixed rate (dnsperf -Q), not as fast as answers come. */
+  qps: number | null;
+  /** dnsperf clients (-c) and queries in flight (-q) in the cached scenario's measured runs. */
+  clients: number;
+  outstanding: number;
 }
 
 function options(): Options {
@@ -72,6 +86,10 @@ function options(): Options {
       'forward-zones': { type: 'string' },
       'shardns-io': { type: 'string' },
       floors: { type: 'string' },
+      baseline: { type: 'string' },
+      qps: { type: 'string' },
+      clients: { type: 'string' },
+      outstanding: { type: 'string' },
     },
   });
   return {
@@ -83,6 +101,10 @@ function options(): Options {
     forwardZones: Number(values['forward-zones'] ?? 10_000),
     shardnsIo: (values['shardns-io'] ?? 'mmsg').split(',').filter(Boolean),
     floors: (values.floors ?? '').split(',').filter(Boolean),
+    baseline: values.baseline ?? null,
+    qps: values.qps !== undefined ? Number(values.qps) : null,
+    clients: Number(values.clients ?? CLIENTS),
+    outstanding: Number(values.outstanding ?? OUTSTANDING),
   };
 }
 
@@ -163,12 +185,12 @@ function openDir(parent: string, name: string): string {
  * NODE_OPTIONS, so the worker opens its inspector there on SIGUSR1 (nothing
  * listens until then).
  */
-async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = [], inspect = false): Promise<Running> {
+async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = [], inspect = false, bin = join(ROOT, 'bin/shardns.js')): Promise<Running> {
   const port = await freePort();
   const inspectPort = inspect ? await freePort(new Set([port])) : undefined;
   const env = inspectPort === undefined ? process.env : { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], `--inspect-port=127.0.0.1:${inspectPort}`].filter(Boolean).join(' ') };
   const state = openDir(dir, `state-${label.replace(/\W+/g, '-')}`);
-  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra], { env });
+  const tracked = groups.spawn(label, process.execPath, [bin, 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra], { env });
   await tracked.waitFor(/listening on .* with \d+ workers?/, 30_000);
   return { label, port, tracked, ...(inspectPort !== undefined ? { inspectPort } : {}) };
 }
@@ -248,10 +270,10 @@ function sampleSplit(pgid: number): Map<number, { user: number; sys: number }> {
 }
 
 /** One measured run: dnsperf for the duration, the server's CPU from /proc around it (total, and user and system apart). */
-async function measure(groups: ProcessGroups, s: Running, file: string, durationSec: number, hz: number): Promise<{ stats: DnsperfStats; cpuUs: number; userUs: number; sysUs: number }> {
+async function measure(groups: ProcessGroups, s: Running, file: string, durationSec: number, hz: number, load: { maxQps?: number; clients?: number; outstanding?: number } = {}): Promise<{ stats: DnsperfStats; cpuUs: number; userUs: number; sysUs: number }> {
   const before = sampleCpu(s.tracked.pgid);
   const splitBefore = sampleSplit(s.tracked.pgid);
-  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: file, durationSec, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
+  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: file, durationSec, clients: load.clients ?? CLIENTS, outstanding: load.outstanding ?? OUTSTANDING, timeoutSec: 2, ...(load.maxQps !== undefined ? { maxQps: load.maxQps } : {}) });
   const after = sampleCpu(s.tracked.pgid);
   const splitAfter = sampleSplit(s.tracked.pgid);
   const cpu = cpuSecondsBetween(before, after, hz);
@@ -383,6 +405,7 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
     }
     servers.push(await start[f]());
   }
+  if (o.baseline !== null) servers.push(await startShardns(groups, openDir(dir, 'shardns-baseline'), 'shardns baseline', `127.0.0.1:${upstream.port}`, [], false, join(o.baseline, 'bin/shardns.js')));
   for (const mode of o.floors) servers.push(await startFloor(groups, mode));
   for (const s of servers) await warm(groups, s, file);
   const runs = new Map<string, { cpuUs: number; userUs: number; sysUs: number; qps: number; lost: number }[]>();
@@ -390,7 +413,7 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
     // Alternate the order each round: no server always goes first.
     const order = round % 2 ? servers : [...servers].reverse();
     for (const s of order) {
-      const m = await measure(groups, s, file, o.durationSec, hz);
+      const m = await measure(groups, s, file, o.durationSec, hz, { clients: o.clients, outstanding: o.outstanding, ...(o.qps !== null ? { maxQps: o.qps } : {}) });
       const list = runs.get(s.label) ?? [];
       list.push({ cpuUs: m.cpuUs, userUs: m.userUs, sysUs: m.sysUs, qps: m.stats.qps, lost: m.stats.lost });
       runs.set(s.label, list);
@@ -401,7 +424,7 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
   const ratio = (label: string, peer: string): string => (runs.has(peer) && label !== peer ? fmt(usOf(label) / usOf(peer), 2) : '—');
   out.push(
     '',
-    `### Cached forwarding, 1 worker/thread each, ${NAMES} names, ${o.rounds} rounds of ${o.durationSec} s`,
+    `### Cached forwarding, 1 worker/thread each, ${NAMES} names, ${o.rounds} rounds of ${o.durationSec} s${o.qps !== null ? `, ${o.qps} QPS offered (dnsperf -Q)` : ''}, dnsperf -c ${o.clients} -q ${o.outstanding}`,
     '',
     '| forwarder | CPU µs/query (median; each round) | user / system µs (median) | QPS (median) | lost | ÷ Unbound | ÷ dnsmasq |',
     '|---|---|---|---|---|---|---|',

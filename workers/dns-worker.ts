@@ -20,7 +20,7 @@ import { transferContext, type TransferContextOptions } from '../src/xfr/policy.
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
-import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
+import { MMSG_DEFAULTS, serveUdpMmsg, type MmsgStats } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { serveUdpThread, type UdpThreadEndpoint, type UdpThreadStats } from '../src/net/udp-thread.js';
 import { VERSION } from '../src/version.js';
@@ -201,6 +201,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
 
   const udp: UdpEndpoint[] = [];
   const udpThreads: UdpThreadEndpoint[] = [];
+  const mmsgEngines: MmsgStats[] = [];
   const tcp: TcpEndpoint[] = [];
   const tcpLimits: TcpLimits = {
     idleTimeoutMs: config.tcpIdleTimeout * 1000,
@@ -230,11 +231,13 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
           udp.push(t);
           continue;
         }
-        udp.push(
-          config.io !== 'dgram'
-            ? await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock))
-            : await serveUdp(sock, ops.handler(pipeline.handler('udp'), sock), onError),
-        );
+        if (config.io !== 'dgram') {
+          const engine = await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock));
+          mmsgEngines.push(engine.stats);
+          udp.push(engine);
+        } else {
+          udp.push(await serveUdp(sock, ops.handler(pipeline.handler('udp'), sock), onError));
+        }
       } else {
         tcp.push(
           await serveTcp(sock, ops.handler(pipeline.handler('tcp'), sock), tcpLimits, tcpTable),
@@ -260,6 +263,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     // A thread's hit is a reply-cache hit; what it misses is looked up again here (and counted here).
     replyCache: { hits: (replies?.hits ?? 0) + threadStats.reduce((n, t) => n + t.cacheHits, 0), misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
     ...(udpThreads.length > 0 ? { udpThread: sumThreadStats(threadStats) } : {}),
+    ...(mmsgEngines.length > 0 ? { udpMmsg: { received: mmsgEngines.reduce((n, e) => n + e.received, 0), recvCalls: mmsgEngines.reduce((n, e) => n + e.recvCalls, 0) } } : {}),
     ...(forwarder ? { forwarding: { ...(forwarder as Forwarder).stats } } : {}),
     tcpConnections: tcpTable.snapshot(),
     ops: ops.report(servedPaths, opened),
