@@ -77,6 +77,8 @@ export interface DnsperfOptions {
   passes?: number;
   /** The file holds whole DNS messages, each after a 2-octet length (dnsperf -B; bench/wire-queries.ts), not `name type` lines. */
   binary?: boolean;
+  /** Queries per second at most (dnsperf -Q); absent: as fast as answers come. */
+  maxQps?: number;
 }
 
 /** The dnsperf command line: UDP to 127.0.0.1 only, time-limited (and limited to a number of passes through the file, when asked; a binary file read with -B). */
@@ -92,6 +94,7 @@ export function dnsperfArgs(o: DnsperfOptions): string[] {
     '-t', String(o.timeoutSec),
     ...(o.passes !== undefined ? ['-n', String(o.passes)] : []),
     ...(o.binary === true ? ['-B'] : []),
+    ...(o.maxQps !== undefined ? ['-Q', String(o.maxQps)] : []),
   ];
 }
 

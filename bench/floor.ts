@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ROOT } from './root.js';
 
 /** The floor's peer kinds and the mode each passes to udp-floor. */
-export const FLOOR_MODES = { 'floor-recvfrom': 'recvfrom', 'floor-mmsg': 'mmsg', 'floor-uring': 'uring' } as const;
+export const FLOOR_MODES = { 'floor-recvfrom': 'recvfrom', 'floor-mmsg': 'mmsg', 'floor-block': 'block', 'floor-uring': 'uring' } as const;
 /** One of the floor's peer kinds. */
 export type FloorKind = keyof typeof FLOOR_MODES;
 

@@ -6,7 +6,20 @@
  * (Unbound with a CA made by openssl here) under 1,000 QPS of cache misses
  * (TLS handshakes per minute).
  *
- *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60] [--forward-zones 10000]
+ *   node dist/bench/forward-peers.js [--rounds 3] [--duration 10] [--only cached,zones,dot] [--dot-seconds 60] [--forward-zones 10000] [--shardns-io mmsg,thread] [--floors block,mmsg] [--baseline DIR] [--qps N] [--clients 8] [--outstanding 200]
+ *
+ * `--shardns-io` runs one shardns per UDP engine in the cached scenario
+ * (`mmsg`, the default, is labelled `shardns`; others `shardns <engine>`);
+ * `--floors` adds the kernel floor (bench/floor/udp-floor.c) in those modes
+ * as peers there: a C responder answering every query with one canned A
+ * record, the cost of the I/O alone. `--baseline DIR` adds another build's
+ * shardns (DIR/bin/shardns.js, built) with its default engine, for A/B in
+ * the same run. `--qps N` offers the cached scenario's load at N queries a
+ * second (dnsperf -Q) instead of as fast as answers come: every server then
+ * gets the same arrivals, so its CPU per query does not depend on how long
+ * the machine's other load made it wait (which sets its batch sizes).
+ * `--clients 1 --outstanding 1` is a ping-pong: one query in flight, every
+ * datagram a wake-up of its own (batches of one).
  *
  * `--forward-zones 0` runs the zones scenario with two identical servers
  * (neither has forward zones): the differences it shows are the
@@ -25,8 +38,9 @@ import { answerData } from './dns.js';
 import { dnsperfArgs, parseDnsperf, runDnsperf, type DnsperfStats } from './dnsperf.js';
 import { freePort } from './ports.js';
 import { killGroup, ProcessGroups, type Tracked } from './processes.js';
-import { clockTicks, cpuSecondsBetween, groupPids, memoryKb, pssByMapping, sampleCpu } from './procstat.js';
+import { clockTicks, cpuSecondsBetween, groupPids, groupStats, memoryKb, pssByMapping, sampleCpu } from './procstat.js';
 import { ROOT } from './root.js';
+import { buildFloor, FLOOR_BINARY } from './floor.js';
 import { collectGarbage, evaluateIn } from './inspector.js';
 
 /** The forwarders compared. */
@@ -48,11 +62,35 @@ interface Options {
   dotQps: number;
   /** Forward zones of the second server in the zones scenario (0: an A/A run, the noise). */
   forwardZones: number;
+  /** UDP engines of the shardns forwarders in the cached scenario (one server each). */
+  shardnsIo: string[];
+  /** Kernel floor modes added as peers in the cached scenario. */
+  floors: string[];
+  /** Another build's folder (its bin/shardns.js, built): one more shardns in the cached scenario, its default engine, labelled `shardns baseline`. */
+  baseline: string | null;
+  /** The cached scenario's load at a fixed rate (dnsperf -Q), not as fast as answers come. */
+  qps: number | null;
+  /** dnsperf clients (-c) and queries in flight (-q) in the cached scenario's measured runs. */
+  clients: number;
+  outstanding: number;
 }
 
 function options(): Options {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, 'dot-seconds': { type: 'string' }, 'dot-qps': { type: 'string' }, 'forward-zones': { type: 'string' } },
+    options: {
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      only: { type: 'string' },
+      'dot-seconds': { type: 'string' },
+      'dot-qps': { type: 'string' },
+      'forward-zones': { type: 'string' },
+      'shardns-io': { type: 'string' },
+      floors: { type: 'string' },
+      baseline: { type: 'string' },
+      qps: { type: 'string' },
+      clients: { type: 'string' },
+      outstanding: { type: 'string' },
+    },
   });
   return {
     rounds: Number(values.rounds ?? 3),
@@ -61,6 +99,12 @@ function options(): Options {
     dotSeconds: Number(values['dot-seconds'] ?? 60),
     dotQps: Number(values['dot-qps'] ?? 1000),
     forwardZones: Number(values['forward-zones'] ?? 10_000),
+    shardnsIo: (values['shardns-io'] ?? 'mmsg').split(',').filter(Boolean),
+    floors: (values.floors ?? '').split(',').filter(Boolean),
+    baseline: values.baseline ?? null,
+    qps: values.qps !== undefined ? Number(values.qps) : null,
+    clients: Number(values.clients ?? CLIENTS),
+    outstanding: Number(values.outstanding ?? OUTSTANDING),
   };
 }
 
@@ -141,12 +185,12 @@ function openDir(parent: string, name: string): string {
  * NODE_OPTIONS, so the worker opens its inspector there on SIGUSR1 (nothing
  * listens until then).
  */
-async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = [], inspect = false): Promise<Running> {
+async function startShardns(groups: ProcessGroups, dir: string, label: string, forward: string, extra: string[] = [], inspect = false, bin = join(ROOT, 'bin/shardns.js')): Promise<Running> {
   const port = await freePort();
   const inspectPort = inspect ? await freePort(new Set([port])) : undefined;
   const env = inspectPort === undefined ? process.env : { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], `--inspect-port=127.0.0.1:${inspectPort}`].filter(Boolean).join(' ') };
   const state = openDir(dir, `state-${label.replace(/\W+/g, '-')}`);
-  const tracked = groups.spawn(label, process.execPath, [join(ROOT, 'bin/shardns.js'), 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra], { env });
+  const tracked = groups.spawn(label, process.execPath, [bin, 'serve', '--workers', '1', '--port', String(port), '--listen', '127.0.0.1', '--forward', forward, '--etc-hosts', 'off', '--state-dir', state, '--log-level', 'info', ...extra], { env });
   await tracked.waitFor(/listening on .* with \d+ workers?/, 30_000);
   return { label, port, tracked, ...(inspectPort !== undefined ? { inspectPort } : {}) };
 }
@@ -220,13 +264,39 @@ function queryFile(dir: string): string {
   return file;
 }
 
-/** One measured run: dnsperf for the duration, the server's CPU from /proc around it. */
-async function measure(groups: ProcessGroups, s: Running, file: string, durationSec: number, hz: number): Promise<{ stats: DnsperfStats; cpuUs: number }> {
+/** User and system CPU ticks by pid of a process group (all threads of each process). */
+function sampleSplit(pgid: number): Map<number, { user: number; sys: number }> {
+  return new Map(groupStats(pgid).map((st) => [st.pid, { user: st.utime, sys: st.stime }]));
+}
+
+/** One measured run: dnsperf for the duration, the server's CPU from /proc around it (total, and user and system apart). */
+async function measure(groups: ProcessGroups, s: Running, file: string, durationSec: number, hz: number, load: { maxQps?: number; clients?: number; outstanding?: number } = {}): Promise<{ stats: DnsperfStats; cpuUs: number; userUs: number; sysUs: number }> {
   const before = sampleCpu(s.tracked.pgid);
-  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: file, durationSec, clients: CLIENTS, outstanding: OUTSTANDING, timeoutSec: 2 });
+  const splitBefore = sampleSplit(s.tracked.pgid);
+  const { stats } = await runDnsperf(groups, { port: s.port, queryFile: file, durationSec, clients: load.clients ?? CLIENTS, outstanding: load.outstanding ?? OUTSTANDING, timeoutSec: 2, ...(load.maxQps !== undefined ? { maxQps: load.maxQps } : {}) });
   const after = sampleCpu(s.tracked.pgid);
+  const splitAfter = sampleSplit(s.tracked.pgid);
   const cpu = cpuSecondsBetween(before, after, hz);
-  return { stats, cpuUs: stats.completed > 0 ? (cpu / stats.completed) * 1e6 : NaN };
+  let user = 0;
+  let sys = 0;
+  for (const [pid, t] of splitAfter) {
+    const b = splitBefore.get(pid) ?? { user: 0, sys: 0 };
+    user += Math.max(0, t.user - b.user);
+    sys += Math.max(0, t.sys - b.sys);
+  }
+  const per = (seconds: number): number => (stats.completed > 0 ? (seconds / stats.completed) * 1e6 : NaN);
+  return { stats, cpuUs: per(cpu), userUs: per(user / hz), sysUs: per(sys / hz) };
+}
+
+/** The kernel floor (bench/floor/udp-floor.c) in one mode, 1 process, answering every query with 10.0.0.0 (the readiness check's answer). */
+async function startFloor(groups: ProcessGroups, mode: string): Promise<Running> {
+  const why = buildFloor();
+  if (why !== null) throw new Error(why);
+  const port = await freePort();
+  const label = `floor ${mode}`;
+  const tracked = groups.spawn(label, FLOOR_BINARY, [mode, String(port), '1', '10.0.0.0']);
+  await ready(tracked, port, 'h0', '10.0.0.0');
+  return { label, port, tracked };
 }
 
 /**
@@ -318,7 +388,12 @@ const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '
 async function cached(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
   const servers: Running[] = [];
   const start: Record<Forwarder, () => Promise<Running>> = {
-    shardns: () => startShardns(groups, openDir(dir, 'shardns'), 'shardns', `127.0.0.1:${upstream.port}`),
+    shardns: async () => {
+      // One shardns per UDP engine asked for; the first is pushed by the caller, the rest here.
+      const [first, ...rest] = o.shardnsIo.map((io) => ({ io, label: io === 'mmsg' ? 'shardns' : `shardns ${io}` }));
+      for (const v of rest) servers.push(await startShardns(groups, openDir(dir, v.label.replace(/\W+/g, '-')), v.label, `127.0.0.1:${upstream.port}`, ['--io', v.io]));
+      return startShardns(groups, openDir(dir, first!.label.replace(/\W+/g, '-')), first!.label, `127.0.0.1:${upstream.port}`, ['--io', first!.io]);
+    },
     unbound: () => startUnboundForwarder(groups, openDir(dir, 'unbound'), upstream.port),
     dnsmasq: () => startDnsmasq(groups, openDir(dir, 'dnsmasq'), upstream.port),
   };
@@ -330,24 +405,35 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
     }
     servers.push(await start[f]());
   }
+  if (o.baseline !== null) servers.push(await startShardns(groups, openDir(dir, 'shardns-baseline'), 'shardns baseline', `127.0.0.1:${upstream.port}`, [], false, join(o.baseline, 'bin/shardns.js')));
+  for (const mode of o.floors) servers.push(await startFloor(groups, mode));
   for (const s of servers) await warm(groups, s, file);
-  const runs = new Map<string, { cpuUs: number; qps: number; lost: number }[]>();
+  const runs = new Map<string, { cpuUs: number; userUs: number; sysUs: number; qps: number; lost: number }[]>();
   for (let round = 1; round <= o.rounds; round++) {
     // Alternate the order each round: no server always goes first.
     const order = round % 2 ? servers : [...servers].reverse();
     for (const s of order) {
-      const m = await measure(groups, s, file, o.durationSec, hz);
+      const m = await measure(groups, s, file, o.durationSec, hz, { clients: o.clients, outstanding: o.outstanding, ...(o.qps !== null ? { maxQps: o.qps } : {}) });
       const list = runs.get(s.label) ?? [];
-      list.push({ cpuUs: m.cpuUs, qps: m.stats.qps, lost: m.stats.lost });
+      list.push({ cpuUs: m.cpuUs, userUs: m.userUs, sysUs: m.sysUs, qps: m.stats.qps, lost: m.stats.lost });
       runs.set(s.label, list);
-      console.log(`cached ${s.label} round ${round}: ${Math.round(m.stats.qps)} QPS, ${fmt(m.cpuUs, 2)} µs CPU/query, lost ${m.stats.lost}`);
+      console.log(`cached ${s.label} round ${round}: ${Math.round(m.stats.qps)} QPS, ${fmt(m.cpuUs, 2)} µs CPU/query (user ${fmt(m.userUs, 2)}, system ${fmt(m.sysUs, 2)}), lost ${m.stats.lost}`);
     }
   }
-  const shardnsUs = median((runs.get('shardns') ?? []).map((r) => r.cpuUs));
-  out.push('', `### Cached forwarding, 1 worker/thread each, ${NAMES} names, ${o.rounds} rounds of ${o.durationSec} s`, '', '| forwarder | CPU µs/query (median; each round) | QPS (median) | lost | shardns ÷ it |', '|---|---|---|---|---|');
+  const usOf = (label: string): number => median((runs.get(label) ?? []).map((r) => r.cpuUs));
+  const ratio = (label: string, peer: string): string => (runs.has(peer) && label !== peer ? fmt(usOf(label) / usOf(peer), 2) : '—');
+  out.push(
+    '',
+    `### Cached forwarding, 1 worker/thread each, ${NAMES} names, ${o.rounds} rounds of ${o.durationSec} s${o.qps !== null ? `, ${o.qps} QPS offered (dnsperf -Q)` : ''}, dnsperf -c ${o.clients} -q ${o.outstanding}`,
+    '',
+    '| forwarder | CPU µs/query (median; each round) | user / system µs (median) | QPS (median) | lost | ÷ Unbound | ÷ dnsmasq |',
+    '|---|---|---|---|---|---|---|',
+  );
   for (const [label, list] of runs) {
     const us = median(list.map((r) => r.cpuUs));
-    out.push(`| ${label} | ${fmt(us, 2)} (${list.map((r) => fmt(r.cpuUs, 2)).join(', ')}) | ${Math.round(median(list.map((r) => r.qps)))} | ${list.reduce((n, r) => n + r.lost, 0)} | ${label === 'shardns' ? '—' : fmt(shardnsUs / us, 2)} |`);
+    out.push(
+      `| ${label} | ${fmt(us, 2)} (${list.map((r) => fmt(r.cpuUs, 2)).join(', ')}) | ${fmt(median(list.map((r) => r.userUs)), 2)} / ${fmt(median(list.map((r) => r.sysUs)), 2)} | ${Math.round(median(list.map((r) => r.qps)))} | ${list.reduce((n, r) => n + r.lost, 0)} | ${ratio(label, 'Unbound')} | ${ratio(label, 'dnsmasq')} |`,
+    );
   }
   json['cached'] = Object.fromEntries(runs);
   for (const s of servers) await groups.stop(s.tracked);

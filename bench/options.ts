@@ -115,9 +115,9 @@ also on Ctrl-C.
   --zone ORIGIN=FILE   zone to serve (default: a generated zone of --zone-records records plus wildcards)
   --zone-records N     size of the generated zone (default 10000)
   --peers LIST         any of nsd, knot, dns2 (default nsd,knot,dns2), or none; dns2 runs with 1 worker only;
-                       also floor-recvfrom, floor-mmsg, floor-uring: the kernel floor, a C responder doing
+                       also floor-recvfrom, floor-mmsg, floor-block, floor-uring: the kernel floor, a C responder doing
                        almost nothing per query (bench/floor/udp-floor.c, built with cc)
-  --variants LIST      shardns variants side by side: default (as shipped), mmsg, dgram, each optionally
+  --variants LIST      shardns variants side by side: default (as shipped), mmsg, dgram, thread, each optionally
                        with -nocache (--answer-cache 0) or -cacheN, e.g. mmsg,dgram,mmsg-nocache (default: default)
   --forward-cache LIST forwarding scenario: cache settings of the forwarding shardns: on (sized to hold every
                        question of the file), default (shardns's --cache-size default), off (0), or entries (default on,off)
@@ -261,7 +261,7 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
     else {
       const items = [...new Set(peers.split(',').map((s) => s.trim()))];
       const bad = items.filter((p) => p === 'shardns' || !(SERVER_KINDS as readonly string[]).includes(p));
-      if (bad.length > 0 || items.length === 0) errors.push(`--peers: must be a comma-separated list of nsd, knot, dns2, floor-recvfrom, floor-mmsg, floor-uring (or none), got "${peers}"`);
+      if (bad.length > 0 || items.length === 0) errors.push(`--peers: must be a comma-separated list of nsd, knot, dns2, floor-recvfrom, floor-mmsg, floor-block, floor-uring (or none), got "${peers}"`);
       else o.peers = items as PeerKind[];
     }
   }
@@ -269,7 +269,7 @@ export function parseOptions(argv: string[], defaultOut: string): { ok: true; op
   if (variants !== undefined) {
     const items = [...new Set(variants.split(',').map((s) => s.trim()))];
     const bad = items.filter((v) => parseVariant(v) === null);
-    if (bad.length > 0 || items.length === 0) errors.push(`--variants: each must be default, mmsg or dgram, optionally followed by -nocache or -cacheN (e.g. mmsg,dgram,mmsg-nocache), got "${variants}"`);
+    if (bad.length > 0 || items.length === 0) errors.push(`--variants: each must be default, mmsg, dgram or thread, optionally followed by -nocache or -cacheN (e.g. mmsg,dgram,mmsg-nocache), got "${variants}"`);
     else o.variants = items;
   }
   const scenarios = str('scenarios');

@@ -13,8 +13,8 @@ import { shardnsLabel } from './variants.js';
 /** The repository root (from root.ts; other modules and the tests take it from here). */
 export { ROOT };
 
-/** The servers the benchmark knows: shardns, three DNS servers, and the kernel floor in three ways of doing I/O (bench/floor.ts). */
-export const SERVER_KINDS = ['shardns', 'nsd', 'knot', 'dns2', 'floor-recvfrom', 'floor-mmsg', 'floor-uring'] as const;
+/** The servers the benchmark knows: shardns, three DNS servers, and the kernel floor in four ways of doing I/O (bench/floor.ts). */
+export const SERVER_KINDS = ['shardns', 'nsd', 'knot', 'dns2', 'floor-recvfrom', 'floor-mmsg', 'floor-block', 'floor-uring'] as const;
 /** One of {@link SERVER_KINDS}. */
 export type ServerKind = (typeof SERVER_KINDS)[number];
 /** The peers (every server but shardns). */
@@ -228,6 +228,7 @@ export const SERVER_LABEL: Record<ServerKind, string> = {
   dns2: 'dns2',
   'floor-recvfrom': 'floor recvfrom',
   'floor-mmsg': 'floor recvmmsg',
+  'floor-block': 'floor blocking recvmmsg',
   'floor-uring': 'floor io_uring',
 };
 

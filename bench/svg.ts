@@ -11,6 +11,7 @@ export const COLORS: Record<ServerKind, string> = {
   dns2: '#7b3294',
   'floor-recvfrom': '#969696',
   'floor-mmsg': '#636363',
+  'floor-block': '#252525',
   'floor-uring': '#bdbdbd',
 };
 /** Further shardns variants: shades of the shardns orange. */

@@ -11,10 +11,10 @@ export interface ShardnsVariant {
 export const DEFAULT_VARIANT = 'default';
 
 /** The I/O engines (`--io`); `default` leaves the engine to shardns. */
-const ENGINES = ['default', 'mmsg', 'dgram'] as const;
+const ENGINES = ['default', 'mmsg', 'dgram', 'thread'] as const;
 
 /**
- * A variant from its name: an engine (`default`, `mmsg`, `dgram`), optionally
+ * A variant from its name: an engine (`default`, `mmsg`, `dgram`, `thread`), optionally
  * followed by `-nocache` (`--answer-cache 0`) or `-cacheN` (`--answer-cache N`).
  */
 export function parseVariant(name: string): ShardnsVariant | null {

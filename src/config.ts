@@ -17,8 +17,8 @@ import type { AclEntry } from './xfr/acl.js';
 import { TSIG_ALGORITHMS, type TsigAlgorithm, type TsigKeySpec } from './xfr/tsig.js';
 import { randomOctets } from './lazy-crypto.js';
 
-/** The UDP I/O engines: recvmmsg/sendmmsg batches through koffi, or node:dgram. */
-export const IO_ENGINES = ['mmsg', 'dgram'] as const;
+/** The UDP I/O engines: recvmmsg/sendmmsg batches through koffi, node:dgram, or a thread blocking in recvmmsg that answers reply-cache hits (src/net/udp-thread.ts). */
+export const IO_ENGINES = ['mmsg', 'dgram', 'thread'] as const;
 /** A switch: `on` or `off`. */
 export const ON_OFF = ['on', 'off'] as const;
 /** One of {@link ON_OFF}. */
@@ -205,7 +205,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'workers', key: 'workers', kind: 'int', describe: 'worker processes, each with its own sockets', defaultText: 'the CPUs this process may use', min: 1, max: 256 },
   { flag: 'worker-timeout', key: 'workerTimeout', kind: 'seconds', describe: 'replace a worker that misses heartbeats this long (seconds)', defaultText: '5', min: 0.1, max: 3600 },
   { flag: 'shutdown-timeout', key: 'shutdownTimeout', kind: 'seconds', describe: 'on SIGTERM, wait this long for workers to drain (seconds)', defaultText: '5', min: 0.1, max: 3600 },
-  { flag: 'io', key: 'io', kind: 'enum', choices: IO_ENGINES, describe: 'UDP engine: batched recvmmsg/sendmmsg through koffi, or node:dgram', defaultText: 'mmsg' },
+  { flag: 'io', key: 'io', kind: 'enum', choices: IO_ENGINES, describe: 'UDP engine: batched recvmmsg/sendmmsg through koffi, node:dgram, or thread (experimental: a thread per worker blocks in recvmmsg and answers reply-cache hits; the rest goes to the worker)', defaultText: 'mmsg' },
   { flag: 'answer-cache', key: 'answerCache', kind: 'int', describe: 'encoded replies kept per worker (entries; 0: off; up to 2 KiB each on average)', defaultText: '20000', min: 0, max: 10_000_000 },
   { flag: 'tcp-idle-timeout', key: 'tcpIdleTimeout', kind: 'seconds', describe: 'close a TCP connection idle this long (seconds, RFC 7766 §6.2.3)', defaultText: '10', min: 0.1, max: 3600 },
   { flag: 'tcp-message-timeout', key: 'tcpMessageTimeout', kind: 'seconds', describe: 'a TCP query begun must arrive whole within this long (seconds; slow senders are cut off)', defaultText: '0.5', min: 0.1, max: 3600 },
@@ -397,6 +397,9 @@ export function resolveConfig(
   if (config.listen.length === 0) problems.push('--listen: give at least one address');
   if (config.cacheMinTtl > config.cacheMaxTtl) problems.push(`--cache-min-ttl (${config.cacheMinTtl}) is above --cache-max-ttl (${config.cacheMaxTtl})`);
   for (const p of shadowedForwardZones(config.forwardZones, config.zones)) problems.push(`forward-zones: ${p}`);
+  // The UDP thread answers from its copy of the reply cache and logs nothing itself (src/net/udp-thread.ts).
+  if (config.io === 'thread' && config.answerCache === 0) problems.push('--io thread answers from the reply cache, which --answer-cache 0 turns off: give --answer-cache above 0, or --io mmsg');
+  if (config.io === 'thread' && (config.dnstap !== null || config.queryLog !== null)) problems.push(`--io thread does not log the queries it answers: with ${config.dnstap !== null ? '--dnstap' : '--query-log'} use --io mmsg (the default)`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }
 

@@ -20,8 +20,9 @@ import { transferContext, type TransferContextOptions } from '../src/xfr/policy.
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
-import { MMSG_DEFAULTS, serveUdpMmsg } from '../src/net/mmsg.js';
+import { MMSG_DEFAULTS, serveUdpMmsg, type MmsgStats } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
+import { serveUdpThread, type UdpThreadEndpoint, type UdpThreadStats } from '../src/net/udp-thread.js';
 import { VERSION } from '../src/version.js';
 import { MappedZones, type ServedImage } from '../src/mapped-zones.js';
 import { openWorkerOps, type BatchSender } from '../src/ops/worker-ops.js';
@@ -49,6 +50,8 @@ function send(msg: FromWorker): void {
 const mapped = new MappedZones();
 /** What answer() reads on every query; set once the worker starts, its `zones` swapped on `map`. */
 let ctx: AnswerContext | null = null;
+/** Empties the UDP threads' copies of the reply cache (`--io thread`); null without threads. */
+let resetThreadCaches: (() => void) | null = null;
 /** The image files of the zone version served (for /ready), updated with each swap that succeeds. */
 let servedPaths: string[] = [];
 
@@ -199,6 +202,8 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   const opened = sockets;
 
   const udp: UdpEndpoint[] = [];
+  const udpThreads: UdpThreadEndpoint[] = [];
+  const mmsgEngines: MmsgStats[] = [];
   const tcp: TcpEndpoint[] = [];
   const tcpLimits: TcpLimits = {
     idleTimeoutMs: config.tcpIdleTimeout * 1000,
@@ -212,11 +217,29 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     for (const sock of opened) {
       if (sock.spec.transport === 'udp') {
         const onError = (err: Error): void => log.debug(`UDP: ${err.message}`);
-        udp.push(
-          config.io === 'mmsg'
-            ? await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock))
-            : await serveUdp(sock, ops.handler(pipeline.handler('udp'), sock), onError),
-        );
+        if (config.io === 'thread' && replies !== null) {
+          // Reply-cache hits are answered by a thread of their own; the rest comes here (src/net/udp-thread.ts).
+          const t = await serveUdpThread(sock, ops.handler(pipeline.handler('udp'), sock), () => context.zones, onError, (err) => fail(id, new ShardnsError('E_SOCKET', err.message)), {
+            batch: MMSG_DEFAULTS.batch,
+            recvSize: MMSG_DEFAULTS.recvSize,
+            sendSize: MMSG_DEFAULTS.sendSize,
+            wakeMs: 100,
+            cacheEntries: config.answerCache,
+            cacheBytes: config.answerCache * 2048,
+            config,
+            recursion: context.recursion !== null,
+          });
+          udpThreads.push(t);
+          udp.push(t);
+          continue;
+        }
+        if (config.io !== 'dgram') {
+          const engine = await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock));
+          mmsgEngines.push(engine.stats);
+          udp.push(engine);
+        } else {
+          udp.push(await serveUdp(sock, ops.handler(pipeline.handler('udp'), sock), onError));
+        }
       } else {
         tcp.push(
           await serveTcp(sock, ops.handler(pipeline.handler('tcp'), sock), tcpLimits, tcpTable),
@@ -227,11 +250,22 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     fail(id, err instanceof ShardnsError ? err : new ShardnsError('E_SOCKET', `cannot serve: ${(err as Error).message}`));
     return;
   }
+  if (udpThreads.length > 0 && replies !== null) {
+    // Every thread's copy of the reply cache follows the worker's, and empties with a new zone version (remap).
+    replies.mirror = {
+      stored: (shape, reply, zones, ttl, storedAt) => udpThreads.forEach((t) => t.mirror.stored(shape, reply, zones, ttl, storedAt)),
+      reset: () => udpThreads.forEach((t) => t.reset()),
+    };
+    resetThreadCaches = () => udpThreads.forEach((t) => t.reset());
+  }
 
   let stopping = false;
-  serving.stats = () => ({
-    ...counters.snapshot(),
-    replyCache: { hits: replies?.hits ?? 0, misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
+  serving.stats = (threadStats = udpThreads.map((t) => t.stats())) => ({
+    ...counters.snapshot(...udpThreads.map((t) => t.counters)),
+    // A thread's hit is a reply-cache hit; what it misses is looked up again here (and counted here).
+    replyCache: { hits: (replies?.hits ?? 0) + threadStats.reduce((n, t) => n + t.cacheHits, 0), misses: replies?.misses ?? 0, entries: replies?.size ?? 0, notAdmitted: replies?.notAdmitted ?? 0 },
+    ...(udpThreads.length > 0 ? { udpThread: sumThreadStats(threadStats) } : {}),
+    ...(mmsgEngines.length > 0 ? { udpMmsg: { received: mmsgEngines.reduce((n, e) => n + e.received, 0), recvCalls: mmsgEngines.reduce((n, e) => n + e.recvCalls, 0) } } : {}),
     ...(forwarder ? { forwarding: { ...(forwarder as Forwarder).stats } } : {}),
     tcpConnections: tcpTable.snapshot(),
     ops: ops.report(servedPaths, opened),
@@ -271,6 +305,13 @@ function adoptSockets(sockets: readonly OpenSocket[]): ShardnsError | null {
   return null;
 }
 
+/** The UDP threads' counters summed (one thread per UDP socket). */
+function sumThreadStats(all: UdpThreadStats[]): NonNullable<WorkerCounters['udpThread']> {
+  const sum = { received: 0, recvCalls: 0, cacheHits: 0, passed: 0, sent: 0, sendFailures: 0 };
+  for (const t of all) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k];
+  return sum;
+}
+
 function fail(id: number, error: ShardnsError): void {
   send({ type: 'fatal', id, error: error.toJSON() });
   // Let the IPC message leave before exiting.
@@ -302,6 +343,7 @@ function remap(images: ServedImage[], standing: ZoneStanding): MapOutcome {
   const r = mapped.swap(images, standing.dark);
   if (r.kind === 'error') return { ok: false, error: r.error.toJSON() };
   if (ctx !== null) ctx.zones = r.zones;
+  resetThreadCaches?.();
   const now = JSON.stringify(standing.members);
   if (ctx !== null && workerConfig !== null && now !== members) {
     members = now;

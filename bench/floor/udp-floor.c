@@ -14,6 +14,9 @@
  *             (what NSD 4.6 from Debian does: it is built without recvmmsg)
  *   mmsg      epoll, then recvmmsg/sendmmsg in batches of 64, at most 4
  *             batches per wake-up (what shardns's mmsg engine does)
+ *   block     no epoll: a blocking recvmmsg (MSG_WAITFORONE: it waits for
+ *             the first datagram, then takes what is queued, up to 64),
+ *             then sendmmsg (what shardns's --io thread engine does)
  *   uring     io_uring: one multishot recvmsg with a ring of provided
  *             buffers, replies as IORING_OP_SEND with the peer's address,
  *             the ring's descriptor waited on with epoll (kernel 6.0 or later)
@@ -25,6 +28,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -115,8 +119,12 @@ static void serve_recvfrom(int fd) {
   }
 }
 
-static void serve_mmsg(int fd) {
-  int ep = watch(fd);
+static void serve_mmsg_loop(int fd, int blocking) {
+  int ep = blocking ? -1 : watch(fd);
+  if (blocking) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) die("fcntl O_NONBLOCK");
+  }
   static unsigned char buf[BATCH][DGRAM];
   static struct sockaddr_in6 names[BATCH];
   static struct iovec in_iov[BATCH], out_iov[BATCH];
@@ -130,10 +138,10 @@ static void serve_mmsg(int fd) {
     out[i].msg_hdr.msg_iovlen = 1;
   }
   for (;;) {
-    wait_readable(ep);
-    for (int turn = 0; turn < BATCHES_PER_WAKE; turn++) {
+    if (!blocking) wait_readable(ep);
+    for (int turn = 0; turn < (blocking ? 1 : BATCHES_PER_WAKE); turn++) {
       for (int i = 0; i < BATCH; i++) in[i].msg_hdr.msg_namelen = sizeof names[i];
-      int got = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
+      int got = recvmmsg(fd, in, BATCH, blocking ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
       if (got <= 0) break;
       int k = 0;
       for (int i = 0; i < got; i++) {
@@ -149,6 +157,9 @@ static void serve_mmsg(int fd) {
     }
   }
 }
+
+static void serve_mmsg(int fd) { serve_mmsg_loop(fd, 0); }
+static void serve_block(int fd) { serve_mmsg_loop(fd, 1); }
 
 /* io_uring without liburing: the rings are mapped by hand (io_uring(7)). */
 struct ring {
@@ -271,7 +282,7 @@ static void serve_uring(int fd) {
 
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: udp-floor recvfrom|mmsg|uring PORT WORKERS ADDRESS\n");
+    fprintf(stderr, "usage: udp-floor recvfrom|mmsg|block|uring PORT WORKERS ADDRESS\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -280,9 +291,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "udp-floor: bad port, worker count or IPv4 address\n");
     return 2;
   }
-  void (*serve)(int) = strcmp(mode, "recvfrom") == 0 ? serve_recvfrom : strcmp(mode, "mmsg") == 0 ? serve_mmsg : strcmp(mode, "uring") == 0 ? serve_uring : NULL;
+  void (*serve)(int) = strcmp(mode, "recvfrom") == 0 ? serve_recvfrom : strcmp(mode, "mmsg") == 0 ? serve_mmsg : strcmp(mode, "block") == 0 ? serve_block : strcmp(mode, "uring") == 0 ? serve_uring : NULL;
   if (serve == NULL) {
-    fprintf(stderr, "udp-floor: unknown mode %s (recvfrom, mmsg or uring)\n", mode);
+    fprintf(stderr, "udp-floor: unknown mode %s (recvfrom, mmsg, block or uring)\n", mode);
     return 2;
   }
   /* Workers 2..N are children in the same process group: the benchmark stops the group. */

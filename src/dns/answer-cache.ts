@@ -140,6 +140,22 @@ export interface AnswerCacheLimits {
   cookies?: boolean;
 }
 
+/**
+ * Told of every reply the cache keeps and of every time it empties (a new
+ * set of zones, clear()): a copy of the cache kept elsewhere (the UDP
+ * thread's, src/net/udp-thread.ts) follows it.
+ */
+export interface ReplyCacheMirror {
+  /**
+   * A reply was kept for `shape` under `zones`: forwarded with `ttl` seconds
+   * to live from `storedAt` (the cache's clock, ms), or authoritative (`ttl`
+   * undefined, `storedAt` 0).
+   */
+  stored(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl: number | undefined, storedAt: number): void;
+  /** Everything kept so far is gone. */
+  reset(): void;
+}
+
 /** Where a forwarded reply's TTLs are, and what they were when it was stored (its arena copy holds them counted down). */
 interface Aging {
   offsets: number[];
@@ -233,6 +249,8 @@ export class ReplyCache {
   private missedHash = 0;
   private missedVariant = 0;
   private missedNameEnd = 0;
+  /** Told of what is kept and of every emptying (see ReplyCacheMirror); null: nobody. */
+  mirror: ReplyCacheMirror | null = null;
 
   constructor(
     limits: AnswerCacheLimits,
@@ -335,14 +353,16 @@ export class ReplyCache {
    * forwarded one with `ttl` seconds to live, whose record TTLs then count down.
    * With `admitOnSecondMiss`, an authoritative reply is kept only the second
    * time its question misses (a forwarded one was costly to get, and is kept
-   * at once; the forwarder's own cache stands behind it).
+   * at once; the forwarder's own cache stands behind it). `storedAt`: when
+   * the reply's TTLs were what they say (the cache's clock, ms), for a copy
+   * kept later than the original (the UDP thread's); now by default.
    */
-  put(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl?: number): void {
+  put(shape: QueryShape, reply: Uint8Array, zones: ZoneSet, ttl?: number, storedAt?: number): void {
     if (this.cap === 0 || zones !== this.zones) return;
     // A hit writes its asker's cookie over the last 24 octets: keep only replies that end with one.
     if ((shape.variant & VARIANT_COOKIE) !== 0 && !endsWithCookie(reply)) return;
     if (ttl === undefined && this.door !== null && !this.admit(shape.hash)) return;
-    this.store(shape, reply, ttl);
+    this.store(shape, reply, ttl, storedAt);
   }
 
   /**
@@ -374,7 +394,7 @@ export class ReplyCache {
   }
 
   /** Keeps `reply` for `shape` (admitted already); a forwarded one with `ttl` seconds to live. */
-  private store(shape: QueryShape, reply: Uint8Array, ttl?: number): void {
+  private store(shape: QueryShape, reply: Uint8Array, ttl?: number, storedAt?: number): void {
     let aging: Aging | undefined;
     if (ttl !== undefined) {
       const offsets = ttlOffsets(reply);
@@ -398,8 +418,9 @@ export class ReplyCache {
     this.eHash[e] = shape.hash;
     this.eAt[e] = at;
     this.eAging[e] = aging;
+    let now = 0;
     if (aging !== undefined) {
-      const now = this.now();
+      now = storedAt ?? this.now();
       this.eStored[e] = now;
       this.eExpires[e] = now + ttl! * 1000;
       this.eAge[e] = 0; // stored as the upstream's TTLs are: age 0
@@ -413,6 +434,7 @@ export class ReplyCache {
     slots[s * SLOT + S_ENTRY] = e + 1;
     slots[s * SLOT + S_VARIANT] = shape.variant;
     slots[s * SLOT + S_AT] = at;
+    this.mirror?.stored(shape, reply, this.zones!, ttl, now);
   }
 
   /** Entries held. */
@@ -427,6 +449,16 @@ export class ReplyCache {
    */
   clear(): void {
     this.zones = null;
+    this.mirror?.reset();
+  }
+
+  /**
+   * Serves for `zones` from now on: emptied if they are not the set it
+   * served last (a lookup does this by itself; a copy that is only ever
+   * put into, the UDP thread's, calls it before its puts).
+   */
+  use(zones: ZoneSet): void {
+    this.sync(zones);
   }
 
   /** A new set of zones empties the cache. */
@@ -440,6 +472,7 @@ export class ReplyCache {
     this.live = 0;
     this.head = 0;
     this.zones = zones;
+    this.mirror?.reset();
   }
 
   /** Reply length of the arena record at `at`. */

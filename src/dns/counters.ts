@@ -29,104 +29,132 @@ const TYPE_AXFR = 252;
 /** RFC 1035 §4.1.1, RFC 1996 (NOTIFY), RFC 2136 (UPDATE), RFC 8490 (DSO). */
 const OPCODE_NAMES = ['QUERY', 'IQUERY', 'STATUS', 'OPCODE3', 'NOTIFY', 'UPDATE', 'DSO'];
 
-/** Counts what a worker did; cheap enough to call per query. */
+// Where each count lives in a Counters' Float64Array.
+const QUERIES = 0;
+const UDP = 1;
+const TCP = 2;
+const DROPPED = 3;
+const TRUNCATED = 4;
+const INTERNAL_ERRORS = 5;
+const OVER_MAX = 6;
+const RRL_LIMITED = 7;
+const RRL_SLIPPED = 8;
+const COOKIE_AT = { clientOnly: 9, valid: 10, bad: 11, malformed: 12 } as const;
+/** Replies by rcode, 16 slots. */
+const RCODES = 13;
+/** Replies over TCP by rcode (UDP's are rcodes minus these), 16 slots. */
+const TCP_RCODES = RCODES + 16;
+/** Replies by opcode: 16 UDP slots, then 16 TCP. */
+const OPCODES = TCP_RCODES + 16;
+/** TCP replies to zone transfer questions by rcode: 16 AXFR slots, then 16 IXFR. */
+const TRANSFERS = OPCODES + 32;
+/** Numbers a Counters holds. */
+const SLOTS = TRANSFERS + 32;
+
+/**
+ * Counts what a worker did; cheap enough to call per query. The counts live
+ * in one Float64Array, which may be over a SharedArrayBuffer: the UDP
+ * thread (src/net/udp-thread-loop.ts) counts into one the worker's main
+ * thread reads (`new Counters(buffer)` there too), one writer per array.
+ */
 export class Counters {
-  private queries = 0;
-  private udp = 0;
-  private tcp = 0;
-  private dropped = 0;
-  private truncated = 0;
-  private internalErrors = 0;
-  private overMax = 0;
-  private readonly rcodes = new Array<number>(16).fill(0);
-  /** Replies over TCP by rcode (UDP's are rcodes minus these). */
-  private readonly tcpRcodes = new Array<number>(16).fill(0);
-  /** Replies by opcode: [0, 16) UDP, [16, 32) TCP. */
-  private readonly opcodes = new Array<number>(32).fill(0);
-  /** TCP replies to zone transfer questions by rcode: [0, 16) AXFR, [16, 32) IXFR. */
-  private readonly transfers = new Array<number>(32).fill(0);
-  private rrlLimited = 0;
-  private rrlSlipped = 0;
-  private readonly cookieVerdicts = { clientOnly: 0, valid: 0, bad: 0, malformed: 0 };
+  private readonly c: Float64Array;
+
+  /** Counts into `shared` (made with `Counters.sharedBuffer()`) or, without it, into memory of its own. */
+  constructor(shared?: SharedArrayBuffer) {
+    this.c = shared === undefined ? new Float64Array(SLOTS) : new Float64Array(shared, 0, SLOTS);
+  }
+
+  /** Memory for counters another thread writes and this one reads (or the reverse). */
+  static sharedBuffer(): SharedArrayBuffer {
+    return new SharedArrayBuffer(SLOTS * 8);
+  }
 
   /** Counts one received message and the reply (or drop) it got. */
   record(transport: 'udp' | 'tcp', reply: Uint8Array | null): void {
-    this.queries++;
-    if (transport === 'udp') this.udp++;
-    else this.tcp++;
+    const c = this.c;
+    c[QUERIES]!++;
+    if (transport === 'udp') c[UDP]!++;
+    else c[TCP]!++;
     if (reply === null) {
-      this.dropped++;
+      c[DROPPED]!++;
       return;
     }
     this.countReply(reply, 0);
     if (transport === 'tcp') {
-      this.tcpRcodes[reply[3]! & 0x0f]!++;
-      this.opcodes[16 + ((reply[2]! >> 3) & 0x0f)]!++;
+      c[TCP_RCODES + (reply[3]! & 0x0f)]!++;
+      c[OPCODES + 16 + ((reply[2]! >> 3) & 0x0f)]!++;
       // Off the UDP path: reading the question's type costs a walk over its name.
       const t = questionType(reply);
-      if (t === TYPE_AXFR || t === TYPE_IXFR) this.transfers[(t === TYPE_IXFR ? 16 : 0) + (reply[3]! & 0x0f)]!++;
+      if (t === TYPE_AXFR || t === TYPE_IXFR) c[TRANSFERS + (t === TYPE_IXFR ? 16 : 0) + (reply[3]! & 0x0f)]!++;
     } else {
-      this.opcodes[(reply[2]! >> 3) & 0x0f]!++;
+      c[OPCODES + ((reply[2]! >> 3) & 0x0f)]!++;
     }
   }
 
   /** record() for a UDP reply whose header was written at `buf[at]` (the engine's send area). */
   recordUdpAt(buf: Uint8Array, at: number): void {
-    this.queries++;
-    this.udp++;
+    const c = this.c;
+    c[QUERIES]!++;
+    c[UDP]!++;
     this.countReply(buf, at);
-    this.opcodes[(buf[at + 2]! >> 3) & 0x0f]!++;
+    c[OPCODES + ((buf[at + 2]! >> 3) & 0x0f)]!++;
   }
 
   /** The rcode and TC bit of the reply header at `buf[at]`. */
   private countReply(buf: Uint8Array, at: number): void {
-    this.rcodes[buf[at + 3]! & 0x0f]!++;
-    if ((buf[at + 2]! & 0x02) !== 0) this.truncated++;
+    this.c[RCODES + (buf[at + 3]! & 0x0f)]!++;
+    if ((buf[at + 2]! & 0x02) !== 0) this.c[TRUNCATED]!++;
   }
 
   /** Counts a UDP reply rate-limited (RRL): sent truncated (`slipped`) or dropped (its query is counted by record() as dropped). */
   limited(slipped: boolean): void {
-    this.rrlLimited++;
-    if (slipped) this.rrlSlipped++;
+    this.c[RRL_LIMITED]!++;
+    if (slipped) this.c[RRL_SLIPPED]!++;
   }
 
   /** Counts a query's COOKIE option by its verdict. */
   cookie(verdict: keyof CounterSnapshot['cookies']): void {
-    this.cookieVerdicts[verdict]++;
+    this.c[COOKIE_AT[verdict]]!++;
   }
 
   /** Counts a query whose handling threw. */
   internalError(): void {
-    this.internalErrors++;
+    this.c[INTERNAL_ERRORS]!++;
   }
 
   /** Counts a cache miss not forwarded because forward-max upstream questions were in flight (its SERVFAIL is counted by record()). */
   forwardOverMax(): void {
-    this.overMax++;
+    this.c[OVER_MAX]!++;
   }
 
-  /** A copy for IPC and reports; rcodes never seen are left out. */
-  snapshot(): CounterSnapshot {
-    const rcodes: Record<string, number> = {};
-    this.rcodes.forEach((n, code) => {
-      if (n > 0) rcodes[RCODE_NAMES[code] ?? `RCODE${code}`] = n;
-    });
+  /**
+   * A copy for IPC and reports; rcodes never seen are left out. With
+   * `others` (counters another thread keeps, over a shared buffer),
+   * the sums.
+   */
+  snapshot(...others: Counters[]): CounterSnapshot {
+    const c = Float64Array.from(this.c);
+    for (const o of others) for (let i = 0; i < SLOTS; i++) c[i]! += o.c[i]!;
+    const slice = (from: number, n: number): number[] => Array.from(c.subarray(from, from + n));
+    const rcodes = slice(RCODES, 16);
+    const tcpRcodes = slice(TCP_RCODES, 16);
     return {
-      queries: this.queries,
-      udp: this.udp,
-      tcp: this.tcp,
-      dropped: this.dropped,
-      truncated: this.truncated,
-      internalErrors: this.internalErrors,
-      forwardOverMax: this.overMax,
-      rcodes,
+      queries: c[QUERIES]!,
+      udp: c[UDP]!,
+      tcp: c[TCP]!,
+      dropped: c[DROPPED]!,
+      truncated: c[TRUNCATED]!,
+      internalErrors: c[INTERNAL_ERRORS]!,
+      forwardOverMax: c[OVER_MAX]!,
+      rcodes: named(rcodes, RCODE_NAMES, 'RCODE'),
       byTransport: {
-        udp: { rcodes: named(this.rcodes.map((n, code) => n - this.tcpRcodes[code]!), RCODE_NAMES, 'RCODE'), opcodes: named(this.opcodes.slice(0, 16), OPCODE_NAMES, 'OPCODE') },
-        tcp: { rcodes: named(this.tcpRcodes, RCODE_NAMES, 'RCODE'), opcodes: named(this.opcodes.slice(16), OPCODE_NAMES, 'OPCODE') },
+        udp: { rcodes: named(rcodes.map((n, code) => n - tcpRcodes[code]!), RCODE_NAMES, 'RCODE'), opcodes: named(slice(OPCODES, 16), OPCODE_NAMES, 'OPCODE') },
+        tcp: { rcodes: named(tcpRcodes, RCODE_NAMES, 'RCODE'), opcodes: named(slice(OPCODES + 16, 16), OPCODE_NAMES, 'OPCODE') },
       },
-      transfers: transfersByType(this.transfers),
-      rrl: { limited: this.rrlLimited, slipped: this.rrlSlipped },
-      cookies: { ...this.cookieVerdicts },
+      transfers: transfersByType(slice(TRANSFERS, 32)),
+      rrl: { limited: c[RRL_LIMITED]!, slipped: c[RRL_SLIPPED]! },
+      cookies: { clientOnly: c[COOKIE_AT.clientOnly]!, valid: c[COOKIE_AT.valid]!, bad: c[COOKIE_AT.bad]!, malformed: c[COOKIE_AT.malformed]! },
     };
   }
 }

@@ -62,6 +62,13 @@ export interface PipelineOptions {
    * reply cache must be made with `cookies` alike.
    */
   cookies?: ServerCookies | null;
+  /**
+   * `inPlace` answers a plain query the reply cache misses too (the
+   * default). Off: it answers hits only, and every miss takes `handle`
+   * (the UDP thread's pipeline, src/net/udp-thread-loop.ts, which holds no
+   * zones and passes misses to the worker's main thread).
+   */
+  missesInPlace?: boolean;
 }
 
 /** The longest query `inPlace` answers a miss for from its own copy (longer ones get a view of the engine's memory). */
@@ -150,7 +157,7 @@ export class QueryPipeline {
             if (written < 0) {
               // A miss of a plain query is answered here too, its reply written straight into the send area;
               // anything else takes the full path (a question to forward is handed over to it: see handOver).
-              if (!replies.missedLast) return -1;
+              if (!replies.missedLast || options.missesInPlace === false) return -1;
               written = this.answerMiss(q, qOff, qLen, v4, from, fromOff, zones, verdict !== null ? cookies!.reply : undefined, out, outOff, cap);
               if (written < 0) return -1;
             }
@@ -212,6 +219,20 @@ export class QueryPipeline {
     if (outcome.kind !== 'written') return -1;
     this.options.replies!.putMissed(q, qOff, out, outOff, outcome.length, zones);
     return outcome.length;
+  }
+
+  /**
+   * Whether `inPlace` rate-limited the datagram at `q[qOff…]` to nothing
+   * (it returned -1 for it): then counted as dropped, and nothing is to be
+   * sent. For an engine that does not hand that datagram to `handle` (the
+   * UDP thread, where `handle` is on another thread).
+   */
+  droppedInPlace(q: Buffer, qOff: number): boolean {
+    if (this.dropBuffer === null) return false;
+    const limited = q.buffer === this.dropBuffer && q.byteOffset + qOff === this.dropOffset;
+    this.dropBuffer = null;
+    if (limited) this.options.counters.record('udp', null);
+    return limited;
   }
 
   /** The query at `q[qOff, qOff + qLen)` as a Buffer of its own length: copied into missQuery and seen through a view kept for that length. */

@@ -85,6 +85,13 @@ export const F_SETFD = 2;
 /** See {@link F_GETFD}. */
 export const FD_CLOEXEC = 1;
 
+/** `F_GETFL` / `F_SETFL` commands of fcntl(2) (file status flags), and `O_NONBLOCK` among them. */
+export const F_GETFL = 3;
+/** See {@link F_GETFL}. */
+export const F_SETFL = 4;
+/** See {@link F_GETFL}. */
+export const O_NONBLOCK = 0o4000;
+
 /** A user as the system's user database (NSS: /etc/passwd, LDAP …) knows it: getpwnam(3). */
 export interface PasswdEntry {
   name: string;
@@ -171,12 +178,24 @@ export interface Libc {
   free(address: bigint): void;
   /** Calls `onReadable` from the event loop whenever `fd` is readable, until stopped. */
   watchReadable(fd: number, onReadable: () => void): ReadableWatch;
+  /**
+   * poll(2) on one descriptor for POLLIN, blocking the calling thread up to
+   * `timeoutMs`: 1 when it is readable (or has an error to report), 0 when
+   * the time ran out, or -errno. For a thread with no event loop.
+   */
+  pollReadable(fd: number, timeoutMs: number): number;
 
   /**
    * fcntl(fd, F_SETFD, …): turns close-on-exec on or off, keeping the other
    * descriptor flags (fcntl F_GETFD first). EBADF when `fd` is not open.
    */
   setCloseOnExec(fd: number, on: boolean): SysResult<void>;
+  /**
+   * fcntl(fd, F_SETFL, …): turns O_NONBLOCK on or off, keeping the other
+   * status flags (fcntl F_GETFL first). The flag belongs to the open file
+   * description: every process and thread holding the descriptor sees it.
+   */
+  setNonBlocking(fd: number, on: boolean): SysResult<void>;
   /** getpwnam(name): the user, or null when the user database has none of that name. */
   getpwnam(name: string): PasswdEntry | null;
   /** getpwuid(uid): the user, or null when the user database has none with that uid. */
@@ -218,6 +237,7 @@ interface Bound {
   recvmmsg: CFunction;
   sendmmsg: CFunction;
   fcntl: CFunction;
+  poll: CFunction;
   getpwnam: CFunction;
   getpwuid: CFunction;
   getgrnam: CFunction;
@@ -253,6 +273,7 @@ function c(): Bound {
       recvmmsg: lib.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)'),
       sendmmsg: lib.func('int sendmmsg(int fd, void *vec, unsigned int vlen, int flags)'),
       fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+      poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
       getpwnam: lib.func('void *getpwnam(const char *name)'),
       getpwuid: lib.func('void *getpwuid(uint32_t uid)'),
       getgrnam: lib.func('void *getgrnam(const char *name)'),
@@ -369,11 +390,22 @@ export const libc: Libc = {
     const handle = koffi().node.poll(fd, { readable: true }, onReadable);
     return { stop: () => handle.stop(), close: () => handle.close() };
   },
+  pollReadable(fd, timeoutMs) {
+    // struct pollfd { int fd; short events; short revents; }: POLLIN is 1.
+    const pfd = new Int32Array([fd, 1]);
+    const r = c().poll(pfd, 1, timeoutMs) as number;
+    return r < 0 ? -koffi().errno() : r;
+  },
 
   setCloseOnExec(fd, on) {
     const flags = c().fcntl(fd, F_GETFD) as number;
     if (flags < 0) return { kind: 'errno', errno: koffi().errno() };
     return status(c().fcntl(fd, F_SETFD, 'int', on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) as number);
+  },
+  setNonBlocking(fd, on) {
+    const flags = c().fcntl(fd, F_GETFL) as number;
+    if (flags < 0) return { kind: 'errno', errno: koffi().errno() };
+    return status(c().fcntl(fd, F_SETFL, 'int', on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) as number);
   },
   getpwnam(name) {
     return passwdAt(c().getpwnam(name));

@@ -194,6 +194,14 @@ export class FakeLibc implements Libc {
     return real.setCloseOnExec(fd, on);
   }
 
+  setNonBlocking(fd: number, on: boolean): SysResult<void> {
+    return real.setNonBlocking(fd, on);
+  }
+
+  pollReadable(fd: number, timeoutMs: number): number {
+    return real.pollReadable(fd, timeoutMs);
+  }
+
   getpwnam(name: string): PasswdEntry | null {
     return this.users.find((u) => u.name === name) ?? null;
   }

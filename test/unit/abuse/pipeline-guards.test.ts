@@ -36,7 +36,7 @@ interface Rig {
   clock: { now: number };
 }
 
-function rig(o: { cookies?: boolean; rrl?: number; slip?: number; cache?: boolean; exempt?: string[] } = {}): Rig {
+function rig(o: { cookies?: boolean; rrl?: number; slip?: number; cache?: boolean; exempt?: string[]; missesInPlace?: boolean } = {}): Rig {
   const cookiesOn = o.cookies ?? true;
   const ctx: AnswerContext = { identity: { server: 'w', version: 'v' }, zones: loaded.ok ? loaded.zones : (null as never), recursion: compileAcl(['198.51.100.0/24']) as Acl, ednsUdpSize: 1232, nsid: Buffer.from('w') };
   const counters = new Counters();
@@ -54,6 +54,7 @@ function rig(o: { cookies?: boolean; rrl?: number; slip?: number; cache?: boolea
     now: () => clock.now,
     rrl,
     cookies,
+    ...(o.missesInPlace !== undefined ? { missesInPlace: o.missesInPlace } : {}),
   });
   return { pipeline, counters, replies, clock };
 }
@@ -340,5 +341,32 @@ describe('QueryPipeline with RRL', () => {
     // And the limited one, handed over late, is no longer known: the full path judges it again (limited: null).
     expect(r.pipeline.handler('udp', true)(inbox.subarray(16, 16 + q.length), '192.0.2.1', 40000)).to.equal(null);
     expect(r.counters.snapshot().rrl.limited, '4 in the flood, once in place, once again on the full path').to.equal(6);
+  });
+
+  it('hits only (the UDP thread\'s pipeline): a miss is left to the full path, a hit limited to nothing is droppedInPlace and counted once', () => {
+    const r = rig({ rrl: 1, slip: 0, missesInPlace: false });
+    const out = Buffer.alloc(4096);
+    const q = query('www.example.com');
+    const inbox = Buffer.concat([Buffer.alloc(16), q]);
+    // A miss: -1, nothing written or counted, and it was not dropped.
+    expect(r.pipeline.inPlace!(inbox, 16, q.length, sockaddr('192.0.2.1'), 0, out, 0, 2048)).to.equal(-1);
+    expect(r.pipeline.droppedInPlace(inbox, 16)).to.equal(false);
+    expect(r.counters.snapshot().queries).to.equal(0);
+    // The full path answers it (and keeps it); then it is a hit in place, until RRL limits it (rate 1).
+    expect(r.pipeline.handler('udp', true)(inbox.subarray(16, 16 + q.length), '192.0.2.1', 40000)).to.be.instanceOf(Buffer);
+    let dropped = 0;
+    for (let i = 0; i < 5; i++) {
+      const n = r.pipeline.inPlace!(inbox, 16, q.length, sockaddr('192.0.2.1'), 0, out, 0, 2048);
+      if (n < 0) {
+        expect(r.pipeline.droppedInPlace(inbox, 16), `datagram ${i}`).to.equal(true);
+        // Asked again for the same datagram: already taken.
+        expect(r.pipeline.droppedInPlace(inbox, 16)).to.equal(false);
+        dropped++;
+      }
+    }
+    expect(dropped).to.be.at.least(3);
+    const s = r.counters.snapshot();
+    expect(s).to.include({ queries: 6, dropped });
+    expect(s.rrl.limited).to.equal(dropped);
   });
 });

@@ -10,6 +10,7 @@ describe('bench shardns variants and the dns2 peer', () => {
     ['default', []],
     ['mmsg', ['--io', 'mmsg']],
     ['dgram', ['--io', 'dgram']],
+    ['thread', ['--io', 'thread']],
     ['mmsg-nocache', ['--io', 'mmsg', '--answer-cache', '0']],
     ['dgram-cache5000', ['--io', 'dgram', '--answer-cache', '5000']],
     ['default-nocache', ['--answer-cache', '0']],

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { ReplyCache, queryShape, ttlOffsets } from '../../../src/dns/answer-cache.js';
+import { ReplyCache, queryShape, ttlOffsets, type QueryShape, type ReplyCacheMirror } from '../../../src/dns/answer-cache.js';
 import type { AnswerContext } from '../../../src/dns/answer.js';
 import { ZoneSet } from '../../../src/auth/zone-set.js';
 import { loadZones } from '../../../src/zones.js';
@@ -368,5 +368,94 @@ describe('reply cache admission (admitOnSecondMiss)', () => {
     const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
     const query = q('www.example.com', 'A');
     expect([cached(cache, query).hit, cached(cache, query).hit]).to.deep.equal([false, true]);
+  });
+});
+
+describe('ReplyCache mirror (the UDP thread\'s copy follows the worker\'s cache)', () => {
+  /** A mirror that keeps what it is told in a second cache, as the UDP thread does. */
+  function follower(): { copy: ReplyCache; told: string[]; mirror: ReplyCacheMirror } {
+    const copy = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
+    const told: string[] = [];
+    const token = {} as ZoneSet;
+    copy.use(token);
+    return {
+      copy,
+      told,
+      mirror: {
+        stored: (shape, reply, _zones, ttl) => {
+          told.push(`stored ${shape.question.toString('hex')} ttl ${ttl}`);
+          copy.put(shape, reply, token, ttl);
+        },
+        reset: () => {
+          told.push('reset');
+          copy.clear();
+          copy.use(token);
+        },
+      },
+    };
+  }
+
+  it('every reply kept (on admission, forwarded at once) reaches the copy, which answers it with the same bytes', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
+    const f = follower();
+    cache.mirror = f.mirror;
+    const query = q('www.example.com', 'A', { id: 3 });
+    cached(cache, query);
+    expect(f.told.filter((t) => t.startsWith('stored'))).to.have.length(0); // first miss: not admitted, nothing kept
+    cached(cache, query);
+    const other = q('www.other.test', 'A', { id: 4 });
+    const shape = queryShape(other, 1232, false, false)!;
+    cache.get(other, shape, ctx.zones);
+    cache.put(shape, full(other)!, ctx.zones, 60);
+    expect(f.told.filter((t) => t.startsWith('stored')).map((t) => t.split(' ')[3])).to.deep.equal(['undefined', '60']);
+    // Under the zones it was told to use: the same bytes the worker's cache gives.
+    const token = (f.copy as unknown as { zones: ZoneSet }).zones;
+    expect(f.copy.size).to.equal(2);
+    for (const x of [query, other]) {
+      const out = Buffer.alloc(4096);
+      const n = f.copy.answerInto(x, 0, x.length, 1232, false, false, token, out, 0, 4096);
+      const mine = cache.get(x, queryShape(x, 1232, false, false)!, ctx.zones)!;
+      expect(n).to.equal(mine.length);
+      expect(out.subarray(0, n).equals(mine)).to.equal(true);
+    }
+  });
+
+  it('told to empty on clear() and when the zones change (a reload)', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048 });
+    const f = follower();
+    cache.mirror = f.mirror;
+    cached(cache, q('www.example.com', 'A'));
+    expect(f.copy.size).to.equal(1);
+    cache.clear();
+    expect(f.copy.size).to.equal(0);
+    cached(cache, q('www.example.com', 'A'));
+    expect(f.copy.size).to.equal(1);
+    const reloaded = loadZones([{ name: 'example.com.', file: `${FIX}example.com.zone` }]);
+    if (!reloaded.ok) throw new Error(reloaded.errors.join('\n'));
+    cached(cache, q('www.other.test', 'A'), reloaded.zones);
+    expect(f.told.filter((t) => t === 'reset').length).to.be.at.least(2);
+    expect(f.copy.size).to.equal(1); // only the reply kept under the new zones
+  });
+
+  it('a forwarded reply kept by the copy later ages from when the worker kept it (storedAt), not from when the copy got it', () => {
+    let now = 5_000_000;
+    const cache = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const copy = new ReplyCache({ entries: 10, bytes: 1 << 20 }, () => now);
+    const token = {} as ZoneSet;
+    copy.use(token);
+    const held: [QueryShape, Uint8Array, number | undefined, number][] = [];
+    cache.mirror = { stored: (shape, reply, _z, ttl, storedAt) => void held.push([shape, new Uint8Array(reply), ttl, storedAt]), reset: () => undefined };
+    const query = q('www.remote.test', 'A', { id: 8 });
+    const shape = queryShape(query, 1232, false, true)!;
+    const reply = dnsPacket.encode({ type: 'response', id: 1, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [{ name: 'www.remote.test', type: 'A', class: 'IN' }], answers: [{ name: 'www.remote.test', type: 'A', class: 'IN', ttl: 300, data: '192.0.2.1' }] });
+    cache.get(query, shape, ctx.zones);
+    cache.put(shape, reply, ctx.zones, 300);
+    // The copy hears of it 1.5 s later (the thread was blocked in recvmmsg until the next datagram).
+    now += 1500;
+    for (const [s, r, ttl, storedAt] of held) copy.put(s, r, token, ttl, storedAt);
+    const out = Buffer.alloc(4096);
+    const n = copy.answerInto(query, 0, query.length, 1232, true, false, token, out, 0, 4096);
+    expect((dnsPacket.decode(out.subarray(0, n)).answers![0] as { ttl: number }).ttl).to.equal(299);
+    expect(out.subarray(0, n).equals(cache.get(query, shape, ctx.zones)!)).to.equal(true);
   });
 });

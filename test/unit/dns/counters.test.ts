@@ -89,3 +89,34 @@ describe('Counters', () => {
     expect(a.snapshot().rcodes).to.deep.equal({ NXDOMAIN: 1 });
   });
 });
+
+describe('Counters over shared memory (the UDP thread counts, the worker reads)', () => {
+  it('two Counters over one SharedArrayBuffer see the same counts, and snapshot(...others) gives the sums', () => {
+    const shared = Counters.sharedBuffer();
+    const writer = new Counters(shared);
+    const reader = new Counters(shared);
+    const own = new Counters();
+    const q = buildQuery('a.example', 'A');
+    const reply = Buffer.from(headerOnlyReply(q, RCODE.NOERROR));
+    writer.recordUdpAt(reply, 0);
+    writer.recordUdpAt(reply, 0);
+    writer.limited(true);
+    writer.cookie('valid');
+    own.record('tcp', headerOnlyReply(q, RCODE.NXDOMAIN));
+    own.record('udp', null);
+    expect(reader.snapshot().queries).to.equal(2);
+    const sum = own.snapshot(reader);
+    expect({ queries: sum.queries, udp: sum.udp, tcp: sum.tcp, dropped: sum.dropped, rcodes: sum.rcodes, rrl: sum.rrl, cookies: sum.cookies, byTransport: sum.byTransport }).to.deep.equal({
+      queries: 4,
+      udp: 3,
+      tcp: 1,
+      dropped: 1,
+      rcodes: { NOERROR: 2, NXDOMAIN: 1 },
+      rrl: { limited: 1, slipped: 1 },
+      cookies: { clientOnly: 0, valid: 1, bad: 0, malformed: 0 },
+      byTransport: { udp: { rcodes: { NOERROR: 2 }, opcodes: { QUERY: 2 } }, tcp: { rcodes: { NXDOMAIN: 1 }, opcodes: { QUERY: 1 } } },
+    });
+    // Each keeps its own counts.
+    expect(own.snapshot().queries).to.equal(2);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The UDP thread's body (a node:worker_threads thread a worker starts with
+ * `--io thread`, src/net/udp-thread.ts): blocks in recvmmsg on the worker's
+ * reuseport socket, answers reply-cache hits in place and sends them with
+ * sendmmsg, and passes every other datagram to the worker's main thread. No
+ * event loop, no epoll, no callback per wake-up.
+ */
+
+import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
+import { abuseGuards } from '../abuse/guards.js';
+import type { Config } from '../config.js';
+import { ReplyCache } from '../dns/answer-cache.js';
+import { Counters } from '../dns/counters.js';
+import { QueryPipeline } from '../dns/pipeline.js';
+import type { AnswerContext } from '../dns/answer.js';
+import { compileAcl } from '../forward/acl.js';
+import type { ZoneSet } from '../auth/zone-set.js';
+import { ERRNO, libc, MMSG_LAYOUT as L } from '../sys/libc.js';
+import { CONTROL, MISS_HEADER, NAME, STAT, type CachePut, type ThreadSetup, type ThreadReport } from './udp-thread-protocol.js';
+
+const MMSGHDR = L.mmsghdr;
+const IOVEC = L.iovec;
+const MSG_TRUNC = 0x20;
+/** recvmmsg: block for the first datagram only, then take what is queued (recvmmsg(2)). */
+const MSG_WAITFORONE = 0x10000;
+const MSG_DONTWAIT = 0x40;
+const SOL_SOCKET = 1;
+/** SO_RCVTIMEO (socket(7)): a blocked receive returns EAGAIN after this long, so the thread sees a stop request. */
+const SO_RCVTIMEO = 20;
+
+const setup = workerData as ThreadSetup;
+const control = new Int32Array(setup.control);
+const stats = new Float64Array(setup.stats);
+const port = setup.port as MessagePort;
+const fd = setup.fd;
+const n = setup.batch;
+const c = libc;
+
+function report(r: ThreadReport): void {
+  parentPort!.postMessage(r);
+}
+
+/** The receive and send areas, allocated once (as the mmsg engine's). */
+function area(size: number): { address: bigint; bytes: Buffer; view: DataView } {
+  const address = c.alloc(size);
+  const ab = c.view(address, size);
+  return { address, bytes: Buffer.from(ab), view: new DataView(ab) };
+}
+
+function main(): void {
+  // Blocking reads: O_NONBLOCK off on the descriptor (the main thread's and the supervisor's calls pass
+  // MSG_DONTWAIT, so they are not affected), and a receive timeout so a stop request is seen within it.
+  const blocking = c.setNonBlocking(fd, false);
+  if (blocking.kind === 'errno') {
+    report({ kind: 'fatal', message: `cannot make the UDP socket blocking (fcntl errno ${blocking.errno})` });
+    return;
+  }
+  const tv = Buffer.alloc(16);
+  tv.writeBigInt64LE(0n, 0);
+  tv.writeBigInt64LE(BigInt(setup.wakeMs * 1000), 8);
+  const timeout = c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv);
+  if (timeout.kind === 'errno') {
+    report({ kind: 'fatal', message: `cannot set the UDP socket's receive timeout (setsockopt errno ${timeout.errno})` });
+    return;
+  }
+
+  const config = setup.config as Config;
+  const acl = setup.recursion ? compileAcl(config.allowRecursion) : null;
+  const guards = abuseGuards(config);
+  const replies = new ReplyCache({ entries: setup.cacheEntries, bytes: setup.cacheBytes, cookies: config.cookies === 'on' });
+  let zones = {} as ZoneSet;
+  const ctx = { zones, recursion: acl !== null && typeof acl !== 'string' ? acl : null, ednsUdpSize: config.ednsUdpSize } as AnswerContext;
+  const counters = new Counters(setup.counters);
+  const pipeline = new QueryPipeline({
+    ctx,
+    counters,
+    replies,
+    forwarder: null,
+    forwardLimits: { maxEntries: 0, maxBytes: 0, minTtl: 0, maxTtl: 0, maxNegativeTtl: 0, servfailTtl: 0, staleMax: 0 },
+    onInternalError: (m) => report({ kind: 'error', message: m }),
+    rrl: guards.rrl,
+    cookies: guards.cookies,
+    missesInPlace: false,
+  });
+  const inPlace = pipeline.inPlace!;
+  let generation = Atomics.load(control, CONTROL.generation);
+  replies.use(zones);
+
+  const recvVec = area(n * (MMSGHDR + IOVEC + NAME));
+  const recvData = area(n * setup.recvSize);
+  const sendVec = area(n * (MMSGHDR + IOVEC));
+  const sendData = area(n * setup.sendSize);
+  const iovOff = n * MMSGHDR;
+  const nameOff = n * (MMSGHDR + IOVEC);
+  const nameLo = new Uint32Array(n);
+  const nameHi = new Uint32Array(n);
+  const sendEntry: bigint[] = [];
+  for (let i = 0; i < n; i++) {
+    const addr = recvVec.address + BigInt(nameOff + i * NAME);
+    nameLo[i] = Number(addr & 0xffffffffn);
+    nameHi[i] = Number(addr >> 32n);
+    const h = i * MMSGHDR;
+    const iov = iovOff + i * IOVEC;
+    recvVec.view.setBigUint64(h + L.name, addr, true);
+    recvVec.view.setBigUint64(h + L.iov, recvVec.address + BigInt(iov), true);
+    recvVec.view.setBigUint64(h + L.iovlen, 1n, true);
+    recvVec.view.setBigUint64(iov, recvData.address + BigInt(i * setup.recvSize), true);
+    recvVec.view.setBigUint64(iov + 8, BigInt(setup.recvSize), true);
+    const siov = iovOff + i * IOVEC;
+    sendVec.view.setBigUint64(h + L.iov, sendVec.address + BigInt(siov), true);
+    sendVec.view.setBigUint64(h + L.iovlen, 1n, true);
+    sendVec.view.setBigUint64(siov, sendData.address + BigInt(i * setup.sendSize), true);
+    sendEntry.push(sendVec.address + BigInt(h));
+  }
+  /** Misses of one batch, packed for the main thread: per datagram its length (2), its sender's address (NAME), its octets. */
+  const missRoom = n * (MISS_HEADER + setup.recvSize);
+  const missBuf = Buffer.allocUnsafeSlow(missRoom);
+
+  /** Cache fills the main thread sent: kept (when of the current generation). */
+  const drain = (): void => {
+    Atomics.store(control, CONTROL.pending, 0);
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const put = m.message as CachePut;
+      if (put.generation !== generation) continue;
+      const question = Buffer.from(put.question.buffer, put.question.byteOffset, put.question.byteLength);
+      replies.put({ question, variant: put.variant, nameEnd: put.nameEnd, hash: put.hash }, put.reply, zones, put.ttl, put.ttl !== undefined ? put.storedAt : undefined);
+    }
+  };
+
+  let filled = n;
+  while (Atomics.load(control, CONTROL.stop) === 0) {
+    for (let i = 0; i < filled; i++) recvVec.view.setUint32(i * MMSGHDR + L.namelen, NAME, true);
+    const got = c.recvmmsg(fd, recvVec.address, n, MSG_WAITFORONE);
+    filled = got > 0 ? got : 0;
+    if (got < 0) {
+      // EAGAIN: the receive timeout ran out (a stop request is looked for), or the descriptor was made
+      // non-blocking again (a --io dgram worker adopting it during an upgrade): then wait in poll,
+      // so an empty socket never makes this loop spin.
+      if (got === -ERRNO.EAGAIN) c.pollReadable(fd, setup.wakeMs);
+      if (got === -ERRNO.EAGAIN || got === -ERRNO.EINTR) continue;
+      report({ kind: 'fatal', message: `recvmmsg failed (errno ${-got})` });
+      return;
+    }
+    // What the main thread said while this thread was blocked applies to the datagrams just read: an
+    // emptying (a reload mapped new zones, the hosts files changed) first, then the replies kept since.
+    const g = Atomics.load(control, CONTROL.generation);
+    if (g !== generation) {
+      generation = g;
+      zones = {} as ZoneSet;
+      ctx.zones = zones;
+      replies.use(zones);
+    }
+    if (Atomics.load(control, CONTROL.pending) !== 0) drain();
+    let out = 0;
+    let missAt = 0;
+    for (let i = 0; i < got; i++) {
+      const h = i * MMSGHDR;
+      if ((recvVec.view.getInt32(h + L.flags, true) & MSG_TRUNC) !== 0) continue;
+      const len = recvVec.view.getUint32(h + L.len, true);
+      const nameAt = nameOff + i * NAME;
+      const nameLen = recvVec.view.getUint32(h + L.namelen, true);
+      const qOff = i * setup.recvSize;
+      let written = -1;
+      try {
+        written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * setup.sendSize, setup.sendSize);
+      } catch (err) {
+        report({ kind: 'error', message: `UDP thread: ${(err as Error).message}` });
+      }
+      if (written >= 0) {
+        const sh = out * MMSGHDR;
+        const lenAt = iovOff + out * IOVEC + 8;
+        sendVec.view.setUint32(lenAt, written, true);
+        sendVec.view.setUint32(lenAt + 4, 0, true);
+        sendVec.view.setUint32(sh + L.name, nameLo[i]!, true);
+        sendVec.view.setUint32(sh + L.name + 4, nameHi[i]!, true);
+        sendVec.view.setUint32(sh + L.namelen, nameLen, true);
+        out++;
+        continue;
+      }
+      if (pipeline.droppedInPlace(recvData.bytes, qOff)) continue;
+      // Everything else is the main thread's: misses, errors, anything not a plain query.
+      missBuf.writeUInt16LE(len, missAt);
+      missBuf.writeUInt16LE(nameLen, missAt + 2);
+      recvVec.bytes.copy(missBuf, missAt + 4, nameAt, nameAt + NAME);
+      recvData.bytes.copy(missBuf, missAt + MISS_HEADER, qOff, qOff + len);
+      missAt += MISS_HEADER + len;
+    }
+    // sendmmsg stops at an entry it cannot send; that one alone is dropped (as the mmsg engine does).
+    let at = 0;
+    let failed = 0;
+    while (at < out) {
+      const r = c.sendmmsg(fd, sendEntry[at]!, out - at, MSG_DONTWAIT);
+      if (r > 0) at += r;
+      else {
+        failed++;
+        at++;
+      }
+    }
+    if (missAt > 0) report({ kind: 'misses', data: missBuf.buffer.slice(missBuf.byteOffset, missBuf.byteOffset + missAt) });
+    stats[STAT.recvCalls]!++;
+    stats[STAT.received]! += got;
+    stats[STAT.sent]! += at - failed;
+    stats[STAT.sendFailures]! += failed;
+    stats[STAT.cacheHits] = replies.hits;
+    stats[STAT.cacheEntries] = replies.size;
+  }
+}
+
+main();
