@@ -23,7 +23,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForAnswer } from './dns.js';
-import { GENERATED_BY, writeZone } from './gen-zone.js';
+import { isGeneratedZone, writeZone } from './gen-zone.js';
 import { freePort } from './ports.js';
 import { ProcessGroups, type Tracked } from './processes.js';
 import { clockTicks, cpuSecondsBetween, sampleCpu } from './procstat.js';
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   const origin = 'example.com.';
   const file = join(tmpdir(), `axfr-bench-${o.records}.zone`);
   let probe: { name: string; expect: string } | null = null;
-  const fresh = existsSync(file) && readFileSync(file, 'latin1').slice(0, 200).startsWith(`${GENERATED_BY}, ${o.records} records`);
+  const fresh = isGeneratedZone(file, o.records);
   if (!fresh) process.stderr.write(`writing ${o.records} records to ${file}…\n`);
   // The probe: the zone's last host address (a server answering it has loaded the whole file).
   const lines: string[] = [];

@@ -1,12 +1,12 @@
 /** Benchmark: the zone builder's phases on a generated zone (read and hash, parse, compile, write, verify; then buildZones whole and the restart check), each run in a fresh process. */
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ZoneConfig } from '../src/config.js';
-import { GENERATED_BY, writeZone } from './gen-zone.js';
+import { isGeneratedZone, writeZone } from './gen-zone.js';
 
 /*
  * Usage (after `npx tsc -p .`):
@@ -118,17 +118,6 @@ async function child(file: string): Promise<void> {
   }
 }
 
-function firstLineIs(file: string, line: string): boolean {
-  if (!existsSync(file)) return false;
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(line.length + 1);
-    readSync(fd, buf, 0, buf.length, 0);
-    return buf.toString('latin1') === line + '\n';
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -149,7 +138,7 @@ async function main(): Promise<void> {
     const dir = join(tmpdir(), 'shardns-bench');
     mkdirSync(dir, { recursive: true });
     file = join(dir, `gen-${records}.zone`);
-    if (!firstLineIs(file, `${GENERATED_BY}, ${records} records`)) await writeZone(file, records);
+    if (!isGeneratedZone(file, records)) await writeZone(file, records);
   }
   const self = fileURLToPath(import.meta.url);
   console.log(`builder phases on ${file}, node ${flags.join(' ') || '(no flags)'}, ${runs} fresh processes; ms`);

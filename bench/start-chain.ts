@@ -23,11 +23,11 @@
  */
 
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForAnswer } from './dns.js';
-import { GENERATED_BY, writeZone } from './gen-zone.js';
+import { isGeneratedZone, writeZone } from './gen-zone.js';
 import { freePort } from './ports.js';
 import { ROOT } from './root.js';
 import { lastAddressProbe } from './scale.js';
@@ -62,17 +62,6 @@ interface Start {
 /** A text log line: `2026-11-23T00:37:06.507Z DEBUG supervisor[4476]: message`. */
 const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (.*)$/;
 
-function firstLineIs(file: string, line: string): boolean {
-  if (!existsSync(file)) return false;
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(line.length + 1);
-    readSync(fd, buf, 0, buf.length, 0);
-    return buf.toString('latin1') === line + '\n';
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function startOnce(bin: string, zone: string, probe: { name: string; expect: string }, stateDir: string): Promise<Start> {
   const port = await freePort();
@@ -119,7 +108,7 @@ async function main(): Promise<void> {
   const dir = join(tmpdir(), 'shardns-bench');
   mkdirSync(dir, { recursive: true });
   const zone = join(dir, `gen-${records}.zone`);
-  if (!firstLineIs(zone, `${GENERATED_BY}, ${records} records`)) await writeZone(zone, records);
+  if (!isGeneratedZone(zone, records)) await writeZone(zone, records);
   const probe = lastAddressProbe(readFileSync(zone, 'latin1'), 'example.com.');
   if (probe === null) throw new Error(`${zone}: no address record to ask for`);
   console.log(`start chain: ${records} records, ${workers} workers, ${rounds} rounds, probe ${probe.name} A ${probe.expect}; builds: ${bins.join(', ')}`);

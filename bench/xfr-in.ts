@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForAnswer } from './dns.js';
-import { GENERATED_BY, writeZone } from './gen-zone.js';
+import { isGeneratedZone, writeZone } from './gen-zone.js';
 import { freePort } from './ports.js';
 import { ProcessGroups } from './processes.js';
 import { knotConfig, nsdConfig, serverUnavailable, type ZoneUnderTest } from './servers.js';
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   groups.installSignalHandlers();
   const origin = 'example.com.';
   const file = join(tmpdir(), `axfr-bench-${o.records}.zone`);
-  const fresh = existsSync(file) && readFileSync(file, 'latin1').slice(0, 200).startsWith(`${GENERATED_BY}, ${o.records} records`);
+  const fresh = isGeneratedZone(file, o.records);
   if (!fresh) process.stderr.write(`writing ${o.records} records to ${file}…\n`);
   const hosts: string[] = [];
   if (!fresh) await writeZone(file, o.records, origin, (l) => /^host\d+ IN A /.test(l) && hosts.push(l));

@@ -1,12 +1,12 @@
 /** Benchmark: load generated zones of 10k, 100k and 1M records, each in a fresh process; report time and peak RSS. */
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadZoneFile } from '../src/zone/index.js';
-import { GENERATED_BY, generateZone } from './gen-zone.js';
+import { generateZone, isGeneratedZone } from './gen-zone.js';
 
 /** What one child process measured. */
 interface Measure {
@@ -55,18 +55,6 @@ function child(file: string): void {
   process.stdout.write(JSON.stringify(m) + '\n');
 }
 
-/** Does the file exist and start with this line (so it was made by this generator version)? */
-function firstLineIs(file: string, line: string): boolean {
-  if (!existsSync(file)) return false;
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(line.length + 1);
-    readSync(fd, buf, 0, buf.length, 0);
-    return buf.toString('latin1') === line + '\n';
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function main(): void {
   const args = process.argv.slice(2);
@@ -81,7 +69,7 @@ function main(): void {
   console.log('records   file MB   parse s best/median   CPU s   peak RSS MB');
   for (const n of counts) {
     const file = join(dir, `gen-${n}.zone`);
-    if (!firstLineIs(file, `${GENERATED_BY}, ${n} records`)) writeFileSync(file, generateZone(n));
+    if (!isGeneratedZone(file, n)) writeFileSync(file, generateZone(n));
     const all: Measure[] = [];
     for (let r = 0; r < runs; r++) {
       all.push(JSON.parse(execFileSync(process.execPath, [self, '--child', file], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Measure);

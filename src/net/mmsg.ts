@@ -1,14 +1,11 @@
 /** The batched UDP I/O engine: recvmmsg/sendmmsg (through src/sys/libc.ts) on the worker's reuseport socket, memory allocated once. */
 
 import { ERRNO, libc as realLibc, MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
+import { IOVEC, MMSGHDR, mmsgVectors, NAME, region } from './mmsg-vectors.js';
 import type { OpenSocket } from './reuseport.js';
 import { sockaddrPort, sockaddrText } from './sockaddr.js';
 import type { InPlaceHandler, MessageHandler, UdpEndpoint } from './udp.js';
 
-const MMSGHDR = L.mmsghdr;
-const IOVEC = L.iovec;
-/** Room for a sender's address: sockaddr_in6 is 28 octets. */
-const NAME = 32;
 const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 
@@ -28,19 +25,6 @@ export interface MmsgOptions {
 
 /** Defaults measured on the development machine (see the fast-path issue's note). */
 export const MMSG_DEFAULTS: MmsgOptions = { batch: 64, batchesPerTurn: 4, recvSize: 4096, sendSize: 4096 };
-
-/** One block of unmanaged memory: its address for the structs and the calls, a JS view of it. */
-interface Region {
-  address: bigint;
-  bytes: Buffer;
-  view: DataView;
-}
-
-function region(c: Libc, size: number): Region {
-  const address = c.alloc(size);
-  const ab = c.view(address, size);
-  return { address, bytes: Buffer.from(ab), view: new DataView(ab) };
-}
 
 /** Engine counters (for tests and reports). */
 export interface MmsgStats {
@@ -86,41 +70,13 @@ export function serveUdpMmsg(
   const c = options.libc ?? realLibc;
   const fd = sock.fd;
   const n = options.batch;
-  const recvVec = region(c, n * (MMSGHDR + IOVEC + NAME));
-  const recvData = region(c, n * options.recvSize);
-  const sendVec = region(c, n * (MMSGHDR + IOVEC));
-  const sendData = region(c, n * options.sendSize);
+  // The structs' fixed parts are filled once (mmsg-vectors.ts); the late-reply slot is one of its own.
+  const { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry } = mmsgVectors(c, n, options.recvSize, options.sendSize);
   const late = region(c, MMSGHDR + IOVEC + NAME + options.sendSize);
   const regions = [recvVec, recvData, sendVec, sendData, late];
   const stats: MmsgStats = { received: 0, sent: 0, oversize: 0, sendFailures: 0, lastSendErrno: 0, recvCalls: 0 };
-  const iovOff = n * MMSGHDR;
   const nameOff = n * (MMSGHDR + IOVEC);
   const sendIovOff = n * MMSGHDR;
-
-  // Addresses of the sender-address slots as two 32-bit halves, so the hot path writes
-  // pointers without making a BigInt per datagram; and of each send entry, for a call
-  // that starts past a short send.
-  const nameLo = new Uint32Array(n);
-  const nameHi = new Uint32Array(n);
-  const sendEntry: bigint[] = [];
-  // Fill the fixed parts of the structs once.
-  for (let i = 0; i < n; i++) {
-    const addr = recvVec.address + BigInt(nameOff + i * NAME);
-    nameLo[i] = Number(addr & 0xffffffffn);
-    nameHi[i] = Number(addr >> 32n);
-    const h = i * MMSGHDR;
-    const iov = iovOff + i * IOVEC;
-    recvVec.view.setBigUint64(h + L.name, addr, true);
-    recvVec.view.setBigUint64(h + L.iov, recvVec.address + BigInt(iov), true);
-    recvVec.view.setBigUint64(h + L.iovlen, 1n, true);
-    recvVec.view.setBigUint64(iov, recvData.address + BigInt(i * options.recvSize), true); // iov_base
-    recvVec.view.setBigUint64(iov + 8, BigInt(options.recvSize), true); // iov_len
-    const siov = sendIovOff + i * IOVEC;
-    sendVec.view.setBigUint64(h + L.iov, sendVec.address + BigInt(siov), true);
-    sendVec.view.setBigUint64(h + L.iovlen, 1n, true);
-    sendVec.view.setBigUint64(siov, sendData.address + BigInt(i * options.sendSize), true);
-    sendEntry.push(sendVec.address + BigInt(h));
-  }
   late.view.setBigUint64(L.name, late.address + BigInt(MMSGHDR + IOVEC), true);
   late.view.setBigUint64(L.iov, late.address + BigInt(MMSGHDR), true);
   late.view.setBigUint64(L.iovlen, 1n, true);

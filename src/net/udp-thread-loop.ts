@@ -16,10 +16,9 @@ import type { AnswerContext } from '../dns/answer.js';
 import { compileAcl } from '../forward/acl.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 import { ERRNO, libc, MMSG_LAYOUT as L } from '../sys/libc.js';
-import { CONTROL, MISS_HEADER, NAME, STAT, type CachePut, type ThreadSetup, type ThreadReport } from './udp-thread-protocol.js';
+import { IOVEC, MMSGHDR, mmsgVectors, NAME } from './mmsg-vectors.js';
+import { CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadSetup, type ThreadReport } from './udp-thread-protocol.js';
 
-const MMSGHDR = L.mmsghdr;
-const IOVEC = L.iovec;
 const MSG_TRUNC = 0x20;
 /** recvmmsg: block for the first datagram only, then take what is queued (recvmmsg(2)). */
 const MSG_WAITFORONE = 0x10000;
@@ -38,13 +37,6 @@ const c = libc;
 
 function report(r: ThreadReport): void {
   parentPort!.postMessage(r);
-}
-
-/** The receive and send areas, allocated once (as the mmsg engine's). */
-function area(size: number): { address: bigint; bytes: Buffer; view: DataView } {
-  const address = c.alloc(size);
-  const ab = c.view(address, size);
-  return { address, bytes: Buffer.from(ab), view: new DataView(ab) };
 }
 
 function main(): void {
@@ -86,32 +78,10 @@ function main(): void {
   let generation = Atomics.load(control, CONTROL.generation);
   replies.use(zones);
 
-  const recvVec = area(n * (MMSGHDR + IOVEC + NAME));
-  const recvData = area(n * setup.recvSize);
-  const sendVec = area(n * (MMSGHDR + IOVEC));
-  const sendData = area(n * setup.sendSize);
+  // The structs' fixed parts filled once, as the mmsg engine's (mmsg-vectors.ts).
+  const { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry } = mmsgVectors(c, n, setup.recvSize, setup.sendSize);
   const iovOff = n * MMSGHDR;
   const nameOff = n * (MMSGHDR + IOVEC);
-  const nameLo = new Uint32Array(n);
-  const nameHi = new Uint32Array(n);
-  const sendEntry: bigint[] = [];
-  for (let i = 0; i < n; i++) {
-    const addr = recvVec.address + BigInt(nameOff + i * NAME);
-    nameLo[i] = Number(addr & 0xffffffffn);
-    nameHi[i] = Number(addr >> 32n);
-    const h = i * MMSGHDR;
-    const iov = iovOff + i * IOVEC;
-    recvVec.view.setBigUint64(h + L.name, addr, true);
-    recvVec.view.setBigUint64(h + L.iov, recvVec.address + BigInt(iov), true);
-    recvVec.view.setBigUint64(h + L.iovlen, 1n, true);
-    recvVec.view.setBigUint64(iov, recvData.address + BigInt(i * setup.recvSize), true);
-    recvVec.view.setBigUint64(iov + 8, BigInt(setup.recvSize), true);
-    const siov = iovOff + i * IOVEC;
-    sendVec.view.setBigUint64(h + L.iov, sendVec.address + BigInt(siov), true);
-    sendVec.view.setBigUint64(h + L.iovlen, 1n, true);
-    sendVec.view.setBigUint64(siov, sendData.address + BigInt(i * setup.sendSize), true);
-    sendEntry.push(sendVec.address + BigInt(h));
-  }
   /** Misses of one batch, packed for the main thread: per datagram its length (2), its sender's address (NAME), its octets. */
   const missRoom = n * (MISS_HEADER + setup.recvSize);
   const missBuf = Buffer.allocUnsafeSlow(missRoom);

@@ -1,9 +1,10 @@
 /** What the worker's main thread and its UDP thread (src/net/udp-thread.ts, udp-thread-loop.ts) say to each other, and the shared memory between them. */
 
 import type { MessagePort } from 'node:worker_threads';
+import { NAME } from './mmsg-vectors.js';
 
-/** Room for a sender's address: sockaddr_in6 is 28 octets. */
-export const NAME = 32;
+/** Room for a sender's address (sockaddr_in6 is 28 octets): the engines' slot size. */
+export { NAME };
 /** Each passed datagram: its length (2 octets), its sender's address length (2), the address (NAME), then its octets. */
 export const MISS_HEADER = 4 + NAME;
 

@@ -2,13 +2,29 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateZone, writeZone, zoneLines } from '../../../bench/gen-zone.js';
+import { generateZone, isGeneratedZone, writeZone, zoneLines } from '../../../bench/gen-zone.js';
 import { addressProbe, WILDCARD_BLOCK } from '../../../bench/run.js';
 import { heartbeatKills, helpListsFlag, withReason, LastAddressFinder, lastAddressProbe } from '../../../bench/scale.js';
 import { knotConfig, nsdConfig } from '../../../bench/servers.js';
 import { loadZoneFile } from '../../../src/zone/index.js';
 
 describe('bench zones and servers', () => {
+  it('reuses a generated zone only when its first line names this generator and the same record count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-gen-'));
+    try {
+      const file = join(dir, 'z.zone');
+      expect(isGeneratedZone(file, 100)).to.equal(false);
+      await writeZone(file, 100);
+      expect(isGeneratedZone(file, 100)).to.equal(true);
+      expect(isGeneratedZone(file, 1000)).to.equal(false);
+      expect(isGeneratedZone(file, 10)).to.equal(false);
+      writeFileSync(file, readFileSync(file, 'latin1').replace('gen-zone.ts v2', 'gen-zone.ts v1'), 'latin1');
+      expect(isGeneratedZone(file, 100)).to.equal(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('probes the last address record of a generated zone, which the zone really has', () => {
     const text = generateZone(2000, 'example.com.');
     const probe = lastAddressProbe(text, 'example.com.');
