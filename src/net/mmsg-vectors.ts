@@ -1,6 +1,6 @@
 /** The recvmmsg/sendmmsg vectors both UDP engines use (src/net/mmsg.ts, the --io thread's loop): unmanaged memory, and the mmsghdr/iovec fields filled once. */
 
-import { MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
+import { ERRNO, MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
 
 /** Bytes of one mmsghdr, of one iovec, and of one sender-address slot (a sockaddr_in6 fits). */
 export const MMSGHDR = L.mmsghdr;
@@ -72,4 +72,35 @@ export function mmsgVectors(c: Libc, n: number, recvSize: number, sendSize: numb
     sendEntry.push(sendVec.address + BigInt(h));
   }
   return { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry };
+}
+
+/** A one-message slot for replies that leave on their own (answers that came after their batch: forwarded ones). */
+export interface LateSlot {
+  /** The slot's memory (free it with the Libc that made it). */
+  region: Region;
+  /** Sends `reply` to the sender address `name` (a sockaddr) on `fd` without blocking: 1, or -errno (-EMSGSIZE for a reply over the slot's size). */
+  send(fd: number, reply: Uint8Array, name: Uint8Array): number;
+}
+
+const MSG_DONTWAIT = 0x40;
+
+/** Allocates a late-reply slot of `sendSize` bytes, its mmsghdr pointing at its iovec, its address slot and its buffer. */
+export function lateSlot(c: Libc, sendSize: number): LateSlot {
+  const r = region(c, MMSGHDR + IOVEC + NAME + sendSize);
+  r.view.setBigUint64(L.name, r.address + BigInt(MMSGHDR + IOVEC), true);
+  r.view.setBigUint64(L.iov, r.address + BigInt(MMSGHDR), true);
+  r.view.setBigUint64(L.iovlen, 1n, true);
+  r.view.setBigUint64(MMSGHDR, r.address + BigInt(MMSGHDR + IOVEC + NAME), true);
+  return {
+    region: r,
+    send(fd, reply, name) {
+      if (reply.length > sendSize || name.length > NAME) return -ERRNO.EMSGSIZE;
+      r.bytes.set(name, MMSGHDR + IOVEC);
+      r.view.setUint32(L.namelen, name.length, true);
+      r.bytes.set(reply, MMSGHDR + IOVEC + NAME);
+      r.view.setUint32(MMSGHDR + 8, reply.length, true); // iov_len (64-bit, high half 0)
+      r.view.setUint32(MMSGHDR + 12, 0, true);
+      return c.sendmmsg(fd, r.address, 1, MSG_DONTWAIT);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 /** The batched UDP I/O engine: recvmmsg/sendmmsg (through src/sys/libc.ts) on the worker's reuseport socket, memory allocated once. */
 
 import { ERRNO, libc as realLibc, MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
-import { IOVEC, MMSGHDR, mmsgVectors, NAME, region } from './mmsg-vectors.js';
+import { IOVEC, lateSlot, MMSGHDR, mmsgVectors, NAME } from './mmsg-vectors.js';
 import type { OpenSocket } from './reuseport.js';
 import { sockaddrPort, sockaddrText } from './sockaddr.js';
 import type { InPlaceHandler, MessageHandler, UdpEndpoint } from './udp.js';
@@ -72,15 +72,11 @@ export function serveUdpMmsg(
   const n = options.batch;
   // The structs' fixed parts are filled once (mmsg-vectors.ts); the late-reply slot is one of its own.
   const { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry } = mmsgVectors(c, n, options.recvSize, options.sendSize);
-  const late = region(c, MMSGHDR + IOVEC + NAME + options.sendSize);
-  const regions = [recvVec, recvData, sendVec, sendData, late];
+  const late = lateSlot(c, options.sendSize);
+  const regions = [recvVec, recvData, sendVec, sendData, late.region];
   const stats: MmsgStats = { received: 0, sent: 0, oversize: 0, sendFailures: 0, lastSendErrno: 0, recvCalls: 0 };
   const nameOff = n * (MMSGHDR + IOVEC);
   const sendIovOff = n * MMSGHDR;
-  late.view.setBigUint64(L.name, late.address + BigInt(MMSGHDR + IOVEC), true);
-  late.view.setBigUint64(L.iov, late.address + BigInt(MMSGHDR), true);
-  late.view.setBigUint64(L.iovlen, 1n, true);
-  late.view.setBigUint64(MMSGHDR, late.address + BigInt(MMSGHDR + IOVEC + NAME), true);
 
   /** No more reading (shutdown began); late replies still go out. */
   let closed = false;
@@ -100,16 +96,7 @@ export function serveUdpMmsg(
   /** Sends a reply that was not ready within its batch, to the address saved for it. */
   const sendLate = (reply: Buffer, name: Buffer): void => {
     if (released) return;
-    if (reply.length > options.sendSize) {
-      refused(ERRNO.EMSGSIZE);
-      return;
-    }
-    name.copy(late.bytes, MMSGHDR + IOVEC);
-    late.view.setUint32(L.namelen, name.length, true);
-    reply.copy(late.bytes, MMSGHDR + IOVEC + NAME);
-    late.view.setUint32(MMSGHDR + 8, reply.length, true);
-    late.view.setUint32(MMSGHDR + 12, 0, true);
-    const r = c.sendmmsg(fd, late.address, 1, MSG_DONTWAIT);
+    const r = late.send(fd, reply, name);
     if (r === 1) stats.sent++;
     else refused(-r);
   };

@@ -11,13 +11,13 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { Counters } from '../dns/counters.js';
 import type { QueryShape, ReplyCacheMirror } from '../dns/answer-cache.js';
 import type { ZoneSet } from '../auth/zone-set.js';
-import { libc as realLibc, MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
+import { libc as realLibc, type Libc } from '../sys/libc.js';
+import { lateSlot } from './mmsg-vectors.js';
 import type { OpenSocket } from './reuseport.js';
 import { sockaddrPort, sockaddrText } from './sockaddr.js';
 import type { MessageHandler, UdpEndpoint } from './udp.js';
-import { CONTROL, MISS_HEADER, NAME, STAT, type CachePut, type ThreadReport, type ThreadSetup } from './udp-thread-protocol.js';
+import { CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadReport, type ThreadSetup } from './udp-thread-protocol.js';
 
-const MSG_DONTWAIT = 0x40;
 
 /** How the thread engine reads and what its cache holds. */
 export interface UdpThreadOptions {
@@ -109,13 +109,7 @@ export function serveUdpThread(
   const thread = new Worker(new URL('./udp-thread-loop.js', import.meta.url), { workerData: setup, transferList: [port2] });
 
   // Replies made here leave one at a time, each to the address saved with its query.
-  const late = c.alloc(L.mmsghdr + L.iovec + NAME + options.sendSize);
-  const lateBytes = Buffer.from(c.view(late, L.mmsghdr + L.iovec + NAME + options.sendSize));
-  const lateView = new DataView(lateBytes.buffer, lateBytes.byteOffset, lateBytes.byteLength);
-  lateView.setBigUint64(L.name, late + BigInt(L.mmsghdr + L.iovec), true);
-  lateView.setBigUint64(L.iov, late + BigInt(L.mmsghdr), true);
-  lateView.setBigUint64(L.iovlen, 1n, true);
-  lateView.setBigUint64(L.mmsghdr, late + BigInt(L.mmsghdr + L.iovec + NAME), true);
+  const late = lateSlot(c, options.sendSize);
   let sent = 0;
   let sendFailures = 0;
   let passed = 0;
@@ -129,17 +123,7 @@ export function serveUdpThread(
 
   const sendLate = (reply: Buffer, name: Buffer): void => {
     if (released) return;
-    if (reply.length > options.sendSize) {
-      sendFailures++;
-      return;
-    }
-    name.copy(lateBytes, L.mmsghdr + L.iovec);
-    lateView.setUint32(L.namelen, name.length, true);
-    reply.copy(lateBytes, L.mmsghdr + L.iovec + NAME);
-    lateView.setUint32(L.mmsghdr + 8, reply.length, true);
-    lateView.setUint32(L.mmsghdr + 12, 0, true);
-    const r = c.sendmmsg(fd, late, 1, MSG_DONTWAIT);
-    if (r === 1) sent++;
+    if (late.send(fd, reply, name) === 1) sent++;
     else sendFailures++;
   };
 
@@ -236,7 +220,7 @@ export function serveUdpThread(
           clearTimeout(timer);
           port1.close();
           c.close(fd);
-          c.free(late);
+          c.free(late.region.address);
           done();
         };
         // The thread ends at its next wake-up (within wakeMs; it finishes the batch in hand first), and only
