@@ -45,6 +45,7 @@ export const ERRNO = {
   EINVAL: 22,
   ENFILE: 23,
   EMFILE: 24,
+  ENOSPC: 28,
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   EAFNOSUPPORT: 97,
@@ -137,6 +138,13 @@ export interface Libc {
   /** madvise(address, length, advice): a hint; the kernel may ignore it. */
   madvise(address: bigint, length: number, advice: number): SysResult<void>;
   /**
+   * posix_fallocate(fd, offset, length): the file system allocates those
+   * octets now (the file grows to cover them; new octets read as zero), or
+   * says why not (ENOSPC, EDQUOT), so that writing them later, even through
+   * a mapping, cannot fail for lack of room.
+   */
+  fallocate(fd: number, offset: number, length: number): SysResult<void>;
+  /**
    * An ArrayBuffer over `length` octets at `address`, with no copy and no
    * owner: it stays valid exactly as long as the memory behind it does.
    */
@@ -225,6 +233,7 @@ interface Bound {
   mmap: CFunction;
   munmap: CFunction;
   madvise: CFunction;
+  posixFallocate: CFunction;
   strerror: CFunction;
   socket: CFunction;
   setsockopt: CFunction;
@@ -261,6 +270,7 @@ function c(): Bound {
       mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
       munmap: lib.func('int munmap(void *addr, size_t length)'),
       madvise: lib.func('int madvise(void *addr, size_t length, int advice)'),
+      posixFallocate: lib.func('int posix_fallocate(int fd, int64_t offset, int64_t len)'),
       strerror: lib.func('const char *strerror(int errnum)'),
       socket: lib.func('int socket(int domain, int type, int protocol)'),
       setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
@@ -334,6 +344,11 @@ export const libc: Libc = {
   },
   madvise(address, length, advice) {
     return status(c().madvise(address, length, advice) as number);
+  },
+  fallocate(fd, offset, length) {
+    // It returns the error number itself rather than -1 and errno.
+    const r = c().posixFallocate(fd, offset, length) as number;
+    return r === 0 ? { kind: 'ok', value: undefined } : { kind: 'errno', errno: r };
   },
   view(address, length) {
     return koffi().view(address, length);

@@ -1,7 +1,7 @@
 /** Memory mappings of whole files (mmap MAP_SHARED): read-only, how a worker reads a zone image without copying it; and a new file mapped for writing, how the builder writes a patched image without a copy. */
 
 import { kMaxLength } from 'node:buffer';
-import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { ShardnsError } from '../errors.js';
 import { ERRNO, libc as realLibc, MADV, MAP_SHARED, PROT_READ, PROT_WRITE, type Libc } from './libc.js';
 
@@ -126,11 +126,12 @@ export function mapFile(path: string, options: MapOptions = {}): MapOutcome {
 /**
  * Creates the file `path` (it must not exist; mode `mode`) of `size` octets,
  * all zero, and maps it shared for reading and writing: what is written to
- * `bytes` is the file's page cache, with no write(2) copy. The pages are the
- * file system's to allocate as they are first written, so a full disk would
- * surface as SIGBUS, not as an error: the caller checks the free space first
- * and runs this in a process whose death is an outcome (the builder).
- * Durability is the caller's (fsync once unmapped or written).
+ * `bytes` is the file's page cache, with no write(2) copy. Its blocks are
+ * allocated before it is mapped (posix_fallocate): a page the file system
+ * could not allocate when first written would kill the process with SIGBUS,
+ * so a full disk (or quota) is an ENOSPC error here instead, whatever else
+ * fills the disk meanwhile. Durability is the caller's (fsync once unmapped
+ * or written).
  */
 export function mapNewFile(path: string, size: number, mode: number, options: MapOptions = {}): MapOutcome {
   const c = options.libc ?? realLibc;
@@ -144,7 +145,8 @@ export function mapNewFile(path: string, size: number, mode: number, options: Ma
     return { kind: 'error', error: openError(path, err as NodeJS.ErrnoException) };
   }
   try {
-    ftruncateSync(fd, size);
+    const room = c.fallocate(fd, 0, size);
+    if (room.kind === 'errno') return { kind: 'error', error: fallocateError(c, path, size, room.errno) };
     const r = c.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (r.kind === 'errno') return { kind: 'error', error: mmapError(c, path, size, r.errno) };
     return { kind: 'mapped', mapping: new FileMapping(path, size, r.value, c) };
@@ -154,6 +156,15 @@ export function mapNewFile(path: string, size: number, mode: number, options: Ma
     closeSync(fd);
   }
 }
+
+function fallocateError(c: Libc, path: string, size: number, errno: number): ShardnsError {
+  const what = `cannot make room for ${path} (${size} octets): ${errnoText(c, errno)}`;
+  if (errno === ERRNO.ENOSPC || errno === EDQUOT) return new ShardnsError('E_MAP', what, 'the disk (or quota) of that folder is full: free space there; what is served now keeps serving');
+  return new ShardnsError('E_MAP', what, 'check the disk and file system of that folder');
+}
+
+/** Disk quota exceeded (errno 122 on Linux). */
+const EDQUOT = 122;
 
 function errnoText(c: Libc, errno: number): string {
   return `${c.strerror(errno).toLowerCase()} (errno ${errno})`;

@@ -10,6 +10,7 @@ const TEXT: Record<number, string> = {
   [ERRNO.ENODEV]: 'No such device',
   [ERRNO.EACCES]: 'Permission denied',
   [ERRNO.EPERM]: 'Operation not permitted',
+  [ERRNO.ENOSPC]: 'No space left on device',
 };
 
 /** One sendmmsg entry as the fake read it from the engine's structs: where to and what. */
@@ -48,6 +49,8 @@ export type Refuse = (entry: Datagram, call: number, position: number) => number
  */
 export class FakeLibc implements Libc {
   failMmap: number | null = null;
+  /** When set, fallocate fails with this errno (a full disk: ENOSPC). */
+  failFallocate: number | null = null;
   readonly calls: string[] = [];
   /** Per sendmmsg call, in order: at most this many entries go out (then no cap). */
   shortSends: number[] = [];
@@ -102,6 +105,13 @@ export class FakeLibc implements Libc {
   madvise(address: bigint, _length: number, advice: number): SysResult<void> {
     this.calls.push(`madvise ${advice}`);
     return this.regions.has(address) ? { kind: 'ok', value: undefined } : { kind: 'errno', errno: ERRNO.ENOMEM };
+  }
+
+  /** The real posix_fallocate (files are real), unless `failFallocate` names an errno to fail with; recorded in `calls`. */
+  fallocate(fd: number, offset: number, length: number): SysResult<void> {
+    this.calls.push(`fallocate ${offset} ${length}`);
+    if (this.failFallocate !== null) return { kind: 'errno', errno: this.failFallocate };
+    return real.fallocate(fd, offset, length);
   }
 
   view(address: bigint, length: number): ArrayBuffer {

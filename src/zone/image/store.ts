@@ -380,9 +380,10 @@ export class ImageStore {
   /**
    * A temporary file in images/ of `octets` zero octets, mapped for writing
    * (sys/mapping.ts mapNewFile), for an image written in place; then
-   * {@link placeImage} names it, or {@link dropTemporary} removes it. The
-   * file system must have room for it first: pages it could not allocate
-   * later would kill the process (SIGBUS) rather than fail a write.
+   * {@link placeImage} names it, or {@link dropTemporary} removes it. Its
+   * blocks are allocated before it is mapped (mapNewFile), so a disk that
+   * fills meanwhile is an error here, never a SIGBUS while it is written;
+   * free space short of the size and a margin is refused before trying.
    */
   mapNewImage(name: string, octets: number): { kind: 'ok'; tmp: string; mapping: Mapping } | { kind: 'error'; error: ShardnsError } {
     const tmp = join(this.imagesDir, `.${name}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);

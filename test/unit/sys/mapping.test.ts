@@ -1,12 +1,14 @@
 /** mapFile: whole files mapped read-only through the real libc (koffi) and through a fake that fails on demand. */
 
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardnsError } from '../../../src/errors.js';
 import { ERRNO, MADV } from '../../../src/sys/libc.js';
-import { mapFile, type Mapping, type MapOutcome } from '../../../src/sys/mapping.js';
+import { mapFile, mapNewFile, type Mapping, type MapOutcome } from '../../../src/sys/mapping.js';
+import { ROOT } from '../../helpers/server.js';
 import { FakeLibc } from '../../helpers/fake-libc.js';
 
 function mapped(r: MapOutcome): Mapping {
@@ -132,5 +134,70 @@ describe('mapFile', () => {
       expect(libc.live).to.equal(0);
       expect(libc.calls).to.deep.equal(['mmap 5000', `madvise ${MADV.sequential}`, 'munmap 5000']);
     });
+  });
+});
+
+describe('mapNewFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardns-mapnew-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a file of zeros mapped for writing: what is written is the file; an existing name is refused', () => {
+    const path = join(dir, 'new.bin');
+    const m = mapped(mapNewFile(path, 3 * 4096 + 5, 0o640));
+    const bytes = new Uint8Array(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+    expect(bytes.every((b) => b === 0)).to.equal(true);
+    bytes[0] = 1;
+    bytes[bytes.length - 1] = 2;
+    m.unmap();
+    const back = readFileSync(path);
+    expect(back.length).to.equal(3 * 4096 + 5);
+    expect([back[0], back[back.length - 1], back[4096]]).to.deep.equal([1, 2, 0]);
+    expect(failed(mapNewFile(path, 10, 0o640)).message).to.match(/EEXIST|exists/);
+  });
+
+  it('a file system without room: ENOSPC from posix_fallocate says the disk is full, and nothing is mapped', () => {
+    const libc = new FakeLibc();
+    libc.failFallocate = ERRNO.ENOSPC;
+    const path = join(dir, 'full.bin');
+    const e = failed(mapNewFile(path, 8192, 0o640, { libc }));
+    expect(e.code).to.equal('E_MAP');
+    expect(e.message).to.equal(`cannot make room for ${path} (8192 octets): no space left on device (errno 28)`);
+    expect(e.hint).to.match(/disk \(or quota\) of that folder is full/);
+    expect(libc.calls).to.deep.equal(['fallocate 0 8192']);
+    expect(libc.live).to.equal(0);
+  });
+
+  it('on a real file system too small for it (a 1 MiB tmpfs), a 4 MiB file is an ENOSPC error, not a SIGBUS when its pages are written', function () {
+    if (process.getuid?.() !== 0) {
+      console.log('      skip: mounting a small tmpfs needs root');
+      this.skip();
+    }
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { encoding: 'utf8' });
+    if (mount.status !== 0) {
+      console.log(`      skip: cannot mount a tmpfs here: ${(mount.stderr || String(mount.error)).trim()}`);
+      this.skip();
+    }
+    try {
+      // In a child: before posix_fallocate, writing the pages the file system could not allocate killed it with SIGBUS.
+      const script = `import('${ROOT}dist/src/sys/mapping.js').then((m) => {
+        const r = m.mapNewFile('${small}/image.bin', 4 << 20, 0o640);
+        if (r.kind === 'error') { console.log(JSON.stringify({ code: r.error.code, message: r.error.message })); return; }
+        const b = r.mapping.bytes;
+        for (let i = 0; i < b.length; i += 4096) b[i] = 1;
+        r.mapping.unmap();
+        console.log(JSON.stringify({ written: b.length }));
+      })`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.signal, `the child died: ${r.stderr}`).to.equal(null);
+      expect(r.status, r.stderr).to.equal(0);
+      const out = JSON.parse(r.stdout) as { code?: string; message?: string };
+      expect(out.code).to.equal('E_MAP');
+      expect(out.message).to.match(/^cannot make room for .*image\.bin \(4194304 octets\): no space left on device \(errno 28\)$/);
+      expect(existsSync(join(small, 'image.bin'))).to.equal(true); // the caller (ImageStore.mapNewImage) removes it
+    } finally {
+      spawnSync('umount', [small]);
+    }
   });
 });

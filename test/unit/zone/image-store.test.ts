@@ -22,6 +22,8 @@ import { FORMAT_VERSION } from '../../../src/zone/image/format.js';
 import { VERSION } from '../../../src/version.js';
 import { NOBODY, otherUserUnavailable } from '../../helpers/other-user.js';
 import { ROOT } from '../../helpers/server.js';
+import { FakeLibc } from '../../helpers/fake-libc.js';
+import { ERRNO } from '../../../src/sys/libc.js';
 import { loadBody, ok } from './helpers.js';
 
 function open(dir: string): ImageStore {
@@ -145,6 +147,19 @@ describe('zone image store: images and manifests', () => {
     if (w.kind !== 'ok') throw new Error(w.error.describe());
     return name;
   }
+
+  it('mapNewImage on a full disk (posix_fallocate ENOSPC): an error saying so, and no temporary file left', () => {
+    const libc = new FakeLibc();
+    libc.failFallocate = ERRNO.ENOSPC;
+    const r = ImageStore.open(join(top, 'full'), { libc });
+    if (r.kind !== 'ok') throw new Error(r.error.describe());
+    const m = r.store.mapNewImage(imageFileName(origin, 'ab'.repeat(32)), 64 * 1024);
+    expect(m.kind).to.equal('error');
+    if (m.kind !== 'error') return;
+    expect(m.error.message).to.match(/^cannot make room for .*\.tmp-.* \(65536 octets\): no space left on device \(errno 28\)$/);
+    expect(m.error.hint).to.match(/full: free space there/);
+    expect(readdirSync(join(top, 'full', 'images'))).to.deep.equal([]);
+  });
 
   it('writes an image given in pieces (writev) as the octets they make together', () => {
     const store = open(join(top, 'pieces'));
