@@ -161,7 +161,7 @@ async function transferAndStore(job: FetchJob, ctx: FetchContext, current: ZoneI
         via = 'IXFR';
         detail = `answered in AXFR form: ${r.count + 1} records`;
       } else {
-        problems.push(`${from}: IXFR: ${r.why}`);
+        problems.push(failure(from, 'IXFR', r.why));
         // Without an answer at all (no connection, a timeout), an AXFR would fare no better.
         if (r.rcode === undefined) continue;
       }
@@ -169,7 +169,7 @@ async function transferAndStore(job: FetchJob, ctx: FetchContext, current: ZoneI
     if (zone === null) {
       const r = await ask('axfr');
       if (r.kind !== 'axfr') {
-        problems.push(`${from}: AXFR: ${r.kind === 'error' ? r.why : `answered as ${r.kind}`}`);
+        problems.push(failure(from, 'AXFR', r.kind === 'error' ? r.why : `answered as ${r.kind}`));
         continue;
       }
       zone = r;
@@ -192,6 +192,15 @@ async function transferAndStore(job: FetchJob, ctx: FetchContext, current: ZoneI
   }
   const record: TransferRecord = { at: at(), kind: current === null ? 'AXFR' : 'IXFR', from: job.primaries.map(describeRemote).join(', '), outcome: 'failed', serial: current?.serial ?? null, detail: problems.join('; ') || 'no primary', ms: now() - t0 };
   return { kind: 'failed', record };
+}
+
+/**
+ * One primary's failure as a problem: the transfer's own account when it
+ * already says which transfer from where (`AXFR of z. from 127.0.0.1:53 key
+ * k., message 1: …`), else that account after the primary and the kind.
+ */
+function failure(from: string, kind: 'AXFR' | 'IXFR', why: string): string {
+  return why.startsWith(`${kind} of `) && why.includes(` from ${from}`) ? why : `${from}: ${kind}: ${why}`;
 }
 
 /** Writes the zone file and builds its image (journal kept: others may transfer it from us). */

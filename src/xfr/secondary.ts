@@ -401,7 +401,7 @@ export class SecondaryZones {
       wait = Math.min(NO_DATA_RETRY.maxS, NO_DATA_RETRY.firstS * 2 ** z.failures);
       z.failures++;
     }
-    this.deps.log.warn(`zone ${z.spec.name}: refresh failed (${record.kind}: ${record.detail}); ${z.served !== null ? `still serving serial ${z.served.serial}; ` : ''}retrying in ${wait} s`);
+    this.deps.log.warn(`zone ${z.spec.name}: refresh failed (${record.detail.startsWith(`${record.kind} `) ? '' : `${record.kind}: `}${record.detail}); ${z.served !== null ? `still serving serial ${z.served.serial}; ` : ''}retrying in ${wait} s`);
     this.schedule(z, wait);
   }
 }
