@@ -3,7 +3,6 @@
 import type { DiagnosticSink } from './diagnostics.js';
 import { isAtOrBelow, nameOfOwnWire, nameKey, parentName, presentName } from '../names.js';
 import { packetType, T } from '../rdata/rrtypes.js';
-import { hashKey } from './name-table.js';
 import { NONE } from './record-store.js';
 import type { ZoneBuilder } from './zone.js';
 
@@ -93,7 +92,7 @@ function checkSizes(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
  */
 function checkCds(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
   const s = b.store;
-  const apex = b.nodes.find(b.originKey, hashKey(b.originKey));
+  const apex = b.nodes.findName(b.originKey);
   if (apex < 0) return;
   const algorithmAt = (r: number, at: number): number => (s.len[r]! > at ? s.wire[s.at[r]! + at]! : 0);
   const algorithms = new Set<number>();
@@ -140,7 +139,7 @@ class Lookup {
   constructor(readonly b: ZoneBuilder) {}
 
   private node(key: string): number {
-    return this.b.nodes.find(key, hashKey(key));
+    return this.b.nodes.findName(key);
   }
 
   /** The first record of type `code` at entry `n`, or NONE. */
