@@ -153,7 +153,16 @@ export class ZoneBuilder {
   /** The wire form of the owner add() looked up last, as spelled and lower-cased, and its length. */
   private readonly ownerWire = new Uint8Array(256);
   private readonly lowerWire = new Uint8Array(256);
-  private ownerLen = 0;
+  /**
+   * An owner's wire form the parser wrote while reading its token
+   * (presetOwner), so that add() need not make it from the name string
+   * again; `presetLower` is `presetWire` itself when the name has no capitals.
+   */
+  readonly presetWire = new Uint8Array(256);
+  private presetLower: Uint8Array = new Uint8Array(256);
+  private readonly presetLowerRoom = this.presetLower;
+  private presetName: string | null = null;
+  private presetLen = 0;
   /** The owner link() compared with its name's spelling last, that name's entry, and whether they were the same. */
   private spellOwner = '';
   private spellIndex = -1;
@@ -184,6 +193,23 @@ export class ZoneBuilder {
   }
 
   /**
+   * Tells add() that `presetWire[0, len)` holds the wire form of the name
+   * string `owner` (the parser wrote it while reading the owner's token), so
+   * that a record at that owner is filed without making the wire form again;
+   * `lowerCase`: the name has no capitals. The preset holds until the next.
+   */
+  presetOwner(owner: string, len: number, lowerCase: boolean): void {
+    this.presetName = owner;
+    this.presetLen = len;
+    if (lowerCase) {
+      this.presetLower = this.presetWire;
+    } else {
+      this.presetLower = this.presetLowerRoom;
+      lowerWire(this.presetWire, 0, len, this.presetLower, 0);
+    }
+  }
+
+  /**
    * Adds one record of type `code` and TTL `ttl` at `owner` (a name
    * string), read in `batch`, whose RDATA the reader wrote at
    * `store.wire[at, at + len)` (the end of the arena); `key` is
@@ -203,24 +229,32 @@ export class ZoneBuilder {
     // Records of one name are usually adjacent: remember the last node instead of hashing again.
     let index: number;
     let h = 0;
+    let wire: Uint8Array = this.ownerWire;
+    let lower: Uint8Array = this.lowerWire;
+    let wireLen = 0;
     if (key === this.lastKey) {
       index = this.lastIndex;
     } else {
       // The owner in wire form, lower-cased (RFC 4343 §3), is what the table keys names by.
-      const len = writeNameWire(owner, this.ownerWire, 0);
-      this.ownerLen = len;
-      lowerWire(this.ownerWire, 0, len, this.lowerWire, 0);
-      h = nameHash(this.lowerWire, 0, len);
-      index = this.nodes.findWire(this.lowerWire, 0, len, h);
+      if (owner === this.presetName) {
+        wire = this.presetWire;
+        lower = this.presetLower;
+        wireLen = this.presetLen;
+      } else {
+        wireLen = writeNameWire(owner, wire, 0);
+        lowerWire(wire, 0, wireLen, lower, 0);
+      }
+      h = nameHash(lower, 0, wireLen);
+      index = this.nodes.findWire(lower, 0, wireLen, h);
       this.spellOwner = owner;
       this.spellIndex = index;
-      this.spellSame = index < 0 || this.nodes.spelledAs(index, this.ownerWire, 0, len);
+      this.spellSame = index < 0 || this.nodes.spelledAs(index, wire, 0, wireLen);
     }
     if (index < 0) {
       if (key.includes('*') && innerWildcard(key)) {
         this.sink.warning(file, line, col, `${presentName(owner)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
       }
-      this.lastIndex = this.nodes.addWire(this.lowerWire, 0, this.ownerWire, 0, this.ownerLen, h, r);
+      this.lastIndex = this.nodes.addWire(lower, 0, wire, 0, wireLen, h, r);
       this.spellIndex = this.lastIndex;
       this.lastKey = key;
       this.added(this.lastIndex, r, key, code, setKey, file, line, col);
