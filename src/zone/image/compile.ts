@@ -26,9 +26,9 @@ class Arena {
   bytes: Uint8Array;
   length = 0;
 
-  /** An arena with room for `size` octets before it first grows. */
-  constructor(size = 1 << 16) {
-    this.bytes = new Uint8Array(Math.max(size, 1 << 16));
+  /** An arena with room for `size` octets before it first grows, or over `bytes` (its length the room). */
+  constructor(size = 1 << 16, bytes?: Uint8Array) {
+    this.bytes = bytes ?? new Uint8Array(Math.max(size, 1 << 16));
   }
 
   /** Makes room for `n` more octets and returns where they go. */
@@ -278,10 +278,9 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
   // Per node, in the order read: the names region's entry (the wire length, the lower-cased wire, the
   // original-case wire), copied into the image whole (nothing reads names by position, doc/zone-image.md).
-  // The table keeps its names laid out just so (name-table.ts): the arena starts as a copy of them,
-  // with room for the empty non-terminals, and each node's entry is where the table has it.
-  const names = new Arena(table.namesUsed + (table.namesUsed >> 3));
-  names.bytes.set(table.names.subarray(0, table.namesUsed));
+  // The table keeps its names laid out just so (name-table.ts): the arena is the table's, lent (no
+  // copy of tens of MB), the empty non-terminals appended, and each node's entry is where the table has it.
+  const names = new Arena(0, table.lendNames());
   names.length = table.namesUsed;
   const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
   const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
@@ -523,7 +522,9 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
     const i = nsec3.nodes[k]!;
     const len = nameLen[i]!;
     const w = (count + k) * NODE_WORDS;
-    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote.
+    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote. (On a copy
+    // of the arena: the part before the table's end is the table's, lent, and it reads it still.)
+    if (k === 0) names.bytes = names.bytes.slice(0, Math.max(names.bytes.length, 1));
     names.bytes.copyWithin(lowerAt[i]! + len, lowerAt[i]!, lowerAt[i]! + len);
     nodeWords[w] = lowerAt[i]! - 1;
     nodeWords[w + 1] = 0;

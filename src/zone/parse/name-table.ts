@@ -38,6 +38,8 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
   nameAt = new Uint32Array(512);
   /** Per entry, nameHash of its lower-cased wire name. */
   hash = new Uint32Array(512);
+  /** Whether `names` was lent (lendNames): it is then the borrower's, and the table copies it before writing again. */
+  private lent = false;
   /** The first record of each name's list. */
   head = new Int32Array(512);
   /** The last record of each name's list. */
@@ -104,12 +106,13 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     const index = this.count;
     if (index >= this.head.length) this.growEntries();
     let o = this.namesUsed;
-    if (o + 1 + 2 * len > this.names.length) {
+    if (this.lent || o + 1 + 2 * len > this.names.length) {
       let size = this.names.length * 2;
       while (size < o + 1 + 2 * len) size *= 2;
       const grown = new Uint8Array(size);
       grown.set(this.names.subarray(0, o));
       this.names = grown;
+      this.lent = false;
     }
     const names = this.names;
     names[o++] = len;
@@ -124,6 +127,20 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
     if ((index + 1) * 2 > this.mask) this.grow();
     this.place(this.slots, this.mask, index + 1, h | 0);
     return index;
+  }
+
+  /**
+   * The names arena for the compiler to make its names region of, without
+   * a copy: `names[0, namesUsed)` as the table keeps it, the borrower free
+   * to write past `namesUsed` (it must not change what is before). The
+   * first call hands out the table's own arena, and the table copies it
+   * before it adds a name again; a later call gets a copy (the first
+   * borrower may still be writing past the end).
+   */
+  lendNames(): Uint8Array {
+    if (this.lent) return this.names.slice(0, Math.max(this.namesUsed, 1));
+    this.lent = true;
+    return this.names;
   }
 
   /** Adds a name given as a name string (names.ts), known to be absent, with its first record; returns its entry index. */

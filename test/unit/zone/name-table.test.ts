@@ -1,6 +1,9 @@
 /** The name table: owner names kept as wire octets (lower-cased, then as spelled) and found by them, whatever the case, the escapes, or the path (fast line or general) that read them. */
 
 import { expect } from 'chai';
+import { compileZone, compileZoneParts, joinImage } from '../../../src/zone/image/compile.js';
+import { H } from '../../../src/zone/image/format.js';
+import { ZoneImage } from '../../../src/zone/image/image.js';
 import { lowerWire, NameTable } from '../../../src/zone/parse/name-table.js';
 import { RecordStore } from '../../../src/zone/parse/record-store.js';
 import { nameToWire } from '../../../src/zone/names.js';
@@ -78,3 +81,40 @@ describe('owner names through the parser, by their octets', () => {
     expect(zone.nodes.get('a.b.example.com')!.map((r) => r.data)).to.deep.equal(['192.0.2.31']);
   });
 });
+
+describe('the names arena lent to the compiler', () => {
+  const source = { origin: 'example.com.', source: 'x' };
+
+  it('leaves the first image whole when the zone is compiled again and when the table adds a name after', () => {
+    const zone = ok(loadBody(HEAD + 'a.b.c A 192.0.2.40\nWww A 192.0.2.41\n'));
+    const first = compileZoneParts(zone, source);
+    const before = joinImage(first);
+    const second = joinImage(compileZoneParts(zone, source));
+    const table = zone.nodes as NameTable;
+    table.addName('zz.example.com', table.store.append(1, 60, { type: 'A', data: '192.0.2.42' }));
+    // The ENTs (b.c, c) were appended past the table's names in the lent arena: neither the second compile nor the add wrote over them.
+    expect(Buffer.from(joinImage(first)).equals(Buffer.from(before))).to.equal(true);
+    expect(imageWithoutBuildTime(second)).to.deep.equal(imageWithoutBuildTime(before));
+    expect(table.ownerAt(table.findName('www.example.com'))).to.equal('Www.example.com');
+    expect(table.findName('zz.example.com')).to.equal(table.size - 1);
+  });
+
+  it('keeps the table reading NSEC3 owners as spelled though the image lower-cases them', () => {
+    const body = HEAD + 'K0VUFK2PNE3KCNE5SJ2QKU7RFUPK39S3 NSEC3 1 0 0 - K0VUFK2PNE3KCNE5SJ2QKU7RFUPK39S4 A\n';
+    const zone = ok(loadBody(body));
+    const table = zone.nodes as NameTable;
+    const e = table.findName('k0vufk2pne3kcne5sj2qku7rfupk39s3.example.com');
+    expect(e).to.be.at.least(0);
+    const image = new ZoneImage(compileZone(zone, source));
+    expect(image.nsec3Count).to.equal(1);
+    expect(table.ownerAt(e)).to.equal('K0VUFK2PNE3KCNE5SJ2QKU7RFUPK39S3.example.com');
+  });
+});
+
+/** An image's octets with the meta region (its build time) and the checksum over it left out. */
+function imageWithoutBuildTime(image: Uint8Array): number[] {
+  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const copy = Buffer.from(image.subarray(0, v.getUint32(H.metaOff, true)));
+  copy.writeUInt32LE(0, H.checksum);
+  return [...copy];
+}
