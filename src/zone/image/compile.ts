@@ -5,7 +5,7 @@ import { lowerName } from '../../dns/ascii.js';
 import { nameToWire } from '../names.js';
 import { packetTypeCode, T } from '../rdata/rrtypes.js';
 import { NONE, RecordStore } from '../parse/record-store.js';
-import { hashKey, NameTable } from '../parse/name-table.js';
+import { NameTable } from '../parse/name-table.js';
 import { coveredType, type Zone } from '../parse/zone.js';
 import { hashLabel as nsec3Label, NSEC3_SHA1, nsec3Hash } from '../../dnssec/nsec3-hash.js';
 import { align8, FORMAT_VERSION, H, HEADER_BYTES, IMAGE_FLAG, imageChecksum, MAGIC, nameHash, NO_NODE, NODE, NODE_WORDS, NSEC3_EXACT, NSEC3_INFO_WORDS, RRSET_WORDS } from './format.js';
@@ -26,9 +26,9 @@ class Arena {
   bytes: Uint8Array;
   length = 0;
 
-  /** An arena with room for `size` octets before it first grows. */
-  constructor(size = 1 << 16) {
-    this.bytes = new Uint8Array(Math.max(size, 1 << 16));
+  /** An arena with room for `size` octets before it first grows, or over `bytes` (its length the room). */
+  constructor(size = 1 << 16, bytes?: Uint8Array) {
+    this.bytes = bytes ?? new Uint8Array(Math.max(size, 1 << 16));
   }
 
   /** Makes room for `n` more octets and returns where they go. */
@@ -278,10 +278,10 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
   // Per node, in the order read: the names region's entry (the wire length, the lower-cased wire, the
   // original-case wire), copied into the image whole (nothing reads names by position, doc/zone-image.md).
-  // Sized for the named nodes (plain names: two more octets than their text).
-  let nameText = 0;
-  for (let e = 0; e < table.size; e++) nameText += table.owners[e]!.length + 2;
-  const names = new Arena(2 * nameText + table.size + (nameText >> 3));
+  // The table keeps its names laid out just so (name-table.ts): the arena is the table's, lent (no
+  // copy of tens of MB), the empty non-terminals appended, and each node's entry is where the table has it.
+  const names = new Arena(0, table.lendNames());
+  names.length = table.namesUsed;
   const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
   const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
   const scratch = Buffer.alloc(1024);
@@ -304,21 +304,12 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
 
   for (let e = 0; e < table.size; e++) {
     const head = table.head[e]!;
+    // (Never so for a table the builder or compactNodes made: each name comes with its first record. Were it so, its
+    // entry would stay in the names region unreferenced, which nothing reads by position.)
     if (head === NONE) continue;
-    const name = table.owners[e]!;
-    // A plain name (see writePlain) goes straight in; any other through the general encoder.
-    let len = name.length + 2;
-    let at = names.reserve(1 + 2 * len) + 1;
-    if (!writePlain(name, names.bytes, at, at + len)) {
-      names.length = at - 1;
-      const owner = nameToWire(name);
-      len = owner.length;
-      at = names.reserve(1 + 2 * len) + 1;
-      lowerName(owner, 0, len, names.bytes, at);
-      names.bytes.set(owner, at + len);
-    }
-    names.bytes[at - 1] = len;
-    const index = nodes.add(at, len, sets.count, nameHash(names.bytes, at, at + len));
+    const at = table.nameAt[e]!;
+    const len = names.bytes[at - 1]!;
+    const index = nodes.add(at, len, sets.count, table.hash[e]!);
     const sortKey = canonicalKey(names.bytes, at, scratch, index, apexName);
     if (sortKey === null) throw new Error(`zone ${source.origin}: a name is not below the apex`);
     const apex = sortKey.length === SORT_SUFFIX;
@@ -531,7 +522,9 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
     const i = nsec3.nodes[k]!;
     const len = nameLen[i]!;
     const w = (count + k) * NODE_WORDS;
-    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote.
+    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote. (On a copy
+    // of the arena: the part before the table's end is the table's, lent, and it reads it still.)
+    if (k === 0) names.bytes = names.bytes.slice(0, Math.max(names.bytes.length, 1));
     names.bytes.copyWithin(lowerAt[i]! + len, lowerAt[i]!, lowerAt[i]! + len);
     nodeWords[w] = lowerAt[i]! - 1;
     nodeWords[w + 1] = 0;
@@ -562,48 +555,16 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
 function compactNodes(zone: Zone): NameTable {
   if (zone.nodes instanceof NameTable) return zone.nodes;
   const table = new NameTable(new RecordStore());
-  for (const [key, records] of zone.nodes) {
+  for (const records of zone.nodes.values()) {
     let last = NONE;
     for (const r of records) {
       const i = table.store.append(packetTypeCode(r.type), r.ttl, r);
-      if (last === NONE) table.add(key, hashKey(key), r.name, i);
+      if (last === NONE) table.addName(r.name, i);
       else if (table.store.linkAfter(i, last)) table.tail[table.size - 1] = i;
       last = i;
     }
   }
   return table;
-}
-
-/**
- * Writes a name made of printable ASCII other than `\\` (no escapes: most
- * names) in wire form twice: lower-cased at `lower`, as written at `owner`
- * (room for name.length + 2 octets at each). Returns false, having written
- * part of it, for any other name (the root `.`, escapes, other octets): the
- * general encoder handles those. Names are in the parser's form: no
- * trailing dot, the root `.`. One pass: the scan and the copy are the same loop.
- */
-function writePlain(name: string, out: Uint8Array, lower: number, owner: number): boolean {
-  const n = name.length;
-  if (n === 1 && name.charCodeAt(0) === 0x2e) return false;
-  let lenAt = 0;
-  for (let i = 0; i < n; i++) {
-    const c = name.charCodeAt(i);
-    if (c === 0x2e) {
-      const l = i - lenAt;
-      out[lower + lenAt] = l;
-      out[owner + lenAt] = l;
-      lenAt = i + 1;
-    } else {
-      if (c < 0x21 || c > 0x7e || c === 0x5c) return false;
-      out[lower + i + 1] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
-      out[owner + i + 1] = c;
-    }
-  }
-  out[lower + lenAt] = n - lenAt;
-  out[owner + lenAt] = n - lenAt;
-  out[lower + n + 1] = 0;
-  out[owner + n + 1] = 0;
-  return true;
 }
 
 /** The NSEC3 side of an image: its nodes (chain first), the chain's length, the parameters served by, and the per-node facts. */

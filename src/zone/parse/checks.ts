@@ -3,7 +3,6 @@
 import type { DiagnosticSink } from './diagnostics.js';
 import { isAtOrBelow, nameOfOwnWire, nameKey, parentName, presentName } from '../names.js';
 import { packetType, T } from '../rdata/rrtypes.js';
-import { hashKey } from './name-table.js';
 import { NONE } from './record-store.js';
 import type { ZoneBuilder } from './zone.js';
 
@@ -42,15 +41,17 @@ export function checkZone(b: ZoneBuilder, sink: DiagnosticSink, file: string): v
   }
   checkCds(b, sink, file);
   const nodes = b.nodes;
+  const apexIndex = nodes.findName(b.originKey);
   for (let n = 0; n < nodes.size; n++) {
-    // Only names with an NS, MX or SRV record have a target to look at.
+    // Only names with an NS, MX or SRV record have a target to look at. Owner names are made from
+    // the table's octets only for a message (or, for a delegation, once its target is in the zone).
     if (nodes.targets[n] === 0) continue;
-    const key = nodes.keyAt(n);
     for (let r = nodes.head[n]!; r !== NONE; r = s.next[r]!) {
       const code = s.code[r]!;
-      if (code === T.NS && key !== b.originKey) delegationTarget(look, sink, file, key, nodes.ownerOf(n, r), nameAt(s.wire, s.at[r]!));
-      else if (code === T.MX) serviceTarget(look, sink, file, nodes.ownerOf(n, r), 'MX', nameAt(s.wire, s.at[r]! + 2));
-      else if (code === T.SRV) serviceTarget(look, sink, file, nodes.ownerOf(n, r), 'SRV', nameAt(s.wire, s.at[r]! + 6));
+      const owner = (): string => nodes.ownerOf(n, r);
+      if (code === T.NS && n !== apexIndex) delegationTarget(look, sink, file, () => nodes.keyAt(n), owner, nameAt(s.wire, s.at[r]!));
+      else if (code === T.MX) serviceTarget(look, sink, file, owner, 'MX', nameAt(s.wire, s.at[r]! + 2));
+      else if (code === T.SRV) serviceTarget(look, sink, file, owner, 'SRV', nameAt(s.wire, s.at[r]! + 6));
     }
   }
 }
@@ -93,7 +94,7 @@ function checkSizes(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
  */
 function checkCds(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
   const s = b.store;
-  const apex = b.nodes.find(b.originKey, hashKey(b.originKey));
+  const apex = b.nodes.findName(b.originKey);
   if (apex < 0) return;
   const algorithmAt = (r: number, at: number): number => (s.len[r]! > at ? s.wire[s.at[r]! + at]! : 0);
   const algorithms = new Set<number>();
@@ -111,27 +112,29 @@ function checkCds(b: ZoneBuilder, sink: DiagnosticSink, file: string): void {
   }
 }
 
-function delegationTarget(look: Lookup, sink: DiagnosticSink, file: string, key: string, owner: string, target: string): void {
+/** Warns about a delegation (`key`, `owner`: its name's key and spelling, made when needed) whose name server in the zone has no address or lies below a DNAME. */
+function delegationTarget(look: Lookup, sink: DiagnosticSink, file: string, key: () => string, owner: () => string, target: string): void {
   const tkey = nameKey(target);
   if (!isAtOrBelow(tkey, look.b.originKey)) return;
   const dname = look.dnameAbove(tkey);
   if (dname !== undefined) {
-    sink.warning(file, 0, 0, `delegation ${presentName(owner)}: name server ${presentName(target)} is below the DNAME at ${presentName(dname)}`);
+    sink.warning(file, 0, 0, `delegation ${presentName(owner())}: name server ${presentName(target)} is below the DNAME at ${presentName(dname)}`);
     return;
   }
   if (look.hasAddress(tkey)) return;
-  const glue = isAtOrBelow(tkey, key) ? 'glue ' : '';
-  sink.warning(file, 0, 0, `delegation ${presentName(owner)}: name server ${presentName(target)} has no ${glue}address records (A or AAAA)`);
+  const glue = isAtOrBelow(tkey, key()) ? 'glue ' : '';
+  sink.warning(file, 0, 0, `delegation ${presentName(owner())}: name server ${presentName(target)} has no ${glue}address records (A or AAAA)`);
 }
 
-function serviceTarget(look: Lookup, sink: DiagnosticSink, file: string, owner: string, what: string, target: string): void {
+/** Warns about an MX or SRV record (`owner`: its spelling, made when needed) whose target in the zone is a CNAME or has no address. */
+function serviceTarget(look: Lookup, sink: DiagnosticSink, file: string, owner: () => string, what: string, target: string): void {
   if (target === '.') return;
   const tkey = nameKey(target);
   if (!isAtOrBelow(tkey, look.b.originKey)) return;
   if (look.hasType(tkey, T.CNAME)) {
-    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(owner)} is a CNAME (RFC 2181 §10.3)`);
+    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(owner())} is a CNAME (RFC 2181 §10.3)`);
   } else if (!look.hasAddress(tkey)) {
-    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(owner)} has no address records (A or AAAA)`);
+    sink.warning(file, 0, 0, `${what} target ${presentName(target)} of ${presentName(owner())} has no address records (A or AAAA)`);
   }
 }
 
@@ -140,7 +143,7 @@ class Lookup {
   constructor(readonly b: ZoneBuilder) {}
 
   private node(key: string): number {
-    return this.b.nodes.find(key, hashKey(key));
+    return this.b.nodes.findName(key);
   }
 
   /** The first record of type `code` at entry `n`, or NONE. */

@@ -291,8 +291,12 @@ class MasterReader {
         this.ownerText = ownerText;
         this.ownerOrigin = origin.name;
         // A relative owner (RFC 1035 §5.1) is the token's labels then the origin's.
-        this.fastPlainOwner = !this.fastOriginUpper && text.charCodeAt(b - 1) !== 0x2e && !hasCapital(text, a, b) ? r : null;
+        const lowerCase = !this.fastOriginUpper && !hasCapital(text, a, b);
+        this.fastPlainOwner = lowerCase && text.charCodeAt(b - 1) !== 0x2e ? r : null;
         this.fastPlainInZone = this.fastOriginInZone;
+        // Its wire form, straight from the token (no escapes here), for the builder to file it by.
+        const n = nameWireAt(text, a, b, this.fastOriginWire, this.builder.presetWire, 0);
+        if (n > 0) this.builder.presetOwner(r, n, lowerCase);
       }
       k = 1;
     }

@@ -3,9 +3,10 @@
 import type { CaaData, DnskeyData, DsData, HInfoData, MxData, NaptrData, Nsec3Data, NsecData, RpData, RrsigData, SoaData, SrvData, SshfpData, TlsaData } from 'dns-packet';
 import type { Diagnostic, DiagnosticSink } from './diagnostics.js';
 import { decodeBase32Hex } from '../rdata/encoding.js';
-import { hashKey, NameTable } from './name-table.js';
+import { nameHash } from '../image/format.js';
+import { lowerWire, NameTable } from './name-table.js';
 import { NONE, RecordStore } from './record-store.js';
-import { nameKey, nameLabels, presentName } from '../names.js';
+import { nameKey, nameLabels, presentName, writeNameWire } from '../names.js';
 import { canonicalRdataKey, sameCanonicalRdata } from '../rdata/rdata.js';
 import { CNAME_COMPANIONS, SINGLETONS } from '../rdata/rdata-types.js';
 import { packetTypeCode, T, typeMnemonic } from '../rdata/rrtypes.js';
@@ -149,7 +150,23 @@ export class ZoneBuilder {
   private touched: number[] = [];
   private lastKey = '';
   private lastIndex = -1;
-  private lastHash = 0;
+  /** The wire form of the owner add() looked up last, as spelled and lower-cased, and its length. */
+  private readonly ownerWire = new Uint8Array(256);
+  private readonly lowerWire = new Uint8Array(256);
+  /**
+   * An owner's wire form the parser wrote while reading its token
+   * (presetOwner), so that add() need not make it from the name string
+   * again; `presetLower` is `presetWire` itself when the name has no capitals.
+   */
+  readonly presetWire = new Uint8Array(256);
+  private presetLower: Uint8Array = new Uint8Array(256);
+  private readonly presetLowerRoom = this.presetLower;
+  private presetName: string | null = null;
+  private presetLen = 0;
+  /** The owner link() compared with its name's spelling last, that name's entry, and whether they were the same. */
+  private spellOwner = '';
+  private spellIndex = -1;
+  private spellSame = true;
   /** Canonical RDATA of the RRsets of BIG_RRSET records or more, by name key and set key, each with its record. */
   private readonly bigSets = new Map<string, Map<string, number>>();
   /** Apex NS records (indexes into the store) with their place in the files, for the checks after loading. */
@@ -171,8 +188,25 @@ export class ZoneBuilder {
    * every doubling. Later growth works as usual when the guess is short.
    */
   expect(octets: number): void {
-    this.nodes.expect(Math.min(octets / 40, 1 << 24));
+    this.nodes.expect(Math.min(octets / 40, 1 << 24), Math.min(octets, 1 << 30));
     this.store.expect(Math.min(octets / 28, 1 << 25), Math.min(octets, 1 << 30));
+  }
+
+  /**
+   * Tells add() that `presetWire[0, len)` holds the wire form of the name
+   * string `owner` (the parser wrote it while reading the owner's token), so
+   * that a record at that owner is filed without making the wire form again;
+   * `lowerCase`: the name has no capitals. The preset holds until the next.
+   */
+  presetOwner(owner: string, len: number, lowerCase: boolean): void {
+    this.presetName = owner;
+    this.presetLen = len;
+    if (lowerCase) {
+      this.presetLower = this.presetWire;
+    } else {
+      this.presetLower = this.presetLowerRoom;
+      lowerWire(this.presetWire, 0, len, this.presetLower, 0);
+    }
   }
 
   /**
@@ -194,17 +228,34 @@ export class ZoneBuilder {
     const setKey = s.setKey(r);
     // Records of one name are usually adjacent: remember the last node instead of hashing again.
     let index: number;
+    let h = 0;
+    let wire: Uint8Array = this.ownerWire;
+    let lower: Uint8Array = this.lowerWire;
+    let wireLen = 0;
     if (key === this.lastKey) {
       index = this.lastIndex;
     } else {
-      this.lastHash = hashKey(key);
-      index = this.nodes.find(key, this.lastHash);
+      // The owner in wire form, lower-cased (RFC 4343 §3), is what the table keys names by.
+      if (owner === this.presetName) {
+        wire = this.presetWire;
+        lower = this.presetLower;
+        wireLen = this.presetLen;
+      } else {
+        wireLen = writeNameWire(owner, wire, 0);
+        lowerWire(wire, 0, wireLen, lower, 0);
+      }
+      h = nameHash(lower, 0, wireLen);
+      index = this.nodes.findWire(lower, 0, wireLen, h);
+      this.spellOwner = owner;
+      this.spellIndex = index;
+      this.spellSame = index < 0 || this.nodes.spelledAs(index, wire, 0, wireLen);
     }
     if (index < 0) {
       if (key.includes('*') && innerWildcard(key)) {
         this.sink.warning(file, line, col, `${presentName(owner)} has a "*" label that is not its first: that is not a wildcard (RFC 4592 §2.1.1), as BIND also warns`);
       }
-      this.lastIndex = this.nodes.add(key, this.lastHash, owner, r);
+      this.lastIndex = this.nodes.addWire(lower, 0, wire, 0, wireLen, h, r);
+      this.spellIndex = this.lastIndex;
       this.lastKey = key;
       this.added(this.lastIndex, r, key, code, setKey, file, line, col);
       return;
@@ -289,7 +340,13 @@ export class ZoneBuilder {
 
   /** Links record `r` into name `index`'s list after record `after`, noting its owner's spelling if it is not the name's. */
   private link(index: number, r: number, owner: string, after: number): void {
-    if (owner !== this.nodes.owners[index]) this.store.spelling.set(r, owner);
+    if (owner !== this.spellOwner || index !== this.spellIndex) {
+      const len = writeNameWire(owner, this.ownerWire, 0);
+      this.spellOwner = owner;
+      this.spellIndex = index;
+      this.spellSame = this.nodes.spelledAs(index, this.ownerWire, 0, len);
+    }
+    if (!this.spellSame) this.store.spelling.set(r, owner);
     if (this.store.linkAfter(r, after)) this.nodes.tail[index] = r;
   }
 
@@ -365,7 +422,7 @@ export class ZoneBuilder {
 
   /** The SOA record at the apex, if one was added. */
   apexSoa(): ZoneRecord | undefined {
-    const index = this.nodes.find(this.originKey, hashKey(this.originKey));
+    const index = this.nodes.findName(this.originKey);
     if (index < 0) return undefined;
     for (let r = this.nodes.head[index]!; r !== NONE; r = this.store.next[r]!) if (this.store.code[r] === T.SOA) return this.nodes.record(index, r);
     return undefined;
