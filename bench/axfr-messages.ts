@@ -8,6 +8,10 @@
  *
  *   npm run build && node dist/bench/axfr-messages.js [--records 1000000] [--runs 5] [--zone FILE]
  *
+ * `--warm N` first runs the worker's warm-up (src/xfr/warm-up.ts) for N
+ * messages (0: none, the default), as a fresh worker does before its first
+ * transfer, and reports its CPU.
+ *
  * `--zone FILE` reads that file (origin example.com.) instead of the
  * generated one: e.g. the same zone in canonical order (`shardns check
  * --print`), whose image keeps names and RDATA in the order AXFR walks them.
@@ -20,6 +24,7 @@ import { compileZone } from '../src/zone/image/compile.js';
 import { ZoneImage } from '../src/zone/image/image.js';
 import { loadZoneFile } from '../src/zone/parse/load.js';
 import { axfrStream } from '../src/xfr/axfr.js';
+import { warmTransferPath } from '../src/xfr/warm-up.js';
 import { GENERATED_BY, writeZone } from './gen-zone.js';
 
 function option(name: string, fallback: number): number {
@@ -45,6 +50,16 @@ function compiled(): ZoneImage {
   return new ZoneImage(aligned);
 }
 const image = compiled();
+const warm = option('--warm', 0);
+if (warm > 0) {
+  const queue: (() => void)[] = [];
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  warmTransferPath(image, { messages: warm, messageSize: option('--warm-size', 2048), schedule: (fn) => queue.push(fn), cpuMs, done: (o) => console.log(`warm-up: ${JSON.stringify(o)}`) });
+  while (queue.length > 0) queue.shift()!();
+}
 const question = Buffer.from([7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0, 0, 252, 0, 1]);
 
 for (let run = 0; run < runs; run++) {

@@ -17,6 +17,7 @@ import { ShardnsError } from '../src/errors.js';
 import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters, type ZoneStanding } from '../src/ipc.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { transferContext, type TransferContextOptions } from '../src/xfr/policy.js';
+import { describeWarmUp, warmTransferPath, warmUpZone } from '../src/xfr/warm-up.js';
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
@@ -270,9 +271,11 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     tcpConnections: tcpTable.snapshot(),
     ops: ops.report(servedPaths, opened),
   });
+  let stopWarmUp: (() => void) | null = null;
   serving.stop = () => {
     if (stopping) return;
     stopping = true;
+    stopWarmUp?.();
     const graceMs = config.shutdownTimeout * 1000 * 0.8;
     log.debug('stopping: no new queries, finishing what is held');
     void Promise.all([...udp, ...tcp].map((e) => e.close(graceMs))).then(() => {
@@ -286,6 +289,23 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
   send({ type: 'ready', id, pid: process.pid, endpoints });
   (loadForwarding as (() => void) | null)?.();
+  // The zone transfer path compiled in idle turns, after the worker serves, not during its first AXFR (src/xfr/warm-up.ts).
+  const warmZone = warmUpZone(context.zones.images(), context.transfer?.zones ?? new Map());
+  if (warmZone === null) log.debug(describeWarmUp({ kind: 'skipped', why: 'no zone allows transfers' }));
+  else {
+    stopWarmUp = warmTransferPath(warmZone, {
+      schedule: (fn) => void setImmediate(fn),
+      cpuMs: () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      },
+      done: (outcome) => {
+        stopWarmUp = null;
+        if (outcome.kind === 'error') log.warn(describeWarmUp(outcome));
+        else log.debug(describeWarmUp(outcome));
+      },
+    });
+  }
 }
 
 /**

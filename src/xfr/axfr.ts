@@ -80,6 +80,19 @@ export class ZoneCursor implements RecordCursor {
     }
   }
 
+  /**
+   * Leaves out the nodes before `node` that are not begun yet: the records of
+   * the RRset begun are left out too, and the next record is `node`'s first (or, at or past the last node, the closing SOA).
+   * For the worker's warm-up (src/xfr/warm-up.ts), which makes a transfer's
+   * first and last messages only; never used on a transfer that is sent.
+   * Only between messages of a stream whose first message was made.
+   */
+  skipTo(node: number): void {
+    if (this.node < 0 || this.node >= this.total || node <= this.node) return;
+    this.left = 0;
+    this.startNode(Math.min(node, this.total));
+  }
+
   /** Moves to node `n` (or, at `total`, the last SOA). */
   private startNode(n: number): void {
     this.node = n;
