@@ -271,11 +271,10 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
     tcpConnections: tcpTable.snapshot(),
     ops: ops.report(servedPaths, opened),
   });
-  let stopWarmUp: (() => void) | null = null;
   serving.stop = () => {
     if (stopping) return;
     stopping = true;
-    stopWarmUp?.();
+    stopWarmUp?.('the worker stops');
     const graceMs = config.shutdownTimeout * 1000 * 0.8;
     log.debug('stopping: no new queries, finishing what is held');
     void Promise.all([...udp, ...tcp].map((e) => e.close(graceMs))).then(() => {
@@ -338,6 +337,9 @@ function fail(id: number, error: ShardnsError): void {
   setTimeout(() => process.exit(1), 50);
 }
 
+/** Stops the transfer warm-up while it runs (src/xfr/warm-up.ts): the worker stops, or a real transfer began (it warms the path itself). */
+let stopWarmUp: ((why: string) => void) | null = null;
+
 /** What a serving worker offers the message loop; empty until sockets are open. */
 const serving: { id: number; stats?: () => WorkerCounters; stop?: () => void } = { id: -1 };
 
@@ -354,6 +356,7 @@ function transferOptions(log: Logger): TransferContextOptions {
   return {
     log: (level, m) => log[level](m),
     notified: (origin, client, serial) => send({ type: 'notify', origin, serial, from: client.address }),
+    streamStarted: () => stopWarmUp?.('a transfer began: it warms the path itself'),
   };
 }
 

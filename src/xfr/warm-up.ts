@@ -31,7 +31,7 @@ const TAIL_NODES = 64;
 export type WarmUpOutcome =
   | { kind: 'done'; origin: string; messages: number; octets: number; cpuMs: number }
   | { kind: 'skipped'; why: string }
-  | { kind: 'cancelled'; messages: number }
+  | { kind: 'cancelled'; messages: number; why: string }
   | { kind: 'error'; origin: string; message: string };
 
 /** How a warm-up runs. */
@@ -70,9 +70,10 @@ export function warmUpZone(images: readonly ZoneImage[], policies: ReadonlyMap<s
  * without TSIG or EDNS asks for it) into a scratch ring, `slice` messages
  * per scheduled turn, until `messages` were made or the zone ended; the
  * image is held meanwhile, as a transfer holds it. Returns a cancel
- * function (the worker stops: the image is released, `done` is told).
+ * function, given why (the worker stops, or a real transfer began and
+ * warms the path itself): the image is released, `done` is told.
  */
-export function warmTransferPath(image: ZoneImage, options: WarmUpOptions): () => void {
+export function warmTransferPath(image: ZoneImage, options: WarmUpOptions): (why: string) => void {
   const total = Math.max(TAIL + 1, options.messages ?? WARM_UP_MESSAGES);
   const slice = Math.max(1, options.slice ?? WARM_UP_SLICE);
   const origin = image.meta.origin;
@@ -122,7 +123,7 @@ export function warmTransferPath(image: ZoneImage, options: WarmUpOptions): () =
     options.schedule(step);
   };
   options.schedule(step);
-  return () => finish({ kind: 'cancelled', messages: made });
+  return (why) => finish({ kind: 'cancelled', messages: made, why });
 }
 
 /** The log line for a warm-up's outcome. */
@@ -133,7 +134,7 @@ export function describeWarmUp(outcome: WarmUpOutcome): string {
     case 'skipped':
       return `transfer warm-up: none (${outcome.why})`;
     case 'cancelled':
-      return `transfer warm-up: stopped after ${outcome.messages} messages (the worker stops)`;
+      return `transfer warm-up: stopped after ${outcome.messages} messages (${outcome.why})`;
     case 'error':
       return `transfer warm-up: ${outcome.origin}: ${outcome.message} (an AXFR of this zone would fail the same way)`;
   }

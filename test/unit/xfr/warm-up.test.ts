@@ -95,10 +95,11 @@ describe('xfr/warm-up: a fresh worker makes AXFR messages in idle turns before i
       const cancel = warmTransferPath(img, { messages: 100, slice: 2, messageSize: 1024, schedule: turns.schedule, cpuMs: () => 0, done: (o) => outcomes.push(o) });
       turns.one();
       turns.one();
-      cancel();
-      cancel();
+      cancel('the worker stops');
+      cancel('again');
       while (turns.one());
-      expect(outcomes).to.deep.equal([{ kind: 'cancelled', messages: 4 }]);
+      expect(outcomes).to.deep.equal([{ kind: 'cancelled', messages: 4, why: 'the worker stops' }]);
+      expect(describeWarmUp(outcomes[0]!)).to.equal('transfer warm-up: stopped after 4 messages (the worker stops)');
       expect(img.held).to.equal(false);
     });
   });
