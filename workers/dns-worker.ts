@@ -17,7 +17,7 @@ import { ShardnsError } from '../src/errors.js';
 import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters, type ZoneStanding } from '../src/ipc.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { transferContext, type TransferContextOptions } from '../src/xfr/policy.js';
-import { describeWarmUp, warmTransferPath, warmUpZone } from '../src/xfr/warm-up.js';
+import { describeWarmUp, WARM_UP_DELAY_MS, warmTransferPath, warmUpZone } from '../src/xfr/warm-up.js';
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
@@ -288,10 +288,15 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
   send({ type: 'ready', id, pid: process.pid, endpoints });
   (loadForwarding as (() => void) | null)?.();
-  // The zone transfer path compiled in idle turns, after the worker serves, not during its first AXFR (src/xfr/warm-up.ts).
-  const warmZone = warmUpZone(context.zones.images(), context.transfer?.zones ?? new Map());
-  if (warmZone === null) log.debug(describeWarmUp({ kind: 'skipped', why: 'no zone allows transfers' }));
-  else {
+  // The zone transfer path compiled in idle turns, a moment after the worker serves (its siblings may still be starting on
+  // the same CPUs), not during its first AXFR (src/xfr/warm-up.ts). A transfer that begins first stops it.
+  const warm = (): void => {
+    const warmZone = warmUpZone(context.zones.images(), context.transfer?.zones ?? new Map());
+    if (warmZone === null) {
+      stopWarmUp = null;
+      log.debug(describeWarmUp({ kind: 'skipped', why: 'no zone allows transfers' }));
+      return;
+    }
     stopWarmUp = warmTransferPath(warmZone, {
       schedule: (fn) => void setImmediate(fn),
       cpuMs: () => {
@@ -304,7 +309,14 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
         else log.debug(describeWarmUp(outcome));
       },
     });
-  }
+  };
+  const timer = setTimeout(warm, WARM_UP_DELAY_MS);
+  timer.unref();
+  stopWarmUp = (why) => {
+    clearTimeout(timer);
+    stopWarmUp = null;
+    log.debug(describeWarmUp({ kind: 'cancelled', messages: 0, why }));
+  };
 }
 
 /**

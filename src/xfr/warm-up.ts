@@ -18,6 +18,9 @@ const IN = 1;
 
 /** Messages made in all by default: 600 of 2 KiB (WARM_UP_MESSAGE_SIZE), about 40,000 records of the bench's zone, 20–45 ms of CPU on a cold worker. */
 export const WARM_UP_MESSAGES = 600;
+/** How long after a worker serves its warm-up begins: its sibling workers may still be starting on the same CPUs then. */
+export const WARM_UP_DELAY_MS = 500;
+
 /** How full a warm-up message is made by default. */
 export const WARM_UP_MESSAGE_SIZE = 2048;
 /** Messages made per turn of the event loop by default (16 of 2 KiB: ~1,000 records, under a millisecond on a cold worker): queries that arrive meanwhile wait at most one slice. */

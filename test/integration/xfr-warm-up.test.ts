@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,21 @@ describe('a fresh worker warms its zone transfer path in idle turns (src/xfr/war
       expect(warmed, `worker ${w}: warm-up after ready`).to.be.above(ready);
     }
     expect(out.match(/transfer warm-up: \d+ AXFR/g)).to.have.length(2);
+  });
+
+  it('a transfer that comes before the warm-up began stops it: nothing is made beside the transfer', async function () {
+    if (spawnSync('kdig', ['-V']).error) {
+      console.log('      skip: kdig not installed — apt-get install knot-dnsutils');
+      this.skip();
+    }
+    const s = await startServer(['--config', config(['127.0.0.0/8']), '--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', '--log-level', 'debug']);
+    servers.push(s);
+    // At once: the warm-up waits half a second after the worker serves (src/xfr/warm-up.ts WARM_UP_DELAY_MS).
+    const r = spawnSync('kdig', ['@127.0.0.1', '-p', String(s.port), 'warm.test', 'AXFR', '+noall', '+stats'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    expect(`${r.stdout}`).to.match(/Received \d+ B \(\d+ messages, 100004 records\)/);
+    await s.waitFor(/worker-0\[\d+\]: transfer warm-up: stopped after 0 messages \(a transfer began: it warms the path itself\)/, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(s.output()).to.not.match(/transfer warm-up: \d+ AXFR/);
   });
 
   it('with no zone that allows transfers: nothing is made, and the log says why', async () => {
