@@ -39,7 +39,7 @@ export type WarmUpOutcome =
 
 /** How a warm-up runs. */
 export interface WarmUpOptions {
-  /** Messages made in all (at most; a smaller zone ends sooner). */
+  /** Messages made in all, about (the last few are the zone's end; a smaller zone ends sooner). */
   messages?: number;
   /** How full each message is made (the packer's per-message steps run once a message: small messages warm them with fewer records). */
   messageSize?: number;
@@ -86,8 +86,15 @@ export function warmTransferPath(image: ZoneImage, options: WarmUpOptions): (why
   question.set(image.bytes.subarray(at, at + image.nameLength(0)), 0);
   question.writeUInt16BE(AXFR, question.length - 4);
   question.writeUInt16BE(IN, question.length - 2);
+  let cursor: ZoneCursor;
+  try {
+    cursor = new ZoneCursor(image);
+  } catch (err) {
+    // (A zone without an SOA: never served, but a warm-up must not take a worker down.)
+    options.done({ kind: 'error', origin, message: err instanceof Error ? err.message : String(err) });
+    return () => undefined;
+  }
   image.hold();
-  const cursor = new ZoneCursor(image);
   const stream = new TransferStream(cursor, { head: { id: 0, flags: 0, question }, opt: null, signer: null, messageSize: options.messageSize ?? WARM_UP_MESSAGE_SIZE, onClose: () => image.release() });
   const nodes = image.nodeCount + image.nsec3Count;
   let made = 0;
