@@ -15,6 +15,13 @@
  * from it, then stops it; the table gives the median of each transfer by
  * its place (with `--workers 1`, the first is always a cold worker's: what
  * a worker's first transfers cost, JIT warm-up and first touches).
+ * `--settle MS` waits that long after a started server first answers before
+ * its first transfer (0 by default: at once). A secondary asks for its
+ * first transfer seconds after a primary starts, not within milliseconds;
+ * a shardns worker warms its transfer path in the first ~0.1 s it serves
+ * (src/xfr/warm-up.ts), so `--settle 500` measures what a first transfer
+ * costs then, and 0 what it costs when it comes at once (the warm-up then
+ * stops where it is when the transfer begins).
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,12 +48,14 @@ interface Options {
   tsig: boolean;
   /** Start every server anew each round and transfer this many times from it; 0: start once, one transfer a round. */
   fresh: number;
+  /** `--fresh`: ms between a started server's first answer and its first transfer. */
+  settle: number;
 }
 
-const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig] [--base DIR] [--fresh N]';
+const USAGE = 'usage: node dist/bench/axfr.js [--records N] [--rounds N] [--workers N] [--servers shardns,nsd,knot] [--tsig] [--base DIR] [--fresh N [--settle MS]]';
 
 function parse(argv: string[]): Options {
-  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], base: null, tsig: false, fresh: 0 };
+  const o: Options = { records: 1_000_000, rounds: 5, workers: 2, servers: ['shardns', 'nsd', 'knot'], base: null, tsig: false, fresh: 0, settle: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -61,6 +70,7 @@ function parse(argv: string[]): Options {
     else if (a === '--tsig') o.tsig = true;
     else if (a === '--base') o.base = next();
     else if (a === '--fresh') o.fresh = Number(next());
+    else if (a === '--settle') o.settle = Number(next());
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   if (o.base !== null && !o.servers.includes('base')) o.servers.splice(1, 0, 'base');
@@ -240,6 +250,7 @@ async function freshRounds(groups: ProcessGroups, zone: ZoneUnderTest, o: Option
       const order = round % 2 === 0 ? o.servers : [...o.servers].reverse();
       for (const kind of order) {
         const r = await start(groups, kind, zone, o, probe);
+        if (o.settle > 0) await new Promise((resolve) => setTimeout(resolve, o.settle));
         const line: string[] = [];
         for (let k = 0; k < o.fresh; k++) {
           const sample = await transfer(r.port, zone.origin, o, r.process.pgid);
@@ -253,7 +264,7 @@ async function freshRounds(groups: ProcessGroups, zone: ZoneUnderTest, o: Option
   } finally {
     await groups.stopAll();
   }
-  process.stdout.write(`\nAXFR of ${o.records} records to kdig, ${o.workers} workers, each server started anew every round; median of ${o.rounds} rounds by the transfer's place (wall time / server CPU)\n\n`);
+  process.stdout.write(`\nAXFR of ${o.records} records to kdig, ${o.workers} workers, each server started anew every round${o.settle > 0 ? `, first transfer ${o.settle} ms after its first answer` : ''}; median of ${o.rounds} rounds by the transfer's place (wall time / server CPU)\n\n`);
   process.stdout.write(`| server | ${Array.from({ length: o.fresh }, (_, k) => `transfer ${k + 1}`).join(' | ')} |\n|---|${'---|'.repeat(o.fresh)}\n`);
   for (const [kind, places] of byPlace) {
     process.stdout.write(`| ${kind} | ${places.map((xs) => `${(median(xs.map((x) => x.ms)) / 1000).toFixed(2)} s / ${median(xs.map((x) => x.cpuS)).toFixed(2)} s`).join(' | ')} |\n`);

@@ -17,6 +17,7 @@ import { ShardnsError } from '../src/errors.js';
 import { isToWorker, type FromWorker, type MapOutcome, type WorkerCounters, type ZoneStanding } from '../src/ipc.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { transferContext, type TransferContextOptions } from '../src/xfr/policy.js';
+import { describeWarmUp, WARM_UP_DELAY_MS, warmTransferPath, warmUpZone } from '../src/xfr/warm-up.js';
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
@@ -273,6 +274,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   serving.stop = () => {
     if (stopping) return;
     stopping = true;
+    stopWarmUp?.('the worker stops');
     const graceMs = config.shutdownTimeout * 1000 * 0.8;
     log.debug('stopping: no new queries, finishing what is held');
     void Promise.all([...udp, ...tcp].map((e) => e.close(graceMs))).then(() => {
@@ -286,6 +288,35 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   log.debug(`ready on ${endpoints.join(', ')} (udp, tcp)`);
   send({ type: 'ready', id, pid: process.pid, endpoints });
   (loadForwarding as (() => void) | null)?.();
+  // The zone transfer path compiled in idle turns, a moment after the worker serves (its siblings may still be starting on
+  // the same CPUs), not during its first AXFR (src/xfr/warm-up.ts). A transfer that begins first stops it.
+  const warm = (): void => {
+    const warmZone = warmUpZone(context.zones.images(), context.transfer?.zones ?? new Map());
+    if (warmZone === null) {
+      stopWarmUp = null;
+      log.debug(describeWarmUp({ kind: 'skipped', why: 'no zone allows transfers' }));
+      return;
+    }
+    stopWarmUp = warmTransferPath(warmZone, {
+      schedule: (fn) => void setImmediate(fn),
+      cpuMs: () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      },
+      done: (outcome) => {
+        stopWarmUp = null;
+        if (outcome.kind === 'error') log.warn(describeWarmUp(outcome));
+        else log.debug(describeWarmUp(outcome));
+      },
+    });
+  };
+  const timer = setTimeout(warm, WARM_UP_DELAY_MS);
+  timer.unref();
+  stopWarmUp = (why) => {
+    clearTimeout(timer);
+    stopWarmUp = null;
+    log.debug(describeWarmUp({ kind: 'cancelled', messages: 0, why }));
+  };
 }
 
 /**
@@ -318,6 +349,9 @@ function fail(id: number, error: ShardnsError): void {
   setTimeout(() => process.exit(1), 50);
 }
 
+/** Stops the transfer warm-up while it runs (src/xfr/warm-up.ts): the worker stops, or a real transfer began (it warms the path itself). */
+let stopWarmUp: ((why: string) => void) | null = null;
+
 /** What a serving worker offers the message loop; empty until sockets are open. */
 const serving: { id: number; stats?: () => WorkerCounters; stop?: () => void } = { id: -1 };
 
@@ -334,6 +368,7 @@ function transferOptions(log: Logger): TransferContextOptions {
   return {
     log: (level, m) => log[level](m),
     notified: (origin, client, serial) => send({ type: 'notify', origin, serial, from: client.address }),
+    streamStarted: () => stopWarmUp?.('a transfer began: it warms the path itself'),
   };
 }
 

@@ -19,6 +19,8 @@ export interface TransferContextOptions {
   notified?: NotifyHook;
   /** Seconds since 1970 (TSIG times); the system clock by default. */
   now?: () => number;
+  /** Told when a transfer's stream of messages begins (the worker stops its warm-up, src/xfr/warm-up.ts). */
+  streamStarted?: () => void;
 }
 
 /** Log lines the transfer branch may write per second (a scan of refused transfers cannot flood the log). */
@@ -38,6 +40,7 @@ export function transferContext(config: Config, options: TransferContextOptions,
     now: options.now ?? (() => Date.now() / 1000),
     log: rateLimited(options.log, options.now ?? (() => Date.now() / 1000)),
     ...(options.notified ? { notified: options.notified } : {}),
+    ...(options.streamStarted ? { streamStarted: options.streamStarted } : {}),
   };
 }
 

@@ -62,6 +62,8 @@ export interface TransferContext {
   now: () => number;
   log: TransferLog;
   notified?: NotifyHook;
+  /** Told when an AXFR or IXFR stream of messages is handed out (not for a refusal, nor a reply of one message). */
+  streamStarted?: () => void;
 }
 
 /** No keys, no zone policies: every transfer NOTAUTH or REFUSED, every signed request BADKEY. */
@@ -208,6 +210,7 @@ function transfer(q: XfrQuestion, ctx: AnswerContext, t: TransferContext, client
   const admitted = `${describeEntry(entry)}`;
   if (kind === 'AXFR') {
     t.log('info', `AXFR of ${origin} serial ${image.serial} to ${client.address} (${how(signed)}, allowed by ${admitted})`);
+    t.streamStarted?.();
     return { kind: 'stream', stream: axfrStream(image, { head, opt, signer }) };
   }
   const from = ixfrQuerySerial(q.query);
@@ -227,6 +230,7 @@ function transfer(q: XfrQuestion, ctx: AnswerContext, t: TransferContext, client
   }
   t.log('info', `IXFR of ${origin} from serial ${from} to ${image.serial} for ${client.address} (${how(signed)}, allowed by ${admitted}): ${form}`);
   if (plan.kind === 'full') image.hold();
+  t.streamStarted?.();
   return { kind: 'stream', stream: new TransferStream(cursor, { head, opt, signer, onClose: () => plan.kind === 'full' && image.release() }) };
 }
 

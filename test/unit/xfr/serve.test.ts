@@ -163,6 +163,27 @@ describe('transfers in answer(): who gets what (src/xfr/serve.ts)', () => {
     expect({ tc: d.flag_tc, types: d.answers.map((a) => a.type), size: reply!.length <= 512 }).to.deep.equal({ tc: true, types: ['SOA'], size: true });
   });
 
+  it('streamStarted is told of every AXFR or IXFR stream handed out, and of nothing else (the worker stops its warm-up then)', () => {
+    const { ctx } = context([zone], [{ address: '127.0.0.0/8', key: null }]);
+    const started: string[] = [];
+    ctx.transfer!.streamStarted = () => started.push('stream');
+    const cases: { what: string; query: Buffer; transport: 'tcp' | 'udp'; address: string; kind: string; told: number }[] = [
+      { what: 'AXFR admitted', query: query('example.com', 'AXFR'), transport: 'tcp', address: '127.0.0.1', kind: 'stream', told: 1 },
+      { what: 'AXFR refused', query: query('example.com', 'AXFR'), transport: 'tcp', address: '192.0.2.99', kind: 'reply', told: 0 },
+      { what: 'AXFR over UDP', query: query('example.com', 'AXFR'), transport: 'udp', address: '127.0.0.1', kind: 'reply', told: 0 },
+      { what: 'IXFR from an old serial, no journal: the whole zone', query: query('example.com', 'IXFR', { serial: 0 }), transport: 'tcp', address: '127.0.0.1', kind: 'stream', told: 1 },
+      { what: 'IXFR from our serial: our SOA alone', query: query('example.com', 'IXFR', { serial: 1 }), transport: 'tcp', address: '127.0.0.1', kind: 'reply', told: 0 },
+      { what: 'a plain query', query: query('www.example.com', 'A'), transport: 'tcp', address: '127.0.0.1', kind: 'reply', told: 0 },
+    ];
+    for (const c of cases) {
+      started.length = 0;
+      const out = answer(c.query, ctx, { transport: c.transport, address: c.address });
+      expect(out.kind, c.what).to.equal(c.kind);
+      if (out.kind === 'stream') out.stream.close();
+      expect(started.length, c.what).to.equal(c.told);
+    }
+  });
+
   it('a stream holds its image until closed (a reload cannot unmap it under the transfer)', () => {
     const { ctx } = context([zone], [{ address: 'any', key: null }]);
     const out = answer(query('example.com', 'AXFR'), ctx, { transport: 'tcp', address: '127.0.0.1' });
