@@ -38,7 +38,7 @@ const SEND = MMSG_DEFAULTS.sendSize;
 
 const config = defaults(2);
 let errors = 0;
-const { pipeline, replies, ctx } = threadPipeline(config, true, 20000, 20000 * 1024, Counters.sharedBuffer(), () => errors++);
+const { pipeline, replies, ctx, clock } = threadPipeline(config, true, 20000, 20000 * 1024, Counters.sharedBuffer(), () => errors++);
 const queries: Buffer[] = [];
 for (let i = 0; i < NAMES; i++) {
   const name = `h${i}.fwd.bench`;
@@ -100,6 +100,7 @@ function run(): { ns: number; userUs: number } {
   const t0 = process.hrtime.bigint();
   for (let b = 0; b < batches; b++) {
     load(b);
+    clock.tick();
     const r = batch(n);
     if (r.missBytes !== 0) throw new Error(`a miss in batch ${b}`);
     sent += r.replies;

@@ -20,11 +20,29 @@ import { MISS_HEADER } from './udp-thread-protocol.js';
 
 const MSG_TRUNC = 0x20;
 
-/** The thread's hits-only pipeline, its reply-cache copy and the context whose `zones` a new generation replaces. */
+/** The thread's hits-only pipeline, its reply-cache copy, the context whose `zones` a new generation replaces, and its clock. */
 export interface ThreadPipeline {
   pipeline: QueryPipeline;
   replies: ReplyCache;
   ctx: AnswerContext;
+  clock: BatchClock;
+}
+
+/**
+ * The clock the thread's pipeline and reply cache read (ms): read once per
+ * received batch (`tick`), not once per datagram. Every datagram of a batch
+ * arrived before the recvmmsg that returned them, so expiry, TTLs counted
+ * down (RFC 1035 §7.4), RRL seconds and cookie timestamps all see the time
+ * the batch was taken, at most the batch's handling (microseconds) behind.
+ */
+export class BatchClock {
+  ms = Date.now();
+  /** Reads the time, for the batch just received. */
+  tick(): void {
+    this.ms = Date.now();
+  }
+  /** The time of the batch in hand. */
+  readonly now = (): number => this.ms;
 }
 
 /**
@@ -32,12 +50,14 @@ export interface ThreadPipeline {
  * as the worker makes its own: its own RRL table and server cookies, the
  * recursion ACL when forwarding is on (`recursion`), a reply cache of
  * `entries` and `bytes`, counters over the shared `counters` memory, no
- * zones and no forwarder (misses go to the main thread).
+ * zones and no forwarder (misses go to the main thread); all read the
+ * time from `clock`, which the thread ticks once per received batch.
  */
 export function threadPipeline(config: Config, recursion: boolean, entries: number, bytes: number, counters: SharedArrayBuffer, onError: (message: string) => void): ThreadPipeline {
   const acl = recursion ? compileAcl(config.allowRecursion) : null;
   const guards = abuseGuards(config);
-  const replies = new ReplyCache({ entries, bytes, cookies: config.cookies === 'on' });
+  const clock = new BatchClock();
+  const replies = new ReplyCache({ entries, bytes, cookies: config.cookies === 'on' }, clock.now);
   const ctx = { zones: {} as ZoneSet, recursion: acl !== null && typeof acl !== 'string' ? acl : null, ednsUdpSize: config.ednsUdpSize } as AnswerContext;
   const pipeline = new QueryPipeline({
     ctx,
@@ -49,9 +69,10 @@ export function threadPipeline(config: Config, recursion: boolean, entries: numb
     rrl: guards.rrl,
     cookies: guards.cookies,
     missesInPlace: false,
+    now: clock.now,
   });
   replies.use(ctx.zones);
-  return { pipeline, replies, ctx };
+  return { pipeline, replies, ctx, clock };
 }
 
 /** What one batch left for the caller to send: replies filled in the send vector from its first slot, and octets of misses packed in `missBuf`. */

@@ -50,7 +50,7 @@ function main(): void {
     return;
   }
 
-  const { pipeline, replies, ctx } = threadPipeline(setup.config as Config, setup.recursion, setup.cacheEntries, setup.cacheBytes, setup.counters, (m) => report({ kind: 'error', message: m }));
+  const { pipeline, replies, ctx, clock } = threadPipeline(setup.config as Config, setup.recursion, setup.cacheEntries, setup.cacheBytes, setup.counters, (m) => report({ kind: 'error', message: m }));
   let zones = ctx.zones;
   let generation = Atomics.load(control, CONTROL.generation);
 
@@ -86,6 +86,7 @@ function main(): void {
       report({ kind: 'fatal', message: `recvmmsg failed (errno ${-got})` });
       return;
     }
+    clock.tick();
     // What the main thread said while this thread was blocked applies to the datagrams just read: an
     // emptying (a reload mapped new zones, the hosts files changed) first, then the replies kept since.
     const g = Atomics.load(control, CONTROL.generation);
@@ -97,6 +98,11 @@ function main(): void {
     }
     if (Atomics.load(control, CONTROL.pending) !== 0) drain();
     const { replies: out, missBytes: missAt } = batch(got);
+    // Counted before the replies leave: a client that asks for the counters once answered sees its queries in them.
+    stats[STAT.recvCalls]!++;
+    stats[STAT.received]! += got;
+    stats[STAT.cacheHits] = replies.hits;
+    stats[STAT.cacheEntries] = replies.size;
     // sendmmsg stops at an entry it cannot send; that one alone is dropped (as the mmsg engine does).
     let at = 0;
     let failed = 0;
@@ -109,12 +115,8 @@ function main(): void {
       }
     }
     if (missAt > 0) report({ kind: 'misses', data: missBuf.buffer.slice(missBuf.byteOffset, missBuf.byteOffset + missAt) });
-    stats[STAT.recvCalls]!++;
-    stats[STAT.received]! += got;
     stats[STAT.sent]! += at - failed;
     stats[STAT.sendFailures]! += failed;
-    stats[STAT.cacheHits] = replies.hits;
-    stats[STAT.cacheEntries] = replies.size;
   }
 }
 
