@@ -13,6 +13,7 @@ import { ReplyCache } from '../dns/answer-cache.js';
 import { Counters } from '../dns/counters.js';
 import { QueryPipeline } from '../dns/pipeline.js';
 import { compileAcl } from '../forward/acl.js';
+import { BatchClock } from './batch-clock.js';
 import type { InPlaceHandler } from './udp.js';
 import { MMSG_LAYOUT as L } from '../sys/libc.js';
 import { IOVEC, MMSGHDR, NAME, type MmsgVectors } from './mmsg-vectors.js';
@@ -29,29 +30,12 @@ export interface ThreadPipeline {
 }
 
 /**
- * The clock the thread's pipeline and reply cache read (ms): read once per
- * received batch (`tick`), not once per datagram. Every datagram of a batch
- * arrived before the recvmmsg that returned them, so expiry, TTLs counted
- * down (RFC 1035 §7.4), RRL seconds and cookie timestamps all see the time
- * the batch was taken, at most the batch's handling (microseconds) behind.
- */
-export class BatchClock {
-  ms = Date.now();
-  /** Reads the time, for the batch just received. */
-  tick(): void {
-    this.ms = Date.now();
-  }
-  /** The time of the batch in hand. */
-  readonly now = (): number => this.ms;
-}
-
-/**
  * The pipeline the thread answers hits with, made from the worker's config
  * as the worker makes its own: its own RRL table and server cookies, the
  * recursion ACL when forwarding is on (`recursion`), a reply cache of
  * `entries` and `bytes`, counters over the shared `counters` memory, no
- * zones and no forwarder (misses go to the main thread); all read the
- * time from `clock`, which the thread ticks once per received batch.
+ * zones and no forwarder (misses go to the main thread); both read the
+ * time from `clock`, which the thread holds for each received batch.
  */
 export function threadPipeline(config: Config, recursion: boolean, entries: number, bytes: number, counters: SharedArrayBuffer, onError: (message: string) => void): ThreadPipeline {
   const acl = recursion ? compileAcl(config.allowRecursion) : null;

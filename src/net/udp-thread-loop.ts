@@ -86,7 +86,7 @@ function main(): void {
       report({ kind: 'fatal', message: `recvmmsg failed (errno ${-got})` });
       return;
     }
-    clock.tick();
+    clock.hold();
     // What the main thread said while this thread was blocked applies to the datagrams just read: an
     // emptying (a reload mapped new zones, the hosts files changed) first, then the replies kept since.
     const g = Atomics.load(control, CONTROL.generation);
@@ -98,6 +98,7 @@ function main(): void {
     }
     if (Atomics.load(control, CONTROL.pending) !== 0) drain();
     const { replies: out, missBytes: missAt } = batch(got);
+    clock.release();
     // Counted before the replies leave: a client that asks for the counters once answered sees its queries in them.
     stats[STAT.recvCalls]!++;
     stats[STAT.received]! += got;
