@@ -13,8 +13,8 @@
  * `--floors` adds the kernel floor (bench/floor/udp-floor.c) in those modes
  * as peers there: a C responder answering every query with one canned A
  * record, the cost of the I/O alone. `--baseline DIR` adds another build's
- * shardns (DIR/bin/shardns.js, built) with its default engine, for A/B in
- * the same run. `--qps N` offers the cached scenario's load at N queries a
+ * shardns (DIR/bin/shardns.js, built) with each engine of `--shardns-io`,
+ * for A/B in the same run. `--qps N` offers the cached scenario's load at N queries a
  * second (dnsperf -Q) instead of as fast as answers come: every server then
  * gets the same arrivals, so its CPU per query does not depend on how long
  * the machine's other load made it wait (which sets its batch sizes).
@@ -66,7 +66,7 @@ interface Options {
   shardnsIo: string[];
   /** Kernel floor modes added as peers in the cached scenario. */
   floors: string[];
-  /** Another build's folder (its bin/shardns.js, built): one more shardns in the cached scenario, its default engine, labelled `shardns baseline`. */
+  /** Another build's folder (its bin/shardns.js, built): one more shardns per engine of `shardnsIo` in the cached scenario, labelled `shardns baseline` (mmsg) or `shardns baseline <engine>`. */
   baseline: string | null;
   /** The cached scenario's load at a fixed rate (dnsperf -Q), not as fast as answers come. */
   qps: number | null;
@@ -405,7 +405,14 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
     }
     servers.push(await start[f]());
   }
-  if (o.baseline !== null) servers.push(await startShardns(groups, openDir(dir, 'shardns-baseline'), 'shardns baseline', `127.0.0.1:${upstream.port}`, [], false, join(o.baseline, 'bin/shardns.js')));
+  // The baseline build with each engine asked for, as this build's: A/B of every engine in the same run.
+  const baseline = o.baseline;
+  if (baseline !== null) {
+    for (const io of o.shardnsIo) {
+      const label = io === 'mmsg' ? 'shardns baseline' : `shardns baseline ${io}`;
+      servers.push(await startShardns(groups, openDir(dir, label.replace(/\W+/g, '-')), label, `127.0.0.1:${upstream.port}`, ['--io', io], false, join(baseline, 'bin/shardns.js')));
+    }
+  }
   for (const mode of o.floors) servers.push(await startFloor(groups, mode));
   for (const s of servers) await warm(groups, s, file);
   const runs = new Map<string, { cpuUs: number; userUs: number; sysUs: number; qps: number; lost: number }[]>();

@@ -21,6 +21,7 @@ import { describeWarmUp, WARM_UP_DELAY_MS, warmTransferPath, warmUpZone } from '
 import { formatEndpoint, type OpenSocket } from '../src/net/reuseport.js';
 import { libc } from '../src/sys/libc.js';
 import { serveTcp, tcpConnections, type TcpEndpoint, type TcpLimits } from '../src/net/tcp.js';
+import { BatchClock } from '../src/net/batch-clock.js';
 import { MMSG_DEFAULTS, serveUdpMmsg, type MmsgStats } from '../src/net/mmsg.js';
 import { serveUdp, type UdpEndpoint } from '../src/net/udp.js';
 import { serveUdpThread, type UdpThreadEndpoint, type UdpThreadStats } from '../src/net/udp-thread.js';
@@ -122,7 +123,9 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   };
   // Encoded replies by question; emptied when a new zone version is mapped. A question is kept on
   // its second miss, so a random-subdomain flood neither pays for storing nor evicts real askers.
-  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true, cookies: config.cookies === 'on' }) : null;
+  // The mmsg engine holds this clock for each batch it reads: the cache and the pipeline read the time once per batch.
+  const clock = new BatchClock();
+  const replies = config.answerCache > 0 ? new ReplyCache({ entries: config.answerCache, bytes: config.answerCache * 2048, admitOnSecondMiss: true, cookies: config.cookies === 'on' }, clock.now) : null;
   // The forwarder, its cache, DNS over TLS and the hosts files load only when forwarding is on
   // (an authoritative-only worker starts without ~15 modules), never on a query's path.
   let forwarder: Forwarder | null = null;
@@ -197,7 +200,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
   const { rrl, cookies } = abuseGuards(config);
   // Metrics, dnstap and the query log (src/ops/worker-ops.ts): the handlers are wrapped only when a log is on.
   const ops = await openWorkerOps({ id, config, identity: { identity: hostname(), version: `shardns ${VERSION}` }, send: sendLogBatch });
-  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(upstream), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies });
+  const pipeline = new QueryPipeline({ ctx: context, counters, replies, forwarder: ops.resolver(upstream), forwardLimits, onInternalError: (m) => log.error(m), rrl, cookies, now: clock.now });
 
   // The slot's sockets, bound by the supervisor (src/ops/listeners.ts), which holds them for the server's life.
   const opened = sockets;
@@ -235,7 +238,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
           continue;
         }
         if (config.io !== 'dgram') {
-          const engine = await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, MMSG_DEFAULTS, ops.inPlace(pipeline.inPlace, sock));
+          const engine = await serveUdpMmsg(sock, ops.handler(pipeline.handler('udp', pipeline.inPlace !== null), sock), onError, { ...MMSG_DEFAULTS, clock }, ops.inPlace(pipeline.inPlace, sock));
           mmsgEngines.push(engine.stats);
           udp.push(engine);
         } else {

@@ -2,6 +2,7 @@
 
 import { ERRNO, libc as realLibc, MMSG_LAYOUT as L, type Libc } from '../sys/libc.js';
 import { IOVEC, lateSlot, MMSGHDR, mmsgVectors, NAME } from './mmsg-vectors.js';
+import type { BatchClock } from './batch-clock.js';
 import type { OpenSocket } from './reuseport.js';
 import { sockaddrPort, sockaddrText } from './sockaddr.js';
 import type { InPlaceHandler, MessageHandler, UdpEndpoint } from './udp.js';
@@ -21,6 +22,8 @@ export interface MmsgOptions {
   sendSize: number;
   /** The C library to call; the real one unless a test passes a fake. */
   libc?: Libc;
+  /** Held for each received batch (the reply cache's and pipeline's clock), so they read the time once per batch. */
+  clock?: BatchClock;
 }
 
 /** Defaults measured on the development machine (see the fast-path issue's note). */
@@ -70,6 +73,7 @@ export function serveUdpMmsg(
   const c = options.libc ?? realLibc;
   const fd = sock.fd;
   const n = options.batch;
+  const clock = options.clock;
   // The structs' fixed parts are filled once (mmsg-vectors.ts); the late-reply slot is one of its own.
   const { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry } = mmsgVectors(c, n, options.recvSize, options.sendSize);
   const late = lateSlot(c, options.sendSize);
@@ -145,56 +149,61 @@ export function serveUdpMmsg(
       return 0;
     }
     let out = 0;
-    for (let i = 0; i < got; i++) {
-      stats.received++;
-      const h = i * MMSGHDR;
-      const len = recvVec.view.getUint32(h + L.len, true);
-      if ((recvVec.view.getInt32(h + L.flags, true) & MSG_TRUNC) !== 0) {
-        stats.oversize++;
-        continue;
-      }
-      const nameAt = nameOff + i * NAME;
-      const nameLen = recvVec.view.getUint32(h + L.namelen, true);
-      const qOff = i * options.recvSize;
-      if (inPlace !== null) {
-        // The in-place path (a cached reply, or a plain miss answered): the reply is written straight into its send slot.
-        let written = -1;
-        try {
-          written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * options.sendSize, options.sendSize);
-        } catch (err) {
-          // A bug must not end the worker: report it, and let the full path answer.
-          onError(err as Error);
-        }
-        if (written >= 0) {
-          queue(out++, i, written, nameLen);
+    clock?.hold();
+    try {
+      for (let i = 0; i < got; i++) {
+        stats.received++;
+        const h = i * MMSGHDR;
+        const len = recvVec.view.getUint32(h + L.len, true);
+        if ((recvVec.view.getInt32(h + L.flags, true) & MSG_TRUNC) !== 0) {
+          stats.oversize++;
           continue;
         }
+        const nameAt = nameOff + i * NAME;
+        const nameLen = recvVec.view.getUint32(h + L.namelen, true);
+        const qOff = i * options.recvSize;
+        if (inPlace !== null) {
+          // The in-place path (a cached reply, or a plain miss answered): the reply is written straight into its send slot.
+          let written = -1;
+          try {
+            written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * options.sendSize, options.sendSize);
+          } catch (err) {
+            // A bug must not end the worker: report it, and let the full path answer.
+            onError(err as Error);
+          }
+          if (written >= 0) {
+            queue(out++, i, written, nameLen);
+            continue;
+          }
+        }
+        const query = recvData.bytes.subarray(qOff, qOff + len);
+        let reply: ReturnType<MessageHandler>;
+        try {
+          reply = handle(query, sockaddrText(recvVec.bytes, nameAt), sockaddrPort(recvVec.bytes, nameAt));
+        } catch (err) {
+          onError(err as Error);
+          continue;
+        }
+        if (reply === null) continue;
+        if (reply instanceof Promise) {
+          const name = Buffer.from(recvVec.bytes.subarray(nameAt, nameAt + nameLen));
+          waiting++;
+          void reply.then((bytes) => {
+            waiting--;
+            if (bytes) sendLate(bytes, name);
+            if (closed && waiting === 0) drained?.();
+          });
+          continue;
+        }
+        if (reply.length > options.sendSize) {
+          refused(ERRNO.EMSGSIZE);
+          continue;
+        }
+        reply.copy(sendData.bytes, out * options.sendSize);
+        queue(out++, i, reply.length, nameLen);
       }
-      const query = recvData.bytes.subarray(qOff, qOff + len);
-      let reply: ReturnType<MessageHandler>;
-      try {
-        reply = handle(query, sockaddrText(recvVec.bytes, nameAt), sockaddrPort(recvVec.bytes, nameAt));
-      } catch (err) {
-        onError(err as Error);
-        continue;
-      }
-      if (reply === null) continue;
-      if (reply instanceof Promise) {
-        const name = Buffer.from(recvVec.bytes.subarray(nameAt, nameAt + nameLen));
-        waiting++;
-        void reply.then((bytes) => {
-          waiting--;
-          if (bytes) sendLate(bytes, name);
-          if (closed && waiting === 0) drained?.();
-        });
-        continue;
-      }
-      if (reply.length > options.sendSize) {
-        refused(ERRNO.EMSGSIZE);
-        continue;
-      }
-      reply.copy(sendData.bytes, out * options.sendSize);
-      queue(out++, i, reply.length, nameLen);
+    } finally {
+      clock?.release();
     }
     if (out > 0) flush(out);
     return got;

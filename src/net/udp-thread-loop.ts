@@ -7,19 +7,13 @@
  */
 
 import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
-import { abuseGuards } from '../abuse/guards.js';
 import type { Config } from '../config.js';
-import { ReplyCache } from '../dns/answer-cache.js';
-import { Counters } from '../dns/counters.js';
-import { QueryPipeline } from '../dns/pipeline.js';
-import type { AnswerContext } from '../dns/answer.js';
-import { compileAcl } from '../forward/acl.js';
 import type { ZoneSet } from '../auth/zone-set.js';
 import { ERRNO, libc, MMSG_LAYOUT as L } from '../sys/libc.js';
-import { IOVEC, MMSGHDR, mmsgVectors, NAME } from './mmsg-vectors.js';
+import { MMSGHDR, mmsgVectors, NAME } from './mmsg-vectors.js';
+import { hitBatch, threadPipeline } from './udp-thread-batch.js';
 import { CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadSetup, type ThreadReport } from './udp-thread-protocol.js';
 
-const MSG_TRUNC = 0x20;
 /** recvmmsg: block for the first datagram only, then take what is queued (recvmmsg(2)). */
 const MSG_WAITFORONE = 0x10000;
 const MSG_DONTWAIT = 0x40;
@@ -56,35 +50,16 @@ function main(): void {
     return;
   }
 
-  const config = setup.config as Config;
-  const acl = setup.recursion ? compileAcl(config.allowRecursion) : null;
-  const guards = abuseGuards(config);
-  const replies = new ReplyCache({ entries: setup.cacheEntries, bytes: setup.cacheBytes, cookies: config.cookies === 'on' });
-  let zones = {} as ZoneSet;
-  const ctx = { zones, recursion: acl !== null && typeof acl !== 'string' ? acl : null, ednsUdpSize: config.ednsUdpSize } as AnswerContext;
-  const counters = new Counters(setup.counters);
-  const pipeline = new QueryPipeline({
-    ctx,
-    counters,
-    replies,
-    forwarder: null,
-    forwardLimits: { maxEntries: 0, maxBytes: 0, minTtl: 0, maxTtl: 0, maxNegativeTtl: 0, servfailTtl: 0, staleMax: 0 },
-    onInternalError: (m) => report({ kind: 'error', message: m }),
-    rrl: guards.rrl,
-    cookies: guards.cookies,
-    missesInPlace: false,
-  });
-  const inPlace = pipeline.inPlace!;
+  const { pipeline, replies, ctx, clock } = threadPipeline(setup.config as Config, setup.recursion, setup.cacheEntries, setup.cacheBytes, setup.counters, (m) => report({ kind: 'error', message: m }));
+  let zones = ctx.zones;
   let generation = Atomics.load(control, CONTROL.generation);
-  replies.use(zones);
 
   // The structs' fixed parts filled once, as the mmsg engine's (mmsg-vectors.ts).
-  const { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry } = mmsgVectors(c, n, setup.recvSize, setup.sendSize);
-  const iovOff = n * MMSGHDR;
-  const nameOff = n * (MMSGHDR + IOVEC);
+  const vectors = mmsgVectors(c, n, setup.recvSize, setup.sendSize);
+  const { recvVec, sendEntry } = vectors;
   /** Misses of one batch, packed for the main thread: per datagram its length (2), its sender's address (NAME), its octets. */
-  const missRoom = n * (MISS_HEADER + setup.recvSize);
-  const missBuf = Buffer.allocUnsafeSlow(missRoom);
+  const missBuf = Buffer.allocUnsafeSlow(n * (MISS_HEADER + setup.recvSize));
+  const batch = hitBatch({ pipeline, vectors, n, recvSize: setup.recvSize, sendSize: setup.sendSize, missBuf, onError: (m) => report({ kind: 'error', message: m }) });
 
   /** Cache fills the main thread sent: kept (when of the current generation). */
   const drain = (): void => {
@@ -111,6 +86,7 @@ function main(): void {
       report({ kind: 'fatal', message: `recvmmsg failed (errno ${-got})` });
       return;
     }
+    clock.hold();
     // What the main thread said while this thread was blocked applies to the datagrams just read: an
     // emptying (a reload mapped new zones, the hosts files changed) first, then the replies kept since.
     const g = Atomics.load(control, CONTROL.generation);
@@ -121,40 +97,13 @@ function main(): void {
       replies.use(zones);
     }
     if (Atomics.load(control, CONTROL.pending) !== 0) drain();
-    let out = 0;
-    let missAt = 0;
-    for (let i = 0; i < got; i++) {
-      const h = i * MMSGHDR;
-      if ((recvVec.view.getInt32(h + L.flags, true) & MSG_TRUNC) !== 0) continue;
-      const len = recvVec.view.getUint32(h + L.len, true);
-      const nameAt = nameOff + i * NAME;
-      const nameLen = recvVec.view.getUint32(h + L.namelen, true);
-      const qOff = i * setup.recvSize;
-      let written = -1;
-      try {
-        written = inPlace(recvData.bytes, qOff, len, recvVec.bytes, nameAt, sendData.bytes, out * setup.sendSize, setup.sendSize);
-      } catch (err) {
-        report({ kind: 'error', message: `UDP thread: ${(err as Error).message}` });
-      }
-      if (written >= 0) {
-        const sh = out * MMSGHDR;
-        const lenAt = iovOff + out * IOVEC + 8;
-        sendVec.view.setUint32(lenAt, written, true);
-        sendVec.view.setUint32(lenAt + 4, 0, true);
-        sendVec.view.setUint32(sh + L.name, nameLo[i]!, true);
-        sendVec.view.setUint32(sh + L.name + 4, nameHi[i]!, true);
-        sendVec.view.setUint32(sh + L.namelen, nameLen, true);
-        out++;
-        continue;
-      }
-      if (pipeline.droppedInPlace(recvData.bytes, qOff)) continue;
-      // Everything else is the main thread's: misses, errors, anything not a plain query.
-      missBuf.writeUInt16LE(len, missAt);
-      missBuf.writeUInt16LE(nameLen, missAt + 2);
-      recvVec.bytes.copy(missBuf, missAt + 4, nameAt, nameAt + NAME);
-      recvData.bytes.copy(missBuf, missAt + MISS_HEADER, qOff, qOff + len);
-      missAt += MISS_HEADER + len;
-    }
+    const { replies: out, missBytes: missAt } = batch(got);
+    clock.release();
+    // Counted before the replies leave: a client that asks for the counters once answered sees its queries in them.
+    stats[STAT.recvCalls]!++;
+    stats[STAT.received]! += got;
+    stats[STAT.cacheHits] = replies.hits;
+    stats[STAT.cacheEntries] = replies.size;
     // sendmmsg stops at an entry it cannot send; that one alone is dropped (as the mmsg engine does).
     let at = 0;
     let failed = 0;
@@ -167,12 +116,8 @@ function main(): void {
       }
     }
     if (missAt > 0) report({ kind: 'misses', data: missBuf.buffer.slice(missBuf.byteOffset, missBuf.byteOffset + missAt) });
-    stats[STAT.recvCalls]!++;
-    stats[STAT.received]! += got;
     stats[STAT.sent]! += at - failed;
     stats[STAT.sendFailures]! += failed;
-    stats[STAT.cacheHits] = replies.hits;
-    stats[STAT.cacheEntries] = replies.size;
   }
 }
 

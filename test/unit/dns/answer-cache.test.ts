@@ -118,6 +118,28 @@ describe('ReplyCache', () => {
       expect(again.reply.equals(full(m)!), `hit for ${dnsPacket.decode(m).questions?.[0]?.name}`).to.equal(true);
     }
   });
+  it('answerInto: a hit at 4-aligned offsets (word compares and copies of the name) and at odd ones is the full path\'s reply, the asker\'s case in every octet of the name', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 1 << 20 });
+    // Names of 1, 2 and 3 octets past a whole number of words, stored in lower case; asked in other cases from the first word, a later word or the last octet only.
+    const stored = ['www.example.com', 'mail.example.com', 'www.other.test', 'nx.example.com', 'a.example.com'];
+    const asked = ['www.example.com', 'WWW.example.com', 'www.exaMple.com', 'www.example.coM', 'MAIL.EXAMPLE.COM', 'mail.example.cOm', 'www.other.tesT', 'Nx.example.com', 'nx.example.com', 'a.Example.com'];
+    for (const name of stored) cached(cache, q(name, 'A'));
+    const recv = Buffer.alloc(3 * 4096);
+    const send = Buffer.alloc(3 * 4096);
+    for (const name of asked) {
+      const m = q(name, 'A', { id: 0x1234 });
+      for (const [qOff, outOff] of [[0, 0], [4096, 8192], [4099, 4096], [4096, 4097], [8195, 4098]] as const) {
+        m.copy(recv, qOff);
+        const n = cache.answerInto(recv, qOff, m.length, 1232, false, false, ctx.zones, send, outOff, 4096);
+        expect(n, `${name} at ${qOff} → ${outOff}`).to.be.greaterThan(0);
+        expect(send.subarray(outOff, outOff + n).equals(full(m)!), `${name} at ${qOff} → ${outOff}`).to.equal(true);
+      }
+    }
+    // A name of the same length as one stored but another in its last word is not that one's.
+    const other = q('www.example.org', 'A');
+    other.copy(recv, 0);
+    expect(cache.answerInto(recv, 0, other.length, 1232, false, false, ctx.zones, send, 0, 4096)).to.equal(-1);
+  });
   it('TC replies are kept per size: a 512 hit stays truncated, a 1232 one does not', () => {
     const cache = new ReplyCache({ entries: 100, bytes: 1 << 20 });
     const small = q('big.example.com', 'TXT', { edns: true, size: 512 });
