@@ -4,6 +4,7 @@ import { nameHash } from '../image/format.js';
 import { nameOfOwnWire, writeNameWire } from '../names.js';
 import { dataFromWire } from '../rdata/rdata.js';
 import { packetType } from '../rdata/rrtypes.js';
+import { grown } from './grown.js';
 import { NONE, type RecordStore } from './record-store.js';
 import type { ZoneRecord } from './zone.js';
 
@@ -198,17 +199,12 @@ export class NameTable implements ReadonlyMap<string, ZoneRecord[]> {
 
   private growEntries(): void {
     const n = this.head.length * 2;
-    const grow = <A extends Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: A, make: (n: number) => A): A => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.head = grow(this.head, (k) => new Int32Array(k));
-    this.tail = grow(this.tail, (k) => new Int32Array(k));
-    this.octets = grow(this.octets, (k) => new Float64Array(k));
-    this.targets = grow(this.targets, (k) => new Uint8Array(k));
-    this.nameAt = grow(this.nameAt, (k) => new Uint32Array(k));
-    this.hash = grow(this.hash, (k) => new Uint32Array(k));
+    this.head = grown(this.head, n);
+    this.tail = grown(this.tail, n);
+    this.octets = grown(this.octets, n);
+    this.targets = grown(this.targets, n);
+    this.nameAt = grown(this.nameAt, n);
+    this.hash = grown(this.hash, n);
   }
 
   private place(slots: Int32Array, mask: number, entry: number, h: number): void {

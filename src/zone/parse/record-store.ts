@@ -3,6 +3,7 @@
 import { rdataWireLength, recordRdata, writeRdata } from '../rdata/rdata.js';
 import type { RdataSink } from '../rdata/rdata-io.js';
 import { T } from '../rdata/rrtypes.js';
+import { grown } from './grown.js';
 
 /*
  * A record is a number (its index). Per record the store keeps its type,
@@ -170,16 +171,11 @@ export class RecordStore implements RdataSink {
 
   private growRecords(): void {
     const n = this.code.length * 2;
-    const grow = <A extends Uint16Array | Uint32Array | Int32Array>(a: A, make: (n: number) => A): A => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.code = grow(this.code, (k) => new Uint16Array(k));
-    this.ttl = grow(this.ttl, (k) => new Uint32Array(k));
-    this.at = grow(this.at, (k) => new Uint32Array(k));
-    this.len = grow(this.len, (k) => new Uint16Array(k));
-    this.next = grow(this.next, (k) => new Int32Array(k));
-    this.prev = grow(this.prev, (k) => new Int32Array(k));
+    this.code = grown(this.code, n);
+    this.ttl = grown(this.ttl, n);
+    this.at = grown(this.at, n);
+    this.len = grown(this.len, n);
+    this.next = grown(this.next, n);
+    this.prev = grown(this.prev, n);
   }
 }
