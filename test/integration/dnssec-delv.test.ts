@@ -89,8 +89,15 @@ function verdict(out: string): Verdict {
   return statuses.includes('; unsigned answer') ? 'insecure' : `failed: ${statuses.join(' | ')}`;
 }
 
-/** How long one delv run may take: an answer validates in well under a second here; a bogus one can keep delv retrying. */
-const DELV_TIMEOUT_MS = 5000;
+/**
+ * How long one delv run may take: an answer validates in well under a
+ * second on a quiet machine; a bogus one can keep delv retrying. Every case
+ * of a zone starts its delv at once (~25 processes on 2 cores), so on a
+ * busy machine their start alone took past 5 s once (CI, NSEC3 opt-out,
+ * "delv stopped after 5000 ms" with no output); a bogus answer still fails
+ * as bogus, only later.
+ */
+const DELV_TIMEOUT_MS = 15_000;
 
 /** Runs delv against a server for one case; resolves with its combined output (a timeout or crash is output too). */
 function delv(anchor: string, zone: SignedZone, port: number, c: Case): Promise<string> {
