@@ -15,8 +15,12 @@ export function buildQuery(name: string, type: string, klass = 'IN', opts: { id?
   });
 }
 
-/** Sends raw bytes over UDP from a new socket and resolves with the reply bytes (or null on timeout). */
-export function udpExchange(bytes: Buffer, port: number, host = '127.0.0.1', timeoutMs = 2000): Promise<Buffer | null> {
+/**
+ * Sends raw bytes over UDP from a new socket and resolves with the reply
+ * bytes (or null on timeout). `from`: the local address to send from (a
+ * loopback address other than 127.0.0.1 stands for another client).
+ */
+export function udpExchange(bytes: Buffer, port: number, host = '127.0.0.1', timeoutMs = 2000, from?: string): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
@@ -29,7 +33,8 @@ export function udpExchange(bytes: Buffer, port: number, host = '127.0.0.1', tim
       resolve(msg);
     });
     sock.on('error', () => undefined);
-    sock.send(bytes, port, host);
+    if (from === undefined) sock.send(bytes, port, host);
+    else sock.bind(0, from, () => sock.send(bytes, port, host));
   });
 }
 

@@ -1,4 +1,4 @@
-/** What the zone transfer tests check against any peer: dig present, a zone as `dig axfr` prints it, and the SOA serial every worker serves. */
+/** What the zone transfer tests check against any peer: dig and kdig present, a zone as `dig axfr` prints it, and the SOA serial every worker serves. */
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,11 @@ import type { PeerKey } from './knot.js';
 /** Why dig (which reads the zones back) cannot be run here, or null. */
 export function digUnavailable(): string | null {
   return spawnSync('dig', ['-v'], { encoding: 'utf8' }).error ? 'dig not installed — apt-get install bind9-dnsutils' : null;
+}
+
+/** Why kdig (Knot's client) cannot be run here, or null. */
+export function kdigUnavailable(): string | null {
+  return spawnSync('kdig', ['-V'], { encoding: 'utf8' }).error ? 'kdig not installed — apt-get install knot-dnsutils' : null;
 }
 
 /** The zone as `dig axfr` prints it from 127.0.0.1:`port`, signed with `key`: one line a record, sorted, the closing SOA and TSIG left out. */

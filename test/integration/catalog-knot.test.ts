@@ -11,11 +11,7 @@ import { ZoneImage } from '../../src/zone/image/image.js';
 import { knotUnavailable, startKnot, type Knot, type KnotZone } from '../helpers/knot.js';
 import { freePort, until } from '../helpers/server.js';
 import { writeZone } from '../helpers/zone-text.js';
-
-/** kdig, which transfers the catalog from Knot. */
-function kdigUnavailable(): string | null {
-  return spawnSync('kdig', ['--version'], { encoding: 'utf8' }).error ? 'kdig not installed — apt-get install knot-dnsutils' : null;
-}
+import { kdigUnavailable } from '../helpers/transfer-checks.js';
 
 /** The catalog zone's records by `kdig axfr`, one line each, the closing SOA left out (RFC 5936 §2.2); null when Knot gives no transfer (yet). */
 function transfer(port: number, zone: string): string[] | null {

@@ -12,17 +12,11 @@ import dnsPacket from 'dns-packet';
 import { udpExchange } from '../helpers/dns-client.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
 import { ROOT, freePort, startServer, type RunningServer } from '../helpers/server.js';
+import { digUnavailable, kdigUnavailable } from '../helpers/transfer-checks.js';
 
 const FIX = `${ROOT}test/fixtures/answers/`;
 const SECRET = 'e5e973e5a6b2a43f48e7dc849e37bfcf';
 const OTHER = '445536bcd2513298075a5d379663c962';
-
-function digUnavailable(): string | null {
-  return spawnSync('dig', ['-v']).error ? 'dig not installed — apt-get install bind9-dnsutils' : null;
-}
-function kdigUnavailable(): string | null {
-  return spawnSync('kdig', ['-V']).error ? 'kdig not installed — apt-get install knot-dnsutils' : null;
-}
 
 /** dig's output for www.example.com A at the port, with these options. */
 function dig(port: number, ...options: string[]): string {

@@ -8,17 +8,14 @@
  * records the octets it was asked, and NSD.
  */
 
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { addressReply, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
 import { freePort, startServer, type RunningServer } from '../helpers/server.js';
 import { writeZone } from '../helpers/zone-text.js';
-
-function digUnavailable(): string | null {
-  return spawnSync('dig', ['-v']).error ? 'dig not installed — apt-get install bind9-dnsutils' : null;
-}
+import { digUnavailable } from '../helpers/transfer-checks.js';
 
 /**
  * dig's sections for one question at 127.0.0.1#port (names as dig prints

@@ -6,7 +6,7 @@
  * counters say what happened, and dig retries a truncated reply over TCP.
  */
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { expect } from 'chai';
@@ -14,6 +14,7 @@ import dnsPacket from 'dns-packet';
 import { flood, sourcesIn24 } from '../../bench/flood.js';
 import { frame } from '../helpers/dns-client.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { digUnavailable } from '../helpers/transfer-checks.js';
 
 const FIX = `${ROOT}test/fixtures/answers/`;
 const RATE = 20;
@@ -145,8 +146,9 @@ describe('response rate limiting (RRL) in the real server', function () {
   });
 
   it('dig, given a truncated reply, asks again over TCP and gets the answer', async function () {
-    if (spawnSync('dig', ['-v']).error) {
-      console.log('      skip: dig not installed — apt-get install bind9-dnsutils');
+    const why = digUnavailable();
+    if (why) {
+      console.log(`      skip: ${why}`);
       this.skip();
     }
     // Every limited reply truncated, so dig's one try is answered with TC.

@@ -17,6 +17,7 @@ import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
 import { ROOT, freePort, startServer, until, type RunningServer } from '../helpers/server.js';
 import { writeZone } from '../helpers/zone-text.js';
+import { digUnavailable } from '../helpers/transfer-checks.js';
 
 const FIX = `${ROOT}test/fixtures/answers/`;
 /** Names the upstream NSD serves (TTL 300). */
@@ -36,23 +37,6 @@ async function counters(s: RunningServer): Promise<Record<string, number>> {
   process.kill(s.proc.pid!, 'SIGUSR1');
   const m = await s.waitFor(/worker 0 \(pid \d+\) counters.*\n/, 5000, since);
   return Object.fromEntries([...m[0].matchAll(/([\w.]+)=(\d+)/g)].map((x) => [x[1]!, Number(x[2])]));
-}
-
-/** One query from a socket bound to `from` (a loopback address other than 127.0.0.1 stands for another client). */
-function askFrom(q: Buffer, port: number, from: string, timeoutMs = 2000): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      resolve(null);
-    }, timeoutMs);
-    sock.on('message', (m) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.bind(0, from, () => sock.send(q, port, '127.0.0.1'));
-  });
 }
 
 async function ask(port: number, name: string, type = 'A', host = '127.0.0.1'): Promise<Reply> {
@@ -125,8 +109,9 @@ describe('--io thread: reply-cache hits answered by a thread blocking in recvmms
   }
 
   it('dig: the second answer comes from the thread, with the upstream\'s TTL counted down, never above it', async function () {
-    if (spawnSync('dig', ['-v']).error) {
-      console.log('      skip: dig not installed — apt-get install bind9-dnsutils');
+    const why = digUnavailable();
+    if (why) {
+      console.log(`      skip: ${why}`);
       this.skip();
     }
     const dig = (): { status: string; ttl: number; address: string } => {
@@ -159,8 +144,8 @@ describe('--io thread: reply-cache hits answered by a thread blocking in recvmms
     const s = await startServer(['--workers', '1', '--listen', '127.0.0.1', '--forward', `127.0.0.1:${nsd.port}`, '--etc-hosts', 'off', '--allow-recursion', '127.0.0.2/32', '--io', 'thread']);
     try {
       const q = buildQuery('www.remote.test', 'A', 'IN', { edns: true });
-      for (let i = 0; i < 3; i++) expect(brief(decodeReply((await askFrom(q, s.port, '127.0.0.2'))!))).to.equal('NOERROR A 192.0.2.1');
-      for (let i = 0; i < 3; i++) expect(decodeReply((await askFrom(q, s.port, '127.0.0.1'))!).rcode, `refused ${i}`).to.equal('REFUSED');
+      for (let i = 0; i < 3; i++) expect(brief(decodeReply((await udpExchange(q, s.port, '127.0.0.1', 2000, '127.0.0.2'))!))).to.equal('NOERROR A 192.0.2.1');
+      for (let i = 0; i < 3; i++) expect(decodeReply((await udpExchange(q, s.port, '127.0.0.1', 2000, '127.0.0.1'))!).rcode, `refused ${i}`).to.equal('REFUSED');
       const c = await counters(s);
       expect(c['udpThread.cacheHits'], 'both kinds answered by the thread once kept').to.be.at.least(3);
     } finally {

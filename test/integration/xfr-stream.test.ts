@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
 import { freePort, startServer, type RunningServer } from '../helpers/server.js';
+import { kdigUnavailable } from '../helpers/transfer-checks.js';
 
 /**
  * A zone of ~40k records (~1.2 MB of transfer messages: the 512 KiB ring
@@ -35,7 +36,7 @@ function kdigAxfr(port: number): { summary: string; records: string[]; out: stri
 
 describe('AXFR messages made in a reused ring, read by kdig: the same stream as NSD sends', function () {
   this.timeout(120_000);
-  const why = nsdUnavailable() ?? (spawnSync('kdig', ['-V']).error ? 'kdig not installed — apt-get install knot-dnsutils' : null);
+  const why = nsdUnavailable() ?? kdigUnavailable();
   let server: RunningServer;
   let nsd: Nsd;
 

@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { kdigUnavailable } from '../helpers/transfer-checks.js';
 
 /** A zone of 50,000 hosts: more than the warm-up's 600 messages of 2 KiB hold, so it stops at its budget. */
 function zoneText(): string {
@@ -44,8 +45,9 @@ describe('a fresh worker warms its zone transfer path in idle turns (src/xfr/war
   });
 
   it('a transfer that comes before the warm-up began stops it: nothing is made beside the transfer', async function () {
-    if (spawnSync('kdig', ['-V']).error) {
-      console.log('      skip: kdig not installed — apt-get install knot-dnsutils');
+    const why = kdigUnavailable();
+    if (why) {
+      console.log(`      skip: ${why}`);
       this.skip();
     }
     const s = await startServer(['--config', config(['127.0.0.0/8']), '--workers', '1', '--listen', '127.0.0.1', '--forward', 'none', '--log-level', 'debug']);
