@@ -46,7 +46,7 @@ import { AXFR_FLOOR_BINARY as FLOOR_BINARY, buildAxfrFloor } from './floor.js';
 import { isGeneratedZone, writeZone } from './gen-zone.js';
 import { freePort } from './ports.js';
 import { ProcessGroups, type Tracked } from './processes.js';
-import { clockTicks, cpuSecondsBetween, sampleCpu } from './procstat.js';
+import { clockTicks, cpuSecondsBetween, groupStats, sampleCpu, type CpuSample } from './procstat.js';
 import { knotConfig, nsdConfig, ROOT, serverUnavailable, type ZoneUnderTest } from './servers.js';
 
 /** What to run. */
@@ -103,6 +103,13 @@ interface Sample {
   bytes: number;
   /** kdig's own user+sys CPU, seconds. */
   kdigS: number;
+  /** Of the server's CPU, the system time (the kernel's TCP path on its side of loopback), seconds. */
+  sysS: number;
+}
+
+/** System-time ticks per pid of a process group. */
+function sampleSys(pgid: number): CpuSample {
+  return new Map(groupStats(pgid).map((st) => [st.pid, st.stime]));
 }
 
 const KEY = { name: 'bench-key', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
@@ -173,6 +180,7 @@ function transfer(port: number, origin: string, o: Options, pgid: number): Promi
     const fd = openSync(outFile, 'w');
     const ticks = clockTicks();
     const before = sampleCpu(pgid);
+    const sysBefore = sampleSys(pgid);
     const t0 = performance.now();
     const tsig = o.tsig ? ['-y', `${KEY.algorithm}:${KEY.name}:${KEY.secret}`] : [];
     // Through a shell whose `times` prints its children's CPU (kdig's) after kdig's own output.
@@ -183,6 +191,7 @@ function transfer(port: number, origin: string, o: Options, pgid: number): Promi
     kdig.on('close', (code) => {
       const ms = performance.now() - t0;
       const cpuS = cpuSecondsBetween(before, sampleCpu(pgid), ticks);
+      const sysS = cpuSecondsBetween(sysBefore, sampleSys(pgid), ticks);
       const out = tailOf(outFile, 4096) + err;
       rmSync(outFile, { force: true });
       const m = /Received (\d+) B \((\d+) messages, (\d+) records\)/.exec(out);
@@ -190,7 +199,7 @@ function transfer(port: number, origin: string, o: Options, pgid: number): Promi
       // `times`: the shell's user and system time, then its children's: "0m0.850s 0m0.050s".
       const t = [...out.matchAll(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/g)].at(-1);
       const kdigS = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : NaN;
-      resolve({ ms, cpuS, kdigS, bytes: Number(m[1]), messages: Number(m[2]), records: Number(m[3]) });
+      resolve({ ms, cpuS, kdigS, sysS, bytes: Number(m[1]), messages: Number(m[2]), records: Number(m[3]) });
     });
   });
 }
@@ -308,7 +317,7 @@ async function main(): Promise<void> {
       for (const r of order) {
         const sample = await transfer(r.port, origin, o, r.process.pgid);
         samples.get(r.kind)!.push(sample);
-        process.stderr.write(`round ${round + 1} ${r.kind}: ${(sample.ms / 1000).toFixed(2)} s, ${sample.records} records, ${sample.messages} messages, server CPU ${sample.cpuS.toFixed(2)} s, kdig CPU ${sample.kdigS.toFixed(2)} s\n`);
+        process.stderr.write(`round ${round + 1} ${r.kind}: ${(sample.ms / 1000).toFixed(2)} s, ${sample.records} records, ${sample.messages} messages, server CPU ${sample.cpuS.toFixed(2)} s (sys ${sample.sysS.toFixed(2)}), kdig CPU ${sample.kdigS.toFixed(2)} s\n`);
       }
     }
   } finally {
@@ -316,13 +325,13 @@ async function main(): Promise<void> {
   }
   const rows = o.servers.map((s) => {
     const xs = samples.get(s)!;
-    return { s, ms: median(xs.map((x) => x.ms)), cpu: median(xs.map((x) => x.cpuS)), kdig: median(xs.map((x) => x.kdigS)), x: xs[0]! };
+    return { s, ms: median(xs.map((x) => x.ms)), cpu: median(xs.map((x) => x.cpuS)), sys: median(xs.map((x) => x.sysS)), kdig: median(xs.map((x) => x.kdigS)), x: xs[0]! };
   });
   const nsd = rows.find((r) => r.s === 'nsd');
   process.stdout.write(`\nAXFR of ${o.records} records to kdig${o.tsig ? ' (TSIG hmac-sha256)' : ''}, ${o.workers} workers, median of ${o.rounds} (same run, alternating)\n\n`);
-  process.stdout.write('| server | wall time | vs NSD | server CPU | kdig CPU | messages | octets | records |\n|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write('| server | wall time | vs NSD | server CPU | of it sys | kdig CPU | messages | octets | records |\n|---|---|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
-    process.stdout.write(`| ${r.s} | ${(r.ms / 1000).toFixed(2)} s | ${nsd ? `${(r.ms / nsd.ms).toFixed(2)}×` : '—'} | ${r.cpu.toFixed(2)} s | ${r.kdig.toFixed(2)} s | ${r.x.messages} | ${r.x.bytes} | ${r.x.records} |\n`);
+    process.stdout.write(`| ${r.s} | ${(r.ms / 1000).toFixed(2)} s | ${nsd ? `${(r.ms / nsd.ms).toFixed(2)}×` : '—'} | ${r.cpu.toFixed(2)} s | ${r.sys.toFixed(2)} s | ${r.kdig.toFixed(2)} s | ${r.x.messages} | ${r.x.bytes} | ${r.x.records} |\n`);
   }
 }
 
