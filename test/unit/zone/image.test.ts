@@ -69,6 +69,19 @@ describe('zone image', () => {
     expect(img.find(upper, 0, upper.length)).to.equal(-1); // the key is lower case; callers fold first
   });
 
+  it('finds every node of a zone whose index is filled in more than one bucket (20,000 names: 65,536 slots, 32 buckets)', () => {
+    const lines: string[] = [];
+    for (let k = 0; k < 10_000; k++) lines.push(`h${k} A 192.0.2.${k % 250}`, `x${k}.sub${k % 97} TXT "t"`);
+    const big = compile(lines.join('\n') + '\n');
+    expect(big.nodeCount).to.be.greaterThan(20_000);
+    for (let n = 0; n < big.nodeCount; n++) {
+      const key = big.key(n);
+      expect(big.find(key, 0, key.length)).to.equal(n);
+    }
+    expect(find(big, 'h10000.example.com.')).to.equal(-1);
+    expect(outOfOrder(big)).to.equal(null);
+  });
+
   it('keeps the owner case of the file beside the lower-cased key', () => {
     const n = find(img, 'www.example.com.');
     expect(text(img.owner(n))).to.equal('Www.example.com.');
