@@ -47,6 +47,21 @@ export function buildFloor(): string | null {
   return null;
 }
 
+const AXFR_SOURCE = join(ROOT, 'bench/floor/axfr-floor.c');
+/** Where the built AXFR floor goes (bench/axfr.ts's `floor` servers). */
+export const AXFR_FLOOR_BINARY = join(ROOT, 'dist/bench/floor/axfr-floor');
+
+/** Builds the AXFR floor (bench/floor/axfr-floor.c) unless an up-to-date build exists: null when ready, else why not. */
+export function buildAxfrFloor(): string | null {
+  if (existsSync(AXFR_FLOOR_BINARY) && statSync(AXFR_FLOOR_BINARY).mtimeMs >= statSync(AXFR_SOURCE).mtimeMs) return null;
+  const cc = compiler();
+  if (cc === null) return 'no C compiler to build bench/floor/axfr-floor.c — apt-get install gcc';
+  mkdirSync(join(ROOT, 'dist/bench/floor'), { recursive: true });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-o', AXFR_FLOOR_BINARY, AXFR_SOURCE], { encoding: 'utf8' });
+  if (r.status !== 0) return `${cc} could not build bench/floor/axfr-floor.c: ${`${r.stderr}${r.stdout}`.trim().split('\n').slice(0, 3).join(' ')}`;
+  return null;
+}
+
 /** What the report's version line says: the compiler and its version, e.g. `built with cc 12.2.0`. */
 export function floorVersion(): string {
   const cc = compiler();

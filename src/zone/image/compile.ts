@@ -233,7 +233,8 @@ function isAncestorKey(a: string, aLen: number, k: string, kLen: number): boolea
  * nodes in canonical order with the apex first, the empty non-terminals
  * added (RFC 4592 §2.2.2), cut/glue/wildcard/CNAME/DNAME flags set, RRsets
  * in zone-file order with RDATA in wire form (names uncompressed), and a
- * hash index over the lower-cased names. Throws if the zone does not fit
+ * hash index over the lower-cased names. The names and RDATA are laid out
+ * in node order, the order AXFR and NSEC walks read them. Throws if the zone does not fit
  * the format (over 4 GiB). Names and RDATA are gathered in two growing
  * arenas and typed rows, so a million names cost a few allocations, not
  * millions.
@@ -277,13 +278,16 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   // Sized from the store so a big zone never grows them: every record's RDATA with its length
   // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
   // Per node, in the order read: the names region's entry (the wire length, the lower-cased wire, the
-  // original-case wire), copied into the image whole (nothing reads names by position, doc/zone-image.md).
-  // The table keeps its names laid out just so (name-table.ts): the arena is the table's, lent (no
-  // copy of tens of MB), the empty non-terminals appended, and each node's entry is where the table has it.
+  // original-case wire). The table keeps its names laid out just so (name-table.ts): the arena is the
+  // table's, lent (read in place, no copy), the empty non-terminals appended; the image's names region
+  // is each node's entry copied out of it in node order (doc/zone-image.md, format 3).
   const names = new Arena(0, table.lendNames());
   names.length = table.namesUsed;
-  const rdata = new Arena(store.used + 2 * store.count); // per record: RDLENGTH (big-endian), RDATA
-  const sets = new Rows(store.count); // RRSET_WORDS per RRset, in the order read
+  // RRSET_WORDS per RRset, in the order read. Until the RDATA is laid out (layoutRdata), word 2 is
+  // the set's first record in the store, not its offset in the rdata region.
+  const sets = new Rows(store.count);
+  // Octets of every set's records with their RDLENGTH fields: the rdata region's size.
+  let rdataBytes = 0;
   const scratch = Buffer.alloc(1024);
   // Per node, by the order read (empty non-terminals after the named nodes).
   const nodes = new NodeColumns(table.size + (table.size >> 3));
@@ -323,19 +327,12 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
       const code = store.code[r]!;
       const setKey = store.setKey(r);
       const first = r;
-      const start = rdata.length;
+      let octets = 0;
       let count = 0;
-      // Each record's RDATA after its length, copied so that a set's records are one run in the image.
+      // The set's records (copied later, in node order: layoutRdata).
       const signature = code === T.RRSIG || code === T.SIG;
       for (; r !== NONE && store.code[r] === code && (!signature || store.setKey(r) === setKey); r = store.next[r]!) {
-        const size = store.len[r]!;
-        const o = rdata.reserve(2 + size);
-        const b = rdata.bytes;
-        b[o] = size >> 8;
-        b[o + 1] = size & 0xff;
-        const from = store.at[r]!;
-        const w = store.wire;
-        for (let k = 0; k < size; k++) b[o + 2 + k] = w[from + k]!;
+        octets += 2 + store.len[r]!;
         count++;
       }
       if (count > 0xffff) throw new Error(`zone ${source.origin}: an RRset of more than 65535 records`);
@@ -348,7 +345,8 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
       if (code !== T.NSEC3 && !(code === T.RRSIG && covered === T.NSEC3)) nsec3Only = false;
       if (code === T.RRSIG && covered === T.DNSKEY) imageFlags |= IMAGE_FLAG.secure;
       records += count;
-      sets.push(code | (count << 16), store.ttl[first]! >>> 0, start, rdata.length - start, covered);
+      sets.push(code | (count << 16), store.ttl[first]! >>> 0, first, octets, covered);
+      rdataBytes += octets;
       setsHere++;
     }
     if (setsHere > 0xffff) throw new Error(`zone ${source.origin}: more than 65535 RRsets at one name`);
@@ -438,12 +436,16 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   }
   const count = placed;
   const { lowerAt, nameLen, firstSet, setCount, flags } = nodes;
+  // The NSEC3-only nodes in canonical order (of their owner names; the chain's hash order for a chain one label below the apex).
+  nsec3Keys.sort();
+  const rdata = layoutRdata(store, sets.words, firstSet, setCount, order.subarray(0, count), nsec3Keys, rdataBytes);
   const nsec3 = nsec3Chain(nsec3Keys, order.subarray(0, count), names.bytes, lowerAt, nameLen, firstSet, setCount, flags, sets.words, rdata.bytes);
   const nsec3Count = nsec3.nodes.length;
 
-  // Every node's entry is in the arena, and nothing else is.
-  const namesBytes = names.length;
   if (nodes.count !== count + nsec3Count) throw new Error(`zone ${source.origin}: ${nodes.count} names gathered for ${count + nsec3Count} nodes`);
+  // The names region: every node's entry (length, lower-cased wire, wire as written), in node order.
+  let namesBytes = 0;
+  for (let i = 0; i < nodes.count; i++) namesBytes += 1 + 2 * nameLen[i]!;
   let slots = 1024;
   while (slots < count * 2) slots *= 2;
   const soa = zone.soa.data as SoaData;
@@ -494,39 +496,47 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   const nodeWords = new Uint32Array(buffer, nodesOff, (count + nsec3Count) * NODE_WORDS);
   const setWords = new Uint32Array(buffer, setsOff, sets.count * RRSET_WORDS);
   const hash = new Uint32Array(buffer, hashOff, slots);
-  const mask = slots - 1;
   let setAt = 0;
   const hashes = nodes.hash;
+  // The names in the order AXFR and NSEC walks read them (node order), copied out of the arena the
+  // name table lent (in the order the zone file first named them).
+  const namesOut = new Uint8Array(namesBytes);
+  const from = names.bytes;
+  let nameAt = 0;
+  const copyName = (i: number): number => {
+    const at = nameAt;
+    const end = lowerAt[i]! + 2 * nameLen[i]!;
+    let o = at;
+    for (let k = lowerAt[i]! - 1; k < end; k++) namesOut[o++] = from[k]!;
+    nameAt = o;
+    return at;
+  };
   for (let r = 0; r < count; r++) {
     const i = order[r]!;
     const w = r * NODE_WORDS;
     const h = hashes[i]!;
-    // The name stays where it was gathered: the arena is the names region.
-    nodeWords[w] = lowerAt[i]! - 1;
+    nodeWords[w] = copyName(i);
     nodeWords[w + 1] = parent[r]!;
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
     nodeWords[w + 4] = h;
-    let p = h & mask;
-    while (hash[p] !== 0) p = (p + 1) & mask;
-    hash[p] = r + 1;
-    // The node's RRsets, consecutive in node order; their RDATA stays where it was read.
+    // The node's RRsets, consecutive in node order (their RDATA laid out so by layoutRdata).
     const from = firstSet[i]! * RRSET_WORDS;
     const n = setCount[i]! * RRSET_WORDS;
     const words = sets.words;
     for (let k = 0, to = setAt * RRSET_WORDS; k < n; k++) setWords[to + k] = words[from + k]!;
     setAt += setCount[i]!;
   }
+  fillHashIndex(hash, nodeWords, count);
   // The NSEC3 nodes after the main ones: parent the apex, not in the hash index, owner names lower-cased.
   for (let k = 0; k < nsec3Count; k++) {
     const i = nsec3.nodes[k]!;
     const len = nameLen[i]!;
     const w = (count + k) * NODE_WORDS;
-    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote. (On a copy
-    // of the arena: the part before the table's end is the table's, lent, and it reads it still.)
-    if (k === 0) names.bytes = names.bytes.slice(0, Math.max(names.bytes.length, 1));
-    names.bytes.copyWithin(lowerAt[i]! + len, lowerAt[i]!, lowerAt[i]! + len);
-    nodeWords[w] = lowerAt[i]! - 1;
+    // Lower case both times: NSD sends NSEC3 owners lower-cased, whatever the zone file wrote.
+    const at = copyName(i);
+    namesOut.copyWithin(at + 1 + len, at + 1, at + 1 + len);
+    nodeWords[w] = at;
     nodeWords[w + 1] = 0;
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
@@ -541,11 +551,76 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   const pad = (n: number): Uint8Array => new Uint8Array(n);
   const tail = new Uint8Array(total - (rdataOff + rdata.length));
   tail.set(meta, metaOff - (rdataOff + rdata.length));
-  const pieces = [bytes, names.bytes.subarray(0, namesBytes), pad(rdataOff - (namesOff + namesBytes)), rdata.bytes.subarray(0, rdata.length), tail].filter((p) => p.length > 0);
+  const pieces = [bytes, namesOut, pad(rdataOff - (namesOff + namesBytes)), rdata.bytes.subarray(0, rdata.length), tail].filter((p) => p.length > 0);
   put(H.checksum, imageChecksum(pieces));
   return { length: total, pieces };
 }
 
+
+/** Home slots per bucket of fillHashIndex's sort, as a shift: 2,048 slots (8 KiB of the index) a bucket. */
+const HASH_BUCKET_SHIFT = 11;
+
+/**
+ * Fills the hash index (`hash`, its length a power of two) with the main
+ * nodes `0 … count-1` (node + 1 in a slot, linear probing, doc/zone-image.md).
+ * Nodes go in bucket by bucket of their home slots (a counting sort on the
+ * slot's top bits), not in node order: each probe then lands near the
+ * last, where node order jumped across the whole index (8 MB for a million
+ * names) and missed the cache for nearly every node. Linear probing finds
+ * every name whatever order the names went in; the order only decides which
+ * of two names with one home slot sits first.
+ */
+function fillHashIndex(hash: Uint32Array, nodeWords: Uint32Array, count: number): void {
+  const mask = hash.length - 1;
+  const shift = Math.max(0, Math.log2(hash.length) - HASH_BUCKET_SHIFT);
+  const buckets = (mask >>> shift) + 1;
+  const start = new Uint32Array(buckets + 1);
+  for (let r = 0; r < count; r++) start[((nodeWords[r * NODE_WORDS + 4]! & mask) >>> shift) + 1]!++;
+  for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
+  const byBucket = new Uint32Array(count);
+  for (let r = 0; r < count; r++) byBucket[start[(nodeWords[r * NODE_WORDS + 4]! & mask) >>> shift]!++] = r;
+  for (let k = 0; k < count; k++) {
+    const r = byBucket[k]!;
+    let p = nodeWords[r * NODE_WORDS + 4]! & mask;
+    while (hash[p] !== 0) p = (p + 1) & mask;
+    hash[p] = r + 1;
+  }
+}
+
+/**
+ * The rdata region, laid out in the order AXFR reads it: node by node in
+ * node order (the main nodes by rank, then the NSEC3-only nodes in
+ * `nsec3Keys` order), each node's RRsets in their order, each set's records
+ * one run of RDLENGTH and RDATA. Every set row's word 2 (the set's first
+ * record in the store until now) becomes its offset in the region. A
+ * transfer then reads names and RDATA front to back instead of at the
+ * places the zone file's order put them (bench/README.md, issue 15).
+ */
+function layoutRdata(store: RecordStore, setWords: Uint32Array, firstSet: Uint32Array, setCount: Uint32Array, order: Uint32Array, nsec3Keys: readonly string[], octets: number): Arena {
+  const rdata = new Arena(octets);
+  const b = rdata.bytes;
+  const { wire, len, at, next } = store;
+  let o = 0;
+  const node = (i: number): void => {
+    for (let s = firstSet[i]!, end = s + setCount[i]!; s < end; s++) {
+      const w = s * RRSET_WORDS;
+      let r = setWords[w + 2]!;
+      setWords[w + 2] = o;
+      for (let n = setWords[w]! >>> 16; n > 0; n--, r = next[r]!) {
+        const size = len[r]!;
+        b[o] = size >> 8;
+        b[o + 1] = size & 0xff;
+        o += 2;
+        for (let k = at[r]!, e = k + size; k < e; k++) b[o++] = wire[k]!;
+      }
+    }
+  };
+  for (let r = 0; r < order.length; r++) node(order[r]!);
+  for (const key of nsec3Keys) node(sortIndex(key));
+  if (o !== octets) throw new Error(`the rdata region came to ${o} octets, not the ${octets} counted`);
+  rdata.length = o;
+  return rdata;
+}
 
 /**
  * The zone's records as the parser keeps them (a NameTable over a

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 /** The first eight octets of every image. */
 export const MAGIC = 'SHDNSIMG';
 /** Raised whenever the layout changes, or the parser or compiler reads the same zone text into other records: an image of another version is rebuilt, never read. Images of this version are reused across shardns releases (store.ts sourceHash). */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** Octets of the header. */
 export const HEADER_BYTES = 128;
 

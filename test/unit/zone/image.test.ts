@@ -7,6 +7,8 @@ import { ImageError, ZoneImage } from '../../../src/zone/image/image.js';
 import { nameKey, nameToWire } from '../../../src/zone/names.js';
 import { text, wire } from '../auth/helpers.js';
 import { load, loadBody, ok } from './helpers.js';
+import { loadZoneFile } from '../../../src/zone/parse/load.js';
+import { ROOT } from '../../helpers/server.js';
 
 function compile(body: string): ZoneImage {
   const zone = ok(loadBody(body));
@@ -65,6 +67,19 @@ describe('zone image', () => {
     expect(find(img, 'example.org.')).to.equal(-1);
     const upper = wire('WWW.example.com.');
     expect(img.find(upper, 0, upper.length)).to.equal(-1); // the key is lower case; callers fold first
+  });
+
+  it('finds every node of a zone whose index is filled in more than one bucket (20,000 names: 65,536 slots, 32 buckets)', () => {
+    const lines: string[] = [];
+    for (let k = 0; k < 10_000; k++) lines.push(`h${k} A 192.0.2.${k % 250}`, `x${k}.sub${k % 97} TXT "t"`);
+    const big = compile(lines.join('\n') + '\n');
+    expect(big.nodeCount).to.be.greaterThan(20_000);
+    for (let n = 0; n < big.nodeCount; n++) {
+      const key = big.key(n);
+      expect(big.find(key, 0, key.length)).to.equal(n);
+    }
+    expect(find(big, 'h10000.example.com.')).to.equal(-1);
+    expect(outOfOrder(big)).to.equal(null);
   });
 
   it('keeps the owner case of the file beside the lower-cased key', () => {
@@ -176,6 +191,59 @@ describe('zone image', () => {
     expect(Buffer.from(a.bytes.subarray(H.checksum + 4, metaOff)).equals(Buffer.from(b.bytes.subarray(H.checksum + 4, metaOff)))).to.equal(true);
   });
 });
+
+/**
+ * Whether the image's names and RDATA are laid out in node order, each
+ * region front to back with nothing between: node n's name entry (length,
+ * lower-cased wire, wire as written) right after node n-1's, the NSEC3 nodes'
+ * after the main ones', and RRset s's records right after RRset s-1's (a
+ * node's sets are consecutive and nodes' sets follow node order). Says the
+ * first place it is not so, or null.
+ */
+function outOfOrder(img: ZoneImage): string | null {
+  const u32 = (off: number): number => new DataView(img.bytes.buffer, img.bytes.byteOffset).getUint32(off, true);
+  let name = u32(H.namesOff);
+  for (let n = 0; n < img.nodeCount + img.nsec3Count; n++) {
+    if (img.keyAt(n) - 1 !== name) return `node ${n} (${text(img.key(n))}): its name at ${img.keyAt(n) - 1}, not ${name}`;
+    name += 1 + 2 * img.nameLength(n);
+  }
+  if (name !== u32(H.namesOff) + u32(H.namesBytes)) return `the names end at ${name}, the region at ${u32(H.namesOff) + u32(H.namesBytes)}`;
+  let rdata = u32(H.rdataOff);
+  for (let s = 0; s < img.rrsetCount; s++) {
+    if (img.setRdataAt(s) !== rdata) return `RRset ${s}: its records at ${img.setRdataAt(s)}, not ${rdata}`;
+    rdata += img.setRdataBytes(s);
+  }
+  if (rdata !== u32(H.rdataOff) + u32(H.rdataBytes)) return `the RDATA ends at ${rdata}, the region at ${u32(H.rdataOff) + u32(H.rdataBytes)}`;
+  return null;
+}
+
+describe('zone image: names and RDATA in node order (what an AXFR reads front to back)', () => {
+  // Zone-file order far from canonical order: names out of order, a name's records apart in the file.
+  const SCATTERED = ['z A 192.0.2.26', 'b.a TXT "late"', 'www A 192.0.2.10', 'a A 192.0.2.1', 'www TXT "back again"', 'Mid MX 10 www', 'a AAAA 2001:db8::1', 'z TXT "z"'].join('\n') + '\n';
+
+  it('a zone written out of canonical order', () => {
+    const img = compile(SCATTERED);
+    expect(outOfOrder(img)).to.equal(null);
+    // The records are the file's, each where its node and set say.
+    const www = find(img, 'www.example.com.');
+    const txt = img.rrset(www, 16);
+    expect(Buffer.from(img.rdatas(txt)[0]!).toString('latin1')).to.equal('\x0aback again');
+  });
+
+  it('the zone the other tests use (empty non-terminals, a cut, glue, a wildcard, RRSIGs)', () => {
+    expect(outOfOrder(img0)).to.equal(null);
+  });
+
+  it('a zone signed with NSEC3: the NSEC3 nodes after the main ones, in order too', () => {
+    const loaded = loadZoneFile('example.com.', `${ROOT}test/fixtures/dnssec/signed-nsec3.zone`);
+    if (!loaded.ok) expect.fail(JSON.stringify(loaded.errors.slice(0, 3)));
+    const img = new ZoneImage(compileZone(loaded.zone, { origin: 'example.com.', source: 'test' }), { verify: true });
+    expect(img.nsec3Count).to.be.greaterThan(3);
+    expect(outOfOrder(img)).to.equal(null);
+  });
+});
+
+const img0 = compile(BODY);
 
 describe('zone image in pieces (compileZoneParts: what the builder writes with one writev)', () => {
   const zone = ok(loadBody(BODY));
