@@ -493,8 +493,8 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
 
   const nodeWords = new Uint32Array(buffer, nodesOff, (count + nsec3Count) * NODE_WORDS);
   const setWords = new Uint32Array(buffer, setsOff, sets.count * RRSET_WORDS);
-  const hash = new Uint32Array(buffer, hashOff, slots);
-  const mask = slots - 1;
+  // Each node's name hash in node order, for the hash index (filled after this walk).
+  const rankHash = new Uint32Array(count);
   let setAt = 0;
   const hashes = nodes.hash;
   for (let r = 0; r < count; r++) {
@@ -507,15 +507,23 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
     nodeWords[w + 2] = setAt;
     nodeWords[w + 3] = (setCount[i]! & 0xffff) | (flags[i]! << 16);
     nodeWords[w + 4] = h;
-    let p = h & mask;
-    while (hash[p] !== 0) p = (p + 1) & mask;
-    hash[p] = r + 1;
+    rankHash[r] = h;
     // The node's RRsets, consecutive in node order; their RDATA stays where it was read.
     const from = firstSet[i]! * RRSET_WORDS;
     const n = setCount[i]! * RRSET_WORDS;
     const words = sets.words;
     for (let k = 0, to = setAt * RRSET_WORDS; k < n; k++) setWords[to + k] = words[from + k]!;
     setAt += setCount[i]!;
+  }
+  // The hash index (doc/zone-image.md): linear probing, nodes inserted in node order. A loop of its own: each
+  // insertion is a cache miss in a table of megabytes, and only here, with no other work between them, do the
+  // misses of successive nodes overlap (inside the walk above they took ~0.1 s for 644,000 nodes, here ~10 ms).
+  const hash = new Uint32Array(buffer, hashOff, slots);
+  const mask = slots - 1;
+  for (let r = 0; r < count; r++) {
+    let p = rankHash[r]! & mask;
+    while (hash[p] !== 0) p = (p + 1) & mask;
+    hash[p] = r + 1;
   }
   // The NSEC3 nodes after the main ones: parent the apex, not in the hash index, owner names lower-cased.
   for (let k = 0; k < nsec3Count; k++) {
