@@ -396,7 +396,8 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
     stackLen.push(len);
     stackRank.push(rank);
   };
-  for (const sortKey of sortKeys) {
+  for (let s = 0; s < sortKeys.length; s++) {
+    const sortKey = sortKeys[s]!;
     // The name's key is sortKey[0, end): the suffix (two characters 0 and the index) follows it.
     const end = sortKey.length - SORT_SUFFIX;
     const i = sortIndex(sortKey);
