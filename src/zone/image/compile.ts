@@ -518,7 +518,7 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   }
   // The hash index (doc/zone-image.md): linear probing, nodes inserted in node order. A loop of its own: each
   // insertion is a cache miss in a table of megabytes, and only here, with no other work between them, do the
-  // misses of successive nodes overlap (inside the walk above they took ~0.1 s for 644,000 nodes, here ~10 ms).
+  // misses of successive nodes overlap (inside the walk above they took ~0.1 s for 644,000 nodes, here 10–20 ms).
   const hash = new Uint32Array(buffer, hashOff, slots);
   const mask = slots - 1;
   for (let r = 0; r < count; r++) {
