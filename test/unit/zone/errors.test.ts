@@ -138,6 +138,29 @@ describe('zone errors', () => {
   ];
   for (const [name, files, want] of whole) it(name, () => expect(errors(load(files))).to.deep.equal(want));
 
+  // MX and SRV targets in the zone (warnings, as named-checkzone gives them): looked up by their wire octets (checks.ts).
+  const targets: [string, string, string[]][] = [
+    ['MX target that is a CNAME', 'm MX 10 c\nc CNAME x.example.net.\n', ['MX target c.example.com. of m.example.com. is a CNAME (RFC 2181 §10.3)']],
+    ['SRV target without an address', '_s._tcp SRV 0 0 1 h\nh TXT "x"\n', ['SRV target h.example.com. of _s._tcp.example.com. has no address records (A or AAAA)']],
+    ['MX target absent from the zone', 'm MX 10 gone\n', ['MX target gone.example.com. of m.example.com. has no address records (A or AAAA)']],
+    ['MX target in capitals, found in any case, named as written', 'm MX 10 MAIL\nMail TXT "x"\n', ['MX target MAIL.example.com. of m.example.com. has no address records (A or AAAA)']],
+    ['MX target with an address, in other capitals', 'M MX 10 MAIL\nmail A 192.0.2.9\n', []],
+    ['MX target covered by a wildcard with an address', 'm MX 10 a.w\n*.w A 192.0.2.9\n', []],
+    ['MX target covered by a wildcard without one', 'm MX 10 a.w\n*.w TXT "x"\n', ['MX target a.w.example.com. of m.example.com. has no address records (A or AAAA)']],
+    ['MX target outside the zone', 'm MX 10 mail.example.net.\n', []],
+    ['MX target a zone whose name ends like the apex', 'm MX 10 mail.notexample.com.\n', []],
+    ['null MX and SRV "no service" targets (the root)', 'm MX 0 .\n_s._tcp SRV 0 0 0 .\n', []],
+    ['MX target at the apex, which has an address', 'm MX 10 @\n@ A 192.0.2.9\n', []],
+    ['target spelled by the owner of another case', 'M.example.com. MX 10 x\nx CNAME y.example.net.\n', ['MX target x.example.com. of M.example.com. is a CNAME (RFC 2181 §10.3)']],
+  ];
+  for (const [name, body, want] of targets) {
+    it(name, () => {
+      const r = loadBody(body);
+      expect(r.ok, 'the zone loads').to.equal(true);
+      expect(r.warnings.map((w) => w.message)).to.deep.equal(want);
+    });
+  }
+
   it('the zone file itself cannot be read', () => {
     const r = parseZone({ origin: 'example.com.', file: 'zones/missing.zone', readFile: () => { throw new Error('ENOENT: no such file or directory'); } });
     expect(errors(r)).to.deep.equal(['zones/missing.zone: cannot read zone file: ENOENT: no such file or directory']);

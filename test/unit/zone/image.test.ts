@@ -69,7 +69,7 @@ describe('zone image', () => {
     expect(img.find(upper, 0, upper.length)).to.equal(-1); // the key is lower case; callers fold first
   });
 
-  it('finds every node of a zone whose index is filled in more than one bucket (20,000 names: 65,536 slots, 32 buckets)', () => {
+  it('finds every node of a 20,000-name zone through its hash index (65,536 slots, collisions and wrapped probes among them)', () => {
     const lines: string[] = [];
     for (let k = 0; k < 10_000; k++) lines.push(`h${k} A 192.0.2.${k % 250}`, `x${k}.sub${k % 97} TXT "t"`);
     const big = compile(lines.join('\n') + '\n');
