@@ -384,15 +384,27 @@ const median = (xs: number[]): number => {
 };
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
+/**
+ * One entry of `--shardns-io`: an engine (`mmsg`, `thread`, …), or an engine
+ * with batch coalescing, `ENGINE-cN` (`thread-c50`: `--udp-coalesce-us 50`).
+ */
+function engineVariant(spec: string): { io: string; label: string; args: string[] } {
+  const m = /^(\w+?)-c(\d+)$/.exec(spec);
+  const io = m ? m[1]! : spec;
+  const args = ['--io', io, ...(m ? ['--udp-coalesce-us', m[2]!] : [])];
+  const label = io === 'mmsg' && !m ? 'shardns' : `shardns ${io}${m ? ` c${m[2]}` : ''}`;
+  return { io, label, args };
+}
+
 /** Scenario 1: cached forwarding, shardns beside Unbound and dnsmasq. */
 async function cached(groups: ProcessGroups, dir: string, upstream: Running, file: string, o: Options, hz: number, out: string[], json: Record<string, unknown>): Promise<void> {
   const servers: Running[] = [];
   const start: Record<Forwarder, () => Promise<Running>> = {
     shardns: async () => {
       // One shardns per UDP engine asked for; the first is pushed by the caller, the rest here.
-      const [first, ...rest] = o.shardnsIo.map((io) => ({ io, label: io === 'mmsg' ? 'shardns' : `shardns ${io}` }));
-      for (const v of rest) servers.push(await startShardns(groups, openDir(dir, v.label.replace(/\W+/g, '-')), v.label, `127.0.0.1:${upstream.port}`, ['--io', v.io]));
-      return startShardns(groups, openDir(dir, first!.label.replace(/\W+/g, '-')), first!.label, `127.0.0.1:${upstream.port}`, ['--io', first!.io]);
+      const [first, ...rest] = o.shardnsIo.map(engineVariant);
+      for (const v of rest) servers.push(await startShardns(groups, openDir(dir, v.label.replace(/\W+/g, '-')), v.label, `127.0.0.1:${upstream.port}`, v.args));
+      return startShardns(groups, openDir(dir, first!.label.replace(/\W+/g, '-')), first!.label, `127.0.0.1:${upstream.port}`, first!.args);
     },
     unbound: () => startUnboundForwarder(groups, openDir(dir, 'unbound'), upstream.port),
     dnsmasq: () => startDnsmasq(groups, openDir(dir, 'dnsmasq'), upstream.port),
@@ -408,23 +420,24 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
   // The baseline build with each engine asked for, as this build's: A/B of every engine in the same run.
   const baseline = o.baseline;
   if (baseline !== null) {
-    for (const io of o.shardnsIo) {
+    // Engines only: a coalescing variant (ENGINE-cN) is this build's setting, which the baseline may not have.
+    for (const io of new Set(o.shardnsIo.map((v) => engineVariant(v).io))) {
       const label = io === 'mmsg' ? 'shardns baseline' : `shardns baseline ${io}`;
       servers.push(await startShardns(groups, openDir(dir, label.replace(/\W+/g, '-')), label, `127.0.0.1:${upstream.port}`, ['--io', io], false, join(baseline, 'bin/shardns.js')));
     }
   }
   for (const mode of o.floors) servers.push(await startFloor(groups, mode));
   for (const s of servers) await warm(groups, s, file);
-  const runs = new Map<string, { cpuUs: number; userUs: number; sysUs: number; qps: number; lost: number }[]>();
+  const runs = new Map<string, { cpuUs: number; userUs: number; sysUs: number; qps: number; lost: number; latencyAvgMs: number; latencyMaxMs: number }[]>();
   for (let round = 1; round <= o.rounds; round++) {
     // Alternate the order each round: no server always goes first.
     const order = round % 2 ? servers : [...servers].reverse();
     for (const s of order) {
       const m = await measure(groups, s, file, o.durationSec, hz, { clients: o.clients, outstanding: o.outstanding, ...(o.qps !== null ? { maxQps: o.qps } : {}) });
       const list = runs.get(s.label) ?? [];
-      list.push({ cpuUs: m.cpuUs, userUs: m.userUs, sysUs: m.sysUs, qps: m.stats.qps, lost: m.stats.lost });
+      list.push({ cpuUs: m.cpuUs, userUs: m.userUs, sysUs: m.sysUs, qps: m.stats.qps, lost: m.stats.lost, latencyAvgMs: m.stats.latencyAvgSec * 1000, latencyMaxMs: m.stats.latencyMaxSec * 1000 });
       runs.set(s.label, list);
-      console.log(`cached ${s.label} round ${round}: ${Math.round(m.stats.qps)} QPS, ${fmt(m.cpuUs, 2)} µs CPU/query (user ${fmt(m.userUs, 2)}, system ${fmt(m.sysUs, 2)}), lost ${m.stats.lost}`);
+      console.log(`cached ${s.label} round ${round}: ${Math.round(m.stats.qps)} QPS, ${fmt(m.cpuUs, 2)} µs CPU/query (user ${fmt(m.userUs, 2)}, system ${fmt(m.sysUs, 2)}), lost ${m.stats.lost}, latency avg ${fmt(m.stats.latencyAvgSec * 1000, 3)} max ${fmt(m.stats.latencyMaxSec * 1000, 1)} ms`);
     }
   }
   const usOf = (label: string): number => median((runs.get(label) ?? []).map((r) => r.cpuUs));
@@ -433,13 +446,13 @@ async function cached(groups: ProcessGroups, dir: string, upstream: Running, fil
     '',
     `### Cached forwarding, 1 worker/thread each, ${NAMES} names, ${o.rounds} rounds of ${o.durationSec} s${o.qps !== null ? `, ${o.qps} QPS offered (dnsperf -Q)` : ''}, dnsperf -c ${o.clients} -q ${o.outstanding}`,
     '',
-    '| forwarder | CPU µs/query (median; each round) | user / system µs (median) | QPS (median) | lost | ÷ Unbound | ÷ dnsmasq |',
-    '|---|---|---|---|---|---|---|',
+    '| forwarder | CPU µs/query (median; each round) | user / system µs (median) | QPS (median) | lost | latency avg / max ms (median) | ÷ Unbound | ÷ dnsmasq |',
+    '|---|---|---|---|---|---|---|---|',
   );
   for (const [label, list] of runs) {
     const us = median(list.map((r) => r.cpuUs));
     out.push(
-      `| ${label} | ${fmt(us, 2)} (${list.map((r) => fmt(r.cpuUs, 2)).join(', ')}) | ${fmt(median(list.map((r) => r.userUs)), 2)} / ${fmt(median(list.map((r) => r.sysUs)), 2)} | ${Math.round(median(list.map((r) => r.qps)))} | ${list.reduce((n, r) => n + r.lost, 0)} | ${ratio(label, 'Unbound')} | ${ratio(label, 'dnsmasq')} |`,
+      `| ${label} | ${fmt(us, 2)} (${list.map((r) => fmt(r.cpuUs, 2)).join(', ')}) | ${fmt(median(list.map((r) => r.userUs)), 2)} / ${fmt(median(list.map((r) => r.sysUs)), 2)} | ${Math.round(median(list.map((r) => r.qps)))} | ${list.reduce((n, r) => n + r.lost, 0)} | ${fmt(median(list.map((r) => r.latencyAvgMs)), 3)} / ${fmt(median(list.map((r) => r.latencyMaxMs)), 1)} | ${ratio(label, 'Unbound')} | ${ratio(label, 'dnsmasq')} |`,
     );
   }
   json['cached'] = Object.fromEntries(runs);

@@ -108,6 +108,8 @@ export interface Config {
   workerTimeout: number;
   shutdownTimeout: number;
   io: IoEngine;
+  /** `--io thread`: after a busy recvmmsg batch, wait this long (µs) before the next (0: never). */
+  udpCoalesceUs: number;
   answerCache: number;
   tcpIdleTimeout: number;
   tcpMessageTimeout: number;
@@ -206,6 +208,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'worker-timeout', key: 'workerTimeout', kind: 'seconds', describe: 'replace a worker that misses heartbeats this long (seconds)', defaultText: '5', min: 0.1, max: 3600 },
   { flag: 'shutdown-timeout', key: 'shutdownTimeout', kind: 'seconds', describe: 'on SIGTERM, wait this long for workers to drain (seconds)', defaultText: '5', min: 0.1, max: 3600 },
   { flag: 'io', key: 'io', kind: 'enum', choices: IO_ENGINES, describe: 'UDP engine: batched recvmmsg/sendmmsg through koffi, node:dgram, or thread (experimental: a thread per UDP socket blocks in recvmmsg and answers reply-cache hits; the rest goes to the worker)', defaultText: 'mmsg' },
+  { flag: 'udp-coalesce-us', key: 'udpCoalesceUs', kind: 'int', describe: 'with --io thread: after a recvmmsg that returned 2 or more datagrams (a busy socket), wait this long (µs) before the next, so each wake-up and system call takes more (less CPU per query, up to this much more latency for a query that arrives during the wait; a lone query never waits); 0 turns it off', defaultText: '0', min: 0, max: 1000 },
   { flag: 'answer-cache', key: 'answerCache', kind: 'int', describe: 'encoded replies kept per worker (entries; 0: off; up to 2 KiB each on average)', defaultText: '20000', min: 0, max: 10_000_000 },
   { flag: 'tcp-idle-timeout', key: 'tcpIdleTimeout', kind: 'seconds', describe: 'close a TCP connection idle this long (seconds, RFC 7766 §6.2.3)', defaultText: '10', min: 0.1, max: 3600 },
   { flag: 'tcp-message-timeout', key: 'tcpMessageTimeout', kind: 'seconds', describe: 'a TCP query begun must arrive whole within this long (seconds; slow senders are cut off)', defaultText: '0.5', min: 0.1, max: 3600 },
@@ -284,6 +287,7 @@ export function defaults(cpus: number, stateDir: string = defaultStateDir()): Co
     workerTimeout: 5,
     shutdownTimeout: 5,
     io: 'mmsg',
+    udpCoalesceUs: 0,
     answerCache: 20000,
     tcpIdleTimeout: 10,
     // Knot's tcp-io-timeout: a query fits one segment and arrives at once; a slow sender holds a slot 0.5 s at most.
@@ -399,6 +403,7 @@ export function resolveConfig(
   for (const p of shadowedForwardZones(config.forwardZones, config.zones)) problems.push(`forward-zones: ${p}`);
   // The UDP thread answers from its copy of the reply cache and logs nothing itself (src/net/udp-thread.ts).
   if (config.io === 'thread' && config.answerCache === 0) problems.push('--io thread answers from the reply cache, which --answer-cache 0 turns off: give --answer-cache above 0, or --io mmsg');
+  if (config.io !== 'thread' && config.udpCoalesceUs > 0) problems.push(`--udp-coalesce-us ${config.udpCoalesceUs}: only the UDP thread waits to coalesce batches, and --io is ${config.io}: give --io thread, or --udp-coalesce-us 0`);
   if (config.io === 'thread' && (config.dnstap !== null || config.queryLog !== null)) problems.push(`--io thread does not log the queries it answers: with ${config.dnstap !== null ? '--dnstap' : '--query-log'} use --io mmsg (the default)`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

@@ -66,8 +66,8 @@ export type WorkerCounters = CounterSnapshot & {
   forwarding?: { cacheHits: number; cacheMisses: number; upstreamQueries: number; upstreamFailures: number; shared: number };
   /** TCP connections: admitted, held, and closed per reason (src/net/tcp-table.ts). */
   tcpConnections?: TcpCounters;
-  /** The UDP threads (`--io thread`, src/net/udp-thread.ts), summed: datagrams read, answered there from their reply-cache copies, passed to the worker. */
-  udpThread?: { received: number; recvCalls: number; cacheHits: number; passed: number; sent: number; sendFailures: number };
+  /** The UDP threads (`--io thread`, src/net/udp-thread.ts), summed: datagrams read, answered there from their reply-cache copies, passed to the worker; coalescing waits made (`--udp-coalesce-us`). */
+  udpThread?: { received: number; recvCalls: number; cacheHits: number; passed: number; sent: number; sendFailures: number; coalesceWaits: number };
   /** The mmsg engines (`--io mmsg`), summed: datagrams read, recvmmsg calls made (empty ones too: datagrams per call is the batch size). */
   udpMmsg?: { received: number; recvCalls: number };
   /** What the metrics need besides counters: images served, UDP socket inodes, upstream latency, log records (src/ops/worker-ops.ts). */

@@ -228,6 +228,7 @@ async function run(id: number, config: Config, packedForwardZones: PackedForward
             recvSize: MMSG_DEFAULTS.recvSize,
             sendSize: MMSG_DEFAULTS.sendSize,
             wakeMs: 100,
+            coalesceUs: config.udpCoalesceUs,
             cacheEntries: config.answerCache,
             cacheBytes: config.answerCache * 2048,
             config,
@@ -341,7 +342,7 @@ function adoptSockets(sockets: readonly OpenSocket[]): ShardnsError | null {
 
 /** The UDP threads' counters summed (one thread per UDP socket). */
 function sumThreadStats(all: UdpThreadStats[]): NonNullable<WorkerCounters['udpThread']> {
-  const sum = { received: 0, recvCalls: 0, cacheHits: 0, passed: 0, sent: 0, sendFailures: 0 };
+  const sum = { received: 0, recvCalls: 0, cacheHits: 0, passed: 0, sent: 0, sendFailures: 0, coalesceWaits: 0 };
   for (const t of all) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k];
   return sum;
 }

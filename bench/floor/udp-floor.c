@@ -7,7 +7,7 @@
  * question name. No zone, no cache, no EDNS: a floor to measure DNS servers
  * against, never a DNS server.
  *
- *   udp-floor MODE PORT WORKERS ADDRESS
+ *   udp-floor MODE PORT WORKERS ADDRESS [COALESCE_US]
  *
  * MODE is how datagrams are read and written:
  *   recvfrom  epoll, then recvfrom/sendto per datagram until EAGAIN
@@ -22,6 +22,9 @@
  *             the ring's descriptor waited on with epoll (kernel 6.0 or later)
  * PORT is bound on 127.0.0.1 with SO_REUSEPORT by WORKERS processes.
  * ADDRESS is the IPv4 address every answer carries.
+ * COALESCE_US (block mode only; default 0, off): after a recvmmsg that
+ * returned 2 or more datagrams, nanosleep this long (timer slack 1 µs)
+ * before the next, as shardns's --udp-coalesce-us does.
  *
  * Built by the benchmark (bench/floor.ts) with the system's C compiler.
  */
@@ -43,10 +46,13 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 enum { BATCH = 64, BATCHES_PER_WAKE = 4, DGRAM = 4096, ANSWER_RR = 16 };
 
 static struct in_addr answer_address;
+static long coalesce_ns;
 
 static void die(const char *what) {
   fprintf(stderr, "udp-floor: %s: %s\n", what, strerror(errno));
@@ -153,6 +159,10 @@ static void serve_mmsg_loop(int fd, int blocking) {
         k++;
       }
       if (k > 0) sendmmsg(fd, out, (unsigned)k, MSG_DONTWAIT);
+      if (blocking && coalesce_ns > 0 && got >= 2) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = coalesce_ns};
+        nanosleep(&ts, NULL);
+      }
       if (got < BATCH) break;
     }
   }
@@ -281,8 +291,8 @@ static void serve_uring(int fd) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: udp-floor recvfrom|mmsg|block|uring PORT WORKERS ADDRESS\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: udp-floor recvfrom|mmsg|block|uring PORT WORKERS ADDRESS [COALESCE_US]\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -290,6 +300,15 @@ int main(int argc, char **argv) {
   if (port <= 0 || port > 65535 || workers < 1 || workers > 64 || inet_pton(AF_INET, argv[4], &answer_address) != 1) {
     fprintf(stderr, "udp-floor: bad port, worker count or IPv4 address\n");
     return 2;
+  }
+  if (argc == 6) {
+    long us = atol(argv[5]);
+    if (us < 0 || us > 1000 || strcmp(mode, "block") != 0) {
+      fprintf(stderr, "udp-floor: COALESCE_US is 0 to 1000, block mode only\n");
+      return 2;
+    }
+    coalesce_ns = us * 1000;
+    if (coalesce_ns > 0 && prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) < 0) die("prctl PR_SET_TIMERSLACK");
   }
   void (*serve)(int) = strcmp(mode, "recvfrom") == 0 ? serve_recvfrom : strcmp(mode, "mmsg") == 0 ? serve_mmsg : strcmp(mode, "block") == 0 ? serve_block : strcmp(mode, "uring") == 0 ? serve_uring : NULL;
   if (serve == NULL) {

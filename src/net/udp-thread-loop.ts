@@ -12,7 +12,7 @@ import type { ZoneSet } from '../auth/zone-set.js';
 import { ERRNO, libc, MMSG_LAYOUT as L } from '../sys/libc.js';
 import { MMSGHDR, mmsgVectors, NAME } from './mmsg-vectors.js';
 import { hitBatch, threadPipeline } from './udp-thread-batch.js';
-import { CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadSetup, type ThreadReport } from './udp-thread-protocol.js';
+import { COALESCE_MIN_BATCH, COALESCE_TIMER_SLACK_NS, CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadSetup, type ThreadReport } from './udp-thread-protocol.js';
 
 /** recvmmsg: block for the first datagram only, then take what is queued (recvmmsg(2)). */
 const MSG_WAITFORONE = 0x10000;
@@ -48,6 +48,13 @@ function main(): void {
   if (timeout.kind === 'errno') {
     report({ kind: 'fatal', message: `cannot set the UDP socket's receive timeout (setsockopt errno ${timeout.errno})` });
     return;
+  }
+
+  const coalesceNs = setup.coalesceUs * 1000;
+  if (coalesceNs > 0) {
+    // The thread's own slack (prctl applies to the calling thread only): the wait ends when asked, not up to 50 µs later.
+    const slack = c.setTimerSlack(COALESCE_TIMER_SLACK_NS);
+    if (slack.kind === 'errno') report({ kind: 'error', message: `cannot set the UDP thread's timer slack (prctl errno ${slack.errno}); coalescing waits may end up to 50 µs late` });
   }
 
   const { pipeline, replies, ctx, clock } = threadPipeline(setup.config as Config, setup.recursion, setup.cacheEntries, setup.cacheBytes, setup.counters, (m) => report({ kind: 'error', message: m }));
@@ -118,6 +125,14 @@ function main(): void {
     if (missAt > 0) report({ kind: 'misses', data: missBuf.buffer.slice(missBuf.byteOffset, missBuf.byteOffset + missAt) });
     stats[STAT.sent]! += at - failed;
     stats[STAT.sendFailures]! += failed;
+    // Batch coalescing (interrupt moderation's trade): the socket is busy, so sleep a little and let more
+    // datagrams queue for the next recvmmsg: fewer wake-ups and system calls per query, for at most
+    // coalesceUs of added latency to a datagram that arrives during the sleep. After the replies are sent,
+    // so no reply waits; a lone datagram (got 1) never makes the thread wait.
+    if (coalesceNs > 0 && got >= COALESCE_MIN_BATCH) {
+      c.sleepNs(coalesceNs);
+      stats[STAT.coalesceWaits]!++;
+    }
   }
 }
 

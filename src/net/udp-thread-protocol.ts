@@ -8,6 +8,16 @@ export { NAME };
 /** Each passed datagram: its length (2 octets), its sender's address length (2), the address (NAME), then its octets. */
 export const MISS_HEADER = 4 + NAME;
 
+/**
+ * Batch coalescing: a recvmmsg that returned at least this many datagrams
+ * marks the socket busy, and the thread waits its coalescing time before the
+ * next (a lone datagram, the socket idle or nearly so, never waits).
+ */
+export const COALESCE_MIN_BATCH = 2;
+
+/** The UDP thread's timer slack (ns) while coalescing: its waits end within about 1 µs of the time asked, not the kernel's default 50 µs. */
+export const COALESCE_TIMER_SLACK_NS = 1000;
+
 /** Slots of the control array (Int32Array over a SharedArrayBuffer; Atomics only). */
 export const CONTROL = {
   /** Set to 1 by the main thread: the thread ends its loop at its next wake-up. */
@@ -34,8 +44,10 @@ export const STAT = {
   cacheHits: 4,
   /** Replies in that copy now. */
   cacheEntries: 5,
+  /** Coalescing waits: short sleeps after a busy batch, so the next recvmmsg finds more datagrams queued. */
+  coalesceWaits: 6,
   /** Slots. */
-  size: 6,
+  size: 7,
 } as const;
 
 /** What the thread is started with (its workerData). */
@@ -47,6 +59,8 @@ export interface ThreadSetup {
   sendSize: number;
   /** The receive timeout (ms): how soon a blocked thread sees a stop request. */
   wakeMs: number;
+  /** After a recvmmsg that returned a busy batch, wait this long (µs) before the next; 0: never. */
+  coalesceUs: number;
   /** The worker's config (the thread makes its own RRL table, server cookies and recursion ACL from it). */
   config: unknown;
   /** Forwarding is on: the recursion ACL applies (else nobody may recurse, as the main thread's context says). */

@@ -16,8 +16,10 @@ import { lateSlot } from './mmsg-vectors.js';
 import type { OpenSocket } from './reuseport.js';
 import { sockaddrPort, sockaddrText } from './sockaddr.js';
 import type { MessageHandler, UdpEndpoint } from './udp.js';
-import { CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadReport, type ThreadSetup } from './udp-thread-protocol.js';
+import { COALESCE_MIN_BATCH, CONTROL, MISS_HEADER, STAT, type CachePut, type ThreadReport, type ThreadSetup } from './udp-thread-protocol.js';
 
+
+export { COALESCE_MIN_BATCH };
 
 /** How the thread engine reads and what its cache holds. */
 export interface UdpThreadOptions {
@@ -29,6 +31,13 @@ export interface UdpThreadOptions {
   sendSize: number;
   /** A blocked thread wakes at least this often (ms) to see a stop request. */
   wakeMs: number;
+  /**
+   * Batch coalescing (µs; 0: off): after a recvmmsg that returned at least
+   * {@link COALESCE_MIN_BATCH} datagrams, the thread sleeps this long before
+   * the next, so more are queued per wake-up and per system call. A lone
+   * query never waits; one arriving during the sleep waits at most this long.
+   */
+  coalesceUs?: number;
   /** The thread's reply cache: entries and bytes (as the worker's). */
   cacheEntries: number;
   cacheBytes: number;
@@ -56,6 +65,8 @@ export interface UdpThreadStats {
   cacheHits: number;
   /** Replies in the thread's copy of the reply cache. */
   cacheEntries: number;
+  /** Coalescing waits the thread made (sleeps after a busy batch; 0 with coalescing off). */
+  coalesceWaits: number;
 }
 
 /** A socket served by the thread engine. */
@@ -97,6 +108,7 @@ export function serveUdpThread(
     recvSize: options.recvSize,
     sendSize: options.sendSize,
     wakeMs: options.wakeMs,
+    coalesceUs: options.coalesceUs ?? 0,
     config: options.config,
     recursion: options.recursion,
     cacheEntries: options.cacheEntries,
@@ -208,6 +220,7 @@ export function serveUdpThread(
       passed,
       cacheHits: stats[STAT.cacheHits]!,
       cacheEntries: stats[STAT.cacheEntries]!,
+      coalesceWaits: stats[STAT.coalesceWaits]!,
     }),
     close: (graceMs: number) =>
       (closing ??= new Promise<void>((done) => {

@@ -192,6 +192,19 @@ export interface Libc {
    * the time ran out, or -errno. For a thread with no event loop.
    */
   pollReadable(fd: number, timeoutMs: number): number;
+  /**
+   * nanosleep(2) for `ns` nanoseconds (0 to 999,999,999), blocking the
+   * calling thread: 0, or -errno (EINTR when a signal cut it short). For a
+   * thread with no event loop. The kernel may wake it up to the thread's
+   * timer slack late (see {@link Libc.setTimerSlack}).
+   */
+  sleepNs(ns: number): number;
+  /**
+   * prctl(PR_SET_TIMERSLACK, ns) (prctl(2)): the calling thread's timer
+   * slack, how much later than asked the kernel may end its timed sleeps
+   * (50 µs by default) so that it can group wake-ups; at least 1.
+   */
+  setTimerSlack(ns: number): SysResult<void>;
 
   /**
    * fcntl(fd, F_SETFD, …): turns close-on-exec on or off, keeping the other
@@ -247,6 +260,8 @@ interface Bound {
   sendmmsg: CFunction;
   fcntl: CFunction;
   poll: CFunction;
+  nanosleep: CFunction;
+  prctl: CFunction;
   getpwnam: CFunction;
   getpwuid: CFunction;
   getgrnam: CFunction;
@@ -284,6 +299,8 @@ function c(): Bound {
       sendmmsg: lib.func('int sendmmsg(int fd, void *vec, unsigned int vlen, int flags)'),
       fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
       poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+      nanosleep: lib.func('int nanosleep(const void *req, void *rem)'),
+      prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
       getpwnam: lib.func('void *getpwnam(const char *name)'),
       getpwuid: lib.func('void *getpwuid(uint32_t uid)'),
       getgrnam: lib.func('void *getgrnam(const char *name)'),
@@ -305,6 +322,12 @@ function c(): Bound {
   }
   return bound;
 }
+
+/** prctl(2) option: the calling thread's timer slack in nanoseconds. */
+const PR_SET_TIMERSLACK = 29;
+
+/** sleepNs's struct timespec (one per thread: every worker_threads thread loads this module anew). */
+const sleepSpec = new Int32Array(4);
 
 /** koffi hands a pointer back as a bigint (or null); both become the address. */
 function addressOf(p: unknown): bigint {
@@ -410,6 +433,16 @@ export const libc: Libc = {
     const pfd = new Int32Array([fd, 1]);
     const r = c().poll(pfd, 1, timeoutMs) as number;
     return r < 0 ? -koffi().errno() : r;
+  },
+  sleepNs(ns) {
+    // struct timespec { time_t tv_sec; long tv_nsec; }, kept from call to call: the wait allocates nothing.
+    // (little-endian 64-bit fields as 32-bit halves: seconds 0, nanoseconds under 2^31, so no BigInt is made).
+    sleepSpec[2] = ns;
+    const r = c().nanosleep(sleepSpec, null) as number;
+    return r < 0 ? -koffi().errno() : r;
+  },
+  setTimerSlack(ns) {
+    return status(c().prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) as number);
   },
 
   setCloseOnExec(fd, on) {

@@ -212,6 +212,14 @@ export class FakeLibc implements Libc {
     return real.pollReadable(fd, timeoutMs);
   }
 
+  sleepNs(ns: number): number {
+    return real.sleepNs(ns);
+  }
+
+  setTimerSlack(ns: number): SysResult<void> {
+    return real.setTimerSlack(ns);
+  }
+
   getpwnam(name: string): PasswdEntry | null {
     return this.users.find((u) => u.name === name) ?? null;
   }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { buildQuery, decodeReply, udpExchange, type Reply } from '../helpers/dns-client.js';
 import { nsdUnavailable, startNsd, type Nsd } from '../helpers/nsd.js';
-import { ROOT, freePort, startServer, until, type RunningServer } from '../helpers/server.js';
+import { ROOT, freePort, startServer, until, workerPids, type RunningServer } from '../helpers/server.js';
 import { writeZone } from '../helpers/zone-text.js';
 import { digUnavailable } from '../helpers/transfer-checks.js';
 
@@ -256,6 +256,66 @@ describe('--io thread: reply-cache hits answered by a thread blocking in recvmms
     expect(after['queries']! - before['queries']!).to.equal(completed);
     // The first questions of each kind miss until the worker's reply reaches the thread (one window of outstanding queries at most).
     expect(after['udpThread.cacheHits']! - before['udpThread.cacheHits']!).to.be.at.least(completed * 0.99);
+  });
+
+  it('--udp-coalesce-us 200: the same bytes as without; lone queries never wait; dnsperf loses nothing and makes it wait; a killed worker comes back coalescing; SIGTERM stops it', async function () {
+    if (spawnSync('dnsperf', ['-h']).error) {
+      console.log('      skip: dnsperf not installed — apt-get install dnsperf');
+      this.skip();
+    }
+    const s = await startServer([...args(), '--io', 'thread', '--udp-coalesce-us', '200']);
+    try {
+      const names = ['www.example.com', 'nx.example.com', 'www.own.test', 'www.remote.test', 'mail.remote.test'];
+      const queries = names.flatMap((name, i) => TYPES.map((type, j) => buildQuery(name, type, 'IN', { id: 500 + 10 * i + j, edns: true })));
+      // Three rounds, one query at a time: the third answered from the thread's copy.
+      const before = await counters(s);
+      for (let round = 1; round <= 3; round++) {
+        for (const q of queries) {
+          const [a, b] = await Promise.all([udpExchange(q, s.port), udpExchange(q, thread.port)]);
+          const what = `${dnsPacket.decode(q).questions?.[0]?.name} ${dnsPacket.decode(q).questions?.[0]?.type} round ${round}`;
+          expect(a, what).to.not.equal(null);
+          if (/remote\.test$/.test(dnsPacket.decode(q).questions![0]!.name)) expect(ttlsZeroed(a!), what).to.equal(ttlsZeroed(b!));
+          else expect(a!.toString('hex'), what).to.equal(b!.toString('hex'));
+        }
+      }
+      const lone = await counters(s);
+      const d = (after: Record<string, number>, from: Record<string, number>, k: string): number => (after[k] ?? 0) - (from[k] ?? 0);
+      expect(d(lone, before, 'udpThread.received')).to.equal(3 * queries.length);
+      expect(d(lone, before, 'udpThread.recvCalls'), 'one datagram per recvmmsg').to.equal(3 * queries.length);
+      expect(d(lone, before, 'udpThread.cacheHits'), 'the third round from the copy').to.be.at.least(queries.length);
+      expect(d(lone, before, 'udpThread.coalesceWaits'), 'waits after lone queries').to.equal(0);
+
+      const file = join(folder(), 'q.txt');
+      writeFileSync(file, 'www.remote.test A\nmail.remote.test A\nwww.example.com A\nnx.example.com A\n');
+      const perf = (): { sent: number; completed: number; out: string } => {
+        const run = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(s.port), '-d', file, '-l', '2', '-c', '4', '-q', '100'], { encoding: 'utf8' });
+        return { sent: Number(/Queries sent:\s+(\d+)/.exec(run.stdout)?.[1]), completed: Number(/Queries completed:\s+(\d+)/.exec(run.stdout)?.[1]), out: run.stdout };
+      };
+      const r = perf();
+      expect(r.completed, r.out).to.be.above(1000);
+      expect(r.completed, 'every query answered').to.equal(r.sent);
+      const loaded = await counters(s);
+      expect(d(loaded, lone, 'queries')).to.equal(r.completed);
+      expect(d(loaded, lone, 'udpThread.coalesceWaits'), 'waits under load').to.be.above(0);
+      expect(d(loaded, lone, 'udpThread.received') / d(loaded, lone, 'udpThread.recvCalls'), 'datagrams per recvmmsg under load').to.be.above(1);
+
+      const [worker] = workerPids(s.proc.pid!);
+      const since = s.mark();
+      process.kill(worker!, 'SIGKILL');
+      await s.waitFor(/worker 0 \(pid \d+\) ready again/, 15_000, since);
+      expect(brief(await ask(s.port, 'www.example.com')), 'the replacement worker').to.match(/^NOERROR A /);
+      const again = perf();
+      expect(again.completed, again.out).to.equal(again.sent);
+      expect((await counters(s))['udpThread.coalesceWaits'], 'the new thread coalesces too').to.be.above(0);
+
+      const t = Date.now();
+      process.kill(s.proc.pid!, 'SIGTERM');
+      const end = await s.exited;
+      expect(end.code, s.output().slice(-1500)).to.equal(0);
+      expect(Date.now() - t).to.be.below(3000);
+    } finally {
+      s.kill();
+    }
   });
 
   it('stops on SIGTERM within the shutdown time while the thread blocks, exit 0', async () => {

@@ -36,6 +36,9 @@ describe('resolveConfig', () => {
     { name: 'bad value in the file names the file and key', cli: {}, file: { port: 'x' }, problems: [/^c\.json: "port": must be a whole number/] },
     { name: 'an empty state-dir', cli: { 'state-dir': ' ' }, problems: [/^--state-dir: must be a folder path, got " "$/] },
     { name: 'a state-dir in the file that is not a string', cli: {}, file: { 'state-dir': 5 }, problems: [/^c\.json: "state-dir": must be a folder path, got 5$/] },
+    { name: 'udp-coalesce-us above its bound', cli: { io: 'thread', 'udp-coalesce-us': '5000' }, problems: [/^--udp-coalesce-us: must be a whole number from 0 to 1000, got "5000"$/] },
+    { name: 'udp-coalesce-us not a number', cli: { io: 'thread', 'udp-coalesce-us': '20us' }, problems: [/^--udp-coalesce-us: must be a whole number from 0 to 1000, got "20us"$/] },
+    { name: 'udp-coalesce-us with an engine that does not wait', cli: { 'udp-coalesce-us': '50' }, problems: [/^--udp-coalesce-us 50: only the UDP thread waits to coalesce batches, and --io is mmsg: give --io thread, or --udp-coalesce-us 0$/] },
     { name: 'a state-dir with ~ (not expanded)', cli: {}, file: { 'state-dir': '~/state' }, problems: [/^c\.json: "state-dir": "~" is not expanded here: give the folder as an absolute path, got "~\/state"$/] },
     {
       name: 'every problem is reported, not just the first',
