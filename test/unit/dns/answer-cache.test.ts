@@ -376,6 +376,22 @@ describe('reply cache admission (admitOnSecondMiss)', () => {
     expect(cached(cache, real).hit).to.equal(true);
   });
 
+  it('two questions whose hashes share a doorkeeper slot are both kept, asked in turn (they pushed each other out for good)', () => {
+    const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
+    // 100 entries: a doorkeeper of 1,024 slots, the slot a hash's low 10 bits. Two names of one slot:
+    const slot = (name: string): number => queryShape(q(name, 'A'), 1232, false, false)!.hash & 1023;
+    const first = 'h0.example.com';
+    let second = '';
+    for (let i = 1; second === ''; i++) if (slot(`h${i}.example.com`) === slot(first)) second = `h${i}.example.com`;
+    const a = q(first, 'A');
+    const b = q(second, 'A');
+    const turns: boolean[] = [];
+    for (let i = 0; i < 4; i++) turns.push(cached(cache, a).hit, cached(cache, b).hit);
+    // Each kept at its second miss, then hit.
+    expect(turns).to.deep.equal([false, false, false, false, true, true, true, true]);
+    expect(cache.size).to.equal(2);
+  });
+
   it('keeps a forwarded reply (one with a TTL) at once', () => {
     const cache = new ReplyCache({ entries: 100, bytes: 100 * 2048, admitOnSecondMiss: true });
     const query = q('www.example.com', 'A');
