@@ -197,12 +197,21 @@ export class ZoneBuilder {
 
   private readonly idleWaiters: (() => void)[] = [];
 
-  /** One builder process or job fewer; at none, tells whoever waits. */
+  /**
+   * One builder process or job fewer; at none, tells whoever waits. onIdle
+   * comes a turn later (setImmediate), and only if still none runs: a warm
+   * builder's job ends as it answers, before the caller has taken up what it
+   * built, and the supervisor's onIdle deletes every image nobody keeps yet:
+   * a fresh transfer's image went too (a catalog's second member, fetched
+   * beside the first, was deleted before its workers mapped it: ENOENT).
+   */
   private ended(): void {
     this.running--;
     if (this.running > 0) return;
     for (const w of this.idleWaiters.splice(0)) w();
-    this.options.onIdle?.();
+    setImmediate(() => {
+      if (this.running === 0) this.options.onIdle?.();
+    });
   }
 
   constructor(private readonly options: BuilderOptions) {}

@@ -51,6 +51,7 @@ process.on('disconnect', () => process.exit(0));`,
     await b.idle();
     expect(performance.now() - t0).to.be.greaterThan(1400);
     expect(b.busy).to.equal(false);
+    await new Promise((r) => setImmediate(r)); // onIdle comes a turn after idle() settles
     expect(idle).to.equal(1);
   });
 
@@ -138,6 +139,18 @@ process.on('disconnect', () => process.exit(0));
     expect(alive(answeredBy(first))).to.equal(true);
     b.close();
     expect(await until(() => !alive(answeredBy(first)), 5000, 20)).to.equal(true);
+  });
+
+  it('onIdle after a warm job comes once the caller has taken up the outcome (the image it built is then kept, not deleted as unused)', async () => {
+    let adopted = false;
+    const seen: boolean[] = [];
+    const b = new ZoneBuilder({ stateDir: join(dir, 'state'), logLevel: 'error', logFormat: 'text', script: script('idle-after', { rssMB: 50 }), onIdle: () => seen.push(adopted) });
+    const outcome = await b.fetch(job('a.test.'), []);
+    // What the secondary does in the same turn: keep what the job built (after this, removal spares it).
+    adopted = outcome.kind === 'current';
+    await new Promise((r) => setImmediate(r));
+    expect(seen).to.deep.equal([true]);
+    b.close();
   });
 
   it('a second job while the warm one runs gets a builder of its own', async () => {
