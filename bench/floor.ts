@@ -21,7 +21,6 @@ export function isFloor(kind: string): kind is FloorKind {
   return Object.hasOwn(FLOOR_MODES, kind);
 }
 
-const SOURCE = join(ROOT, 'bench/floor/udp-floor.c');
 /** Where the built floor goes (build output, like the rest of dist/). */
 export const FLOOR_BINARY = join(ROOT, 'dist/bench/floor/udp-floor');
 
@@ -34,32 +33,32 @@ function compiler(): string | null {
 }
 
 /**
- * Builds the floor unless an up-to-date build exists. Returns null when it is
+ * Builds a C program of bench/floor/ (`source`, relative to the repository)
+ * into `binary` unless an up-to-date build exists. Returns null when it is
  * ready, else why not with what to do.
  */
-export function buildFloor(): string | null {
-  if (existsSync(FLOOR_BINARY) && statSync(FLOOR_BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return null;
+function buildC(source: string, binary: string): string | null {
+  const path = join(ROOT, source);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(path).mtimeMs) return null;
   const cc = compiler();
-  if (cc === null) return 'no C compiler to build bench/floor/udp-floor.c — apt-get install gcc';
+  if (cc === null) return `no C compiler to build ${source} — apt-get install gcc`;
   mkdirSync(join(ROOT, 'dist/bench/floor'), { recursive: true });
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', FLOOR_BINARY, SOURCE], { encoding: 'utf8' });
-  if (r.status !== 0) return `${cc} could not build bench/floor/udp-floor.c: ${`${r.stderr}${r.stdout}`.trim().split('\n').slice(0, 3).join(' ')}`;
+  const r = spawnSync(cc, ['-O2', '-Wall', '-o', binary, path], { encoding: 'utf8' });
+  if (r.status !== 0) return `${cc} could not build ${source}: ${`${r.stderr}${r.stdout}`.trim().split('\n').slice(0, 3).join(' ')}`;
   return null;
 }
 
-const AXFR_SOURCE = join(ROOT, 'bench/floor/axfr-floor.c');
+/** Builds the floor (bench/floor/udp-floor.c) unless an up-to-date build exists: null when ready, else why not. */
+export function buildFloor(): string | null {
+  return buildC('bench/floor/udp-floor.c', FLOOR_BINARY);
+}
+
 /** Where the built AXFR floor goes (bench/axfr.ts's `floor` servers). */
 export const AXFR_FLOOR_BINARY = join(ROOT, 'dist/bench/floor/axfr-floor');
 
 /** Builds the AXFR floor (bench/floor/axfr-floor.c) unless an up-to-date build exists: null when ready, else why not. */
 export function buildAxfrFloor(): string | null {
-  if (existsSync(AXFR_FLOOR_BINARY) && statSync(AXFR_FLOOR_BINARY).mtimeMs >= statSync(AXFR_SOURCE).mtimeMs) return null;
-  const cc = compiler();
-  if (cc === null) return 'no C compiler to build bench/floor/axfr-floor.c — apt-get install gcc';
-  mkdirSync(join(ROOT, 'dist/bench/floor'), { recursive: true });
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', AXFR_FLOOR_BINARY, AXFR_SOURCE], { encoding: 'utf8' });
-  if (r.status !== 0) return `${cc} could not build bench/floor/axfr-floor.c: ${`${r.stderr}${r.stdout}`.trim().split('\n').slice(0, 3).join(' ')}`;
-  return null;
+  return buildC('bench/floor/axfr-floor.c', AXFR_FLOOR_BINARY);
 }
 
 /** What the report's version line says: the compiler and its version, e.g. `built with cc 12.2.0`. */
