@@ -36,6 +36,12 @@ export interface MmsgVectors {
   nameHi: Uint32Array;
   /** Each send slot's mmsghdr address, for a call that starts past a short send. */
   sendEntry: bigint[];
+  /**
+   * Readies send slot `slot` for sendmmsg: a reply of `length` octets (in
+   * sendData at slot × sendSize) to the sender of receive slot `from`
+   * (`nameLen` octets of address). Per reply, so no allocation.
+   */
+  queueReply(slot: number, from: number, length: number, nameLen: number): void;
 }
 
 /**
@@ -71,7 +77,17 @@ export function mmsgVectors(c: Libc, n: number, recvSize: number, sendSize: numb
     sendVec.view.setBigUint64(iov, sendData.address + BigInt(i * sendSize), true);
     sendEntry.push(sendVec.address + BigInt(h));
   }
-  return { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry };
+  const sv = sendVec.view;
+  const queueReply = (slot: number, from: number, length: number, nameLen: number): void => {
+    const h = slot * MMSGHDR;
+    const lenAt = iovOff + slot * IOVEC + 8;
+    sv.setUint32(lenAt, length, true); // iov_len (64-bit, high half stays 0)
+    sv.setUint32(lenAt + 4, 0, true);
+    sv.setUint32(h + L.name, nameLo[from]!, true); // msg_name: reply to the sender's address
+    sv.setUint32(h + L.name + 4, nameHi[from]!, true);
+    sv.setUint32(h + L.namelen, nameLen, true);
+  };
+  return { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry, queueReply };
 }
 
 /** A one-message slot for replies that leave on their own (answers that came after their batch: forwarded ones). */

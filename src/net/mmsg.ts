@@ -75,12 +75,11 @@ export function serveUdpMmsg(
   const n = options.batch;
   const clock = options.clock;
   // The structs' fixed parts are filled once (mmsg-vectors.ts); the late-reply slot is one of its own.
-  const { recvVec, recvData, sendVec, sendData, nameLo, nameHi, sendEntry } = mmsgVectors(c, n, options.recvSize, options.sendSize);
+  const { recvVec, recvData, sendVec, sendData, sendEntry, queueReply: queue } = mmsgVectors(c, n, options.recvSize, options.sendSize);
   const late = lateSlot(c, options.sendSize);
   const regions = [recvVec, recvData, sendVec, sendData, late.region];
   const stats: MmsgStats = { received: 0, sent: 0, oversize: 0, sendFailures: 0, lastSendErrno: 0, recvCalls: 0 };
   const nameOff = n * (MMSGHDR + IOVEC);
-  const sendIovOff = n * MMSGHDR;
 
   /** No more reading (shutdown began); late replies still go out. */
   let closed = false;
@@ -106,16 +105,6 @@ export function serveUdpMmsg(
   };
 
   /** Fills send slot `slot` (its bytes already written): `length` bytes to the sender of datagram `from`. */
-  const queue = (slot: number, from: number, length: number, nameLen: number): void => {
-    const sh = slot * MMSGHDR;
-    const lenAt = sendIovOff + slot * IOVEC + 8;
-    sendVec.view.setUint32(lenAt, length, true); // iov_len (64-bit, high half stays 0)
-    sendVec.view.setUint32(lenAt + 4, 0, true);
-    sendVec.view.setUint32(sh + L.name, nameLo[from]!, true); // msg_name: reply to the sender's address
-    sendVec.view.setUint32(sh + L.name + 4, nameHi[from]!, true);
-    sendVec.view.setUint32(sh + L.namelen, nameLen, true);
-  };
-
   /**
    * Sends send slots [0, out). sendmmsg stops at the first entry it cannot
    * send; the next call starts there, and when that entry fails first (a

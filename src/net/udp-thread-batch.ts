@@ -88,10 +88,8 @@ export interface HitBatchSetup {
 export function hitBatch(s: HitBatchSetup): (got: number) => BatchResult {
   const { pipeline, vectors, n, recvSize, sendSize, missBuf, onError } = s;
   const inPlace: InPlaceHandler = pipeline.inPlace!;
-  const { recvVec, recvData, sendVec, sendData, nameLo, nameHi } = vectors;
+  const { recvVec, recvData, sendData, queueReply } = vectors;
   const rv = recvVec.view;
-  const sv = sendVec.view;
-  const iovOff = n * MMSGHDR;
   const nameOff = n * (MMSGHDR + IOVEC);
   const result: BatchResult = { replies: 0, missBytes: 0 };
   return (got) => {
@@ -111,14 +109,7 @@ export function hitBatch(s: HitBatchSetup): (got: number) => BatchResult {
         onError(`UDP thread: ${(err as Error).message}`);
       }
       if (written >= 0) {
-        const sh = out * MMSGHDR;
-        const lenAt = iovOff + out * IOVEC + 8;
-        sv.setUint32(lenAt, written, true);
-        sv.setUint32(lenAt + 4, 0, true);
-        sv.setUint32(sh + L.name, nameLo[i]!, true);
-        sv.setUint32(sh + L.name + 4, nameHi[i]!, true);
-        sv.setUint32(sh + L.namelen, nameLen, true);
-        out++;
+        queueReply(out++, i, written, nameLen);
         continue;
       }
       if (pipeline.droppedInPlace(recvData.bytes, qOff)) continue;
