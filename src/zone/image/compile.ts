@@ -275,8 +275,8 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   // The zone's records as the parser stored them: wire RDATA in one arena, each name's list in typed arrays.
   const table = compactNodes(zone);
   const store = table.store;
-  // Sized from the store so a big zone never grows them: every record's RDATA with its length
-  // fits (an upper bound: dropped duplicates count), and there are no more RRsets than records.
+  // The set rows are sized from the store so a big zone never grows them: there are no more RRsets than
+  // records. (The rdata region is sized exactly, once every set is counted: layoutRdata.)
   // Per node, in the order read: the names region's entry (the wire length, the lower-cased wire, the
   // original-case wire). The table keeps its names laid out just so (name-table.ts): the arena is the
   // table's, lent (read in place, no copy), the empty non-terminals appended; the image's names region
@@ -309,7 +309,7 @@ export function compileZoneParts(zone: Zone, source: ImageSource): CompiledImage
   for (let e = 0; e < table.size; e++) {
     const head = table.head[e]!;
     // (Never so for a table the builder or compactNodes made: each name comes with its first record. Were it so, its
-    // entry would stay in the names region unreferenced, which nothing reads by position.)
+    // entry would stay in the lent arena and never be copied into the names region: only nodes are.)
     if (head === NONE) continue;
     const at = table.nameAt[e]!;
     const len = names.bytes[at - 1]!;
