@@ -51,6 +51,8 @@ export class FakeLibc implements Libc {
   failMmap: number | null = null;
   /** When set, fallocate fails with this errno (a full disk: ENOSPC). */
   failFallocate: number | null = null;
+  /** When set, preallocate (Linux fallocate) fails with this errno (ENOSPC, or EOPNOTSUPP for a file system without it). */
+  failPreallocate: number | null = null;
   readonly calls: string[] = [];
   /** Per sendmmsg call, in order: at most this many entries go out (then no cap). */
   shortSends: number[] = [];
@@ -112,6 +114,13 @@ export class FakeLibc implements Libc {
     this.calls.push(`fallocate ${offset} ${length}`);
     if (this.failFallocate !== null) return { kind: 'errno', errno: this.failFallocate };
     return real.fallocate(fd, offset, length);
+  }
+
+  /** The real Linux fallocate (files are real), unless `failPreallocate` names an errno to fail with; recorded in `calls`. */
+  preallocate(fd: number, length: number): SysResult<void> {
+    this.calls.push(`preallocate ${length}`);
+    if (this.failPreallocate !== null) return { kind: 'errno', errno: this.failPreallocate };
+    return real.preallocate(fd, length);
   }
 
   view(address: bigint, length: number): ArrayBuffer {

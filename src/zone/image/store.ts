@@ -5,7 +5,7 @@ import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, ope
 import { dirname, join, resolve } from 'node:path';
 import { ShardnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Libc } from '../../sys/libc.js';
+import { ERRNO, libc as realLibc, type Libc } from '../../sys/libc.js';
 import { mapFile, mapNewFile, type Mapping } from '../../sys/mapping.js';
 import { isFileStamp, sameStamp, stampNow, type FileStamp } from './file-stamp.js';
 import { FORMAT_VERSION, H, HEADER_BYTES, MAGIC } from './format.js';
@@ -374,7 +374,7 @@ export class ImageStore {
    * `imageStamp` makes reuseZone do.
    */
   writeImage(name: string, bytes: Uint8Array | readonly Uint8Array[], options: { sync?: boolean } = {}): WriteOutcome {
-    return writeAtomic(this.imagesDir, name, bytes, options);
+    return writeAtomic(this.imagesDir, name, bytes, { ...options, preallocate: this.libc ?? realLibc });
   }
 
   /**
@@ -599,14 +599,16 @@ function manifestProblem(m: unknown): string | null {
  * on disk when this returns (fsync of the file before the rename, of the
  * folder after).
  */
-export function writeAtomic(dir: string, name: string, bytes: Uint8Array | readonly Uint8Array[], options: { sync?: boolean } = {}): WriteOutcome {
+export function writeAtomic(dir: string, name: string, bytes: Uint8Array | readonly Uint8Array[], options: { sync?: boolean; preallocate?: Libc } = {}): WriteOutcome {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
   const sync = options.sync ?? true;
+  const pieces = bytes instanceof Uint8Array ? [bytes] : bytes;
   let fd = -1;
   try {
     fd = openSync(tmp, 'wx', FILE_MODE);
-    writeAll(fd, bytes instanceof Uint8Array ? [bytes] : bytes);
+    if (options.preallocate !== undefined) preallocate(options.preallocate, fd, pieces);
+    writeAll(fd, pieces);
     if (sync) fsyncSync(fd);
     closeSync(fd);
     fd = -1;
@@ -623,6 +625,28 @@ export function writeAtomic(dir: string, name: string, bytes: Uint8Array | reado
     return { kind: 'error', error: stateDirError(path, 'write', err as NodeJS.ErrnoException) };
   }
 }
+
+/**
+ * Reserves the blocks of a file about to be written with `pieces` in one
+ * call (Libc.preallocate): on ext4, writing into blocks reserved this way
+ * skips delayed allocation's per-page work, ~10× faster for a fresh image
+ * here (bench/builder-phases.ts, column "write"). A full disk or quota
+ * throws ENOSPC/EDQUOT for the caller to report, before anything is
+ * written; any other refusal (a file system without fallocate) is not an
+ * error: the write goes on as it would have.
+ */
+function preallocate(c: Libc, fd: number, pieces: readonly Uint8Array[]): void {
+  let length = 0;
+  for (const p of pieces) length += p.length;
+  if (length === 0) return;
+  const r = c.preallocate(fd, length);
+  if (r.kind === 'errno' && (r.errno === ERRNO.ENOSPC || r.errno === EDQUOT)) {
+    throw Object.assign(new Error(`fallocate of ${length} octets: ${c.strerror(r.errno)}`), { code: r.errno === ERRNO.ENOSPC ? 'ENOSPC' : 'EDQUOT' });
+  }
+}
+
+/** Disk quota exceeded (errno 122 on Linux). */
+const EDQUOT = 122;
 
 /** Writes pieces one after the other from the descriptor's offset: writev, again from where a short write stopped. */
 function writeAll(fd: number, pieces: readonly Uint8Array[]): void {

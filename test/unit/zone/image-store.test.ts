@@ -161,6 +161,49 @@ describe('zone image store: images and manifests', () => {
     expect(readdirSync(join(top, 'full', 'images'))).to.deep.equal([]);
   });
 
+  it('writeImage reserves the whole image with one fallocate before writing it, and the file holds exactly the image', () => {
+    const libc = new FakeLibc();
+    const r = ImageStore.open(join(top, 'prealloc'), { libc });
+    if (r.kind !== 'ok') throw new Error(r.error.describe());
+    const parts = compileZoneParts(zone, { origin, source: HASH });
+    const w = r.store.writeImage(imageFileName(origin, HASH), parts.pieces);
+    if (w.kind !== 'ok') throw new Error(w.error.describe());
+    expect(libc.calls).to.deep.equal([`preallocate ${parts.length}`]);
+    expect(statSync(w.path).size).to.equal(parts.length);
+    expect(Buffer.from(readFileSync(w.path)).equals(Buffer.from(joinImage(parts)))).to.equal(true);
+  });
+
+  it('writeImage on a full disk (fallocate ENOSPC): a state-directory error saying so, the old image kept, no temporary file left', () => {
+    const libc = new FakeLibc();
+    const dir = join(top, 'prealloc-full');
+    const r = ImageStore.open(dir, { libc });
+    if (r.kind !== 'ok') throw new Error(r.error.describe());
+    const name = writeImage(r.store, HASH);
+    const before = readFileSync(r.store.imagePath(name));
+    libc.failPreallocate = ERRNO.ENOSPC;
+    const w = r.store.writeImage(name, compileZone(ok(loadBody('www A 192.0.2.2\n')), { origin, source: HASH }));
+    expect(w.kind).to.equal('error');
+    if (w.kind !== 'error') return;
+    expect(w.error.code).to.equal('E_STATE_DIR');
+    expect(w.error.message).to.match(/: ENOSPC$/);
+    expect(w.error.hint).to.match(/the disk \(or quota\) is full: free space there/);
+    expect(readdirSync(join(dir, 'images'))).to.deep.equal([name]);
+    expect(readFileSync(r.store.imagePath(name)).equals(before)).to.equal(true);
+  });
+
+  it('writeImage on a file system without fallocate (EOPNOTSUPP) writes the image all the same', () => {
+    const libc = new FakeLibc();
+    libc.failPreallocate = 95; // EOPNOTSUPP
+    const r = ImageStore.open(join(top, 'prealloc-unsupported'), { libc });
+    if (r.kind !== 'ok') throw new Error(r.error.describe());
+    const parts = compileZoneParts(zone, { origin, source: HASH });
+    const name = imageFileName(origin, HASH);
+    const w = r.store.writeImage(name, parts.pieces);
+    if (w.kind !== 'ok') throw new Error(w.error.describe());
+    expect(Buffer.from(readFileSync(w.path)).equals(Buffer.from(joinImage(parts)))).to.equal(true);
+    expect(r.store.verifyImage(name, { origin, hash: HASH })).to.deep.include({ kind: 'ok', bytes: parts.length });
+  });
+
   it('writes an image given in pieces (writev) as the octets they make together', () => {
     const store = open(join(top, 'pieces'));
     const parts = compileZoneParts(zone, { origin, source: HASH });
