@@ -50,6 +50,12 @@ const SUMMED: readonly [string, string, string][] = [
   ['shardns_tcp_connections_accepted_total', 'TCP connections admitted.', 'tcpConnections.accepted'],
   ['shardns_rrl_limited_total', 'UDP replies held back by response rate limiting (dropped or sent truncated).', 'rrl.limited'],
   ['shardns_rrl_slipped_total', 'Rate-limited replies sent truncated (TC=1) so a real client retries over TCP.', 'rrl.slipped'],
+  ['shardns_udp_thread_received_total', 'Datagrams the UDP threads read (--io thread; 0 with the other engines).', 'udpThread.received'],
+  ['shardns_udp_thread_receive_calls_total', 'recvmmsg calls of the UDP threads that returned datagrams: received over calls is the mean batch.', 'udpThread.recvCalls'],
+  ['shardns_udp_thread_cache_hits_total', 'Queries the UDP threads answered from their copy of the reply cache.', 'udpThread.cacheHits'],
+  ['shardns_udp_thread_passed_total', 'Datagrams the UDP threads passed to their worker\'s main thread (every query their copy did not answer).', 'udpThread.passed'],
+  ['shardns_udp_thread_send_failures_total', 'Replies of the UDP engine in thread mode that the kernel refused.', 'udpThread.sendFailures'],
+  ['shardns_udp_thread_coalesce_waits_total', 'Short waits of the UDP threads after a busy batch (--udp-coalesce-us).', 'udpThread.coalesceWaits'],
 ];
 
 /**

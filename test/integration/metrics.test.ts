@@ -267,3 +267,30 @@ describe('--metrics: forwarding and start-up failures', function () {
     }
   });
 });
+
+describe('--metrics with --io thread: the UDP threads\' counters', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let metricsPort: number;
+
+  before(async () => {
+    const dir = sharedDir('shardns-metrics-thread-');
+    const zone = writeSharedZone(dir, 'metrics.test.zone', ZONE(7));
+    metricsPort = await freePort();
+    server = await startServer(['--workers', '1', '--io', 'thread', '--listen', '127.0.0.1', '--forward', 'none', '--zone', `metrics.test.=${zone}`, '--metrics', `127.0.0.1:${metricsPort}`]);
+  });
+  after(() => server?.kill());
+
+  it('counts every datagram the thread read, and what it passed on or answered from its copy', async () => {
+    const before = await scrape(metricsPort);
+    const rcodes = await ask(server.port, 20, 'www.metrics.test');
+    expect(rcodes.every((r) => r === 'NOERROR'), rcodes.join(' ')).to.equal(true);
+    const after = await scrape(metricsPort);
+    const d = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    expect(d('shardns_udp_thread_received_total'), 'datagrams read by the thread').to.equal(20);
+    expect(d('shardns_udp_thread_receive_calls_total')).to.be.within(1, 20);
+    expect(d('shardns_udp_thread_passed_total') + d('shardns_udp_thread_cache_hits_total'), 'each passed on or answered by the thread').to.equal(20);
+    expect(d('shardns_udp_thread_passed_total'), 'the first miss goes to the main thread').to.be.at.least(1);
+    expect(after.types.get('shardns_udp_thread_received_total')).to.equal('counter');
+  });
+});

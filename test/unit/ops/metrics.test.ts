@@ -71,6 +71,22 @@ describe('Metrics', () => {
     expect(e.get('shardns_reply_cache_entries')).to.equal(1);
   });
 
+  it('sums the UDP threads\' counters (--io thread) over workers, each under its own name', async () => {
+    const m = new Metrics(2);
+    const thread = (r: WorkerReport, t: NonNullable<WorkerCounters['udpThread']>): WorkerReport => ({ ...r, counters: { ...r.counters, udpThread: t } });
+    const e = await scrape(m, [
+      thread(report(0, 10, {}), { received: 100, recvCalls: 40, cacheHits: 90, passed: 10, sent: 100, sendFailures: 1, coalesceWaits: 5 }),
+      thread(report(1, 11, {}), { received: 50, recvCalls: 30, cacheHits: 45, passed: 5, sent: 50, sendFailures: 0, coalesceWaits: 2 }),
+    ]);
+    expect(e.get('shardns_udp_thread_received_total')).to.equal(150);
+    expect(e.get('shardns_udp_thread_receive_calls_total')).to.equal(70);
+    expect(e.get('shardns_udp_thread_cache_hits_total')).to.equal(135);
+    expect(e.get('shardns_udp_thread_passed_total')).to.equal(15);
+    expect(e.get('shardns_udp_thread_send_failures_total')).to.equal(1);
+    expect(e.get('shardns_udp_thread_coalesce_waits_total')).to.equal(7);
+    expect(e.types.get('shardns_udp_thread_received_total')).to.equal('counter');
+  });
+
   it('counts a slot that does not answer as down, keeping its counts', async () => {
     const m = new Metrics(2);
     await scrape(m, [report(0, 10, { udp: [NOERROR] }), report(1, 11, { udp: [NOERROR, NOERROR] })]);
