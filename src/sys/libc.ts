@@ -46,6 +46,8 @@ export const ERRNO = {
   ENFILE: 23,
   EMFILE: 24,
   ENOSPC: 28,
+  /** Disk quota exceeded. */
+  EDQUOT: 122,
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   EAFNOSUPPORT: 97,

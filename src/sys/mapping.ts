@@ -159,12 +159,10 @@ export function mapNewFile(path: string, size: number, mode: number, options: Ma
 
 function fallocateError(c: Libc, path: string, size: number, errno: number): ShardnsError {
   const what = `cannot make room for ${path} (${size} octets): ${errnoText(c, errno)}`;
-  if (errno === ERRNO.ENOSPC || errno === EDQUOT) return new ShardnsError('E_MAP', what, 'the disk (or quota) of that folder is full: free space there; what is served now keeps serving');
+  if (errno === ERRNO.ENOSPC || errno === ERRNO.EDQUOT) return new ShardnsError('E_MAP', what, 'the disk (or quota) of that folder is full: free space there; what is served now keeps serving');
   return new ShardnsError('E_MAP', what, 'check the disk and file system of that folder');
 }
 
-/** Disk quota exceeded (errno 122 on Linux). */
-const EDQUOT = 122;
 
 function errnoText(c: Libc, errno: number): string {
   return `${c.strerror(errno).toLowerCase()} (errno ${errno})`;

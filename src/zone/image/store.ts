@@ -629,8 +629,8 @@ export function writeAtomic(dir: string, name: string, bytes: Uint8Array | reado
 /**
  * Reserves the blocks of a file about to be written with `pieces` in one
  * call (Libc.preallocate): on ext4, writing into blocks reserved this way
- * skips delayed allocation's per-page work, ~10× faster for a fresh image
- * here (bench/builder-phases.ts, column "write"). A full disk or quota
+ * skips delayed allocation's per-page work: a fresh 87 MB image was written
+ * in 25–31 ms instead of ~195 (the builder's debug log, "written in"). A full disk or quota
  * throws ENOSPC/EDQUOT for the caller to report, before anything is
  * written; any other refusal (a file system without fallocate) is not an
  * error: the write goes on as it would have.
@@ -640,13 +640,11 @@ function preallocate(c: Libc, fd: number, pieces: readonly Uint8Array[]): void {
   for (const p of pieces) length += p.length;
   if (length === 0) return;
   const r = c.preallocate(fd, length);
-  if (r.kind === 'errno' && (r.errno === ERRNO.ENOSPC || r.errno === EDQUOT)) {
+  if (r.kind === 'errno' && (r.errno === ERRNO.ENOSPC || r.errno === ERRNO.EDQUOT)) {
     throw Object.assign(new Error(`fallocate of ${length} octets: ${c.strerror(r.errno)}`), { code: r.errno === ERRNO.ENOSPC ? 'ENOSPC' : 'EDQUOT' });
   }
 }
 
-/** Disk quota exceeded (errno 122 on Linux). */
-const EDQUOT = 122;
 
 /** Writes pieces one after the other from the descriptor's offset: writev, again from where a short write stopped. */
 function writeAll(fd: number, pieces: readonly Uint8Array[]): void {
